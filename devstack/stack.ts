@@ -1,0 +1,362 @@
+/**
+ * The local stack: everything the worker talks to, on loopback, started and stopped as one.
+ *
+ * Each part is a child process started detached (its own process group), its pid recorded in
+ * `<dir>/pids.json`; `down` stops exactly those processes. Endpoints go to `<dir>/endpoints.json`
+ * so tests, starters, benchmarks and people all find the same stack.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { devtool, repoRoot } from './paths';
+
+/** What `.devstack/endpoints.json` holds. */
+export interface StackEndpoints {
+  temporal: { address: string; namespace: string; uiUrl: string };
+  aws: {
+    /** Where every AWS SDK client points (the project's gateway in front of moto). */
+    endpoint: string;
+    /** moto itself, for what the gateway does not need to see. */
+    motoEndpoint: string;
+    /** The gateway's control API (scripted outcomes, fault rules, request counts). */
+    controlUrl: string;
+    regions: string[];
+  };
+  smtp: { host: string; port: number; inboxUrl: string; uiUrl: string };
+}
+
+/** Ports of every listener. 0 picks a free port. */
+export interface StackPorts {
+  /** @default 7233 */
+  temporal: number;
+  /** @default temporal + 1000 */
+  temporalUi: number;
+  /** @default 4566 */
+  gateway: number;
+  /** @default 5000 */
+  moto: number;
+  /** @default 1025 */
+  smtp: number;
+  /** @default 1080 */
+  mailHttp: number;
+}
+
+export interface StackOptions {
+  /** Folder for state, logs, pids and endpoints. @default - `<repo>/.devstack` */
+  dir?: string;
+  ports?: Partial<StackPorts>;
+  /** @default - ['us-east-1', 'eu-west-1'] */
+  regions?: string[];
+  /** Pick a free port for every port not given. @default false */
+  freePorts?: boolean;
+  /** Print progress lines. @default true */
+  log?: (line: string) => void;
+}
+
+interface PartProcess {
+  name: string;
+  pid: number;
+  /** The process's start time in clock ticks since boot: with the pid, it names this one process even after the pid is reused. */
+  startTicks: string;
+}
+
+const HOST = '127.0.0.1';
+export const DEFAULT_DIR = path.join(repoRoot, '.devstack');
+export const DEFAULT_REGIONS = ['us-east-1', 'eu-west-1'];
+const DEFAULT_PORTS: StackPorts = {
+  temporal: 7233,
+  temporalUi: 8233,
+  gateway: 4566,
+  moto: 5000,
+  smtp: 1025,
+  mailHttp: 1080,
+};
+const PORT_FLAGS: Record<keyof StackPorts, string> = {
+  temporal: '--temporal-port',
+  temporalUi: '--ui-port',
+  gateway: '--gateway-port',
+  moto: '--moto-port',
+  smtp: '--smtp-port',
+  mailHttp: '--mail-http-port',
+};
+
+const files = (dir: string) => ({
+  pids: path.join(dir, 'pids.json'),
+  endpoints: path.join(dir, 'endpoints.json'),
+  logs: path.join(dir, 'logs'),
+});
+
+/** Reads the endpoints of a running stack. */
+export function readEndpoints(dir = DEFAULT_DIR): StackEndpoints {
+  const file = files(dir).endpoints;
+  if (!fs.existsSync(file)) {
+    throw new Error(`no local stack at ${dir}: ${file} does not exist. Start one with \`npm run devstack -- up\`.`);
+  }
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as StackEndpoints;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, HOST, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: HOST, port });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function readPids(dir: string): PartProcess[] {
+  try {
+    return JSON.parse(fs.readFileSync(files(dir).pids, 'utf8')) as PartProcess[];
+  } catch {
+    return [];
+  }
+}
+
+/** Start time of a live process (field 22 of /proc/<pid>/stat), or undefined when it is gone or a zombie. */
+function startTicksOf(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' ? undefined : fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the process we started is still alive (not merely some process that reused its pid). */
+function isOurs(part: PartProcess): boolean {
+  return startTicksOf(part.pid) === part.startTicks;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, logFile: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await sleep(200);
+  }
+  const tail = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n') : '';
+  throw new Error(`${what} did not become healthy within ${timeoutMs / 1000}s. Last lines of ${logFile}:\n${tail}`);
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  await res.arrayBuffer();
+  return res.ok;
+}
+
+function startProcess(dir: string, name: string, command: string[], env: NodeJS.ProcessEnv = {}): PartProcess {
+  const logFile = path.join(files(dir).logs, `${name}.log`);
+  const out = fs.openSync(logFile, 'a');
+  const [file, ...args] = command as [string, ...string[]];
+  const child = spawn(file, args, {
+    cwd: repoRoot,
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: { ...process.env, ...env },
+  });
+  fs.closeSync(out);
+  child.unref();
+  if (child.pid === undefined) throw new Error(`could not start ${name}: ${command.join(' ')}`);
+  const startTicks = startTicksOf(child.pid);
+  if (startTicks === undefined) throw new Error(`${name} exited at once; see ${logFile}`);
+  return { name, pid: child.pid, startTicks };
+}
+
+async function resolvePorts(options: StackOptions): Promise<StackPorts> {
+  const given = options.ports ?? {};
+  const ports = { ...DEFAULT_PORTS };
+  for (const key of Object.keys(DEFAULT_PORTS) as (keyof StackPorts)[]) {
+    const value = given[key];
+    if (value !== undefined && value !== 0) ports[key] = value;
+    else if (options.freePorts || value === 0) ports[key] = await freePort();
+    else if (key === 'temporalUi') ports[key] = ports.temporal + 1000;
+  }
+  for (const key of Object.keys(ports) as (keyof StackPorts)[]) {
+    if (await portInUse(ports[key])) {
+      throw new Error(
+        `port ${ports[key]} (${key}) on ${HOST} is already in use. Stop what holds it, or pass ${PORT_FLAGS[key]} <port> ` +
+          `(0 picks a free one) to \`npm run devstack -- up\`.`,
+      );
+    }
+  }
+  return ports;
+}
+
+/** Starts every part, waits until each answers, writes endpoints.json and returns it. */
+export async function up(options: StackOptions = {}): Promise<StackEndpoints> {
+  const dir = path.resolve(options.dir ?? DEFAULT_DIR);
+  const log = options.log ?? ((line: string) => console.log(line));
+  const running = readPids(dir).filter(isOurs);
+  if (running.length > 0) {
+    throw new Error(
+      `a stack is already running from ${dir} (${running.map((p) => `${p.name} pid ${p.pid}`).join(', ')}). ` +
+        `Stop it with \`npm run devstack -- down\` first, or use another --dir.`,
+    );
+  }
+  fs.mkdirSync(files(dir).logs, { recursive: true });
+  const ports = await resolvePorts(options);
+  const regions = options.regions ?? DEFAULT_REGIONS;
+  const endpoints: StackEndpoints = {
+    temporal: {
+      address: `${HOST}:${ports.temporal}`,
+      namespace: 'default',
+      uiUrl: `http://${HOST}:${ports.temporalUi}`,
+    },
+    aws: {
+      endpoint: `http://${HOST}:${ports.gateway}`,
+      motoEndpoint: `http://${HOST}:${ports.moto}`,
+      controlUrl: `http://${HOST}:${ports.gateway}/_gateway`,
+      regions,
+    },
+    smtp: {
+      host: HOST,
+      port: ports.smtp,
+      inboxUrl: `http://${HOST}:${ports.mailHttp}/messages`,
+      uiUrl: `http://${HOST}:${ports.mailHttp}/`,
+    },
+  };
+
+  const parts: PartProcess[] = [];
+  const record = (part: PartProcess) => {
+    parts.push(part);
+    fs.writeFileSync(files(dir).pids, JSON.stringify(parts, null, 2));
+  };
+  const logOf = (name: string) => path.join(files(dir).logs, `${name}.log`);
+  try {
+    record(
+      startProcess(dir, 'temporal', [
+        devtool('temporal'),
+        'server',
+        'start-dev',
+        '--ip',
+        HOST,
+        '--port',
+        String(ports.temporal),
+        '--ui-port',
+        String(ports.temporalUi),
+        '--http-port',
+        String(await freePort()),
+        '--metrics-port',
+        String(await freePort()),
+        '--db-filename',
+        path.join(dir, 'temporal.db'),
+        '--ui-disable-news-fetch',
+        '--search-attribute',
+        'GluelinePipeline=Keyword',
+        '--search-attribute',
+        'GluelineBatch=Keyword',
+        '--log-level',
+        'warn',
+      ]),
+    );
+    record(startProcess(dir, 'moto', [devtool('moto_server'), '-H', HOST, '-p', String(ports.moto)]));
+    record(
+      startProcess(dir, 'gateway', [process.execPath, ...tsxArgs(), path.join(__dirname, 'gateway', 'main.ts')], {
+        GATEWAY_PORT: String(ports.gateway),
+        GATEWAY_UPSTREAM: endpoints.aws.motoEndpoint,
+        GATEWAY_DATA_DIR: path.join(dir, 'gateway'),
+      }),
+    );
+    record(
+      startProcess(dir, 'mail', [process.execPath, ...tsxArgs(), path.join(__dirname, 'mail-sink.ts')], {
+        MAIL_SMTP_PORT: String(ports.smtp),
+        MAIL_HTTP_PORT: String(ports.mailHttp),
+        MAIL_STORE: path.join(dir, 'mail.jsonl'),
+      }),
+    );
+
+    await Promise.all([
+      waitFor('temporal', () => temporalHealthy(endpoints), logOf('temporal')),
+      waitFor('moto', () => httpOk(`${endpoints.aws.motoEndpoint}/moto-api/`), logOf('moto')),
+      waitFor('gateway', () => httpOk(`${endpoints.aws.controlUrl}/health`), logOf('gateway')),
+      waitFor('mail', () => httpOk(endpoints.smtp.inboxUrl), logOf('mail')),
+    ]);
+  } catch (err) {
+    await down({ dir, log: () => {} });
+    throw err;
+  }
+  fs.writeFileSync(files(dir).endpoints, JSON.stringify(endpoints, null, 2) + '\n');
+  log(describe(endpoints, dir));
+  return endpoints;
+}
+
+/** `node --import tsx`, so child TypeScript processes start without a build step. */
+function tsxArgs(): string[] {
+  return ['--import', 'tsx'];
+}
+
+async function temporalHealthy(endpoints: StackEndpoints): Promise<boolean> {
+  if (!(await httpOk(endpoints.temporal.uiUrl))) return false;
+  const { Connection } = await import('@temporalio/client');
+  const connection = await Connection.connect({ address: endpoints.temporal.address, connectTimeout: 2000 });
+  try {
+    await connection.workflowService.describeNamespace({ namespace: endpoints.temporal.namespace });
+    return true;
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Stops exactly the processes `up` started from `dir`, and nothing else. */
+export async function down(options: Pick<StackOptions, 'dir' | 'log'> = {}): Promise<void> {
+  const dir = path.resolve(options.dir ?? DEFAULT_DIR);
+  const log = options.log ?? ((line: string) => console.log(line));
+  const parts = readPids(dir);
+  await Promise.all(parts.map((part) => stopPart(part, log)));
+  fs.rmSync(files(dir).pids, { force: true });
+  fs.rmSync(files(dir).endpoints, { force: true });
+}
+
+async function stopPart(part: PartProcess, log: (line: string) => void): Promise<void> {
+  if (!isOurs(part)) return;
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-part.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  signalGroup('SIGTERM');
+  for (let i = 0; i < 50 && isOurs(part); i++) await sleep(100);
+  if (isOurs(part)) signalGroup('SIGKILL');
+  for (let i = 0; i < 20 && isOurs(part); i++) await sleep(100);
+  log(`stopped ${part.name} (pid ${part.pid})`);
+}
+
+export interface PartStatus {
+  name: string;
+  pid: number;
+  running: boolean;
+}
+
+/** Which recorded parts are still running. */
+export function status(dir = DEFAULT_DIR): PartStatus[] {
+  return readPids(path.resolve(dir)).map((part) => ({ name: part.name, pid: part.pid, running: isOurs(part) }));
+}
+
+export function describe(endpoints: StackEndpoints, dir: string): string {
+  return [
+    `local stack is up (state in ${dir})`,
+    `  Temporal        ${endpoints.temporal.address}  namespace ${endpoints.temporal.namespace}`,
+    `  Temporal UI     ${endpoints.temporal.uiUrl}`,
+    `  AWS endpoint    ${endpoints.aws.endpoint}  regions ${endpoints.aws.regions.join(', ')}`,
+    `  gateway control ${endpoints.aws.controlUrl}`,
+    `  SMTP            ${endpoints.smtp.host}:${endpoints.smtp.port}`,
+    `  sent mail       ${endpoints.smtp.uiUrl}  (JSON: ${endpoints.smtp.inboxUrl})`,
+    `  endpoints file  ${files(dir).endpoints}`,
+  ].join('\n');
+}

@@ -1,0 +1,36 @@
+/**
+ * What tests need of the local stack. `npm test` starts a stack of its own on free ports and
+ * names its folder in GLUELINE_STACK_DIR; a single test file run by hand uses the stack that
+ * `npm run devstack -- up` started.
+ */
+import { DEFAULT_DIR, readEndpoints, type StackEndpoints } from '../../devstack/stack';
+import { devtool } from '../../devstack/paths';
+
+export const stackDir = process.env.GLUELINE_STACK_DIR ?? DEFAULT_DIR;
+
+let cached: StackEndpoints | undefined;
+/** The running stack's endpoints. */
+export function stack(): StackEndpoints {
+  return (cached ??= readEndpoints(stackDir));
+}
+
+/** Options for any AWS SDK v3 client, pointed at the local stack. Credentials are dummies. */
+export function awsClientConfig(region = stack().aws.regions[0]!) {
+  return {
+    region,
+    endpoint: stack().aws.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  };
+}
+
+/** `TestWorkflowEnvironment` server options that use the binaries the bootstrap installed. */
+export const timeSkippingServer = {
+  executable: { type: 'existing-path' as const, path: devtool('temporal-test-server') },
+};
+export const localDevServer = { executable: { type: 'existing-path' as const, path: devtool('temporal') } };
+
+/** A name no other test run uses, for buckets, task queues and workflow ids. */
+export function unique(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
