@@ -41,8 +41,6 @@ async function runNodeTests(files: string[], stackDir: string): Promise<Totals &
     [
       '--import',
       'tsx',
-      '--import',
-      './test/support/quiet-runtime.ts',
       '--test',
       '--test-concurrency=1',
       '--test-reporter=spec',

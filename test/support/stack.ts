@@ -3,8 +3,12 @@
  * names its folder in GLUELINE_STACK_DIR; a single test file run by hand uses the stack that
  * `npm run devstack -- up` started.
  */
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DEFAULT_DIR, readEndpoints, type StackEndpoints } from '../../devstack/stack';
 import { devtool } from '../../devstack/paths';
+
+// Keep worker logs to warnings so test output stays readable (GLUELINE_TEST_LOG_LEVEL=DEBUG for more).
+Runtime.install({ logger: new DefaultLogger(process.env.GLUELINE_TEST_LOG_LEVEL === 'DEBUG' ? 'DEBUG' : 'WARN') });
 
 export const stackDir = process.env.GLUELINE_STACK_DIR ?? DEFAULT_DIR;
 
