@@ -1,0 +1,220 @@
+/**
+ * The activity surface: what each activity takes and returns. Workflows proxy this interface
+ * (`proxyActivities<GluelineActivities>`), `createActivities(deps)` implements it, and the compiler
+ * keeps the two in step. Every input is plain JSON (it lands in workflow history): never a secret.
+ */
+import type { GlueClient } from '@aws-sdk/client-glue';
+import type { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Transporter } from 'nodemailer';
+import type { GlueManifest } from '../layout';
+import type { PollPolicy, RedshiftTarget } from '../spec';
+
+/** Objects in one bucket: given keys, or every object under a prefix. */
+export interface ObjectSet {
+  region: string;
+  bucket: string;
+  keys?: string[];
+  prefix?: string;
+}
+
+export interface CopyObjectsInput {
+  source: ObjectSet;
+  destinations: { region: string; bucket: string }[];
+  /**
+   * How a source key becomes a destination key: `stripPrefix` is removed (every source key must start
+   * with it) and `addPrefix` put in front. @default - the same key
+   */
+  rename?: { stripPrefix: string; addPrefix: string };
+  /** Keys copied after every other key is verified: their presence marks a complete copy. @default [] */
+  lastKeys?: string[];
+  /** Fail non-retryably (NoSourceObjects) when the source holds nothing. @default true */
+  requireObjects?: boolean;
+  /** Objects copied at once. @default 8 */
+  concurrency?: number;
+}
+
+export interface CopyObjectsResult {
+  /** Source objects, and their total size. */
+  objects: number;
+  bytes: number;
+  /** Destination objects written by this call, and skipped because already identical. */
+  copied: number;
+  skipped: number;
+  /** Every destination key, verified (size and checksum or ETag) before returning. */
+  verifiedKeys: number;
+}
+
+/** Heartbeat details of copyObjects, so a retry after a worker crash resumes without redoing verified objects. */
+export interface CopyProgress {
+  /** `<region>/<bucket>/<key>` of each destination object verified so far. */
+  verified: string[];
+  bytesDone: number;
+}
+
+export type DeleteObjectsInput = ObjectSet;
+
+export interface StartGlueJobRunInput {
+  region: string;
+  jobName: string;
+  arguments: Record<string, string>;
+  /** Identifies the pipeline run; stored as a job argument so a retry finds the run instead of starting another. */
+  runTag: string;
+  /** @default - the job's own timeout */
+  timeoutMinutes?: number;
+}
+
+export interface StartGlueJobRunResult {
+  jobRunId: string;
+  /** True when a run with this runTag already existed (a retry after a crash) and was reused. */
+  reused: boolean;
+}
+
+export interface WaitForGlueJobRunInput {
+  region: string;
+  jobName: string;
+  jobRunId: string;
+  polling: PollPolicy;
+}
+
+export interface GlueJobRunResult {
+  jobRunId: string;
+  jobRunState: 'SUCCEEDED';
+  executionTimeSeconds: number;
+  startedOn?: string;
+  completedOn?: string;
+  /** GetJobRun calls this activity made. */
+  polls: number;
+}
+
+export interface StartCrawlerInput {
+  region: string;
+  crawlerName: string;
+  /** Used while waiting for someone else's crawl to end before starting ours. */
+  polling: PollPolicy;
+}
+
+export interface StartCrawlerResult {
+  crawlerName: string;
+  /** ISO time just before our StartCrawler call: LastCrawl.StartTime at or after it is our crawl. */
+  startedAfter: string;
+  /** True when another crawl was running and we waited for it first. */
+  waitedForRunningCrawl: boolean;
+}
+
+export interface WaitForCrawlerInput {
+  region: string;
+  crawlerName: string;
+  startedAfter: string;
+  polling: PollPolicy;
+}
+
+export interface CrawlResult {
+  crawlerName: string;
+  status: 'SUCCEEDED';
+  tablesCreated?: number;
+  tablesUpdated?: number;
+  tablesDeleted?: number;
+  polls: number;
+}
+
+export interface ExecuteStatementsInput {
+  region: string;
+  target: RedshiftTarget;
+  /** One statement runs through ExecuteStatement, several through BatchExecuteStatement (one transaction). */
+  sqls: string[];
+  /** Named parameters (`:name`), for a single statement only. */
+  parameters?: Record<string, string>;
+  /** Stable across retries of the same step of the same run; the ClientToken is derived from it. */
+  idempotencyKey: string;
+  /** Shown in Redshift's query history. */
+  statementName?: string;
+}
+
+export interface ExecuteStatementsResult {
+  statementId: string;
+}
+
+export interface WaitForStatementInput {
+  region: string;
+  statementId: string;
+  polling: PollPolicy;
+  /** Fetch the result rows (paged) when the statement finishes. @default false */
+  fetchResults?: boolean;
+}
+
+export interface StatementResult {
+  statementId: string;
+  status: 'FINISHED';
+  durationMs?: number;
+  subStatements: { id: string; status: string; resultRows?: number }[];
+  /** With fetchResults: column names and rows, values as strings (null for SQL NULL). */
+  columns?: string[];
+  rows?: (string | null)[][];
+  polls: number;
+}
+
+/** Everything the team needs to act on a failure. Built by the workflow, sent by the notify activities. */
+export interface FailureNotice {
+  pipeline: string;
+  batchId: string;
+  /** The failed step, with its region where it runs per region (`crawl-curated@eu-west-1`). */
+  step: string;
+  region?: string;
+  error: { type: string; message: string; cause?: string };
+  /** The failed activity's attempt count. */
+  attempt?: number;
+  workflowId: string;
+  runId: string;
+  workflowType: string;
+  startedAt: string;
+  failedAt: string;
+  /** AWS ids of the failed step (jobRunId, statementId, crawlerName). */
+  awsIds?: Record<string, string>;
+  email?: { to: string[]; from: string };
+  webhook?: { url: string };
+}
+
+export interface GluelineActivities {
+  /** Server-side copies, skipping identical objects, verified before returning; resumes from heartbeats. */
+  copyObjects(input: CopyObjectsInput): Promise<CopyObjectsResult>;
+  /** Deletes objects: the clean-up of a copy that failed verification. */
+  deleteObjects(input: DeleteObjectsInput): Promise<{ deleted: number }>;
+  /** Reads and checks the Glue job's manifest. */
+  readManifest(input: { region: string; bucket: string; key: string }): Promise<GlueManifest>;
+
+  startGlueJobRun(input: StartGlueJobRunInput): Promise<StartGlueJobRunResult>;
+  waitForGlueJobRun(input: WaitForGlueJobRunInput): Promise<GlueJobRunResult>;
+
+  startCrawler(input: StartCrawlerInput): Promise<StartCrawlerResult>;
+  waitForCrawler(input: WaitForCrawlerInput): Promise<CrawlResult>;
+
+  executeStatements(input: ExecuteStatementsInput): Promise<ExecuteStatementsResult>;
+  waitForStatement(input: WaitForStatementInput): Promise<StatementResult>;
+
+  /** Emails the notice (nodemailer, SMTP URL from the worker's environment). */
+  sendFailureEmail(notice: FailureNotice): Promise<{ messageId: string }>;
+  /** POSTs the notice as JSON to spec.notify.webhook.url. */
+  postFailureWebhook(notice: FailureNotice): Promise<{ status: number }>;
+}
+
+/** AWS clients per region, built once and reused. */
+export interface AwsClients {
+  s3(region: string): S3Client;
+  glue(region: string): GlueClient;
+  redshiftData(region: string): RedshiftDataClient;
+}
+
+/** What `createActivities` needs: built by the worker from its environment, or by a test against the local stack. */
+export interface ActivityDeps {
+  aws: AwsClients;
+  /** Sends mail; the worker builds it from SMTP_URL (credentials stay inside the transport). */
+  mailer: Pick<Transporter, 'sendMail'>;
+  /** Sent as `Authorization: Bearer <token>` to the webhook; never logged or put in a notice. */
+  webhookToken?: string;
+  /** Base URL of the Temporal UI, for the run link in notifications. */
+  temporalUiUrl: string;
+  namespace: string;
+  /** The worker's task queue, for the redrive command in notifications. */
+  taskQueue: string;
+}

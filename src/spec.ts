@@ -1,0 +1,387 @@
+/**
+ * The pipeline spec: what one glueline pipeline runs (regions, buckets, crawlers, Glue job, Redshift
+ * SQL, notifications, polling). It travels in the workflow input, so each run's history shows exactly
+ * what it ran and a changed spec never alters runs in flight. Starters validate it before starting a
+ * run; the workflow validates it again (this module is pure and deterministic, safe in workflow code).
+ */
+import { z } from 'zod';
+
+const bucketName = z.string().regex(/^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+  error:
+    'is not a valid S3 bucket name: use 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit',
+});
+
+const awsRegion = z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, {
+  error: 'is not an AWS region name: use a code such as us-east-1 or eu-west-1',
+});
+
+const glueName = z
+  .string()
+  .regex(/^[\w.-]{1,255}$/, { error: 'is not a valid Glue name: use 1-255 letters, digits, _ . and -' });
+
+/** An S3 key prefix: empty, or ending in '/', never starting with '/' or holding a '..' segment. */
+const s3Prefix = z.string().regex(/^(?!\/)(?!(.*\/)?\.\.(\/|$))(.*\/)?$/, {
+  error:
+    "is not a usable S3 prefix: it must end with '/' (or be empty), must not start with '/' and must not hold a '..' segment",
+});
+
+const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,126}$/, {
+  error: 'is not a usable column name: use lowercase letters, digits and _ (Redshift and Glue fold names to lowercase)',
+});
+
+/** How long to wait between polls of a long-running AWS operation: capped exponential backoff. */
+export const PollPolicy = z.strictObject({
+  /** First wait after starting. */
+  initialIntervalMs: z.number().int().min(100).max(3_600_000),
+  /** The longest wait between two polls. */
+  maxIntervalMs: z.number().int().min(100).max(3_600_000),
+  /** Each wait is the previous one times this, capped at maxIntervalMs. */
+  backoffCoefficient: z.number().min(1).max(10),
+});
+export type PollPolicy = z.infer<typeof PollPolicy>;
+
+/** Polling defaults, tuned to how long each AWS operation usually takes and to its API rate limits. */
+export const DEFAULT_POLLING = {
+  /** Glue job runs take minutes; GetJobRun is rate-limited per account. */
+  glueJob: { initialIntervalMs: 15_000, maxIntervalMs: 60_000, backoffCoefficient: 1.5 },
+  /** Crawls take a minute or more. */
+  crawler: { initialIntervalMs: 10_000, maxIntervalMs: 30_000, backoffCoefficient: 1.5 },
+  /** Refresh SQL takes seconds to minutes. */
+  redshift: { initialIntervalMs: 1_000, maxIntervalMs: 15_000, backoffCoefficient: 2 },
+} as const satisfies Record<string, PollPolicy>;
+
+export const ColumnType = z
+  .string()
+  .regex(/^(string|int|bigint|double|boolean|date|timestamp|decimal\(\d{1,2},\d{1,2}\))$/, {
+    error: 'is not a supported column type: use string, int, bigint, double, boolean, date, timestamp or decimal(p,s)',
+  });
+
+export const Column = z.strictObject({
+  name: identifier,
+  type: ColumnType,
+  /** @default true */
+  nullable: z.boolean().default(true),
+});
+export type Column = z.infer<typeof Column>;
+
+/**
+ * Where a region's Redshift refresh runs: a provisioned cluster (clusterIdentifier with dbUser or
+ * secretArn) or a serverless workgroup (workgroupName). Credentials come from the worker, never from here.
+ */
+export const RedshiftTarget = z
+  .strictObject({
+    clusterIdentifier: z.string().min(1).optional(),
+    workgroupName: z.string().min(1).optional(),
+    database: z.string().min(1),
+    /** Database user for temporary credentials (provisioned clusters). */
+    dbUser: z.string().min(1).optional(),
+    /** ARN of a Secrets Manager secret holding the database credentials. The ARN is not a secret. */
+    secretArn: z
+      .string()
+      .regex(/^arn:aws[\w-]*:secretsmanager:/, { error: 'is not a Secrets Manager ARN' })
+      .optional(),
+  })
+  .superRefine((t, ctx) => {
+    if ((t.clusterIdentifier === undefined) === (t.workgroupName === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'needs exactly one of clusterIdentifier (provisioned) or workgroupName (serverless)',
+      });
+    }
+    if (t.clusterIdentifier !== undefined && t.dbUser === undefined && t.secretArn === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dbUser'],
+        message: 'a provisioned cluster needs dbUser (temporary credentials) or secretArn',
+      });
+    }
+  });
+export type RedshiftTarget = z.infer<typeof RedshiftTarget>;
+
+/** What `${name}` may stand for in spec.redshift.sql; src/layout.ts fills them in per region. */
+export const SQL_VARIABLES = [
+  'batch_id',
+  'region',
+  'curated_uri',
+  'curated_bucket',
+  'curated_prefix',
+  'glue_database',
+] as const;
+
+/** One region the pipeline serves. The first region in `regions` is the primary. */
+export const RegionSpec = z.strictObject({
+  region: awsRegion,
+  /** Holds the batch's CSVs (always in the primary; in the others when raw.stageToAllRegions). */
+  rawBucket: bucketName,
+  /** Holds the Parquet output: written by the Glue job in the primary, copied and verified in the others. */
+  curatedBucket: bucketName,
+  /** The Glue catalog database the region's crawlers write to. */
+  glueDatabase: glueName,
+  /** Crawls the curated Parquet in this region. */
+  curatedCrawler: glueName,
+  /** Where the refresh SQL runs in this region. @default - no Redshift refresh in this region */
+  redshift: RedshiftTarget.optional(),
+});
+export type RegionSpec = z.infer<typeof RegionSpec>;
+
+export const PipelineSpec = z
+  .strictObject({
+    /** Names the pipeline in workflow ids, search attributes and emails. */
+    name: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, {
+      error: 'is not a usable pipeline name: use 1-40 lowercase letters, digits and -, starting with a letter',
+    }),
+    description: z.string().optional(),
+    /** The regions served; the first is the primary, where the raw data lands and the Glue job runs. */
+    regions: z.array(RegionSpec).min(1, { error: 'must list at least one region (the first is the primary)' }),
+    raw: z.strictObject({
+      /** Batches are staged under `<prefix>batch_id=<id>/`. @default 'raw/' */
+      prefix: s3Prefix.default('raw/'),
+      /** Crawls the raw bucket in the primary region. */
+      crawler: glueName,
+      /** Also stage the CSVs in every other region's raw bucket. @default false */
+      stageToAllRegions: z.boolean().default(false),
+    }),
+    transform: z.strictObject({
+      /** The Glue job (in the primary region) that turns the CSVs into Parquet. */
+      jobName: glueName,
+      /** Extra job arguments, passed as given (`--key: value`). @default {} */
+      arguments: z
+        .record(
+          z.string().regex(/^--[\w-]+$/, { error: "is not a Glue argument name: start it with '--'" }),
+          z.string(),
+        )
+        .default({}),
+      csv: z
+        .strictObject({
+          /** @default ',' */
+          delimiter: z.string().length(1).default(','),
+          /** @default '"' */
+          quote: z.string().length(1).default('"'),
+        })
+        .default({ delimiter: ',', quote: '"' }),
+      /** The schema applied to the CSVs. @default - inferred by Spark from the data */
+      columns: z.array(Column).min(1).optional(),
+      /** A column to partition the Parquet output by (for example a date). @default - not partitioned */
+      partitionBy: identifier.optional(),
+      /** Parquet lands under `<curatedPrefix>batch_id=<id>/`. */
+      curatedPrefix: s3Prefix.refine((p) => p !== '', {
+        error: 'must not be empty: the curated data needs a folder of its own',
+      }),
+      /** Rows that cannot be parsed land under `<quarantinePrefix>batch_id=<id>/`, with the reason. @default 'quarantine/' */
+      quarantinePrefix: s3Prefix.default('quarantine/'),
+      /** Glue's own job-run timeout. @default 120 */
+      timeoutMinutes: z.number().int().min(1).max(10_080).default(120),
+    }),
+    redshift: z
+      .strictObject({
+        /**
+         * The refresh statements, run in one transaction in every region that has a Redshift target.
+         * `${batch_id}`, `${region}`, `${curated_uri}`, `${curated_bucket}`, `${curated_prefix}` and
+         * `${glue_database}` are replaced with the run's values before they are sent.
+         */
+        sql: z
+          .array(
+            z
+              .string()
+              .min(1)
+              .refine(
+                (sql) =>
+                  [...sql.matchAll(/\$\{(\w+)\}/g)].every((m) => (SQL_VARIABLES as readonly string[]).includes(m[1]!)),
+                {
+                  error: `uses a \${name} that is not a variable: use ${SQL_VARIABLES.map((v) => `\${${v}}`).join(', ')}`,
+                },
+              ),
+          )
+          .min(1),
+      })
+      .optional(),
+    notify: z
+      .strictObject({
+        email: z
+          .strictObject({
+            to: z.array(z.email({ error: 'is not an email address' })).min(1),
+            from: z.email({ error: 'is not an email address' }),
+          })
+          .optional(),
+        /** A JSON POST on failure. A token, if needed, comes from the worker's GLUELINE_WEBHOOK_TOKEN, never from here. */
+        webhook: z
+          .strictObject({
+            url: z.url({ protocol: /^https?$/, error: 'is not an http(s) URL' }).refine((u) => !/\/\/[^/]*@/.test(u), {
+              error: 'must not carry credentials: set GLUELINE_WEBHOOK_TOKEN on the worker instead',
+            }),
+          })
+          .optional(),
+      })
+      .refine((n) => n.email !== undefined || n.webhook !== undefined, {
+        error: 'needs at least one channel (email or webhook): failures must reach the team',
+      }),
+    copy: z
+      .strictObject({
+        /** Objects copied at once. @default 8 */
+        concurrency: z.number().int().min(1).max(64).default(8),
+      })
+      .default({ concurrency: 8 }),
+    polling: z
+      .strictObject({
+        glueJob: PollPolicy.default(DEFAULT_POLLING.glueJob),
+        crawler: PollPolicy.default(DEFAULT_POLLING.crawler),
+        redshift: PollPolicy.default(DEFAULT_POLLING.redshift),
+      })
+      .default(DEFAULT_POLLING),
+  })
+  .superRefine((spec, ctx) => {
+    const seen = new Set<string>();
+    spec.regions.forEach((r, i) => {
+      if (seen.has(r.region)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['regions', i, 'region'],
+          message: 'is listed twice: list each region once',
+        });
+      }
+      seen.add(r.region);
+    });
+    const columns = spec.transform.columns;
+    if (spec.transform.partitionBy && columns && !columns.some((c) => c.name === spec.transform.partitionBy)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['transform', 'partitionBy'],
+        message: `is not one of the declared columns (${columns.map((c) => c.name).join(', ')})`,
+      });
+    }
+    if (spec.redshift && !spec.regions.some((r) => r.redshift)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redshift'],
+        message: 'has SQL but no region has a redshift target: add regions[].redshift or remove redshift',
+      });
+    }
+  });
+
+/** A spec as written in a file (defaults not yet applied). */
+export type PipelineSpecInput = z.input<typeof PipelineSpec>;
+/** A validated spec, with every default applied. */
+export type PipelineSpec = z.output<typeof PipelineSpec>;
+
+/** The data one run processes. */
+export const Batch = z.strictObject({
+  /** Names the batch in the workflow id and the S3 layout. */
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
+    error: 'is not a usable batch id: use 1-63 letters, digits, . _ and -, starting with a letter or digit',
+  }),
+  /** Where the batch's CSVs are now. */
+  source: z
+    .strictObject({
+      /** @default - the primary region */
+      region: awsRegion.optional(),
+      bucket: bucketName,
+      /** The CSV objects, by key. */
+      keys: z
+        .array(
+          z
+            .string()
+            .min(1)
+            .max(1024)
+            // eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
+            .regex(/^(?!\/)(?!(.*\/)?\.\.(\/|$))[^\u0000-\u001f]*[^/]$/, {
+              error:
+                "is not a usable object key: no leading '/', no '..' segment, no control characters, no trailing '/'",
+            }),
+        )
+        .min(1)
+        .optional(),
+      /** Or every object under this prefix. */
+      prefix: s3Prefix.optional(),
+    })
+    .refine((s) => (s.keys === undefined) !== (s.prefix === undefined), {
+      error: 'needs exactly one of keys or prefix',
+    }),
+});
+export type Batch = z.infer<typeof Batch>;
+
+/** The pipeline's steps, in order. */
+export const STEPS = [
+  'stage-raw',
+  'crawl-raw',
+  'transform',
+  'replicate-curated',
+  'crawl-curated',
+  'redshift-refresh',
+] as const;
+export const StepName = z.enum(STEPS, { error: `is not a step: use one of ${STEPS.join(', ')}` });
+export type StepName = z.infer<typeof StepName>;
+
+/** Which steps a run does: the redrive and run-alone cases. */
+export const RunOptions = z
+  .strictObject({
+    /** Skip every step before this one. @default 'stage-raw' */
+    startAt: StepName.optional(),
+    /** Skip every step after this one. @default 'redshift-refresh' */
+    stopAfter: StepName.optional(),
+    /** Skip these steps. @default [] */
+    skip: z.array(StepName).default([]),
+  })
+  .refine((o) => !o.startAt || !o.stopAfter || STEPS.indexOf(o.startAt) <= STEPS.indexOf(o.stopAfter), {
+    error: 'startAt comes after stopAfter: no step would run',
+  });
+export type RunOptions = z.output<typeof RunOptions>;
+
+/** The csvPipeline workflow's input. */
+export const PipelineInput = z.strictObject({
+  spec: PipelineSpec,
+  batch: Batch,
+  options: RunOptions.optional(),
+});
+export type PipelineInputRaw = z.input<typeof PipelineInput>;
+export type PipelineInput = z.output<typeof PipelineInput>;
+
+/** Thrown by {@link parseOrExplain}: one line per problem, each naming the path, the value and the fix. */
+export class SpecValidationError extends Error {
+  constructor(
+    readonly what: string,
+    readonly problems: string[],
+  ) {
+    super(`${what} is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'SpecValidationError';
+  }
+}
+
+function valueAt(root: unknown, path: PropertyKey[]): unknown {
+  let value = root;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+function formatPath(root: string, path: PropertyKey[]): string {
+  return path.reduce<string>(
+    (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : `${acc}.${String(key)}`),
+    root,
+  );
+}
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** Validates `value` against `schema`, or throws a {@link SpecValidationError} naming every bad field. */
+export function parseOrExplain<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const got = valueAt(value, issue.path);
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys')
+      message = `has unknown field(s) ${issue.keys.join(', ')}: remove them or fix their spelling`;
+    else if (issue.code === 'invalid_type' && got === undefined) message = `is required (${issue.expected})`;
+    else if (issue.code === 'invalid_type') message = `must be ${issue.expected}`;
+    const where = formatPath(what, issue.path);
+    return got === undefined || issue.code === 'unrecognized_keys'
+      ? `${where}: ${message}`
+      : `${where}: ${show(got)} ${message}`;
+  });
+  throw new SpecValidationError(what, problems);
+}

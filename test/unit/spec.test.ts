@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { commonDirectory, glueJobArguments, renderSql } from '../../src/layout';
+import {
+  PipelineInput,
+  PipelineSpec,
+  SpecValidationError,
+  parseOrExplain,
+  type PipelineSpecInput,
+} from '../../src/spec';
+
+const base: PipelineSpecInput = {
+  name: 'sales',
+  regions: [
+    { region: 'us-east-1', rawBucket: 'raw-a', curatedBucket: 'cur-a', glueDatabase: 'db', curatedCrawler: 'cur-a' },
+    {
+      region: 'eu-west-1',
+      rawBucket: 'raw-b',
+      curatedBucket: 'cur-b',
+      glueDatabase: 'db',
+      curatedCrawler: 'cur-b',
+      redshift: { workgroupName: 'wg', database: 'dev' },
+    },
+  ],
+  raw: { crawler: 'raw' },
+  transform: { jobName: 'to-parquet', curatedPrefix: 'sales/' },
+  redshift: {
+    sql: ["delete from sales where batch_id = '${batch_id}'", "copy sales from '${curated_uri}' format as parquet"],
+  },
+  notify: { email: { to: ['team@example.com'], from: 'glueline@example.com' } },
+};
+
+function problemsOf(spec: unknown): string[] {
+  try {
+    parseOrExplain(PipelineSpec, spec, 'spec');
+  } catch (err) {
+    assert.ok(err instanceof SpecValidationError);
+    return err.problems;
+  }
+  return [];
+}
+
+describe('the pipeline spec', () => {
+  test('a valid spec gets its defaults', () => {
+    const spec = parseOrExplain(PipelineSpec, base, 'spec');
+    assert.equal(spec.raw.prefix, 'raw/');
+    assert.equal(spec.copy.concurrency, 8);
+    assert.equal(spec.polling.glueJob.initialIntervalMs, 15_000);
+  });
+
+  test('a bad bucket name is reported with its path, its value and the rule', () => {
+    const problems = problemsOf({
+      ...base,
+      regions: [{ ...base.regions[0]!, rawBucket: 'Raw_Bucket' }, base.regions[1]!],
+    });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^spec\.regions\[0\]\.rawBucket: "Raw_Bucket" is not a valid S3 bucket name: use 3-63/);
+  });
+
+  test('a misspelt field is named', () => {
+    const problems = problemsOf({ ...base, notfiy: {} });
+    assert.deepEqual(problems, ['spec: has unknown field(s) notfiy: remove them or fix their spelling']);
+  });
+
+  test('an unknown SQL variable is rejected before any run', () => {
+    const problems = problemsOf({ ...base, redshift: { sql: ['select ${batchid}'] } });
+    assert.equal(problems.length, 1);
+    assert.match(
+      problems[0]!,
+      /^spec\.redshift\.sql\[0\]: "select \$\{batchid\}" uses a \$\{name\} that is not a variable/,
+    );
+  });
+
+  test('a spec without a notification channel is rejected', () => {
+    assert.match(problemsOf({ ...base, notify: {} })[0]!, /needs at least one channel/);
+  });
+
+  test('a webhook URL carrying credentials is rejected', () => {
+    const problems = problemsOf({ ...base, notify: { webhook: { url: 'https://user:tok@hooks.example.com/x' } } });
+    assert.match(problems[0]!, /GLUELINE_WEBHOOK_TOKEN/);
+  });
+
+  test('a batch needs exactly one of keys or prefix', () => {
+    assert.throws(
+      () => parseOrExplain(PipelineInput, { spec: base, batch: { id: 'b1', source: { bucket: 'land-a' } } }, 'input'),
+      /input\.batch\.source: .* needs exactly one of keys or prefix/,
+    );
+  });
+
+  test("a key with a '..' segment is rejected", () => {
+    assert.throws(
+      () =>
+        parseOrExplain(
+          PipelineInput,
+          { spec: base, batch: { id: 'b1', source: { bucket: 'land-a', keys: ['a/../b.csv'] } } },
+          'input',
+        ),
+      /input\.batch\.source\.keys\[0\]: "a\/..\/b.csv" is not a usable object key/,
+    );
+  });
+});
+
+describe('the batch layout', () => {
+  const spec = parseOrExplain(PipelineSpec, base, 'spec');
+  const batch = { id: 'b1', source: { bucket: 'land-a', prefix: 'in/' } };
+
+  test('the Glue job reads the raw batch and writes the curated batch of the primary region', () => {
+    const args = glueJobArguments(spec, batch);
+    assert.equal(args['--input_path'], 's3://raw-a/raw/batch_id=b1/');
+    assert.equal(args['--output_path'], 's3://cur-a/sales/batch_id=b1/');
+    assert.equal(args['--manifest_path'], 's3://cur-a/_glueline/manifests/sales/b1.json');
+  });
+
+  test("the refresh SQL names each region's own curated bucket", () => {
+    assert.deepEqual(renderSql(spec, batch, 'eu-west-1'), [
+      "delete from sales where batch_id = 'b1'",
+      "copy sales from 's3://cur-b/sales/batch_id=b1/' format as parquet",
+    ]);
+  });
+
+  test('commonDirectory finds the folder that keys share', () => {
+    assert.equal(commonDirectory(['in/2026/a.csv', 'in/2026/b.csv']), 'in/2026/');
+    assert.equal(commonDirectory(['in/2026/a.csv', 'in/2025/b.csv']), 'in/');
+    assert.equal(commonDirectory(['a.csv', 'in/b.csv']), '');
+  });
+});
