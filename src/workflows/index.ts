@@ -1,1 +1,3 @@
-export {};
+/** The workflows the worker registers (workflowsPath points here). */
+export { csvPipeline, pipelineStep } from './csv-pipeline';
+export { progressQuery } from './run';

@@ -1,0 +1,178 @@
+/**
+ * What starters, the worker and the workflows share about a pipeline run without importing workflow
+ * code: workflow types and ids, the task queue, search attribute keys, the `progress` query's name,
+ * the `pipelineStep` input and the shape of progress and results. Pure and deterministic: safe in the
+ * workflow sandbox and in any client.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { z } from 'zod';
+import { Batch, PipelineSpec, StepName, type PipelineSpecInput } from './spec';
+
+/** The task queue the worker polls unless GLUELINE_TASK_QUEUE says otherwise. */
+export const DEFAULT_TASK_QUEUE = 'glueline';
+
+/** Workflow type names, as registered by the worker (the exported function names). */
+export const WorkflowType = {
+  pipeline: 'csvPipeline',
+  step: 'pipelineStep',
+} as const;
+
+/** The query both workflows answer with a {@link PipelineProgress}. */
+export const PROGRESS_QUERY = 'progress';
+
+/** Search attributes (Keyword) every run sets, so runs are found in the UI by pipeline and batch. */
+export const SearchAttributeKeys = {
+  pipeline: defineSearchAttributeKey('GluelinePipeline', SearchAttributeType.KEYWORD),
+  batch: defineSearchAttributeKey('GluelineBatch', SearchAttributeType.KEYWORD),
+} as const;
+
+/**
+ * The business key of a pipeline run: a duplicated trigger for the same batch maps to the same
+ * workflow id, so it attaches to the running run instead of starting another.
+ */
+export function pipelineWorkflowId(spec: Pick<PipelineSpecInput, 'name'>, batch: Pick<Batch, 'id'>): string {
+  return `csv-pipeline-${spec.name}-${batch.id}`;
+}
+
+/** The workflow id of a one-step run: `pipeline-step-<spec>-<batch>-<step>[@<region>]`. */
+export function stepWorkflowId(
+  spec: Pick<PipelineSpecInput, 'name'>,
+  batch: Pick<Batch, 'id'>,
+  step: StepName,
+  region?: string,
+): string {
+  return `pipeline-step-${spec.name}-${batch.id}-${stepInstance(step, region)}`;
+}
+
+/** Steps that run once per region (the others run once per pipeline run, in the primary region). */
+export const PER_REGION_STEPS: readonly StepName[] = ['crawl-curated', 'redshift-refresh'];
+
+export const isPerRegionStep = (step: StepName): boolean => PER_REGION_STEPS.includes(step);
+
+/** A step instance's name: the step, with its region for per-region steps (`crawl-curated@eu-west-1`). */
+export const stepInstance = (step: StepName, region?: string): string => (region ? `${step}@${region}` : step);
+
+/** The pipelineStep workflow's input: one step (and, for per-region steps, one region) of a spec and batch. */
+export const PipelineStepInput = z
+  .strictObject({
+    spec: PipelineSpec,
+    batch: Batch,
+    step: StepName,
+    /** Required for crawl-curated and redshift-refresh; not allowed for the other steps. */
+    region: z.string().optional(),
+  })
+  .superRefine((input, ctx) => {
+    const perRegion = isPerRegionStep(input.step);
+    const regions = input.spec.regions.map((r) => r.region);
+    if (perRegion && input.region === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['region'],
+        message: `is required: ${input.step} runs per region, name one of ${regions.join(', ')}`,
+      });
+    } else if (perRegion && !regions.includes(input.region!)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['region'],
+        message: `is not one of the spec's regions: use one of ${regions.join(', ')}`,
+      });
+    } else if (!perRegion && input.region !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['region'],
+        message: `must be left out: ${input.step} runs once, in the primary region`,
+      });
+    }
+  });
+export type PipelineStepInputRaw = z.input<typeof PipelineStepInput>;
+export type PipelineStepInput = z.output<typeof PipelineStepInput>;
+
+/** Where a step instance stands. */
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+
+/** AWS ids a step instance used, so an operator can find them in the AWS console. */
+export interface StepAwsIds {
+  crawlerName?: string;
+  jobName?: string;
+  jobRunId?: string;
+  statementIds?: string[];
+  /** Buckets the step wrote to. */
+  buckets?: string[];
+}
+
+/** What a step instance moved or produced. */
+export interface StepCounts {
+  /** Source objects, and their total size. */
+  objects?: number;
+  bytes?: number;
+  /** Destination objects written, and skipped because already identical. */
+  copied?: number;
+  skippedIdentical?: number;
+  verifiedKeys?: number;
+  /** From the Glue job's manifest. */
+  rowsIn?: number;
+  rowsOut?: number;
+  rowsRejected?: number;
+  outputFiles?: number;
+  outputBytes?: number;
+  executionTimeSeconds?: number;
+  tablesCreated?: number;
+  tablesUpdated?: number;
+  tablesDeleted?: number;
+  /** Status polls the waiting activity made. */
+  polls?: number;
+}
+
+/** One step instance in the `progress` query and the result. */
+export interface StepProgress {
+  /** The step instance: `transform`, `crawl-curated@eu-west-1`. */
+  step: string;
+  name: StepName;
+  region?: string;
+  status: StepStatus;
+  /** Why a step did not run (options, or nothing to do in this region). */
+  skipReason?: string;
+  /** The failed activity's attempt count, where known. */
+  attempt?: number;
+  /** ISO times. */
+  startedAt?: string;
+  endedAt?: string;
+  durationMs?: number;
+  awsIds: StepAwsIds;
+  counts: StepCounts;
+  error?: { type: string; message: string };
+}
+
+/** The answer to the `progress` query. */
+export interface PipelineProgress {
+  workflowType: string;
+  pipeline: string;
+  batchId: string;
+  workflowId: string;
+  runId: string;
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled';
+  startedAt: string;
+  endedAt?: string;
+  /** Every step instance of the run, in pipeline order (regions in spec order). */
+  steps: StepProgress[];
+  /** The failure notification's outcome per channel, once sent. */
+  notifications?: { email?: NotificationOutcome; webhook?: NotificationOutcome };
+}
+
+export type NotificationOutcome = 'sent' | 'failed';
+
+/** What both workflows return: the final progress plus totals. */
+export interface PipelineResult extends PipelineProgress {
+  durationMs: number;
+  totals: {
+    /** The batch's CSVs as staged (stage-raw). */
+    rawObjects?: number;
+    rawBytes?: number;
+    /** The Parquet output (from the manifest). */
+    curatedObjects?: number;
+    curatedBytes?: number;
+    rowsIn?: number;
+    rowsOut?: number;
+    rowsRejected?: number;
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * Activity options, one profile per kind of activity, and the proxies built from them. Every step of
+ * both workflows calls activities through these, so `pipelineStep` runs a step exactly as `csvPipeline` does.
+ */
+import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { GluelineActivities } from '../activities/types';
+import { FailureType, NON_RETRYABLE_AWS_ERRORS } from '../errors';
+
+/**
+ * Failure types no retry can fix. CopyVerificationFailed is left out on purpose: a retry copies the
+ * mismatched object again, which is the fix for a copy that raced a writer.
+ */
+export const NON_RETRYABLE_ERROR_TYPES: string[] = [
+  ...Object.values(FailureType).filter((t) => t !== FailureType.CopyVerificationFailed),
+  ...NON_RETRYABLE_AWS_ERRORS,
+];
+
+/**
+ * Short AWS API calls (StartJobRun, ExecuteStatement, reading the manifest, deleting objects): each
+ * attempt is seconds; throttling and 5xx retry with backoff (on top of the SDK's own 3 attempts).
+ */
+export const AWS_CALL_OPTIONS = {
+  startToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+  },
+  cancellationType: ActivityCancellationType.TRY_CANCEL,
+} satisfies ActivityOptions;
+
+/**
+ * Long waits that heartbeat (crawls, copies, statements; the Glue wait overrides startToClose from the
+ * spec's job timeout). A worker crash is noticed within the heartbeat timeout and the retry resumes the
+ * wait (a wait never starts a second job). Cancellation waits for the activity to stop the AWS work.
+ */
+export const AWS_WAIT_OPTIONS = {
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: {
+    initialInterval: '5 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '2 minutes',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+  },
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+} satisfies ActivityOptions;
+
+/** How much longer than Glue's own job timeout the wait may run before Temporal gives up on it. */
+export const GLUE_WAIT_MARGIN_MINUTES = 30;
+
+/** The Glue wait's options: sized from the job's timeout, so a job that runs for hours is waited for. */
+export function glueWaitOptions(jobTimeoutMinutes: number): ActivityOptions {
+  return { ...AWS_WAIT_OPTIONS, startToCloseTimeout: `${jobTimeoutMinutes + GLUE_WAIT_MARGIN_MINUTES} minutes` };
+}
+
+/**
+ * Failure notifications: retried for up to an hour, so an SMTP or webhook outage is survived and the
+ * message still arrives once the service is back.
+ */
+export const NOTIFY_OPTIONS = {
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '1 hour',
+  retry: {
+    initialInterval: '5 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    nonRetryableErrorTypes: [FailureType.InvalidInput],
+  },
+  cancellationType: ActivityCancellationType.TRY_CANCEL,
+} satisfies ActivityOptions;
+
+/** Short AWS API calls. */
+export const awsCalls =
+  proxyActivities<Pick<GluelineActivities, 'startGlueJobRun' | 'readManifest' | 'executeStatements' | 'deleteObjects'>>(
+    AWS_CALL_OPTIONS,
+  );
+
+/** Long, heartbeating waits (and startCrawler, which may wait for someone else's crawl to end first). */
+export const awsWaits =
+  proxyActivities<
+    Pick<
+      GluelineActivities,
+      'copyObjects' | 'startCrawler' | 'waitForCrawler' | 'waitForGlueJobRun' | 'waitForStatement'
+    >
+  >(AWS_WAIT_OPTIONS);
+
+/** Failure notifications. */
+export const notifications =
+  proxyActivities<Pick<GluelineActivities, 'sendFailureEmail' | 'postFailureWebhook'>>(NOTIFY_OPTIONS);
+
+/** The retry limit of the profile an activity runs under, for the attempt count of a failure that used them all. */
+export function maximumAttemptsOf(activityType: string): number | undefined {
+  if (['copyObjects', 'startCrawler', 'waitForCrawler', 'waitForGlueJobRun', 'waitForStatement'].includes(activityType))
+    return AWS_WAIT_OPTIONS.retry.maximumAttempts;
+  if (['startGlueJobRun', 'readManifest', 'executeStatements', 'deleteObjects'].includes(activityType))
+    return AWS_CALL_OPTIONS.retry.maximumAttempts;
+  return undefined;
+}

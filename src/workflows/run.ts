@@ -1,0 +1,566 @@
+/**
+ * The one step runner behind both workflows: the steps, their order, progress bookkeeping and the
+ * failure notification. `csvPipeline` runs the selected steps of the whole pipeline; `pipelineStep`
+ * runs one step instance through exactly the same code.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  defineQuery,
+  isCancellation,
+  log,
+  setCurrentDetails,
+  setHandler,
+  TemporalFailure,
+  TimeoutFailure,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { RetryState } from '@temporalio/common';
+import type { CopyObjectsResult, FailureNotice, ObjectSet } from '../activities/types';
+import { FailureType } from '../errors';
+import {
+  commonDirectory,
+  curatedBatchPrefix,
+  glueJobArguments,
+  manifestKey,
+  primaryRegion,
+  quarantineBatchPrefix,
+  rawBatchPrefix,
+  renderSql,
+  replicaRegions,
+  s3Uri,
+  type GlueManifest,
+} from '../layout';
+import {
+  isPerRegionStep,
+  PROGRESS_QUERY,
+  SearchAttributeKeys,
+  stepInstance,
+  type PipelineProgress,
+  type PipelineResult,
+  type StepProgress,
+} from '../pipeline';
+import { parseOrExplain, SpecValidationError, STEPS, type Batch, type PipelineSpec, type StepName } from '../spec';
+import { awsCalls, awsWaits, glueWaitOptions, maximumAttemptsOf, notifications } from './activity-options';
+import type { z } from 'zod';
+
+/** The `progress` query: every step instance's status, attempt, times, AWS ids and counts. */
+export const progressQuery = defineQuery<PipelineProgress>(PROGRESS_QUERY);
+
+/**
+ * Validates workflow input. A bad spec fails the run at once, non-retryably, with every problem's path,
+ * value and fix, before any step runs. No notification is sent: nothing ran, the caller sees the error as
+ * the run's result, and a spec this broken may not even hold usable notification settings.
+ */
+export function validateInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  try {
+    return parseOrExplain(schema, input, 'input');
+  } catch (err) {
+    if (err instanceof SpecValidationError) {
+      throw ApplicationFailure.create({
+        message: err.message,
+        type: FailureType.InvalidInput,
+        nonRetryable: true,
+        details: [{ problems: err.problems }],
+      });
+    }
+    throw err;
+  }
+}
+
+/** Why a step instance does not run, or undefined when it runs. */
+export type SkipRule = (step: StepName, region?: string) => string | undefined;
+
+/** Every step instance of a spec, in pipeline order (per-region steps in the spec's region order). */
+export function allStepInstances(spec: PipelineSpec): { name: StepName; region?: string }[] {
+  return STEPS.flatMap((name) =>
+    isPerRegionStep(name) ? spec.regions.map((r) => ({ name, region: r.region })) : [{ name }],
+  );
+}
+
+/** One run's state: the validated input, each step instance's progress, and what steps hand on. */
+export class PipelineRun {
+  readonly progress: PipelineProgress;
+  private readonly steps = new Map<string, StepProgress>();
+  /** The Glue job's manifest, once transform or a later step has read it. */
+  manifest?: GlueManifest;
+  /** The first step that failed (or was cancelled), and why. */
+  failure?: { step: StepProgress; error: TemporalFailure };
+
+  constructor(
+    readonly spec: PipelineSpec,
+    readonly batch: Batch,
+    instances: { name: StepName; region?: string }[],
+    skipRule: SkipRule,
+  ) {
+    const info = workflowInfo();
+    this.progress = {
+      workflowType: info.workflowType,
+      pipeline: spec.name,
+      batchId: batch.id,
+      workflowId: info.workflowId,
+      runId: info.runId,
+      status: 'running',
+      startedAt: new Date(info.startTime).toISOString(),
+      steps: [],
+    };
+    for (const { name, region } of instances) {
+      const step = stepInstance(name, region);
+      const skipReason = structuralSkip(spec, name, region) ?? skipRule(name, region);
+      const progress: StepProgress = {
+        step,
+        name,
+        ...(region ? { region } : {}),
+        status: skipReason ? 'skipped' : 'pending',
+        ...(skipReason ? { skipReason } : {}),
+        awsIds: {},
+        counts: {},
+      };
+      this.steps.set(step, progress);
+      this.progress.steps.push(progress);
+    }
+  }
+
+  /** The progress of a step instance, or undefined when this run does not include it. */
+  step(name: StepName, region?: string): StepProgress | undefined {
+    return this.steps.get(stepInstance(name, region));
+  }
+
+  get runTag(): string {
+    return `${this.progress.workflowId}/${this.progress.runId}`;
+  }
+
+  result(): PipelineResult {
+    const stage = this.step('stage-raw');
+    const m = this.manifest;
+    const endedAt = this.progress.endedAt ?? new Date().toISOString();
+    return {
+      ...this.progress,
+      durationMs: Date.parse(endedAt) - Date.parse(this.progress.startedAt),
+      totals: {
+        ...(stage?.status === 'succeeded' ? { rawObjects: stage.counts.objects, rawBytes: stage.counts.bytes } : {}),
+        ...(m
+          ? {
+              curatedObjects: m.outputFiles.length,
+              curatedBytes: m.outputFiles.reduce((n, f) => n + f.bytes, 0),
+              rowsIn: m.rowsIn,
+              rowsOut: m.rowsOut,
+              rowsRejected: m.rowsRejected,
+            }
+          : {}),
+      },
+    };
+  }
+}
+
+/** Steps that have nothing to do in a region, whatever the options say. */
+function structuralSkip(spec: PipelineSpec, name: StepName, region?: string): string | undefined {
+  if (name !== 'redshift-refresh') return undefined;
+  if (!spec.redshift) return 'the spec has no redshift section';
+  if (!spec.regions.find((r) => r.region === region)?.redshift) return `region ${region} has no redshift target`;
+  return undefined;
+}
+
+/**
+ * Runs a pipeline run's step instances in order (regions in parallel after replicate-curated) and
+ * returns the result. On any failure, including a timeout or a cancellation, it sends exactly one
+ * failure notification, then rethrows the original failure.
+ */
+export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
+  setHandler(progressQuery, () => run.progress);
+  upsertSearchAttributes([
+    { key: SearchAttributeKeys.pipeline, value: run.spec.name },
+    { key: SearchAttributeKeys.batch, value: run.batch.id },
+  ]);
+  upsertMemo({ pipeline: run.spec.name, batchId: run.batch.id, steps: run.progress.steps.map((s) => s.step) });
+  try {
+    await runStep(run, 'stage-raw', undefined, stageRaw);
+    await runStep(run, 'crawl-raw', undefined, (p) =>
+      crawl(run, p, primaryRegion(run.spec).region, run.spec.raw.crawler),
+    );
+    await runStep(run, 'transform', undefined, transform);
+    await runStep(run, 'replicate-curated', undefined, replicateCurated);
+    await runRegions(run);
+  } catch (err) {
+    const failure = run.failure?.error ?? asTemporalFailure(err);
+    run.progress.status = isCancellation(failure) ? 'cancelled' : 'failed';
+    run.progress.endedAt = new Date().toISOString();
+    await notifyFailure(run, failure);
+    throw failure;
+  }
+  run.progress.status = 'succeeded';
+  run.progress.endedAt = new Date().toISOString();
+  showDetails(run);
+  return run.result();
+}
+
+type StepBody = (p: StepProgress, run: PipelineRun) => Promise<void>;
+
+/** Runs one step instance (unless skipped or not in this run), keeping its progress. */
+async function runStep(run: PipelineRun, name: StepName, region: string | undefined, body: StepBody): Promise<void> {
+  const p = run.step(name, region);
+  if (!p || p.status === 'skipped') return;
+  p.status = 'running';
+  p.startedAt = new Date().toISOString();
+  showDetails(run);
+  try {
+    await body(p, run);
+    p.status = 'succeeded';
+  } catch (err) {
+    const failure = asTemporalFailure(err);
+    p.status = isCancellation(failure) ? 'cancelled' : 'failed';
+    const { type, message } = describeFailure(failure);
+    p.error = { type, message };
+    const attempt = attemptOf(failure);
+    if (attempt !== undefined) p.attempt = attempt;
+    run.failure ??= { step: p, error: failure };
+    throw failure;
+  } finally {
+    p.endedAt = new Date().toISOString();
+    p.durationMs = Date.parse(p.endedAt) - Date.parse(p.startedAt);
+    showDetails(run);
+  }
+}
+
+/**
+ * crawl-curated then redshift-refresh, in every region at once. The first failure cancels the other
+ * regions (their statements are cancelled, not left to commit half a picture), and the run fails with it.
+ */
+async function runRegions(run: PipelineRun): Promise<void> {
+  const scope = new CancellationScope();
+  const outcomes = await scope.run(() =>
+    Promise.allSettled(
+      run.spec.regions.map(async (r) => {
+        try {
+          await runStep(run, 'crawl-curated', r.region, (p) => crawl(run, p, r.region, r.curatedCrawler));
+          await runStep(run, 'redshift-refresh', r.region, redshiftRefresh);
+        } catch (err) {
+          scope.cancel();
+          throw err;
+        }
+      }),
+    ),
+  );
+  const rejected = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (rejected) throw run.failure?.error ?? rejected.reason;
+}
+
+/** stage-raw: copies the batch's CSVs into the primary raw bucket (and every region's, when the spec asks). */
+async function stageRaw(p: StepProgress, { spec, batch }: PipelineRun): Promise<void> {
+  const primary = primaryRegion(spec);
+  const { source } = batch;
+  const regions = spec.raw.stageToAllRegions ? spec.regions : [primary];
+  const destinations = regions.map((r) => ({ region: r.region, bucket: r.rawBucket }));
+  const objects: ObjectSet = {
+    region: source.region ?? primary.region,
+    bucket: source.bucket,
+    ...(source.keys ? { keys: source.keys } : { prefix: source.prefix! }),
+  };
+  p.awsIds.buckets = destinations.map((d) => d.bucket);
+  const result = await awsWaits.copyObjects.executeWithOptions(
+    { summary: `stage-raw: copy the batch's CSVs from s3://${source.bucket} to ${destinations.length} raw bucket(s)` },
+    [
+      {
+        source: objects,
+        destinations,
+        rename: {
+          stripPrefix: source.keys ? commonDirectory(source.keys) : source.prefix!,
+          addPrefix: rawBatchPrefix(spec, batch),
+        },
+        requireObjects: true,
+        concurrency: spec.copy.concurrency,
+      },
+    ],
+  );
+  Object.assign(p.counts, copyCounts(result));
+}
+
+/** crawl-raw and crawl-curated@R: start the crawler (joining one already running), then wait for it. */
+async function crawl(run: PipelineRun, p: StepProgress, region: string, crawlerName: string): Promise<void> {
+  const polling = run.spec.polling.crawler;
+  p.awsIds.crawlerName = crawlerName;
+  const started = await awsWaits.startCrawler.executeWithOptions(
+    { summary: `${p.step}: start crawler ${crawlerName} in ${region}` },
+    [{ region, crawlerName, polling }],
+  );
+  const result = await awsWaits.waitForCrawler.executeWithOptions(
+    { summary: `${p.step}: wait for crawler ${crawlerName} in ${region}` },
+    [{ region, crawlerName, startedAfter: started.startedAfter, polling }],
+  );
+  Object.assign(p.counts, {
+    polls: result.polls,
+    ...(result.tablesCreated !== undefined ? { tablesCreated: result.tablesCreated } : {}),
+    ...(result.tablesUpdated !== undefined ? { tablesUpdated: result.tablesUpdated } : {}),
+    ...(result.tablesDeleted !== undefined ? { tablesDeleted: result.tablesDeleted } : {}),
+  });
+}
+
+/**
+ * transform: starts the Glue job run (tagged with this run, so a retry finds it instead of starting a
+ * second), waits for it with heartbeats (cancelling the workflow stops it), then reads its manifest.
+ */
+async function transform(p: StepProgress, run: PipelineRun): Promise<void> {
+  const { spec, batch } = run;
+  const region = primaryRegion(spec).region;
+  const { jobName, timeoutMinutes } = spec.transform;
+  p.awsIds.jobName = jobName;
+  const started = await awsCalls.startGlueJobRun.executeWithOptions(
+    { summary: `transform: start Glue job ${jobName} for batch ${batch.id}` },
+    [{ region, jobName, arguments: glueJobArguments(spec, batch), runTag: run.runTag, timeoutMinutes }],
+  );
+  p.awsIds.jobRunId = started.jobRunId;
+  showDetails(run);
+  const done = await awsWaits.waitForGlueJobRun.executeWithOptions(
+    { ...glueWaitOptions(timeoutMinutes), summary: `transform: wait for Glue job run ${started.jobRunId}` },
+    [{ region, jobName, jobRunId: started.jobRunId, polling: spec.polling.glueJob }],
+  );
+  p.counts.executionTimeSeconds = done.executionTimeSeconds;
+  p.counts.polls = done.polls;
+  await readManifest(p, run);
+}
+
+/** Reads the job's manifest from the primary curated bucket and records its counts on the step. */
+async function readManifest(p: StepProgress, run: PipelineRun): Promise<GlueManifest> {
+  const { spec, batch } = run;
+  const primary = primaryRegion(spec);
+  const manifest = await awsCalls.readManifest.executeWithOptions(
+    { summary: `${p.step}: read the Glue job's manifest for batch ${batch.id}` },
+    [{ region: primary.region, bucket: primary.curatedBucket, key: manifestKey(spec, batch) }],
+  );
+  run.manifest = manifest;
+  Object.assign(p.counts, {
+    rowsIn: manifest.rowsIn,
+    rowsOut: manifest.rowsOut,
+    rowsRejected: manifest.rowsRejected,
+    outputFiles: manifest.outputFiles.length,
+    outputBytes: manifest.outputFiles.reduce((n, f) => n + f.bytes, 0),
+  });
+  return manifest;
+}
+
+/**
+ * replicate-curated: copies the Parquet the manifest lists (and the manifest itself, last) from the
+ * primary curated bucket to every replica's, verified. If the copy fails, the unverified copies are
+ * deleted, manifest first, so no replica looks complete.
+ */
+async function replicateCurated(p: StepProgress, run: PipelineRun): Promise<void> {
+  const { spec, batch } = run;
+  const primary = primaryRegion(spec);
+  // After startAt=replicate-curated the manifest was not read in this run: read it here.
+  const manifest = run.manifest ?? (await readManifest(p, run));
+  if (manifest.outputFiles.length === 0) {
+    throw ApplicationFailure.nonRetryable(
+      `glue job ${spec.transform.jobName} wrote no Parquet for batch ${batch.id} ` +
+        `(manifest ${s3Uri(primary.curatedBucket, manifestKey(spec, batch))}: ${manifest.rowsIn} rows in, ` +
+        `${manifest.rowsRejected} rejected): check the CSVs under ${s3Uri(primary.rawBucket, rawBatchPrefix(spec, batch))} ` +
+        `and the rejected rows under ${s3Uri(primary.curatedBucket, quarantineBatchPrefix(spec, batch))}`,
+      FailureType.NoSourceObjects,
+    );
+  }
+  const replicas = replicaRegions(spec);
+  if (replicas.length === 0) return;
+  const mKey = manifestKey(spec, batch);
+  const dataKeys = manifest.outputFiles.map((f) => f.key);
+  const destinations = replicas.map((r) => ({ region: r.region, bucket: r.curatedBucket }));
+  p.awsIds.buckets = destinations.map((d) => d.bucket);
+  try {
+    const result = await awsWaits.copyObjects.executeWithOptions(
+      {
+        summary: `replicate-curated: copy ${dataKeys.length} Parquet file(s) of ${curatedBatchPrefix(spec, batch)} to ${replicas.map((r) => r.region).join(', ')}`,
+      },
+      [
+        {
+          source: { region: primary.region, bucket: primary.curatedBucket, keys: [...dataKeys, mKey] },
+          destinations,
+          lastKeys: [mKey],
+          requireObjects: true,
+          concurrency: spec.copy.concurrency,
+        },
+      ],
+    );
+    Object.assign(p.counts, copyCounts(result));
+  } catch (err) {
+    await CancellationScope.nonCancellable(async () => {
+      const cleanups = await Promise.allSettled(
+        destinations.map((d) =>
+          awsCalls.deleteObjects.executeWithOptions(
+            { summary: `replicate-curated: delete the unverified copy in s3://${d.bucket}` },
+            // The manifest first: without it a partial copy never looks complete.
+            [{ region: d.region, bucket: d.bucket, keys: [mKey, ...dataKeys] }],
+          ),
+        ),
+      );
+      cleanups.forEach((c, i) => {
+        if (c.status === 'rejected')
+          log.warn('could not delete an unverified copy', {
+            bucket: destinations[i]!.bucket,
+            error: String(c.reason),
+          });
+      });
+    });
+    throw err;
+  }
+}
+
+/** redshift-refresh@R: runs the refresh SQL with an idempotency key of this run and step, then waits for it. */
+async function redshiftRefresh(p: StepProgress, run: PipelineRun): Promise<void> {
+  const { spec, batch } = run;
+  const region = p.region!;
+  const target = spec.regions.find((r) => r.region === region)!.redshift!;
+  const executed = await awsCalls.executeStatements.executeWithOptions(
+    { summary: `${p.step}: run the refresh SQL on ${target.workgroupName ?? target.clusterIdentifier}` },
+    [
+      {
+        region,
+        target,
+        sqls: renderSql(spec, batch, region),
+        idempotencyKey: `${run.runTag}/${p.step}`,
+        statementName: `glueline-${spec.name}-${batch.id}`,
+      },
+    ],
+  );
+  p.awsIds.statementIds = [executed.statementId];
+  showDetails(run);
+  const result = await awsWaits.waitForStatement.executeWithOptions(
+    { summary: `${p.step}: wait for statement ${executed.statementId}` },
+    [{ region, statementId: executed.statementId, polling: spec.polling.redshift }],
+  );
+  p.awsIds.statementIds = [executed.statementId, ...result.subStatements.map((s) => s.id)];
+  p.counts.polls = result.polls;
+}
+
+function copyCounts(r: CopyObjectsResult): StepProgress['counts'] {
+  return {
+    objects: r.objects,
+    bytes: r.bytes,
+    copied: r.copied,
+    skippedIdentical: r.skipped,
+    verifiedKeys: r.verifiedKeys,
+  };
+}
+
+/**
+ * Sends the run's one failure notification on every channel the spec configures, at once and
+ * independently (one channel failing never holds up the other), in a scope that a cancellation of the
+ * workflow cannot interrupt.
+ */
+async function notifyFailure(run: PipelineRun, failure: TemporalFailure): Promise<void> {
+  const notice = buildNotice(run, failure);
+  const { email, webhook } = run.spec.notify;
+  await CancellationScope.nonCancellable(async () => {
+    const channels: ['email' | 'webhook', Promise<unknown>][] = [];
+    const summary = `notify-failure: ${notice.step} failed (${notice.error.type})`;
+    if (email) channels.push(['email', notifications.sendFailureEmail.executeWithOptions({ summary }, [notice])]);
+    if (webhook) channels.push(['webhook', notifications.postFailureWebhook.executeWithOptions({ summary }, [notice])]);
+    const outcomes = await Promise.allSettled(channels.map(([, sent]) => sent));
+    run.progress.notifications = {};
+    outcomes.forEach((outcome, i) => {
+      const channel = channels[i]![0];
+      run.progress.notifications![channel] = outcome.status === 'fulfilled' ? 'sent' : 'failed';
+      if (outcome.status === 'rejected')
+        log.error(`the failure ${channel} could not be sent`, { error: String(outcome.reason) });
+    });
+  });
+}
+
+/** The notice the team receives: the failed step, the error, the attempt, the run and its AWS ids. */
+export function buildNotice(run: PipelineRun, failure: TemporalFailure): FailureNotice {
+  const step = run.failure?.step;
+  const awsIds: Record<string, string> = {};
+  const ids = step?.awsIds ?? {};
+  if (ids.crawlerName) awsIds.crawlerName = ids.crawlerName;
+  if (ids.jobName) awsIds.jobName = ids.jobName;
+  if (ids.jobRunId) awsIds.jobRunId = ids.jobRunId;
+  if (ids.statementIds?.length) awsIds.statementId = ids.statementIds.join(', ');
+  if (ids.buckets?.length) awsIds.buckets = ids.buckets.join(', ');
+  const attempt = step?.attempt ?? attemptOf(failure);
+  return {
+    pipeline: run.spec.name,
+    batchId: run.batch.id,
+    step: step?.step ?? 'workflow',
+    ...(step?.region ? { region: step.region } : {}),
+    error: describeFailure(failure),
+    ...(attempt !== undefined ? { attempt } : {}),
+    workflowId: run.progress.workflowId,
+    runId: run.progress.runId,
+    workflowType: run.progress.workflowType,
+    startedAt: run.progress.startedAt,
+    failedAt: new Date().toISOString(),
+    ...(Object.keys(awsIds).length ? { awsIds } : {}),
+    ...(run.spec.notify.email ? { email: run.spec.notify.email } : {}),
+    ...(run.spec.notify.webhook ? { webhook: run.spec.notify.webhook } : {}),
+  };
+}
+
+/** An error as a TemporalFailure: what the workflow can fail with (anything else would only fail the task). */
+function asTemporalFailure(err: unknown): TemporalFailure {
+  if (err instanceof TemporalFailure) return err;
+  const e = err instanceof Error ? err : new Error(String(err));
+  return ApplicationFailure.create({ message: e.message, type: e.name, nonRetryable: true, cause: e });
+}
+
+/** The type, message and cause the team reads, from the failure that reached the workflow. */
+export function describeFailure(failure: TemporalFailure): FailureNotice['error'] {
+  const inner = failure instanceof ActivityFailure ? failure.cause : failure;
+  const activity = failure instanceof ActivityFailure ? failure.activityType : undefined;
+  const causeText = (e: Error | undefined) => (e?.cause instanceof Error ? e.cause.message : undefined);
+  let type: string;
+  let message: string;
+  if (inner instanceof CancelledFailure) {
+    type = 'Cancelled';
+    message = activity ? `the run was cancelled while ${activity} was running` : 'the run was cancelled';
+  } else if (inner instanceof TimeoutFailure) {
+    type = `Timeout:${inner.timeoutType}`;
+    message = `${activity ?? 'an activity'} timed out (${inner.timeoutType})${retryText(failure)}`;
+  } else if (inner instanceof ApplicationFailure) {
+    type = inner.type ?? 'Error';
+    message = inner.message;
+  } else {
+    type = inner?.name ?? 'Error';
+    message = inner?.message ?? failure.message;
+  }
+  const cause = causeText(inner);
+  return { type, message, ...(cause ? { cause } : {}) };
+}
+
+function retryText(failure: TemporalFailure): string {
+  if (!(failure instanceof ActivityFailure)) return '';
+  if (failure.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED) return ', after every retry';
+  if (failure.retryState === RetryState.TIMEOUT) return ', and its retry window closed';
+  return '';
+}
+
+/**
+ * The failed activity's attempt count: from the failure's details when the activity put it there
+ * (`{ attempt }`), or the profile's limit when every attempt was used; otherwise unknown.
+ */
+function attemptOf(failure: TemporalFailure): number | undefined {
+  if (!(failure instanceof ActivityFailure)) return undefined;
+  const inner = failure.cause;
+  if (inner instanceof ApplicationFailure) {
+    const detail = inner.details?.find(
+      (d): d is { attempt: number } =>
+        typeof d === 'object' && d !== null && typeof (d as { attempt?: unknown }).attempt === 'number',
+    );
+    if (detail) return detail.attempt;
+  }
+  if (failure.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED) return maximumAttemptsOf(failure.activityType);
+  return undefined;
+}
+
+/** One line for the UI's "current details": what the run is doing now. */
+function showDetails(run: PipelineRun): void {
+  const running = run.progress.steps.filter((s) => s.status === 'running');
+  const done = run.progress.steps.filter((s) => s.status === 'succeeded').length;
+  const total = run.progress.steps.filter((s) => s.status !== 'skipped').length;
+  const ids = (s: StepProgress) =>
+    [s.awsIds.jobRunId, ...(s.awsIds.statementIds ?? [])].filter((x): x is string => !!x).join(', ');
+  const now = running.length
+    ? running.map((s) => `**${s.step}** running${ids(s) ? ` (${ids(s)})` : ''}`).join('; ')
+    : `**${run.progress.status}**`;
+  setCurrentDetails(`${run.spec.name} / ${run.batch.id}: ${now}. ${done} of ${total} steps done.`);
+}

@@ -1,0 +1,214 @@
+/**
+ * What the workflow tests share: one time-skipping environment and one workflow bundle per test file,
+ * a two-region spec, and fake activities (plain functions implementing GluelineActivities) that record
+ * every call and fail where a test asks.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { GluelineActivities } from '../../src/activities/types';
+import type { GlueManifest } from '../../src/layout';
+import { SearchAttributeKeys } from '../../src/pipeline';
+import type { PipelineInputRaw, PipelineSpecInput } from '../../src/spec';
+import { timeSkippingServer, unique } from '../support/stack';
+
+/** temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD (the proto package is not a direct dependency). */
+const INDEXED_VALUE_TYPE_KEYWORD = 2;
+
+export const PRIMARY = 'us-east-1';
+export const REPLICA = 'eu-west-1';
+
+/** A two-region spec with Redshift in both regions, email and webhook notifications. */
+export function testSpec(overrides: Partial<PipelineSpecInput> = {}): PipelineSpecInput {
+  return {
+    name: 'sales',
+    regions: [
+      {
+        region: PRIMARY,
+        rawBucket: 'sales-raw-use1',
+        curatedBucket: 'sales-curated-use1',
+        glueDatabase: 'sales_use1',
+        curatedCrawler: 'sales-curated-use1',
+        redshift: { workgroupName: 'sales-use1', database: 'dev' },
+      },
+      {
+        region: REPLICA,
+        rawBucket: 'sales-raw-euw1',
+        curatedBucket: 'sales-curated-euw1',
+        glueDatabase: 'sales_euw1',
+        curatedCrawler: 'sales-curated-euw1',
+        redshift: { workgroupName: 'sales-euw1', database: 'dev' },
+      },
+    ],
+    raw: { crawler: 'sales-raw' },
+    transform: { jobName: 'sales-to-parquet', curatedPrefix: 'curated/sales/' },
+    redshift: { sql: ['call refresh_sales(${batch_id}, ${curated_uri})'] },
+    notify: {
+      email: { to: ['team@example.com'], from: 'glueline@example.com' },
+      webhook: { url: 'https://hooks.example.com/glueline' },
+    },
+    ...overrides,
+  };
+}
+
+export function testInput(overrides: Partial<PipelineInputRaw> = {}): PipelineInputRaw {
+  return {
+    spec: testSpec(),
+    batch: { id: unique('b'), source: { bucket: 'landing', keys: ['in/2026/a.csv', 'in/2026/b.csv'] } },
+    ...overrides,
+  };
+}
+
+export const MANIFEST: GlueManifest = {
+  batchId: 'b',
+  inputFiles: ['raw/a.csv', 'raw/b.csv'],
+  rowsIn: 100,
+  rowsOut: 97,
+  rowsRejected: 3,
+  outputFiles: [
+    { key: 'curated/sales/batch_id=b/part-0.parquet', bytes: 1000 },
+    { key: 'curated/sales/batch_id=b/part-1.parquet', bytes: 500 },
+  ],
+  quarantineFiles: [],
+};
+
+export type ActivityName = keyof GluelineActivities;
+
+export interface Call {
+  name: ActivityName;
+  input: unknown;
+  /** The activity's region, where its input names one. */
+  region?: string;
+  startedAtMs: number;
+  endedAtMs?: number;
+}
+
+export interface FakeOptions {
+  /** Make an activity throw: return the error, or undefined to let the call succeed. */
+  fail?: Partial<Record<ActivityName, (input: { region?: string }) => Error | undefined>>;
+  /** Replaces the Glue wait (to run long, or until cancelled). */
+  waitForGlueJobRun?: GluelineActivities['waitForGlueJobRun'];
+  manifest?: GlueManifest;
+  /** Milliseconds each crawl wait takes (real time), so parallel regions overlap visibly. */
+  crawlMs?: number;
+}
+
+/** Fake activities: record each call, succeed with plausible results, fail where `fail` says. */
+export function fakeActivities(options: FakeOptions = {}): GluelineActivities & { calls: Call[] } {
+  const calls: Call[] = [];
+  let statements = 0;
+  const wrap = <K extends ActivityName>(name: K, body: GluelineActivities[K]): GluelineActivities[K] =>
+    (async (input: { region?: string }) => {
+      const call: Call = { name, input, startedAtMs: Date.now(), ...(input.region ? { region: input.region } : {}) };
+      calls.push(call);
+      try {
+        const error = options.fail?.[name]?.(input);
+        if (error) throw error;
+        return await (body as (i: unknown) => Promise<unknown>)(input);
+      } finally {
+        call.endedAtMs = Date.now();
+      }
+    }) as GluelineActivities[K];
+  const sleep = (ms: number) => (ms > 0 ? Context.current().sleep(ms) : Promise.resolve());
+  const activities: GluelineActivities = {
+    copyObjects: wrap('copyObjects', async (input) => {
+      const n = input.source.keys?.length ?? 3;
+      return {
+        objects: n,
+        bytes: n * 100,
+        copied: n * input.destinations.length,
+        skipped: 0,
+        verifiedKeys: n * input.destinations.length,
+      };
+    }),
+    deleteObjects: wrap('deleteObjects', async (input) => ({ deleted: input.keys?.length ?? 0 })),
+    readManifest: wrap('readManifest', async () => options.manifest ?? MANIFEST),
+    startGlueJobRun: wrap('startGlueJobRun', async () => ({ jobRunId: 'jr_test_1', reused: false })),
+    waitForGlueJobRun: wrap(
+      'waitForGlueJobRun',
+      options.waitForGlueJobRun ??
+        (async (input) => ({
+          jobRunId: input.jobRunId,
+          jobRunState: 'SUCCEEDED',
+          executionTimeSeconds: 300,
+          polls: 4,
+        })),
+    ),
+    startCrawler: wrap('startCrawler', async (input) => ({
+      crawlerName: input.crawlerName,
+      startedAfter: new Date().toISOString(),
+      waitedForRunningCrawl: false,
+    })),
+    waitForCrawler: wrap('waitForCrawler', async (input) => {
+      await sleep(options.crawlMs ?? 0);
+      return { crawlerName: input.crawlerName, status: 'SUCCEEDED', tablesUpdated: 1, polls: 2 };
+    }),
+    executeStatements: wrap('executeStatements', async (input) => ({
+      statementId: `st-${input.region}-${++statements}`,
+    })),
+    waitForStatement: wrap('waitForStatement', async (input) => ({
+      statementId: input.statementId,
+      status: 'FINISHED',
+      subStatements: [{ id: `${input.statementId}:1`, status: 'FINISHED' }],
+      polls: 1,
+    })),
+    sendFailureEmail: wrap('sendFailureEmail', async () => ({ messageId: '<fake@glueline>' })),
+    postFailureWebhook: wrap('postFailureWebhook', async () => ({ status: 200 })),
+  };
+  return Object.assign(activities, { calls });
+}
+
+/** A failure the way an activity raises it. */
+export const nonRetryable = (type: string, message = `fake ${type}`) => ApplicationFailure.nonRetryable(message, type);
+
+/** One time-skipping server and one workflow bundle for a whole test file. */
+export class WorkflowTestBed {
+  private constructor(
+    readonly env: TestWorkflowEnvironment,
+    private readonly bundle: WorkflowBundleWithSourceMap,
+  ) {}
+
+  static async start(): Promise<WorkflowTestBed> {
+    const [env, bundle] = await Promise.all([
+      TestWorkflowEnvironment.createTimeSkipping({ server: timeSkippingServer }),
+      bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger }),
+    ]);
+    // The dev server registers these at start (devstack/stack.ts); the test server needs telling.
+    await env.connection.operatorService.addSearchAttributes({
+      namespace: env.namespace ?? 'default',
+      searchAttributes: Object.fromEntries(
+        Object.values(SearchAttributeKeys).map((key) => [key.name, INDEXED_VALUE_TYPE_KEYWORD]),
+      ),
+    });
+    return new WorkflowTestBed(env, bundle);
+  }
+
+  /** A worker on a task queue of its own, with the given activities. */
+  async worker(activities: GluelineActivities): Promise<{ worker: Worker; taskQueue: string }> {
+    const taskQueue = unique('wf');
+    const worker = await Worker.create({
+      connection: this.env.nativeConnection,
+      taskQueue,
+      workflowBundle: this.bundle,
+      activities,
+      // Deliver cancellation to heartbeating fakes promptly.
+      maxHeartbeatThrottleInterval: '100ms',
+      defaultHeartbeatThrottleInterval: '100ms',
+    });
+    return { worker, taskQueue };
+  }
+
+  async teardown(): Promise<void> {
+    await this.env.teardown();
+  }
+}
+
+const quietLogger = {
+  log: () => {},
+  trace: () => {},
+  debug: () => {},
+  info: () => {},
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};
