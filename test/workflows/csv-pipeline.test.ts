@@ -1,8 +1,27 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { pipelineWorkflowId, type PipelineProgress, type PipelineResult } from '../../src/pipeline';
-import { PipelineSpec } from '../../src/spec';
-import { fakeActivities, PRIMARY, REPLICA, testInput, WorkflowTestBed } from './harness';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { CopyObjectsInput } from '../../src/activities/types';
+import { FailureType } from '../../src/errors';
+import {
+  pipelineWorkflowId,
+  SearchAttributeKeys,
+  type PipelineProgress,
+  type PipelineResult,
+} from '../../src/pipeline';
+import { PipelineSpec, type PipelineInputRaw } from '../../src/spec';
+import {
+  controllableGlueWait,
+  fakeActivities,
+  PRIMARY,
+  REPLICA,
+  testInput,
+  testSpec,
+  WorkflowTestBed,
+  type ActivityName,
+  type FakeOptions,
+} from './harness';
 
 let bed: WorkflowTestBed;
 before(async () => {
@@ -17,6 +36,30 @@ const stepOf = (progress: PipelineProgress, step: string) => {
   assert.ok(found, `no step ${step} in progress`);
   return found;
 };
+
+type CsvPipeline = (input: PipelineInputRaw) => Promise<PipelineResult>;
+
+/** Runs csvPipeline to its end with fake activities; returns the result, the fakes and the handle. */
+async function runPipeline(input: PipelineInputRaw, options: FakeOptions = {}) {
+  const fakes = fakeActivities(options);
+  const { worker, taskQueue } = await bed.worker(fakes);
+  const workflowId = pipelineWorkflowId(input.spec as { name: string }, input.batch as { id: string });
+  const handle = await bed.env.client.workflow.start<CsvPipeline>('csvPipeline', {
+    taskQueue,
+    workflowId,
+    args: [input],
+  });
+  const outcome = await worker.runUntil(
+    handle.result().then(
+      (result) => ({ result, error: undefined }),
+      (error: unknown) => ({ result: undefined, error }),
+    ),
+  );
+  const called = (name: ActivityName) => fakes.calls.filter((c) => c.name === name);
+  return { ...outcome, fakes, handle, called };
+}
+
+const statuses = (result: PipelineProgress) => Object.fromEntries(result.steps.map((s) => [s.step, s.status]));
 
 describe('csvPipeline, happy path', () => {
   test('runs every step in order, regions in parallel, and returns durations, AWS ids and counts', async () => {
@@ -80,5 +123,132 @@ describe('csvPipeline, happy path', () => {
       rowsOut: 97,
       rowsRejected: 3,
     });
+  });
+});
+
+describe('csvPipeline, visibility', () => {
+  test('the progress query shows finished steps, the running transform with its job run id, and pending steps', async () => {
+    const glue = controllableGlueWait();
+    const fakes = fakeActivities({ waitForGlueJobRun: glue.wait });
+    const { worker, taskQueue } = await bed.worker(fakes);
+    const input = testInput();
+    const handle = await bed.env.client.workflow.start<CsvPipeline>('csvPipeline', {
+      taskQueue,
+      workflowId: pipelineWorkflowId({ name: 'sales' }, input.batch as { id: string }),
+      args: [input],
+    });
+    await worker.runUntil(async () => {
+      const progress = await bed.progressWhen(handle, (p) =>
+        p.steps.some((s) => s.step === 'transform' && s.awsIds.jobRunId),
+      );
+      glue.state.released = true;
+      await handle.result();
+      assert.equal(progress.status, 'running');
+      assert.equal(progress.pipeline, 'sales');
+      assert.deepEqual(
+        [statuses(progress)['stage-raw'], statuses(progress)['crawl-raw'], statuses(progress)['transform']],
+        ['succeeded', 'succeeded', 'running'],
+      );
+      const transform = stepOf(progress, 'transform');
+      assert.deepEqual(transform.awsIds, { jobName: 'sales-to-parquet', jobRunId: 'jr_test_1' });
+      assert.ok(transform.startedAt && !transform.endedAt);
+      assert.equal(stepOf(progress, 'crawl-raw').awsIds.crawlerName, 'sales-raw');
+      assert.equal(stepOf(progress, 'stage-raw').counts.objects, 2);
+      assert.equal(stepOf(progress, `redshift-refresh@${REPLICA}`).status, 'pending');
+    });
+  });
+
+  test('a run carries the pipeline and batch as search attributes and memo', async () => {
+    const input = testInput();
+    const { handle } = await runPipeline(input);
+    const description = await handle.describe();
+    assert.equal(description.typedSearchAttributes.get(SearchAttributeKeys.pipeline), 'sales');
+    assert.equal(description.typedSearchAttributes.get(SearchAttributeKeys.batch), (input.batch as { id: string }).id);
+    assert.equal((description.memo as { pipeline?: string } | undefined)?.pipeline, 'sales');
+  });
+});
+
+describe('csvPipeline, options', () => {
+  test('startAt replicate-curated skips the earlier steps and reads the manifest itself', async () => {
+    const { result, called } = await runPipeline(testInput({ options: { startAt: 'replicate-curated' } }));
+    assert.ok(result);
+    assert.deepEqual(
+      [statuses(result)['stage-raw'], statuses(result)['crawl-raw'], statuses(result)['transform']],
+      ['skipped', 'skipped', 'skipped'],
+    );
+    assert.equal(called('startGlueJobRun').length, 0);
+    assert.equal(called('readManifest').length, 1);
+    const copy = called('copyObjects')[0]!.input as CopyObjectsInput;
+    assert.deepEqual(copy.destinations, [{ region: REPLICA, bucket: 'sales-curated-euw1' }]);
+    assert.equal(statuses(result)[`redshift-refresh@${REPLICA}`], 'succeeded');
+    assert.equal(stepOf(result, 'transform').skipReason, 'before options.startAt (replicate-curated)');
+  });
+
+  test('stopAfter transform runs up to the Glue job and no further', async () => {
+    const { result, called } = await runPipeline(testInput({ options: { stopAfter: 'transform' } }));
+    assert.ok(result);
+    assert.equal(result.status, 'succeeded');
+    assert.equal(statuses(result)['transform'], 'succeeded');
+    assert.equal(statuses(result)['replicate-curated'], 'skipped');
+    assert.equal(called('copyObjects').length, 1, 'only stage-raw copies');
+    assert.equal(called('executeStatements').length, 0);
+  });
+
+  test('skip leaves out exactly the listed steps', async () => {
+    const { result, called } = await runPipeline(testInput({ options: { skip: ['crawl-raw', 'redshift-refresh'] } }));
+    assert.ok(result);
+    assert.equal(statuses(result)['crawl-raw'], 'skipped');
+    assert.equal(statuses(result)[`redshift-refresh@${PRIMARY}`], 'skipped');
+    assert.equal(statuses(result)[`crawl-curated@${REPLICA}`], 'succeeded');
+    assert.equal(called('executeStatements').length, 0);
+    assert.deepEqual(
+      called('startCrawler')
+        .map((c) => (c.input as { crawlerName: string }).crawlerName)
+        .sort(),
+      ['sales-curated-euw1', 'sales-curated-use1'],
+    );
+  });
+
+  test('a region without a redshift target skips its refresh and the others still run theirs', async () => {
+    const spec = testSpec();
+    delete spec.regions[1]!.redshift;
+    const { result, called } = await runPipeline(testInput({ spec }));
+    assert.ok(result);
+    assert.equal(statuses(result)[`redshift-refresh@${REPLICA}`], 'skipped');
+    assert.equal(stepOf(result, `redshift-refresh@${REPLICA}`).skipReason, `region ${REPLICA} has no redshift target`);
+    assert.deepEqual(
+      called('executeStatements').map((c) => c.region),
+      [PRIMARY],
+    );
+  });
+
+  test('a prefix batch is staged under the batch prefix of every region when stageToAllRegions is set', async () => {
+    const spec = testSpec({ raw: { crawler: 'sales-raw', stageToAllRegions: true } });
+    const { result, called } = await runPipeline(
+      testInput({ spec, batch: { id: 'b-prefix-1', source: { bucket: 'landing', prefix: 'drop/2026-11-26/' } } }),
+    );
+    assert.ok(result);
+    const copy = called('copyObjects')[0]!.input as CopyObjectsInput;
+    assert.deepEqual(copy.source, { region: PRIMARY, bucket: 'landing', prefix: 'drop/2026-11-26/' });
+    assert.deepEqual(copy.rename, { stripPrefix: 'drop/2026-11-26/', addPrefix: 'raw/batch_id=b-prefix-1/' });
+    assert.deepEqual(copy.destinations, [
+      { region: PRIMARY, bucket: 'sales-raw-use1' },
+      { region: REPLICA, bucket: 'sales-raw-euw1' },
+    ]);
+  });
+});
+
+describe('csvPipeline, bad input', () => {
+  test('a bad spec fails the run at once, naming the field, and runs nothing', async () => {
+    const spec = testSpec();
+    (spec.regions[1] as { rawBucket: string }).rawBucket = 'Not_A_Bucket';
+    const { error, fakes } = await runPipeline(testInput({ spec }));
+    assert.ok(error instanceof WorkflowFailedError, String(error));
+    const cause = error.cause;
+    assert.ok(cause instanceof ApplicationFailure);
+    assert.equal(cause.type, FailureType.InvalidInput);
+    assert.equal(cause.nonRetryable, true);
+    assert.match(cause.message, /input\.spec\.regions\[1\]\.rawBucket: "Not_A_Bucket" is not a valid S3 bucket name/);
+    assert.equal(fakes.calls.length, 0);
   });
 });

@@ -4,12 +4,13 @@
  * every call and fail where a test asks.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { GluelineActivities } from '../../src/activities/types';
 import type { GlueManifest } from '../../src/layout';
-import { SearchAttributeKeys } from '../../src/pipeline';
+import { PROGRESS_QUERY, SearchAttributeKeys, type PipelineProgress } from '../../src/pipeline';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { PipelineInputRaw, PipelineSpecInput } from '../../src/spec';
 import { timeSkippingServer, unique } from '../support/stack';
 
@@ -159,6 +160,28 @@ export function fakeActivities(options: FakeOptions = {}): GluelineActivities & 
   return Object.assign(activities, { calls });
 }
 
+/**
+ * A Glue wait that heartbeats until released or cancelled; a cancellation is recorded as the
+ * BatchStopJobRun the real activity makes.
+ */
+export function controllableGlueWait() {
+  const state = { started: false, released: false, stopRequested: false };
+  const wait: GluelineActivities['waitForGlueJobRun'] = async (input) => {
+    state.started = true;
+    try {
+      while (!state.released) {
+        Context.current().heartbeat();
+        await Context.current().sleep(20);
+      }
+    } catch (err) {
+      if (err instanceof CancelledFailure) state.stopRequested = true;
+      throw err;
+    }
+    return { jobRunId: input.jobRunId, jobRunState: 'SUCCEEDED', executionTimeSeconds: 60, polls: 1 };
+  };
+  return { state, wait };
+}
+
 /** A failure the way an activity raises it. */
 export const nonRetryable = (type: string, message = `fake ${type}`) => ApplicationFailure.nonRetryable(message, type);
 
@@ -193,10 +216,25 @@ export class WorkflowTestBed {
       workflowBundle: this.bundle,
       activities,
       // Deliver cancellation to heartbeating fakes promptly.
-      maxHeartbeatThrottleInterval: '100ms',
-      defaultHeartbeatThrottleInterval: '100ms',
+      maxHeartbeatThrottleInterval: '10ms',
+      defaultHeartbeatThrottleInterval: '10ms',
     });
     return { worker, taskQueue };
+  }
+
+  /** Polls the `progress` query until `ready` holds (real time: the run is waiting on a fake). */
+  async progressWhen(
+    handle: WorkflowHandle,
+    ready: (progress: PipelineProgress) => boolean,
+    timeoutMs = 20_000,
+  ): Promise<PipelineProgress> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined);
+      if (progress && ready(progress)) return progress;
+      if (Date.now() > deadline) throw new Error(`progress never got there: ${JSON.stringify(progress)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   async teardown(): Promise<void> {
