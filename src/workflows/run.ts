@@ -130,6 +130,12 @@ export class PipelineRun {
     return this.steps.get(stepInstance(name, region));
   }
 
+  private notified?: Promise<void>;
+  /** Sends the run's failure notification; later calls wait for the same one: one notice per failed run. */
+  notifyOnce(failure: TemporalFailure): Promise<void> {
+    return (this.notified ??= notifyFailure(this, failure));
+  }
+
   get runTag(): string {
     return `${this.progress.workflowId}/${this.progress.runId}`;
   }
@@ -189,7 +195,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     const failure = run.failure?.error ?? asTemporalFailure(err);
     run.progress.status = isCancellation(failure) ? 'cancelled' : 'failed';
     run.progress.endedAt = new Date().toISOString();
-    await notifyFailure(run, failure);
+    await run.notifyOnce(failure);
     throw failure;
   }
   run.progress.status = 'succeeded';
@@ -227,23 +233,22 @@ async function runStep(run: PipelineRun, name: StepName, region: string | undefi
 }
 
 /**
- * crawl-curated then redshift-refresh, in every region at once. The first failure cancels the other
- * regions (their statements are cancelled, not left to commit half a picture), and the run fails with it.
+ * crawl-curated then redshift-refresh, in every region at once. Regions are independent: the first
+ * failure is notified at once, the other regions still finish (their data is verified and their refresh
+ * is a whole transaction), and then the run fails with the first failure. Not cancelling the others also
+ * keeps a half-run statement from being aborted mid-refresh.
  */
 async function runRegions(run: PipelineRun): Promise<void> {
-  const scope = new CancellationScope();
-  const outcomes = await scope.run(() =>
-    Promise.allSettled(
-      run.spec.regions.map(async (r) => {
-        try {
-          await runStep(run, 'crawl-curated', r.region, (p) => crawl(run, p, r.region, r.curatedCrawler));
-          await runStep(run, 'redshift-refresh', r.region, redshiftRefresh);
-        } catch (err) {
-          scope.cancel();
-          throw err;
-        }
-      }),
-    ),
+  const outcomes = await Promise.allSettled(
+    run.spec.regions.map(async (r) => {
+      try {
+        await runStep(run, 'crawl-curated', r.region, (p) => crawl(run, p, r.region, r.curatedCrawler));
+        await runStep(run, 'redshift-refresh', r.region, redshiftRefresh);
+      } catch (err) {
+        if (run.failure && !isCancellation(run.failure.error)) await run.notifyOnce(run.failure.error);
+        throw err;
+      }
+    }),
   );
   const rejected = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (rejected) throw run.failure?.error ?? rejected.reason;

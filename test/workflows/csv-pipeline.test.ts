@@ -19,7 +19,6 @@ import {
   testInput,
   testSpec,
   WorkflowTestBed,
-  type ActivityName,
   type FakeOptions,
 } from './harness';
 
@@ -39,25 +38,14 @@ const stepOf = (progress: PipelineProgress, step: string) => {
 
 type CsvPipeline = (input: PipelineInputRaw) => Promise<PipelineResult>;
 
-/** Runs csvPipeline to its end with fake activities; returns the result, the fakes and the handle. */
-async function runPipeline(input: PipelineInputRaw, options: FakeOptions = {}) {
-  const fakes = fakeActivities(options);
-  const { worker, taskQueue } = await bed.worker(fakes);
-  const workflowId = pipelineWorkflowId(input.spec as { name: string }, input.batch as { id: string });
-  const handle = await bed.env.client.workflow.start<CsvPipeline>('csvPipeline', {
-    taskQueue,
-    workflowId,
-    args: [input],
-  });
-  const outcome = await worker.runUntil(
-    handle.result().then(
-      (result) => ({ result, error: undefined }),
-      (error: unknown) => ({ result: undefined, error }),
-    ),
+/** Runs csvPipeline to its end with fake activities, under its business-key workflow id. */
+const runPipeline = (input: PipelineInputRaw, options: FakeOptions = {}) =>
+  bed.runToEnd(
+    'csvPipeline',
+    input,
+    options,
+    pipelineWorkflowId(input.spec as { name: string }, input.batch as { id: string }),
   );
-  const called = (name: ActivityName) => fakes.calls.filter((c) => c.name === name);
-  return { ...outcome, fakes, handle, called };
-}
 
 const statuses = (result: PipelineProgress) => Object.fromEntries(result.steps.map((s) => [s.step, s.status]));
 

@@ -9,7 +9,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { GluelineActivities } from '../../src/activities/types';
 import type { GlueManifest } from '../../src/layout';
-import { PROGRESS_QUERY, SearchAttributeKeys, type PipelineProgress } from '../../src/pipeline';
+import { PROGRESS_QUERY, SearchAttributeKeys, type PipelineProgress, type PipelineResult } from '../../src/pipeline';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { PipelineInputRaw, PipelineSpecInput } from '../../src/spec';
 import { timeSkippingServer, unique } from '../support/stack';
@@ -92,7 +92,7 @@ export interface FakeOptions {
   waitForGlueJobRun?: GluelineActivities['waitForGlueJobRun'];
   manifest?: GlueManifest;
   /** Milliseconds each crawl wait takes (real time), so parallel regions overlap visibly. */
-  crawlMs?: number;
+  crawlMs?: number | ((input: { region: string; crawlerName: string }) => number);
 }
 
 /** Fake activities: record each call, succeed with plausible results, fail where `fail` says. */
@@ -142,7 +142,12 @@ export function fakeActivities(options: FakeOptions = {}): GluelineActivities & 
       waitedForRunningCrawl: false,
     })),
     waitForCrawler: wrap('waitForCrawler', async (input) => {
-      await sleep(options.crawlMs ?? 0);
+      // Heartbeats while it waits, so a cancellation reaches it.
+      const ms = typeof options.crawlMs === 'function' ? options.crawlMs(input) : (options.crawlMs ?? 0);
+      for (const end = Date.now() + ms; Date.now() < end;) {
+        Context.current().heartbeat();
+        await sleep(20);
+      }
       return { crawlerName: input.crawlerName, status: 'SUCCEEDED', tablesUpdated: 1, polls: 2 };
     }),
     executeStatements: wrap('executeStatements', async (input) => ({
@@ -220,6 +225,35 @@ export class WorkflowTestBed {
       defaultHeartbeatThrottleInterval: '10ms',
     });
     return { worker, taskQueue };
+  }
+
+  /**
+   * Runs a workflow to its end with fake activities. Returns its result or error, its last progress
+   * (queried before the worker stops), the fakes' calls and the handle.
+   */
+  async runToEnd(
+    workflowType: 'csvPipeline' | 'pipelineStep',
+    input: unknown,
+    options: FakeOptions = {},
+    workflowId = unique(workflowType),
+  ) {
+    const fakes = fakeActivities(options);
+    const { worker, taskQueue } = await this.worker(fakes);
+    const handle = await this.env.client.workflow.start<(input: unknown) => Promise<PipelineResult>>(workflowType, {
+      taskQueue,
+      workflowId,
+      args: [input],
+    });
+    const outcome = await worker.runUntil(async () => {
+      const ended = await handle.result().then(
+        (result) => ({ result, error: undefined }),
+        (error: unknown) => ({ result: undefined, error }),
+      );
+      const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined);
+      return { ...ended, progress };
+    });
+    const called = (name: ActivityName) => fakes.calls.filter((c) => c.name === name);
+    return { ...outcome, fakes, handle, called };
   }
 
   /** Polls the `progress` query until `ready` holds (real time: the run is waiting on a fake). */
