@@ -1,1 +1,73 @@
-export {};
+/**
+ * `npm run worker`: the glueline worker. Reads its configuration from the environment once (see
+ * .env.example), builds AWS clients (default credential chain) and the mailer, and polls the task queue
+ * for csvPipeline and pipelineStep until SIGINT or SIGTERM, then shuts down gracefully: it stops polling
+ * and gives running activities GLUELINE_SHUTDOWN_GRACE_SECONDS to finish; a wait cut short resumes on
+ * another worker from its heartbeat.
+ */
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import nodemailer from 'nodemailer';
+import { createActivities } from './activities';
+import { createAwsClients } from './aws-clients';
+import { ConfigError, loadConfig, type WorkerConfig } from './config';
+
+/** Starts the worker and resolves once it has shut down. */
+export async function runWorker(config: WorkerConfig): Promise<void> {
+  Runtime.install({
+    logger: new DefaultLogger(config.logLevel),
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+    ...(config.metricsBind
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: config.metricsBind } } } }
+      : {}),
+  });
+  const log = Runtime.instance().logger;
+  const { namespace, connectionOptions } = config.temporal;
+  const connection = await NativeConnection.connect(connectionOptions);
+  // nodemailer keeps the credentials inside the transport; only the host is ever logged.
+  const mailer = nodemailer.createTransport(config.smtpUrl);
+  try {
+    const activities = createActivities({
+      aws: createAwsClients(config.awsEndpoint ? { endpoint: config.awsEndpoint } : {}),
+      mailer,
+      ...(config.webhookToken ? { webhookToken: config.webhookToken } : {}),
+      temporalUiUrl: config.temporalUiUrl,
+      namespace,
+      taskQueue: config.taskQueue,
+    });
+    const worker = await Worker.create({
+      connection,
+      namespace,
+      taskQueue: config.taskQueue,
+      workflowsPath: require.resolve('./workflows'),
+      activities,
+      shutdownGraceTime: config.shutdownGraceMs,
+    });
+    log.info('glueline worker started', {
+      temporal: `${connectionOptions.address}/${namespace}`,
+      taskQueue: config.taskQueue,
+      aws: config.awsEndpoint ?? 'AWS endpoints, default credential chain',
+      smtp: config.smtpHost,
+      webhookToken: config.webhookToken ? 'set' : 'not set',
+      metrics: config.metricsBind ? `http://${config.metricsBind}/metrics` : 'off',
+    });
+    await worker.run();
+    log.info('glueline worker stopped');
+  } finally {
+    mailer.close();
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  let config: WorkerConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    console.error(err instanceof ConfigError ? `worker: ${err.message}` : err);
+    process.exit(2);
+  }
+  runWorker(config).catch((err: unknown) => {
+    console.error('worker:', err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,141 @@
+/**
+ * The worker's configuration, read from the environment once at start-up. A bad value stops the worker
+ * at once with a message naming the variable, the value (secrets redacted) and the fix. `.env.example`
+ * lists every variable.
+ */
+import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
+import { z } from 'zod';
+import { DEFAULT_TASK_QUEUE } from './pipeline';
+
+/** Variables whose values are never echoed, not even in an error. */
+const SECRET_VARIABLES = new Set(['SMTP_URL', 'GLUELINE_WEBHOOK_TOKEN']);
+
+const hostPort = /^(\[[0-9a-fA-F:]+\]|[\w.-]+):\d{1,5}$/;
+
+const Env = z.object({
+  GLUELINE_TASK_QUEUE: z
+    .string()
+    .regex(/^\S{1,200}$/, { error: 'is not a usable task queue name: use up to 200 characters, no spaces' })
+    .default(DEFAULT_TASK_QUEUE),
+  GLUELINE_AWS_ENDPOINT: z
+    .url({
+      protocol: /^https?$/,
+      error: 'is not an http(s) URL: set it to the local stack (http://127.0.0.1:4566) or unset it for AWS',
+    })
+    .optional(),
+  SMTP_URL: z
+    .string({
+      error: 'is required: set it to smtp://user:password@host:587 (STARTTLS) or smtps://user:password@host:465',
+    })
+    .refine((v) => URL.canParse(v) && /^smtps?:$/.test(new URL(v).protocol) && new URL(v).hostname !== '', {
+      error:
+        'is not an smtp:// or smtps:// URL with a host: use smtp://user:password@host:587 or smtps://user:password@host:465',
+    }),
+  GLUELINE_WEBHOOK_TOKEN: z.string().min(1, { error: 'is empty: set the token or unset the variable' }).optional(),
+  GLUELINE_TEMPORAL_UI_URL: z
+    .url({
+      protocol: /^https?$/,
+      error: 'is not an http(s) URL: set it to the Temporal UI, such as http://127.0.0.1:8233',
+    })
+    .default('http://127.0.0.1:8233'),
+  GLUELINE_METRICS_BIND: z
+    .string()
+    .regex(hostPort, { error: 'is not host:port: use, for example, 0.0.0.0:9464, or unset it to turn metrics off' })
+    .optional(),
+  GLUELINE_SHUTDOWN_GRACE_SECONDS: z.coerce
+    .number({ error: 'is not a number of seconds: use, for example, 30' })
+    .int({ error: 'is not a whole number of seconds: use, for example, 30' })
+    .min(0)
+    .max(3600)
+    .default(30),
+  GLUELINE_LOG_LEVEL: z
+    .enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], {
+      error: 'is not a log level: use TRACE, DEBUG, INFO, WARN or ERROR',
+    })
+    .default('INFO'),
+});
+
+/** Everything the worker reads from its environment, validated. */
+export interface WorkerConfig {
+  /** @default 'glueline' */
+  taskQueue: string;
+  /** Where to reach Temporal: dev server, self-hosted or Temporal Cloud (TEMPORAL_* variables and profiles). */
+  temporal: ClientConnectConfig & { namespace: string };
+  /** One endpoint for every AWS service (the local stack). @default - AWS's own endpoints */
+  awsEndpoint?: string;
+  /** The SMTP URL, credentials inside. A secret: never log it; log {@link smtpHost}. */
+  smtpUrl: string;
+  /** `host:port` of the SMTP server, safe to log. */
+  smtpHost: string;
+  /** Bearer token for the failure webhook. A secret. */
+  webhookToken?: string;
+  temporalUiUrl: string;
+  /** Prometheus scrape endpoint, `host:port`. @default - no metrics endpoint */
+  metricsBind?: string;
+  /** How long running activities get to finish after SIGINT or SIGTERM before they are cancelled. */
+  shutdownGraceMs: number;
+  logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+}
+
+/** Thrown by {@link loadConfig}: one line per bad variable, naming it, its value (secrets redacted) and the fix. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`the worker's environment is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The host and port of an SMTP URL, without the credentials. */
+export function smtpHostOf(smtpUrl: string): string {
+  const url = new URL(smtpUrl);
+  return `${url.hostname}:${url.port || (url.protocol === 'smtps:' ? '465' : '587')}`;
+}
+
+function shown(name: string, value: string | undefined): string {
+  if (value === undefined) return '';
+  if (!SECRET_VARIABLES.has(name)) return ` ${JSON.stringify(value)}`;
+  return ' (value hidden: it holds a secret)';
+}
+
+/** Reads and validates the worker's configuration from `env`, or throws a {@link ConfigError}. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  // An empty variable is treated as unset, as .env files often leave them.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const problems: string[] = [];
+  const parsed = Env.safeParse(present);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0]);
+      problems.push(`${name}:${shown(name, present[name])} ${issue.message}`);
+    }
+  }
+  let temporal: ClientConnectConfig | undefined;
+  try {
+    temporal = loadClientConnectConfig({ overrideEnvVars: present as Record<string, string> });
+  } catch (err) {
+    problems.push(
+      `TEMPORAL_* / TEMPORAL_CONFIG_FILE: ${(err as Error).message}: fix the Temporal profile or the TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY and TEMPORAL_TLS* variables`,
+    );
+  }
+  if (!parsed.success || !temporal) throw new ConfigError(problems);
+  const e = parsed.data;
+  return {
+    taskQueue: e.GLUELINE_TASK_QUEUE,
+    temporal: {
+      ...temporal,
+      connectionOptions: {
+        ...temporal.connectionOptions,
+        address: temporal.connectionOptions.address ?? '127.0.0.1:7233',
+      },
+      namespace: temporal.namespace ?? 'default',
+    },
+    ...(e.GLUELINE_AWS_ENDPOINT ? { awsEndpoint: e.GLUELINE_AWS_ENDPOINT } : {}),
+    smtpUrl: e.SMTP_URL,
+    smtpHost: smtpHostOf(e.SMTP_URL),
+    ...(e.GLUELINE_WEBHOOK_TOKEN ? { webhookToken: e.GLUELINE_WEBHOOK_TOKEN } : {}),
+    temporalUiUrl: e.GLUELINE_TEMPORAL_UI_URL.replace(/\/+$/, ''),
+    ...(e.GLUELINE_METRICS_BIND ? { metricsBind: e.GLUELINE_METRICS_BIND } : {}),
+    shutdownGraceMs: e.GLUELINE_SHUTDOWN_GRACE_SECONDS * 1000,
+    logLevel: e.GLUELINE_LOG_LEVEL,
+  };
+}
