@@ -6,7 +6,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { z } from 'zod';
-import { Batch, PipelineSpec, StepName, type PipelineSpecInput } from './spec';
+import { Batch, PipelineSpec, StepName, type PipelineInputRaw, type PipelineSpecInput } from './spec';
 
 /** The task queue the worker polls unless GLUELINE_TASK_QUEUE says otherwise. */
 export const DEFAULT_TASK_QUEUE = 'glueline';
@@ -16,6 +16,11 @@ export const WorkflowType = {
   pipeline: 'csvPipeline',
   step: 'pipelineStep',
 } as const;
+
+/** The csvPipeline workflow's signature, for typed client calls without importing workflow code. */
+export type CsvPipelineWorkflow = (input: PipelineInputRaw) => Promise<PipelineResult>;
+/** The pipelineStep workflow's signature. */
+export type PipelineStepWorkflow = (input: PipelineStepInputRaw) => Promise<PipelineResult>;
 
 /** The query both workflows answer with a {@link PipelineProgress}. */
 export const PROGRESS_QUERY = 'progress';

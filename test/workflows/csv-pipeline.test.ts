@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CopyObjectsInput } from '../../src/activities/types';
 import { FailureType } from '../../src/errors';
+import { csvPipelineStartOptions } from '../../src/start-options';
 import {
   pipelineWorkflowId,
   SearchAttributeKeys,
@@ -238,5 +239,35 @@ describe('csvPipeline, bad input', () => {
     assert.equal(cause.nonRetryable, true);
     assert.match(cause.message, /input\.spec\.regions\[1\]\.rawBucket: "Not_A_Bucket" is not a valid S3 bucket name/);
     assert.equal(fakes.calls.length, 0);
+  });
+});
+
+describe('csvPipeline, identity', () => {
+  test('a duplicated trigger attaches to the running run, and a completed batch is not redone unless asked', async () => {
+    const glue = controllableGlueWait();
+    const { worker, taskQueue } = await bed.worker(fakeActivities({ waitForGlueJobRun: glue.wait }));
+    const input = testInput();
+    const first = await bed.env.client.workflow.start('csvPipeline', csvPipelineStartOptions(input, { taskQueue }));
+    assert.equal(first.workflowId, `csv-pipeline-sales-${(input.batch as { id: string }).id}`);
+    await worker.runUntil(async () => {
+      await bed.progressWhen(first, (p) => p.steps.some((s) => s.status === 'running'));
+      const duplicate = await bed.env.client.workflow.start(
+        'csvPipeline',
+        csvPipelineStartOptions(input, { taskQueue }),
+      );
+      assert.equal(duplicate.firstExecutionRunId, first.firstExecutionRunId);
+      glue.state.released = true;
+      await first.result();
+      await assert.rejects(
+        bed.env.client.workflow.start('csvPipeline', csvPipelineStartOptions(input, { taskQueue })),
+        WorkflowExecutionAlreadyStartedError,
+      );
+      const redo = await bed.env.client.workflow.start(
+        'csvPipeline',
+        csvPipelineStartOptions(input, { taskQueue, redo: true }),
+      );
+      assert.notEqual(redo.firstExecutionRunId, first.firstExecutionRunId);
+      await redo.result();
+    });
   });
 });
