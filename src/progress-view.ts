@@ -1,0 +1,79 @@
+/**
+ * Plain-text views of a run's `progress` and result, shared by the demo and the starters' live view:
+ * one line per step instance, and a closing summary (files, rows, bytes, time per step).
+ */
+import type { PipelineProgress, PipelineResult, StepProgress, StepStatus } from './pipeline';
+
+const MARK: Record<StepStatus, string> = {
+  pending: '·',
+  running: '…',
+  succeeded: '✔',
+  failed: '✖',
+  skipped: '-',
+  cancelled: '⊘',
+};
+
+/** `1.5 kB`, `12 B`, `3.2 MB`. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = -1;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** `850ms`, `12.3s`, `4m05s`, `5h02m`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.floor(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+function detail(step: StepProgress): string {
+  if (step.status === 'skipped') return step.skipReason ? `(${step.skipReason})` : '';
+  if (step.error) return `${step.error.type}: ${step.error.message}`;
+  const { awsIds: ids, counts: c } = step;
+  const parts: string[] = [];
+  if (c.objects !== undefined) parts.push(`${c.objects} object(s), ${formatBytes(c.bytes ?? 0)}`);
+  if (c.rowsIn !== undefined) parts.push(`${c.rowsIn} rows in, ${c.rowsOut} out, ${c.rowsRejected} rejected`);
+  if (ids.jobRunId) parts.push(`job run ${ids.jobRunId}`);
+  else if (ids.crawlerName) parts.push(`crawler ${ids.crawlerName}`);
+  if (ids.statementIds?.length) parts.push(`statement ${ids.statementIds[0]}`);
+  return parts.join('; ');
+}
+
+/** One line per step instance; a running step's time counts up to `nowMs`. */
+export function formatProgressLines(progress: PipelineProgress, nowMs = Date.now()): string[] {
+  const width = Math.max(...progress.steps.map((s) => s.step.length));
+  return progress.steps.map((step) => {
+    const elapsed =
+      step.durationMs ?? (step.startedAt && step.status === 'running' ? nowMs - Date.parse(step.startedAt) : undefined);
+    const time = elapsed === undefined ? '' : formatDuration(elapsed);
+    return `${MARK[step.status]} ${step.step.padEnd(width)}  ${step.status.padEnd(9)}  ${time.padStart(7)}  ${detail(step)}`.trimEnd();
+  });
+}
+
+/** The closing summary of a finished run: files, rows, bytes and time per step. */
+export function formatSummary(result: PipelineResult): string[] {
+  const t = result.totals;
+  const lines = [
+    `${result.workflowType} ${result.workflowId} ${result.status} in ${formatDuration(result.durationMs)}`,
+  ];
+  if (t.rawObjects !== undefined) lines.push(`files in:   ${t.rawObjects} CSV, ${formatBytes(t.rawBytes ?? 0)}`);
+  if (t.curatedObjects !== undefined)
+    lines.push(`files out:  ${t.curatedObjects} Parquet, ${formatBytes(t.curatedBytes ?? 0)} (per region)`);
+  if (t.rowsIn !== undefined) lines.push(`rows:       ${t.rowsIn} in, ${t.rowsOut} out, ${t.rowsRejected} rejected`);
+  const ran = result.steps.filter((s) => s.durationMs !== undefined);
+  if (ran.length) {
+    lines.push('time per step:');
+    const width = Math.max(...ran.map((s) => s.step.length));
+    for (const s of ran) lines.push(`  ${s.step.padEnd(width)}  ${formatDuration(s.durationMs!).padStart(7)}`);
+  }
+  return lines;
+}
