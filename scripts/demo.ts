@@ -1,14 +1,267 @@
 /**
- * `npm run demo`: the main job from the README's Quickstart.
- * For now it brings the local stack up (or reuses the running one) and prints where everything is;
- * the pipeline run itself arrives with the csvPipeline workflow.
+ * `npm run demo [-- --fail-at <step>] [--spec <file>]`: the main job from the README's Quickstart.
+ *
+ *   1. brings the local stack up (or reuses the running one); `predemo` already installed the dev tools;
+ *   2. provisions both regions (`npm run provision`, idempotent);
+ *   3. starts a worker process (`src/worker.ts`) pointed at the stack;
+ *   4. uploads the sample CSVs (samples/sales/*.csv) under a new batch's landing prefix;
+ *   5. runs csvPipeline to completion, showing each step's progress live;
+ *   6. prints a summary: files, rows in/out/rejected, bytes, time per step;
+ *   7. prints the run's Temporal UI link, the mail sink's URL and how to query the loaded table.
+ *
+ * `--fail-at <step>` makes that step fail on the local stack (a scripted Glue outcome, an empty batch, a
+ * failing SQL statement) to show the failure path: the run fails there and the email arrives in the sink.
+ * Every run uses a new batch id, so running the demo again is safe.
  */
-import { DEFAULT_DIR, describe, readEndpoints, status, up } from '../devstack/stack';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import YAML from 'yaml';
+import type { SinkMessage } from '../devstack/mail-sink';
+import { repoRoot } from '../devstack/paths';
+import { DEFAULT_DIR, readEndpoints, status, up, type StackEndpoints } from '../devstack/stack';
+import { primaryRegion, replicaRegions } from '../src/layout';
+import { DEFAULT_TASK_QUEUE, PROGRESS_QUERY, type CsvPipelineWorkflow, type PipelineProgress } from '../src/pipeline';
+import { formatProgressLines, formatSummary } from '../src/progress-view';
+import { parseOrExplain, PipelineSpec, STEPS, type Batch, type StepName } from '../src/spec';
+import { csvPipelineStartOptions } from '../src/start-options';
+
+/** Steps the demo can make fail on the local stack (a copy between regions has no scripted failure). */
+const FAILABLE_STEPS: StepName[] = STEPS.filter((s) => s !== 'replicate-curated');
+
+const usage = `usage: npm run demo [-- --fail-at <step>] [--spec <file>]
+
+  --fail-at STEP   make STEP fail on the local stack, to show the failure email:
+                   ${FAILABLE_STEPS.join(', ')}
+  --spec FILE      the pipeline spec (default: specs/local-sales.yaml)`;
+
+const say = (line = '') => console.log(line);
 
 async function main() {
-  if (status().some((p) => p.running)) console.log(describe(readEndpoints(), DEFAULT_DIR));
-  else await up();
-  console.log('\nStop the stack with `npm run devstack -- down`.');
+  const { values } = parseArgs({
+    options: { 'fail-at': { type: 'string' }, spec: { type: 'string' }, help: { type: 'boolean' } },
+  });
+  if (values.help) return say(usage);
+  const failAt = values['fail-at'] as StepName | undefined;
+  if (failAt && !FAILABLE_STEPS.includes(failAt))
+    throw new Error(`--fail-at ${failAt} is not one of ${FAILABLE_STEPS.join(', ')}`);
+  const specFile = path.resolve(repoRoot, values.spec ?? 'specs/local-sales.yaml');
+
+  say('1. the local stack');
+  const stack = status(DEFAULT_DIR).some((p) => p.running) ? readEndpoints(DEFAULT_DIR) : await up();
+  say(`   Temporal ${stack.temporal.address}, AWS ${stack.aws.endpoint}, mail ${stack.smtp.uiUrl}`);
+
+  let spec = parseOrExplain(
+    PipelineSpec,
+    YAML.parse(fs.readFileSync(specFile, 'utf8')),
+    path.relative(repoRoot, specFile),
+  );
+  if (failAt === 'redshift-refresh')
+    spec = { ...spec, redshift: { sql: [...(spec.redshift?.sql ?? []), 'select * from glueline_demo_no_such_table'] } };
+
+  say(`2. provisioning ${spec.regions.map((r) => r.region).join(' and ')}`);
+  await run(process.execPath, [
+    '--import',
+    'tsx',
+    'src/starters/provision.ts',
+    '--spec',
+    specFile,
+    '--stack-dir',
+    DEFAULT_DIR,
+  ]);
+
+  say('3. a worker');
+  const worker = startWorker(stack);
+  try {
+    const batchId = `demo-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
+    say(`4. uploading the sample CSVs as batch ${batchId}`);
+    const batch = await uploadSamples(stack, spec, batchId, failAt === 'stage-raw');
+    await scriptFailure(stack, spec, failAt);
+
+    say('5. running csvPipeline');
+    const connection = await Connection.connect({ address: stack.temporal.address });
+    try {
+      const client = new Client({ connection, namespace: stack.temporal.namespace });
+      const handle = await client.workflow.start<CsvPipelineWorkflow>(
+        'csvPipeline',
+        csvPipelineStartOptions({ spec, batch }, { taskQueue: DEFAULT_TASK_QUEUE }),
+      );
+      const link = `${stack.temporal.uiUrl}/namespaces/${stack.temporal.namespace}/workflows/${handle.workflowId}/${handle.firstExecutionRunId}/history`;
+      say(`   ${link}`);
+      const follow = followProgress(handle);
+      try {
+        const result = await handle.result();
+        await follow.stop();
+        say('\n6. summary');
+        for (const line of formatSummary(result)) say(`   ${line}`);
+        say('\n7. where to look');
+        say(`   the run in the Temporal UI: ${link}`);
+        say(`   sent mail (none, the run succeeded): ${stack.smtp.uiUrl}`);
+        say(
+          `   the loaded table: npm run query -- --spec ${path.relative(repoRoot, specFile)} "select count(*) from sales"`,
+        );
+      } catch (err) {
+        await follow.stop();
+        if (!(err instanceof WorkflowFailedError)) throw err;
+        say(`\nThe run failed${failAt ? `, as asked, at ${failAt}` : ''}: ${err.cause?.message ?? err.message}`);
+        const mail = await waitForMail(stack, batchId);
+        say(
+          mail
+            ? `The failure email arrived: "${mail.subject}" to ${mail.to}`
+            : 'No failure email arrived within a minute.',
+        );
+        say(`   read it: ${stack.smtp.uiUrl}`);
+        say(`   the run in the Temporal UI: ${link}`);
+        if (!failAt || !mail) process.exitCode = 1;
+      }
+    } finally {
+      await connection.close();
+    }
+  } finally {
+    await stopWorker(worker);
+  }
+  say('\nThe stack stays up for you to look around; stop it with `npm run devstack -- down`.');
+}
+
+/** Runs a command to its end, output passed through, and fails if it fails. */
+function run(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: repoRoot, stdio: 'inherit' });
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${args.join(' ')} exited with ${code}`))));
+  });
+}
+
+/** The worker as its own process, configured like production but pointed at the local stack. */
+function startWorker(stack: StackEndpoints): ChildProcess {
+  const logFile = path.join(DEFAULT_DIR, 'logs', 'demo-worker.log');
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  const log = fs.openSync(logFile, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+    cwd: repoRoot,
+    stdio: ['ignore', log, log],
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: stack.temporal.address,
+      TEMPORAL_NAMESPACE: stack.temporal.namespace,
+      GLUELINE_TASK_QUEUE: DEFAULT_TASK_QUEUE,
+      GLUELINE_AWS_ENDPOINT: stack.aws.endpoint,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      SMTP_URL: `smtp://${stack.smtp.host}:${stack.smtp.port}`,
+      GLUELINE_TEMPORAL_UI_URL: stack.temporal.uiUrl,
+    },
+  });
+  say(`   pid ${child.pid}, log ${path.relative(repoRoot, logFile)}`);
+  return child;
+}
+
+async function stopWorker(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** Puts samples/sales/*.csv under `landing/<batch>/` in the primary raw bucket; the batch is that prefix. */
+async function uploadSamples(
+  stack: StackEndpoints,
+  spec: PipelineSpec,
+  batchId: string,
+  empty: boolean,
+): Promise<Batch> {
+  const primary = primaryRegion(spec);
+  const prefix = `landing/${batchId}/`;
+  const dir = path.join(repoRoot, 'samples', 'sales');
+  const files = empty ? [] : fs.readdirSync(dir).filter((f) => f.endsWith('.csv'));
+  const s3 = new S3Client({
+    region: primary.region,
+    endpoint: stack.aws.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
+  for (const file of files) {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: primary.rawBucket,
+        Key: `${prefix}${file}`,
+        Body: fs.readFileSync(path.join(dir, file)),
+      }),
+    );
+  }
+  s3.destroy();
+  say(
+    `   ${files.length} file(s) to s3://${primary.rawBucket}/${prefix}${empty ? ' (none: --fail-at stage-raw)' : ''}`,
+  );
+  return { id: batchId, source: { bucket: primary.rawBucket, prefix } };
+}
+
+/** Scripts the local stack so `step` fails: the gateway's scripted Glue outcomes. */
+async function scriptFailure(stack: StackEndpoints, spec: PipelineSpec, step: StepName | undefined): Promise<void> {
+  const script = async (route: string, outcome: object, region: string) => {
+    const response = await fetch(`${stack.aws.controlUrl}/${route}/outcomes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ outcomes: [outcome], region }),
+    });
+    if (!response.ok)
+      throw new Error(`the gateway refused to script ${route}: ${response.status} ${await response.text()}`);
+  };
+  const primary = primaryRegion(spec);
+  const last = replicaRegions(spec).at(-1) ?? primary;
+  const message = `glueline demo: failing ${step} on purpose (--fail-at ${step})`;
+  if (step === 'crawl-raw')
+    await script(`glue/crawlers/${spec.raw.crawler}`, { status: 'FAILED', errorMessage: message }, primary.region);
+  if (step === 'transform')
+    await script(`glue/jobs/${spec.transform.jobName}`, { state: 'FAILED', errorMessage: message }, primary.region);
+  if (step === 'crawl-curated')
+    await script(`glue/crawlers/${last.curatedCrawler}`, { status: 'FAILED', errorMessage: message }, last.region);
+}
+
+/** Polls the progress query and redraws the step lines while the run goes on. */
+function followProgress(handle: WorkflowHandle) {
+  let drawn = 0;
+  let last = '';
+  let stopped = false;
+  const draw = (progress: PipelineProgress) => {
+    const lines = formatProgressLines(progress).map((l) => `   ${l}`);
+    const text = lines.join('\n');
+    if (text === last && !process.stdout.isTTY) return;
+    last = text;
+    if (process.stdout.isTTY && drawn > 0) process.stdout.write(`\x1b[${drawn}A\x1b[0J`);
+    process.stdout.write(`${text}\n`);
+    drawn = process.stdout.isTTY ? lines.length : 0;
+  };
+  const poll = async () => {
+    while (!stopped) {
+      const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined);
+      if (progress) draw(progress);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    // One last look, so the final state is on screen.
+    const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined);
+    if (progress) draw(progress);
+  };
+  const polling = poll();
+  return {
+    async stop() {
+      stopped = true;
+      await polling;
+    },
+  };
+}
+
+/** Waits up to a minute for the failure email about `batchId` in the mail sink. */
+async function waitForMail(stack: StackEndpoints, batchId: string): Promise<SinkMessage | undefined> {
+  for (const end = Date.now() + 60_000; Date.now() < end;) {
+    const inbox = (await (await fetch(stack.smtp.inboxUrl)).json()) as SinkMessage[];
+    const mail = inbox.find((m) => m.subject.includes(batchId) || m.text.includes(batchId));
+    if (mail) return mail;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  return undefined;
 }
 
 main().catch((err: Error) => {
