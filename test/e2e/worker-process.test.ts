@@ -1,0 +1,133 @@
+/**
+ * The worker as a separate process, as it runs in production: configuration from the environment, runs
+ * started with the `temporal` CLI, graceful shutdown on SIGTERM. Runs against the test stack.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { devtool, repoRoot } from '../../devstack/paths';
+import { FailureType } from '../../src/errors';
+import { stack, unique } from '../support/stack';
+
+interface WorkerProcess {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function startWorker(env: Record<string, string>): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function waitForOutput(worker: WorkerProcess, text: string, timeoutMs = 60_000): Promise<void> {
+  for (const end = Date.now() + timeoutMs; Date.now() < end;) {
+    if (worker.output().includes(text)) return;
+    if (worker.child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.fail(`the worker never printed '${text}':\n${worker.output()}`);
+}
+
+describe('the worker process', () => {
+  test('refuses a bad environment at once, naming the variable and the fix', async () => {
+    const worker = startWorker({ TEMPORAL_ADDRESS: '127.0.0.1:1', GLUELINE_METRICS_BIND: 'nine' });
+    assert.equal(await worker.exited, 2);
+    assert.match(worker.output(), /SMTP_URL: is required: set it to smtp:\/\//);
+    assert.match(worker.output(), /GLUELINE_METRICS_BIND: "nine" is not host:port/);
+  });
+
+  describe('with the test stack', () => {
+    const taskQueue = unique('e2e-worker');
+    let worker: WorkerProcess;
+    let connection: Connection;
+    let client: Client;
+
+    before(async () => {
+      const s = stack();
+      worker = startWorker({
+        TEMPORAL_ADDRESS: s.temporal.address,
+        TEMPORAL_NAMESPACE: s.temporal.namespace,
+        GLUELINE_TASK_QUEUE: taskQueue,
+        GLUELINE_AWS_ENDPOINT: s.aws.endpoint,
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+        SMTP_URL: `smtp://glueline:not-a-real-password@${s.smtp.host}:${s.smtp.port}`,
+        GLUELINE_TEMPORAL_UI_URL: s.temporal.uiUrl,
+        GLUELINE_SHUTDOWN_GRACE_SECONDS: '5',
+      });
+      await waitForOutput(worker, 'glueline worker started');
+      connection = await Connection.connect({ address: s.temporal.address });
+      client = new Client({ connection, namespace: s.temporal.namespace });
+    });
+    after(async () => {
+      if (worker?.child.exitCode === null) worker.child.kill('SIGKILL');
+      await connection?.close();
+    });
+
+    test('logs the SMTP host and never the SMTP credentials', () => {
+      assert.match(worker.output(), new RegExp(`smtp: '${stack().smtp.host}:${stack().smtp.port}'`));
+      assert.doesNotMatch(worker.output(), /not-a-real-password/);
+    });
+
+    test('a run started by the temporal CLI with a bad spec fails at once, naming the field', async () => {
+      const workflowId = unique('e2e-bad-spec');
+      const inputFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-')), 'input.json');
+      fs.writeFileSync(
+        inputFile,
+        JSON.stringify({ spec: { name: 'Sales!' }, batch: { id: 'b1', source: { bucket: 'landing', prefix: 'in/' } } }),
+      );
+      const cli = spawnSync(
+        devtool('temporal'),
+        [
+          'workflow',
+          'start',
+          '--address',
+          stack().temporal.address,
+          '--namespace',
+          stack().temporal.namespace,
+          '--type',
+          'csvPipeline',
+          '--task-queue',
+          taskQueue,
+          '--workflow-id',
+          workflowId,
+          '--input-file',
+          inputFile,
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(cli.status, 0, cli.stderr);
+      const error = await client.workflow
+        .getHandle(workflowId)
+        .result()
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+      assert.ok(error instanceof WorkflowFailedError, String(error));
+      assert.ok(error.cause instanceof ApplicationFailure);
+      assert.equal(error.cause.type, FailureType.InvalidInput);
+      assert.match(error.cause.message, /input\.spec\.name: "Sales!" is not a usable pipeline name/);
+    });
+
+    test('SIGTERM stops the worker gracefully', async () => {
+      worker.child.kill('SIGTERM');
+      assert.equal(await worker.exited, 0);
+      assert.match(worker.output(), /glueline worker stopped/);
+    });
+  });
+});
