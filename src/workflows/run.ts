@@ -178,10 +178,14 @@ function structuralSkip(spec: PipelineSpec, name: StepName, region?: string): st
  */
 export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   setHandler(progressQuery, () => run.progress);
-  upsertSearchAttributes([
+  // Starters set these at start (src/start-options.ts); a run started by hand gets them here. Either way
+  // the namespace must have them registered (the dev server of devstack/ does).
+  const attributes = [
     { key: SearchAttributeKeys.pipeline, value: run.spec.name },
     { key: SearchAttributeKeys.batch, value: run.batch.id },
-  ]);
+  ];
+  const current = workflowInfo().typedSearchAttributes;
+  if (attributes.some(({ key, value }) => current.get(key) !== value)) upsertSearchAttributes(attributes);
   upsertMemo({ pipeline: run.spec.name, batchId: run.batch.id, steps: run.progress.steps.map((s) => s.step) });
   try {
     await runStep(run, 'stage-raw', undefined, stageRaw);
