@@ -75,6 +75,11 @@ export interface WorkerConfig {
   /** How long running activities get to finish after SIGINT or SIGTERM before they are cancelled. */
   shutdownGraceMs: number;
   logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /**
+   * Every secret value the worker holds (SMTP password, webhook token, AWS secret key and session token,
+   * Temporal API key), for the notify activities to scrub from anything they send.
+   */
+  secretsToRedact: string[];
 }
 
 /** Thrown by {@link loadConfig}: one line per bad variable, naming it, its value (secrets redacted) and the fix. */
@@ -137,5 +142,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     ...(e.GLUELINE_METRICS_BIND ? { metricsBind: e.GLUELINE_METRICS_BIND } : {}),
     shutdownGraceMs: e.GLUELINE_SHUTDOWN_GRACE_SECONDS * 1000,
     logLevel: e.GLUELINE_LOG_LEVEL,
+    secretsToRedact: [
+      decodeURIComponent(new URL(e.SMTP_URL).password),
+      e.GLUELINE_WEBHOOK_TOKEN,
+      present.AWS_SECRET_ACCESS_KEY,
+      present.AWS_SESSION_TOKEN,
+      present.TEMPORAL_API_KEY,
+    ].filter((v): v is string => v !== undefined && v !== ''),
   };
 }

@@ -26,14 +26,16 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   // nodemailer keeps the credentials inside the transport; only the host is ever logged.
   const mailer = nodemailer.createTransport(config.smtpUrl);
   try {
-    const activities = createActivities({
+    const deps = {
       aws: createAwsClients(config.awsEndpoint ? { endpoint: config.awsEndpoint } : {}),
       mailer,
       ...(config.webhookToken ? { webhookToken: config.webhookToken } : {}),
+      secretsToRedact: config.secretsToRedact,
       temporalUiUrl: config.temporalUiUrl,
       namespace,
       taskQueue: config.taskQueue,
-    });
+    };
+    const activities = createActivities(deps);
     const worker = await Worker.create({
       connection,
       namespace,

@@ -16,8 +16,8 @@ export const NON_RETRYABLE_ERROR_TYPES: string[] = [
 ];
 
 /**
- * Short AWS API calls (StartJobRun, ExecuteStatement, reading the manifest, deleting objects): each
- * attempt is seconds; throttling and 5xx retry with backoff (on top of the SDK's own 3 attempts).
+ * Short AWS API calls (ExecuteStatement, reading the manifest, deleting objects): each attempt is
+ * seconds; throttling and 5xx retry with backoff (on top of the SDK's own 3 attempts).
  */
 export const AWS_CALL_OPTIONS = {
   startToCloseTimeout: '2 minutes',
@@ -32,8 +32,8 @@ export const AWS_CALL_OPTIONS = {
 } satisfies ActivityOptions;
 
 /**
- * Long waits that heartbeat (crawls, copies, statements; the Glue wait overrides startToClose from the
- * spec's job timeout). A worker crash is noticed within the heartbeat timeout and the retry resumes the
+ * Long waits that heartbeat (crawls, copies, statements, starting a Glue job run that may wait for a free
+ * concurrent-run slot; the Glue wait overrides startToClose from the spec's job timeout). A worker crash is noticed within the heartbeat timeout and the retry resumes the
  * wait (a wait never starts a second job). Cancellation waits for the activity to stop the AWS work.
  */
 export const AWS_WAIT_OPTIONS = {
@@ -73,20 +73,31 @@ export const NOTIFY_OPTIONS = {
   cancellationType: ActivityCancellationType.TRY_CANCEL,
 } satisfies ActivityOptions;
 
+type ActivityName = keyof GluelineActivities;
+
+/** Activities run as short AWS API calls. */
+const AWS_CALL_ACTIVITIES = ['readManifest', 'executeStatements', 'deleteObjects'] as const satisfies ActivityName[];
+
+/**
+ * Activities run as long, heartbeating waits, with startCrawler (which may wait for someone else's crawl
+ * to end first) and startGlueJobRun (which may wait for a free concurrent-run slot).
+ */
+const AWS_WAIT_ACTIVITIES = [
+  'copyObjects',
+  'startCrawler',
+  'waitForCrawler',
+  'startGlueJobRun',
+  'waitForGlueJobRun',
+  'waitForStatement',
+] as const satisfies ActivityName[];
+
 /** Short AWS API calls. */
 export const awsCalls =
-  proxyActivities<Pick<GluelineActivities, 'startGlueJobRun' | 'readManifest' | 'executeStatements' | 'deleteObjects'>>(
-    AWS_CALL_OPTIONS,
-  );
+  proxyActivities<Pick<GluelineActivities, (typeof AWS_CALL_ACTIVITIES)[number]>>(AWS_CALL_OPTIONS);
 
-/** Long, heartbeating waits (and startCrawler, which may wait for someone else's crawl to end first). */
+/** Long, heartbeating waits. */
 export const awsWaits =
-  proxyActivities<
-    Pick<
-      GluelineActivities,
-      'copyObjects' | 'startCrawler' | 'waitForCrawler' | 'waitForGlueJobRun' | 'waitForStatement'
-    >
-  >(AWS_WAIT_OPTIONS);
+  proxyActivities<Pick<GluelineActivities, (typeof AWS_WAIT_ACTIVITIES)[number]>>(AWS_WAIT_OPTIONS);
 
 /** Failure notifications. */
 export const notifications =
@@ -94,9 +105,7 @@ export const notifications =
 
 /** The retry limit of the profile an activity runs under, for the attempt count of a failure that used them all. */
 export function maximumAttemptsOf(activityType: string): number | undefined {
-  if (['copyObjects', 'startCrawler', 'waitForCrawler', 'waitForGlueJobRun', 'waitForStatement'].includes(activityType))
-    return AWS_WAIT_OPTIONS.retry.maximumAttempts;
-  if (['startGlueJobRun', 'readManifest', 'executeStatements', 'deleteObjects'].includes(activityType))
-    return AWS_CALL_OPTIONS.retry.maximumAttempts;
+  if ((AWS_WAIT_ACTIVITIES as readonly string[]).includes(activityType)) return AWS_WAIT_OPTIONS.retry.maximumAttempts;
+  if ((AWS_CALL_ACTIVITIES as readonly string[]).includes(activityType)) return AWS_CALL_OPTIONS.retry.maximumAttempts;
   return undefined;
 }

@@ -317,7 +317,7 @@ async function transform(p: StepProgress, run: PipelineRun): Promise<void> {
   const region = primaryRegion(spec).region;
   const { jobName, timeoutMinutes } = spec.transform;
   p.awsIds.jobName = jobName;
-  const started = await awsCalls.startGlueJobRun.executeWithOptions(
+  const started = await awsWaits.startGlueJobRun.executeWithOptions(
     { summary: `transform: start Glue job ${jobName} for batch ${batch.id}` },
     [{ region, jobName, arguments: glueJobArguments(spec, batch), runTag: run.runTag, timeoutMinutes }],
   );

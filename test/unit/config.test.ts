@@ -69,6 +69,17 @@ describe('worker configuration', () => {
     assert.equal(config.temporal.connectionOptions.apiKey, 'key-123');
   });
 
+  test('the secrets to scrub from notifications are the SMTP password, the tokens and the AWS secret key', () => {
+    const config = loadConfig({
+      ...VALID,
+      SMTP_URL: 'smtp://glueline:p%40ss@smtp.example.com:587',
+      GLUELINE_WEBHOOK_TOKEN: 'hook-token',
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'aws-secret',
+    });
+    assert.deepEqual(config.secretsToRedact, ['p@ss', 'hook-token', 'aws-secret']);
+  });
+
   test('empty variables count as unset', () => {
     const config = loadConfig({ ...VALID, GLUELINE_METRICS_BIND: '', GLUELINE_WEBHOOK_TOKEN: '' });
     assert.equal(config.metricsBind, undefined);
