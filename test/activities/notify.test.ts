@@ -2,13 +2,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
 import nodemailer from 'nodemailer';
 import type { SinkMessage } from '../../devstack/mail-sink';
 import { createNotifyActivities } from '../../src/activities/notify';
 import type { ActivityDeps, FailureNotice } from '../../src/activities/types';
 import { freePort } from '../../devstack/stack';
-import { activityEnv, run, testCredentials } from '../support/aws';
+import { activityEnv, rejection, run, testCredentials } from '../support/aws';
 import { createAwsClients } from '../../src/aws-clients';
 import { stack, unique } from '../support/stack';
 
@@ -61,16 +60,6 @@ async function inboxMessage(subject: string): Promise<SinkMessage> {
   const message = inbox.find((m) => m.subject === subject);
   assert.ok(message, `no message with subject '${subject}' at the sink`);
   return message;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the activity to fail');
 }
 
 /** A local webhook receiver that answers each POST with the next status given. */

@@ -4,11 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { ApplicationFailure } from '@temporalio/common';
 import { createS3Activities, mismatch, planCopyParts, MAX_PARTS } from '../../src/activities/s3';
 import type { CopyProgress } from '../../src/activities/types';
 import { uploadFile } from '../../src/upload';
-import { activityEnv, awsDeps, countingClients, newBucket, putObjects, run } from '../support/aws';
+import { activityEnv, awsDeps, countingClients, newBucket, putObjects, rejection, run } from '../support/aws';
 import { stack } from '../support/stack';
 
 const [primary, replica] = stack().aws.regions as [string, string];
@@ -30,16 +29,6 @@ async function setup(
 async function body(aws: ReturnType<typeof countingClients>['aws'], region: string, bucket: string, key: string) {
   const out = await aws.s3(region).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return out.Body!.transformToString();
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the activity to fail');
 }
 
 describe('copyObjects', () => {

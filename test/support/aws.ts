@@ -2,8 +2,10 @@
  * AWS helpers for activity tests: clients pointed at the local stack that count the commands they
  * send, buckets with unique names, and a MockActivityEnvironment that records heartbeats.
  */
+import assert from 'node:assert/strict';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Info } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createAwsClients } from '../../src/aws-clients';
@@ -102,4 +104,38 @@ export function run<A extends unknown[], R>(
   ...args: A
 ): Promise<R> {
   return env.run(fn, ...args) as Promise<R>;
+}
+
+/** The ApplicationFailure an activity failed with (fails the test when it succeeds or throws something else). */
+export async function rejection(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected the activity to fail');
+}
+
+/**
+ * Clients whose `send` is answered in-process by `answer(command, input)`: for error branches the
+ * local stack cannot produce yet. Region-independent; every command is logged like countingClients.
+ */
+export function fakeClients(answer: (command: string, input: Record<string, unknown>) => unknown): {
+  aws: AwsClients;
+  log: CallLog;
+} {
+  const log: CallLog = {
+    calls: [],
+    count: (command) => log.calls.filter((c) => c.command === command).length,
+  };
+  const client = (region: string) =>
+    ({
+      send: async (cmd: { constructor: { name: string }; input: Record<string, unknown> }) => {
+        const command = cmd.constructor.name.replace(/Command$/, '');
+        log.calls.push({ region, command, input: cmd.input });
+        return answer(command, cmd.input);
+      },
+    }) as never;
+  return { aws: { s3: client, glue: client, redshiftData: client }, log };
 }
