@@ -71,6 +71,8 @@ export interface AwsTarget {
   /** The resource, as a person names it: `crawler raw-sales`. */
   resource: string;
   region: string;
+  /** The bucket the call acts on, so NoSuchBucket names the bucket rather than the object. @default - none */
+  bucket?: string;
   /** What to do when the resource does not exist. @default - no advice */
   notFoundFix?: string;
 }
@@ -82,7 +84,11 @@ export function awsFailure(err: unknown, target: AwsTarget): ApplicationFailure 
   const status = isAwsError(err) ? err.$metadata?.httpStatusCode : undefined;
   const where = `${target.resource} in ${target.region}`;
   let message: string;
-  if (NOT_FOUND_ERRORS.has(name)) {
+  if (name === 'NoSuchBucket' && target.bucket !== undefined) {
+    message =
+      `bucket ${target.bucket} does not exist in ${target.region} (${target.operation} on ${target.resource}: ${awsMessage}): ` +
+      'create the bucket (npm run provision) or fix the bucket name in the spec';
+  } else if (NOT_FOUND_ERRORS.has(name)) {
     message = `${target.resource} does not exist in ${target.region} (${target.operation}: ${name}: ${awsMessage})`;
     if (target.notFoundFix) message += `: ${target.notFoundFix}`;
   } else if (name === 'AccessDenied' || name === 'AccessDeniedException') {

@@ -42,6 +42,8 @@ export const MAX_PARTS = 10_000;
 export const MAX_OBJECT_BYTES = 5 * 1024 * GiB;
 /** Part size for multipart copies when the source's own layout is unknown or unusable. */
 export const DEFAULT_COPY_PART_BYTES = 256 * MiB;
+/** The shortest time between two progress heartbeats of copyObjects (each carries every verified key). */
+const PROGRESS_HEARTBEAT_MS = 1_000;
 /** Parts of one object copied at once. */
 const PART_CONCURRENCY = 4;
 
@@ -197,15 +199,17 @@ async function listKeys(s3: S3Client, set: ObjectSet): Promise<{ key: string; si
   return found;
 }
 
+const headTarget = (region: string, bucket: string, key: string): AwsTarget => ({
+  operation: 'HeadObject',
+  resource: `object ${uri(bucket, key)}`,
+  bucket,
+  region,
+  notFoundFix: 'check the bucket and key, or run the step that writes it first',
+});
+
 async function head(s3: S3Client, region: string, bucket: string, key: string, partNumber?: number) {
-  const target: AwsTarget = {
-    operation: 'HeadObject',
-    resource: `object ${uri(bucket, key)}`,
-    region,
-    notFoundFix: 'check the bucket and key, or run the step that writes it first',
-  };
   return unlessCancelled(() =>
-    awsCall(target, () =>
+    awsCall(headTarget(region, bucket, key), () =>
       s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED', PartNumber: partNumber }), {
         abortSignal: abortSignal(),
       }),
@@ -216,13 +220,16 @@ async function head(s3: S3Client, region: string, bucket: string, key: string, p
 /** HEAD that answers undefined when the object is not there (a destination not yet written). */
 async function headIfExists(s3: S3Client, region: string, bucket: string, key: string) {
   try {
-    return await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }), {
-      abortSignal: abortSignal(),
-    });
+    return await unlessCancelled(() =>
+      s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }), {
+        abortSignal: abortSignal(),
+      }),
+    );
   } catch (err) {
     const name = awsErrorName(err);
     if (name === 'NotFound' || name === 'NoSuchKey') return undefined;
-    return head(s3, region, bucket, key); // the same call again, for the converted error
+    if (isTemporalFailure(err)) throw err;
+    throw awsFailure(err, headTarget(region, bucket, key));
   }
 }
 
@@ -254,12 +261,18 @@ export function createS3Activities(
     return Math.ceil(object.fingerprint.size / partSize) === count ? partSize : undefined;
   }
 
-  async function multipartCopy(item: CopyItem, sourceRegion: string, sourceBucket: string): Promise<void> {
+  async function multipartCopy(
+    item: CopyItem,
+    sourceRegion: string,
+    sourceBucket: string,
+    beat: () => void,
+  ): Promise<void> {
     const s3 = aws.s3(item.dest.region);
     const { head: src } = item.source;
     const target: AwsTarget = {
       operation: 'UploadPartCopy',
       resource: `object ${uri(item.dest.bucket, item.dest.key)}`,
+      bucket: item.dest.bucket,
       region: item.dest.region,
       notFoundFix: 'create the destination bucket (npm run provision) or fix its name in the spec',
     };
@@ -303,7 +316,7 @@ export function createS3Activities(
           ),
         );
         etags.set(part.partNumber, out.CopyPartResult?.ETag ?? '');
-        Context.current().heartbeat();
+        beat();
       });
       await unlessCancelled(() =>
         awsCall({ ...target, operation: 'CompleteMultipartUpload' }, () =>
@@ -329,19 +342,20 @@ export function createS3Activities(
     }
   }
 
-  async function copyOne(item: CopyItem, source: ObjectSet): Promise<'copied' | 'skipped'> {
+  async function copyOne(item: CopyItem, source: ObjectSet, beat: () => void): Promise<'copied' | 'skipped'> {
     const s3 = aws.s3(item.dest.region);
     const existing = await headIfExists(s3, item.dest.region, item.dest.bucket, item.dest.key);
     if (existing && mismatch(item.source.fingerprint, fingerprintOf(existing)) === undefined) return 'skipped';
     const { fingerprint } = item.source;
     if (fingerprint.size > MAX_SINGLE_COPY_BYTES || isComposite(fingerprint.etag)) {
-      await multipartCopy(item, source.region, source.bucket);
+      await multipartCopy(item, source.region, source.bucket, beat);
     } else {
       await unlessCancelled(() =>
         awsCall(
           {
             operation: 'CopyObject',
             resource: `object ${uri(item.dest.bucket, item.dest.key)} (from ${uri(source.bucket, item.source.key)} in ${source.region})`,
+            bucket: item.dest.bucket,
             region: item.dest.region,
             notFoundFix: 'create the destination bucket (npm run provision) or fix its name in the spec',
           },
@@ -451,23 +465,36 @@ export function createS3Activities(
 
       let copied = 0;
       let skipped = 0;
+      // Every heartbeat carries the whole progress (never empty details, which would erase it), at most once a second.
+      let lastBeatMs = 0;
+      const beat = (force: boolean) => {
+        const now = Date.now();
+        if (!force && now - lastBeatMs < PROGRESS_HEARTBEAT_MS) return;
+        lastBeatMs = now;
+        Context.current().heartbeat(progress());
+      };
       const run = async (item: CopyItem) => {
         if (verified.has(item.id)) {
           skipped++;
           return;
         }
-        const done = await copyOne(item, source);
+        const done = await copyOne(item, source, () => beat(false));
         if (done === 'copied') copied++;
         else skipped++;
         verified.add(item.id);
         bytesDone += item.source.fingerprint.size;
-        Context.current().heartbeat(progress());
+        beat(false);
       };
       // The last keys go only once every other object is verified: their presence marks a complete copy.
       const main = itemsFor(mainKeys);
       const last = itemsFor(lastKeys);
-      await forEachLimit(main, concurrency, run);
-      await forEachLimit(last, concurrency, run);
+      try {
+        await forEachLimit(main, concurrency, run);
+        await forEachLimit(last, concurrency, run);
+      } finally {
+        // Whatever happened, the next attempt starts from everything verified so far.
+        beat(true);
+      }
 
       return {
         objects: allKeys.length,

@@ -7,7 +7,16 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCom
 import { createS3Activities, mismatch, planCopyParts, MAX_PARTS } from '../../src/activities/s3';
 import type { CopyProgress } from '../../src/activities/types';
 import { uploadFile } from '../../src/upload';
-import { activityEnv, awsDeps, countingClients, newBucket, putObjects, rejection, run } from '../support/aws';
+import {
+  activityEnv,
+  awsDeps,
+  countingClients,
+  fakeClients,
+  newBucket,
+  putObjects,
+  rejection,
+  run,
+} from '../support/aws';
 import { stack } from '../support/stack';
 
 const [primary, replica] = stack().aws.regions as [string, string];
@@ -25,6 +34,9 @@ async function setup(
   log.calls.length = 0;
   return { aws, log, source, destPrimary, destReplica, s3: createS3Activities(awsDeps(aws)) };
 }
+
+/** What the SDK throws for a HEAD of a missing object. */
+const notFound = () => Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
 
 async function body(aws: ReturnType<typeof countingClients>['aws'], region: string, bucket: string, key: string) {
   const out = await aws.s3(region).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -188,6 +200,73 @@ describe('copyObjects', () => {
     );
     assert.equal(err.nonRetryable, true);
     assert.match(err.message, new RegExp(`object s3://${source}/out/missing.parquet does not exist`));
+  });
+
+  test('fails non-retryably naming the destination bucket when it does not exist', async () => {
+    const { source, s3 } = await setup();
+    const err = await rejection(
+      run(activityEnv(), s3.copyObjects, {
+        source: { region: primary, bucket: source, prefix: 'out/' },
+        destinations: [{ region: replica, bucket: 'glueline-no-such-dest' }],
+      }),
+    );
+    assert.equal(err.type, 'NoSuchBucket');
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, /^bucket glueline-no-such-dest does not exist in eu-west-1 .*npm run provision/);
+  });
+
+  test('fails non-retryably with CopyVerificationFailed when the copy does not match its source', async () => {
+    let copies = 0;
+    const { aws } = fakeClients((command, input) => {
+      if (command === 'CopyObject') copies++;
+      if (command === 'HeadObject' && input.Bucket === 'src') return { ContentLength: 4, ETag: '"abc"' };
+      if (command === 'HeadObject' && copies === 0) throw notFound();
+      if (command === 'HeadObject') return { ContentLength: 3, ETag: '"abd"' };
+      return {};
+    });
+    const err = await rejection(
+      run(activityEnv(), createS3Activities(awsDeps(aws)).copyObjects, {
+        source: { region: primary, bucket: 'src', keys: ['out/a.parquet'] },
+        destinations: [{ region: replica, bucket: 'dst' }],
+      }),
+    );
+    assert.equal(err.type, 'CopyVerificationFailed');
+    assert.equal(err.nonRetryable, true);
+    assert.match(
+      err.message,
+      /s3:\/\/dst\/out\/a.parquet \(eu-west-1\) does not match its source: size 3 bytes, source 4 bytes/,
+    );
+  });
+
+  test('leaves the objects it verified in its heartbeat when a later copy fails, so a retry resumes', async () => {
+    const copied = new Set<string>();
+    const { aws } = fakeClients((command, input) => {
+      const key = String(input.Key);
+      if (command === 'HeadObject' && input.Bucket === 'src') return { ContentLength: 1, ETag: `"${key}"` };
+      if (command === 'HeadObject') {
+        if (!copied.has(key)) throw notFound();
+        return { ContentLength: 1, ETag: `"${key}"` };
+      }
+      if (command === 'CopyObject') {
+        if (key === 'c')
+          throw Object.assign(new Error('We encountered an internal error'), {
+            name: 'InternalError',
+            $metadata: { httpStatusCode: 500 },
+          });
+        copied.add(key);
+      }
+      return {};
+    });
+    const env = activityEnv();
+    const err = await rejection(
+      run(env, createS3Activities(awsDeps(aws)).copyObjects, {
+        source: { region: primary, bucket: 'src', keys: ['a', 'b', 'c'] },
+        destinations: [{ region: replica, bucket: 'dst' }],
+        concurrency: 1,
+      }),
+    );
+    assert.equal(err.nonRetryable, false);
+    assert.deepEqual((env.heartbeats.at(-1) as CopyProgress).verified, [`${replica}/dst/a`, `${replica}/dst/b`]);
   });
 
   test('copies an object uploaded in parts with the same parts, so its ETag matches', async () => {
