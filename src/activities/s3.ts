@@ -12,6 +12,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   UploadPartCopyCommand,
+  type ChecksumAlgorithm,
   type HeadObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -106,6 +107,22 @@ function fingerprintOf(head: HeadObjectCommandOutput): ObjectFingerprint {
 }
 
 const isComposite = (value: string) => /-\d+"?$/.test(value);
+
+const CHECKSUM_ALGORITHM = {
+  ChecksumCRC64NVME: 'CRC64NVME',
+  ChecksumCRC32C: 'CRC32C',
+  ChecksumCRC32: 'CRC32',
+  ChecksumSHA256: 'SHA256',
+  ChecksumSHA1: 'SHA1',
+} as const satisfies Record<ChecksumField, ChecksumAlgorithm>;
+
+/** The algorithm of the source's first full-object checksum, for the copy to compute the same one. */
+function checksumAlgorithmOf(fingerprint: ObjectFingerprint): ChecksumAlgorithm | undefined {
+  const field = CHECKSUM_FIELDS.find(
+    (f) => fingerprint.checksums[f] !== undefined && !isComposite(fingerprint.checksums[f]),
+  );
+  return field === undefined ? undefined : CHECKSUM_ALGORITHM[field];
+}
 
 /**
  * Why `dest` is not a copy of `source`, or undefined when it is: sizes must match, then a checksum
@@ -367,6 +384,9 @@ export function createS3Activities(
                 CopySource: copySource(source.bucket, item.source.key),
                 CopySourceIfMatch: fingerprint.etag,
                 MetadataDirective: 'COPY',
+                // Ask for the source's checksum algorithm, so the copy carries a checksum to compare: ETags
+                // alone differ for SSE-KMS objects even when the bytes are the same.
+                ChecksumAlgorithm: checksumAlgorithmOf(fingerprint),
               }),
               { abortSignal: abortSignal() },
             ),
