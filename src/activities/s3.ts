@@ -175,8 +175,9 @@ async function unlessCancelled<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
+    // An aborted call fails with whatever the SDK makes of the abort: report the cancellation instead.
     const signal = abortSignal();
-    if (signal.aborted && !isTemporalFailure(err)) throw signal.reason;
+    if (signal.aborted) throw signal.reason;
     throw err;
   }
 }
@@ -579,6 +580,7 @@ export function createS3Activities(
         });
         text = (await out.Body?.transformToString('utf-8')) ?? '';
       } catch (err) {
+        if (abortSignal().aborted) throw abortSignal().reason;
         if (awsErrorName(err) === 'NoSuchKey') {
           throw invalid(
             'does not exist: the job writes it last when it succeeds, so it did not finish; see its logs in CloudWatch',

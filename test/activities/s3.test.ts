@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CancelledFailure } from '@temporalio/common';
 import { createS3Activities, mismatch, planCopyParts, MAX_PARTS } from '../../src/activities/s3';
 import type { CopyProgress } from '../../src/activities/types';
 import { uploadFile } from '../../src/upload';
@@ -267,6 +268,25 @@ describe('copyObjects', () => {
     );
     assert.equal(err.nonRetryable, false);
     assert.deepEqual((env.heartbeats.at(-1) as CopyProgress).verified, [`${replica}/dst/a`, `${replica}/dst/b`]);
+  });
+
+  test('aborts the copies in flight and starts no more when cancelled', async () => {
+    const { aws, log } = fakeClients((command, input) => {
+      if (command === 'HeadObject' && input.Bucket === 'src') return { ContentLength: 1, ETag: '"e"' };
+      if (command === 'HeadObject') throw notFound();
+      if (command === 'CopyObject') return new Promise(() => {}); // a copy that never ends by itself
+      return {};
+    });
+    const env = activityEnv();
+    const copying = run(env, createS3Activities(awsDeps(aws)).copyObjects, {
+      source: { region: primary, bucket: 'src', keys: ['a', 'b', 'c', 'd'] },
+      destinations: [{ region: replica, bucket: 'dst' }],
+      concurrency: 2,
+    });
+    while (log.count('CopyObject') < 2) await new Promise((r) => setTimeout(r, 5));
+    env.cancel();
+    await assert.rejects(copying, (err) => err instanceof CancelledFailure);
+    assert.equal(log.count('CopyObject'), 2);
   });
 
   test('copies an object uploaded in parts with the same parts, so its ETag matches', async () => {

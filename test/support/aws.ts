@@ -131,10 +131,23 @@ export function fakeClients(answer: (command: string, input: Record<string, unkn
   };
   const client = (region: string) =>
     ({
-      send: async (cmd: { constructor: { name: string }; input: Record<string, unknown> }) => {
+      send: async (
+        cmd: { constructor: { name: string }; input: Record<string, unknown> },
+        options?: { abortSignal?: AbortSignal },
+      ) => {
         const command = cmd.constructor.name.replace(/Command$/, '');
         log.calls.push({ region, command, input: cmd.input });
-        return answer(command, cmd.input);
+        const signal = options?.abortSignal;
+        if (!signal) return answer(command, cmd.input);
+        // Like the SDK: an aborted call rejects with an AbortError.
+        return Promise.race([
+          Promise.resolve(answer(command, cmd.input)),
+          new Promise((_, reject) => {
+            const abort = () => reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' }));
+            if (signal.aborted) abort();
+            else signal.addEventListener('abort', abort, { once: true });
+          }),
+        ]);
       },
     }) as never;
   return { aws: { s3: client, glue: client, redshiftData: client }, log };
