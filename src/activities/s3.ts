@@ -463,29 +463,6 @@ export function createS3Activities(
       const verified = new Set(Array.isArray(previous?.verified) ? previous.verified : []);
       let bytesDone = typeof previous?.bytesDone === 'number' ? previous.bytesDone : 0;
       const progress = (): CopyProgress => ({ verified: [...verified], bytesDone });
-
-      const concurrency = Math.max(1, input.concurrency ?? 8);
-      const sources = new Map<string, SourceObject>();
-      const loadSource = async (key: string) => {
-        const h = await head(sourceS3, source.region, source.bucket, key);
-        sources.set(key, { key, head: h, fingerprint: fingerprintOf(h) });
-      };
-      await forEachLimit(allKeys, concurrency, loadSource);
-
-      const itemsFor = (keys: string[]): CopyItem[] =>
-        keys.flatMap((key) =>
-          input.destinations.map((d) => {
-            const destKey = destinationKey(input, key);
-            return {
-              source: sources.get(key)!,
-              dest: { region: d.region, bucket: d.bucket, key: destKey },
-              id: `${d.region}/${d.bucket}/${destKey}`,
-            };
-          }),
-        );
-
-      let copied = 0;
-      let skipped = 0;
       // Every heartbeat carries the whole progress (never empty details, which would erase it), at most once a second.
       let lastBeatMs = 0;
       const beat = (force: boolean) => {
@@ -494,6 +471,14 @@ export function createS3Activities(
         lastBeatMs = now;
         Context.current().heartbeat(progress());
       };
+      // One CopyObject of a large object, or thousands of HEADs, can outlast the heartbeat timeout.
+      const keepAlive = setInterval(() => beat(false), PROGRESS_HEARTBEAT_MS);
+      keepAlive.unref();
+
+      const concurrency = Math.max(1, input.concurrency ?? 8);
+      const sources = new Map<string, SourceObject>();
+      let copied = 0;
+      let skipped = 0;
       const run = async (item: CopyItem) => {
         if (verified.has(item.id)) {
           skipped++;
@@ -506,13 +491,32 @@ export function createS3Activities(
         bytesDone += item.source.fingerprint.size;
         beat(false);
       };
-      // The last keys go only once every other object is verified: their presence marks a complete copy.
-      const main = itemsFor(mainKeys);
-      const last = itemsFor(lastKeys);
+      const itemsFor = (keys: string[]): CopyItem[] =>
+        keys.flatMap((key) =>
+          input.destinations.map((d) => {
+            const destKey = destinationKey(input, key);
+            return {
+              source: sources.get(key)!,
+              dest: { region: d.region, bucket: d.bucket, key: destKey },
+              id: `${d.region}/${d.bucket}/${destKey}`,
+            };
+          }),
+        );
+
+      let items: number;
       try {
+        await forEachLimit(allKeys, concurrency, async (key) => {
+          const h = await head(sourceS3, source.region, source.bucket, key);
+          sources.set(key, { key, head: h, fingerprint: fingerprintOf(h) });
+        });
+        // The last keys go only once every other object is verified: their presence marks a complete copy.
+        const main = itemsFor(mainKeys);
+        const last = itemsFor(lastKeys);
+        items = main.length + last.length;
         await forEachLimit(main, concurrency, run);
         await forEachLimit(last, concurrency, run);
       } finally {
+        clearInterval(keepAlive);
         // Whatever happened, the next attempt starts from everything verified so far.
         beat(true);
       }
@@ -522,7 +526,7 @@ export function createS3Activities(
         bytes: [...sources.values()].reduce((n, o) => n + o.fingerprint.size, 0),
         copied,
         skipped,
-        verifiedKeys: main.length + last.length,
+        verifiedKeys: items,
       };
     },
 

@@ -289,6 +289,27 @@ describe('copyObjects', () => {
     assert.equal(log.count('CopyObject'), 2);
   });
 
+  test('keeps heartbeating while one long copy runs', async () => {
+    let copied = false;
+    const { aws } = fakeClients((command, input) => {
+      if (command === 'HeadObject' && input.Bucket === 'src') return { ContentLength: 1, ETag: '"e"' };
+      if (command === 'HeadObject') {
+        if (!copied) throw notFound();
+        return { ContentLength: 1, ETag: '"e"' };
+      }
+      if (command === 'CopyObject') {
+        return new Promise((resolve) => setTimeout(() => resolve((copied = true)), 2_300));
+      }
+      return {};
+    });
+    const env = activityEnv();
+    await run(env, createS3Activities(awsDeps(aws)).copyObjects, {
+      source: { region: primary, bucket: 'src', keys: ['big'] },
+      destinations: [{ region: replica, bucket: 'dst' }],
+    });
+    assert.ok(env.heartbeats.length >= 3, `only ${env.heartbeats.length} heartbeats during a 2.3 s copy`);
+  });
+
   test('copies an object uploaded in parts with the same parts, so its ETag matches', async () => {
     const { aws, log, source, destReplica, s3 } = await setup({});
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-')), 'big.bin');
