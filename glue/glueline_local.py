@@ -2,8 +2,8 @@
 
 Takes the very arguments the Glue job gets, plus --local_root DIR: every s3://bucket/key becomes
 DIR/bucket/key, so the caller stages the input there first and uploads what appears there after. The
-manifest names S3 keys, as in Glue. A failure ends the process with status 1 and the error as the last
-line of stderr, which the caller reports as the job run's ErrorMessage.
+manifest names S3 keys, as in Glue. A failure ends the process with status 1 and the error on a last
+stderr line marked 'glueline-local-error: ', which the caller reports as the job run's ErrorMessage.
 """
 
 from __future__ import annotations
@@ -74,5 +74,7 @@ if __name__ == "__main__":
         import traceback
 
         traceback.print_exc()
-        print(f"{type(err).__name__}: {err}", file=sys.stderr)
+        # Marked, because Spark may still log after this; devstack/local-spark.ts reports it as ErrorMessage.
+        message = " ".join(f"{type(err).__name__}: {err}".split())
+        print(f"glueline-local-error: {message}", file=sys.stderr, flush=True)
         sys.exit(1)
