@@ -100,13 +100,21 @@ async function read<T>(what: string, permission: string, call: () => Promise<T>,
         { cause: err },
       );
     }
-    throw new ProvisionError(
-      `cannot read ${what}: ${errorName(err)}: ${(err as Error).message}. Nothing was changed.`,
-      {
-        cause: err,
-      },
-    );
+    throw readFailure(what, err);
   }
+}
+
+function readFailure(what: string, err: unknown): ProvisionError {
+  const hint =
+    errorName(err) === 'CredentialsProviderError'
+      ? ' Provide AWS credentials (AWS_PROFILE, environment variables or an instance role), or use --endpoint for a local stack.'
+      : '';
+  return new ProvisionError(
+    `cannot read ${what}: ${errorName(err)}: ${(err as Error).message}.${hint} Nothing was changed.`,
+    {
+      cause: err,
+    },
+  );
 }
 
 /** The script and the zipped package, as they are uploaded. */
@@ -204,8 +212,7 @@ async function planBucket(s3: S3Client, bucket: string, region: string, versioni
           'or they lack s3:ListBucket. Rename the bucket in the spec or grant access. Nothing was changed.',
         { cause: err },
       );
-    else
-      throw new ProvisionError(`cannot read ${resource}: ${errorName(err)}: ${(err as Error).message}`, { cause: err });
+    else throw readFailure(resource, err);
   }
   const settings = [ENCRYPTION, PUBLIC_ACCESS_BLOCKED, ...(versioning ? [VERSIONING] : [])];
   const configure = async (what: string[]) => {

@@ -12,7 +12,7 @@ import { GlueClient } from '@aws-sdk/client-glue';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_DIR, readEndpoints } from '../../devstack/stack';
 import { ProvisionError, applyChanges, describePlan, planProvisioning, type ProvisionClients } from '../provisioning';
-import { PipelineSpec, SpecValidationError, parseOrExplain } from '../spec';
+import { PipelineSpec, parseOrExplain } from '../spec';
 import { loadSpecFile } from './spec-file';
 
 const usage = `usage: npm run provision -- --spec <file.yaml|file.json> [options]
@@ -151,7 +151,7 @@ async function main() {
       ...(values['worker-type'] !== undefined ? { workerType: values['worker-type'] } : {}),
       ...(values.workers !== undefined ? { numberOfWorkers: Number(values.workers) } : {}),
     },
-    'spec.provision with the flags',
+    'spec.provision (with the flags)',
   );
   await provision({
     spec,
@@ -166,8 +166,8 @@ async function main() {
 
 if (require.main === module) {
   main().catch((err: Error) => {
-    const known = err instanceof ProvisionError || err instanceof SpecValidationError;
-    console.error(`provision: ${known ? err.message : (err.stack ?? err.message)}`);
+    // The messages say what to fix; the stack only helps when debugging glueline itself.
+    console.error(`provision: ${process.env.GLUELINE_DEBUG ? (err.stack ?? err.message) : err.message}`);
     process.exitCode = 1;
   });
 }
