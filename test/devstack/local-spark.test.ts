@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job } from '@aws-sdk/client-glue';
 import {
   CreateBucketCommand,
@@ -120,18 +121,26 @@ describe('the local Spark job runner', () => {
     assert.match(outcome.errorMessage ?? '', /runs only glueline's job script/);
   });
 
-  test('stops the Spark process when the run is aborted', async () => {
+  test("kills the Python process and Spark's JVM when the run is aborted", async () => {
     const batch: Batch = { id: 'b4', source: { bucket: spec.regions[0]!.rawBucket, prefix: 'raw/batch_id=b1/' } };
     const runner = createLocalSparkRunner({ s3Endpoint: stack().aws.motoEndpoint, workRoot });
     const abort = new AbortController();
-    const started = Date.now();
+    const run = runOf(batch, { signal: abort.signal });
+    // Both processes carry the run's folder in their environment (SPARK_LOCAL_DIRS).
+    const marker = run.jobRunId;
 
-    const running = runner(runOf(batch, { signal: abort.signal }));
-    setTimeout(() => abort.abort(), 1500);
+    const running = runner(run);
+    const deadline = Date.now() + 60_000;
+    while (!processesWith(marker).some((p) => p.java) && Date.now() < deadline) await sleep(200);
+    assert.ok(
+      processesWith(marker).some((p) => p.java),
+      "Spark's JVM started",
+    );
+    abort.abort();
     const outcome = await running;
 
     assert.deepEqual(outcome, { state: 'FAILED', errorMessage: 'the job run was stopped' });
-    assert.ok(Date.now() - started < 10_000, 'the run ended soon after the abort');
+    assert.deepEqual(processesWith(marker), []);
   });
 
   test('finds the marked error line even when Spark logs after it', () => {
@@ -139,3 +148,20 @@ describe('the local Spark job runner', () => {
     assert.equal(lastErrorLine(stderr), 'ValueError: bad');
   });
 });
+
+/** Live processes whose environment holds `text`, and whether each is Spark's driver JVM. */
+function processesWith(text: string): { pid: number; java: boolean }[] {
+  return fs.readdirSync('/proc').flatMap((entry) => {
+    if (!/^\d+$/.test(entry)) return [];
+    try {
+      if (fs.readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.startsWith('Z')) return [];
+      if (!fs.readFileSync(`/proc/${entry}/environ`, 'latin1').includes(text)) return [];
+      const argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'latin1').split('\0');
+      // spark-submit's shell script and Spark's launcher name SparkSubmit too; the driver is the java that runs it.
+      const java = /(^|\/)java$/.test(argv[0] ?? '') && !argv.includes('org.apache.spark.launcher.Main');
+      return [{ pid: Number(entry), java: java && argv.includes('org.apache.spark.deploy.SparkSubmit') }];
+    } catch {
+      return []; // gone, or not ours to read
+    }
+  });
+}
