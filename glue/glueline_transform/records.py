@@ -82,9 +82,14 @@ def _has_undecodable(text: str) -> bool:
     return any("\udc80" <= c <= "\udcff" for c in text)
 
 
+def _reader(lines: _TrackedLines, delimiter: str, quote: str):
+    # A doubled quote inside quotes is one quote; non-strict, so a stray quote is data, not an error.
+    return csv.reader(lines, delimiter=delimiter, quotechar=quote, doublequote=True, strict=False)
+
+
 def read_header(data: bytes, delimiter: str, quote: str) -> Optional[List[str]]:
     """The file's first record (its header), or None for an empty file."""
-    reader = csv.reader(_TrackedLines(decode(data)), delimiter=delimiter, quotechar=quote, doublequote=True, strict=False)
+    reader = _reader(_TrackedLines(decode(data)), delimiter, quote)
     for fields in reader:
         if fields:
             return fields
@@ -105,7 +110,7 @@ def split_records(
     an empty string from a missing value, and Spark's own CSV reader reads both as null too.
     """
     lines = _TrackedLines(decode(data))
-    reader = csv.reader(lines, delimiter=delimiter, quotechar=quote, doublequote=True, strict=False)
+    reader = _reader(lines, delimiter, quote)
     order: Optional[List[int]] = None
     header_seen = False
     next_line = 1
@@ -117,7 +122,9 @@ def split_records(
         except csv.Error as err:
             # Not seen with strict=False, but a record the tokenizer refuses is still a record to report.
             if not lines.taken:
-                return  # nothing consumed: the reader is stuck, and the records it did read are out
+                # The reader raised without taking a line: it would raise again. Report the rest, do not loop.
+                yield Record(source_file, next_line, "", [None] * len(columns), f"is not valid CSV from here on: {err}")
+                return
             raw = "".join(lines.taken).rstrip("\r\n")
             lines.taken.clear()
             yield Record(source_file, next_line, _printable(raw), [None] * len(columns), f"is not valid CSV: {err}")
