@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { devtool, repoRoot } from '../../devstack/paths';
 import { glueBundle, jobDrift, wantedJob } from '../../src/provisioning';
-import { SpecValidationError } from '../../src/spec';
+import { PipelineSpec, SpecValidationError, parseOrExplain } from '../../src/spec';
 import { loadSpecFile } from '../../src/starters/spec-file';
 
 const specs = path.join(repoRoot, 'specs');
@@ -44,6 +44,25 @@ describe('the shipped spec files', () => {
       () => loadSpecFile(file),
       (err: unknown) =>
         err instanceof SpecValidationError && /\.name: "Sales!" is not a usable pipeline name/.test(err.message),
+    );
+  });
+});
+
+describe('the provision settings of a spec', () => {
+  const local = () => loadSpecFile(path.join(specs, 'local-sales.yaml'));
+
+  test('default to Glue 5.0 with two G.1X workers and no versioning', () => {
+    const { roleArn: _, ...settings } = local().provision;
+    assert.deepEqual(settings, { bucketVersioning: false, glueVersion: '5.0', workerType: 'G.1X', numberOfWorkers: 2 });
+  });
+
+  test('refuse a role that is not an IAM role ARN, naming the field', () => {
+    const spec = { ...local(), provision: { roleArn: 'glue-role' } };
+    assert.throws(
+      () => parseOrExplain(PipelineSpec, spec, 'spec'),
+      (err: unknown) =>
+        err instanceof SpecValidationError &&
+        err.problems.includes('spec.provision.roleArn: "glue-role" is not an IAM role ARN'),
     );
   });
 });
