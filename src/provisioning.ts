@@ -206,6 +206,11 @@ async function planBucket(s3: S3Client, bucket: string, region: string, versioni
     await s3.send(new HeadBucketCommand({ Bucket: bucket }));
   } catch (err) {
     if (httpStatus(err) === 404 || errorName(err) === 'NotFound' || errorName(err) === 'NoSuchBucket') exists = false;
+    else if (httpStatus(err) === 301)
+      throw new ProvisionError(
+        `S3 bucket ${bucket} exists in another region than ${region} (S3 answered 301): rename it in the spec, or move the region. Nothing was changed.`,
+        { cause: err },
+      );
     else if (isAccessDenied(err))
       throw new ProvisionError(
         `${resource} exists but these credentials cannot use it: it may belong to another account (bucket names are global), ` +
@@ -453,6 +458,8 @@ export function jobDrift(actual: Job, wanted: ReturnType<typeof wantedJob>): str
   return drift;
 }
 
+/** x-amz-meta-glueline-md5: the uploaded bytes' MD5, to tell an unchanged script without downloading it. */
+const DIGEST_METADATA = 'glueline-md5';
 const md5 = (data: Buffer) => crypto.createHash('md5').update(data).digest('hex');
 
 async function planObject(s3: S3Client, bucket: string, key: string, body: Buffer, bucketPlanned: boolean) {
@@ -465,15 +472,18 @@ async function planObject(s3: S3Client, bucket: string, key: string, body: Buffe
         () => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })),
         ['NotFound', 'NoSuchKey', '404'],
       );
-  // A single-part upload's ETag is the MD5 of its bytes.
-  if (head?.ETag?.replace(/"/g, '') === md5(body)) return [];
+  // The digest travels as metadata: an ETag is the MD5 of the bytes only without SSE-KMS.
+  const digest = md5(body);
+  if (head && (head.Metadata?.[DIGEST_METADATA] ?? head.ETag?.replace(/"/g, '')) === digest) return [];
   return [
     {
       action: head ? ('update' as const) : ('create' as const),
       resource,
       detail: `${body.length} bytes from glue/`,
       apply: async () => {
-        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+        await s3.send(
+          new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: { [DIGEST_METADATA]: digest } }),
+        );
       },
     },
   ];

@@ -153,6 +153,21 @@ describe('npm run provision', () => {
     }
   });
 
+  test('plans to upload the job script again when it changed, and nothing else', async () => {
+    const spec = uniqueSpec();
+    await provision({ spec, target, yes: false, log });
+    const glueDir = path.join(workRoot, 'glue-changed');
+    fs.cpSync(path.join(repoRoot, 'glue'), glueDir, { recursive: true });
+    fs.appendFileSync(path.join(glueDir, 'glueline_job.py'), '# changed\n');
+
+    const changes = await planProvisioning(spec, clientsFor(target), { glueDir });
+
+    assert.deepEqual(
+      changes.map((c) => `${c.action} ${c.resource}`),
+      [`update S3 object s3://${spec.regions[0]!.curatedBucket}/_glueline/scripts/glueline_job.py`],
+    );
+  });
+
   test('refuses a bucket that exists in another region before creating anything', async () => {
     const spec = uniqueSpec();
     const primary = spec.regions[0]!;
