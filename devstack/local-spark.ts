@@ -4,7 +4,14 @@
  * (pyspark on the machine's Java) through glue/glueline_local.py, and uploads the Parquet, the quarantine
  * and the manifest back to local S3, where the pipeline reads them as it would in AWS.
  *
- * The gateway calls the runner when a job run starts and no scripted outcome is queued for it.
+ * The gateway calls the runner when a job run starts and no scripted outcome is queued for it:
+ *
+ * ```ts
+ * const runJob = createLocalSparkRunner({
+ *   s3Endpoint: upstream.href, // moto itself, so the gateway's fault rules do not hit the runner's own S3 calls
+ *   workRoot: path.join(process.env.GATEWAY_DATA_DIR ?? os.tmpdir(), 'glue-runs'),
+ * });
+ * ```
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
