@@ -1,36 +1,47 @@
 /**
- * The local stack's AWS gateway: every AWS SDK client of glueline points here. It forwards each
- * request to moto unchanged; the control API lives under /_gateway.
+ * The local stack's AWS gateway: every AWS SDK client of glueline points here. It serves the
+ * Redshift Data API and Glue job and crawler runs itself, injects faults, counts requests, and
+ * forwards everything else to moto unchanged. The control API lives under /_gateway (README.md,
+ * "The AWS gateway").
  */
 import http from 'node:http';
+import { createControl } from './control';
+import { RequestCounter } from './counts';
+import { FaultRules } from './faults';
+import { glueService } from './glue';
+import { GlueCrawlers } from './glue-crawlers';
+import { GlueJobRuns } from './glue-job-runs';
+import { delayedSuccessRunner, type JobRunner } from './job-runner';
+import { Moto } from './moto';
+import { createRouter } from './router';
+import { TimeScale } from './time-scale';
 
 const host = '127.0.0.1';
 const port = Number(process.env.GATEWAY_PORT ?? 4566);
 const upstream = new URL(process.env.GATEWAY_UPSTREAM ?? 'http://127.0.0.1:5000');
 
-function forward(req: http.IncomingMessage, res: http.ServerResponse) {
-  const proxied = http.request(
-    { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-    (upstreamRes) => {
-      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-      upstreamRes.pipe(res);
-    },
-  );
-  proxied.on('error', (err) => {
-    res
-      .writeHead(502, { 'content-type': 'text/plain' })
-      .end(`gateway: upstream ${upstream.href} failed: ${err.message}\n`);
-  });
-  req.pipe(proxied);
-}
+/**
+ * Runs a Glue job when no outcome is scripted for it. Register a local Spark runner here; the
+ * default succeeds after GATEWAY_JOB_RUN_MS (1000) without running anything.
+ */
+const jobRunner: JobRunner = delayedSuccessRunner(Number(process.env.GATEWAY_JOB_RUN_MS ?? 1000));
 
-const server = http.createServer((req, res) => {
-  if (req.url === '/_gateway/health') {
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-    return;
-  }
-  forward(req, res);
-});
+const moto = new Moto(upstream);
+const timeScale = new TimeScale();
+const counter = new RequestCounter();
+const faults = new FaultRules();
+const jobRuns = new GlueJobRuns(moto, timeScale, jobRunner);
+const crawlers = new GlueCrawlers(moto, timeScale);
+
+const server = http.createServer(
+  createRouter({
+    upstream,
+    counter,
+    faults,
+    services: { glue: glueService(jobRuns, crawlers) },
+    control: createControl({ counter, faults, timeScale, jobRuns, crawlers }),
+  }),
+);
 
 server.listen(port, host, () => console.log(`gateway: http://${host}:${port} -> ${upstream.href}`));
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => server.close(() => process.exit(0)));
