@@ -5,6 +5,7 @@
  * "The AWS gateway").
  */
 import http from 'node:http';
+import path from 'node:path';
 import { createControl } from './control';
 import { RequestCounter } from './counts';
 import { FaultRules } from './faults';
@@ -13,12 +14,15 @@ import { GlueCrawlers } from './glue-crawlers';
 import { GlueJobRuns } from './glue-job-runs';
 import { delayedSuccessRunner, type JobRunner } from './job-runner';
 import { Moto } from './moto';
+import { RedshiftData } from './redshift-data';
+import { RedshiftDatabases } from './redshift-databases';
 import { createRouter } from './router';
 import { TimeScale } from './time-scale';
 
 const host = '127.0.0.1';
 const port = Number(process.env.GATEWAY_PORT ?? 4566);
 const upstream = new URL(process.env.GATEWAY_UPSTREAM ?? 'http://127.0.0.1:5000');
+const dataDir = path.resolve(process.env.GATEWAY_DATA_DIR ?? '.devstack/gateway');
 
 /**
  * Runs a Glue job when no outcome is scripted for it. Register a local Spark runner here; the
@@ -32,16 +36,24 @@ const counter = new RequestCounter();
 const faults = new FaultRules();
 const jobRuns = new GlueJobRuns(moto, timeScale, jobRunner);
 const crawlers = new GlueCrawlers(moto, timeScale);
+const databases = new RedshiftDatabases(path.join(dataDir, 'redshift'));
 
 const server = http.createServer(
   createRouter({
     upstream,
     counter,
     faults,
-    services: { glue: glueService(jobRuns, crawlers) },
+    services: { glue: glueService(jobRuns, crawlers), 'redshift-data': new RedshiftData(databases, moto) },
     control: createControl({ counter, faults, timeScale, jobRuns, crawlers }),
   }),
 );
 
 server.listen(port, host, () => console.log(`gateway: http://${host}:${port} -> ${upstream.href}`));
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => server.close(() => process.exit(0)));
+async function shutdown() {
+  server.close();
+  server.closeAllConnections();
+  // Closing PGlite checkpoints each database, so its folder opens cleanly on the next start.
+  await databases.closeAll().catch((err: unknown) => console.error('gateway: closing databases failed:', err));
+  process.exit(0);
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void shutdown());
