@@ -36,14 +36,14 @@ const counter = new RequestCounter();
 const faults = new FaultRules();
 const jobRuns = new GlueJobRuns(moto, timeScale, jobRunner);
 const crawlers = new GlueCrawlers(moto, timeScale);
-const databases = new RedshiftDatabases(path.join(dataDir, 'redshift'));
+const databases = new RedshiftDatabases(path.join(dataDir, 'redshift'), upstream);
 
 const server = http.createServer(
   createRouter({
     upstream,
     counter,
     faults,
-    services: { glue: glueService(jobRuns, crawlers), 'redshift-data': new RedshiftData(databases, moto) },
+    services: { glue: glueService(jobRuns, crawlers), 'redshift-data': new RedshiftData(databases) },
     control: createControl({ counter, faults, timeScale, jobRuns, crawlers }),
   }),
 );

@@ -4,19 +4,11 @@
  * Statement records live in memory; the databases persist (redshift-databases.ts).
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import type { Transaction } from '@electric-sql/pglite';
 import type { StatusString } from '@aws-sdk/client-redshift-data';
 import { AwsError, epochSeconds } from './aws-protocol';
-import type { Moto } from './moto';
-import { parseCopy, runCopy } from './redshift-copy';
 import type { DatabaseTarget, RedshiftDatabases } from './redshift-databases';
-import {
-  RAW_TEXT_PARSERS,
-  bindParameters,
-  toStatementResult,
-  type SqlParameter,
-  type StatementResult,
-} from './redshift-sql';
+import { bindParameters, type SqlParameter, type StatementResult } from './redshift-sql';
+import type { BoundSql } from './redshift-worker';
 import type { AwsJsonCall, JsonService } from './router';
 
 /** A statement's (or sub-statement's) status; `ALL` is only a ListStatements filter. */
@@ -66,22 +58,18 @@ interface Statement {
   updatedAt: number;
   startedAt?: number;
   redshiftPid: number;
+  /** Asks the database worker to roll the submission back, while it is queued or running. */
+  cancel?: () => void;
 }
 
 const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
-
-/** Thrown inside a statement's transaction when CancelStatement aborted it, so Postgres rolls it back. */
-class StatementAborted extends Error {}
 
 export class RedshiftData implements JsonService {
   private readonly statements = new Map<string, Statement>();
   private readonly clientTokens = new Map<string, string>();
   private queryIds = 0;
 
-  constructor(
-    private readonly databases: RedshiftDatabases,
-    private readonly moto: Moto,
-  ) {}
+  constructor(private readonly databases: RedshiftDatabases) {}
 
   serves(): boolean {
     return true; // moto's Redshift Data is unusable from the JS SDK: the gateway serves all of it
@@ -130,7 +118,7 @@ export class RedshiftData implements JsonService {
     }
     const parameters = Array.isArray(input.Parameters) ? (input.Parameters as SqlParameter[]) : undefined;
     // Checked now, as the Data API does, rather than failing the statement later.
-    const bound = sqls.map((sql) => bindParameters(sql, parameters));
+    const bound = sqls.map((sql) => ({ sql, ...bindParameters(sql, parameters) }));
     const token = str(input.ClientToken);
     const existing = token && this.statements.get(`${region}/${this.clientTokens.get(`${region}/${token}`)}`);
     const statement =
@@ -197,61 +185,37 @@ export class RedshiftData implements JsonService {
     if (error !== undefined) sub.error = error;
   }
 
-  /** Runs every statement of a submission in one transaction: any failure rolls all of it back. */
-  private async run(statement: Statement, bound: { text: string; values: string[] }[]): Promise<void> {
+  /** Runs every statement of a submission in one transaction (in the database's worker): any failure rolls all back. */
+  private async run(statement: Statement, bound: BoundSql[]): Promise<void> {
     this.setStatus(statement, 'PICKED');
-    let current: SubStatement | undefined;
-    try {
-      const db = await this.databases.get(statement.target);
-      if (statement.status === 'ABORTED') return this.abortRest(statement);
-      this.setStatus(statement, 'STARTED');
-      statement.startedAt = Date.now();
-      await db.transaction(async (tx) => {
-        for (const [index, sub] of statement.subs.entries()) {
-          if (statement.status === 'ABORTED') throw new StatementAborted();
-          current = sub;
-          sub.redshiftQueryId = ++this.queryIds;
-          sub.startedAt = Date.now();
-          this.setSubStatus(sub, 'STARTED');
-          await this.runOne(tx, statement, sub, bound[index]!);
-          this.setSubStatus(sub, 'FINISHED');
+    const { done, cancel } = this.databases.get(statement.target).run(bound, (progress) => {
+      const sub = statement.subs[progress.index]!;
+      if (progress.type === 'started') {
+        if (progress.index === 0) {
+          this.setStatus(statement, 'STARTED');
+          statement.startedAt = Date.now();
         }
-        if (statement.status === 'ABORTED') throw new StatementAborted();
-      });
-      this.setStatus(statement, 'FINISHED');
-    } catch (err) {
-      if (err instanceof StatementAborted || statement.status === 'ABORTED') return this.abortRest(statement);
-      // Redshift reports Postgres's message with its severity, e.g. `ERROR: relation "x" does not exist`.
-      const message = `ERROR: ${err instanceof Error ? err.message : String(err)}`;
-      if (current) this.setSubStatus(current, 'FAILED', message);
-      this.setStatus(statement, 'FAILED', message);
-      this.abortRest(statement);
-    }
-  }
-
-  /** Sub-statements that never got to run end ABORTED (their batch failed or was cancelled). */
-  private abortRest(statement: Statement): void {
-    for (const sub of statement.subs) if (STATEMENT_ACTIVE[sub.status]) this.setSubStatus(sub, 'ABORTED');
-  }
-
-  private async runOne(
-    tx: Transaction,
-    statement: Statement,
-    sub: SubStatement,
-    bound: { text: string; values: string[] },
-  ) {
-    const copy = parseCopy(sub.sql);
-    if (copy) {
-      sub.resultRows = await runCopy(tx, copy, this.moto.s3(copy.region ?? statement.target.region));
-      return;
-    }
-    const result = await tx.query<unknown[]>(bound.text, bound.values, { rowMode: 'array', parsers: RAW_TEXT_PARSERS });
-    if (result.fields.length > 0) {
-      sub.result = toStatementResult(result);
-      sub.resultRows = result.rows.length;
+        sub.redshiftQueryId = ++this.queryIds;
+        sub.startedAt = Date.now();
+        this.setSubStatus(sub, 'STARTED');
+      } else {
+        sub.result = progress.result;
+        sub.resultRows = progress.resultRows;
+        this.setSubStatus(sub, 'FINISHED');
+      }
+    });
+    statement.cancel = cancel;
+    const outcome = await done;
+    statement.cancel = undefined;
+    if (outcome.status === 'FAILED') {
+      const failed = outcome.failedIndex === undefined ? undefined : statement.subs[outcome.failedIndex];
+      if (failed) this.setSubStatus(failed, 'FAILED', outcome.error);
+      this.setStatus(statement, 'FAILED', outcome.error);
     } else {
-      sub.resultRows = result.affectedRows ?? -1;
+      this.setStatus(statement, outcome.status);
     }
+    // Statements of a batch after a failure (or a cancel) never ran.
+    for (const sub of statement.subs) if (STATEMENT_ACTIVE[sub.status]) this.setSubStatus(sub, 'ABORTED');
   }
 
   private find(region: string, id: unknown): { statement: Statement; sub?: SubStatement; subIndex?: number } {
@@ -361,6 +325,7 @@ export class RedshiftData implements JsonService {
       );
     }
     this.setStatus(statement, 'ABORTED');
+    statement.cancel?.();
     return { Status: true };
   }
 

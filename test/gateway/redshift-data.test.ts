@@ -42,6 +42,16 @@ async function execute(
   return settled(Id!);
 }
 
+async function batch(Sqls: string[]): Promise<string> {
+  const { Id } = await redshift.send(
+    new BatchExecuteStatementCommand({ ClusterIdentifier, Database, DbUser: 'awsuser', Sqls }),
+  );
+  return Id!;
+}
+
+/** A table name no other test uses (Postgres identifiers take no dashes). */
+const tableName = (prefix: string) => unique(prefix).replace(/-/g, '_');
+
 async function scalar(Sql: string): Promise<unknown> {
   const done = await execute(Sql);
   assert.equal(done.Status, 'FINISHED', done.Error);
@@ -73,15 +83,8 @@ describe('Redshift Data API on the embedded Postgres', () => {
   });
 
   test('a two-statement batch whose second statement fails leaves no trace of the first', async () => {
-    const table = unique('batch').replace(/-/g, '_');
-    const { Id } = await redshift.send(
-      new BatchExecuteStatementCommand({
-        ClusterIdentifier,
-        Database,
-        DbUser: 'awsuser',
-        Sqls: [`create table ${table} (id int)`, 'select * from no_such_table'],
-      }),
-    );
+    const table = tableName('batch');
+    const Id = await batch([`create table ${table} (id int)`, 'select * from no_such_table']);
     const done = await settled(Id!);
     assert.equal(done.Status, 'FAILED');
     assert.deepEqual(
@@ -93,7 +96,7 @@ describe('Redshift Data API on the embedded Postgres', () => {
   });
 
   test('the same ClientToken returns the same Id and runs the SQL once', async () => {
-    const table = unique('token').replace(/-/g, '_');
+    const table = tableName('token');
     await execute(`create table ${table} (id int)`);
     const ClientToken = unique('token');
     const input = {
@@ -148,7 +151,7 @@ describe('Redshift Data API on the embedded Postgres', () => {
     await s3.send(new PutObjectCommand({ Bucket, Key: 'sales/part-00000.parquet', Body: new Uint8Array(parquet) }));
     await s3.send(new PutObjectCommand({ Bucket, Key: 'sales/_SUCCESS', Body: '' }));
     await s3.send(new PutObjectCommand({ Bucket, Key: 'sales/manifest.json', Body: '{}' }));
-    const table = unique('sales').replace(/-/g, '_');
+    const table = tableName('sales');
     await execute(`create table ${table} (id int, name varchar(10), amount float8)`);
     const copy = await execute(
       `COPY ${table} FROM 's3://${Bucket}/sales/' IAM_ROLE 'arn:aws:iam::123456789012:role/redshift' FORMAT AS PARQUET`,
@@ -164,7 +167,7 @@ describe('Redshift Data API on the embedded Postgres', () => {
     await s3.send(new CreateBucketCommand({ Bucket }));
     await s3.send(new PutObjectCommand({ Bucket, Key: 'in/a.csv', Body: 'id,name\n1,"x, y"\n2,b\n' }));
     await s3.send(new PutObjectCommand({ Bucket, Key: 'in/b.csv', Body: 'id,name\n3,c\n' }));
-    const table = unique('raw').replace(/-/g, '_');
+    const table = tableName('raw');
     await execute(`create table ${table} (id int, name text)`);
     const copy = await execute(`copy ${table} from 's3://${Bucket}/in/' iam_role default format as csv ignoreheader 1`);
     assert.equal(copy.Status, 'FINISHED', copy.Error);
@@ -204,6 +207,19 @@ describe('Redshift Data API on the embedded Postgres', () => {
     await assert.rejects(redshift.send(new CancelStatementCommand({ Id: done.Id })), { name: 'ValidationException' });
   });
 
+  test('CancelStatement of a running batch ends it ABORTED and rolls it back, while the gateway stays responsive', async () => {
+    const table = tableName('cancelled');
+    const Id = await batch([`create table ${table} (id int)`, 'select pg_sleep(2)']);
+    await pollUntil(
+      () => redshift.send(new DescribeStatementCommand({ Id })),
+      (d) => d.SubStatements?.[1]?.Status === 'STARTED',
+    );
+    assert.equal((await redshift.send(new CancelStatementCommand({ Id }))).Status, true);
+    const cancelled = await redshift.send(new DescribeStatementCommand({ Id }));
+    assert.equal(cancelled.Status, 'ABORTED');
+    assert.equal(await scalar(`select count(*) from information_schema.tables where table_name = '${table}'`), 0);
+  });
+
   test('ListStatements finds a statement by its StatementName', async () => {
     const StatementName = unique('gw-named');
     const done = await execute('select 1', { StatementName });
@@ -216,7 +232,7 @@ describe('Redshift Data API on the embedded Postgres', () => {
 
   test('a workgroup database cancelled before it starts ends ABORTED and changes nothing', async () => {
     const WorkgroupName = unique('gw-wg');
-    const table = unique('never').replace(/-/g, '_');
+    const table = tableName('never');
     const { Id } = await redshift.send(
       new ExecuteStatementCommand({ WorkgroupName, Database, Sql: `create table ${table} (id int)` }),
     );
