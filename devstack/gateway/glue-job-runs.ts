@@ -179,6 +179,9 @@ export class GlueJobRuns {
 
   private async runWithRunner(record: JobRunRecord, job: Job, args: Record<string, string>): Promise<void> {
     const { run, region, abort } = record;
+    // Glue ends a run that outlives the job's Timeout (minutes) as TIMEOUT; the runner sees its signal abort.
+    let timedOut = false;
+    const timer = setTimeout(() => ((timedOut = true), abort.abort()), (run.Timeout ?? 2880) * 60_000).unref();
     const result = await this.runner({
       jobName: run.JobName,
       jobRunId: run.Id,
@@ -186,10 +189,13 @@ export class GlueJobRuns {
       arguments: args,
       job,
       signal: abort.signal,
-    }).catch((err: unknown) => ({
-      state: 'FAILED' as const,
-      errorMessage: err instanceof Error ? err.message : String(err),
-    }));
+    })
+      .catch((err: unknown) => ({
+        state: 'FAILED' as const,
+        errorMessage: err instanceof Error ? err.message : String(err),
+      }))
+      .finally(() => clearTimeout(timer));
+    if (timedOut) return this.finish(record, 'TIMEOUT', `Job run timed out after ${run.Timeout ?? 2880} minutes`);
     if (abort.signal.aborted) return; // stopped: stop() finishes the run
     this.finish(record, result.state, result.state === 'SUCCEEDED' ? undefined : result.errorMessage);
   }
