@@ -83,11 +83,12 @@ describe('Glue job runs through the gateway', () => {
   });
 
   test('StartJobRun beyond MaxConcurrentRuns throws ConcurrentRunsExceededException', async () => {
-    const JobName = await createJob(1);
-    await gateway.scriptJobRuns(JobName, [{ state: 'RUNNING' }]);
-    const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName }));
+    const JobName = await createJob(2);
+    await gateway.scriptJobRuns(JobName, [{ state: 'RUNNING' }, { state: 'RUNNING' }]);
+    const first = await glue.send(new StartJobRunCommand({ JobName }));
+    const second = await glue.send(new StartJobRunCommand({ JobName }));
     await assert.rejects(glue.send(new StartJobRunCommand({ JobName })), { name: 'ConcurrentRunsExceededException' });
-    await glue.send(new BatchStopJobRunCommand({ JobName, JobRunIds: [JobRunId!] }));
+    await glue.send(new BatchStopJobRunCommand({ JobName, JobRunIds: [first.JobRunId!, second.JobRunId!] }));
   });
 
   test('StartJobRun of a job moto does not have throws EntityNotFoundException', async () => {
