@@ -10,18 +10,23 @@ import {
   ListCrawlersCommand,
 } from '@aws-sdk/client-glue';
 import {
+  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
+  GetObjectAttributesCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
+  ListBucketsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { GatewayControl } from '../support/gateway';
 import { awsClientConfig, stack, unique } from '../support/stack';
@@ -112,6 +117,36 @@ describe('what the gateway does not serve goes to moto unchanged', () => {
       's3:UploadPart',
     ]);
     assert.deepEqual(await only(Replica), ['s3:CopyObject', 's3:CreateBucket', 's3:GetObject', 's3:HeadObject']);
+  });
+
+  test('multipart copies, object attributes and bucket calls are counted under their S3 operation names', async () => {
+    const Bucket = unique('gw-ops');
+    await s3.send(new CreateBucketCommand({ Bucket }));
+    await s3.send(new HeadBucketCommand({ Bucket }));
+    await s3.send(new ListBucketsCommand({}));
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'src', Body: 'source bytes' }));
+    await s3.send(new GetObjectAttributesCommand({ Bucket, Key: 'src', ObjectAttributes: ['ObjectSize'] }));
+    const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'dst' }));
+    await s3.send(
+      new UploadPartCopyCommand({
+        Bucket,
+        Key: 'dst',
+        UploadId: upload.UploadId,
+        PartNumber: 1,
+        CopySource: `${Bucket}/src`,
+      }),
+    );
+    await s3.send(new AbortMultipartUploadCommand({ Bucket, Key: 'dst', UploadId: upload.UploadId }));
+    assert.deepEqual(Object.keys(await gateway.counts(Bucket)).sort(), [
+      's3:AbortMultipartUpload',
+      's3:CreateBucket',
+      's3:CreateMultipartUpload',
+      's3:GetObjectAttributes',
+      's3:HeadBucket',
+      's3:PutObject',
+      's3:UploadPartCopy',
+    ]);
+    assert.ok((await gateway.counts())['s3:ListBuckets']!.count >= 1);
   });
 
   test('a fault rule scoped to one region leaves the other region alone', async () => {
