@@ -69,34 +69,40 @@ function targetMatches(target: string, subject: FaultSubject): boolean {
   return globToRegExp(service).test(subject.service) && globToRegExp(operation).test(subject.operation);
 }
 
-/** The error each protocol answers a throttled or failed request with. */
-function faultError(
-  action: FaultAction & { type: 'throttle' | 'error' },
-  protocol: AwsProtocol,
-  service: string,
-): AwsErrorSpec {
-  if (action.type === 'throttle') {
-    if (protocol === 's3') return { status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' };
-    if (protocol === 'query') return { status: 400, code: 'Throttling', message: 'Rate exceeded' };
-    return { status: 400, code: 'ThrottlingException', message: 'Rate exceeded' };
-  }
-  if (action.status === 503) {
-    if (protocol === 's3' || protocol === 'query') {
-      return { status: 503, code: 'ServiceUnavailable', message: 'Service is unable to handle request.' };
-    }
-    return { status: 503, code: 'ServiceUnavailableException', message: 'Service is unable to handle request.' };
-  }
-  if (protocol === 's3')
-    return { status: 500, code: 'InternalError', message: 'We encountered an internal error. Please try again.' };
-  if (protocol === 'query') return { status: 500, code: 'InternalFailure', message: 'An internal error occurred.' };
-  // Each JSON service models its own 500: Glue's is InternalServiceException, Redshift Data's InternalServerException.
-  const code =
-    service === 'glue'
-      ? 'InternalServiceException'
-      : service === 'redshift-data'
-        ? 'InternalServerException'
-        : 'InternalFailure';
-  return { status: 500, code, message: 'An internal error occurred.' };
+const spec = (status: number, code: string, message: string) => ({ status, code, message });
+
+/** What each protocol answers a throttled request, a 500 and a 503 with: AWS's own codes and statuses. */
+const FAULT_ERRORS: Record<'throttle' | 500 | 503, Record<AwsProtocol, AwsErrorSpec>> = {
+  throttle: {
+    json: spec(400, 'ThrottlingException', 'Rate exceeded'),
+    other: spec(400, 'ThrottlingException', 'Rate exceeded'),
+    query: spec(400, 'Throttling', 'Rate exceeded'),
+    s3: spec(503, 'SlowDown', 'Please reduce your request rate.'),
+  },
+  500: {
+    json: spec(500, 'InternalFailure', 'An internal error occurred.'),
+    other: spec(500, 'InternalFailure', 'An internal error occurred.'),
+    query: spec(500, 'InternalFailure', 'An internal error occurred.'),
+    s3: spec(500, 'InternalError', 'We encountered an internal error. Please try again.'),
+  },
+  503: {
+    json: spec(503, 'ServiceUnavailableException', 'Service is unable to handle request.'),
+    other: spec(503, 'ServiceUnavailableException', 'Service is unable to handle request.'),
+    query: spec(503, 'ServiceUnavailable', 'Service is unable to handle request.'),
+    s3: spec(503, 'ServiceUnavailable', 'Service is unable to handle request.'),
+  },
+};
+
+/** JSON services that model their 500 under a name of their own, which their SDK client then throws. */
+const JSON_INTERNAL_ERROR_CODE: Record<string, string> = {
+  glue: 'InternalServiceException',
+  'redshift-data': 'InternalServerException',
+};
+
+function faultError(action: FaultAction & { type: 'throttle' | 'error' }, protocol: AwsProtocol, service: string) {
+  const error = FAULT_ERRORS[action.type === 'throttle' ? 'throttle' : action.status][protocol];
+  const ownCode = JSON_INTERNAL_ERROR_CODE[service];
+  return error.status === 500 && protocol === 'json' && ownCode ? { ...error, code: ownCode } : error;
 }
 
 export class FaultRules {
@@ -105,8 +111,9 @@ export class FaultRules {
   /** Adds a rule after checking it; returns it with its id. */
   add(input: FaultRuleInput): FaultRule {
     const { target, action, region, resource, count, probability } = input;
-    if (typeof target !== 'string' || target === '')
+    if (typeof target !== 'string' || target === '') {
       throw new Error(`target must be 'service:operation', got ${JSON.stringify(target)}`);
+    }
     const types = ['throttle', 'error', 'latency', 'drop'];
     if (!action || !types.includes(action.type)) {
       throw new Error(`action.type must be one of ${types.join(', ')}, got ${JSON.stringify(action)}`);
@@ -118,8 +125,9 @@ export class FaultRules {
     if (probability !== undefined && !(probability >= 0 && probability <= 1)) {
       throw new Error(`probability must be between 0 and 1, got ${probability}`);
     }
-    if (count !== undefined && !(Number.isInteger(count) && count >= 0))
+    if (count !== undefined && !(Number.isInteger(count) && count >= 0)) {
       throw new Error(`count must be a whole number >= 0, got ${count}`);
+    }
     const rule: FaultRule = { id: randomUUID(), target, action, region, resource, count, probability, fired: 0 };
     this.rules.push(rule);
     return rule;

@@ -114,8 +114,9 @@ export class GlueCrawlers {
 
   private start(region: string, name: string): void {
     const record = this.record(region, name);
-    if (record.state !== 'READY')
+    if (record.state !== 'READY') {
       throw new AwsError('CrawlerRunningException', `Crawler with name ${name} has already started`);
+    }
     const outcome = this.scripts.take(name, region) ?? { status: 'SUCCEEDED' };
     const current = {
       startedMs: Date.now(),
@@ -144,8 +145,9 @@ export class GlueCrawlers {
 
   private stop(region: string, name: string): void {
     const record = this.record(region, name);
-    if (record.state === 'STOPPING')
+    if (record.state === 'STOPPING') {
       throw new AwsError('CrawlerStoppingException', `Crawler with name ${name} is stopping`);
+    }
     if (record.state !== 'RUNNING' || !record.current) {
       throw new AwsError('CrawlerNotRunningException', `Crawler with name ${name} isn't running`);
     }

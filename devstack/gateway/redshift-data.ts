@@ -105,8 +105,9 @@ export class RedshiftData implements JsonService {
     const clusterIdentifier = str(input.ClusterIdentifier);
     const workgroupName = str(input.WorkgroupName);
     const database = str(input.Database);
-    if (!database)
+    if (!database) {
       throw new AwsError('ValidationException', 'Database is required: the name of the database to run in.');
+    }
     if (!clusterIdentifier === !workgroupName) {
       throw new AwsError(
         'ValidationException',
