@@ -23,6 +23,7 @@ const host = '127.0.0.1';
 const port = Number(process.env.GATEWAY_PORT ?? 4566);
 const upstream = new URL(process.env.GATEWAY_UPSTREAM ?? 'http://127.0.0.1:5000');
 const dataDir = path.resolve(process.env.GATEWAY_DATA_DIR ?? '.devstack/gateway');
+const resultPageRows = process.env.GATEWAY_RESULT_PAGE_ROWS ? Number(process.env.GATEWAY_RESULT_PAGE_ROWS) : undefined;
 
 /**
  * Runs a Glue job when no outcome is scripted for it. Register a local Spark runner here; the
@@ -43,7 +44,10 @@ const server = http.createServer(
     upstream,
     counter,
     faults,
-    services: { glue: glueService(jobRuns, crawlers), 'redshift-data': new RedshiftData(databases) },
+    services: {
+      glue: glueService(jobRuns, crawlers),
+      'redshift-data': new RedshiftData(databases, { resultPageRows }),
+    },
     control: createControl({ counter, faults, timeScale, jobRuns, crawlers }),
   }),
 );

@@ -24,8 +24,10 @@ const STATEMENT_ACTIVE = {
   ABORTED: false,
 } as const satisfies Record<StatementStatus, boolean>;
 
-/** Rows per GetStatementResult page. Redshift pages by size (100 MB); rows are easier to exercise. */
-const RESULT_PAGE_ROWS = Number(process.env.GATEWAY_RESULT_PAGE_ROWS ?? 1000);
+export interface RedshiftDataOptions {
+  /** Rows per GetStatementResult page. Redshift pages by size (100 MB); rows are easier to exercise. @default 1000 */
+  resultPageRows?: number;
+}
 
 /** The Data API's statement Id: a lower-case UUID, with `:n` naming a batch's nth statement. */
 const STATEMENT_ID = /^[a-z0-9]{8}(-[a-z0-9]{4}){3}-[a-z0-9]{12}(:\d+)?$/;
@@ -69,7 +71,14 @@ export class RedshiftData implements JsonService {
   private readonly clientTokens = new Map<string, string>();
   private queryIds = 0;
 
-  constructor(private readonly databases: RedshiftDatabases) {}
+  private readonly resultPageRows: number;
+
+  constructor(
+    private readonly databases: RedshiftDatabases,
+    options: RedshiftDataOptions = {},
+  ) {
+    this.resultPageRows = options.resultPageRows ?? 1000;
+  }
 
   serves(): boolean {
     return true; // moto's Redshift Data is unusable from the JS SDK: the gateway serves all of it
@@ -306,9 +315,9 @@ export class RedshiftData implements JsonService {
       );
     }
     const offset = str(input.NextToken) ? Number(input.NextToken) : 0;
-    const records = shown.result.records.slice(offset, offset + RESULT_PAGE_ROWS);
+    const records = shown.result.records.slice(offset, offset + this.resultPageRows);
     const next =
-      offset + RESULT_PAGE_ROWS < shown.result.records.length ? String(offset + RESULT_PAGE_ROWS) : undefined;
+      offset + this.resultPageRows < shown.result.records.length ? String(offset + this.resultPageRows) : undefined;
     return {
       Records: records,
       ColumnMetadata: shown.result.columnMetadata,
