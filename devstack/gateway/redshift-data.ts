@@ -259,6 +259,8 @@ export class RedshiftData implements JsonService {
     const { statement, sub } = this.find(region, input.Id);
     const only = statement.isBatch ? undefined : statement.subs[0]!;
     const shown = sub ?? only;
+    // A single statement's status is its transaction's: its SQL has run before the commit has.
+    const progress = sub ?? statement;
     return {
       Id: String(input.Id),
       ClusterIdentifier: statement.target.clusterIdentifier,
@@ -266,13 +268,11 @@ export class RedshiftData implements JsonService {
       Database: statement.target.database,
       DbUser: statement.dbUser,
       SecretArn: statement.secretArn,
-      Status: shown?.status ?? statement.status,
-      Error: shown?.error ?? statement.error,
+      Status: progress.status,
+      Error: progress.error,
       CreatedAt: epochSeconds(statement.createdAt),
-      UpdatedAt: epochSeconds(shown?.updatedAt ?? statement.updatedAt),
-      Duration: shown
-        ? this.duration(shown.status, shown.startedAt, shown.updatedAt)
-        : this.duration(statement.status, statement.startedAt, statement.updatedAt),
+      UpdatedAt: epochSeconds(progress.updatedAt),
+      Duration: this.duration(progress.status, progress.startedAt, progress.updatedAt),
       RedshiftPid: statement.redshiftPid,
       RedshiftQueryId: shown?.redshiftQueryId ?? 0,
       QueryString: shown?.sql,
@@ -308,7 +308,7 @@ export class RedshiftData implements JsonService {
       );
     }
     const shown = sub ?? statement.subs[0]!;
-    if (shown.status !== 'FINISHED' || !shown.result) {
+    if ((sub ?? statement).status !== 'FINISHED' || !shown.result) {
       throw new AwsError(
         'ResourceNotFoundException',
         'Query does not have result. Please check query status with DescribeStatement.',
