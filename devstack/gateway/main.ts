@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createControl } from './control';
 import { RequestCounter } from './counts';
 import { FaultRules } from './faults';
@@ -26,38 +27,63 @@ const dataDir = path.resolve(process.env.GATEWAY_DATA_DIR ?? '.devstack/gateway'
 const resultPageRows = process.env.GATEWAY_RESULT_PAGE_ROWS ? Number(process.env.GATEWAY_RESULT_PAGE_ROWS) : undefined;
 
 /**
- * Runs a Glue job when no outcome is scripted for it. Register a local Spark runner here; the
- * default succeeds after GATEWAY_JOB_RUN_MS (1000) without running anything.
+ * Runs a Glue job when no outcome is scripted for it: the `jobRunner` export of the module that
+ * GATEWAY_JOB_RUNNER names (a local Spark runner, say), or else a runner that succeeds after
+ * GATEWAY_JOB_RUN_MS (1000) without running anything.
  */
-const jobRunner: JobRunner = delayedSuccessRunner(Number(process.env.GATEWAY_JOB_RUN_MS ?? 1000));
-
-const moto = new Moto(upstream);
-const timeScale = new TimeScale();
-const counter = new RequestCounter();
-const faults = new FaultRules();
-const jobRuns = new GlueJobRuns(moto, timeScale, jobRunner);
-const crawlers = new GlueCrawlers(moto, timeScale);
-const databases = new RedshiftDatabases(path.join(dataDir, 'redshift'), upstream);
-
-const server = http.createServer(
-  createRouter({
-    upstream,
-    counter,
-    faults,
-    services: {
-      glue: glueService(jobRuns, crawlers),
-      'redshift-data': new RedshiftData(databases, { resultPageRows }),
-    },
-    control: createControl({ counter, faults, timeScale, jobRuns, crawlers }),
-  }),
-);
-
-server.listen(port, host, () => console.log(`gateway: http://${host}:${port} -> ${upstream.href}`));
-async function shutdown() {
-  server.close();
-  server.closeAllConnections();
-  // Closing PGlite checkpoints each database, so its folder opens cleanly on the next start.
-  await databases.closeAll().catch((err: unknown) => console.error('gateway: closing databases failed:', err));
-  process.exit(0);
+async function loadJobRunner(): Promise<JobRunner> {
+  const file = process.env.GATEWAY_JOB_RUNNER;
+  if (!file) return delayedSuccessRunner(Number(process.env.GATEWAY_JOB_RUN_MS ?? 1000));
+  const loaded = (await import(pathToFileURL(path.resolve(file)).href)) as RunnerModule & { default?: RunnerModule };
+  const jobRunner = loaded.jobRunner ?? loaded.default?.jobRunner;
+  if (typeof jobRunner !== 'function') {
+    throw new Error(
+      `GATEWAY_JOB_RUNNER=${file} has no \`export const jobRunner: JobRunner\` (devstack/gateway/job-runner.ts)`,
+    );
+  }
+  return jobRunner;
 }
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void shutdown());
+
+interface RunnerModule {
+  jobRunner?: JobRunner;
+}
+
+async function main() {
+  const jobRunner = await loadJobRunner();
+  const moto = new Moto(upstream);
+  const timeScale = new TimeScale();
+  const counter = new RequestCounter();
+  const faults = new FaultRules();
+  const jobRuns = new GlueJobRuns(moto, timeScale, jobRunner);
+  const crawlers = new GlueCrawlers(moto, timeScale);
+  const databases = new RedshiftDatabases(path.join(dataDir, 'redshift'), upstream);
+
+  const server = http.createServer(
+    createRouter({
+      upstream,
+      counter,
+      faults,
+      services: {
+        glue: glueService(jobRuns, crawlers),
+        'redshift-data': new RedshiftData(databases, { resultPageRows }),
+      },
+      control: createControl({ counter, faults, timeScale, jobRuns, crawlers }),
+    }),
+  );
+
+  server.listen(port, host, () => console.log(`gateway: http://${host}:${port} -> ${upstream.href}`));
+
+  async function shutdown() {
+    server.close();
+    server.closeAllConnections();
+    // Closing PGlite checkpoints each database, so its folder opens cleanly on the next start.
+    await databases.closeAll().catch((err: unknown) => console.error('gateway: closing databases failed:', err));
+    process.exit(0);
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void shutdown());
+}
+
+main().catch((err: unknown) => {
+  console.error('gateway: could not start:', err);
+  process.exit(1);
+});

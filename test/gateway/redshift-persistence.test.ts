@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { once } from 'node:events';
 import { after, describe, test } from 'node:test';
 import {
   DescribeStatementCommand,
@@ -12,36 +10,9 @@ import {
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
 import { freePort } from '../../devstack/stack';
+import { startPrivateGateway } from '../support/gateway-process';
 import { pollUntil } from '../support/poll';
-import { awsClientConfig, stack } from '../support/stack';
-
-/** A second gateway of this test's own, in front of the stack's moto, so restarting it disturbs no other test. */
-async function startGateway(port: number, dataDir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../../devstack/gateway/main.ts')], {
-    env: {
-      ...process.env,
-      GATEWAY_PORT: String(port),
-      GATEWAY_UPSTREAM: stack().aws.motoEndpoint,
-      GATEWAY_DATA_DIR: dataDir,
-    },
-    stdio: 'ignore',
-  });
-  await pollUntil(
-    () =>
-      fetch(`http://127.0.0.1:${port}/_gateway/health`).then(
-        (r) => r.ok,
-        () => false,
-      ),
-    (ok) => ok,
-  );
-  return child;
-}
-
-async function stopGateway(child: ChildProcess): Promise<void> {
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  await exited;
-}
+import { awsClientConfig } from '../support/stack';
 
 describe('Redshift databases on disk', () => {
   test('a table outlives a restart of the gateway', async () => {
@@ -62,18 +33,18 @@ describe('Redshift databases on disk', () => {
       return Id!;
     };
 
-    let gateway = await startGateway(port, dataDir);
+    let gateway = await startPrivateGateway({ GATEWAY_DATA_DIR: dataDir }, port);
     await run('create table kept (id int)');
     await run('insert into kept values (1), (2)');
-    await stopGateway(gateway);
+    await gateway.stop();
 
-    gateway = await startGateway(port, dataDir);
+    gateway = await startPrivateGateway({ GATEWAY_DATA_DIR: dataDir }, port);
     try {
       const Id = await run('select count(*) from kept');
       const { Records } = await redshift.send(new GetStatementResultCommand({ Id }));
       assert.deepEqual(Records, [[{ longValue: 2 }]]);
     } finally {
-      await stopGateway(gateway);
+      await gateway.stop();
     }
   });
 });
