@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { CreateJobCommand, GetJobRunCommand, GlueClient, StartJobRunCommand } from '@aws-sdk/client-glue';
+import { GetJobRunCommand, GlueClient, StartJobRunCommand } from '@aws-sdk/client-glue';
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -9,6 +9,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { GatewayControl } from '../support/gateway';
+import { createGlueJob } from '../support/glue';
 import { awsClientConfig, unique } from '../support/stack';
 
 const gateway = new GatewayControl();
@@ -31,10 +32,7 @@ describe('fault injection', () => {
     // few calls, since the SDK backs off from throttling for half a second and more.
     const glue = new GlueClient({ ...awsClientConfig(), maxAttempts: 12, retryMode: 'standard' });
     after(() => glue.destroy());
-    const JobName = unique('gw-throttled');
-    await glue.send(
-      new CreateJobCommand({ Name: JobName, Role: 'r', Command: { Name: 'glueetl', ScriptLocation: 's3://s/j.py' } }),
-    );
+    const JobName = await createGlueJob(glue, { Name: unique('gw-throttled') });
     const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName }));
     const rule = await gateway.addFault({
       target: 'glue:GetJobRun',

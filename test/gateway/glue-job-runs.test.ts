@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import {
   BatchStopJobRunCommand,
-  CreateJobCommand,
   GetJobRunCommand,
   GetJobRunsCommand,
   GlueClient,
@@ -10,6 +9,7 @@ import {
   type JobRun,
 } from '@aws-sdk/client-glue';
 import { GatewayControl } from '../support/gateway';
+import { createGlueJob } from '../support/glue';
 import { pollUntil } from '../support/poll';
 import { awsClientConfig, unique } from '../support/stack';
 
@@ -17,18 +17,8 @@ const glue = new GlueClient(awsClientConfig());
 const gateway = new GatewayControl();
 after(() => glue.destroy());
 
-async function createJob(maxConcurrentRuns?: number): Promise<string> {
-  const JobName = unique('gw-job');
-  await glue.send(
-    new CreateJobCommand({
-      Name: JobName,
-      Role: 'arn:aws:iam::123456789012:role/glue',
-      Command: { Name: 'glueetl', ScriptLocation: 's3://scripts/job.py' },
-      ExecutionProperty: maxConcurrentRuns ? { MaxConcurrentRuns: maxConcurrentRuns } : undefined,
-    }),
-  );
-  return JobName;
-}
+const createJob = (maxConcurrentRuns?: number) =>
+  createGlueJob(glue, { ExecutionProperty: maxConcurrentRuns ? { MaxConcurrentRuns: maxConcurrentRuns } : undefined });
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED', 'ERROR', 'EXPIRED']);
 

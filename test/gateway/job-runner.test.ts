@@ -3,15 +3,15 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   BatchStopJobRunCommand,
-  CreateJobCommand,
   GetJobRunCommand,
   GlueClient,
   StartJobRunCommand,
   type JobRun,
 } from '@aws-sdk/client-glue';
+import { createGlueJob } from '../support/glue';
 import { startPrivateGateway, type PrivateGateway } from '../support/gateway-process';
 import { pollUntil } from '../support/poll';
-import { awsClientConfig, unique } from '../support/stack';
+import { awsClientConfig } from '../support/stack';
 
 /** A gateway of this file's own, with the echo runner registered through GATEWAY_JOB_RUNNER. */
 let gateway: PrivateGateway;
@@ -26,15 +26,10 @@ after(async () => {
 });
 
 async function startRun(behaviour: string, Arguments: Record<string, string> = {}) {
-  const JobName = unique('gw-runner');
-  await glue.send(
-    new CreateJobCommand({
-      Name: JobName,
-      Role: 'arn:aws:iam::123456789012:role/glue',
-      Command: { Name: 'glueetl', ScriptLocation: 's3://scripts/to_parquet.py' },
-      DefaultArguments: { '--behaviour': behaviour, '--output': 's3://curated/default/' },
-    }),
-  );
+  const JobName = await createGlueJob(glue, {
+    Command: { Name: 'glueetl', ScriptLocation: 's3://scripts/to_parquet.py' },
+    DefaultArguments: { '--behaviour': behaviour, '--output': 's3://curated/default/' },
+  });
   const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName, Arguments }));
   return { JobName, JobRunId: JobRunId! };
 }
