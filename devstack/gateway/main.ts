@@ -24,6 +24,9 @@ const host = '127.0.0.1';
 const port = Number(process.env.GATEWAY_PORT ?? 4566);
 const upstream = new URL(process.env.GATEWAY_UPSTREAM ?? 'http://127.0.0.1:5000');
 const dataDir = path.resolve(process.env.GATEWAY_DATA_DIR ?? '.devstack/gateway');
+const idleCloseMs = process.env.GATEWAY_REDSHIFT_IDLE_CLOSE_MS
+  ? Number(process.env.GATEWAY_REDSHIFT_IDLE_CLOSE_MS)
+  : undefined;
 const resultPageRows = process.env.GATEWAY_RESULT_PAGE_ROWS ? Number(process.env.GATEWAY_RESULT_PAGE_ROWS) : undefined;
 
 /**
@@ -56,7 +59,7 @@ async function main() {
   const faults = new FaultRules();
   const jobRuns = new GlueJobRuns(moto, timeScale, jobRunner);
   const crawlers = new GlueCrawlers(moto, timeScale);
-  const databases = new RedshiftDatabases(path.join(dataDir, 'redshift'), upstream);
+  const databases = new RedshiftDatabases({ dataDir: path.join(dataDir, 'redshift'), motoUrl: upstream, idleCloseMs });
 
   const server = http.createServer(
     createRouter({

@@ -198,7 +198,7 @@ export class RedshiftData implements JsonService {
   /** Runs every statement of a submission in one transaction (in the database's worker): any failure rolls all back. */
   private async run(statement: Statement, bound: BoundSql[]): Promise<void> {
     this.setStatus(statement, 'PICKED');
-    const { done, cancel } = this.databases.get(statement.target).run(bound, (progress) => {
+    const { done, cancel } = this.databases.run(statement.target, bound, (progress) => {
       const sub = statement.subs[progress.index]!;
       if (progress.type === 'started') {
         if (progress.index === 0) {

@@ -1,7 +1,7 @@
 /**
  * The embedded Postgres (PGlite) databases behind the Redshift Data API: one per region, cluster
  * or workgroup, and database name, each in its own folder under the gateway's data directory (so
- * tables outlive a restart of the stack) and in its own worker thread (redshift-worker.ts).
+ * tables outlive a restart of the stack), all run by one worker thread (redshift-worker.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,11 +24,10 @@ interface PendingRun {
   resolve: (outcome: RunOutcome) => void;
 }
 
-/** One database's worker thread. */
+/** The worker thread and the submissions it has not answered yet. */
 class DatabaseWorker {
   private readonly worker: Worker;
   private readonly pending = new Map<number, PendingRun>();
-  private nextRunId = 0;
   private exited = false;
   readonly closed: Promise<void>;
 
@@ -41,11 +40,14 @@ class DatabaseWorker {
       workerData: { redshiftWorker: init },
     });
     this.worker.on('message', (message: FromWorker) => this.receive(message));
-    this.worker.on('error', (err) => this.failAll(`the database worker failed: ${err.message}`));
+    this.worker.on('error', (err) => console.error('gateway: the Redshift worker failed:', err));
     this.closed = new Promise((resolve) =>
       this.worker.once('exit', () => {
         this.exited = true;
-        this.failAll('the database worker exited');
+        for (const run of this.pending.values()) {
+          run.resolve({ status: 'FAILED', error: 'ERROR: the database worker exited' });
+        }
+        this.pending.clear();
         onExit();
         resolve();
       }),
@@ -62,71 +64,82 @@ class DatabaseWorker {
     } else run.onProgress(message);
   }
 
-  private failAll(error: string): void {
-    for (const run of this.pending.values()) run.resolve({ status: 'FAILED', error: `ERROR: ${error}` });
-    this.pending.clear();
+  send(message: ToWorker): void {
+    if (!this.exited) this.worker.postMessage(message);
   }
 
-  private send(message: ToWorker): void {
-    this.worker.postMessage(message);
-  }
-
-  /**
-   * Runs statements in one transaction, after those submitted before. Resolves with how they ended;
-   * never rejects. `cancel` asks the worker to roll back at the next statement boundary.
-   */
-  run(
-    statements: BoundSql[],
-    onProgress: (progress: RunProgress) => void,
-  ): { done: Promise<RunOutcome>; cancel: () => void } {
-    const runId = ++this.nextRunId;
-    const done = new Promise<RunOutcome>((resolve) => {
+  /** Resolves with how a submission ended; never rejects. */
+  submit(runId: number, onProgress: (progress: RunProgress) => void): Promise<RunOutcome> {
+    return new Promise((resolve) => {
       if (this.exited) return resolve({ status: 'FAILED', error: 'ERROR: the database worker exited' });
       this.pending.set(runId, { onProgress, resolve });
-      this.send({ type: 'run', runId, statements });
     });
-    return { done, cancel: () => !this.exited && this.send({ type: 'cancel', runId }) };
   }
 
-  /** Lets the worker finish what it runs, close PGlite cleanly, and exit. */
+  /** Lets the worker finish what it runs, close every database cleanly, and exit. */
   async close(): Promise<void> {
-    if (!this.exited) this.send({ type: 'close' });
+    this.send({ type: 'close' });
     await this.closed;
   }
 }
 
+export interface RedshiftDatabasesOptions {
+  /** Where the databases live: `<dataDir>/<region>/<cluster-x|workgroup-x>/<database>`. */
+  dataDir: string;
+  /** moto, for the objects a COPY reads. */
+  motoUrl: URL;
+  /** How long a database may sit unused before it is closed to free its memory. @default 60_000 */
+  idleCloseMs?: number;
+}
+
 export class RedshiftDatabases {
-  private readonly workers = new Map<string, DatabaseWorker>();
+  private worker?: DatabaseWorker;
+  private nextRunId = 0;
 
-  /**
-   * @param dataDir where the databases live: `<dataDir>/<region>/<cluster-x|workgroup-x>/<database>`
-   * @param motoUrl moto, for the objects a COPY reads
-   */
-  constructor(
-    private readonly dataDir: string,
-    private readonly motoUrl: URL,
-  ) {}
+  constructor(private readonly options: RedshiftDatabasesOptions) {}
 
-  /** The database of a target, its worker started on first use. */
-  get(target: DatabaseTarget): DatabaseWorker {
+  /** The worker, started on first use; one that died is replaced by the next submission. */
+  private startedWorker(): DatabaseWorker {
+    if (this.worker) return this.worker;
+    const worker = new DatabaseWorker(
+      { motoUrl: this.options.motoUrl.href, idleCloseMs: this.options.idleCloseMs ?? 60_000 },
+      () => {
+        if (this.worker === worker) this.worker = undefined;
+      },
+    );
+    return (this.worker = worker);
+  }
+
+  private folder(target: DatabaseTarget): string {
     const owner = target.clusterIdentifier
       ? `cluster-${target.clusterIdentifier}`
       : `workgroup-${target.workgroupName}`;
-    const dir = path.join(this.dataDir, ...[target.region, owner, target.database].map((p) => encodeURIComponent(p)));
-    let worker = this.workers.get(dir);
-    if (!worker) {
-      fs.mkdirSync(dir, { recursive: true });
-      // A worker that died (a corrupt folder, say) is forgotten: the next statement starts a new one.
-      worker = new DatabaseWorker({ dataDir: dir, motoUrl: this.motoUrl.href, region: target.region }, () =>
-        this.workers.delete(dir),
-      );
-      this.workers.set(dir, worker);
-    }
-    return worker;
+    return path.join(
+      this.options.dataDir,
+      ...[target.region, owner, target.database].map((p) => encodeURIComponent(p)),
+    );
+  }
+
+  /**
+   * Runs statements in one transaction, after those submitted before to the same database.
+   * `done` never rejects; `cancel` rolls the submission back at its next statement boundary.
+   */
+  run(
+    target: DatabaseTarget,
+    statements: BoundSql[],
+    onProgress: (progress: RunProgress) => void,
+  ): { done: Promise<RunOutcome>; cancel: () => void } {
+    const dataDir = this.folder(target);
+    fs.mkdirSync(dataDir, { recursive: true });
+    const worker = this.startedWorker();
+    const runId = ++this.nextRunId;
+    const done = worker.submit(runId, onProgress);
+    worker.send({ type: 'run', runId, database: { dataDir, region: target.region }, statements });
+    return { done, cancel: () => worker.send({ type: 'cancel', runId }) };
   }
 
   /** Closes every database, so their folders open cleanly on the next start. */
   async closeAll(): Promise<void> {
-    await Promise.all([...this.workers.values()].map((worker) => worker.close()));
+    await this.worker?.close();
   }
 }

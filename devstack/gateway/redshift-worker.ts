@@ -1,10 +1,13 @@
 /**
- * One Redshift database, in a worker thread of its own: PGlite runs SQL synchronously in
- * WebAssembly, so on the gateway's main thread a long statement (or a big COPY) would stall every
- * S3 and Glue request, and even the DescribeStatement and CancelStatement calls about it.
+ * The Redshift databases, in a worker thread: PGlite runs SQL synchronously in WebAssembly, so on
+ * the gateway's main thread a long statement (or a big COPY) would stall every S3 and Glue request,
+ * and even the DescribeStatement and CancelStatement calls about it.
  *
- * The main thread (redshift-databases.ts) sends submissions; this thread runs each in one
- * transaction, one after another, and reports every sub-statement's start and end.
+ * One thread holds every database: each PGlite runtime costs a few hundred MB, and a thread per
+ * database would load the runtime once per thread. The main thread (redshift-databases.ts) sends
+ * submissions; each runs in one transaction, after those before it on the same database, and every
+ * sub-statement's start and end is reported back. A database unused for a while is closed, to give
+ * its memory back; the next statement opens it again.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
@@ -14,10 +17,16 @@ import { RAW_TEXT_PARSERS, toStatementResult, type StatementResult } from './red
 
 /** What the worker is started with. */
 export interface WorkerInit {
-  /** The database's folder. */
-  dataDir: string;
   /** moto, for the S3 objects a COPY reads. */
   motoUrl: string;
+  /** How long a database may sit unused before it is closed. */
+  idleCloseMs: number;
+}
+
+/** Where a submission runs. */
+export interface DatabaseLocation {
+  /** The database's folder. */
+  dataDir: string;
   /** The cluster's region: where a COPY reads unless it names a REGION. */
   region: string;
 }
@@ -30,7 +39,9 @@ export interface BoundSql {
 }
 
 export type ToWorker =
-  { type: 'run'; runId: number; statements: BoundSql[] } | { type: 'cancel'; runId: number } | { type: 'close' };
+  | { type: 'run'; runId: number; database: DatabaseLocation; statements: BoundSql[] }
+  | { type: 'cancel'; runId: number }
+  | { type: 'close' };
 
 /** How a submission ended. */
 export type RunOutcome =
@@ -45,27 +56,44 @@ export type FromWorker =
 /** Thrown inside a submission's transaction when it was cancelled, so Postgres rolls it back. */
 class StatementAborted extends Error {}
 
+interface OpenDatabase {
+  db: Promise<PGlite>;
+  /** Submissions run one after another, as on one Redshift connection. */
+  queue: Promise<void>;
+  pending: number;
+  idleTimer?: NodeJS.Timeout;
+}
+
 function startWorker(init: WorkerInit) {
   const port = parentPort!;
   const post = (message: FromWorker) => port.postMessage(message);
   const moto = new Moto(new URL(init.motoUrl));
-  const opened = PGlite.create(init.dataDir);
+  const databases = new Map<string, OpenDatabase>();
+  /** Databases being closed for idleness: reopening one waits, so two PGlites never share a folder. */
+  const closing = new Map<string, Promise<void>>();
   const cancelled = new Set<number>();
-  // Submissions run one after another, as statements on one Redshift connection would.
-  let queue: Promise<void> = Promise.resolve();
 
-  async function runOne(
-    tx: Transaction,
-    statement: BoundSql,
-  ): Promise<{ result?: StatementResult; resultRows: number }> {
-    const copy = parseCopy(statement.sql);
-    if (copy) return { resultRows: await runCopy(tx, copy, moto.s3(copy.region ?? init.region)) };
-    const result = await tx.query<unknown[]>(statement.text, statement.values, {
-      rowMode: 'array',
-      parsers: RAW_TEXT_PARSERS,
-    });
-    if (result.fields.length > 0) return { result: toStatementResult(result), resultRows: result.rows.length };
-    return { resultRows: result.affectedRows ?? -1 };
+  function database(dataDir: string): OpenDatabase {
+    let open = databases.get(dataDir);
+    if (!open) {
+      const closed = closing.get(dataDir) ?? Promise.resolve();
+      open = { db: closed.then(() => PGlite.create(dataDir)), queue: Promise.resolve(), pending: 0 };
+      // A database that failed to open is forgotten: the next submission tries again.
+      open.db.catch(() => databases.delete(dataDir));
+      databases.set(dataDir, open);
+    }
+    clearTimeout(open.idleTimer);
+    return open;
+  }
+
+  function closeWhenIdle(dataDir: string, open: OpenDatabase): void {
+    if (open.pending > 0) return;
+    open.idleTimer = setTimeout(() => {
+      databases.delete(dataDir);
+      const closed = open.db.then((db) => db.close()).catch(() => undefined);
+      closing.set(dataDir, closed);
+      void closed.then(() => closing.get(dataDir) === closed && closing.delete(dataDir));
+    }, init.idleCloseMs);
   }
 
   /** Throws when the run was cancelled; yields first, so a cancel sent while a statement ran has arrived. */
@@ -74,16 +102,26 @@ function startWorker(init: WorkerInit) {
     if (cancelled.has(runId)) throw new StatementAborted();
   }
 
-  async function run(runId: number, statements: BoundSql[]): Promise<RunOutcome> {
+  async function runOne(tx: Transaction, statement: BoundSql, region: string) {
+    const copy = parseCopy(statement.sql);
+    if (copy) return { resultRows: await runCopy(tx, copy, moto.s3(copy.region ?? region)) };
+    const result = await tx.query<unknown[]>(statement.text, statement.values, {
+      rowMode: 'array',
+      parsers: RAW_TEXT_PARSERS,
+    });
+    if (result.fields.length > 0) return { result: toStatementResult(result), resultRows: result.rows.length };
+    return { resultRows: result.affectedRows ?? -1 };
+  }
+
+  async function run(runId: number, db: PGlite, region: string, statements: BoundSql[]): Promise<RunOutcome> {
     let index: number | undefined;
     try {
-      const db = await opened;
       await db.transaction(async (tx) => {
         for (const [i, statement] of statements.entries()) {
           await checkCancelled(runId);
           index = i;
           post({ type: 'started', runId, index: i });
-          post({ type: 'finished', runId, index: i, ...(await runOne(tx, statement)) });
+          post({ type: 'finished', runId, index: i, ...(await runOne(tx, statement, region)) });
         }
         await checkCancelled(runId);
       });
@@ -101,18 +139,39 @@ function startWorker(init: WorkerInit) {
     }
   }
 
+  function submit({ runId, database: location, statements }: Extract<ToWorker, { type: 'run' }>): void {
+    const open = database(location.dataDir);
+    open.pending += 1;
+    open.queue = open.queue.then(async () => {
+      let outcome: RunOutcome;
+      try {
+        outcome = await run(runId, await open.db, location.region, statements);
+      } catch (err) {
+        outcome = { status: 'FAILED', error: `ERROR: could not open the database: ${String(err)}` };
+      }
+      post({ type: 'done', runId, outcome });
+      open.pending -= 1;
+      closeWhenIdle(location.dataDir, open);
+    });
+  }
+
+  async function closeAll(): Promise<void> {
+    await Promise.all(closing.values());
+    await Promise.all(
+      [...databases.values()].map(async (open) => {
+        clearTimeout(open.idleTimer);
+        await open.queue;
+        await (await open.db.catch(() => undefined))?.close();
+      }),
+    );
+    post({ type: 'closed' });
+    port.close();
+  }
+
   port.on('message', (message: ToWorker) => {
     if (message.type === 'cancel') cancelled.add(message.runId);
-    else if (message.type === 'run') {
-      const { runId, statements } = message;
-      queue = queue.then(async () => post({ type: 'done', runId, outcome: await run(runId, statements) }));
-    } else {
-      queue = queue.then(async () => {
-        await (await opened.catch(() => undefined))?.close();
-        post({ type: 'closed' });
-        port.close();
-      });
-    }
+    else if (message.type === 'run') submit(message);
+    else void closeAll();
   });
 }
 
