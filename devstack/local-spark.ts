@@ -25,29 +25,11 @@ import {
   paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
 import type { GlueManifest } from '../src/layout';
+import type { JobRunner, JobRunRequest, JobRunResult } from './gateway/job-runner';
 import { devtool, repoRoot } from './paths';
 
-/** One Glue job run, as the gateway hands it over. */
-export interface JobRun {
-  jobName: string;
-  jobRunId: string;
-  region: string;
-  /** The run's arguments (`--name: value`); the job's DefaultArguments fill in the ones not given. */
-  arguments: Record<string, string>;
-  /** The job as GetJob returns it. */
-  job: Job;
-  /** Aborted when the run is stopped: the Spark process is killed. */
-  signal: AbortSignal;
-}
-
-/** How the run ended, in Glue's terms. */
-export interface JobRunOutcome {
-  state: 'SUCCEEDED' | 'FAILED' | 'TIMEOUT';
-  /** Glue's ErrorMessage: the last line of the Python error. */
-  errorMessage?: string;
-}
-
-export type JobRunner = (run: JobRun) => Promise<JobRunOutcome>;
+type JobRun = JobRunRequest;
+type JobRunOutcome = JobRunResult;
 
 export interface LocalSparkRunnerOptions {
   /** The S3 endpoint holding the job's input and receiving its output (moto's, or the gateway's). */
@@ -74,6 +56,12 @@ function parseS3Uri(uri: string, argument: string): { bucket: string; key: strin
   return { bucket: match[1]!, key: match[2]! };
 }
 
+/** True when the job's script is glueline's (by file name, wherever it was uploaded). */
+export function runsScript(job: Job, scriptName = 'glueline_job.py'): boolean {
+  const script = job.Command?.ScriptLocation ?? '';
+  return script === scriptName || script.endsWith(`/${scriptName}`);
+}
+
 /** A JobRunner that executes glueline's job script with local Spark against local S3. */
 export function createLocalSparkRunner(options: LocalSparkRunnerOptions): JobRunner {
   const scriptName = options.scriptName ?? 'glueline_job.py';
@@ -95,7 +83,7 @@ export function createLocalSparkRunner(options: LocalSparkRunnerOptions): JobRun
 
   return async (run) => {
     const script = run.job.Command?.ScriptLocation ?? '';
-    if (!script.endsWith(`/${scriptName}`) && script !== scriptName) {
+    if (!runsScript(run.job, scriptName)) {
       return {
         state: 'FAILED',
         errorMessage: `the local stack runs only glueline's job script (${scriptName}); job ${run.jobName} runs ${script || 'no script'}`,

@@ -7,6 +7,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { createLocalSparkRunner, runsScript } from '../local-spark';
 import { createControl } from './control';
 import { RequestCounter } from './counts';
 import { FaultRules } from './faults';
@@ -30,13 +31,23 @@ const idleCloseMs = process.env.GATEWAY_REDSHIFT_IDLE_CLOSE_MS
 const resultPageRows = process.env.GATEWAY_RESULT_PAGE_ROWS ? Number(process.env.GATEWAY_RESULT_PAGE_ROWS) : undefined;
 
 /**
- * Runs a Glue job when no outcome is scripted for it: the `jobRunner` export of the module that
- * GATEWAY_JOB_RUNNER names (a local Spark runner, say), or else a runner that succeeds after
+ * The local stack's default: glueline's own job script runs on local Spark against moto's S3 (not
+ * through the gateway, so fault rules never hit the runner's own calls); any other job succeeds after
  * GATEWAY_JOB_RUN_MS (1000) without running anything.
+ */
+function localJobRunner(): JobRunner {
+  const spark = createLocalSparkRunner({ s3Endpoint: upstream.href, workRoot: path.join(dataDir, 'glue-runs') });
+  const instant = delayedSuccessRunner(Number(process.env.GATEWAY_JOB_RUN_MS ?? 1000));
+  return (run) => (runsScript(run.job) ? spark(run) : instant(run));
+}
+
+/**
+ * Runs a Glue job when no outcome is scripted for it: the `jobRunner` export of the module that
+ * GATEWAY_JOB_RUNNER names, or else {@link localJobRunner}.
  */
 async function loadJobRunner(): Promise<JobRunner> {
   const file = process.env.GATEWAY_JOB_RUNNER;
-  if (!file) return delayedSuccessRunner(Number(process.env.GATEWAY_JOB_RUN_MS ?? 1000));
+  if (!file) return localJobRunner();
   const loaded = (await import(pathToFileURL(path.resolve(file)).href)) as RunnerModule & { default?: RunnerModule };
   const jobRunner = loaded.jobRunner ?? loaded.default?.jobRunner;
   if (typeof jobRunner !== 'function') {

@@ -12,7 +12,8 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { createLocalSparkRunner, lastErrorLine, type JobRun } from '../../devstack/local-spark';
+import type { JobRunRequest as JobRun } from '../../devstack/gateway/job-runner';
+import { createLocalSparkRunner, lastErrorLine } from '../../devstack/local-spark';
 import { repoRoot } from '../../devstack/paths';
 import { glueJobArguments, type GlueManifest } from '../../src/layout';
 import { loadSpecFile } from '../../src/starters/spec-file';
