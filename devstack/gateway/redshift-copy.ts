@@ -149,17 +149,19 @@ function csvField(value: unknown): string {
   return `"${text.replace(/"/g, '""')}"`;
 }
 
-/** The table's column names, in lower case as Postgres folds unquoted names. */
+/**
+ * The table's column names, as Postgres stores them. The name is resolved as Postgres resolves it in
+ * SQL (search path, temporary tables first), so a COPY into a `create temp table` staging table works.
+ */
 async function tableColumns(tx: Transaction, table: string): Promise<string[]> {
-  const parts = table.split('.').map((p) => (p.startsWith('"') ? p.slice(1, -1) : p.toLowerCase()));
-  const [schema, name] = parts.length === 2 ? parts : [undefined, parts[0]];
-  const { rows } = await tx.query<{ column_name: string }>(
-    `select column_name from information_schema.columns
-      where table_name = $1 and table_schema = coalesce($2, current_schema()) order by ordinal_position`,
-    [name, schema ?? null],
+  const { rows } = await tx.query<{ attname: string }>(
+    `select attname from pg_attribute
+      where attrelid = to_regclass($1) and attnum > 0 and not attisdropped order by attnum`,
+    [table],
   );
   if (rows.length === 0) throw new Error(`relation "${table}" does not exist`);
-  return rows.map((r) => r.column_name);
+  // Quoted, so a mixed-case column name survives the COPY's column list.
+  return rows.map((r) => `"${r.attname.replace(/"/g, '""')}"`);
 }
 
 /** Parquet rows as CSV, with the column list they fill: Parquet columns matched to the table's by name. */

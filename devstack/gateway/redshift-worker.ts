@@ -136,6 +136,9 @@ function startWorker(init: WorkerInit) {
       };
     } finally {
       cancelled.delete(runId);
+      // Without a SessionId every Data API call is a session of its own on Redshift, so its temporary
+      // tables end with it; on the one PGlite connection they would outlive it and clash with the next call's.
+      await db.exec('discard temp').catch(() => undefined);
     }
   }
 

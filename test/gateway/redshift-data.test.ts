@@ -162,6 +162,32 @@ describe('Redshift Data API on the embedded Postgres', () => {
     assert.equal(await scalar(`select name from ${table} where id = 3`), 'c');
   });
 
+  test('COPY into a temporary staging table of the same batch loads its rows', async () => {
+    const { parquetWriteBuffer } = await import('hyparquet-writer');
+    const Bucket = unique('gw-staging');
+    await s3.send(new CreateBucketCommand({ Bucket }));
+    const parquet = parquetWriteBuffer({ columnData: [{ name: 'id', data: [1, 2], type: 'INT32' }] });
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'b/part-0.parquet', Body: new Uint8Array(parquet) }));
+    const table = tableName('target');
+    const Id = await batch([
+      `create table ${table} (id int)`,
+      `create temp table ${table}_stage (like ${table})`,
+      `copy ${table}_stage from 's3://${Bucket}/b/' iam_role default format as parquet`,
+      `insert into ${table} select * from ${table}_stage`,
+    ]);
+    const done = await settled(Id);
+    assert.equal(done.Status, 'FINISHED', done.Error);
+    assert.equal(await scalar(`select count(*) from ${table}`), 2);
+  });
+
+  test('a temporary table ends with the call that created it, as a Data API call without a session does', async () => {
+    const table = tableName('temp');
+    const first = await execute(`create temp table ${table} (id int)`);
+    const second = await execute(`create temp table ${table} (id int)`);
+    assert.equal(first.Status, 'FINISHED', first.Error);
+    assert.equal(second.Status, 'FINISHED', second.Error);
+  });
+
   test('COPY of CSV with IGNOREHEADER skips each file header', async () => {
     const Bucket = unique('gw-raw');
     await s3.send(new CreateBucketCommand({ Bucket }));
