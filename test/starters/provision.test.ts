@@ -9,36 +9,14 @@ import {
   GetBucketEncryptionCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
-  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { createLocalSparkRunner } from '../../devstack/local-spark';
 import { repoRoot } from '../../devstack/paths';
-import { glueJobArguments, manifestKey, type GlueManifest } from '../../src/layout';
 import { ProvisionError, planProvisioning } from '../../src/provisioning';
 import { clientsFor, provision, type ProvisionTarget } from '../../src/starters/provision';
-import { loadSpecFile } from '../../src/starters/spec-file';
-import type { Batch, PipelineSpec } from '../../src/spec';
-import { awsClientConfig, stack, unique } from '../support/stack';
-
-/** The local sample spec with names no other test uses. */
-function uniqueSpec(options: { versioning?: boolean } = {}): PipelineSpec {
-  const base = loadSpecFile(path.join(repoRoot, 'specs', 'local-sales.yaml'));
-  const id = unique('p').toLowerCase();
-  return {
-    ...base,
-    regions: base.regions.map((r, i) => ({
-      ...r,
-      rawBucket: `${id}-raw-${i}`,
-      curatedBucket: `${id}-cur-${i}`,
-      glueDatabase: `${id}_db`.replace(/-/g, '_'),
-      curatedCrawler: `${id}-curated-${i}`,
-    })),
-    raw: { ...base.raw, crawler: `${id}-raw` },
-    transform: { ...base.transform, jobName: `${id}-job` },
-    provision: { ...base.provision, bucketVersioning: options.versioning ?? false },
-  };
-}
+import type { PipelineSpec } from '../../src/spec';
+import { uniqueSalesSpec } from '../support/spec';
+import { awsClientConfig, stack } from '../support/stack';
 
 describe('npm run provision', () => {
   let target: ProvisionTarget;
@@ -53,7 +31,7 @@ describe('npm run provision', () => {
   after(() => fs.rmSync(workRoot, { recursive: true, force: true }));
 
   test('creates everything on the first run and reports no changes on the second', async () => {
-    const spec = uniqueSpec({ versioning: true });
+    const spec = uniqueSalesSpec({ versioning: true });
 
     const first = await provision({ spec, target, yes: false, log });
     lines.length = 0;
@@ -67,7 +45,7 @@ describe('npm run provision', () => {
   });
 
   test('sets up buckets, databases, crawlers and the job as the spec says', async () => {
-    const spec = uniqueSpec({ versioning: true });
+    const spec = uniqueSalesSpec({ versioning: true });
     await provision({ spec, target, yes: false, log });
     const [primary, replica] = spec.regions as [PipelineSpec['regions'][0], PipelineSpec['regions'][0]];
     const s3 = new S3Client(awsClientConfig(primary.region));
@@ -109,52 +87,8 @@ describe('npm run provision', () => {
     );
   });
 
-  test('after provisioning, a run of the job turns the sample CSVs into Parquet in local S3', async () => {
-    const spec = uniqueSpec();
-    await provision({ spec, target, yes: false, log });
-    const primary = spec.regions[0]!;
-    const batch: Batch = { id: 'demo-1', source: { bucket: primary.rawBucket, prefix: 'raw/batch_id=demo-1/' } };
-    const s3 = new S3Client(awsClientConfig(primary.region));
-    const samples = path.join(repoRoot, 'samples', 'sales');
-    for (const name of fs.readdirSync(samples).filter((n) => n.endsWith('.csv'))) {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: primary.rawBucket,
-          Key: `raw/batch_id=demo-1/${name}`,
-          Body: fs.readFileSync(path.join(samples, name)),
-        }),
-      );
-    }
-    const glue = new GlueClient(awsClientConfig(primary.region));
-    const { Job: job } = await glue.send(new GetJobCommand({ JobName: spec.transform.jobName }));
-    const runner = createLocalSparkRunner({ s3Endpoint: stack().aws.motoEndpoint, workRoot });
-
-    const outcome = await runner({
-      jobName: spec.transform.jobName,
-      jobRunId: unique('jr'),
-      region: primary.region,
-      arguments: glueJobArguments(spec, batch),
-      job: job!,
-      signal: new AbortController().signal,
-    });
-
-    assert.deepEqual(outcome, { state: 'SUCCEEDED' });
-    const got = await s3.send(new GetObjectCommand({ Bucket: primary.curatedBucket, Key: manifestKey(spec, batch) }));
-    const manifest = JSON.parse(await got.Body!.transformToString()) as GlueManifest;
-    assert.deepEqual([manifest.rowsIn, manifest.rowsOut, manifest.rowsRejected], [330, 324, 6]);
-    for (const file of manifest.outputFiles) {
-      const object = await s3.send(new GetObjectCommand({ Bucket: primary.curatedBucket, Key: file.key }));
-      assert.equal(
-        Buffer.from(await object.Body!.transformToByteArray())
-          .subarray(0, 4)
-          .toString('latin1'),
-        'PAR1',
-      );
-    }
-  });
-
   test('plans to upload the job script again when it changed, and nothing else', async () => {
-    const spec = uniqueSpec();
+    const spec = uniqueSalesSpec();
     await provision({ spec, target, yes: false, log });
     const glueDir = path.join(workRoot, 'glue-changed');
     fs.cpSync(path.join(repoRoot, 'glue'), glueDir, { recursive: true });
@@ -169,7 +103,7 @@ describe('npm run provision', () => {
   });
 
   test('refuses a bucket that exists in another region before creating anything', async () => {
-    const spec = uniqueSpec();
+    const spec = uniqueSalesSpec();
     const primary = spec.regions[0]!;
     const eu = new S3Client(awsClientConfig('eu-west-1'));
     await eu.send(
@@ -191,7 +125,7 @@ describe('npm run provision', () => {
   });
 
   test('names the missing permission when a read is denied, before creating anything', async () => {
-    const spec = uniqueSpec();
+    const spec = uniqueSalesSpec();
     const primary = spec.regions[0]!;
     await new S3Client(awsClientConfig(primary.region)).send(new CreateBucketCommand({ Bucket: primary.rawBucket }));
     const clients = clientsFor(target);
@@ -215,7 +149,7 @@ describe('npm run provision', () => {
   });
 
   test('against AWS, prints the plan and changes nothing without --yes', async () => {
-    const spec = uniqueSpec();
+    const spec = uniqueSalesSpec();
     // The test stack stands in for AWS: a target without an endpoint is AWS, so point one at the stack
     // through the plan only and check that nothing was applied.
     const outcome = await provision({
