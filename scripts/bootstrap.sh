@@ -60,7 +60,10 @@ link() { ln -sfn "$1" "$tools/bin/$2"; }
 link "${system_temporal:-$venv/bin/temporal}" temporal
 link "$venv/bin/temporal-test-server" temporal-test-server
 link "$venv/bin/moto_server" moto_server
-link "$venv/bin/python" python
+# Not a symlink: python finds its venv from the path it was started by, and .devtools/bin has no pyvenv.cfg.
+rm -f "$tools/bin/python"
+printf '#!/bin/sh\nexec "%s" "$@"\n' "$venv/bin/python" > "$tools/bin/python"
+chmod +x "$tools/bin/python"
 
 for t in temporal temporal-test-server moto_server python; do
   [ -x "$tools/bin/$t" ] || { say "error: $tools/bin/$t is missing after install; delete $tools and run again."; exit 1; }

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { down, up } from '../devstack/stack';
+import { down, status, up } from '../devstack/stack';
 import { devtool, repoRoot } from '../devstack/paths';
 
 function testFiles(dir: string): string[] {
@@ -73,6 +73,13 @@ async function main() {
   const args = process.argv.slice(2);
   const files = args.length > 0 ? args : testFiles(path.join(repoRoot, 'test'));
   const stackDir = path.join(repoRoot, '.devstack', 'test');
+  const running = status(stackDir).filter((p) => p.running);
+  if (running.length > 0) {
+    throw new Error(
+      `another npm test is running in this checkout (its stack: ${running.map((p) => `${p.name} pid ${p.pid}`).join(', ')}). ` +
+        `Wait for it, or stop it with \`npm run devstack -- down --dir ${path.relative(repoRoot, stackDir)}\`.`,
+    );
+  }
   fs.rmSync(stackDir, { recursive: true, force: true });
   await up({ dir: stackDir, freePorts: true });
   let results: (Totals & { code: number })[];
@@ -89,6 +96,6 @@ async function main() {
 }
 
 main().catch((err: Error) => {
-  console.error(`test: ${err.stack ?? err.message}`);
+  console.error(`test: ${err.message}`);
   process.exitCode = 1;
 });

@@ -215,6 +215,31 @@ export const PipelineSpec = z
       .refine((n) => n.email !== undefined || n.webhook !== undefined, {
         error: 'needs at least one channel (email or webhook): failures must reach the team',
       }),
+    /** What `npm run provision` sets up beyond the names above. @default - the defaults of each field */
+    provision: z
+      .strictObject({
+        /**
+         * The IAM role the Glue job and the crawlers run as. Provisioning does not create IAM roles.
+         * @default - the `--role` flag of `npm run provision`; required for anything it has to create
+         */
+        roleArn: z
+          .string()
+          .regex(/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, { error: 'is not an IAM role ARN' })
+          .optional(),
+        /** Turn on S3 versioning on every raw and curated bucket. @default false */
+        bucketVersioning: z.boolean().default(false),
+        /** @default '5.0' */
+        glueVersion: z
+          .enum(['4.0', '5.0'], { error: 'is not a Glue version the job script supports: use 4.0 or 5.0' })
+          .default('5.0'),
+        /** @default 'G.1X' */
+        workerType: z
+          .enum(['G.025X', 'G.1X', 'G.2X', 'G.4X', 'G.8X'], { error: 'is not a Glue worker type' })
+          .default('G.1X'),
+        /** @default 2 */
+        numberOfWorkers: z.number().int().min(2).max(1000).default(2),
+      })
+      .default({ bucketVersioning: false, glueVersion: '5.0', workerType: 'G.1X', numberOfWorkers: 2 }),
     copy: z
       .strictObject({
         /** Objects copied at once. @default 8 */

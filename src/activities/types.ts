@@ -62,6 +62,8 @@ export interface StartGlueJobRunInput {
   runTag: string;
   /** @default - the job's own timeout */
   timeoutMinutes?: number;
+  /** Backoff while Glue refuses the start with ConcurrentRunsExceededException. @default - DEFAULT_POLLING.glueJob */
+  polling?: PollPolicy;
 }
 
 export interface StartGlueJobRunResult {
@@ -212,6 +214,11 @@ export interface ActivityDeps {
   mailer: Pick<Transporter, 'sendMail'>;
   /** Sent as `Authorization: Bearer <token>` to the webhook; never logged or put in a notice. */
   webhookToken?: string;
+  /**
+   * Other secret values the worker holds (SMTP password, AWS secret key): removed from every email and
+   * webhook body should an error message ever carry one. @default []
+   */
+  secretsToRedact?: string[];
   /** Base URL of the Temporal UI, for the run link in notifications. */
   temporalUiUrl: string;
   namespace: string;

@@ -1,0 +1,173 @@
+/**
+ * Fault injection by rule. A rule targets `service:operation` (wildcards allowed), optionally one
+ * region and resources whose name starts with a prefix, and fires for a number of requests, with a
+ * probability, or both. Errors are written in the request's own protocol, so the SDK sees exactly
+ * what it would see from AWS and its own retry logic decides what to do.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AwsErrorSpec, AwsProtocol } from './aws-protocol';
+
+/** What a rule does to a request it fires on. */
+export type FaultAction =
+  /** Glue/Redshift Data: `ThrottlingException` 400; S3: `SlowDown` 503; query protocol: `Throttling` 400. */
+  | { type: 'throttle' }
+  /** A server error with the protocol's own code: 500 `InternalServiceException`/`InternalError`, 503 `ServiceUnavailable`. */
+  | { type: 'error'; status: 500 | 503 }
+  /** Delays the request, which then goes on as usual (other rules may still fire on it). */
+  | { type: 'latency'; ms: number }
+  /** Destroys the connection without a response. */
+  | { type: 'drop' };
+
+/** A rule as the control API takes it. */
+export interface FaultRuleInput {
+  /** `service:operation` with `*` wildcards: `glue:GetJobRun`, `s3:PutObject`, `redshift-data:*`, `*`. */
+  target: string;
+  action: FaultAction;
+  /** Only requests signed for this region. @default - any region */
+  region?: string;
+  /** Only requests about a bucket, job, crawler or cluster whose name starts with this. @default - any request */
+  resource?: string;
+  /** Fires on at most this many matching requests, then stays inert. @default - no limit */
+  count?: number;
+  /** Chance, 0 to 1, that the rule fires on a matching request. @default 1 */
+  probability?: number;
+}
+
+/** A rule as the control API lists it. */
+export interface FaultRule extends FaultRuleInput {
+  id: string;
+  /** How many requests it has fired on so far. */
+  fired: number;
+}
+
+/** A request as fault rules see it. */
+export interface FaultSubject {
+  service: string;
+  operation: string;
+  region: string;
+  resource?: string;
+}
+
+/** What the router must do with a request after the rules ran. */
+export interface FaultDecision {
+  latencyMs: number;
+  /** The fault that ends the request instead of serving it. */
+  outcome?: { type: 'respond'; error: AwsErrorSpec } | { type: 'drop' };
+}
+
+function globToRegExp(glob: string): RegExp {
+  return new RegExp(`^${glob.split('*').map(escapeRegExp).join('.*')}$`);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** `glue:*` matches any Glue operation; a target without a colon names a service (`s3` = `s3:*`). */
+function targetMatches(target: string, subject: FaultSubject): boolean {
+  const [service = '*', operation = '*'] = target.includes(':') ? target.split(':', 2) : [target, '*'];
+  return globToRegExp(service).test(subject.service) && globToRegExp(operation).test(subject.operation);
+}
+
+const spec = (status: number, code: string, message: string) => ({ status, code, message });
+
+/** What each protocol answers a throttled request, a 500 and a 503 with: AWS's own codes and statuses. */
+const FAULT_ERRORS: Record<'throttle' | 500 | 503, Record<AwsProtocol, AwsErrorSpec>> = {
+  throttle: {
+    json: spec(400, 'ThrottlingException', 'Rate exceeded'),
+    other: spec(400, 'ThrottlingException', 'Rate exceeded'),
+    query: spec(400, 'Throttling', 'Rate exceeded'),
+    s3: spec(503, 'SlowDown', 'Please reduce your request rate.'),
+  },
+  500: {
+    json: spec(500, 'InternalFailure', 'An internal error occurred.'),
+    other: spec(500, 'InternalFailure', 'An internal error occurred.'),
+    query: spec(500, 'InternalFailure', 'An internal error occurred.'),
+    s3: spec(500, 'InternalError', 'We encountered an internal error. Please try again.'),
+  },
+  503: {
+    json: spec(503, 'ServiceUnavailableException', 'Service is unable to handle request.'),
+    other: spec(503, 'ServiceUnavailableException', 'Service is unable to handle request.'),
+    query: spec(503, 'ServiceUnavailable', 'Service is unable to handle request.'),
+    s3: spec(503, 'ServiceUnavailable', 'Service is unable to handle request.'),
+  },
+};
+
+/** JSON services that model their 500 under a name of their own, which their SDK client then throws. */
+const JSON_INTERNAL_ERROR_CODE: Record<string, string> = {
+  glue: 'InternalServiceException',
+  'redshift-data': 'InternalServerException',
+};
+
+function faultError(action: FaultAction & { type: 'throttle' | 'error' }, protocol: AwsProtocol, service: string) {
+  const error = FAULT_ERRORS[action.type === 'throttle' ? 'throttle' : action.status][protocol];
+  const ownCode = JSON_INTERNAL_ERROR_CODE[service];
+  return error.status === 500 && protocol === 'json' && ownCode ? { ...error, code: ownCode } : error;
+}
+
+export class FaultRules {
+  private rules: FaultRule[] = [];
+
+  /** Adds a rule after checking it; returns it with its id. */
+  add(input: FaultRuleInput): FaultRule {
+    const { target, action, region, resource, count, probability } = input;
+    if (typeof target !== 'string' || target === '') {
+      throw new Error(`target must be 'service:operation', got ${JSON.stringify(target)}`);
+    }
+    const types = ['throttle', 'error', 'latency', 'drop'];
+    if (!action || !types.includes(action.type)) {
+      throw new Error(`action.type must be one of ${types.join(', ')}, got ${JSON.stringify(action)}`);
+    }
+    if (action.type === 'error' && action.status !== 500 && action.status !== 503) {
+      throw new Error(`action.status must be 500 or 503, got ${JSON.stringify(action.status)}`);
+    }
+    if (action.type === 'latency' && !(action.ms >= 0)) throw new Error(`action.ms must be >= 0, got ${action.ms}`);
+    if (probability !== undefined && !(probability >= 0 && probability <= 1)) {
+      throw new Error(`probability must be between 0 and 1, got ${probability}`);
+    }
+    if (count !== undefined && !(Number.isInteger(count) && count >= 0)) {
+      throw new Error(`count must be a whole number >= 0, got ${count}`);
+    }
+    const rule: FaultRule = { id: randomUUID(), target, action, region, resource, count, probability, fired: 0 };
+    this.rules.push(rule);
+    return rule;
+  }
+
+  list(): FaultRule[] {
+    return this.rules.map((rule) => ({ ...rule }));
+  }
+
+  /** Removes one rule; false when there is none with that id. */
+  delete(id: string): boolean {
+    const before = this.rules.length;
+    this.rules = this.rules.filter((rule) => rule.id !== id);
+    return this.rules.length < before;
+  }
+
+  reset(): void {
+    this.rules = [];
+  }
+
+  /** Runs every rule against a request: latencies add up; the first error or drop that fires ends it. */
+  decide(subject: FaultSubject, protocol: AwsProtocol): FaultDecision {
+    const decision: FaultDecision = { latencyMs: 0 };
+    for (const rule of this.rules) {
+      if (decision.outcome && rule.action.type !== 'latency') continue;
+      if (!this.fires(rule, subject)) continue;
+      rule.fired += 1;
+      const action = rule.action;
+      if (action.type === 'latency') decision.latencyMs += action.ms;
+      else if (action.type === 'drop') decision.outcome = { type: 'drop' };
+      else decision.outcome = { type: 'respond', error: faultError(action, protocol, subject.service) };
+    }
+    return decision;
+  }
+
+  private fires(rule: FaultRule, subject: FaultSubject): boolean {
+    if (rule.count !== undefined && rule.fired >= rule.count) return false;
+    if (rule.region !== undefined && rule.region !== subject.region) return false;
+    if (rule.resource !== undefined && !subject.resource?.startsWith(rule.resource)) return false;
+    if (!targetMatches(rule.target, subject)) return false;
+    return rule.probability === undefined || Math.random() < rule.probability;
+  }
+}

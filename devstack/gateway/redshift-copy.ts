@@ -1,0 +1,218 @@
+/**
+ * Redshift's `COPY <table> FROM 's3://bucket/prefix' ...` on the local stack: lists the objects
+ * under the prefix in moto's S3, reads each (CSV as is, Parquet decoded and matched to the table's
+ * columns by name), and feeds the rows to Postgres's own COPY through PGlite's `/dev/blob`.
+ */
+import { gunzipSync } from 'node:zlib';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { Transaction } from '@electric-sql/pglite';
+
+/** A parsed Redshift COPY from S3. */
+export interface CopyCommand {
+  /** As written in the SQL, possibly schema-qualified or quoted. */
+  table: string;
+  columns?: string[];
+  bucket: string;
+  prefix: string;
+  format: 'CSV' | 'PARQUET';
+  /** Lines to skip at the top of every file. */
+  ignoreHeader: number;
+  delimiter: string;
+  quote: string;
+  nullAs?: string;
+  gzip: boolean;
+  /** The bucket's region when it differs from the cluster's. */
+  region?: string;
+}
+
+const COPY_FROM_S3 =
+  /^\s*copy\s+((?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))?)\s*(?:\(([^)]*)\))?\s+from\s+'s3:\/\/([^/']+)\/?([^']*)'([\s\S]*?);?\s*$/i;
+
+/** Options that change nothing on the local stack (credentials, statistics, error tolerance). */
+const IGNORED_WITH_VALUE = new Set([
+  'IAM_ROLE',
+  'CREDENTIALS',
+  'ACCESS_KEY_ID',
+  'SECRET_ACCESS_KEY',
+  'SESSION_TOKEN',
+  'TIMEFORMAT',
+  'DATEFORMAT',
+  'MAXERROR',
+  'COMPUPDATE',
+  'STATUPDATE',
+]);
+const IGNORED_FLAGS = new Set([
+  'EMPTYASNULL',
+  'BLANKSASNULL',
+  'TRUNCATECOLUMNS',
+  'TRIMBLANKS',
+  'ACCEPTANYDATE',
+  'ACCEPTINVCHARS',
+  'SERIALIZETOJSON',
+  'EXPLICIT_IDS',
+]);
+
+/** Words and 'quoted strings' (with '' escapes) of COPY's option list. */
+function tokens(text: string): { word?: string; string?: string }[] {
+  const out: { word?: string; string?: string }[] = [];
+  const re = /'((?:[^']|'')*)'|([^\s']+)/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    out.push(m[1] !== undefined ? { string: m[1].replace(/''/g, "'") } : { word: m[2]!.toUpperCase() });
+  }
+  return out;
+}
+
+/**
+ * Parses a COPY from S3, or returns undefined when the SQL is not one. An option the gateway cannot
+ * honour throws, so the statement fails rather than loading something else than Redshift would.
+ */
+export function parseCopy(sql: string): CopyCommand | undefined {
+  const match = COPY_FROM_S3.exec(sql);
+  if (!match) return undefined;
+  const [, table, columns, bucket, prefix, options] = match;
+  const command: CopyCommand = {
+    table: table!,
+    columns: columns?.split(',').map((c) => c.trim()),
+    bucket: bucket!,
+    prefix: prefix!,
+    format: 'CSV',
+    ignoreHeader: 0,
+    delimiter: ',',
+    quote: '"',
+    gzip: false,
+  };
+  let format: string | undefined;
+  const list = tokens(options!);
+  for (let i = 0; i < list.length; i++) {
+    const word = list[i]!.word;
+    const valueAfter = () => {
+      if (list[i + 1]?.word === 'AS') i++;
+      const value = list[++i];
+      if (!value) throw new Error(`COPY option ${word} needs a value`);
+      return value.string ?? value.word!;
+    };
+    if (word === undefined) throw new Error(`unexpected '${list[i]!.string}' in COPY options`);
+    if (IGNORED_WITH_VALUE.has(word)) valueAfter();
+    else if (IGNORED_FLAGS.has(word)) continue;
+    else if (word === 'FORMAT') format = valueAfter();
+    else if (word === 'CSV' || word === 'PARQUET') format = word;
+    else if (word === 'IGNOREHEADER') command.ignoreHeader = Number(valueAfter());
+    else if (word === 'DELIMITER') command.delimiter = valueAfter();
+    else if (word === 'QUOTE') command.quote = valueAfter();
+    else if (word === 'NULL') command.nullAs = valueAfter();
+    else if (word === 'REGION') command.region = valueAfter();
+    else if (word === 'GZIP') command.gzip = true;
+    else
+      throw new Error(`COPY option ${word} is not supported by the local gateway (devstack/gateway/redshift-copy.ts)`);
+  }
+  if (format !== 'CSV' && format !== 'PARQUET') {
+    throw new Error(`the local gateway loads COPY ... FORMAT AS PARQUET or CSV only, got ${format ?? 'no FORMAT'}`);
+  }
+  command.format = format;
+  return command;
+}
+
+/**
+ * Keys a COPY reads under a prefix: not folder markers, not Spark's `_SUCCESS` and other
+ * `_`- or `.`-prefixed files, not `.json` manifests, not empty objects.
+ */
+function loadable(key: string, size: number): boolean {
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  return size > 0 && name !== '' && !name.startsWith('_') && !name.startsWith('.') && !name.endsWith('.json');
+}
+
+async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) if (loadable(object.Key!, object.Size ?? 0)) keys.push(object.Key!);
+    token = page.NextContinuationToken;
+  } while (token);
+  return keys.sort();
+}
+
+async function getObject(s3: S3Client, bucket: string, key: string): Promise<Uint8Array> {
+  const { Body } = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Body!.transformToByteArray();
+}
+
+/** One CSV field as Postgres's CSV reader takes it back: unquoted empty is NULL. */
+function csvField(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  let text: string;
+  if (value instanceof Date) text = value.toISOString();
+  else if (value instanceof Uint8Array) text = `\\x${Buffer.from(value).toString('hex')}`;
+  else if (typeof value === 'object')
+    text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+  else text = String(value);
+  return `"${text.replace(/"/g, '""')}"`;
+}
+
+/**
+ * The table's column names, as Postgres stores them. The name is resolved as Postgres resolves it in
+ * SQL (search path, temporary tables first), so a COPY into a `create temp table` staging table works.
+ */
+async function tableColumns(tx: Transaction, table: string): Promise<string[]> {
+  const { rows } = await tx.query<{ attname: string }>(
+    `select attname from pg_attribute
+      where attrelid = to_regclass($1) and attnum > 0 and not attisdropped order by attnum`,
+    [table],
+  );
+  if (rows.length === 0) throw new Error(`relation "${table}" does not exist`);
+  // Quoted, so a mixed-case column name survives the COPY's column list.
+  return rows.map((r) => `"${r.attname.replace(/"/g, '""')}"`);
+}
+
+/** Parquet rows as CSV, with the column list they fill: Parquet columns matched to the table's by name. */
+async function parquetAsCsv(tx: Transaction, command: CopyCommand, file: Uint8Array, key: string) {
+  const { parquetMetadata, parquetReadObjects, parquetSchema } = await import('hyparquet');
+  const { compressors } = await import('hyparquet-compressors');
+  const buffer = file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer;
+  const metadata = parquetMetadata(buffer);
+  const parquetColumns = parquetSchema(metadata).children.map((c) => c.element.name);
+  const wanted = command.columns ?? (await tableColumns(tx, command.table));
+  const byName = new Map(wanted.map((c) => [c.replace(/"/g, '').toLowerCase(), c]));
+  const matched = parquetColumns.filter((c) => byName.has(c.toLowerCase()));
+  if (matched.length === 0) {
+    throw new Error(
+      `none of the Parquet columns of s3://${command.bucket}/${key} (${parquetColumns.join(', ')}) ` +
+        `is a column of ${command.table} (${wanted.join(', ')})`,
+    );
+  }
+  const rows = await parquetReadObjects({ file: buffer, metadata, compressors, columns: matched });
+  const csv = rows.map((row) => matched.map((c) => csvField(row[c])).join(',')).join('\n');
+  return { csv: csv ? `${csv}\n` : '', columns: matched.map((c) => byName.get(c.toLowerCase())!) };
+}
+
+/** Runs a parsed COPY inside the statement's transaction; returns the number of rows loaded. */
+export async function runCopy(tx: Transaction, command: CopyCommand, s3: S3Client): Promise<number> {
+  const keys = await listKeys(s3, command.bucket, command.prefix);
+  if (keys.length === 0) {
+    throw new Error(`The specified S3 prefix '${command.prefix}' does not exist in bucket ${command.bucket}`);
+  }
+  let loaded = 0;
+  for (const key of keys) {
+    let file = await getObject(s3, command.bucket, key);
+    let csv: string;
+    let columns = command.columns;
+    let options = `format csv`;
+    if (command.format === 'PARQUET') {
+      ({ csv, columns } = await parquetAsCsv(tx, command, file, key));
+    } else {
+      if (command.gzip) file = gunzipSync(file);
+      // IGNOREHEADER skips lines at the top of every file, as Redshift does.
+      csv = Buffer.from(file).toString('utf8').split('\n').slice(command.ignoreHeader).join('\n');
+      const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+      options += `, delimiter ${literal(command.delimiter)}, quote ${literal(command.quote)}`;
+      if (command.nullAs !== undefined) options += `, null ${literal(command.nullAs)}`;
+    }
+    if (csv.trim() === '') continue;
+    const columnList = columns ? ` (${columns.join(', ')})` : '';
+    const result = await tx.query(`copy ${command.table}${columnList} from '/dev/blob' with (${options})`, [], {
+      blob: new Blob([csv]),
+    });
+    loaded += result.affectedRows ?? 0;
+  }
+  return loaded;
+}

@@ -1,0 +1,183 @@
+/**
+ * The Redshift databases, in a worker thread: PGlite runs SQL synchronously in WebAssembly, so on
+ * the gateway's main thread a long statement (or a big COPY) would stall every S3 and Glue request,
+ * and even the DescribeStatement and CancelStatement calls about it.
+ *
+ * One thread holds every database: each PGlite runtime costs a few hundred MB, and a thread per
+ * database would load the runtime once per thread. The main thread (redshift-databases.ts) sends
+ * submissions; each runs in one transaction, after those before it on the same database, and every
+ * sub-statement's start and end is reported back. A database unused for a while is closed, to give
+ * its memory back; the next statement opens it again.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { Moto } from './moto';
+import { parseCopy, runCopy } from './redshift-copy';
+import { RAW_TEXT_PARSERS, toStatementResult, type StatementResult } from './redshift-sql';
+
+/** What the worker is started with. */
+export interface WorkerInit {
+  /** moto, for the S3 objects a COPY reads. */
+  motoUrl: string;
+  /** How long a database may sit unused before it is closed. */
+  idleCloseMs: number;
+}
+
+/** Where a submission runs. */
+export interface DatabaseLocation {
+  /** The database's folder. */
+  dataDir: string;
+  /** The cluster's region: where a COPY reads unless it names a REGION. */
+  region: string;
+}
+
+/** One SQL statement of a submission, with its `:name` parameters already bound to `$n`. */
+export interface BoundSql {
+  sql: string;
+  text: string;
+  values: string[];
+}
+
+export type ToWorker =
+  | { type: 'run'; runId: number; database: DatabaseLocation; statements: BoundSql[] }
+  | { type: 'cancel'; runId: number }
+  | { type: 'close' };
+
+/** How a submission ended. */
+export type RunOutcome =
+  { status: 'FINISHED' } | { status: 'ABORTED' } | { status: 'FAILED'; error: string; failedIndex?: number };
+
+export type FromWorker =
+  | { type: 'started'; runId: number; index: number }
+  | { type: 'finished'; runId: number; index: number; result?: StatementResult; resultRows: number }
+  | { type: 'done'; runId: number; outcome: RunOutcome }
+  | { type: 'closed' };
+
+/** Thrown inside a submission's transaction when it was cancelled, so Postgres rolls it back. */
+class StatementAborted extends Error {}
+
+interface OpenDatabase {
+  db: Promise<PGlite>;
+  /** Submissions run one after another, as on one Redshift connection. */
+  queue: Promise<void>;
+  pending: number;
+  idleTimer?: NodeJS.Timeout;
+}
+
+function startWorker(init: WorkerInit) {
+  const port = parentPort!;
+  const post = (message: FromWorker) => port.postMessage(message);
+  const moto = new Moto(new URL(init.motoUrl));
+  const databases = new Map<string, OpenDatabase>();
+  /** Databases being closed for idleness: reopening one waits, so two PGlites never share a folder. */
+  const closing = new Map<string, Promise<void>>();
+  const cancelled = new Set<number>();
+
+  function database(dataDir: string): OpenDatabase {
+    let open = databases.get(dataDir);
+    if (!open) {
+      const closed = closing.get(dataDir) ?? Promise.resolve();
+      open = { db: closed.then(() => PGlite.create(dataDir)), queue: Promise.resolve(), pending: 0 };
+      // A database that failed to open is forgotten: the next submission tries again.
+      open.db.catch(() => databases.delete(dataDir));
+      databases.set(dataDir, open);
+    }
+    clearTimeout(open.idleTimer);
+    return open;
+  }
+
+  function closeWhenIdle(dataDir: string, open: OpenDatabase): void {
+    if (open.pending > 0) return;
+    open.idleTimer = setTimeout(() => {
+      databases.delete(dataDir);
+      const closed = open.db.then((db) => db.close()).catch(() => undefined);
+      closing.set(dataDir, closed);
+      void closed.then(() => closing.get(dataDir) === closed && closing.delete(dataDir));
+    }, init.idleCloseMs);
+  }
+
+  /** Throws when the run was cancelled; yields first, so a cancel sent while a statement ran has arrived. */
+  async function checkCancelled(runId: number): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (cancelled.has(runId)) throw new StatementAborted();
+  }
+
+  async function runOne(tx: Transaction, statement: BoundSql, region: string) {
+    const copy = parseCopy(statement.sql);
+    if (copy) return { resultRows: await runCopy(tx, copy, moto.s3(copy.region ?? region)) };
+    const result = await tx.query<unknown[]>(statement.text, statement.values, {
+      rowMode: 'array',
+      parsers: RAW_TEXT_PARSERS,
+    });
+    if (result.fields.length > 0) return { result: toStatementResult(result), resultRows: result.rows.length };
+    return { resultRows: result.affectedRows ?? -1 };
+  }
+
+  async function run(runId: number, db: PGlite, region: string, statements: BoundSql[]): Promise<RunOutcome> {
+    let index: number | undefined;
+    try {
+      await db.transaction(async (tx) => {
+        for (const [i, statement] of statements.entries()) {
+          await checkCancelled(runId);
+          index = i;
+          post({ type: 'started', runId, index: i });
+          post({ type: 'finished', runId, index: i, ...(await runOne(tx, statement, region)) });
+        }
+        await checkCancelled(runId);
+      });
+      return { status: 'FINISHED' };
+    } catch (err) {
+      if (err instanceof StatementAborted) return { status: 'ABORTED' };
+      // Redshift reports Postgres's message with its severity, e.g. `ERROR: relation "x" does not exist`.
+      return {
+        status: 'FAILED',
+        error: `ERROR: ${err instanceof Error ? err.message : String(err)}`,
+        failedIndex: index,
+      };
+    } finally {
+      cancelled.delete(runId);
+      // Without a SessionId every Data API call is a session of its own on Redshift, so its temporary
+      // tables end with it; on the one PGlite connection they would outlive it and clash with the next call's.
+      await db.exec('discard temp').catch(() => undefined);
+    }
+  }
+
+  function submit({ runId, database: location, statements }: Extract<ToWorker, { type: 'run' }>): void {
+    const open = database(location.dataDir);
+    open.pending += 1;
+    open.queue = open.queue.then(async () => {
+      let outcome: RunOutcome;
+      try {
+        outcome = await run(runId, await open.db, location.region, statements);
+      } catch (err) {
+        outcome = { status: 'FAILED', error: `ERROR: could not open the database: ${String(err)}` };
+      }
+      post({ type: 'done', runId, outcome });
+      open.pending -= 1;
+      closeWhenIdle(location.dataDir, open);
+    });
+  }
+
+  async function closeAll(): Promise<void> {
+    await Promise.all(closing.values());
+    await Promise.all(
+      [...databases.values()].map(async (open) => {
+        clearTimeout(open.idleTimer);
+        await open.queue;
+        await (await open.db.catch(() => undefined))?.close();
+      }),
+    );
+    post({ type: 'closed' });
+    port.close();
+  }
+
+  port.on('message', (message: ToWorker) => {
+    if (message.type === 'cancel') cancelled.add(message.runId);
+    else if (message.type === 'run') submit(message);
+    else void closeAll();
+  });
+}
+
+if (parentPort && (workerData as { redshiftWorker?: WorkerInit } | undefined)?.redshiftWorker) {
+  startWorker((workerData as { redshiftWorker: WorkerInit }).redshiftWorker);
+}

@@ -1,0 +1,130 @@
+/**
+ * The gateway's request path: control API, then identify the request, count it, run the fault
+ * rules, and serve it from the gateway's own services or forward it to moto unchanged.
+ */
+import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  AwsError,
+  identify,
+  needsBodyToIdentify,
+  readBody,
+  s3Location,
+  writeAwsError,
+  writeJson,
+  type AwsRequestIdentity,
+} from './aws-protocol';
+import type { RequestCounter } from './counts';
+import type { FaultRules } from './faults';
+
+/** One awsJson call the gateway serves itself. */
+export interface AwsJsonCall {
+  region: string;
+  operation: string;
+  input: Record<string, unknown>;
+}
+
+/** A service (by SigV4 signing name) whose operations the gateway serves in part or whole. */
+export interface JsonService {
+  /** Whether the gateway serves this operation; the others go to moto. */
+  serves(operation: string): boolean;
+  /** The resource a call is about, for counts and fault rules. @default - JobName, CrawlerName or Name in the input */
+  resourceOf?(call: AwsJsonCall): string | undefined;
+  /** Serves one call: returns the output, or throws an {@link AwsError}. */
+  handle(call: AwsJsonCall): Promise<unknown>;
+}
+
+export interface RouterOptions {
+  upstream: URL;
+  counter: RequestCounter;
+  faults: FaultRules;
+  /** Services by signing name (`glue`, `redshift-data`). */
+  services: Record<string, JsonService>;
+  /** Serves `/_gateway/*`. */
+  control: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
+}
+
+/** Names AWS requests commonly carry their resource under. */
+const RESOURCE_FIELDS = ['JobName', 'CrawlerName', 'Name', 'ClusterIdentifier', 'WorkgroupName'] as const;
+
+function defaultResource(input: Record<string, unknown>): string | undefined {
+  for (const field of RESOURCE_FIELDS) if (typeof input[field] === 'string') return input[field];
+  return undefined;
+}
+
+/** Builds the gateway's request listener. */
+export function createRouter(options: RouterOptions): http.RequestListener {
+  const { upstream, counter, faults, services, control } = options;
+
+  function forward(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer | undefined) {
+    const proxied = http.request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      (upstreamRes) => {
+        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        upstreamRes.pipe(res);
+      },
+    );
+    proxied.on('error', (err) => {
+      if (res.headersSent) return res.destroy();
+      res
+        .writeHead(502, { 'content-type': 'text/plain' })
+        .end(`gateway: upstream ${upstream.href} failed: ${err.message}\n`);
+    });
+    if (body) proxied.end(body);
+    else req.pipe(proxied);
+  }
+
+  async function serve(
+    res: http.ServerResponse,
+    id: AwsRequestIdentity,
+    service: JsonService,
+    input: Record<string, unknown>,
+  ) {
+    try {
+      writeJson(res, await service.handle({ region: id.region, operation: id.operation, input }));
+    } catch (err) {
+      if (err instanceof AwsError) return writeAwsError(res, id.protocol, err);
+      console.error(`gateway: ${id.service}:${id.operation} failed:`, err);
+      writeAwsError(res, id.protocol, { status: 500, code: 'InternalFailure', message: String(err) });
+    }
+  }
+
+  async function route(req: http.IncomingMessage, res: http.ServerResponse) {
+    if (req.url?.startsWith('/_gateway/')) return control(req, res);
+    // JSON and query-protocol bodies are small and name the operation or resource; S3 bodies stream through.
+    const body =
+      req.headers['x-amz-target'] !== undefined || needsBodyToIdentify(req) ? await readBody(req) : undefined;
+    const id = identify(req, body);
+    let input: Record<string, unknown> = {};
+    if (id.protocol === 'json' && body && body.length > 0) {
+      try {
+        input = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+      } catch {
+        return writeAwsError(res, 'json', { status: 400, code: 'SerializationException', message: 'body is not JSON' });
+      }
+    }
+    const service = id.protocol === 'json' ? services[id.service] : undefined;
+    const call = { region: id.region, operation: id.operation, input };
+    const resource =
+      id.protocol === 's3' ? s3Location(req).bucket : (service?.resourceOf?.(call) ?? defaultResource(input));
+
+    const decision = faults.decide({ ...id, resource }, id.protocol);
+    counter.record({ service: id.service, operation: id.operation, resource }, decision.outcome !== undefined);
+    if (decision.latencyMs > 0) await sleep(decision.latencyMs);
+    if (decision.outcome?.type === 'drop') return req.socket.destroy();
+    if (decision.outcome?.type === 'respond') {
+      if (!body) req.resume();
+      return writeAwsError(res, id.protocol, decision.outcome.error, req.method);
+    }
+    if (service?.serves(id.operation)) return serve(res, id, service, input);
+    forward(req, res, body);
+  }
+
+  return (req, res) => {
+    route(req, res).catch((err: unknown) => {
+      console.error('gateway: request failed:', err);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end(`gateway: ${String(err)}\n`);
+      else res.destroy();
+    });
+  };
+}

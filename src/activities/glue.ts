@@ -1,0 +1,230 @@
+/**
+ * Glue job activities: start a run at most once per pipeline run (found again by its run tag after a
+ * crash), and wait for it with heartbeats, stopping it when the workflow cancels the wait.
+ */
+import {
+  BatchStopJobRunCommand,
+  GetJobRunCommand,
+  GetJobRunsCommand,
+  StartJobRunCommand,
+  type GlueClient,
+  type JobRun,
+  type JobRunState,
+} from '@aws-sdk/client-glue';
+import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../errors';
+import { RUN_TAG_ARGUMENT } from '../layout';
+import { DEFAULT_POLLING } from '../spec';
+import { awsCall, awsErrorName, awsFailure, isTemporalFailure, type AwsTarget } from './errors';
+import {
+  cancelRequested,
+  heartbeatingSleep,
+  nextIntervalMs,
+  pollAfterCancel,
+  pollUntilSettled,
+  type Outcome,
+} from './poll';
+import type {
+  ActivityDeps,
+  GlueJobRunResult,
+  GluelineActivities,
+  StartGlueJobRunInput,
+  StartGlueJobRunResult,
+  WaitForGlueJobRunInput,
+} from './types';
+
+/** What each Glue job run state means for the wait. STOPPED is a failure: the run did not do its work. */
+export const GLUE_JOB_RUN_OUTCOME = {
+  STARTING: 'wait',
+  RUNNING: 'wait',
+  STOPPING: 'wait',
+  WAITING: 'wait',
+  SUCCEEDED: 'done',
+  FAILED: 'fail',
+  ERROR: 'fail',
+  TIMEOUT: 'fail',
+  STOPPED: 'fail',
+  EXPIRED: 'fail',
+} as const satisfies Record<JobRunState, Outcome>;
+
+/** How far back startGlueJobRun looks for a run with its tag: pages of GetJobRuns, newest first. */
+export const RUN_TAG_SCAN_PAGES = 5;
+const RUN_TAG_SCAN_PAGE_SIZE = 200;
+/** How long a cancelled wait waits for the run it stopped to reach STOPPED before reporting the cancellation. */
+const STOP_WAIT_MS = 10 * 60_000;
+
+const DEFAULT_LOG_GROUP = '/aws-glue/jobs';
+
+/** The CloudWatch log groups a run writes to: `<LogGroupName or /aws-glue/jobs>/error` and `/output`. */
+export function glueLogGroups(run: Pick<JobRun, 'LogGroupName'>): string[] {
+  const base = (run.LogGroupName ?? DEFAULT_LOG_GROUP).replace(/\/+$/, '');
+  return [`${base}/error`, `${base}/output`];
+}
+
+const stateOutcome = (state: string | undefined): Outcome => GLUE_JOB_RUN_OUTCOME[state as JobRunState] ?? 'wait';
+
+/** Why a run failed, in Glue's words, with where to look next. */
+function jobRunFailure(region: string, jobName: string, run: JobRun): ApplicationFailure {
+  const state = run.JobRunState ?? 'UNKNOWN';
+  const logGroups = glueLogGroups(run);
+  const hint =
+    state === 'TIMEOUT'
+      ? ` (the run reached its timeout of ${run.Timeout ?? '?'} minutes: raise transform.timeoutMinutes if the batch needs longer)`
+      : state === 'STOPPED'
+        ? ' (the run was stopped before it finished)'
+        : '';
+  const errorMessage = run.ErrorMessage ?? '(Glue gave no ErrorMessage)';
+  return ApplicationFailure.create({
+    type: FailureType.GlueJobRunFailed,
+    nonRetryable: true,
+    message:
+      `glue job run ${run.Id} of job ${jobName} ended ${state}: ${errorMessage}${hint}. ` +
+      `Logs: CloudWatch log groups ${logGroups.join(' and ')} in ${region}, log stream ${run.Id}`,
+    details: [
+      {
+        region,
+        jobName,
+        jobRunId: run.Id,
+        jobRunState: state,
+        errorMessage: run.ErrorMessage,
+        logGroups,
+        logStream: run.Id,
+        executionTimeSeconds: run.ExecutionTime,
+        attempt: run.Attempt,
+      },
+    ],
+  });
+}
+
+export function createGlueActivities(
+  deps: ActivityDeps,
+): Pick<GluelineActivities, 'startGlueJobRun' | 'waitForGlueJobRun'> {
+  const { aws } = deps;
+  const jobTarget = (operation: string, region: string, jobName: string): AwsTarget => ({
+    operation,
+    resource: `glue job ${jobName}`,
+    region,
+    notFoundFix: 'create it (npm run provision) or fix transform.jobName in the spec',
+  });
+
+  /** The newest run of the job tagged with `runTag`, within the last RUN_TAG_SCAN_PAGES pages of runs. */
+  async function findTaggedRun(glue: GlueClient, input: StartGlueJobRunInput): Promise<string | undefined> {
+    let token: string | undefined;
+    for (let page = 0; page < RUN_TAG_SCAN_PAGES; page++) {
+      const out = await awsCall(jobTarget('GetJobRuns', input.region, input.jobName), () =>
+        glue.send(
+          new GetJobRunsCommand({ JobName: input.jobName, NextToken: token, MaxResults: RUN_TAG_SCAN_PAGE_SIZE }),
+        ),
+      );
+      const found = out.JobRuns?.find((r) => r.Arguments?.[RUN_TAG_ARGUMENT] === input.runTag);
+      if (found?.Id) return found.Id;
+      token = out.NextToken;
+      if (!token) return undefined;
+    }
+    return undefined;
+  }
+
+  return {
+    async startGlueJobRun(input: StartGlueJobRunInput): Promise<StartGlueJobRunResult> {
+      const glue = aws.glue(input.region);
+      const policy = input.polling ?? DEFAULT_POLLING.glueJob;
+      let intervalMs = policy.initialIntervalMs;
+      for (let waits = 0; ; waits++) {
+        // A previous attempt may have started the run and died before recording it: find it by its tag.
+        const existing = await findTaggedRun(glue, input);
+        if (existing) {
+          log.info('reusing the glue job run this pipeline run started before', { jobRunId: existing });
+          return { jobRunId: existing, reused: true };
+        }
+        try {
+          const out = await glue.send(
+            new StartJobRunCommand({
+              JobName: input.jobName,
+              Arguments: { ...input.arguments, [RUN_TAG_ARGUMENT]: input.runTag },
+              Timeout: input.timeoutMinutes,
+            }),
+          );
+          if (!out.JobRunId) throw new Error(`StartJobRun of job ${input.jobName} returned no JobRunId`);
+          return { jobRunId: out.JobRunId, reused: false };
+        } catch (err) {
+          if (isTemporalFailure(err)) throw err;
+          if (awsErrorName(err) !== 'ConcurrentRunsExceededException') {
+            throw awsFailure(err, jobTarget('StartJobRun', input.region, input.jobName));
+          }
+          // The job is at its MaxConcurrentRuns: wait for a slot rather than failing or starting blindly.
+          const details = { waitingFor: 'ConcurrentRunsExceededException', jobName: input.jobName, waits: waits + 1 };
+          Context.current().heartbeat(details);
+          await heartbeatingSleep(intervalMs, details);
+          intervalMs = nextIntervalMs(intervalMs, policy);
+        }
+      }
+    },
+
+    async waitForGlueJobRun(input: WaitForGlueJobRunInput): Promise<GlueJobRunResult> {
+      const glue = aws.glue(input.region);
+      const target: AwsTarget = {
+        ...jobTarget('GetJobRun', input.region, input.jobName),
+        resource: `glue job run ${input.jobRunId} of job ${input.jobName}`,
+        notFoundFix: 'check the job name and run id (a run is kept by Glue for 90 days)',
+      };
+      const getRun = async (): Promise<JobRun> => {
+        const out = await awsCall(target, () =>
+          glue.send(new GetJobRunCommand({ JobName: input.jobName, RunId: input.jobRunId })),
+        );
+        if (!out.JobRun) throw ApplicationFailure.retryable(`GetJobRun returned no JobRun for ${input.jobRunId}`);
+        return out.JobRun;
+      };
+      try {
+        const {
+          value: run,
+          outcome,
+          polls,
+        } = await pollUntilSettled({
+          policy: input.polling,
+          check: getRun,
+          outcome: (run) => stateOutcome(run.JobRunState),
+          describe: (run) => ({ jobRunId: input.jobRunId, jobRunState: run.JobRunState }),
+        });
+        if (outcome === 'fail') throw jobRunFailure(input.region, input.jobName, run);
+        return {
+          jobRunId: input.jobRunId,
+          jobRunState: 'SUCCEEDED',
+          executionTimeSeconds: run.ExecutionTime ?? 0,
+          startedOn: run.StartedOn?.toISOString(),
+          completedOn: run.CompletedOn?.toISOString(),
+          polls,
+        };
+      } catch (err) {
+        if (cancelRequested(err)) await stopRun(glue, input);
+        throw err;
+      }
+    },
+  };
+
+  /** Stops the run the cancelled wait was watching, and waits (bounded) until Glue says it ended. */
+  async function stopRun(glue: GlueClient, input: WaitForGlueJobRunInput): Promise<void> {
+    try {
+      const out = await glue.send(new BatchStopJobRunCommand({ JobName: input.jobName, JobRunIds: [input.jobRunId] }));
+      for (const e of out.Errors ?? []) {
+        log.warn('BatchStopJobRun did not stop the run', {
+          jobRunId: e.JobRunId,
+          error: `${e.ErrorDetail?.ErrorCode}: ${e.ErrorDetail?.ErrorMessage}`,
+        });
+      }
+    } catch (err) {
+      log.warn('BatchStopJobRun failed; the run may still be running', {
+        jobRunId: input.jobRunId,
+        error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      });
+      return;
+    }
+    const last = await pollAfterCancel(
+      async () => (await glue.send(new GetJobRunCommand({ JobName: input.jobName, RunId: input.jobRunId }))).JobRun,
+      (run) => run !== undefined && stateOutcome(run.JobRunState) !== 'wait',
+      input.polling,
+      STOP_WAIT_MS,
+    );
+    log.info('glue job run stopped after cancellation', { jobRunId: input.jobRunId, jobRunState: last?.JobRunState });
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * Failure notifications: an email (nodemailer) and an optional webhook, each its own activity so each
+ * retries on its own and one channel failing never blocks the other. Secrets never reach either.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { invalidInput } from './errors';
+import type { ActivityDeps, FailureNotice, GluelineActivities } from './types';
+
+/** Failure types of the notify activities. */
+export const NotifyFailureType = {
+  /** The SMTP server refused or could not be reached. */
+  EmailFailed: 'EmailFailed',
+  /** The webhook answered with a non-2xx status or could not be reached. */
+  WebhookFailed: 'WebhookFailed',
+} as const;
+
+/** How long one webhook POST may take. */
+const WEBHOOK_TIMEOUT_MS = 10_000;
+const REDACTED = '[redacted]';
+
+/** Removes `secrets`, URL credentials and bearer tokens from `text`. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    // Very short values would redact ordinary words; nobody's secret is three characters long.
+    if (secret.length >= 4) out = out.split(secret).join(REDACTED);
+  }
+  return out
+    .replace(/(\/\/)[^/\s:@]+:[^/\s@]+@/g, `$1${REDACTED}@`)
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`)
+    .replace(/\b(AKIA|ASIA)[A-Z0-9]{16}\b/g, REDACTED);
+}
+
+/** Every string of `value`, redacted. */
+function redactDeep<T>(value: T, secrets: readonly string[]): T {
+  if (typeof value === 'string') return redact(value, secrets) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => redactDeep(v, secrets)) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v, secrets)])) as T;
+  }
+  return value;
+}
+
+/** The step without its region: `crawl-curated@eu-west-1` → `crawl-curated`. */
+const stepName = (step: string) => step.split('@')[0] ?? step;
+
+/** A word the shell reads back unchanged. */
+const shellWord = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
+
+export function failureSubject(notice: FailureNotice): string {
+  return `[glueline] ${notice.pipeline} batch ${notice.batchId} failed at ${notice.step}`;
+}
+
+/** The run's history in the Temporal UI. */
+export function runUrl(deps: Pick<ActivityDeps, 'temporalUiUrl' | 'namespace'>, notice: FailureNotice): string {
+  const base = deps.temporalUiUrl.replace(/\/+$/, '');
+  const e = encodeURIComponent;
+  return `${base}/namespaces/${e(deps.namespace)}/workflows/${e(notice.workflowId)}/${e(notice.runId)}/history`;
+}
+
+/** How to re-run from the failed step: the starter's redrive, and the temporal CLI equivalent. */
+export function redriveCommands(
+  deps: Pick<ActivityDeps, 'namespace' | 'taskQueue'>,
+  notice: FailureNotice,
+): { glueline: string; temporal: string; temporalInput: string } {
+  const step = stepName(notice.step);
+  const id = shellWord(notice.workflowId);
+  return {
+    glueline: `npm run glueline -- redrive ${id} --from ${step}`,
+    temporal:
+      `temporal workflow start --namespace ${shellWord(deps.namespace)} --task-queue ${shellWord(deps.taskQueue)} ` +
+      `--type ${shellWord(notice.workflowType)} --workflow-id ${id} --input-file redrive-input.json`,
+    temporalInput:
+      `redrive-input.json is this run's input (temporal workflow show --workflow-id ${id} --run-id ${shellWord(notice.runId)} ` +
+      `--output json: the first event's input) with "options": {"startAt": "${step}"}`,
+  };
+}
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/** The email's text and HTML bodies. */
+export function failureEmail(
+  deps: Pick<ActivityDeps, 'temporalUiUrl' | 'namespace' | 'taskQueue'>,
+  notice: FailureNotice,
+): { subject: string; text: string; html: string } {
+  const url = runUrl(deps, notice);
+  const redrive = redriveCommands(deps, notice);
+  const facts: [string, string][] = [
+    ['Pipeline', notice.pipeline],
+    ['Batch', notice.batchId],
+    ['Step', notice.step],
+    ...(notice.region ? ([['Region', notice.region]] as [string, string][]) : []),
+    ['Error type', notice.error.type],
+    ['Error', notice.error.message],
+    ...(notice.error.cause ? ([['Cause', notice.error.cause]] as [string, string][]) : []),
+    ['Attempt', notice.attempt === undefined ? 'unknown' : String(notice.attempt)],
+    ['Workflow id', notice.workflowId],
+    ['Run id', notice.runId],
+    ['Workflow type', notice.workflowType],
+    ['Started', notice.startedAt],
+    ['Failed', notice.failedAt],
+    ...Object.entries(notice.awsIds ?? {}).map(([k, v]) => [`AWS ${k}`, v] as [string, string]),
+  ];
+  const text = [
+    `glueline pipeline ${notice.pipeline}, batch ${notice.batchId}, failed at step ${notice.step}.`,
+    '',
+    ...facts.map(([k, v]) => `${k}: ${v}`),
+    '',
+    `The run in the Temporal UI: ${url}`,
+    '',
+    'Re-run from the failed step:',
+    `  ${redrive.glueline}`,
+    'or with the temporal CLI:',
+    `  ${redrive.temporal}`,
+    `  (${redrive.temporalInput})`,
+    '',
+  ].join('\n');
+  const h = escapeHtml;
+  const html = [
+    '<!doctype html><html><body style="font-family:sans-serif">',
+    `<h2>glueline pipeline ${h(notice.pipeline)}, batch ${h(notice.batchId)}, failed at step ${h(notice.step)}</h2>`,
+    '<table cellpadding="4" style="border-collapse:collapse">',
+    ...facts.map(
+      ([k, v]) =>
+        `<tr><th align="left" valign="top">${h(k)}</th><td style="white-space:pre-wrap;font-family:monospace">${h(v)}</td></tr>`,
+    ),
+    '</table>',
+    `<p><a href="${h(url)}">Open the run in the Temporal UI</a><br><code>${h(url)}</code></p>`,
+    '<p>Re-run from the failed step:</p>',
+    `<pre>${h(redrive.glueline)}</pre>`,
+    '<p>or with the temporal CLI:</p>',
+    `<pre>${h(redrive.temporal)}</pre>`,
+    `<p>${h(redrive.temporalInput)}</p>`,
+    '</body></html>',
+  ].join('\n');
+  return { subject: failureSubject(notice), text, html };
+}
+
+/** The secrets notifications must never carry: the webhook token and whatever else the worker names. */
+const secretsOf = (deps: ActivityDeps): string[] =>
+  [deps.webhookToken, ...(deps.secretsToRedact ?? [])].filter((s): s is string => typeof s === 'string' && s !== '');
+
+export function createNotifyActivities(
+  deps: ActivityDeps,
+): Pick<GluelineActivities, 'sendFailureEmail' | 'postFailureWebhook'> {
+  return {
+    async sendFailureEmail(raw: FailureNotice): Promise<{ messageId: string }> {
+      const secrets = secretsOf(deps);
+      const notice = redactDeep(raw, secrets);
+      if (!notice.email) throw invalidInput('the failure notice has no email settings: set notify.email in the spec');
+      const { subject, text, html } = failureEmail(deps, notice);
+      try {
+        const info = (await deps.mailer.sendMail({
+          from: notice.email.from,
+          to: notice.email.to,
+          subject,
+          text,
+          html,
+          headers: { 'X-Glueline-Workflow-Id': notice.workflowId, 'X-Glueline-Step': notice.step },
+        })) as { messageId?: string };
+        return { messageId: info.messageId ?? '' };
+      } catch (err) {
+        const e = err as Error & { code?: string; responseCode?: number };
+        const permanent =
+          e.code === 'EAUTH' || e.code === 'EENVELOPE' || (e.responseCode !== undefined && e.responseCode >= 500);
+        const fix =
+          e.code === 'EAUTH'
+            ? ": check the credentials in the worker's SMTP_URL"
+            : e.code === 'EENVELOPE'
+              ? ': check notify.email.to and notify.email.from in the spec'
+              : e.responseCode === undefined
+                ? ': check SMTP_URL on the worker and that the mail server is reachable'
+                : '';
+        throw ApplicationFailure.create({
+          type: NotifyFailureType.EmailFailed,
+          nonRetryable: permanent,
+          message: redact(
+            `sending the failure email "${subject}" failed: ${e.code ?? e.name}: ${e.message}${fix}`,
+            secrets,
+          ),
+          details: [{ code: e.code, responseCode: e.responseCode }],
+        });
+      }
+    },
+
+    async postFailureWebhook(raw: FailureNotice): Promise<{ status: number }> {
+      const secrets = secretsOf(deps);
+      const notice = redactDeep(raw, secrets);
+      if (!notice.webhook)
+        throw invalidInput('the failure notice has no webhook settings: set notify.webhook in the spec');
+      const url = new URL(notice.webhook.url);
+      const where = `${url.origin}${url.pathname}`; // never the query: it may carry a token
+      const payload = {
+        ...notice,
+        email: undefined,
+        webhook: undefined,
+        summary: failureSubject(notice),
+        runUrl: runUrl(deps, notice),
+        redrive: redriveCommands(deps, notice),
+      };
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'glueline' };
+      if (deps.webhookToken) headers.authorization = `Bearer ${deps.webhookToken}`;
+      let res: Response;
+      try {
+        res = await fetch(url, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify(payload),
+          // A redirect would carry the token elsewhere: report it instead of following it.
+          redirect: 'manual',
+          signal: AbortSignal.any([Context.current().cancellationSignal, AbortSignal.timeout(WEBHOOK_TIMEOUT_MS)]),
+        });
+      } catch (err) {
+        const signal = Context.current().cancellationSignal;
+        if (signal.aborted) throw signal.reason;
+        const e = err as Error & { cause?: { code?: string; message?: string } };
+        throw ApplicationFailure.create({
+          type: NotifyFailureType.WebhookFailed,
+          message: redact(
+            `POST of the failure notice to webhook ${where} failed: ${e.cause?.code ?? e.name}: ${e.cause?.message ?? e.message}`,
+            secrets,
+          ),
+        });
+      }
+      const bodyText = (await res.text().catch(() => '')).slice(0, 300);
+      if (res.status >= 200 && res.status < 300) return { status: res.status };
+      const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
+      const fix =
+        res.status === 401 || res.status === 403
+          ? ': check GLUELINE_WEBHOOK_TOKEN on the worker'
+          : res.status >= 300 && res.status < 400
+            ? ': set notify.webhook.url to the URL it redirects to'
+            : '';
+      throw ApplicationFailure.create({
+        type: NotifyFailureType.WebhookFailed,
+        nonRetryable: !retryable,
+        message: redact(`webhook ${where} answered HTTP ${res.status} ${res.statusText}: ${bodyText}${fix}`, secrets),
+        details: [{ status: res.status }],
+      });
+    },
+  };
+}

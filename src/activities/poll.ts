@@ -1,0 +1,123 @@
+/**
+ * The one poll loop every wait uses: look, map the AWS state to an outcome through a state table,
+ * heartbeat, sleep with capped exponential backoff, and stop at once when the activity is cancelled.
+ */
+import { setTimeout as plainSleep } from 'node:timers/promises';
+import { Context, sleep } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { PollPolicy } from '../spec';
+
+/** What an AWS state means for a wait: keep waiting, finished well, or finished badly. */
+export type Outcome = 'wait' | 'done' | 'fail';
+
+export interface PollOptions<T> {
+  policy: PollPolicy;
+  /** One look at the operation (one AWS call). */
+  check: () => Promise<T>;
+  /** The outcome of what `check` saw, normally a lookup in a state table. */
+  outcome: (value: T) => Outcome;
+  /** Heartbeat details for what `check` saw. @default - the poll count only */
+  describe?: (value: T) => Record<string, unknown>;
+  /**
+   * Transient errors of `check` (retryable failures) tolerated in a row before the attempt fails;
+   * a throttled poll should not cost an activity attempt. @default 5
+   */
+  maxConsecutiveErrors?: number;
+}
+
+export interface PollResult<T> {
+  value: T;
+  outcome: 'done' | 'fail';
+  /** Checks made, including the last. */
+  polls: number;
+}
+
+/** The wait after `currentMs`: times the coefficient, capped at the policy's maximum. */
+export function nextIntervalMs(currentMs: number, policy: PollPolicy): number {
+  return Math.min(policy.maxIntervalMs, Math.max(1, Math.round(currentMs * policy.backoffCoefficient)));
+}
+
+/** How often to heartbeat while sleeping: half the heartbeat timeout, between 1 and 10 seconds. */
+function heartbeatEveryMs(): number {
+  const timeout = Context.current().info.heartbeatTimeoutMs;
+  return Math.max(1_000, Math.min(10_000, (timeout ?? 20_000) / 2));
+}
+
+/** Sleeps `ms`, heartbeating `details` often enough to keep the activity alive; rejects when cancelled. */
+export async function heartbeatingSleep(ms: number, details: unknown): Promise<void> {
+  const every = heartbeatEveryMs();
+  let left = ms;
+  while (left > 0) {
+    const step = Math.min(left, every);
+    await sleep(step);
+    left -= step;
+    Context.current().heartbeat(details);
+  }
+}
+
+/** Checks until the outcome is not 'wait', heartbeating after every check. */
+export async function pollUntilSettled<T>(options: PollOptions<T>): Promise<PollResult<T>> {
+  const maxErrors = options.maxConsecutiveErrors ?? 5;
+  let intervalMs = options.policy.initialIntervalMs;
+  let polls = 0;
+  let errorsInARow = 0;
+  for (;;) {
+    Context.current().cancellationSignal.throwIfAborted();
+    let details: Record<string, unknown>;
+    try {
+      const value = await options.check();
+      polls++;
+      errorsInARow = 0;
+      const outcome = options.outcome(value);
+      details = { polls, ...options.describe?.(value) };
+      Context.current().heartbeat(details);
+      if (outcome !== 'wait') return { value, outcome, polls };
+    } catch (err) {
+      polls++;
+      const transient = err instanceof ApplicationFailure && !err.nonRetryable;
+      if (!transient || ++errorsInARow > maxErrors) throw err;
+      details = { polls, lastError: err.message };
+      Context.current().heartbeat(details);
+    }
+    await heartbeatingSleep(intervalMs, details);
+    intervalMs = nextIntervalMs(intervalMs, options.policy);
+  }
+}
+
+/**
+ * True when the activity was cancelled because the workflow asked (not a worker shutdown, a timeout
+ * or a pause): only then is the AWS operation ours to stop. After a shutdown the next attempt resumes it.
+ */
+export function cancelRequested(err: unknown): boolean {
+  const ctx = Context.current();
+  return (
+    (err instanceof CancelledFailure || ctx.cancellationSignal.aborted) &&
+    ctx.cancellationDetails?.cancelRequested === true
+  );
+}
+
+/**
+ * Polls after the activity was cancelled (activity `sleep` rejects at once then): plain timers, bounded
+ * by `maxWaitMs`. Resolves with the last value, settled or not.
+ */
+export async function pollAfterCancel<T>(
+  check: () => Promise<T>,
+  settled: (value: T) => boolean,
+  policy: PollPolicy,
+  maxWaitMs: number,
+): Promise<T | undefined> {
+  const deadline = Date.now() + maxWaitMs;
+  let intervalMs = Math.min(policy.initialIntervalMs, 5_000);
+  let last: T | undefined;
+  for (;;) {
+    try {
+      last = await check();
+      if (settled(last)) return last;
+    } catch {
+      // Best effort: the cancellation is reported whatever happens here.
+    }
+    if (Date.now() + intervalMs > deadline) return last;
+    await plainSleep(intervalMs);
+    intervalMs = nextIntervalMs(intervalMs, { ...policy, maxIntervalMs: Math.min(policy.maxIntervalMs, 15_000) });
+  }
+}

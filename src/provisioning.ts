@@ -1,0 +1,618 @@
+/**
+ * Provisioning: what a pipeline spec needs in AWS, created or brought up to date idempotently.
+ *
+ * {@link planProvisioning} only reads (so missing permissions and conflicts surface before anything is
+ * touched) and returns the changes as a plan; {@link applyChanges} makes them, in order. A second run
+ * against the same spec plans nothing.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  CreateCrawlerCommand,
+  CreateDatabaseCommand,
+  CreateJobCommand,
+  GetCrawlerCommand,
+  GetDatabaseCommand,
+  GetJobCommand,
+  UpdateCrawlerCommand,
+  UpdateJobCommand,
+  type Crawler,
+  type GlueClient,
+  type Job,
+  type WorkerType,
+} from '@aws-sdk/client-glue';
+import {
+  CreateBucketCommand,
+  GetBucketEncryptionCommand,
+  GetBucketLocationCommand,
+  GetBucketVersioningCommand,
+  GetPublicAccessBlockCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  PutBucketEncryptionCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  PutPublicAccessBlockCommand,
+  type BucketLocationConstraint,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { primaryRegion, s3Uri } from './layout';
+import type { PipelineSpec } from './spec';
+
+/** Where the job script and its Python package go, in the primary region's curated bucket. */
+export const SCRIPTS_PREFIX = '_glueline/scripts/';
+export const JOB_SCRIPT = 'glueline_job.py';
+export const JOB_MODULES = 'glueline_transform.zip';
+/** Job runs of one pipeline that may run at once (one per batch). */
+export const MAX_CONCURRENT_RUNS = 4;
+
+export interface ProvisionClients {
+  s3: (region: string) => S3Client;
+  glue: (region: string) => GlueClient;
+}
+
+export interface ProvisionOptions {
+  /** Overrides spec.provision.roleArn. @default - spec.provision.roleArn */
+  roleArn?: string;
+  /** Overrides spec.provision.glueVersion. */
+  glueVersion?: '4.0' | '5.0';
+  /** Overrides spec.provision.workerType. */
+  workerType?: PipelineSpec['provision']['workerType'];
+  /** Overrides spec.provision.numberOfWorkers. */
+  numberOfWorkers?: number;
+  /** The folder holding glueline_job.py and glueline_transform/. @default - `<repo>/glue` */
+  glueDir?: string;
+}
+
+/** One step of the plan. */
+export interface Change {
+  action: 'create' | 'update';
+  /** What it is and where, as a person reads it: `S3 bucket raw-a (us-east-1)`. */
+  resource: string;
+  /** What changes: `default encryption SSE-S3`, `Role, GlueVersion`. */
+  detail: string;
+  apply: () => Promise<void>;
+}
+
+/** Thrown before anything is changed: a conflict, a missing permission or a missing setting. */
+export class ProvisionError extends Error {
+  override name = 'ProvisionError';
+}
+
+const errorName = (err: unknown) => (err as { name?: string }).name ?? '';
+const httpStatus = (err: unknown) => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+const isAccessDenied = (err: unknown) =>
+  /^(AccessDenied|AccessDeniedException|Forbidden|UnauthorizedOperation)$/.test(errorName(err)) ||
+  httpStatus(err) === 403;
+const isNotFound = (err: unknown, ...names: string[]) =>
+  names.includes(errorName(err)) || (names.includes('404') && httpStatus(err) === 404);
+
+/** A read of the plan: AccessDenied becomes a ProvisionError that names the permission; `missing` becomes undefined. */
+async function read<T>(what: string, permission: string, call: () => Promise<T>, missing: string[] = []) {
+  try {
+    return await call();
+  } catch (err) {
+    if (isNotFound(err, ...missing)) return undefined;
+    if (isAccessDenied(err)) {
+      throw new ProvisionError(
+        `cannot read ${what}: access denied (${errorName(err) || 'HTTP 403'}). The credentials in use need ${permission}. Nothing was changed.`,
+        { cause: err },
+      );
+    }
+    throw readFailure(what, err);
+  }
+}
+
+function readFailure(what: string, err: unknown): ProvisionError {
+  const hint =
+    errorName(err) === 'CredentialsProviderError'
+      ? ' Provide AWS credentials (AWS_PROFILE, environment variables or an instance role), or use --endpoint for a local stack.'
+      : '';
+  return new ProvisionError(
+    `cannot read ${what}: ${errorName(err)}: ${(err as Error).message}.${hint} Nothing was changed.`,
+    {
+      cause: err,
+    },
+  );
+}
+
+/** The script and the zipped package, as they are uploaded. */
+export function glueBundle(glueDir: string): { script: Buffer; modules: Buffer } {
+  const pkg = path.join(glueDir, 'glueline_transform');
+  const files = fs
+    .readdirSync(pkg)
+    .filter((n) => n.endsWith('.py'))
+    .sort()
+    .map((n) => ({ name: `glueline_transform/${n}`, data: fs.readFileSync(path.join(pkg, n)) }));
+  return { script: fs.readFileSync(path.join(glueDir, JOB_SCRIPT)), modules: storedZip(files) };
+}
+
+/**
+ * A zip archive with stored (uncompressed) entries and fixed timestamps: the same files make the same
+ * bytes, so the uploaded object's ETag tells whether it changed. Glue's --extra-py-files takes it as is.
+ */
+export function storedZip(files: { name: string; data: Buffer }[]): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const file of files) {
+    const name = Buffer.from(file.name, 'utf8');
+    // The fields the local header (at 6) and the central directory entry (at 8) share, in the same order.
+    const shared = (header: Buffer, at: number) => {
+      header.writeUInt16LE(0x0800, at); // flags: names are UTF-8
+      header.writeUInt16LE(0, at + 2); // method: stored
+      header.writeUInt16LE(0, at + 4); // time 00:00
+      header.writeUInt16LE((1 << 5) | 1, at + 6); // date 1980-01-01, zip's epoch
+      header.writeUInt32LE(crc32(file.data), at + 8);
+      header.writeUInt32LE(file.data.length, at + 12); // compressed size
+      header.writeUInt32LE(file.data.length, at + 16); // size
+      header.writeUInt16LE(name.length, at + 20);
+      return header;
+    };
+    const local = shared(Buffer.alloc(30), 6);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4); // version needed
+    const central = shared(Buffer.alloc(46), 8);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4); // version made by
+    central.writeUInt16LE(20, 6); // version needed
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, name, file.data);
+    centrals.push(central, name);
+    offset += local.length + name.length + file.data.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(files.length, 8);
+  end.writeUInt16LE(files.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
+}
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(data: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of data) crc = CRC_TABLE[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** The buckets the spec needs, with their regions: every curated bucket; raw in the primary (and every region when staged there). */
+function bucketsOf(spec: PipelineSpec): { bucket: string; region: string; role: 'raw' | 'curated' }[] {
+  const primary = primaryRegion(spec).region;
+  return spec.regions.flatMap((r) => [
+    ...(r.region === primary || spec.raw.stageToAllRegions
+      ? [{ bucket: r.rawBucket, region: r.region, role: 'raw' as const }]
+      : []),
+    { bucket: r.curatedBucket, region: r.region, role: 'curated' as const },
+  ]);
+}
+
+const ENCRYPTION = 'default encryption SSE-S3';
+const PUBLIC_ACCESS_BLOCKED = 'public access blocked';
+const VERSIONING = 'versioning enabled';
+
+async function planBucket(s3: S3Client, bucket: string, region: string, versioning: boolean): Promise<Change[]> {
+  const resource = `S3 bucket ${bucket} (${region})`;
+  let exists = true;
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+  } catch (err) {
+    if (httpStatus(err) === 404 || errorName(err) === 'NotFound' || errorName(err) === 'NoSuchBucket') exists = false;
+    else if (httpStatus(err) === 301)
+      throw new ProvisionError(
+        `S3 bucket ${bucket} exists in another region than ${region} (S3 answered 301): rename it in the spec, or move the region. Nothing was changed.`,
+        { cause: err },
+      );
+    else if (isAccessDenied(err))
+      throw new ProvisionError(
+        `${resource} exists but these credentials cannot use it: it may belong to another account (bucket names are global), ` +
+          'or they lack s3:ListBucket. Rename the bucket in the spec or grant access. Nothing was changed.',
+        { cause: err },
+      );
+    else throw readFailure(resource, err);
+  }
+  const settings = [ENCRYPTION, PUBLIC_ACCESS_BLOCKED, ...(versioning ? [VERSIONING] : [])];
+  const configure = async (what: string[]) => {
+    if (what.includes(ENCRYPTION))
+      await s3.send(
+        new PutBucketEncryptionCommand({
+          Bucket: bucket,
+          ServerSideEncryptionConfiguration: {
+            Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+          },
+        }),
+      );
+    if (what.includes(PUBLIC_ACCESS_BLOCKED))
+      await s3.send(
+        new PutPublicAccessBlockCommand({
+          Bucket: bucket,
+          PublicAccessBlockConfiguration: {
+            BlockPublicAcls: true,
+            IgnorePublicAcls: true,
+            BlockPublicPolicy: true,
+            RestrictPublicBuckets: true,
+          },
+        }),
+      );
+    if (what.includes(VERSIONING))
+      await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  };
+
+  if (!exists) {
+    return [
+      {
+        action: 'create',
+        resource,
+        detail: settings.join(', '),
+        apply: async () => {
+          await s3.send(
+            new CreateBucketCommand({
+              Bucket: bucket,
+              ...(region === 'us-east-1'
+                ? {}
+                : { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }),
+            }),
+          );
+          await configure(settings);
+        },
+      },
+    ];
+  }
+
+  const location = await read(`the region of ${resource}`, `s3:GetBucketLocation on ${bucket}`, () =>
+    s3.send(new GetBucketLocationCommand({ Bucket: bucket })),
+  );
+  const actual = location?.LocationConstraint || 'us-east-1';
+  if (actual !== region) {
+    throw new ProvisionError(
+      `S3 bucket ${bucket} exists in ${actual}, but the spec puts it in ${region}: rename it in the spec, or move the region. Nothing was changed.`,
+    );
+  }
+  const encryption = await read(
+    `the default encryption of ${resource}`,
+    `s3:GetEncryptionConfiguration on ${bucket}`,
+    () => s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })),
+    ['ServerSideEncryptionConfigurationNotFoundError'],
+  );
+  const block = await read(
+    `the public access block of ${resource}`,
+    `s3:GetBucketPublicAccessBlock on ${bucket}`,
+    () => s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket })),
+    ['NoSuchPublicAccessBlockConfiguration'],
+  );
+  const blocked = block?.PublicAccessBlockConfiguration;
+  const needs: string[] = [];
+  // Any default encryption will do (SSE-KMS is stronger): only a bucket with none gets SSE-S3.
+  if (!encryption?.ServerSideEncryptionConfiguration?.Rules?.length) needs.push(ENCRYPTION);
+  if (!(
+    blocked?.BlockPublicAcls &&
+    blocked.IgnorePublicAcls &&
+    blocked.BlockPublicPolicy &&
+    blocked.RestrictPublicBuckets
+  ))
+    needs.push(PUBLIC_ACCESS_BLOCKED);
+  if (versioning) {
+    const state = await read(`the versioning of ${resource}`, `s3:GetBucketVersioning on ${bucket}`, () =>
+      s3.send(new GetBucketVersioningCommand({ Bucket: bucket })),
+    );
+    if (state?.Status !== 'Enabled') needs.push(VERSIONING);
+  }
+  if (needs.length === 0) return [];
+  return [{ action: 'update', resource, detail: needs.join(', '), apply: () => configure(needs) }];
+}
+
+async function planDatabase(glue: GlueClient, name: string, region: string): Promise<Change[]> {
+  const found = await read(
+    `Glue database ${name} (${region})`,
+    'glue:GetDatabase',
+    () => glue.send(new GetDatabaseCommand({ Name: name })),
+    ['EntityNotFoundException'],
+  );
+  if (found) return [];
+  return [
+    {
+      action: 'create',
+      resource: `Glue database ${name} (${region})`,
+      detail: 'catalog database for the crawlers',
+      apply: async () => {
+        await glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: name } }));
+      },
+    },
+  ];
+}
+
+/** Every partition folder (batch_id=...) of a prefix is one table, not a table per batch. */
+const CRAWLER_CONFIGURATION = { Version: 1.0, Grouping: { TableGroupingPolicy: 'CombineCompatibleSchemas' } };
+
+interface CrawlerWanted {
+  name: string;
+  region: string;
+  databaseName: string;
+  path: string;
+  description: string;
+}
+
+/** Which fields of an existing crawler differ from what the spec wants. */
+export function crawlerDrift(actual: Crawler, wanted: CrawlerWanted, roleArn: string | undefined): string[] {
+  const drift: string[] = [];
+  if (roleArn !== undefined && actual.Role !== roleArn) drift.push('Role');
+  if (actual.DatabaseName !== wanted.databaseName) drift.push('DatabaseName');
+  const paths = (actual.Targets?.S3Targets ?? []).map((t) => t.Path);
+  if (paths.length !== 1 || paths[0] !== wanted.path) drift.push('Targets');
+  let configuration: unknown;
+  try {
+    configuration = actual.Configuration ? JSON.parse(actual.Configuration) : undefined;
+  } catch {
+    configuration = undefined;
+  }
+  if (JSON.stringify(configuration) !== JSON.stringify(CRAWLER_CONFIGURATION)) drift.push('Configuration');
+  return drift;
+}
+
+async function planCrawler(glue: GlueClient, wanted: CrawlerWanted, roleArn: string | undefined): Promise<Change[]> {
+  const resource = `Glue crawler ${wanted.name} (${wanted.region})`;
+  const found = await read(resource, 'glue:GetCrawler', () => glue.send(new GetCrawlerCommand({ Name: wanted.name })), [
+    'EntityNotFoundException',
+  ]);
+  const input = {
+    Name: wanted.name,
+    DatabaseName: wanted.databaseName,
+    Description: wanted.description,
+    Targets: { S3Targets: [{ Path: wanted.path }] },
+    Configuration: JSON.stringify(CRAWLER_CONFIGURATION),
+  };
+  if (!found?.Crawler) {
+    const role = requireRole(roleArn, resource);
+    return [
+      {
+        action: 'create',
+        resource,
+        detail: `crawls ${wanted.path} into database ${wanted.databaseName}`,
+        apply: async () => {
+          await glue.send(new CreateCrawlerCommand({ ...input, Role: role }));
+        },
+      },
+    ];
+  }
+  const drift = crawlerDrift(found.Crawler, wanted, roleArn);
+  if (drift.length === 0) return [];
+  return [
+    {
+      action: 'update',
+      resource,
+      detail: drift.join(', '),
+      apply: async () => {
+        await glue.send(new UpdateCrawlerCommand({ ...input, Role: roleArn ?? found.Crawler!.Role }));
+      },
+    },
+  ];
+}
+
+function requireRole(roleArn: string | undefined, resource: string): string {
+  if (roleArn === undefined) {
+    throw new ProvisionError(
+      `${resource} must be created, and that needs an IAM role: set spec.provision.roleArn or pass --role <arn>. Nothing was changed.`,
+    );
+  }
+  return roleArn;
+}
+
+/** The job definition the spec asks for (what CreateJob is given). */
+export function wantedJob(
+  spec: PipelineSpec,
+  settings: { roleArn: string; glueVersion: string; workerType: WorkerType; numberOfWorkers: number },
+) {
+  const primary = primaryRegion(spec);
+  const scripts = s3Uri(primary.curatedBucket, SCRIPTS_PREFIX);
+  const defaults: Record<string, string> = {
+    ...spec.transform.arguments,
+    '--job-language': 'python',
+    '--extra-py-files': `${scripts}${JOB_MODULES}`,
+    '--TempDir': s3Uri(primary.curatedBucket, '_glueline/tmp/'),
+    '--delimiter': spec.transform.csv.delimiter,
+    '--quote': spec.transform.csv.quote,
+  };
+  if (spec.transform.columns) defaults['--columns_json'] = JSON.stringify(spec.transform.columns);
+  if (spec.transform.partitionBy) defaults['--partition_by'] = spec.transform.partitionBy;
+  return {
+    Description: `glueline pipeline ${spec.name}: batch CSV to Parquet (managed by npm run provision)`,
+    Role: settings.roleArn,
+    Command: { Name: 'glueetl', ScriptLocation: `${scripts}${JOB_SCRIPT}`, PythonVersion: '3' },
+    DefaultArguments: defaults,
+    GlueVersion: settings.glueVersion,
+    WorkerType: settings.workerType,
+    NumberOfWorkers: settings.numberOfWorkers,
+    Timeout: spec.transform.timeoutMinutes,
+    // The pipeline retries, and it must know of every run: Glue's own retries would start runs it never sees.
+    MaxRetries: 0,
+    ExecutionProperty: { MaxConcurrentRuns: MAX_CONCURRENT_RUNS },
+  };
+}
+
+/** Which fields of an existing job differ from the wanted one. Extra DefaultArguments set by hand are left alone. */
+export function jobDrift(actual: Job, wanted: ReturnType<typeof wantedJob>): string[] {
+  const drift: string[] = [];
+  if (actual.Role !== wanted.Role) drift.push('Role');
+  if (actual.Command?.Name !== wanted.Command.Name || actual.Command?.ScriptLocation !== wanted.Command.ScriptLocation)
+    drift.push('Command');
+  for (const [name, value] of Object.entries(wanted.DefaultArguments)) {
+    if (actual.DefaultArguments?.[name] !== value) {
+      drift.push(`DefaultArguments ${name}`);
+    }
+  }
+  if (actual.GlueVersion !== wanted.GlueVersion) drift.push('GlueVersion');
+  if (actual.WorkerType !== wanted.WorkerType) drift.push('WorkerType');
+  if (actual.NumberOfWorkers !== wanted.NumberOfWorkers) drift.push('NumberOfWorkers');
+  if (actual.Timeout !== wanted.Timeout) drift.push('Timeout');
+  if (actual.MaxRetries !== wanted.MaxRetries) drift.push('MaxRetries');
+  if (actual.ExecutionProperty?.MaxConcurrentRuns !== wanted.ExecutionProperty.MaxConcurrentRuns)
+    drift.push('ExecutionProperty');
+  return drift;
+}
+
+/** x-amz-meta-glueline-md5: the uploaded bytes' MD5, to tell an unchanged script without downloading it. */
+const DIGEST_METADATA = 'glueline-md5';
+const md5 = (data: Buffer) => crypto.createHash('md5').update(data).digest('hex');
+
+async function planObject(s3: S3Client, bucket: string, key: string, body: Buffer, bucketPlanned: boolean) {
+  const resource = `S3 object ${s3Uri(bucket, key)}`;
+  const head = bucketPlanned
+    ? undefined
+    : await read(
+        resource,
+        `s3:GetObject on ${bucket}/${key}`,
+        () => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })),
+        ['NotFound', 'NoSuchKey', '404'],
+      );
+  // The digest travels as metadata: an ETag is the MD5 of the bytes only without SSE-KMS.
+  const digest = md5(body);
+  if (head && (head.Metadata?.[DIGEST_METADATA] ?? head.ETag?.replace(/"/g, '')) === digest) return [];
+  return [
+    {
+      action: head ? ('update' as const) : ('create' as const),
+      resource,
+      detail: `${body.length} bytes from glue/`,
+      apply: async () => {
+        await s3.send(
+          new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: { [DIGEST_METADATA]: digest } }),
+        );
+      },
+    },
+  ];
+}
+
+/** Reads what exists and returns the changes that make it match the spec. Changes nothing. */
+export async function planProvisioning(
+  spec: PipelineSpec,
+  clients: ProvisionClients,
+  options: ProvisionOptions = {},
+): Promise<Change[]> {
+  const roleArn = options.roleArn ?? spec.provision.roleArn;
+  const settings = {
+    glueVersion: options.glueVersion ?? spec.provision.glueVersion,
+    workerType: options.workerType ?? spec.provision.workerType,
+    numberOfWorkers: options.numberOfWorkers ?? spec.provision.numberOfWorkers,
+  };
+  const primary = primaryRegion(spec);
+  const changes: Change[] = [];
+
+  for (const { bucket, region } of bucketsOf(spec)) {
+    changes.push(...(await planBucket(clients.s3(region), bucket, region, spec.provision.bucketVersioning)));
+  }
+  const databases = new Set<string>();
+  for (const r of spec.regions) {
+    if (databases.has(`${r.region}/${r.glueDatabase}`)) continue;
+    databases.add(`${r.region}/${r.glueDatabase}`);
+    changes.push(...(await planDatabase(clients.glue(r.region), r.glueDatabase, r.region)));
+  }
+  changes.push(
+    ...(await planCrawler(
+      clients.glue(primary.region),
+      {
+        name: spec.raw.crawler,
+        region: primary.region,
+        databaseName: primary.glueDatabase,
+        path: s3Uri(primary.rawBucket, spec.raw.prefix),
+        description: `glueline pipeline ${spec.name}: raw CSV batches`,
+      },
+      roleArn,
+    )),
+  );
+  for (const r of spec.regions) {
+    changes.push(
+      ...(await planCrawler(
+        clients.glue(r.region),
+        {
+          name: r.curatedCrawler,
+          region: r.region,
+          databaseName: r.glueDatabase,
+          path: s3Uri(r.curatedBucket, spec.transform.curatedPrefix),
+          description: `glueline pipeline ${spec.name}: curated Parquet`,
+        },
+        roleArn,
+      )),
+    );
+  }
+
+  const bundle = glueBundle(options.glueDir ?? path.resolve(__dirname, '..', 'glue'));
+  const curatedPlanned = changes.some(
+    (c) => c.action === 'create' && c.resource.startsWith(`S3 bucket ${primary.curatedBucket} `),
+  );
+  const s3 = clients.s3(primary.region);
+  changes.push(
+    ...(await planObject(s3, primary.curatedBucket, `${SCRIPTS_PREFIX}${JOB_SCRIPT}`, bundle.script, curatedPlanned)),
+    ...(await planObject(s3, primary.curatedBucket, `${SCRIPTS_PREFIX}${JOB_MODULES}`, bundle.modules, curatedPlanned)),
+  );
+
+  const glue = clients.glue(primary.region);
+  const resource = `Glue job ${spec.transform.jobName} (${primary.region})`;
+  const found = await read(
+    resource,
+    'glue:GetJob',
+    () => glue.send(new GetJobCommand({ JobName: spec.transform.jobName })),
+    ['EntityNotFoundException'],
+  );
+  if (!found?.Job) {
+    const wanted = wantedJob(spec, { ...settings, roleArn: requireRole(roleArn, resource) });
+    changes.push({
+      action: 'create',
+      resource,
+      detail: `Glue ${wanted.GlueVersion} glueetl, ${wanted.NumberOfWorkers} x ${wanted.WorkerType}, script ${wanted.Command.ScriptLocation}`,
+      apply: async () => {
+        await glue.send(new CreateJobCommand({ Name: spec.transform.jobName, ...wanted }));
+      },
+    });
+  } else {
+    const wanted = wantedJob(spec, { ...settings, roleArn: roleArn ?? found.Job.Role ?? '' });
+    const drift = jobDrift(found.Job, wanted);
+    if (drift.length > 0) {
+      changes.push({
+        action: 'update',
+        resource,
+        detail: drift.join(', '),
+        apply: async () => {
+          await glue.send(
+            new UpdateJobCommand({
+              JobName: spec.transform.jobName,
+              // UpdateJob replaces the whole definition: keep DefaultArguments someone added by hand.
+              JobUpdate: {
+                ...wanted,
+                DefaultArguments: { ...found.Job!.DefaultArguments, ...wanted.DefaultArguments },
+              },
+            }),
+          );
+        },
+      });
+    }
+  }
+  return changes;
+}
+
+/** Makes the changes in plan order (buckets before the objects in them, databases before crawlers). */
+export async function applyChanges(changes: Change[], log: (line: string) => void = () => {}): Promise<void> {
+  for (const change of changes) {
+    try {
+      await change.apply();
+    } catch (err) {
+      throw new ProvisionError(
+        `could not ${change.action} ${change.resource}: ${errorName(err)}: ${(err as Error).message}. ` +
+          'The changes before it were made; fix the cause and run provision again (it picks up where it stopped).',
+        { cause: err },
+      );
+    }
+    log(`  ${change.action === 'create' ? 'created' : 'updated'} ${change.resource}`);
+  }
+}
+
+/** The plan as lines a person reads. */
+export function describePlan(changes: Change[]): string[] {
+  return changes.map((c) => `  ${c.action === 'create' ? '+ create' : '~ update'} ${c.resource}: ${c.detail}`);
+}

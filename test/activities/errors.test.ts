@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { EntityNotFoundException, InternalServiceException, ThrottlingException } from '@aws-sdk/client-glue';
+import { awsFailure, isRetryableAwsError } from '../../src/activities/errors';
+
+const awsError = (name: string, status: number) =>
+  Object.assign(new Error(`${name} happened`), { name, $metadata: { httpStatusCode: status } });
+const crawler = { operation: 'GetCrawler', resource: 'crawler raw-sales', region: 'us-east-1' };
+
+describe('AWS error mapping', () => {
+  test('keeps the exception class name as the failure type', () => {
+    const failure = awsFailure(
+      new EntityNotFoundException({ message: 'nope', $metadata: { httpStatusCode: 400 } }),
+      crawler,
+    );
+    assert.equal(failure.type, 'EntityNotFoundException');
+  });
+
+  test('makes a missing resource non-retryable and says how to fix it', () => {
+    const failure = awsFailure(
+      new EntityNotFoundException({
+        message: 'Crawler entry with name raw-sales does not exist',
+        $metadata: { httpStatusCode: 400 },
+      }),
+      { ...crawler, notFoundFix: 'run npm run provision' },
+    );
+    assert.equal(failure.nonRetryable, true);
+    assert.match(failure.message, /^crawler raw-sales does not exist in us-east-1 .*: run npm run provision$/);
+  });
+
+  test('makes access denied non-retryable and names the operation to allow', () => {
+    const failure = awsFailure(awsError('AccessDeniedException', 400), crawler);
+    assert.equal(failure.nonRetryable, true);
+    assert.match(failure.message, /allow the worker's AWS identity to call GetCrawler/);
+  });
+
+  test('retries throttling whatever its status code', () => {
+    assert.equal(
+      isRetryableAwsError(new ThrottlingException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 400 } })),
+      true,
+    );
+    assert.equal(isRetryableAwsError(awsError('SlowDown', 503)), true);
+  });
+
+  test('retries server faults, 408 and 429', () => {
+    assert.equal(
+      isRetryableAwsError(new InternalServiceException({ message: 'oops', $metadata: { httpStatusCode: 500 } })),
+      true,
+    );
+    assert.equal(isRetryableAwsError(awsError('RequestTimeout', 408)), true);
+    assert.equal(isRetryableAwsError(awsError('TooManyRequests', 429)), true);
+  });
+
+  test('does not retry other client faults', () => {
+    assert.equal(isRetryableAwsError(awsError('InvalidParameterValue', 400)), false);
+    assert.equal(isRetryableAwsError(awsError('ValidationException', 400)), false);
+  });
+
+  test('retries errors that never reached AWS (network)', () => {
+    assert.equal(isRetryableAwsError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })), true);
+  });
+});

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createActivities } from '../../src/activities';
+import type { GluelineActivities } from '../../src/activities/types';
+import { awsDeps, fakeClients } from '../support/aws';
+
+describe('createActivities', () => {
+  test('builds every activity of the contract from one set of deps', () => {
+    const activities = createActivities(awsDeps(fakeClients(() => ({})).aws));
+    const expected: (keyof GluelineActivities)[] = [
+      'copyObjects',
+      'deleteObjects',
+      'readManifest',
+      'startGlueJobRun',
+      'waitForGlueJobRun',
+      'startCrawler',
+      'waitForCrawler',
+      'executeStatements',
+      'waitForStatement',
+      'sendFailureEmail',
+      'postFailureWebhook',
+    ];
+    assert.deepEqual(Object.keys(activities).sort(), [...expected].sort());
+    for (const name of expected) assert.equal(typeof activities[name], 'function');
+  });
+});

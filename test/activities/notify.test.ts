@@ -1,0 +1,224 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import nodemailer from 'nodemailer';
+import type { SinkMessage } from '../../devstack/mail-sink';
+import { createNotifyActivities } from '../../src/activities/notify';
+import type { ActivityDeps, FailureNotice } from '../../src/activities/types';
+import { freePort } from '../../devstack/stack';
+import { activityEnv, rejection, run, testCredentials } from '../support/aws';
+import { createAwsClients } from '../../src/aws-clients';
+import { stack, unique } from '../support/stack';
+
+const smtpPassword = 'smtp-pass-7f3a9c';
+const webhookToken = 'whk-token-91bd2e';
+const awsSecret = 'aws-secret-5c1e77';
+const secrets = [smtpPassword, webhookToken, awsSecret];
+
+function deps(mailer: ActivityDeps['mailer']): ActivityDeps {
+  return {
+    aws: createAwsClients({ endpoint: stack().aws.endpoint, credentials: testCredentials }),
+    mailer,
+    webhookToken,
+    secretsToRedact: [smtpPassword, awsSecret],
+    temporalUiUrl: 'http://127.0.0.1:8233',
+    namespace: 'default',
+    taskQueue: 'glueline',
+  };
+}
+
+const sinkMailer = () =>
+  nodemailer.createTransport(`smtp://glueline:${smtpPassword}@${stack().smtp.host}:${stack().smtp.port}`);
+
+function notice(overrides: Partial<FailureNotice> = {}): FailureNotice {
+  const batchId = unique('2026-11-26');
+  return {
+    pipeline: 'sales',
+    batchId,
+    step: 'transform',
+    region: 'us-east-1',
+    error: {
+      type: 'GlueJobRunFailed',
+      // An error text that (wrongly) carries secrets, and markup that must be escaped.
+      message: `glue job run jr_123 of job sales-to-parquet ended FAILED: <b>boom</b> token=${webhookToken} key=${awsSecret}`,
+    },
+    attempt: 3,
+    workflowId: `csv-pipeline-sales-${batchId}`,
+    runId: '8c3e1f2a-0000-4000-8000-000000000001',
+    workflowType: 'csvPipeline',
+    startedAt: '2026-11-26T10:00:00.000Z',
+    failedAt: '2026-11-26T10:05:00.000Z',
+    awsIds: { jobRunId: 'jr_123' },
+    email: { to: ['team@example.com'], from: 'glueline@example.com' },
+    ...overrides,
+  };
+}
+
+async function inboxMessage(subject: string): Promise<SinkMessage> {
+  const inbox = (await (await fetch(stack().smtp.inboxUrl)).json()) as SinkMessage[];
+  const message = inbox.find((m) => m.subject === subject);
+  assert.ok(message, `no message with subject '${subject}' at the sink`);
+  return message;
+}
+
+/** A local webhook receiver that answers each POST with the next status given. */
+let server: http.Server;
+let received: { headers: http.IncomingHttpHeaders; body: string }[] = [];
+let statuses: number[] = [];
+let webhookUrl = '';
+before(async () => {
+  server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body });
+      res.writeHead(statuses.shift() ?? 204).end('receiver says no');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  webhookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/glueline`;
+});
+after(() => server.close());
+
+describe('sendFailureEmail', () => {
+  test('emails the team a subject naming the pipeline, batch and step', async () => {
+    const mailer = sinkMailer();
+    const n = notice();
+    await run(activityEnv(), createNotifyActivities(deps(mailer)).sendFailureEmail, n);
+    mailer.close();
+    const message = await inboxMessage(`[glueline] sales batch ${n.batchId} failed at transform`);
+    assert.deepEqual(message.envelope.to, ['team@example.com']);
+  });
+
+  test('puts the error, attempt, run link and redrive commands in the text and HTML bodies', async () => {
+    const mailer = sinkMailer();
+    const n = notice({ step: 'crawl-curated@eu-west-1', region: 'eu-west-1' });
+    await run(activityEnv(), createNotifyActivities(deps(mailer)).sendFailureEmail, n);
+    mailer.close();
+    const message = await inboxMessage(`[glueline] sales batch ${n.batchId} failed at crawl-curated@eu-west-1`);
+    const link = `http://127.0.0.1:8233/namespaces/default/workflows/${n.workflowId}/${n.runId}/history`;
+    for (const body of [message.text, message.html]) {
+      assert.match(body, /GlueJobRunFailed/);
+      assert.match(body, /ended FAILED/);
+      assert.match(body, /Attempt/);
+      assert.ok(body.includes(link), 'the UI link is missing');
+      assert.ok(body.includes(`npm run glueline -- redrive ${n.workflowId} --from crawl-curated`), 'redrive missing');
+      assert.ok(body.includes('--task-queue glueline'), 'temporal CLI command missing');
+      assert.ok(body.includes('jr_123'));
+    }
+    assert.ok(message.html.includes('&lt;b&gt;boom&lt;/b&gt;'), 'HTML was not escaped');
+  });
+
+  test('never puts a configured secret in the email', async () => {
+    const mailer = sinkMailer();
+    const n = notice();
+    await run(activityEnv(), createNotifyActivities(deps(mailer)).sendFailureEmail, n);
+    mailer.close();
+    const message = JSON.stringify(await inboxMessage(`[glueline] sales batch ${n.batchId} failed at transform`));
+    for (const secret of secrets) assert.ok(!message.includes(secret), `the email carries ${secret}`);
+    assert.ok(message.includes('[redacted]'));
+  });
+
+  test('fails retryably, without secrets, when the SMTP server is down', async () => {
+    const port = await freePort();
+    const mailer = nodemailer.createTransport(`smtp://glueline:${smtpPassword}@127.0.0.1:${port}`);
+    const err = await rejection(run(activityEnv(), createNotifyActivities(deps(mailer)).sendFailureEmail, notice()));
+    assert.equal(err.type, 'EmailFailed');
+    assert.equal(err.nonRetryable, false);
+    for (const secret of secrets) assert.ok(!err.message.includes(secret));
+  });
+
+  test('fails non-retryably with InvalidInput when the notice has no email settings', async () => {
+    const err = await rejection(
+      run(activityEnv(), createNotifyActivities(deps(sinkMailer())).sendFailureEmail, notice({ email: undefined })),
+    );
+    assert.equal(err.type, 'InvalidInput');
+    assert.equal(err.nonRetryable, true);
+  });
+});
+
+describe('postFailureWebhook', () => {
+  test('still posts the notice with the bearer token when SMTP is down', async () => {
+    received = [];
+    statuses = [200];
+    const port = await freePort();
+    const activities = createNotifyActivities(
+      deps(nodemailer.createTransport(`smtp://glueline:${smtpPassword}@127.0.0.1:${port}`)),
+    );
+    const n = notice({ webhook: { url: webhookUrl } });
+    await assert.rejects(run(activityEnv(), activities.sendFailureEmail, n));
+    const result = await run(activityEnv(), activities.postFailureWebhook, n);
+    assert.deepEqual(result, { status: 200 });
+    assert.equal(received.length, 1);
+    assert.equal(received[0]!.headers.authorization, `Bearer ${webhookToken}`);
+    const body = JSON.parse(received[0]!.body) as Record<string, unknown>;
+    assert.equal(body.step, 'transform');
+    assert.equal(body.runUrl, `http://127.0.0.1:8233/namespaces/default/workflows/${n.workflowId}/${n.runId}/history`);
+  });
+
+  test('never puts a configured secret in the posted body', async () => {
+    received = [];
+    statuses = [204];
+    await run(
+      activityEnv(),
+      createNotifyActivities(deps(sinkMailer())).postFailureWebhook,
+      notice({ webhook: { url: webhookUrl } }),
+    );
+    for (const secret of secrets) assert.ok(!received[0]!.body.includes(secret), `the body carries ${secret}`);
+  });
+
+  test('fails retryably when the webhook answers 503', async () => {
+    statuses = [503];
+    const err = await rejection(
+      run(
+        activityEnv(),
+        createNotifyActivities(deps(sinkMailer())).postFailureWebhook,
+        notice({ webhook: { url: webhookUrl } }),
+      ),
+    );
+    assert.equal(err.type, 'WebhookFailed');
+    assert.equal(err.nonRetryable, false);
+    assert.match(err.message, /HTTP 503/);
+  });
+
+  test('fails retryably when the webhook answers 429', async () => {
+    statuses = [429];
+    const err = await rejection(
+      run(
+        activityEnv(),
+        createNotifyActivities(deps(sinkMailer())).postFailureWebhook,
+        notice({ webhook: { url: webhookUrl } }),
+      ),
+    );
+    assert.equal(err.nonRetryable, false);
+  });
+
+  test('fails non-retryably, naming the token setting, when the webhook answers 401', async () => {
+    statuses = [401];
+    const err = await rejection(
+      run(
+        activityEnv(),
+        createNotifyActivities(deps(sinkMailer())).postFailureWebhook,
+        notice({ webhook: { url: webhookUrl } }),
+      ),
+    );
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, /GLUELINE_WEBHOOK_TOKEN/);
+    assert.ok(!err.message.includes(webhookToken));
+  });
+
+  test('fails retryably when nothing listens at the webhook URL', async () => {
+    const port = await freePort();
+    const err = await rejection(
+      run(
+        activityEnv(),
+        createNotifyActivities(deps(sinkMailer())).postFailureWebhook,
+        notice({ webhook: { url: `http://127.0.0.1:${port}/x` } }),
+      ),
+    );
+    assert.equal(err.type, 'WebhookFailed');
+    assert.equal(err.nonRetryable, false);
+    assert.match(err.message, /ECONNREFUSED/);
+  });
+});

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { nextIntervalMs, pollUntilSettled } from '../../src/activities/poll';
+import { activityEnv, fastPolling, run } from '../support/aws';
+
+describe('the poll loop', () => {
+  test('grows the interval by the coefficient up to the cap', () => {
+    const policy = { initialIntervalMs: 1000, maxIntervalMs: 5000, backoffCoefficient: 2 };
+    const seen = [1000];
+    for (let i = 0; i < 4; i++) seen.push(nextIntervalMs(seen.at(-1)!, policy));
+    assert.deepEqual(seen, [1000, 2000, 4000, 5000, 5000]);
+  });
+
+  test('fails the attempt after too many transient errors in a row', async () => {
+    let calls = 0;
+    const poll = () =>
+      pollUntilSettled({
+        policy: fastPolling,
+        maxConsecutiveErrors: 2,
+        check: () => {
+          calls++;
+          return Promise.reject(ApplicationFailure.retryable('throttled', 'ThrottlingException'));
+        },
+        outcome: () => 'wait',
+      });
+    await assert.rejects(run(activityEnv(), poll), /throttled/);
+    assert.equal(calls, 3);
+  });
+
+  test('passes a non-retryable error through at once', async () => {
+    let calls = 0;
+    const poll = () =>
+      pollUntilSettled({
+        policy: fastPolling,
+        check: () => {
+          calls++;
+          return Promise.reject(ApplicationFailure.nonRetryable('gone', 'EntityNotFoundException'));
+        },
+        outcome: () => 'wait',
+      });
+    await assert.rejects(run(activityEnv(), poll), /gone/);
+    assert.equal(calls, 1);
+  });
+
+  test('stops sleeping at once when the activity is cancelled', async () => {
+    const env = activityEnv();
+    const slow = { initialIntervalMs: 60_000, maxIntervalMs: 60_000, backoffCoefficient: 1 };
+    const poll = () =>
+      pollUntilSettled({ policy: slow, check: () => Promise.resolve('RUNNING'), outcome: () => 'wait' });
+    const started = Date.now();
+    env.once('heartbeat', () => setTimeout(() => env.cancel(), 50));
+    await assert.rejects(run(env, poll), (err) => err instanceof CancelledFailure);
+    assert.ok(Date.now() - started < 5_000, 'the cancelled poll kept sleeping');
+  });
+});

@@ -1,0 +1,478 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CancelledFailure } from '@temporalio/common';
+import { createS3Activities, mismatch, planCopyParts, MAX_PARTS } from '../../src/activities/s3';
+import type { CopyProgress } from '../../src/activities/types';
+import { uploadFile } from '../../src/upload';
+import {
+  activityEnv,
+  awsDeps,
+  countingClients,
+  fakeClients,
+  newBucket,
+  putObjects,
+  rejection,
+  run,
+} from '../support/aws';
+import { stack } from '../support/stack';
+
+const [primary, replica] = stack().aws.regions as [string, string];
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+async function setup(
+  objects: Record<string, string> = { 'out/a.parquet': 'aaa', 'out/b.parquet': 'bbbb', 'out/c.parquet': 'c' },
+) {
+  const { aws, log } = countingClients();
+  const source = await newBucket(aws, primary, 'src');
+  const destPrimary = await newBucket(aws, primary, 'dst');
+  const destReplica = await newBucket(aws, replica, 'dst');
+  await putObjects(aws, primary, source, objects);
+  log.calls.length = 0;
+  return { aws, log, source, destPrimary, destReplica, s3: createS3Activities(awsDeps(aws)) };
+}
+
+/** What the SDK throws for a HEAD of a missing object. */
+const notFound = () => Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
+
+async function body(aws: ReturnType<typeof countingClients>['aws'], region: string, bucket: string, key: string) {
+  const out = await aws.s3(region).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return out.Body!.transformToString();
+}
+
+describe('copyObjects', () => {
+  test('copies every object under a prefix to buckets in two regions and verifies each', async () => {
+    const { aws, source, destPrimary, destReplica, s3 } = await setup();
+    const result = await run(activityEnv(), s3.copyObjects, {
+      source: { region: primary, bucket: source, prefix: 'out/' },
+      destinations: [
+        { region: primary, bucket: destPrimary },
+        { region: replica, bucket: destReplica },
+      ],
+    });
+    assert.deepEqual(result, { objects: 3, bytes: 8, copied: 6, skipped: 0, verifiedKeys: 6 });
+    assert.equal(await body(aws, replica, destReplica, 'out/b.parquet'), 'bbbb');
+    assert.equal(await body(aws, primary, destPrimary, 'out/c.parquet'), 'c');
+  });
+
+  test('skips objects already identical at the destination', async () => {
+    const { log, source, destReplica, s3 } = await setup();
+    const input = {
+      source: { region: primary, bucket: source, prefix: 'out/' },
+      destinations: [{ region: replica, bucket: destReplica }],
+    };
+    await run(activityEnv(), s3.copyObjects, input);
+    log.calls.length = 0;
+    const again = await run(activityEnv(), s3.copyObjects, input);
+    assert.deepEqual(again, { objects: 3, bytes: 8, copied: 0, skipped: 3, verifiedKeys: 3 });
+    assert.equal(log.count('CopyObject'), 0);
+  });
+
+  test('copies again an object that differs at the destination', async () => {
+    const { aws, log, source, destReplica, s3 } = await setup({ 'out/a.parquet': 'new content' });
+    await putObjects(aws, replica, destReplica, { 'out/a.parquet': 'old content' });
+    log.calls.length = 0;
+    const result = await run(activityEnv(), s3.copyObjects, {
+      source: { region: primary, bucket: source, keys: ['out/a.parquet'] },
+      destinations: [{ region: replica, bucket: destReplica }],
+    });
+    assert.equal(result.copied, 1);
+    assert.equal(await body(aws, replica, destReplica, 'out/a.parquet'), 'new content');
+  });
+
+  test('resumes from heartbeat details without copying the objects a previous attempt verified', async () => {
+    const { log, source, destReplica, s3 } = await setup();
+    const previous: CopyProgress = {
+      verified: [`${replica}/${destReplica}/out/a.parquet`, `${replica}/${destReplica}/out/b.parquet`],
+      bytesDone: 7,
+    };
+    const env = activityEnv({ heartbeatDetails: previous, attempt: 2 });
+    const result = await run(env, s3.copyObjects, {
+      source: { region: primary, bucket: source, prefix: 'out/' },
+      destinations: [{ region: replica, bucket: destReplica }],
+    });
+    assert.equal(log.count('CopyObject'), 1);
+    assert.equal(log.calls.find((c) => c.command === 'CopyObject')?.input.Key, 'out/c.parquet');
+    assert.deepEqual(result, { objects: 3, bytes: 8, copied: 1, skipped: 2, verifiedKeys: 3 });
+  });
+
+  test('heartbeats the verified destination keys and the bytes done', async () => {
+    const { source, destReplica, s3 } = await setup();
+    const env = activityEnv();
+    await run(env, s3.copyObjects, {
+      source: { region: primary, bucket: source, prefix: 'out/' },
+      destinations: [{ region: replica, bucket: destReplica }],
+      concurrency: 1,
+    });
+    const last = env.heartbeats.at(-1) as CopyProgress;
+    assert.deepEqual([...last.verified].sort(), [
+      `${replica}/${destReplica}/out/a.parquet`,
+      `${replica}/${destReplica}/out/b.parquet`,
+      `${replica}/${destReplica}/out/c.parquet`,
+    ]);
+    assert.equal(last.bytesDone, 8);
+  });
+
+  test('renames keys by stripping one prefix and adding another', async () => {
+    const { aws, source, destReplica, s3 } = await setup({ 'incoming/x.csv': 'id\n1\n' });
+    await run(activityEnv(), s3.copyObjects, {
+      source: { region: primary, bucket: source, keys: ['incoming/x.csv'] },
+      destinations: [{ region: replica, bucket: destReplica }],
+      rename: { stripPrefix: 'incoming/', addPrefix: 'raw/batch_id=b1/' },
+    });
+    assert.equal(await body(aws, replica, destReplica, 'raw/batch_id=b1/x.csv'), 'id\n1\n');
+  });
+
+  test('copies the last keys only after every other object is verified', async () => {
+    const { log, source, destReplica, s3 } = await setup({
+      'out/a.parquet': 'a',
+      'out/b.parquet': 'b',
+      'out/c.parquet': 'c',
+      '_glueline/manifest.json': '{}',
+    });
+    await run(activityEnv(), s3.copyObjects, {
+      source: { region: primary, bucket: source, prefix: 'out/' },
+      destinations: [{ region: replica, bucket: destReplica }],
+      lastKeys: ['_glueline/manifest.json'],
+      concurrency: 8,
+    });
+    const order = log.calls
+      .filter((c) => c.command === 'CopyObject' || c.command === 'HeadObject')
+      .map((c) => `${c.command} ${String(c.input.Bucket)}/${String(c.input.Key)}`);
+    const manifestCopy = order.indexOf(`CopyObject ${destReplica}/_glueline/manifest.json`);
+    assert.ok(manifestCopy > 0, 'the manifest was not copied');
+    const lastDataVerify = order.lastIndexOf(`HeadObject ${destReplica}/out/c.parquet`);
+    for (const key of ['a', 'b', 'c']) {
+      assert.ok(
+        order.lastIndexOf(`HeadObject ${destReplica}/out/${key}.parquet`) < manifestCopy,
+        `out/${key} verified after the manifest copy`,
+      );
+    }
+    assert.ok(lastDataVerify < manifestCopy);
+  });
+
+  test('fails non-retryably with NoSourceObjects naming the bucket and prefix when the source is empty', async () => {
+    const { source, destReplica, s3 } = await setup({});
+    const err = await rejection(
+      run(activityEnv(), s3.copyObjects, {
+        source: { region: primary, bucket: source, prefix: 'out/batch_id=7/' },
+        destinations: [{ region: replica, bucket: destReplica }],
+      }),
+    );
+    assert.equal(err.type, 'NoSourceObjects');
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, new RegExp(`s3://${source}/out/batch_id=7/`));
+  });
+
+  test('copies nothing and succeeds on an empty source when objects are not required', async () => {
+    const { source, destReplica, s3 } = await setup({});
+    const result = await run(activityEnv(), s3.copyObjects, {
+      source: { region: primary, bucket: source, prefix: 'out/' },
+      destinations: [{ region: replica, bucket: destReplica }],
+      requireObjects: false,
+    });
+    assert.deepEqual(result, { objects: 0, bytes: 0, copied: 0, skipped: 0, verifiedKeys: 0 });
+  });
+
+  test('fails non-retryably naming the bucket when the source bucket does not exist', async () => {
+    const { destReplica, s3 } = await setup({});
+    const err = await rejection(
+      run(activityEnv(), s3.copyObjects, {
+        source: { region: primary, bucket: 'glueline-no-such-bucket', prefix: 'out/' },
+        destinations: [{ region: replica, bucket: destReplica }],
+      }),
+    );
+    assert.equal(err.type, 'NoSuchBucket');
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, /bucket glueline-no-such-bucket does not exist in us-east-1.*npm run provision/);
+  });
+
+  test('fails non-retryably naming the key when a given source key does not exist', async () => {
+    const { source, destReplica, s3 } = await setup();
+    const err = await rejection(
+      run(activityEnv(), s3.copyObjects, {
+        source: { region: primary, bucket: source, keys: ['out/a.parquet', 'out/missing.parquet'] },
+        destinations: [{ region: replica, bucket: destReplica }],
+      }),
+    );
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, new RegExp(`object s3://${source}/out/missing.parquet does not exist`));
+  });
+
+  test('fails non-retryably naming the destination bucket when it does not exist', async () => {
+    const { source, s3 } = await setup();
+    const err = await rejection(
+      run(activityEnv(), s3.copyObjects, {
+        source: { region: primary, bucket: source, prefix: 'out/' },
+        destinations: [{ region: replica, bucket: 'glueline-no-such-dest' }],
+      }),
+    );
+    assert.equal(err.type, 'NoSuchBucket');
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, /^bucket glueline-no-such-dest does not exist in eu-west-1 .*npm run provision/);
+  });
+
+  test('fails non-retryably with CopyVerificationFailed when the copy does not match its source', async () => {
+    let copies = 0;
+    const { aws } = fakeClients((command, input) => {
+      if (command === 'CopyObject') copies++;
+      if (command === 'HeadObject' && input.Bucket === 'src') return { ContentLength: 4, ETag: '"abc"' };
+      if (command === 'HeadObject' && copies === 0) throw notFound();
+      if (command === 'HeadObject') return { ContentLength: 3, ETag: '"abd"' };
+      return {};
+    });
+    const err = await rejection(
+      run(activityEnv(), createS3Activities(awsDeps(aws)).copyObjects, {
+        source: { region: primary, bucket: 'src', keys: ['out/a.parquet'] },
+        destinations: [{ region: replica, bucket: 'dst' }],
+      }),
+    );
+    assert.equal(err.type, 'CopyVerificationFailed');
+    assert.equal(err.nonRetryable, true);
+    assert.match(
+      err.message,
+      /s3:\/\/dst\/out\/a.parquet \(eu-west-1\) does not match its source: size 3 bytes, source 4 bytes/,
+    );
+  });
+
+  test('leaves the objects it verified in its heartbeat when a later copy fails, so a retry resumes', async () => {
+    const copied = new Set<string>();
+    const { aws } = fakeClients((command, input) => {
+      const key = String(input.Key);
+      if (command === 'HeadObject' && input.Bucket === 'src') return { ContentLength: 1, ETag: `"${key}"` };
+      if (command === 'HeadObject') {
+        if (!copied.has(key)) throw notFound();
+        return { ContentLength: 1, ETag: `"${key}"` };
+      }
+      if (command === 'CopyObject') {
+        if (key === 'c')
+          throw Object.assign(new Error('We encountered an internal error'), {
+            name: 'InternalError',
+            $metadata: { httpStatusCode: 500 },
+          });
+        copied.add(key);
+      }
+      return {};
+    });
+    const env = activityEnv();
+    const err = await rejection(
+      run(env, createS3Activities(awsDeps(aws)).copyObjects, {
+        source: { region: primary, bucket: 'src', keys: ['a', 'b', 'c'] },
+        destinations: [{ region: replica, bucket: 'dst' }],
+        concurrency: 1,
+      }),
+    );
+    assert.equal(err.nonRetryable, false);
+    assert.deepEqual((env.heartbeats.at(-1) as CopyProgress).verified, [`${replica}/dst/a`, `${replica}/dst/b`]);
+  });
+
+  test('aborts the copies in flight and starts no more when cancelled', async () => {
+    const { aws, log } = fakeClients((command, input) => {
+      if (command === 'HeadObject' && input.Bucket === 'src') return { ContentLength: 1, ETag: '"e"' };
+      if (command === 'HeadObject') throw notFound();
+      if (command === 'CopyObject') return new Promise(() => {}); // a copy that never ends by itself
+      return {};
+    });
+    const env = activityEnv();
+    const copying = run(env, createS3Activities(awsDeps(aws)).copyObjects, {
+      source: { region: primary, bucket: 'src', keys: ['a', 'b', 'c', 'd'] },
+      destinations: [{ region: replica, bucket: 'dst' }],
+      concurrency: 2,
+    });
+    while (log.count('CopyObject') < 2) await new Promise((r) => setTimeout(r, 5));
+    env.cancel();
+    await assert.rejects(copying, (err) => err instanceof CancelledFailure);
+    assert.equal(log.count('CopyObject'), 2);
+  });
+
+  test('keeps heartbeating while one long copy runs', async () => {
+    let copied = false;
+    const { aws } = fakeClients((command, input) => {
+      if (command === 'HeadObject' && input.Bucket === 'src') return { ContentLength: 1, ETag: '"e"' };
+      if (command === 'HeadObject') {
+        if (!copied) throw notFound();
+        return { ContentLength: 1, ETag: '"e"' };
+      }
+      if (command === 'CopyObject') {
+        return new Promise((resolve) => setTimeout(() => resolve((copied = true)), 2_300));
+      }
+      return {};
+    });
+    const env = activityEnv();
+    await run(env, createS3Activities(awsDeps(aws)).copyObjects, {
+      source: { region: primary, bucket: 'src', keys: ['big'] },
+      destinations: [{ region: replica, bucket: 'dst' }],
+    });
+    assert.ok(env.heartbeats.length >= 3, `only ${env.heartbeats.length} heartbeats during a 2.3 s copy`);
+  });
+
+  test('copies an object uploaded in parts with the same parts, so its ETag matches', async () => {
+    const { aws, log, source, destReplica, s3 } = await setup({});
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-')), 'big.bin');
+    fs.writeFileSync(file, Buffer.alloc(11 * MiB, 7));
+    const uploaded = await uploadFile(aws, file, 'out/big.bin', [{ region: primary, bucket: source }], {
+      partSizeBytes: 5 * MiB,
+    });
+    log.calls.length = 0;
+    const result = await run(activityEnv(), s3.copyObjects, {
+      source: { region: primary, bucket: source, prefix: 'out/' },
+      destinations: [{ region: replica, bucket: destReplica }],
+    });
+    assert.equal(result.copied, 1);
+    assert.equal(log.count('UploadPartCopy'), 3);
+    const head = await aws.s3(replica).send(new HeadObjectCommand({ Bucket: destReplica, Key: 'out/big.bin' }));
+    assert.equal(head.ETag, uploaded.etags[`${primary}/${source}`]);
+    assert.equal(head.ContentLength, 11 * MiB);
+  });
+});
+
+describe('planCopyParts', () => {
+  test('splits an object above 5 GiB into parts that cover every byte once', () => {
+    const size = 6 * GiB + 123;
+    const parts = planCopyParts(size);
+    assert.equal(parts[0]!.first, 0);
+    assert.equal(parts.at(-1)!.last, size - 1);
+    parts.slice(1).forEach((p, i) => assert.equal(p.first, parts[i]!.last + 1));
+    assert.deepEqual(
+      parts.map((p) => p.partNumber),
+      parts.map((_, i) => i + 1),
+    );
+  });
+
+  test("reuses the source's own part size so the copy reproduces its ETag", () => {
+    const parts = planCopyParts(12 * MiB, 5 * MiB);
+    assert.deepEqual(
+      parts.map((p) => [p.first, p.last]),
+      [
+        [0, 5 * MiB - 1],
+        [5 * MiB, 10 * MiB - 1],
+        [10 * MiB, 12 * MiB - 1],
+      ],
+    );
+  });
+
+  test('falls back to its own part size when the given one is below the 5 MiB minimum', () => {
+    const parts = planCopyParts(6 * GiB, 1 * MiB);
+    assert.ok(parts.every((p) => p.last - p.first + 1 >= 5 * MiB || p === parts.at(-1)));
+    assert.ok(parts.length < 100);
+  });
+
+  test('keeps a 5 TiB object within 10,000 parts of at most 5 GiB', () => {
+    const parts = planCopyParts(5 * 1024 * GiB);
+    assert.ok(parts.length <= MAX_PARTS);
+    assert.ok(parts.every((p) => p.last - p.first + 1 <= 5 * GiB));
+  });
+
+  test('refuses a size S3 cannot store', () => {
+    assert.throws(() => planCopyParts(5 * 1024 * GiB + 1), RangeError);
+  });
+});
+
+describe('mismatch', () => {
+  const fp = (size: number, etag: string, checksums = {}) => ({ size, etag, checksums });
+  test('reports a size difference first', () => {
+    assert.match(mismatch(fp(3, '"a"'), fp(4, '"a"')) ?? '', /size 4 bytes, source 3 bytes/);
+  });
+  test('trusts a full-object checksum both sides report over differing ETags', () => {
+    assert.equal(
+      mismatch(fp(3, '"a-2"', { ChecksumCRC64NVME: 'x' }), fp(3, '"b"', { ChecksumCRC64NVME: 'x' })),
+      undefined,
+    );
+  });
+  test('reports differing full-object checksums', () => {
+    assert.match(
+      mismatch(fp(3, '"a"', { ChecksumCRC32: 'x' }), fp(3, '"a"', { ChecksumCRC32: 'y' })) ?? '',
+      /ChecksumCRC32 y, source x/,
+    );
+  });
+  test('falls back to the ETag when no checksum is comparable', () => {
+    assert.match(mismatch(fp(3, '"a"'), fp(3, '"b"')) ?? '', /ETag "b", source "a"/);
+  });
+});
+
+describe('deleteObjects', () => {
+  test('deletes every object under a prefix and leaves the rest', async () => {
+    const { aws, source, s3 } = await setup({ 'out/a': '1', 'out/b': '2', 'keep/c': '3' });
+    const result = await run(activityEnv(), s3.deleteObjects, { region: primary, bucket: source, prefix: 'out/' });
+    assert.deepEqual(result, { deleted: 2 });
+    const left = await aws.s3(primary).send(new ListObjectsV2Command({ Bucket: source }));
+    assert.deepEqual(
+      left.Contents?.map((o) => o.Key),
+      ['keep/c'],
+    );
+  });
+});
+
+describe('readManifest', () => {
+  const manifest = {
+    batchId: 'b1',
+    inputFiles: ['raw/batch_id=b1/x.csv'],
+    rowsIn: 3,
+    rowsOut: 2,
+    rowsRejected: 1,
+    outputFiles: [{ key: 'curated/batch_id=b1/part-0.parquet', bytes: 100 }],
+    quarantineFiles: [],
+  };
+
+  test('returns the manifest the Glue job wrote', async () => {
+    const { aws, source, s3 } = await setup({});
+    await aws.s3(primary).send(new PutObjectCommand({ Bucket: source, Key: 'm.json', Body: JSON.stringify(manifest) }));
+    assert.deepEqual(
+      await run(activityEnv(), s3.readManifest, { region: primary, bucket: source, key: 'm.json' }),
+      manifest,
+    );
+  });
+
+  test('fails with ManifestInvalid when the manifest does not exist', async () => {
+    const { source, s3 } = await setup({});
+    const err = await rejection(
+      run(activityEnv(), s3.readManifest, { region: primary, bucket: source, key: 'm.json' }),
+    );
+    assert.equal(err.type, 'ManifestInvalid');
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, new RegExp(`s3://${source}/m.json .*does not exist`));
+  });
+
+  test('fails with ManifestInvalid naming the field that has the wrong shape', async () => {
+    const { aws, source, s3 } = await setup({});
+    const bad = { ...manifest, rowsOut: 'two' };
+    await aws.s3(primary).send(new PutObjectCommand({ Bucket: source, Key: 'm.json', Body: JSON.stringify(bad) }));
+    const err = await rejection(
+      run(activityEnv(), s3.readManifest, { region: primary, bucket: source, key: 'm.json' }),
+    );
+    assert.equal(err.type, 'ManifestInvalid');
+    assert.match(err.message, /rowsOut/);
+  });
+});
+
+describe('uploadFile', () => {
+  test('uploads one file to buckets in two regions in parts, reading it once, with equal ETags', async () => {
+    const { aws, log } = countingClients();
+    const a = await newBucket(aws, primary, 'up');
+    const b = await newBucket(aws, replica, 'up');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-')), 'sales.csv');
+    fs.writeFileSync(file, Buffer.alloc(12 * MiB, 'x'));
+    log.calls.length = 0;
+    const result = await uploadFile(
+      aws,
+      file,
+      'raw/sales.csv',
+      [
+        { region: primary, bucket: a },
+        { region: replica, bucket: b },
+      ],
+      {
+        partSizeBytes: 5 * MiB,
+      },
+    );
+    assert.equal(result.bytesRead, 12 * MiB);
+    assert.equal(log.count('UploadPart'), 6);
+    assert.equal(result.etags[`${primary}/${a}`], result.etags[`${replica}/${b}`]);
+    const head = await aws.s3(replica).send(new HeadObjectCommand({ Bucket: b, Key: 'raw/sales.csv' }));
+    assert.equal(head.ContentLength, 12 * MiB);
+  });
+});

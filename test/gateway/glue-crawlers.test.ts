@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import {
+  CreateCrawlerCommand,
+  GetCrawlerCommand,
+  GetCrawlerMetricsCommand,
+  GlueClient,
+  StartCrawlerCommand,
+  StopCrawlerCommand,
+  type Crawler,
+} from '@aws-sdk/client-glue';
+import { GatewayControl } from '../support/gateway';
+import { pollUntil } from '../support/poll';
+import { awsClientConfig, unique } from '../support/stack';
+
+const glue = new GlueClient(awsClientConfig());
+const gateway = new GatewayControl();
+after(() => glue.destroy());
+
+async function createCrawler(): Promise<string> {
+  const Name = unique('gw-crawler');
+  await glue.send(
+    new CreateCrawlerCommand({
+      Name,
+      Role: 'arn:aws:iam::123456789012:role/glue',
+      DatabaseName: 'raw',
+      Targets: { S3Targets: [{ Path: 's3://raw-bucket/in/' }] },
+    }),
+  );
+  return Name;
+}
+
+async function crawlUntilReady(Name: string): Promise<Crawler> {
+  await pollUntil(
+    async () => (await glue.send(new GetCrawlerCommand({ Name }))).Crawler!,
+    (c) => c.State !== 'READY',
+  ).catch(() => undefined);
+  return pollUntil(
+    async () => (await glue.send(new GetCrawlerCommand({ Name }))).Crawler!,
+    (c) => c.State === 'READY' && c.LastCrawl !== undefined,
+  );
+}
+
+describe('Glue crawler runs through the gateway', () => {
+  test('a crawl with no scripted outcome ends READY with LastCrawl.Status SUCCEEDED', async () => {
+    const Name = await createCrawler();
+    await glue.send(new StartCrawlerCommand({ Name }));
+    assert.equal((await glue.send(new GetCrawlerCommand({ Name }))).Crawler!.State, 'RUNNING');
+    const crawler = await crawlUntilReady(Name);
+    assert.equal(crawler.LastCrawl?.Status, 'SUCCEEDED');
+    assert.equal(crawler.LastCrawl?.LogGroup, '/aws-glue/crawlers');
+    assert.equal(crawler.Targets?.S3Targets?.[0]?.Path, 's3://raw-bucket/in/', "moto's definition is kept");
+  });
+
+  test('a scripted failing crawl ends FAILED with its ErrorMessage', async () => {
+    const Name = await createCrawler();
+    await gateway.scriptCrawls(Name, [
+      { status: 'FAILED', errorMessage: 'Internal Service Exception', afterSeconds: 0.2 },
+    ]);
+    await glue.send(new StartCrawlerCommand({ Name }));
+    const crawler = await crawlUntilReady(Name);
+    assert.equal(crawler.LastCrawl?.Status, 'FAILED');
+    assert.equal(crawler.LastCrawl?.ErrorMessage, 'Internal Service Exception');
+  });
+
+  test('StartCrawler on a running crawler throws CrawlerRunningException', async () => {
+    const Name = await createCrawler();
+    await gateway.scriptCrawls(Name, [{ status: 'RUNNING' }]);
+    await glue.send(new StartCrawlerCommand({ Name }));
+    await assert.rejects(glue.send(new StartCrawlerCommand({ Name })), { name: 'CrawlerRunningException' });
+    await glue.send(new StopCrawlerCommand({ Name }));
+  });
+
+  test('StopCrawler ends a running crawl CANCELLED', async () => {
+    const Name = await createCrawler();
+    await gateway.scriptCrawls(Name, [{ status: 'RUNNING' }]);
+    await glue.send(new StartCrawlerCommand({ Name }));
+    await glue.send(new StopCrawlerCommand({ Name }));
+    assert.equal((await glue.send(new GetCrawlerCommand({ Name }))).Crawler!.State, 'STOPPING');
+    assert.equal((await crawlUntilReady(Name)).LastCrawl?.Status, 'CANCELLED');
+  });
+
+  test('StartCrawler of a crawler moto does not have throws EntityNotFoundException', async () => {
+    await assert.rejects(glue.send(new StartCrawlerCommand({ Name: unique('gw-no-such-crawler') })), {
+      name: 'EntityNotFoundException',
+    });
+  });
+
+  test('GetCrawlerMetrics reports the scripted table counts of the last crawl', async () => {
+    const Name = await createCrawler();
+    await gateway.scriptCrawls(Name, [{ status: 'SUCCEEDED', afterSeconds: 0.2, tablesCreated: 2, tablesUpdated: 1 }]);
+    await glue.send(new StartCrawlerCommand({ Name }));
+    await crawlUntilReady(Name);
+    const { CrawlerMetricsList } = await glue.send(new GetCrawlerMetricsCommand({ CrawlerNameList: [Name] }));
+    assert.deepEqual(
+      CrawlerMetricsList?.map((m) => [
+        m.CrawlerName,
+        m.TablesCreated,
+        m.TablesUpdated,
+        m.TablesDeleted,
+        m.LastRuntimeSeconds,
+      ]),
+      [[Name, 2, 1, 0, 0.2]],
+    );
+  });
+});

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import {
+  BatchStopJobRunCommand,
+  GetJobRunCommand,
+  GetJobRunsCommand,
+  GlueClient,
+  StartJobRunCommand,
+  type JobRun,
+} from '@aws-sdk/client-glue';
+import { GatewayControl } from '../support/gateway';
+import { createGlueJob } from '../support/glue';
+import { pollUntil } from '../support/poll';
+import { awsClientConfig, unique } from '../support/stack';
+
+const glue = new GlueClient(awsClientConfig());
+const gateway = new GatewayControl();
+after(() => glue.destroy());
+
+const createJob = (maxConcurrentRuns?: number) =>
+  createGlueJob(glue, { ExecutionProperty: maxConcurrentRuns ? { MaxConcurrentRuns: maxConcurrentRuns } : undefined });
+
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'TIMEOUT', 'STOPPED', 'ERROR', 'EXPIRED']);
+
+async function runUntil(JobName: string, RunId: string, states = TERMINAL): Promise<JobRun> {
+  return pollUntil(
+    async () => (await glue.send(new GetJobRunCommand({ JobName, RunId }))).JobRun!,
+    (run) => states.has(run.JobRunState!),
+  );
+}
+
+describe('Glue job runs through the gateway', () => {
+  test('a run with no scripted outcome succeeds through the default job runner', async () => {
+    const JobName = await createJob();
+    const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName, Arguments: { '--batch': 'b1' } }));
+    assert.match(JobRunId!, /^jr_[0-9a-f]{64}$/);
+    const run = await runUntil(JobName, JobRunId!);
+    assert.equal(run.JobRunState, 'SUCCEEDED');
+    assert.deepEqual(run.Arguments, { '--batch': 'b1' });
+    assert.equal(run.Attempt, 0);
+    assert.ok(run.StartedOn instanceof Date && run.CompletedOn instanceof Date);
+  });
+
+  test('a scripted failing run reports FAILED with the scripted ErrorMessage', async () => {
+    const JobName = await createJob();
+    await gateway.scriptJobRuns(JobName, [
+      { state: 'FAILED', errorMessage: 'AnalysisException: no column x', afterSeconds: 0.2 },
+    ]);
+    const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName }));
+    const run = await runUntil(JobName, JobRunId!);
+    assert.equal(run.JobRunState, 'FAILED');
+    assert.equal(run.ErrorMessage, 'AnalysisException: no column x');
+  });
+
+  test('a scripted timeout reports TIMEOUT', async () => {
+    const JobName = await createJob();
+    await gateway.scriptJobRuns(JobName, [{ state: 'TIMEOUT', afterSeconds: 0.2 }]);
+    const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName }));
+    assert.equal((await runUntil(JobName, JobRunId!)).JobRunState, 'TIMEOUT');
+  });
+
+  test('BatchStopJobRun moves a RUNNING run through STOPPING to STOPPED', async () => {
+    const JobName = await createJob();
+    await gateway.scriptJobRuns(JobName, [{ state: 'RUNNING' }]);
+    const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName }));
+    await runUntil(JobName, JobRunId!, new Set(['RUNNING']));
+    const stopped = await glue.send(new BatchStopJobRunCommand({ JobName, JobRunIds: [JobRunId!, 'jr_unknown'] }));
+    assert.deepEqual(stopped.SuccessfulSubmissions, [{ JobName, JobRunId }]);
+    assert.equal(stopped.Errors?.[0]?.ErrorDetail?.ErrorCode, 'EntityNotFoundException');
+    const stopping = (await glue.send(new GetJobRunCommand({ JobName, RunId: JobRunId }))).JobRun!;
+    assert.equal(stopping.JobRunState, 'STOPPING');
+    assert.equal((await runUntil(JobName, JobRunId!)).JobRunState, 'STOPPED');
+  });
+
+  test('StartJobRun beyond MaxConcurrentRuns throws ConcurrentRunsExceededException', async () => {
+    const JobName = await createJob(2);
+    await gateway.scriptJobRuns(JobName, [{ state: 'RUNNING' }, { state: 'RUNNING' }]);
+    const first = await glue.send(new StartJobRunCommand({ JobName }));
+    const second = await glue.send(new StartJobRunCommand({ JobName }));
+    await assert.rejects(glue.send(new StartJobRunCommand({ JobName })), { name: 'ConcurrentRunsExceededException' });
+    await glue.send(new BatchStopJobRunCommand({ JobName, JobRunIds: [first.JobRunId!, second.JobRunId!] }));
+  });
+
+  test('StartJobRun of a job moto does not have throws EntityNotFoundException', async () => {
+    await assert.rejects(glue.send(new StartJobRunCommand({ JobName: unique('gw-no-such-job') })), {
+      name: 'EntityNotFoundException',
+    });
+  });
+
+  test('GetJobRuns lists runs newest first, a page at a time', async () => {
+    const JobName = await createJob(3);
+    await gateway.scriptJobRuns(JobName, [
+      { state: 'SUCCEEDED', afterSeconds: 0 },
+      { state: 'SUCCEEDED', afterSeconds: 0 },
+      { state: 'SUCCEEDED', afterSeconds: 0 },
+    ]);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await glue.send(new StartJobRunCommand({ JobName }))).JobRunId!);
+    const first = await glue.send(new GetJobRunsCommand({ JobName, MaxResults: 2 }));
+    const second = await glue.send(new GetJobRunsCommand({ JobName, MaxResults: 2, NextToken: first.NextToken }));
+    assert.deepEqual(
+      [...first.JobRuns!, ...second.JobRuns!].map((r) => r.Id),
+      ids.reverse(),
+    );
+    assert.equal(second.NextToken, undefined);
+  });
+
+  test('at time scale 60 a scripted 120 s run ends in about 2 s and reports ExecutionTime 120', async () => {
+    const JobName = await createJob();
+    await gateway.scriptJobRuns(JobName, [{ state: 'SUCCEEDED', afterSeconds: 120 }]);
+    await gateway.setTimeScale(60);
+    try {
+      const started = Date.now();
+      const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName }));
+      const run = await runUntil(JobName, JobRunId!);
+      assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+      assert.equal(run.ExecutionTime, 120);
+      assert.equal(run.CompletedOn!.getTime() - run.StartedOn!.getTime(), 120_000);
+    } finally {
+      await gateway.setTimeScale(1);
+    }
+  });
+});

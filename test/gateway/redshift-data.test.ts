@@ -1,0 +1,278 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  BatchExecuteStatementCommand,
+  CancelStatementCommand,
+  DescribeStatementCommand,
+  ExecuteStatementCommand,
+  GetStatementResultCommand,
+  ListStatementsCommand,
+  RedshiftDataClient,
+  type DescribeStatementResponse,
+  type ExecuteStatementCommandInput,
+} from '@aws-sdk/client-redshift-data';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { pollUntil } from '../support/poll';
+import { awsClientConfig, unique } from '../support/stack';
+
+const redshift = new RedshiftDataClient(awsClientConfig());
+const s3 = new S3Client(awsClientConfig());
+after(() => (redshift.destroy(), s3.destroy()));
+
+/** One cluster (so one fresh database) for this file; statements in it run one after another. */
+const ClusterIdentifier = unique('gw-cluster');
+const Database = 'dev';
+
+const ACTIVE = new Set(['SUBMITTED', 'PICKED', 'STARTED']);
+
+async function settled(Id: string): Promise<DescribeStatementResponse> {
+  return pollUntil(
+    () => redshift.send(new DescribeStatementCommand({ Id })),
+    (d) => !ACTIVE.has(d.Status!),
+  );
+}
+
+async function execute(
+  Sql: string,
+  more: Partial<ExecuteStatementCommandInput> = {},
+): Promise<DescribeStatementResponse> {
+  const { Id } = await redshift.send(
+    new ExecuteStatementCommand({ ClusterIdentifier, Database, DbUser: 'awsuser', Sql, ...more }),
+  );
+  return settled(Id!);
+}
+
+async function batch(Sqls: string[]): Promise<string> {
+  const { Id } = await redshift.send(
+    new BatchExecuteStatementCommand({ ClusterIdentifier, Database, DbUser: 'awsuser', Sqls }),
+  );
+  return Id!;
+}
+
+/** A table name no other test uses (Postgres identifiers take no dashes). */
+const tableName = (prefix: string) => unique(prefix).replace(/-/g, '_');
+
+async function scalar(Sql: string): Promise<unknown> {
+  const done = await execute(Sql);
+  assert.equal(done.Status, 'FINISHED', done.Error);
+  const { Records } = await redshift.send(new GetStatementResultCommand({ Id: done.Id }));
+  const field = Records![0]![0]!;
+  return field.longValue ?? field.stringValue ?? field.doubleValue ?? field.booleanValue ?? null;
+}
+
+describe('Redshift Data API on the embedded Postgres', () => {
+  before(async () => {
+    // The first statement creates the cluster's database, which takes a few seconds.
+    assert.equal((await execute('select 1')).Status, 'FINISHED');
+  });
+
+  test('select 1 runs to FINISHED and its result has one row', async () => {
+    const done = await execute('select 1 as one');
+    assert.equal(done.Status, 'FINISHED');
+    assert.equal(done.HasResultSet, true);
+    const result = await redshift.send(new GetStatementResultCommand({ Id: done.Id }));
+    assert.deepEqual(result.Records, [[{ longValue: 1 }]]);
+    assert.equal(result.ColumnMetadata?.[0]?.name, 'one');
+    assert.equal(result.TotalNumRows, 1);
+  });
+
+  test("a syntax error ends FAILED with Postgres's message", async () => {
+    const done = await execute('selec 1');
+    assert.equal(done.Status, 'FAILED');
+    assert.match(done.Error!, /syntax error at or near "selec"/);
+  });
+
+  test('a two-statement batch whose second statement fails leaves no trace of the first', async () => {
+    const table = tableName('batch');
+    const Id = await batch([`create table ${table} (id int)`, 'select * from no_such_table']);
+    const done = await settled(Id!);
+    assert.equal(done.Status, 'FAILED');
+    assert.deepEqual(
+      done.SubStatements?.map((s) => s.Status),
+      ['FINISHED', 'FAILED'],
+    );
+    assert.match(done.SubStatements![1]!.Error!, /relation "no_such_table" does not exist/);
+    assert.equal(await scalar(`select count(*) from information_schema.tables where table_name = '${table}'`), 0);
+  });
+
+  test('the same ClientToken returns the same Id and runs the SQL once', async () => {
+    const table = tableName('token');
+    await execute(`create table ${table} (id int)`);
+    const ClientToken = unique('token');
+    const input = {
+      ClusterIdentifier,
+      Database,
+      DbUser: 'awsuser',
+      Sql: `insert into ${table} values (1)`,
+      ClientToken,
+    };
+    const first = await redshift.send(new ExecuteStatementCommand(input));
+    const second = await redshift.send(new ExecuteStatementCommand(input));
+    assert.equal(second.Id, first.Id);
+    await settled(first.Id!);
+    assert.equal(await scalar(`select count(*) from ${table}`), 1);
+  });
+
+  test('named Parameters bind to :name placeholders', async () => {
+    const done = await execute("select :greeting || ' ' || :name as text, 1::int as n", {
+      Parameters: [
+        { name: 'greeting', value: 'hello' },
+        { name: 'name', value: 'redshift' },
+      ],
+    });
+    const { Records } = await redshift.send(new GetStatementResultCommand({ Id: done.Id }));
+    assert.deepEqual(Records, [[{ stringValue: 'hello redshift' }, { longValue: 1 }]]);
+  });
+
+  test('GetStatementResult pages a large result with NextToken', async () => {
+    const done = await execute('select generate_series(1, 2500) as n');
+    let NextToken: string | undefined;
+    const values: number[] = [];
+    do {
+      const page = await redshift.send(new GetStatementResultCommand({ Id: done.Id, NextToken }));
+      values.push(...page.Records!.map((r) => r[0]!.longValue!));
+      NextToken = page.NextToken;
+    } while (NextToken);
+    assert.equal(values.length, 2500);
+    assert.equal(values[2499], 2500);
+  });
+
+  test('COPY of a Parquet object in local S3 loads its rows', async () => {
+    const { parquetWriteBuffer } = await import('hyparquet-writer');
+    const Bucket = unique('gw-curated');
+    await s3.send(new CreateBucketCommand({ Bucket }));
+    const parquet = parquetWriteBuffer({
+      columnData: [
+        { name: 'name', data: ['a', 'b', 'c'], type: 'STRING' },
+        { name: 'id', data: [1, 2, 3], type: 'INT32' },
+        { name: 'amount', data: [1.5, null, 3.25], type: 'DOUBLE' },
+      ],
+    });
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'sales/part-00000.parquet', Body: new Uint8Array(parquet) }));
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'sales/_SUCCESS', Body: '' }));
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'sales/manifest.json', Body: '{}' }));
+    const table = tableName('sales');
+    await execute(`create table ${table} (id int, name varchar(10), amount float8)`);
+    const copy = await execute(
+      `COPY ${table} FROM 's3://${Bucket}/sales/' IAM_ROLE 'arn:aws:iam::123456789012:role/redshift' FORMAT AS PARQUET`,
+    );
+    assert.equal(copy.Status, 'FINISHED', copy.Error);
+    assert.equal(copy.ResultRows, 3);
+    assert.equal(await scalar(`select count(*) from ${table}`), 3);
+    assert.equal(await scalar(`select name from ${table} where id = 3`), 'c');
+  });
+
+  test('COPY into a temporary staging table of the same batch loads its rows', async () => {
+    const { parquetWriteBuffer } = await import('hyparquet-writer');
+    const Bucket = unique('gw-staging');
+    await s3.send(new CreateBucketCommand({ Bucket }));
+    const parquet = parquetWriteBuffer({ columnData: [{ name: 'id', data: [1, 2], type: 'INT32' }] });
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'b/part-0.parquet', Body: new Uint8Array(parquet) }));
+    const table = tableName('target');
+    const Id = await batch([
+      `create table ${table} (id int)`,
+      `create temp table ${table}_stage (like ${table})`,
+      `copy ${table}_stage from 's3://${Bucket}/b/' iam_role default format as parquet`,
+      `insert into ${table} select * from ${table}_stage`,
+    ]);
+    const done = await settled(Id);
+    assert.equal(done.Status, 'FINISHED', done.Error);
+    assert.equal(await scalar(`select count(*) from ${table}`), 2);
+  });
+
+  test('a temporary table ends with the call that created it, as a Data API call without a session does', async () => {
+    const table = tableName('temp');
+    const first = await execute(`create temp table ${table} (id int)`);
+    const second = await execute(`create temp table ${table} (id int)`);
+    assert.equal(first.Status, 'FINISHED', first.Error);
+    assert.equal(second.Status, 'FINISHED', second.Error);
+  });
+
+  test('COPY of CSV with IGNOREHEADER skips each file header', async () => {
+    const Bucket = unique('gw-raw');
+    await s3.send(new CreateBucketCommand({ Bucket }));
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'in/a.csv', Body: 'id,name\n1,"x, y"\n2,b\n' }));
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'in/b.csv', Body: 'id,name\n3,c\n' }));
+    const table = tableName('raw');
+    await execute(`create table ${table} (id int, name text)`);
+    const copy = await execute(`copy ${table} from 's3://${Bucket}/in/' iam_role default format as csv ignoreheader 1`);
+    assert.equal(copy.Status, 'FINISHED', copy.Error);
+    assert.equal(await scalar(`select count(*) from ${table}`), 3);
+    assert.equal(await scalar(`select name from ${table} where id = 1`), 'x, y');
+  });
+
+  test('COPY from a prefix with no objects ends FAILED', async () => {
+    const Bucket = unique('gw-empty');
+    await s3.send(new CreateBucketCommand({ Bucket }));
+    const done = await execute(`copy nothing from 's3://${Bucket}/none/' format as parquet`);
+    assert.equal(done.Status, 'FAILED');
+    assert.match(done.Error!, /prefix 'none\/' does not exist/);
+  });
+
+  test('ExecuteStatement without a Database throws ValidationException', async () => {
+    await assert.rejects(redshift.send(new ExecuteStatementCommand({ ClusterIdentifier, Sql: 'select 1' } as never)), {
+      name: 'ValidationException',
+    });
+  });
+
+  test('ExecuteStatement with both ClusterIdentifier and WorkgroupName throws ValidationException', async () => {
+    await assert.rejects(
+      redshift.send(new ExecuteStatementCommand({ ClusterIdentifier, WorkgroupName: 'wg', Database, Sql: 'select 1' })),
+      { name: 'ValidationException' },
+    );
+  });
+
+  test('DescribeStatement of an Id that was never issued throws ResourceNotFoundException', async () => {
+    await assert.rejects(redshift.send(new DescribeStatementCommand({ Id: '00000000-0000-0000-0000-000000000000' })), {
+      name: 'ResourceNotFoundException',
+    });
+  });
+
+  test('CancelStatement of a finished statement throws ValidationException', async () => {
+    const done = await execute('select 1');
+    await assert.rejects(redshift.send(new CancelStatementCommand({ Id: done.Id })), { name: 'ValidationException' });
+  });
+
+  test('CancelStatement of a running batch ends it ABORTED and rolls it back, while the gateway stays responsive', async () => {
+    const table = tableName('cancelled');
+    const Id = await batch([`create table ${table} (id int)`, 'select pg_sleep(2)']);
+    await pollUntil(
+      () => redshift.send(new DescribeStatementCommand({ Id })),
+      (d) => d.SubStatements?.[1]?.Status === 'STARTED',
+    );
+    assert.equal((await redshift.send(new CancelStatementCommand({ Id }))).Status, true);
+    const cancelled = await redshift.send(new DescribeStatementCommand({ Id }));
+    assert.equal(cancelled.Status, 'ABORTED');
+    assert.equal(await scalar(`select count(*) from information_schema.tables where table_name = '${table}'`), 0);
+  });
+
+  test('ListStatements finds a statement by its StatementName', async () => {
+    const StatementName = unique('gw-named');
+    const done = await execute('select 1', { StatementName });
+    const { Statements } = await redshift.send(new ListStatementsCommand({ StatementName }));
+    assert.deepEqual(
+      Statements?.map((s) => [s.Id, s.Status]),
+      [[done.Id, 'FINISHED']],
+    );
+  });
+
+  test('a workgroup database cancelled before it starts ends ABORTED and changes nothing', async () => {
+    const WorkgroupName = unique('gw-wg');
+    const table = tableName('never');
+    const { Id } = await redshift.send(
+      new ExecuteStatementCommand({ WorkgroupName, Database, Sql: `create table ${table} (id int)` }),
+    );
+    assert.deepEqual((await redshift.send(new CancelStatementCommand({ Id }))).Status, true);
+    assert.equal((await settled(Id!)).Status, 'ABORTED');
+    const check = await redshift.send(
+      new ExecuteStatementCommand({
+        WorkgroupName,
+        Database,
+        Sql: `select count(*) from information_schema.tables where table_name = '${table}'`,
+      }),
+    );
+    await settled(check.Id!);
+    const { Records } = await redshift.send(new GetStatementResultCommand({ Id: check.Id }));
+    assert.deepEqual(Records, [[{ longValue: 0 }]]);
+  });
+});

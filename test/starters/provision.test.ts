@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { GetCrawlerCommand, GetDatabaseCommand, GetJobCommand, GlueClient } from '@aws-sdk/client-glue';
+import {
+  CreateBucketCommand,
+  GetBucketEncryptionCommand,
+  GetBucketVersioningCommand,
+  GetObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { repoRoot } from '../../devstack/paths';
+import { ProvisionError, planProvisioning } from '../../src/provisioning';
+import { clientsFor, provision, type ProvisionTarget } from '../../src/starters/provision';
+import type { PipelineSpec } from '../../src/spec';
+import { uniqueSalesSpec } from '../support/spec';
+import { awsClientConfig, stack } from '../support/stack';
+
+describe('npm run provision', () => {
+  let target: ProvisionTarget;
+  const lines: string[] = [];
+  const log = (line: string) => lines.push(line);
+  let workRoot: string;
+
+  before(() => {
+    target = { endpoint: stack().aws.endpoint, description: 'the test stack' };
+    workRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-provision-'));
+  });
+  after(() => fs.rmSync(workRoot, { recursive: true, force: true }));
+
+  test('creates everything on the first run and reports no changes on the second', async () => {
+    const spec = uniqueSalesSpec({ versioning: true });
+
+    const first = await provision({ spec, target, yes: false, log });
+    lines.length = 0;
+    const second = await provision({ spec, target, yes: false, log });
+
+    assert.equal(first.applied, true);
+    // 3 buckets (raw in the primary, curated in both), 2 databases, 3 crawlers, 2 script objects, 1 job
+    assert.equal(first.planned, 11);
+    assert.deepEqual(second, { planned: 0, applied: false });
+    assert.match(lines.join('\n'), /no changes: everything the spec needs is already in place/);
+  });
+
+  test('sets up buckets, databases, crawlers and the job as the spec says', async () => {
+    const spec = uniqueSalesSpec({ versioning: true });
+    await provision({ spec, target, yes: false, log });
+    const [primary, replica] = spec.regions as [PipelineSpec['regions'][0], PipelineSpec['regions'][0]];
+    const s3 = new S3Client(awsClientConfig(primary.region));
+    const glue = (region: string) => new GlueClient(awsClientConfig(region));
+
+    const encryption = await s3.send(new GetBucketEncryptionCommand({ Bucket: replica.curatedBucket }));
+    const versioning = await s3.send(new GetBucketVersioningCommand({ Bucket: primary.rawBucket }));
+    const database = await glue(replica.region).send(new GetDatabaseCommand({ Name: replica.glueDatabase }));
+    const rawCrawler = await glue(primary.region).send(new GetCrawlerCommand({ Name: spec.raw.crawler }));
+    const curatedCrawler = await glue(replica.region).send(new GetCrawlerCommand({ Name: replica.curatedCrawler }));
+    const { Job: job } = await glue(primary.region).send(new GetJobCommand({ JobName: spec.transform.jobName }));
+
+    assert.equal(
+      encryption.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm,
+      'AES256',
+    );
+    assert.equal(versioning.Status, 'Enabled');
+    assert.equal(database.Database?.Name, replica.glueDatabase);
+    assert.deepEqual(
+      rawCrawler.Crawler?.Targets?.S3Targets?.map((t) => t.Path),
+      [`s3://${primary.rawBucket}/raw/`],
+    );
+    assert.deepEqual(
+      curatedCrawler.Crawler?.Targets?.S3Targets?.map((t) => t.Path),
+      [`s3://${replica.curatedBucket}/sales/`],
+    );
+    assert.equal(job?.Command?.ScriptLocation, `s3://${primary.curatedBucket}/_glueline/scripts/glueline_job.py`);
+    assert.equal(job?.GlueVersion, '5.0');
+    assert.equal(
+      job?.DefaultArguments?.['--extra-py-files'],
+      `s3://${primary.curatedBucket}/_glueline/scripts/glueline_transform.zip`,
+    );
+    const script = await s3.send(
+      new GetObjectCommand({ Bucket: primary.curatedBucket, Key: '_glueline/scripts/glueline_job.py' }),
+    );
+    assert.equal(
+      await script.Body!.transformToString(),
+      fs.readFileSync(path.join(repoRoot, 'glue', 'glueline_job.py'), 'utf8'),
+    );
+  });
+
+  test('plans to upload the job script again when it changed, and nothing else', async () => {
+    const spec = uniqueSalesSpec();
+    await provision({ spec, target, yes: false, log });
+    const glueDir = path.join(workRoot, 'glue-changed');
+    fs.cpSync(path.join(repoRoot, 'glue'), glueDir, { recursive: true });
+    fs.appendFileSync(path.join(glueDir, 'glueline_job.py'), '# changed\n');
+
+    const changes = await planProvisioning(spec, clientsFor(target), { glueDir });
+
+    assert.deepEqual(
+      changes.map((c) => `${c.action} ${c.resource}`),
+      [`update S3 object s3://${spec.regions[0]!.curatedBucket}/_glueline/scripts/glueline_job.py`],
+    );
+  });
+
+  test('refuses a bucket that exists in another region before creating anything', async () => {
+    const spec = uniqueSalesSpec();
+    const primary = spec.regions[0]!;
+    const eu = new S3Client(awsClientConfig('eu-west-1'));
+    await eu.send(
+      new CreateBucketCommand({
+        Bucket: primary.curatedBucket,
+        CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' },
+      }),
+    );
+
+    await assert.rejects(
+      provision({ spec, target, yes: false, log }),
+      (err: unknown) =>
+        err instanceof ProvisionError && /exists in eu-west-1, but the spec puts it in us-east-1/.test(err.message),
+    );
+    await assert.rejects(
+      new GlueClient(awsClientConfig(primary.region)).send(new GetDatabaseCommand({ Name: primary.glueDatabase })),
+      { name: 'EntityNotFoundException' },
+    );
+  });
+
+  test('names the missing permission when a read is denied, before creating anything', async () => {
+    const spec = uniqueSalesSpec();
+    const primary = spec.regions[0]!;
+    await new S3Client(awsClientConfig(primary.region)).send(new CreateBucketCommand({ Bucket: primary.rawBucket }));
+    const clients = clientsFor(target);
+    const denying = clients.s3(primary.region);
+    denying.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'GetBucketEncryptionCommand') {
+          throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+        }
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+
+    await assert.rejects(
+      planProvisioning(spec, clients),
+      (err: unknown) =>
+        err instanceof ProvisionError &&
+        /access denied \(AccessDenied\)\. The credentials in use need s3:GetEncryptionConfiguration/.test(err.message),
+    );
+  });
+
+  test('against AWS, prints the plan and changes nothing without --yes', async () => {
+    const spec = uniqueSalesSpec();
+    // The test stack stands in for AWS: a target without an endpoint is AWS, so point one at the stack
+    // through the plan only and check that nothing was applied.
+    const outcome = await provision({
+      spec,
+      target: { ...target, endpoint: undefined, description: 'AWS' },
+      yes: false,
+      log,
+      clients: clientsFor(target),
+    });
+
+    assert.deepEqual(outcome, { planned: 11, applied: false });
+    assert.match(lines.join('\n'), /Run again with --yes to apply this plan to AWS/);
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * Typed client for the AWS gateway's control API (README.md, "The AWS gateway"). Tests share one
+ * stack, so script outcomes for their own uniquely named jobs and crawlers, scope fault rules to
+ * their own resources (`resource: prefix`), and read counts filtered by that prefix.
+ */
+import type { RequestCounts } from '../../devstack/gateway/counts';
+import type { FaultRule, FaultRuleInput } from '../../devstack/gateway/faults';
+import type { CrawlOutcome } from '../../devstack/gateway/glue-crawlers';
+import type { JobRunOutcome } from '../../devstack/gateway/glue-job-runs';
+import { stack } from './stack';
+
+export type { CrawlOutcome, FaultRule, FaultRuleInput, JobRunOutcome, RequestCounts };
+
+export class GatewayControl {
+  /** @param controlUrl the stack's `aws.controlUrl` @default - the test stack's */
+  constructor(private readonly controlUrl = stack().aws.controlUrl) {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.controlUrl}/${path}`, {
+      method,
+      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`gateway control ${method} /_gateway/${path} answered ${res.status}: ${text}`);
+    return JSON.parse(text) as T;
+  }
+
+  /** Queues outcomes for the next runs of a Glue job, one per StartJobRun. @returns all queued now */
+  scriptJobRuns(jobName: string, outcomes: JobRunOutcome[], region?: string): Promise<JobRunOutcome[]> {
+    return this.call('POST', `glue/jobs/${encodeURIComponent(jobName)}/outcomes`, { outcomes, region });
+  }
+
+  /** Queues outcomes for the next crawls of a crawler, one per StartCrawler. @returns all queued now */
+  scriptCrawls(crawlerName: string, outcomes: CrawlOutcome[], region?: string): Promise<CrawlOutcome[]> {
+    return this.call('POST', `glue/crawlers/${encodeURIComponent(crawlerName)}/outcomes`, { outcomes, region });
+  }
+
+  /** Sets how many AWS seconds of scripted Glue time pass per real second. */
+  async setTimeScale(scale: number): Promise<void> {
+    await this.call('PUT', 'time-scale', { scale });
+  }
+
+  /** Adds a fault rule. Scope it with `resource` to your own uniquely named resources. */
+  addFault(rule: FaultRuleInput): Promise<FaultRule> {
+    return this.call('POST', 'faults', rule);
+  }
+
+  /** The fault rules, with how often each has fired. */
+  faults(): Promise<FaultRule[]> {
+    return this.call('GET', 'faults');
+  }
+
+  async deleteFault(id: string): Promise<void> {
+    await this.call('DELETE', `faults/${encodeURIComponent(id)}`);
+  }
+
+  async resetFaults(): Promise<void> {
+    await this.call('DELETE', 'faults');
+  }
+
+  /**
+   * Request counts by `service:operation`.
+   * @param resource only requests about buckets, jobs, crawlers or clusters whose name starts with this
+   */
+  counts(resource?: string): Promise<RequestCounts> {
+    return this.call('GET', `counts${resource === undefined ? '' : `?resource=${encodeURIComponent(resource)}`}`);
+  }
+
+  /** Forgets counts: all, or those about resources whose name starts with `resource`. */
+  async resetCounts(resource?: string): Promise<void> {
+    await this.call('DELETE', `counts${resource === undefined ? '' : `?resource=${encodeURIComponent(resource)}`}`);
+  }
+
+  /** Clears fault rules, counts, scripted outcomes and the time scale (not data: buckets, tables). */
+  async reset(): Promise<void> {
+    await this.call('POST', 'reset');
+  }
+}

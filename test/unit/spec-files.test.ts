@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { devtool, repoRoot } from '../../devstack/paths';
+import { glueBundle, jobDrift, wantedJob } from '../../src/provisioning';
+import { PipelineSpec, SpecValidationError, parseOrExplain } from '../../src/spec';
+import { loadSpecFile } from '../../src/starters/spec-file';
+
+const specs = path.join(repoRoot, 'specs');
+
+describe('the shipped spec files', () => {
+  for (const name of fs.readdirSync(specs).filter((n) => /\.(ya?ml|json)$/.test(n))) {
+    test(`${name} passes the spec schema`, () => {
+      assert.doesNotThrow(() => loadSpecFile(path.join(specs, name)));
+    });
+  }
+
+  test('the local sample spec declares the columns of samples/sales/schema.json', () => {
+    const spec = loadSpecFile(path.join(specs, 'local-sales.yaml'));
+    const schema = JSON.parse(
+      fs.readFileSync(path.join(repoRoot, 'samples', 'sales', 'schema.json'), 'utf8'),
+    ) as unknown[];
+    assert.deepEqual(spec.transform.columns, schema);
+  });
+
+  test('the local sample spec serves us-east-1 first, then eu-west-1', () => {
+    const spec = loadSpecFile(path.join(specs, 'local-sales.yaml'));
+    assert.deepEqual(
+      spec.regions.map((r) => r.region),
+      ['us-east-1', 'eu-west-1'],
+    );
+  });
+
+  test('a spec file with a bad field is refused with the field, the value and the fix', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-spec-')), 'bad.yaml');
+    fs.writeFileSync(
+      file,
+      fs.readFileSync(path.join(specs, 'local-sales.yaml'), 'utf8').replace('name: sales', 'name: Sales!'),
+    );
+    assert.throws(
+      () => loadSpecFile(file),
+      (err: unknown) =>
+        err instanceof SpecValidationError && /\.name: "Sales!" is not a usable pipeline name/.test(err.message),
+    );
+  });
+});
+
+describe('the provision settings of a spec', () => {
+  const local = () => loadSpecFile(path.join(specs, 'local-sales.yaml'));
+
+  test('default to Glue 5.0 with two G.1X workers and no versioning', () => {
+    const { roleArn: _, ...settings } = local().provision;
+    assert.deepEqual(settings, { bucketVersioning: false, glueVersion: '5.0', workerType: 'G.1X', numberOfWorkers: 2 });
+  });
+
+  test('refuse a role that is not an IAM role ARN, naming the field', () => {
+    const spec = { ...local(), provision: { roleArn: 'glue-role' } };
+    assert.throws(
+      () => parseOrExplain(PipelineSpec, spec, 'spec'),
+      (err: unknown) =>
+        err instanceof SpecValidationError &&
+        err.problems.includes('spec.provision.roleArn: "glue-role" is not an IAM role ARN'),
+    );
+  });
+});
+
+describe('the Glue job bundle', () => {
+  test('zips the transform package so that Python imports it from the zip', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-zip-'));
+    const zip = path.join(dir, 'glueline_transform.zip');
+    fs.writeFileSync(zip, glueBundle(path.join(repoRoot, 'glue')).modules);
+    const out = execFileSync(
+      devtool('python'),
+      [
+        '-c',
+        `import sys; sys.path.insert(0, ${JSON.stringify(zip)}); import glueline_transform.records as r; print(r.__file__)`,
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(out.trim(), path.join(zip, 'glueline_transform', 'records.py'));
+  });
+
+  test('is byte for byte the same from the same files, so an unchanged script is not uploaded again', () => {
+    const glue = path.join(repoRoot, 'glue');
+    assert.deepEqual(glueBundle(glue).modules, glueBundle(glue).modules);
+  });
+});
+
+describe('job drift', () => {
+  const spec = loadSpecFile(path.join(specs, 'local-sales.yaml'));
+  const wanted = wantedJob(spec, {
+    roleArn: 'arn:aws:iam::123456789012:role/r',
+    glueVersion: '5.0',
+    workerType: 'G.1X',
+    numberOfWorkers: 2,
+  });
+
+  test('names each field that differs from the spec', () => {
+    assert.deepEqual(jobDrift({ ...wanted, WorkerType: 'G.2X', Timeout: 5 }, wanted), ['WorkerType', 'Timeout']);
+  });
+
+  test('leaves default arguments added by hand alone', () => {
+    const actual = { ...wanted, DefaultArguments: { ...wanted.DefaultArguments, '--enable-metrics': 'true' } };
+    assert.deepEqual(jobDrift(actual, wanted), []);
+  });
+});
