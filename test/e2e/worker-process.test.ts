@@ -3,44 +3,17 @@
  * started with the `temporal` CLI, graceful shutdown on SIGTERM. Runs against the test stack.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { devtool, repoRoot } from '../../devstack/paths';
+import { devtool } from '../../devstack/paths';
 import { FailureType } from '../../src/errors';
 import { stack, unique } from '../support/stack';
-
-interface WorkerProcess {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function startWorker(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
-    cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
-
-async function waitForOutput(worker: WorkerProcess, text: string, timeoutMs = 60_000): Promise<void> {
-  for (const end = Date.now() + timeoutMs; Date.now() < end;) {
-    if (worker.output().includes(text)) return;
-    if (worker.child.exitCode !== null) break;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  assert.fail(`the worker never printed '${text}':\n${worker.output()}`);
-}
+import { startWorker, stackWorkerEnv, waitForOutput, type WorkerProcess } from '../support/worker-process';
 
 describe('the worker process', () => {
   test('refuses a bad environment at once, naming the variable and the fix', async () => {
@@ -58,17 +31,9 @@ describe('the worker process', () => {
 
     before(async () => {
       const s = stack();
-      worker = startWorker({
-        TEMPORAL_ADDRESS: s.temporal.address,
-        TEMPORAL_NAMESPACE: s.temporal.namespace,
-        GLUELINE_TASK_QUEUE: taskQueue,
-        GLUELINE_AWS_ENDPOINT: s.aws.endpoint,
-        AWS_ACCESS_KEY_ID: 'testing',
-        AWS_SECRET_ACCESS_KEY: 'testing',
-        SMTP_URL: `smtp://glueline:not-a-real-password@${s.smtp.host}:${s.smtp.port}`,
-        GLUELINE_TEMPORAL_UI_URL: s.temporal.uiUrl,
-        GLUELINE_SHUTDOWN_GRACE_SECONDS: '5',
-      });
+      worker = startWorker(
+        stackWorkerEnv(taskQueue, { SMTP_URL: `smtp://glueline:not-a-real-password@${s.smtp.host}:${s.smtp.port}` }),
+      );
       await waitForOutput(worker, 'glueline worker started');
       connection = await Connection.connect({ address: s.temporal.address });
       client = new Client({ connection, namespace: s.temporal.namespace });

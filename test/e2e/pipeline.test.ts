@@ -1,0 +1,163 @@
+/**
+ * Issue 6's end-to-end test: real activities against the test stack. The worker runs as its own process,
+ * the run is started with `temporal workflow start --type csvPipeline --task-queue glueline --input-file`,
+ * and followed to completion. The Parquet is then in both regions' curated buckets, verified, and each
+ * region's Redshift table holds the manifest's row count. One real Spark run.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  DescribeStatementCommand,
+  ExecuteStatementCommand,
+  GetStatementResultCommand,
+  RedshiftDataClient,
+} from '@aws-sdk/client-redshift-data';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Client, Connection } from '@temporalio/client';
+import { devtool, repoRoot } from '../../devstack/paths';
+import { manifestKey, primaryRegion, type GlueManifest } from '../../src/layout';
+import { DEFAULT_TASK_QUEUE, pipelineWorkflowId, type PipelineResult } from '../../src/pipeline';
+import type { Batch, PipelineSpec } from '../../src/spec';
+import { provision } from '../../src/starters/provision';
+import { pollUntil } from '../support/poll';
+import { uniqueSalesSpec } from '../support/spec';
+import { awsClientConfig, stack } from '../support/stack';
+import { startWorker, stackWorkerEnv, stopWorker, waitForOutput, type WorkerProcess } from '../support/worker-process';
+
+const samples = path.join(repoRoot, 'samples', 'sales');
+/** Spark's start-up alone takes tens of seconds on a busy 2-core machine. */
+const RUN_TIMEOUT_MS = 600_000;
+
+describe('csvPipeline end to end: worker process, temporal CLI, real activities on the test stack', () => {
+  let spec: PipelineSpec;
+  let batch: Batch;
+  let worker: WorkerProcess;
+  let connection: Connection;
+  let result: PipelineResult;
+  let manifest: GlueManifest;
+
+  before(
+    async () => {
+      spec = uniqueSalesSpec();
+      const primary = primaryRegion(spec);
+      await provision({
+        spec,
+        target: { endpoint: stack().aws.endpoint, description: 'the test stack' },
+        yes: false,
+        log: () => {},
+      });
+      batch = { id: 'e2e-1', source: { bucket: primary.rawBucket, prefix: 'landing/e2e-1/' } };
+      const s3 = new S3Client(awsClientConfig(primary.region));
+      for (const name of fs.readdirSync(samples).filter((n) => n.endsWith('.csv'))) {
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: primary.rawBucket,
+            Key: `landing/e2e-1/${name}`,
+            Body: fs.readFileSync(path.join(samples, name)),
+          }),
+        );
+      }
+      s3.destroy();
+
+      worker = startWorker(stackWorkerEnv(DEFAULT_TASK_QUEUE));
+      await waitForOutput(worker, 'glueline worker started');
+
+      const inputFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-e2e-')), 'input.json');
+      fs.writeFileSync(inputFile, JSON.stringify({ spec, batch }));
+      const workflowId = pipelineWorkflowId(spec, batch);
+      const cli = spawnSync(
+        devtool('temporal'),
+        [
+          'workflow',
+          'start',
+          '--address',
+          stack().temporal.address,
+          '--namespace',
+          stack().temporal.namespace,
+          '--type',
+          'csvPipeline',
+          '--task-queue',
+          DEFAULT_TASK_QUEUE,
+          '--workflow-id',
+          workflowId,
+          '--input-file',
+          inputFile,
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(cli.status, 0, cli.stderr);
+
+      connection = await Connection.connect({ address: stack().temporal.address });
+      const client = new Client({ connection, namespace: stack().temporal.namespace });
+      result = (await client.workflow.getHandle(workflowId).result()) as PipelineResult;
+
+      const s3Primary = new S3Client(awsClientConfig(primary.region));
+      const object = await s3Primary.send(
+        new GetObjectCommand({ Bucket: primary.curatedBucket, Key: manifestKey(spec, batch) }),
+      );
+      manifest = JSON.parse(await object.Body!.transformToString()) as GlueManifest;
+      s3Primary.destroy();
+    },
+    { timeout: RUN_TIMEOUT_MS },
+  );
+
+  after(async () => {
+    if (worker) await stopWorker(worker);
+    await connection?.close();
+  });
+
+  test('the run succeeds with every step succeeded', () => {
+    assert.equal(result.status, 'succeeded');
+    assert.deepEqual(
+      result.steps.filter((s) => s.status !== 'succeeded').map((s) => `${s.step}: ${s.status}`),
+      [],
+    );
+    assert.match(result.steps.find((s) => s.step === 'transform')!.awsIds.jobRunId ?? '', /\S/);
+  });
+
+  test("the result's totals are the manifest's counts", () => {
+    assert.deepEqual(
+      [result.totals.rowsIn, result.totals.rowsOut, result.totals.rowsRejected],
+      [manifest.rowsIn, manifest.rowsOut, manifest.rowsRejected],
+    );
+    assert.equal(result.totals.rawObjects, fs.readdirSync(samples).filter((n) => n.endsWith('.csv')).length);
+  });
+
+  test("every region's curated bucket holds every Parquet file of the manifest, same size, and the manifest", async () => {
+    for (const region of spec.regions) {
+      const s3 = new S3Client(awsClientConfig(region.region));
+      for (const file of manifest.outputFiles) {
+        const head = await s3.send(new HeadObjectCommand({ Bucket: region.curatedBucket, Key: file.key }));
+        assert.equal(head.ContentLength, file.bytes, `${region.region} ${file.key}`);
+      }
+      await s3.send(new HeadObjectCommand({ Bucket: region.curatedBucket, Key: manifestKey(spec, batch) }));
+      s3.destroy();
+    }
+  });
+
+  test("every region's Redshift table holds the manifest's rowsOut rows of the batch", async () => {
+    for (const region of spec.regions) {
+      const redshift = new RedshiftDataClient(awsClientConfig(region.region));
+      const { Id } = await redshift.send(
+        new ExecuteStatementCommand({
+          WorkgroupName: region.redshift!.workgroupName,
+          Database: region.redshift!.database,
+          Sql: `select count(*) from sales where batch_id = '${batch.id}'`,
+        }),
+      );
+      const done = await pollUntil(
+        () => redshift.send(new DescribeStatementCommand({ Id })),
+        (d) => !['SUBMITTED', 'PICKED', 'STARTED'].includes(d.Status!),
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
+      assert.equal(done.Status, 'FINISHED', done.Error);
+      const { Records } = await redshift.send(new GetStatementResultCommand({ Id }));
+      assert.equal(Records?.[0]?.[0]?.longValue, manifest.rowsOut, region.region);
+      redshift.destroy();
+    }
+  });
+});

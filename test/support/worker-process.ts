@@ -1,0 +1,60 @@
+/** The glueline worker as a child process (`src/worker.ts`), configured through its environment. */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import { repoRoot } from '../../devstack/paths';
+import { stack } from './stack';
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Everything it printed so far (stdout and stderr). */
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `src/worker.ts` with exactly `env` (plus PATH and HOME). */
+export function startWorker(env: Record<string, string>): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+/** The environment of a worker on the test stack. */
+export function stackWorkerEnv(taskQueue: string, extra: Record<string, string> = {}): Record<string, string> {
+  const s = stack();
+  return {
+    TEMPORAL_ADDRESS: s.temporal.address,
+    TEMPORAL_NAMESPACE: s.temporal.namespace,
+    GLUELINE_TASK_QUEUE: taskQueue,
+    GLUELINE_AWS_ENDPOINT: s.aws.endpoint,
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    SMTP_URL: `smtp://${s.smtp.host}:${s.smtp.port}`,
+    GLUELINE_TEMPORAL_UI_URL: s.temporal.uiUrl,
+    GLUELINE_SHUTDOWN_GRACE_SECONDS: '5',
+    ...extra,
+  };
+}
+
+/** Waits until the worker printed `text`; fails with its output if it exits or takes too long. */
+export async function waitForOutput(worker: WorkerProcess, text: string, timeoutMs = 60_000): Promise<void> {
+  for (const end = Date.now() + timeoutMs; Date.now() < end;) {
+    if (worker.output().includes(text)) return;
+    if (worker.child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.fail(`the worker never printed '${text}':\n${worker.output()}`);
+}
+
+/** SIGTERM, and wait for the exit code. */
+export async function stopWorker(worker: WorkerProcess): Promise<number | null> {
+  if (worker.child.exitCode === null) worker.child.kill('SIGTERM');
+  return worker.exited;
+}
