@@ -5,9 +5,7 @@
  * region's Redshift table holds the manifest's row count. One real Spark run.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -18,7 +16,7 @@ import {
 } from '@aws-sdk/client-redshift-data';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
-import { devtool, repoRoot } from '../../devstack/paths';
+import { repoRoot } from '../../devstack/paths';
 import { manifestKey, primaryRegion, type GlueManifest } from '../../src/layout';
 import { DEFAULT_TASK_QUEUE, pipelineWorkflowId, type PipelineResult } from '../../src/pipeline';
 import type { Batch, PipelineSpec } from '../../src/spec';
@@ -26,7 +24,14 @@ import { provision } from '../../src/starters/provision';
 import { pollUntil } from '../support/poll';
 import { uniqueSalesSpec } from '../support/spec';
 import { awsClientConfig, stack } from '../support/stack';
-import { startWorker, stackWorkerEnv, stopWorker, waitForOutput, type WorkerProcess } from '../support/worker-process';
+import {
+  startWorker,
+  stackWorkerEnv,
+  stopWorker,
+  temporalWorkflowStart,
+  waitForOutput,
+  type WorkerProcess,
+} from '../support/worker-process';
 
 const samples = path.join(repoRoot, 'samples', 'sales');
 /** Spark's start-up alone takes tens of seconds on a busy 2-core machine. */
@@ -66,30 +71,8 @@ describe('csvPipeline end to end: worker process, temporal CLI, real activities 
       worker = startWorker(stackWorkerEnv(DEFAULT_TASK_QUEUE));
       await waitForOutput(worker, 'glueline worker started');
 
-      const inputFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-e2e-')), 'input.json');
-      fs.writeFileSync(inputFile, JSON.stringify({ spec, batch }));
       const workflowId = pipelineWorkflowId(spec, batch);
-      const cli = spawnSync(
-        devtool('temporal'),
-        [
-          'workflow',
-          'start',
-          '--address',
-          stack().temporal.address,
-          '--namespace',
-          stack().temporal.namespace,
-          '--type',
-          'csvPipeline',
-          '--task-queue',
-          DEFAULT_TASK_QUEUE,
-          '--workflow-id',
-          workflowId,
-          '--input-file',
-          inputFile,
-        ],
-        { encoding: 'utf8' },
-      );
-      assert.equal(cli.status, 0, cli.stderr);
+      temporalWorkflowStart({ type: 'csvPipeline', taskQueue: DEFAULT_TASK_QUEUE, workflowId, input: { spec, batch } });
 
       connection = await Connection.connect({ address: stack().temporal.address });
       const client = new Client({ connection, namespace: stack().temporal.namespace });

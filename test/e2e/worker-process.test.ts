@@ -3,17 +3,18 @@
  * started with the `temporal` CLI, graceful shutdown on SIGTERM. Runs against the test stack.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { devtool } from '../../devstack/paths';
 import { FailureType } from '../../src/errors';
 import { stack, unique } from '../support/stack';
-import { startWorker, stackWorkerEnv, waitForOutput, type WorkerProcess } from '../support/worker-process';
+import {
+  startWorker,
+  stackWorkerEnv,
+  temporalWorkflowStart,
+  waitForOutput,
+  type WorkerProcess,
+} from '../support/worker-process';
 
 describe('the worker process', () => {
   test('refuses a bad environment at once, naming the variable and the fix', async () => {
@@ -50,32 +51,12 @@ describe('the worker process', () => {
 
     test('a run started by the temporal CLI with a bad spec fails at once, naming the field', async () => {
       const workflowId = unique('e2e-bad-spec');
-      const inputFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-')), 'input.json');
-      fs.writeFileSync(
-        inputFile,
-        JSON.stringify({ spec: { name: 'Sales!' }, batch: { id: 'b1', source: { bucket: 'landing', prefix: 'in/' } } }),
-      );
-      const cli = spawnSync(
-        devtool('temporal'),
-        [
-          'workflow',
-          'start',
-          '--address',
-          stack().temporal.address,
-          '--namespace',
-          stack().temporal.namespace,
-          '--type',
-          'csvPipeline',
-          '--task-queue',
-          taskQueue,
-          '--workflow-id',
-          workflowId,
-          '--input-file',
-          inputFile,
-        ],
-        { encoding: 'utf8' },
-      );
-      assert.equal(cli.status, 0, cli.stderr);
+      temporalWorkflowStart({
+        type: 'csvPipeline',
+        taskQueue,
+        workflowId,
+        input: { spec: { name: 'Sales!' }, batch: { id: 'b1', source: { bucket: 'landing', prefix: 'in/' } } },
+      });
       const error = await client.workflow
         .getHandle(workflowId)
         .result()

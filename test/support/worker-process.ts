@@ -1,8 +1,10 @@
 /** The glueline worker as a child process (`src/worker.ts`), configured through its environment. */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
-import { repoRoot } from '../../devstack/paths';
+import path from 'node:path';
+import { devtool, repoRoot } from '../../devstack/paths';
 import { stack } from './stack';
 
 export interface WorkerProcess {
@@ -57,4 +59,27 @@ export async function waitForOutput(worker: WorkerProcess, text: string, timeout
 export async function stopWorker(worker: WorkerProcess): Promise<number | null> {
   if (worker.child.exitCode === null) worker.child.kill('SIGTERM');
   return worker.exited;
+}
+
+/**
+ * `temporal workflow start --type <type> --task-queue <queue> --workflow-id <id> --input-file <json>`
+ * against the test stack, as an operator would start a run; fails the test if the CLI fails.
+ */
+export function temporalWorkflowStart(options: {
+  type: string;
+  taskQueue: string;
+  workflowId: string;
+  input: unknown;
+}): void {
+  const inputFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-input-')), 'input.json');
+  fs.writeFileSync(inputFile, JSON.stringify(options.input));
+  const s = stack();
+  const cli = spawnSync(
+    devtool('temporal'),
+    ['workflow', 'start', '--address', s.temporal.address, '--namespace', s.temporal.namespace]
+      .concat(['--type', options.type, '--task-queue', options.taskQueue])
+      .concat(['--workflow-id', options.workflowId, '--input-file', inputFile]),
+    { encoding: 'utf8' },
+  );
+  assert.equal(cli.status, 0, `temporal workflow start failed: ${cli.stderr}`);
 }
