@@ -17,16 +17,22 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import {
+  DescribeStatementCommand,
+  ExecuteStatementCommand,
+  GetStatementResultCommand,
+  RedshiftDataClient,
+} from '@aws-sdk/client-redshift-data';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import YAML from 'yaml';
+import { ActivityFailure, Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { SinkMessage } from '../devstack/mail-sink';
 import { repoRoot } from '../devstack/paths';
 import { DEFAULT_DIR, readEndpoints, status, up, type StackEndpoints } from '../devstack/stack';
 import { primaryRegion, replicaRegions } from '../src/layout';
 import { DEFAULT_TASK_QUEUE, PROGRESS_QUERY, type CsvPipelineWorkflow, type PipelineProgress } from '../src/pipeline';
 import { formatProgressLines, formatSummary } from '../src/progress-view';
-import { parseOrExplain, PipelineSpec, STEPS, type Batch, type StepName } from '../src/spec';
+import { STEPS, type Batch, type PipelineSpec, type StepName } from '../src/spec';
+import { loadSpecFile } from '../src/starters/spec-file';
 import { csvPipelineStartOptions } from '../src/start-options';
 
 /** Steps the demo can make fail on the local stack (a copy between regions has no scripted failure). */
@@ -54,11 +60,7 @@ async function main() {
   const stack = status(DEFAULT_DIR).some((p) => p.running) ? readEndpoints(DEFAULT_DIR) : await up();
   say(`   Temporal ${stack.temporal.address}, AWS ${stack.aws.endpoint}, mail ${stack.smtp.uiUrl}`);
 
-  let spec = parseOrExplain(
-    PipelineSpec,
-    YAML.parse(fs.readFileSync(specFile, 'utf8')),
-    path.relative(repoRoot, specFile),
-  );
+  let spec = loadSpecFile(specFile);
   if (failAt === 'redshift-refresh')
     spec = { ...spec, redshift: { sql: [...(spec.redshift?.sql ?? []), 'select * from glueline_demo_no_such_table'] } };
 
@@ -100,13 +102,12 @@ async function main() {
         say('\n7. where to look');
         say(`   the run in the Temporal UI: ${link}`);
         say(`   sent mail (none, the run succeeded): ${stack.smtp.uiUrl}`);
-        say(
-          `   the loaded table: npm run query -- --spec ${path.relative(repoRoot, specFile)} "select count(*) from sales"`,
-        );
+        await showLoadedRows(stack, spec, batchId);
       } catch (err) {
         await follow.stop();
         if (!(err instanceof WorkflowFailedError)) throw err;
-        say(`\nThe run failed${failAt ? `, as asked, at ${failAt}` : ''}: ${err.cause?.message ?? err.message}`);
+        const cause = err.cause instanceof ActivityFailure ? err.cause.cause : err.cause;
+        say(`\nThe run failed${failAt ? `, as asked, at ${failAt}` : ''}: ${cause?.message ?? err.message}`);
         const mail = await waitForMail(stack, batchId);
         say(
           mail
@@ -220,19 +221,63 @@ async function scriptFailure(stack: StackEndpoints, spec: PipelineSpec, step: St
     await script(`glue/crawlers/${last.curatedCrawler}`, { status: 'FAILED', errorMessage: message }, last.region);
 }
 
-/** Polls the progress query and redraws the step lines while the run goes on. */
+/** Counts the batch's rows in each region's Redshift table, and says how to query it. */
+async function showLoadedRows(stack: StackEndpoints, spec: PipelineSpec, batchId: string): Promise<void> {
+  const sql = `select count(*) from sales where batch_id = '${batchId}'`;
+  for (const region of spec.regions.filter((r) => r.redshift)) {
+    const target = region.redshift!;
+    const redshift = new RedshiftDataClient({
+      region: region.region,
+      endpoint: stack.aws.endpoint,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
+    try {
+      const { Id } = await redshift.send(
+        new ExecuteStatementCommand({ WorkgroupName: target.workgroupName, Database: target.database, Sql: sql }),
+      );
+      for (;;) {
+        const d = await redshift.send(new DescribeStatementCommand({ Id }));
+        if (d.Status === 'FINISHED') break;
+        if (d.Status === 'FAILED' || d.Status === 'ABORTED') throw new Error(d.Error ?? d.Status);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const { Records } = await redshift.send(new GetStatementResultCommand({ Id }));
+      say(
+        `   Redshift (${region.region}, workgroup ${target.workgroupName}): ${sql} → ${Records?.[0]?.[0]?.longValue}`,
+      );
+    } catch (err) {
+      say(`   Redshift (${region.region}): could not count the loaded rows: ${(err as Error).message}`);
+    } finally {
+      redshift.destroy();
+    }
+  }
+  say(`   query it yourself with the Redshift Data API at ${stack.aws.endpoint} (any credentials), e.g.`);
+  say(
+    `     aws --endpoint-url ${stack.aws.endpoint} redshift-data execute-statement --workgroup-name <workgroup> --database dev --sql "select * from sales limit 5"`,
+  );
+}
+
+/**
+ * Polls the progress query while the run goes on: on a terminal, redraws the step lines in place; in a
+ * log, prints a step's line each time its status changes.
+ */
 function followProgress(handle: WorkflowHandle) {
   let drawn = 0;
-  let last = '';
+  const printed = new Map<string, string>();
   let stopped = false;
   const draw = (progress: PipelineProgress) => {
     const lines = formatProgressLines(progress).map((l) => `   ${l}`);
-    const text = lines.join('\n');
-    if (text === last && !process.stdout.isTTY) return;
-    last = text;
-    if (process.stdout.isTTY && drawn > 0) process.stdout.write(`\x1b[${drawn}A\x1b[0J`);
-    process.stdout.write(`${text}\n`);
-    drawn = process.stdout.isTTY ? lines.length : 0;
+    if (process.stdout.isTTY) {
+      if (drawn > 0) process.stdout.write(`\x1b[${drawn}A\x1b[0J`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+      drawn = lines.length;
+      return;
+    }
+    progress.steps.forEach((step, i) => {
+      if (printed.get(step.step) === step.status) return;
+      printed.set(step.step, step.status);
+      say(lines[i]);
+    });
   };
   const poll = async () => {
     while (!stopped) {

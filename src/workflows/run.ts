@@ -545,17 +545,17 @@ function retryText(failure: TemporalFailure): string {
 
 /**
  * The failed activity's attempt count: from the failure's details when the activity put it there
- * (`{ attempt }`), or the profile's limit when every attempt was used; otherwise unknown.
+ * (`{ activityAttempt }`, Temporal's attempt number; not Glue's own `attempt` of a job run), or the
+ * profile's limit when every attempt was used; otherwise unknown.
  */
 function attemptOf(failure: TemporalFailure): number | undefined {
   if (!(failure instanceof ActivityFailure)) return undefined;
   const inner = failure.cause;
   if (inner instanceof ApplicationFailure) {
-    const detail = inner.details?.find(
-      (d): d is { attempt: number } =>
-        typeof d === 'object' && d !== null && typeof (d as { attempt?: unknown }).attempt === 'number',
-    );
-    if (detail) return detail.attempt;
+    for (const detail of inner.details ?? []) {
+      const attempt = (detail as { activityAttempt?: unknown } | null)?.activityAttempt;
+      if (typeof attempt === 'number') return attempt;
+    }
   }
   if (failure.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED) return maximumAttemptsOf(failure.activityType);
   return undefined;

@@ -115,6 +115,36 @@ describe('csvPipeline, a failing step', () => {
     assert.ok(Date.parse(notice.failedAt) >= Date.parse(notice.startedAt));
   });
 
+  test('a failure that used every retry reports the attempt count of its profile', async () => {
+    const { error, called } = await bed.runToEnd(
+      'csvPipeline',
+      testInput({ options: { startAt: 'replicate-curated' } }),
+      {
+        fail: { readManifest: () => ApplicationFailure.retryable('slow down', 'ThrottlingException') },
+      },
+    );
+    assert.equal(activityCause(error).type, 'ThrottlingException');
+    assert.equal(called('readManifest').length, 10);
+    const notice = called('sendFailureEmail')[0]!.input as FailureNotice;
+    assert.equal(notice.attempt, 10);
+    assert.match(notice.step, /^replicate-curated$/);
+  });
+
+  test("an activity's own attempt number in the failure details reaches the notice, not Glue's attempt", async () => {
+    const { called } = await bed.runToEnd('csvPipeline', testInput(), {
+      fail: {
+        waitForGlueJobRun: () =>
+          ApplicationFailure.create({
+            type: FailureType.GlueJobRunFailed,
+            message: 'ended FAILED',
+            nonRetryable: true,
+            details: [{ jobRunId: 'jr_test_1', attempt: 0 }, { activityAttempt: 3 }],
+          }),
+      },
+    });
+    assert.equal((called('sendFailureEmail')[0]!.input as FailureNotice).attempt, 3);
+  });
+
   test('a failed replication deletes the unverified copy, manifest first', async () => {
     const input = testInput();
     const { called } = await bed.runToEnd('csvPipeline', input, failWhere(CASES[3]!));
