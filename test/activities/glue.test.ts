@@ -339,6 +339,19 @@ describe('waitForGlueJobRun', () => {
     assert.equal((await jobRun(aws, jobName, jobRunId)).JobRunState, 'STOPPED');
   });
 
+  test('stops the run when cancelled even if BatchStopJobRun is throttled beyond the SDK retries', async () => {
+    const { aws, jobName, jobRunId, glue } = await startedRun({ state: 'RUNNING' });
+    const env = activityEnv();
+    env.once('heartbeat', () => env.cancel());
+    const err = await gateway.withFault(
+      { target: 'glue:BatchStopJobRun', action: { type: 'throttle' }, resource: jobName, count: 4 },
+      () => run(env, glue.waitForGlueJobRun, waitInput(jobName, jobRunId)).catch((e: unknown) => e),
+    );
+    assert.ok(err instanceof CancelledFailure, `expected CancelledFailure, got ${String(err)}`);
+    assert.deepEqual((await gateway.counts(jobName))['glue:BatchStopJobRun'], { count: 5, faulted: 4 });
+    assert.equal((await jobRun(aws, jobName, jobRunId)).JobRunState, 'STOPPED');
+  });
+
   test('leaves the run alone when the worker shuts down (the next attempt resumes the wait)', async () => {
     const { aws, jobName, jobRunId, glue } = await startedRun({ state: 'RUNNING' });
     const env = activityEnv();

@@ -281,4 +281,22 @@ describe('waitForStatement', () => {
     assert.equal((await gateway.counts(clusterId))['redshift-data:CancelStatement']?.count, 1);
     assert.equal((await describeStatement(statementId)).Status, 'ABORTED');
   });
+
+  test('cancels the statement even if CancelStatement is throttled beyond the SDK retries', async () => {
+    await gateway.resetCounts(clusterId);
+    const { statementId } = await run(
+      activityEnv(),
+      redshift.executeStatements,
+      execInput({ sqls: ['select pg_sleep(1)'] }),
+    );
+    const env = activityEnv();
+    env.once('heartbeat', () => env.cancel());
+    const err = await gateway.withFault(
+      { target: 'redshift-data:CancelStatement', action: { type: 'throttle' }, resource: clusterId, count: 4 },
+      () => run(env, redshift.waitForStatement, waitInput(statementId)).catch((e: unknown) => e),
+    );
+    assert.ok(err instanceof CancelledFailure, `expected CancelledFailure, got ${String(err)}`);
+    assert.deepEqual((await gateway.counts(clusterId))['redshift-data:CancelStatement'], { count: 5, faulted: 4 });
+    assert.equal((await describeStatement(statementId)).Status, 'ABORTED');
+  });
 });
