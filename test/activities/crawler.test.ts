@@ -79,18 +79,18 @@ describe('startCrawler', () => {
   });
 
   test('does not count CrawlerRunningException as its crawl: waits, then starts its own', async () => {
-    const c = await realCrawler([
-      { status: 'SUCCEEDED', afterSeconds: 0.5, tablesCreated: 1 },
-      { status: 'SUCCEEDED', afterSeconds: 0, tablesCreated: 3 },
-    ]);
+    const c = await realCrawler([{ status: 'RUNNING' }, { status: 'SUCCEEDED', afterSeconds: 0, tablesCreated: 3 }]);
     // Someone else's StartCrawler overtakes ours: ours is held at the gateway until theirs has started.
     const hold = await gateway.addFault({
       target: 'glue:StartCrawler',
-      action: { type: 'latency', ms: 1_000 },
+      action: { type: 'latency', ms: 2_000 },
       resource: c.crawlerName,
       count: 1,
     });
-    const starting = run(activityEnv(), c.startCrawler, c.startInput);
+    const env = activityEnv();
+    // Their crawl runs until ours, refused, is seen waiting for it (its first heartbeat).
+    env.once('heartbeat', () => void c.stop());
+    const starting = run(env, c.startCrawler, c.startInput);
     await pollUntil(
       () => gateway.faults(),
       (rules) => rules.find((r) => r.id === hold.id)?.fired === 1,

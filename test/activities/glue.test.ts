@@ -134,24 +134,20 @@ describe('startGlueJobRun', () => {
   });
 
   test('waits out ConcurrentRunsExceededException until the running run ends, then starts its own', async () => {
-    const { aws, jobName, glue } = await realJob([
-      { state: 'SUCCEEDED', afterSeconds: 600 },
-      { state: 'SUCCEEDED', afterSeconds: 0 },
-    ]);
-    await gateway.atTimeScale(300, async () => {
-      const other = await run(activityEnv(), glue.startGlueJobRun, startInput(jobName, unique('run')));
-      const env = activityEnv();
-      const ours = await run(env, glue.startGlueJobRun, startInput(jobName, unique('run')));
-      assert.equal(ours.reused, false);
-      assert.notEqual(ours.jobRunId, other.jobRunId);
-      assert.equal((await jobRun(aws, jobName, other.jobRunId)).JobRunState, 'SUCCEEDED');
-      assert.ok(
-        env.heartbeats.some((h) => (h as { waitingFor?: string }).waitingFor === 'ConcurrentRunsExceededException'),
-        'never waited for a slot',
-      );
-      const starts = (await gateway.counts(jobName))['glue:StartJobRun']?.count ?? 0;
-      assert.ok(starts >= 3, `expected the first start, at least one refused start and ours; got ${starts}`);
+    const { aws, jobName, glue } = await realJob([{ state: 'RUNNING' }, { state: 'SUCCEEDED', afterSeconds: 0 }]);
+    const other = await run(activityEnv(), glue.startGlueJobRun, startInput(jobName, unique('run')));
+    const env = activityEnv();
+    // The other pipeline run's job ends only once ours is waiting for its slot (its first heartbeat).
+    env.once('heartbeat', () => {
+      void aws.glue(region).send(new BatchStopJobRunCommand({ JobName: jobName, JobRunIds: [other.jobRunId] }));
     });
+    const ours = await run(env, glue.startGlueJobRun, startInput(jobName, unique('run')));
+    assert.equal(ours.reused, false);
+    assert.notEqual(ours.jobRunId, other.jobRunId);
+    assert.equal((await jobRun(aws, jobName, other.jobRunId)).JobRunState, 'STOPPED');
+    assert.equal((env.heartbeats[0] as { waitingFor?: string }).waitingFor, 'ConcurrentRunsExceededException');
+    const starts = (await gateway.counts(jobName))['glue:StartJobRun']?.count ?? 0;
+    assert.ok(starts >= 3, `expected the other start, at least one refused start and ours; got ${starts}`);
   });
 
   test('survives throttled GetJobRuns and StartJobRun calls', async () => {
