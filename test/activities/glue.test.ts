@@ -303,16 +303,21 @@ describe('waitForGlueJobRun', () => {
     assert.match(err.message, /\/aws-glue\/jobs-secure\/error and \/aws-glue\/jobs-secure\/output/);
   });
 
-  test('survives more throttled polls than the SDK retries by itself', async () => {
-    const { jobName, jobRunId, glue } = await startedRun({ state: 'SUCCEEDED', afterSeconds: 0 });
-    // Four in a row: the SDK's three attempts of one poll fail, the poll loop tries again.
-    const result = await gateway.withFault(
-      { target: 'glue:GetJobRun', action: { type: 'throttle' }, resource: jobName, count: 4 },
-      () => run(activityEnv(), glue.waitForGlueJobRun, waitInput(jobName, jobRunId)),
-    );
-    assert.equal(result.jobRunState, 'SUCCEEDED');
-    assert.equal((await gateway.counts(jobName))['glue:GetJobRun']?.faulted, 4);
-  });
+  const pollFaults = [
+    ['throttled polls', { type: 'throttle' }],
+    ['dropped connections on its polls', { type: 'drop' }],
+  ] as const;
+  for (const [what, action] of pollFaults) {
+    test(`survives more ${what} than the SDK retries by itself`, async () => {
+      const { jobName, jobRunId, glue } = await startedRun({ state: 'SUCCEEDED', afterSeconds: 0 });
+      // Four in a row: the SDK's three attempts of one poll fail, the poll loop tries again.
+      const result = await gateway.withFault({ target: 'glue:GetJobRun', action, resource: jobName, count: 4 }, () =>
+        run(activityEnv(), glue.waitForGlueJobRun, waitInput(jobName, jobRunId)),
+      );
+      assert.equal(result.jobRunState, 'SUCCEEDED');
+      assert.equal((await gateway.counts(jobName))['glue:GetJobRun']?.faulted, 4);
+    });
+  }
 
   test('fails non-retryably when the run does not exist', async () => {
     const { jobName, glue } = await realJob();
