@@ -62,6 +62,11 @@ describe('startCrawler', () => {
     assert.equal(err.type, 'EntityNotFoundException');
     assert.equal(err.nonRetryable, true);
     assert.match(err.message, new RegExp(`crawler ${crawlerName} does not exist in us-east-1.*run npm run provision`));
+    assert.deepEqual(
+      await gateway.counts(crawlerName),
+      { 'glue:GetCrawler': { count: 1, faulted: 0 } },
+      'the first answer should end it: no retry, no StartCrawler',
+    );
   });
 
   test('waits for a crawl already running to end, then starts and reports its own', async () => {

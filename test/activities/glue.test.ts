@@ -130,7 +130,11 @@ describe('startGlueJobRun', () => {
     assert.equal(err.type, 'EntityNotFoundException');
     assert.equal(err.nonRetryable, true);
     assert.match(err.message, new RegExp(`glue job ${jobName} does not exist in us-east-1.*npm run provision`));
-    assert.equal((await gateway.counts(jobName))['glue:StartJobRun'], undefined, 'tried to start a missing job');
+    assert.deepEqual(
+      await gateway.counts(jobName),
+      { 'glue:GetJobRuns': { count: 1, faulted: 0 } },
+      'the first answer should end it: no retry, no StartJobRun',
+    );
   });
 
   test('waits out ConcurrentRunsExceededException until the running run ends, then starts its own', async () => {

@@ -123,6 +123,7 @@ describe('executeStatements', () => {
   });
 
   test('fails non-retryably with ValidationException naming the target', async () => {
+    await gateway.resetCounts(clusterId);
     const err = await rejection(run(activityEnv(), redshift.executeStatements, execInput({ sqls: ['  '] })));
     assert.equal(err.type, 'ValidationException');
     assert.equal(err.nonRetryable, true);
@@ -132,6 +133,7 @@ describe('executeStatements', () => {
         `^ExecuteStatement on redshift cluster ${clusterId} database dev in us-east-1 failed: ValidationException`,
       ),
     );
+    assert.deepEqual(await gateway.counts(clusterId), { 'redshift-data:ExecuteStatement': { count: 1, faulted: 0 } });
   });
 
   test('fails retryably when too many statements are active', async () => {
@@ -264,13 +266,13 @@ describe('waitForStatement', () => {
     assert.match(err.message, new RegExp(`redshift statement ${statementId} does not exist in us-east-1`));
   });
 
-  /** Starts a one-second statement and cancels its wait at the first heartbeat; the wait's rejection is `err`. */
-  async function cancelledWait() {
+  /** Starts a statement that sleeps `seconds` and cancels its wait at the first heartbeat. */
+  async function cancelledWait(seconds = 1) {
     await gateway.resetCounts(clusterId);
     const { statementId } = await run(
       activityEnv(),
       redshift.executeStatements,
-      execInput({ sqls: ['select pg_sleep(1)'] }),
+      execInput({ sqls: [`select pg_sleep(${seconds})`] }),
     );
     const env = activityEnv();
     env.once('heartbeat', () => env.cancel());
@@ -291,7 +293,8 @@ describe('waitForStatement', () => {
   test('cancels the statement even if CancelStatement is throttled beyond the SDK retries', async () => {
     const statementId = await gateway.withFault(
       { target: 'redshift-data:CancelStatement', action: { type: 'throttle' }, resource: clusterId, count: 4 },
-      cancelledWait,
+      // Long enough to outlast the SDK's backoff between the throttled attempts (a few seconds at most).
+      () => cancelledWait(8),
     );
     assert.deepEqual((await gateway.counts(clusterId))['redshift-data:CancelStatement'], { count: 5, faulted: 4 });
     assert.equal((await describeStatement(statementId)).Status, 'ABORTED');
