@@ -18,6 +18,7 @@ import { RUN_TAG_ARGUMENT } from '../layout';
 import { DEFAULT_POLLING } from '../spec';
 import { awsCall, awsErrorName, awsFailure, isTemporalFailure, type AwsTarget } from './errors';
 import {
+  callAfterCancel,
   cancelRequested,
   heartbeatingSleep,
   nextIntervalMs,
@@ -51,7 +52,10 @@ export const GLUE_JOB_RUN_OUTCOME = {
 /** How far back startGlueJobRun looks for a run with its tag: pages of GetJobRuns, newest first. */
 export const RUN_TAG_SCAN_PAGES = 5;
 const RUN_TAG_SCAN_PAGE_SIZE = 200;
-/** How long a cancelled wait waits for the run it stopped to reach STOPPED before reporting the cancellation. */
+/**
+ * How long a cancelled wait keeps trying to stop the run, and then waits for it to reach STOPPED, before
+ * reporting the cancellation.
+ */
 const STOP_WAIT_MS = 10 * 60_000;
 
 const DEFAULT_LOG_GROUP = '/aws-glue/jobs';
@@ -205,7 +209,11 @@ export function createGlueActivities(
   /** Stops the run the cancelled wait was watching, and waits (bounded) until Glue says it ended. */
   async function stopRun(glue: GlueClient, input: WaitForGlueJobRunInput): Promise<void> {
     try {
-      const out = await glue.send(new BatchStopJobRunCommand({ JobName: input.jobName, JobRunIds: [input.jobRunId] }));
+      const out = await callAfterCancel(
+        () => glue.send(new BatchStopJobRunCommand({ JobName: input.jobName, JobRunIds: [input.jobRunId] })),
+        input.polling,
+        STOP_WAIT_MS,
+      );
       for (const e of out.Errors ?? []) {
         log.warn('BatchStopJobRun did not stop the run', {
           jobRunId: e.JobRunId,

@@ -6,6 +6,7 @@ import { setTimeout as plainSleep } from 'node:timers/promises';
 import { Context, sleep } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { PollPolicy } from '../spec';
+import { isRetryableAwsError } from './errors';
 
 /** What an AWS state means for a wait: keep waiting, finished well, or finished badly. */
 export type Outcome = 'wait' | 'done' | 'fail';
@@ -96,6 +97,15 @@ export function cancelRequested(err: unknown): boolean {
   );
 }
 
+/** Backoff for calls made after the activity was cancelled: short first waits, capped at 15 s. */
+function afterCancelPolicy(policy: PollPolicy): PollPolicy {
+  return {
+    ...policy,
+    initialIntervalMs: Math.min(policy.initialIntervalMs, 5_000),
+    maxIntervalMs: Math.min(policy.maxIntervalMs, 15_000),
+  };
+}
+
 /**
  * Polls after the activity was cancelled (activity `sleep` rejects at once then): plain timers, bounded
  * by `maxWaitMs`. Resolves with the last value, settled or not.
@@ -107,7 +117,8 @@ export async function pollAfterCancel<T>(
   maxWaitMs: number,
 ): Promise<T | undefined> {
   const deadline = Date.now() + maxWaitMs;
-  let intervalMs = Math.min(policy.initialIntervalMs, 5_000);
+  const backoff = afterCancelPolicy(policy);
+  let intervalMs = backoff.initialIntervalMs;
   let last: T | undefined;
   for (;;) {
     try {
@@ -118,6 +129,27 @@ export async function pollAfterCancel<T>(
     }
     if (Date.now() + intervalMs > deadline) return last;
     await plainSleep(intervalMs);
-    intervalMs = nextIntervalMs(intervalMs, { ...policy, maxIntervalMs: Math.min(policy.maxIntervalMs, 15_000) });
+    intervalMs = nextIntervalMs(intervalMs, backoff);
+  }
+}
+
+/**
+ * Makes the call that carries a cancellation to AWS (stop the job run, cancel the statement), trying
+ * again with backoff while it fails retryably (throttling, 5xx, network): the SDK's own few retries are
+ * not enough to give up on work left running. Rejects with the last error when it fails for good or
+ * `maxWaitMs` runs out.
+ */
+export async function callAfterCancel<T>(call: () => Promise<T>, policy: PollPolicy, maxWaitMs: number): Promise<T> {
+  const deadline = Date.now() + maxWaitMs;
+  const backoff = afterCancelPolicy(policy);
+  let intervalMs = backoff.initialIntervalMs;
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!isRetryableAwsError(err) || Date.now() + intervalMs > deadline) throw err;
+    }
+    await plainSleep(intervalMs);
+    intervalMs = nextIntervalMs(intervalMs, backoff);
   }
 }

@@ -18,7 +18,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../errors';
 import type { RedshiftTarget } from '../spec';
 import { awsCall, invalidInput, type AwsTarget } from './errors';
-import { cancelRequested, pollUntilSettled, type Outcome } from './poll';
+import { callAfterCancel, cancelRequested, pollUntilSettled, type Outcome } from './poll';
 import type {
   ActivityDeps,
   ExecuteStatementsInput,
@@ -38,6 +38,9 @@ export const STATEMENT_OUTCOME = {
   ABORTED: 'fail',
   ALL: 'fail',
 } as const satisfies Record<StatusString, Outcome>;
+
+/** How long a cancelled wait keeps trying CancelStatement while the Data API refuses it retryably (throttling). */
+const CANCEL_WAIT_MS = 5 * 60_000;
 
 /** Longest ClientToken the Data API takes. */
 export const CLIENT_TOKEN_MAX_LENGTH = 64;
@@ -208,7 +211,11 @@ export function createRedshiftActivities(
       } catch (err) {
         if (cancelRequested(err)) {
           try {
-            const out = await client.send(new CancelStatementCommand({ Id: input.statementId }));
+            const out = await callAfterCancel(
+              () => client.send(new CancelStatementCommand({ Id: input.statementId })),
+              input.polling,
+              CANCEL_WAIT_MS,
+            );
             log.info('cancelled the redshift statement', { statementId: input.statementId, status: out.Status });
           } catch (cancelErr) {
             log.warn('CancelStatement failed; the statement may still run', {

@@ -1,142 +1,201 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  ConcurrentRunsExceededException,
-  CreateJobCommand,
+  BatchStopJobRunCommand,
   GetJobRunCommand,
-  ThrottlingException,
+  StartJobRunCommand,
+  type CreateJobCommandInput,
   type JobRun,
   type JobRunState,
 } from '@aws-sdk/client-glue';
 import { CancelledFailure, ActivityCancellationDetails } from '@temporalio/common';
 import { createGlueActivities, GLUE_JOB_RUN_OUTCOME } from '../../src/activities/glue';
+import type { StartGlueJobRunInput } from '../../src/activities/types';
 import { RUN_TAG_ARGUMENT } from '../../src/layout';
 import { activityEnv, awsDeps, countingClients, fakeClients, fastPolling, rejection, run } from '../support/aws';
+import { GatewayControl, type JobRunOutcome } from '../support/gateway';
+import { createGlueJob } from '../support/glue';
 import { stack, unique } from '../support/stack';
 
 const region = stack().aws.regions[0]!;
+const gateway = new GatewayControl();
 
-/** A Glue job on the local stack (moto: its runs go to SUCCEEDED at once). */
-async function realJob() {
+/** A Glue job on the local stack, with the runs its next StartJobRuns get scripted through the gateway. */
+async function realJob(outcomes: JobRunOutcome[] = [], job: Partial<CreateJobCommandInput> = {}) {
   const { aws, log } = countingClients();
-  const jobName = unique('sales-to-parquet');
-  await aws.glue(region).send(
-    new CreateJobCommand({
-      Name: jobName,
-      Role: 'arn:aws:iam::123456789012:role/glueline-test',
-      Command: { Name: 'glueetl', ScriptLocation: 's3://glueline-scripts/job.py' },
-    }),
-  );
+  const jobName = await createGlueJob(aws.glue(region), { Name: unique('act-job'), ...job });
+  if (outcomes.length > 0) await gateway.scriptJobRuns(jobName, outcomes);
   log.calls.length = 0;
   return { aws, log, jobName, glue: createGlueActivities(awsDeps(aws)) };
 }
 
 /** A fake Glue whose GetJobRun answers the given runs in turn (the last one repeats). */
-function fakeGlue(
-  runs: Partial<JobRun>[],
-  extra: (command: string, input: Record<string, unknown>) => unknown = () => ({}),
-) {
+function fakeGlue(runs: Partial<JobRun>[]) {
   let i = 0;
-  return fakeClients((command, input) => {
+  return fakeClients((command) => {
     if (command === 'GetJobRun') {
       const r = runs[Math.min(i++, runs.length - 1)]!;
       return { JobRun: { Id: 'jr_123', ...r } };
     }
-    return extra(command, input);
+    return {};
   });
 }
 
-const startInput = (jobName: string, runTag: string) => ({
+const startInput = (jobName: string, runTag: string, extra: Partial<StartGlueJobRunInput> = {}) => ({
   region,
   jobName,
   arguments: { '--batch_id': 'b1' },
   runTag,
   polling: fastPolling,
+  ...extra,
 });
+
+const waitInput = (jobName: string, jobRunId: string) => ({ region, jobName, jobRunId, polling: fastPolling });
+
+async function jobRun(aws: ReturnType<typeof countingClients>['aws'], jobName: string, runId: string) {
+  return (await aws.glue(region).send(new GetJobRunCommand({ JobName: jobName, RunId: runId }))).JobRun!;
+}
 
 describe('startGlueJobRun', () => {
   test('starts a run tagged with the pipeline run', async () => {
-    const { aws, jobName, glue } = await realJob();
+    const { aws, jobName, glue } = await realJob([{ state: 'SUCCEEDED', afterSeconds: 0 }]);
     const runTag = unique('run');
     const result = await run(activityEnv(), glue.startGlueJobRun, startInput(jobName, runTag));
     assert.equal(result.reused, false);
-    const got = await aws.glue(region).send(new GetJobRunCommand({ JobName: jobName, RunId: result.jobRunId }));
-    assert.equal(got.JobRun?.Arguments?.[RUN_TAG_ARGUMENT], runTag);
-    assert.equal(got.JobRun?.Arguments?.['--batch_id'], 'b1');
+    const got = await jobRun(aws, jobName, result.jobRunId);
+    assert.equal(got.Arguments?.[RUN_TAG_ARGUMENT], runTag);
+    assert.equal(got.Arguments?.['--batch_id'], 'b1');
+    assert.equal((await gateway.counts(jobName))['glue:StartJobRun']?.count, 1);
   });
 
-  test('returns the run already tagged with the pipeline run instead of starting another', async () => {
-    const { log, jobName, glue } = await realJob();
+  test('starts nothing new when a previous attempt already started the tagged run', async () => {
+    // Two slots, so a second start would succeed rather than wait: the count below is what tells.
+    const { aws, jobName, glue } = await realJob([{ state: 'RUNNING' }, { state: 'RUNNING' }], {
+      ExecutionProperty: { MaxConcurrentRuns: 2 },
+    });
     const runTag = unique('run');
-    const first = await run(activityEnv(), glue.startGlueJobRun, startInput(jobName, runTag));
-    const retry = await run(activityEnv({ attempt: 2 }), glue.startGlueJobRun, startInput(jobName, runTag));
-    assert.deepEqual(retry, { jobRunId: first.jobRunId, reused: true });
-    assert.equal(log.count('StartJobRun'), 1);
+    // The previous attempt started the run, then its worker died before the result was recorded.
+    const { JobRunId } = await aws
+      .glue(region)
+      .send(
+        new StartJobRunCommand({ JobName: jobName, Arguments: { '--batch_id': 'b1', [RUN_TAG_ARGUMENT]: runTag } }),
+      );
+    try {
+      const retry = await run(activityEnv({ attempt: 2 }), glue.startGlueJobRun, startInput(jobName, runTag));
+      assert.deepEqual(retry, { jobRunId: JobRunId, reused: true });
+      assert.equal((await gateway.counts(jobName))['glue:StartJobRun']?.count, 1);
+    } finally {
+      await aws.glue(region).send(new BatchStopJobRunCommand({ JobName: jobName, JobRunIds: [JobRunId!] }));
+    }
   });
 
   test('starts a new run when only runs of other pipeline runs exist', async () => {
-    const { log, jobName, glue } = await realJob();
+    const { jobName, glue } = await realJob(
+      [
+        { state: 'SUCCEEDED', afterSeconds: 0 },
+        { state: 'SUCCEEDED', afterSeconds: 0 },
+      ],
+      { ExecutionProperty: { MaxConcurrentRuns: 2 } },
+    );
     const a = await run(activityEnv(), glue.startGlueJobRun, startInput(jobName, unique('run')));
     const b = await run(activityEnv(), glue.startGlueJobRun, startInput(jobName, unique('run')));
     assert.notEqual(a.jobRunId, b.jobRunId);
-    assert.equal(log.count('StartJobRun'), 2);
+    assert.equal((await gateway.counts(jobName))['glue:StartJobRun']?.count, 2);
+  });
+
+  test('finds its run on a later page of GetJobRuns instead of starting another', async () => {
+    const others = 200; // one full page of GetJobRuns (200 runs, newest first) in front of ours
+    const { aws, jobName, glue } = await realJob(
+      Array.from({ length: others + 1 }, () => ({ state: 'SUCCEEDED' as const, afterSeconds: 0 })),
+      { ExecutionProperty: { MaxConcurrentRuns: others + 1 } },
+    );
+    const runTag = unique('run');
+    const mine = await run(activityEnv(), glue.startGlueJobRun, startInput(jobName, runTag));
+    for (let i = 0; i < others; i += 20) {
+      await Promise.all(
+        Array.from({ length: 20 }, () => aws.glue(region).send(new StartJobRunCommand({ JobName: jobName }))),
+      );
+    }
+    const retry = await run(activityEnv({ attempt: 2 }), glue.startGlueJobRun, startInput(jobName, runTag));
+    assert.deepEqual(retry, { jobRunId: mine.jobRunId, reused: true });
+    const counts = await gateway.counts(jobName);
+    assert.equal(counts['glue:StartJobRun']?.count, others + 1);
+    assert.equal(counts['glue:GetJobRuns']?.count, 3, 'one page before the first start, two for the retry');
   });
 
   test('fails non-retryably, naming the job and the fix, when the job does not exist', async () => {
     const { glue } = await realJob();
-    const err = await rejection(run(activityEnv(), glue.startGlueJobRun, startInput('glueline-no-such-job', 'r')));
+    const jobName = unique('act-no-such-job');
+    const err = await rejection(run(activityEnv(), glue.startGlueJobRun, startInput(jobName, 'r')));
     assert.equal(err.type, 'EntityNotFoundException');
     assert.equal(err.nonRetryable, true);
-    assert.match(err.message, /glue job glueline-no-such-job does not exist in us-east-1.*npm run provision/);
-  });
-
-  test('waits and tries again while Glue refuses with ConcurrentRunsExceededException', async () => {
-    let refusals = 2;
-    const { aws, log } = fakeClients((command) => {
-      if (command === 'GetJobRuns') return { JobRuns: [] };
-      if (command === 'StartJobRun') {
-        if (refusals-- > 0) throw new ConcurrentRunsExceededException({ message: 'max 1', $metadata: {} });
-        return { JobRunId: 'jr_new' };
-      }
-      return {};
-    });
-    const env = activityEnv();
-    const result = await run(env, createGlueActivities(awsDeps(aws)).startGlueJobRun, startInput('j', 'r'));
-    assert.deepEqual(result, { jobRunId: 'jr_new', reused: false });
-    assert.equal(log.count('StartJobRun'), 3);
-    assert.equal(log.count('GetJobRuns'), 3, 'looked for a tagged run before every start');
-    assert.ok(env.heartbeats.length >= 2, 'did not heartbeat while waiting');
-  });
-
-  test('finds its run on a later page of GetJobRuns', async () => {
-    const { aws } = fakeClients((command, input) => {
-      if (command !== 'GetJobRuns') throw new Error(`unexpected ${command}`);
-      return input.NextToken === undefined
-        ? { JobRuns: [{ Id: 'jr_other', Arguments: { [RUN_TAG_ARGUMENT]: 'other' } }], NextToken: 'p2' }
-        : { JobRuns: [{ Id: 'jr_mine', Arguments: { [RUN_TAG_ARGUMENT]: 'mine' } }] };
-    });
-    const result = await run(
-      activityEnv(),
-      createGlueActivities(awsDeps(aws)).startGlueJobRun,
-      startInput('j', 'mine'),
+    assert.match(err.message, new RegExp(`glue job ${jobName} does not exist in us-east-1.*npm run provision`));
+    assert.deepEqual(
+      await gateway.counts(jobName),
+      { 'glue:GetJobRuns': { count: 1, faulted: 0 } },
+      'the first answer should end it: no retry, no StartJobRun',
     );
-    assert.deepEqual(result, { jobRunId: 'jr_mine', reused: true });
+  });
+
+  test('waits out ConcurrentRunsExceededException until the running run ends, then starts its own', async () => {
+    const { aws, jobName, glue } = await realJob([{ state: 'RUNNING' }, { state: 'SUCCEEDED', afterSeconds: 0 }]);
+    const other = await run(activityEnv(), glue.startGlueJobRun, startInput(jobName, unique('run')));
+    const env = activityEnv();
+    // The other pipeline run's job ends only once ours is waiting for its slot (its first heartbeat).
+    env.once('heartbeat', () => {
+      void aws.glue(region).send(new BatchStopJobRunCommand({ JobName: jobName, JobRunIds: [other.jobRunId] }));
+    });
+    const ours = await run(env, glue.startGlueJobRun, startInput(jobName, unique('run')));
+    assert.equal(ours.reused, false);
+    assert.notEqual(ours.jobRunId, other.jobRunId);
+    assert.equal((await jobRun(aws, jobName, other.jobRunId)).JobRunState, 'STOPPED');
+    assert.equal((env.heartbeats[0] as { waitingFor?: string }).waitingFor, 'ConcurrentRunsExceededException');
+    const starts = (await gateway.counts(jobName))['glue:StartJobRun']?.count ?? 0;
+    assert.ok(starts >= 3, `expected the other start, at least one refused start and ours; got ${starts}`);
+  });
+
+  test('survives throttled GetJobRuns and StartJobRun calls', async () => {
+    const { jobName, glue } = await realJob([{ state: 'SUCCEEDED', afterSeconds: 0 }]);
+    const result = await gateway.withFault(
+      { target: 'glue:GetJobRuns', action: { type: 'throttle' }, resource: jobName, count: 2 },
+      () =>
+        gateway.withFault(
+          { target: 'glue:StartJobRun', action: { type: 'throttle' }, resource: jobName, count: 2 },
+          () => run(activityEnv(), glue.startGlueJobRun, startInput(jobName, unique('run'))),
+        ),
+    );
+    assert.equal(result.reused, false);
+    const counts = await gateway.counts(jobName);
+    assert.deepEqual(counts['glue:StartJobRun'], { count: 3, faulted: 2 });
+    assert.deepEqual(counts['glue:GetJobRuns'], { count: 3, faulted: 2 });
   });
 });
 
 describe('waitForGlueJobRun', () => {
-  const waitInput = (jobName: string, jobRunId: string) => ({ region, jobName, jobRunId, polling: fastPolling });
+  /** Starts a run of a fresh job, scripted to `outcome`, through the activity. */
+  async function startedRun(outcome: JobRunOutcome, extra: Partial<StartGlueJobRunInput> = {}) {
+    const job = await realJob([outcome]);
+    const { jobRunId } = await run(
+      activityEnv(),
+      job.glue.startGlueJobRun,
+      startInput(job.jobName, unique('run'), extra),
+    );
+    return { ...job, jobRunId };
+  }
 
-  test('returns the run of a job that succeeds', async () => {
-    const { jobName, glue } = await realJob();
-    const { jobRunId } = await run(activityEnv(), glue.startGlueJobRun, startInput(jobName, unique('run')));
-    const result = await run(activityEnv(), glue.waitForGlueJobRun, waitInput(jobName, jobRunId));
-    assert.equal(result.jobRunState, 'SUCCEEDED');
-    assert.equal(result.jobRunId, jobRunId);
-    assert.ok(result.polls >= 1);
+  test('returns the run of a job that succeeds, with its execution time', async () => {
+    await gateway.atTimeScale(120, async () => {
+      const { jobName, jobRunId, glue } = await startedRun({ state: 'SUCCEEDED', afterSeconds: 240 });
+      const result = await run(activityEnv(), glue.waitForGlueJobRun, waitInput(jobName, jobRunId));
+      assert.equal(result.jobRunState, 'SUCCEEDED');
+      assert.equal(result.jobRunId, jobRunId);
+      assert.equal(result.executionTimeSeconds, 240);
+      assert.ok(result.polls >= 1);
+    });
   });
 
   test('keeps polling, with heartbeats, through every waiting state', async () => {
+    // Fake: the gateway passes through STARTING at once and never shows WAITING.
     const waiting = Object.entries(GLUE_JOB_RUN_OUTCOME)
       .filter(([, o]) => o === 'wait')
       .map(([s]) => s as JobRunState);
@@ -159,11 +218,67 @@ describe('waitForGlueJobRun', () => {
     );
   });
 
-  for (const state of ['FAILED', 'ERROR', 'TIMEOUT', 'STOPPED', 'EXPIRED'] as const) {
+  test("fails non-retryably with GlueJobRunFailed, Glue's ErrorMessage and the log groups when the run ends FAILED", async () => {
+    const { jobName, jobRunId, glue } = await startedRun({
+      state: 'FAILED',
+      errorMessage: 'AnalysisException: Path does not exist: s3://raw/x',
+    });
+    const err = await rejection(run(activityEnv(), glue.waitForGlueJobRun, waitInput(jobName, jobRunId)));
+    assert.equal(err.type, 'GlueJobRunFailed');
+    assert.equal(err.nonRetryable, true);
+    assert.equal(
+      err.message,
+      `glue job run ${jobRunId} of job ${jobName} ended FAILED: AnalysisException: Path does not exist: s3://raw/x. ` +
+        `Logs: CloudWatch log groups /aws-glue/jobs/error and /aws-glue/jobs/output in ${region}, log stream ${jobRunId}`,
+    );
+    const details = err.details?.[0] as { jobRunId: string; jobRunState: string; logGroups: string[] };
+    assert.equal(details.jobRunId, jobRunId);
+    assert.equal(details.jobRunState, 'FAILED');
+    assert.deepEqual(details.logGroups, ['/aws-glue/jobs/error', '/aws-glue/jobs/output']);
+  });
+
+  test('fails non-retryably with GlueJobRunFailed naming the timeout when the run ends TIMEOUT', async () => {
+    await gateway.atTimeScale(600, async () => {
+      const { jobName, jobRunId, glue } = await startedRun(
+        { state: 'TIMEOUT', afterSeconds: 600, errorMessage: 'Job run timed out after 10 minutes' },
+        { timeoutMinutes: 10 },
+      );
+      const err = await rejection(run(activityEnv(), glue.waitForGlueJobRun, waitInput(jobName, jobRunId)));
+      assert.equal(err.type, 'GlueJobRunFailed');
+      assert.equal(err.nonRetryable, true);
+      assert.ok(
+        err.message.startsWith(
+          `glue job run ${jobRunId} of job ${jobName} ended TIMEOUT: Job run timed out after 10 minutes ` +
+            '(the run reached its timeout of 10 minutes: raise transform.timeoutMinutes if the batch needs longer)',
+        ),
+        err.message,
+      );
+    });
+  });
+
+  test('fails non-retryably with GlueJobRunFailed when someone stops the run (STOPPED)', async () => {
+    const { aws, jobName, jobRunId, glue } = await startedRun({ state: 'RUNNING' });
+    const env = activityEnv();
+    env.once('heartbeat', () => {
+      void aws.glue(region).send(new BatchStopJobRunCommand({ JobName: jobName, JobRunIds: [jobRunId] }));
+    });
+    const err = await rejection(run(env, glue.waitForGlueJobRun, waitInput(jobName, jobRunId)));
+    assert.equal(err.type, 'GlueJobRunFailed');
+    assert.equal(err.nonRetryable, true);
+    assert.ok(
+      err.message.startsWith(
+        `glue job run ${jobRunId} of job ${jobName} ended STOPPED: (Glue gave no ErrorMessage) (the run was stopped before it finished)`,
+      ),
+      err.message,
+    );
+  });
+
+  for (const state of ['ERROR', 'EXPIRED'] as const) {
     test(`fails non-retryably with GlueJobRunFailed and Glue's ErrorMessage when the run ends ${state}`, async () => {
+      // Fake: the gateway cannot end a run ERROR or EXPIRED.
       const { aws } = fakeGlue([
         { JobRunState: 'RUNNING' },
-        { JobRunState: state, ErrorMessage: 'AnalysisException: Path does not exist: s3://raw/x' },
+        { JobRunState: state, ErrorMessage: 'Internal error in the Glue service' },
       ]);
       const err = await rejection(
         run(
@@ -176,18 +291,15 @@ describe('waitForGlueJobRun', () => {
       assert.equal(err.nonRetryable, true);
       assert.ok(
         err.message.startsWith(
-          `glue job run jr_123 of job sales-to-parquet ended ${state}: AnalysisException: Path does not exist: s3://raw/x`,
+          `glue job run jr_123 of job sales-to-parquet ended ${state}: Internal error in the Glue service`,
         ),
         err.message,
       );
-      assert.match(err.message, /\/aws-glue\/jobs\/error and \/aws-glue\/jobs\/output/);
-      const details = err.details?.[0] as { jobRunId: string; logGroups: string[]; errorMessage: string };
-      assert.equal(details.jobRunId, 'jr_123');
-      assert.deepEqual(details.logGroups, ['/aws-glue/jobs/error', '/aws-glue/jobs/output']);
     });
   }
 
   test("names the job's own log group when it has one", async () => {
+    // Fake: the gateway always reports the default log group.
     const { aws } = fakeGlue([{ JobRunState: 'FAILED', ErrorMessage: 'x', LogGroupName: '/aws-glue/jobs-secure' }]);
     const err = await rejection(
       run(activityEnv(), createGlueActivities(awsDeps(aws)).waitForGlueJobRun, waitInput('sales-to-parquet', 'jr_123')),
@@ -195,57 +307,68 @@ describe('waitForGlueJobRun', () => {
     assert.match(err.message, /\/aws-glue\/jobs-secure\/error and \/aws-glue\/jobs-secure\/output/);
   });
 
-  test('survives a throttled poll', async () => {
-    let throttled = false;
-    const { aws } = fakeClients((command) => {
-      if (command !== 'GetJobRun') return {};
-      if (!throttled) {
-        throttled = true;
-        throw new ThrottlingException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 400 } });
-      }
-      return { JobRun: { Id: 'jr_123', JobRunState: 'SUCCEEDED' } };
+  const pollFaults = [
+    ['throttled polls', { type: 'throttle' }],
+    ['dropped connections on its polls', { type: 'drop' }],
+  ] as const;
+  for (const [what, action] of pollFaults) {
+    test(`survives more ${what} than the SDK retries by itself`, async () => {
+      const { jobName, jobRunId, glue } = await startedRun({ state: 'SUCCEEDED', afterSeconds: 0 });
+      // Four in a row: the SDK's three attempts of one poll fail, the poll loop tries again.
+      const result = await gateway.withFault({ target: 'glue:GetJobRun', action, resource: jobName, count: 4 }, () =>
+        run(activityEnv(), glue.waitForGlueJobRun, waitInput(jobName, jobRunId)),
+      );
+      assert.equal(result.jobRunState, 'SUCCEEDED');
+      assert.equal((await gateway.counts(jobName))['glue:GetJobRun']?.faulted, 4);
     });
-    const result = await run(
-      activityEnv(),
-      createGlueActivities(awsDeps(aws)).waitForGlueJobRun,
-      waitInput('j', 'jr_123'),
-    );
-    assert.equal(result.jobRunState, 'SUCCEEDED');
+  }
+
+  test('fails non-retryably when the run does not exist', async () => {
+    const { jobName, glue } = await realJob();
+    const err = await rejection(run(activityEnv(), glue.waitForGlueJobRun, waitInput(jobName, 'jr_unknown')));
+    assert.equal(err.type, 'EntityNotFoundException');
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, new RegExp(`glue job run jr_unknown of job ${jobName} does not exist in us-east-1`));
   });
 
-  test('stops the run with BatchStopJobRun when cancelled, waits for STOPPED, then reports the cancellation', async () => {
-    let stopped = 0;
-    const { aws, log } = fakeClients((command) => {
-      if (command === 'BatchStopJobRun') {
-        stopped = 1;
-        return { SuccessfulSubmissions: [{ JobRunId: 'jr_123' }], Errors: [] };
-      }
-      if (command === 'GetJobRun') {
-        const state = stopped === 0 ? 'RUNNING' : stopped++ < 3 ? 'STOPPING' : 'STOPPED';
-        return { JobRun: { Id: 'jr_123', JobRunState: state } };
-      }
-      return {};
-    });
+  test('stops the run with BatchStopJobRun when cancelled, and reports the cancellation once it is STOPPED', async () => {
+    const { aws, jobName, jobRunId, glue } = await startedRun({ state: 'RUNNING' });
     const env = activityEnv();
     env.once('heartbeat', () => env.cancel());
-    const err = await run(env, createGlueActivities(awsDeps(aws)).waitForGlueJobRun, waitInput('j', 'jr_123')).then(
+    const err = await run(env, glue.waitForGlueJobRun, waitInput(jobName, jobRunId)).then(
       () => assert.fail('the wait did not report the cancellation'),
       (e: unknown) => e,
     );
     assert.ok(err instanceof CancelledFailure, `expected CancelledFailure, got ${String(err)}`);
-    const stop = log.calls.find((c) => c.command === 'BatchStopJobRun');
-    assert.deepEqual(stop?.input, { JobName: 'j', JobRunIds: ['jr_123'] });
-    const lastPoll = log.calls.filter((c) => c.command === 'GetJobRun').length;
-    assert.ok(lastPoll >= 3, 'did not wait for the run to reach STOPPED');
+    assert.equal((await gateway.counts(jobName))['glue:BatchStopJobRun']?.count, 1);
+    assert.equal((await jobRun(aws, jobName, jobRunId)).JobRunState, 'STOPPED');
+  });
+
+  test('stops the run when cancelled even if BatchStopJobRun is throttled beyond the SDK retries', async () => {
+    const { aws, jobName, jobRunId, glue } = await startedRun({ state: 'RUNNING' });
+    const env = activityEnv();
+    env.once('heartbeat', () => env.cancel());
+    const err = await gateway.withFault(
+      { target: 'glue:BatchStopJobRun', action: { type: 'throttle' }, resource: jobName, count: 4 },
+      () => run(env, glue.waitForGlueJobRun, waitInput(jobName, jobRunId)).catch((e: unknown) => e),
+    );
+    assert.ok(err instanceof CancelledFailure, `expected CancelledFailure, got ${String(err)}`);
+    assert.deepEqual((await gateway.counts(jobName))['glue:BatchStopJobRun'], { count: 5, faulted: 4 });
+    assert.equal((await jobRun(aws, jobName, jobRunId)).JobRunState, 'STOPPED');
   });
 
   test('leaves the run alone when the worker shuts down (the next attempt resumes the wait)', async () => {
-    const { aws, log } = fakeGlue([{ JobRunState: 'RUNNING' }]);
+    const { aws, jobName, jobRunId, glue } = await startedRun({ state: 'RUNNING' });
     const env = activityEnv();
     env.once('heartbeat', () =>
       env.cancel('WORKER_SHUTDOWN', new ActivityCancellationDetails({ workerShutdown: true })),
     );
-    await assert.rejects(run(env, createGlueActivities(awsDeps(aws)).waitForGlueJobRun, waitInput('j', 'jr_123')));
-    assert.equal(log.count('BatchStopJobRun'), 0);
+    try {
+      await assert.rejects(run(env, glue.waitForGlueJobRun, waitInput(jobName, jobRunId)));
+      assert.equal((await gateway.counts(jobName))['glue:BatchStopJobRun'], undefined);
+      assert.equal((await jobRun(aws, jobName, jobRunId)).JobRunState, 'RUNNING');
+    } finally {
+      await aws.glue(region).send(new BatchStopJobRunCommand({ JobName: jobName, JobRunIds: [jobRunId] }));
+    }
   });
 });

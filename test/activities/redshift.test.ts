@@ -1,141 +1,173 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import {
   ActiveStatementsExceededException,
-  ValidationException,
+  CancelStatementCommand,
+  DescribeStatementCommand,
   type DescribeStatementResponse,
 } from '@aws-sdk/client-redshift-data';
 import { CancelledFailure } from '@temporalio/common';
 import { clientToken, createRedshiftActivities, STATEMENT_OUTCOME } from '../../src/activities/redshift';
 import type { ExecuteStatementsInput } from '../../src/activities/types';
-import { activityEnv, awsDeps, fakeClients, fastPolling, rejection, run } from '../support/aws';
+import { activityEnv, awsDeps, countingClients, fakeClients, fastPolling, rejection, run } from '../support/aws';
+import { GatewayControl } from '../support/gateway';
+import { stack, unique } from '../support/stack';
 
-// The local stack's Redshift Data API comes with the gateway; until then these run on narrow fakes.
-const region = 'us-east-1';
-const cluster = { clusterIdentifier: 'analytics', database: 'dev', dbUser: 'glueline' };
-const serverless = { workgroupName: 'analytics-wg', database: 'dev' };
+const region = stack().aws.regions[0]!;
+const gateway = new GatewayControl();
+// One cluster and one workgroup for the whole file: each is a database of its own in the gateway.
+const cluster = { clusterIdentifier: unique('act-rs'), database: 'dev', dbUser: 'glueline' };
+const serverless = { workgroupName: unique('act-wg'), database: 'dev' };
+const clusterId = cluster.clusterIdentifier;
+
+const { aws } = countingClients();
+const redshift = createRedshiftActivities(awsDeps(aws));
+
+const table = () => unique('act_t').replace(/-/g, '_');
+
 const execInput = (overrides: Partial<ExecuteStatementsInput> = {}): ExecuteStatementsInput => ({
   region,
   target: cluster,
-  sqls: ['call refresh_sales(:batch_id)'],
-  parameters: { batch_id: 'b1' },
-  idempotencyKey: 'csv-pipeline-sales-b1/run-1/redshift-refresh@us-east-1',
+  sqls: ['select 1'],
+  idempotencyKey: unique('csv-pipeline-sales-b1/run-1/redshift-refresh@us-east-1'),
   statementName: 'glueline sales b1',
   ...overrides,
 });
 
-function fakeRedshift(
-  statements: Partial<DescribeStatementResponse>[],
-  extra: (c: string, i: Record<string, unknown>) => unknown = () => ({}),
-) {
+const waitInput = (statementId: string, fetchResults = false) => ({
+  region,
+  statementId,
+  polling: fastPolling,
+  fetchResults,
+});
+
+/** Runs SQL through both activities and returns the finished statement. */
+async function sql(overrides: Partial<ExecuteStatementsInput>, fetchResults = false) {
+  const { statementId } = await run(activityEnv(), redshift.executeStatements, execInput(overrides));
+  return run(activityEnv(), redshift.waitForStatement, waitInput(statementId, fetchResults));
+}
+
+const describeStatement = async (Id: string) => aws.redshiftData(region).send(new DescribeStatementCommand({ Id }));
+
+/** A fake Data API whose DescribeStatement answers the given statements in turn (the last one repeats). */
+function fakeRedshift(statements: Partial<DescribeStatementResponse>[]) {
   let i = 0;
-  return fakeClients((command, input) => {
+  return fakeClients((command) => {
     if (command === 'DescribeStatement') return { Id: 'st-1', ...statements[Math.min(i++, statements.length - 1)] };
-    if (command === 'ExecuteStatement' || command === 'BatchExecuteStatement') return { Id: 'st-1' };
-    return extra(command, input);
+    return {};
   });
 }
 
 describe('executeStatements', () => {
-  test('runs one statement on a cluster with named parameters and a ClientToken', async () => {
-    const { aws, log } = fakeRedshift([]);
-    const result = await run(activityEnv(), createRedshiftActivities(awsDeps(aws)).executeStatements, execInput());
-    assert.deepEqual(result, { statementId: 'st-1' });
-    const call = log.calls[0]!;
-    assert.equal(call.command, 'ExecuteStatement');
-    assert.deepEqual(
-      { ...call.input, ClientToken: undefined },
-      {
-        ClusterIdentifier: 'analytics',
-        Database: 'dev',
-        DbUser: 'glueline',
-        SecretArn: undefined,
-        Sql: 'call refresh_sales(:batch_id)',
-        Parameters: [{ name: 'batch_id', value: 'b1' }],
-        StatementName: 'glueline sales b1',
-        ClientToken: undefined,
-      },
+  test('runs one statement on a cluster with named parameters, and the wait fetches its rows', async () => {
+    const result = await sql(
+      { sqls: ['select :batch_id as batch_id, 2 as n, null::text as missing'], parameters: { batch_id: 'b1' } },
+      true,
     );
-    assert.match(String(call.input.ClientToken), /^[0-9a-f]{64}$/);
+    assert.deepEqual(result.columns, ['batch_id', 'n', 'missing']);
+    assert.deepEqual(result.rows, [['b1', '2', null]]);
+    const st = await describeStatement(result.statementId);
+    assert.deepEqual([st.ClusterIdentifier, st.Database, st.DbUser], [clusterId, 'dev', 'glueline']);
   });
 
   test('runs several statements in one BatchExecuteStatement on a serverless workgroup', async () => {
-    const { aws, log } = fakeRedshift([]);
-    await run(
-      activityEnv(),
-      createRedshiftActivities(awsDeps(aws)).executeStatements,
-      execInput({ target: serverless, sqls: ['delete from s', 'insert into s select 1'], parameters: undefined }),
+    const t = table();
+    const result = await sql(
+      {
+        target: serverless,
+        sqls: [`create table ${t} (id int)`, `insert into ${t} values (1), (2)`, `select count(*) as n from ${t}`],
+      },
+      true,
     );
-    const call = log.calls[0]!;
-    assert.equal(call.command, 'BatchExecuteStatement');
-    assert.equal(call.input.WorkgroupName, 'analytics-wg');
-    assert.deepEqual(call.input.Sqls, ['delete from s', 'insert into s select 1']);
+    assert.deepEqual(
+      result.subStatements.map((s) => [s.id, s.status]),
+      [1, 2, 3].map((i) => [`${result.statementId}:${i}`, 'FINISHED']),
+    );
+    assert.deepEqual(result.rows, [['2']]);
+    assert.equal((await describeStatement(result.statementId)).WorkgroupName, serverless.workgroupName);
   });
 
   test('refuses parameters with several statements, before calling AWS', async () => {
-    const { aws, log } = fakeRedshift([]);
+    await gateway.resetCounts(clusterId);
     const err = await rejection(
       run(
         activityEnv(),
-        createRedshiftActivities(awsDeps(aws)).executeStatements,
-        execInput({ sqls: ['select 1', 'select 2'] }),
+        redshift.executeStatements,
+        execInput({ sqls: ['select 1', 'select 2'], parameters: { batch_id: 'b1' } }),
       ),
     );
     assert.equal(err.type, 'InvalidInput');
     assert.equal(err.nonRetryable, true);
     assert.match(err.message, /named parameters \(batch_id\) work with one statement only/);
-    assert.equal(log.calls.length, 0);
+    assert.deepEqual(await gateway.counts(clusterId), {});
   });
 
-  test('sends the same ClientToken when a retry runs the same step again', async () => {
-    const { aws, log } = fakeRedshift([]);
-    const activities = createRedshiftActivities(awsDeps(aws));
-    await run(activityEnv(), activities.executeStatements, execInput());
-    await run(activityEnv({ attempt: 2 }), activities.executeStatements, execInput());
-    assert.equal(log.calls[0]!.input.ClientToken, log.calls[1]!.input.ClientToken);
+  test('runs the SQL once when a retry of the same step sends the same idempotency key', async () => {
+    const t = table();
+    await sql({ sqls: [`create table ${t} (id int)`] });
+    const insert = execInput({ sqls: [`insert into ${t} values (1)`] });
+    const first = await run(activityEnv(), redshift.executeStatements, insert);
+    const retry = await run(activityEnv({ attempt: 2 }), redshift.executeStatements, insert);
+    assert.equal(retry.statementId, first.statementId);
+    await run(activityEnv(), redshift.waitForStatement, waitInput(first.statementId));
+    const count = await sql({ sqls: [`select count(*) from ${t}`] }, true);
+    assert.deepEqual(count.rows, [['1']]);
   });
 
   test('derives different ClientTokens for other steps and other regions', () => {
-    const base = clientToken(execInput());
-    assert.notEqual(clientToken(execInput({ idempotencyKey: 'other-run/redshift-refresh' })), base);
-    assert.notEqual(clientToken(execInput({ region: 'eu-west-1' })), base);
+    const base = clientToken(execInput({ idempotencyKey: 'run-1/redshift-refresh' }));
+    assert.notEqual(clientToken(execInput({ idempotencyKey: 'run-2/redshift-refresh' })), base);
+    assert.notEqual(clientToken(execInput({ idempotencyKey: 'run-1/redshift-refresh', region: 'eu-west-1' })), base);
     assert.ok(base.length <= 64);
   });
 
   test('fails non-retryably with ValidationException naming the target', async () => {
-    const { aws } = fakeClients(() => {
-      throw new ValidationException({ message: 'Cluster identifier is invalid', $metadata: { httpStatusCode: 400 } });
-    });
-    const err = await rejection(
-      run(activityEnv(), createRedshiftActivities(awsDeps(aws)).executeStatements, execInput()),
-    );
+    await gateway.resetCounts(clusterId);
+    const err = await rejection(run(activityEnv(), redshift.executeStatements, execInput({ sqls: ['  '] })));
     assert.equal(err.type, 'ValidationException');
     assert.equal(err.nonRetryable, true);
-    assert.match(err.message, /ExecuteStatement on redshift cluster analytics database dev in us-east-1 failed/);
+    assert.match(
+      err.message,
+      new RegExp(
+        `^ExecuteStatement on redshift cluster ${clusterId} database dev in us-east-1 failed: ValidationException`,
+      ),
+    );
+    assert.deepEqual(await gateway.counts(clusterId), { 'redshift-data:ExecuteStatement': { count: 1, faulted: 0 } });
   });
 
   test('fails retryably when too many statements are active', async () => {
-    const { aws } = fakeClients(() => {
+    // Fake: the gateway runs any number of statements.
+    const { aws: fake } = fakeClients(() => {
       throw new ActiveStatementsExceededException({
         message: 'Active statements exceeded',
         $metadata: { httpStatusCode: 400 },
       });
     });
     const err = await rejection(
-      run(activityEnv(), createRedshiftActivities(awsDeps(aws)).executeStatements, execInput()),
+      run(activityEnv(), createRedshiftActivities(awsDeps(fake)).executeStatements, execInput()),
     );
     assert.equal(err.nonRetryable, false);
+  });
+
+  test('survives throttled ExecuteStatement calls', async () => {
+    await gateway.resetCounts(clusterId);
+    const { statementId } = await gateway.withFault(
+      { target: 'redshift-data:ExecuteStatement', action: { type: 'throttle' }, resource: clusterId, count: 2 },
+      () => run(activityEnv(), redshift.executeStatements, execInput()),
+    );
+    assert.equal((await run(activityEnv(), redshift.waitForStatement, waitInput(statementId))).status, 'FINISHED');
+    assert.deepEqual((await gateway.counts(clusterId))['redshift-data:ExecuteStatement'], { count: 3, faulted: 2 });
   });
 });
 
 describe('waitForStatement', () => {
-  const waitInput = { region, statementId: 'st-1', polling: fastPolling };
-
   test('waits through every waiting status and returns the finished statement', async () => {
+    // Fake: on the gateway SUBMITTED and PICKED pass too quickly to be seen every time.
     const waiting = Object.entries(STATEMENT_OUTCOME)
       .filter(([, o]) => o === 'wait')
       .map(([s]) => ({ Status: s as 'SUBMITTED' }));
-    const { aws } = fakeRedshift([
+    const { aws: fake } = fakeRedshift([
       ...waiting,
       {
         Status: 'FINISHED',
@@ -146,7 +178,11 @@ describe('waitForStatement', () => {
         ],
       },
     ]);
-    const result = await run(activityEnv(), createRedshiftActivities(awsDeps(aws)).waitForStatement, waitInput);
+    const result = await run(
+      activityEnv(),
+      createRedshiftActivities(awsDeps(fake)).waitForStatement,
+      waitInput('st-1'),
+    );
     assert.deepEqual(result, {
       statementId: 'st-1',
       status: 'FINISHED',
@@ -160,76 +196,107 @@ describe('waitForStatement', () => {
   });
 
   test('fetches every page of the result rows when asked', async () => {
-    const { aws, log } = fakeRedshift([{ Status: 'FINISHED', HasResultSet: true }], (command, input) => {
-      if (command !== 'GetStatementResult') return {};
-      return input.NextToken === undefined
-        ? {
-            ColumnMetadata: [{ name: 'region' }, { name: 'rows' }],
-            Records: [[{ stringValue: 'us-east-1' }, { longValue: 3 }]],
-            NextToken: 'p2',
-          }
-        : { Records: [[{ stringValue: 'eu-west-1' }, { isNull: true }]] };
-    });
-    const result = await run(activityEnv(), createRedshiftActivities(awsDeps(aws)).waitForStatement, {
-      ...waitInput,
-      fetchResults: true,
-    });
-    assert.deepEqual(result.columns, ['region', 'rows']);
-    assert.deepEqual(result.rows, [
-      ['us-east-1', '3'],
-      ['eu-west-1', null],
-    ]);
-    assert.equal(log.count('GetStatementResult'), 2);
+    await gateway.resetCounts(clusterId);
+    const result = await sql(
+      { sqls: ["select g as n, case when g = 2500 then null else 'x' end as tag from generate_series(1, 2500) g"] },
+      true,
+    );
+    assert.deepEqual(result.columns, ['n', 'tag']);
+    assert.equal(result.rows?.length, 2500);
+    assert.deepEqual(result.rows?.[0], ['1', 'x']);
+    assert.deepEqual(result.rows?.at(-1), ['2500', null]);
+    assert.equal((await gateway.counts(clusterId))['redshift-data:GetStatementResult']?.count, 3);
   });
 
-  test('fails non-retryably with StatementFailed naming the failing sub-statement and Redshift error', async () => {
-    const { aws } = fakeRedshift([
-      { Status: 'STARTED' },
-      {
-        Status: 'FAILED',
-        Error: 'ERROR: relation "sales" does not exist',
-        SubStatements: [
-          { Id: 'st-1:1', Status: 'FINISHED', QueryString: 'begin' },
-          {
-            Id: 'st-1:2',
-            Status: 'FAILED',
-            QueryString: 'insert into sales select 1',
-            Error: 'ERROR: relation "sales" does not exist',
-          },
-          { Id: 'st-1:3', Status: 'ABORTED', QueryString: 'commit' },
-        ],
-      },
-    ]);
-    const err = await rejection(run(activityEnv(), createRedshiftActivities(awsDeps(aws)).waitForStatement, waitInput));
+  test("fails non-retryably with StatementFailed naming the failing sub-statement and Postgres's error", async () => {
+    const t = table();
+    const err = await rejection(
+      sql({ sqls: [`create table ${t} (id int)`, `insert into ${t}_missing select 1`, `select 1`] }),
+    );
     assert.equal(err.type, 'StatementFailed');
     assert.equal(err.nonRetryable, true);
+    const { statementId, failedStatementIndex } = err.details?.[0] as {
+      statementId: string;
+      failedStatementIndex: number;
+    };
     assert.equal(
       err.message,
-      'redshift statement st-1 in us-east-1 ended FAILED at statement 2 of 3 (insert into sales select 1): ERROR: relation "sales" does not exist',
+      `redshift statement ${statementId} in us-east-1 ended FAILED at statement 2 of 3 ` +
+        `(insert into ${t}_missing select 1): ERROR: relation "${t}_missing" does not exist`,
     );
-    assert.equal((err.details?.[0] as { failedStatementIndex: number }).failedStatementIndex, 1);
+    assert.equal(failedStatementIndex, 1);
   });
 
-  test('fails non-retryably with StatementFailed and the SQL when a single statement is ABORTED', async () => {
-    const { aws } = fakeRedshift([
-      { Status: 'ABORTED', Error: 'Query cancelled on user request', QueryString: 'vacuum sales' },
-    ]);
-    const err = await rejection(run(activityEnv(), createRedshiftActivities(awsDeps(aws)).waitForStatement, waitInput));
+  test('fails non-retryably with StatementFailed and the SQL when a single statement fails', async () => {
+    const err = await rejection(sql({ sqls: ['select 1/0'] }));
     assert.equal(err.type, 'StatementFailed');
-    assert.match(err.message, /ended ABORTED \(vacuum sales\): Query cancelled on user request/);
+    assert.match(err.message, /ended FAILED \(select 1\/0\): ERROR: division by zero$/);
   });
 
-  test('sends CancelStatement when cancelled, then reports the cancellation', async () => {
-    const { aws, log } = fakeRedshift([{ Status: 'STARTED' }], (command) =>
-      command === 'CancelStatement' ? { Status: true } : {},
+  test('fails non-retryably with StatementFailed when someone cancels the statement (ABORTED)', async () => {
+    const { statementId } = await run(
+      activityEnv(),
+      redshift.executeStatements,
+      execInput({ sqls: ['select pg_sleep(1)'] }),
+    );
+    const env = activityEnv();
+    env.once('heartbeat', () => void aws.redshiftData(region).send(new CancelStatementCommand({ Id: statementId })));
+    const err = await rejection(run(env, redshift.waitForStatement, waitInput(statementId)));
+    assert.equal(err.type, 'StatementFailed');
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, /ended ABORTED \(select pg_sleep\(1\)\)/);
+  });
+
+  test('survives more throttled polls than the SDK retries by itself', async () => {
+    await gateway.resetCounts(clusterId);
+    const { statementId } = await run(activityEnv(), redshift.executeStatements, execInput());
+    const result = await gateway.withFault(
+      { target: 'redshift-data:DescribeStatement', action: { type: 'throttle' }, resource: clusterId, count: 4 },
+      () => run(activityEnv(), redshift.waitForStatement, waitInput(statementId)),
+    );
+    assert.equal(result.status, 'FINISHED');
+    assert.equal((await gateway.counts(clusterId))['redshift-data:DescribeStatement']?.faulted, 4);
+  });
+
+  test('fails non-retryably with ResourceNotFoundException for a statement Redshift does not know', async () => {
+    const statementId = randomUUID();
+    const err = await rejection(run(activityEnv(), redshift.waitForStatement, waitInput(statementId)));
+    assert.equal(err.type, 'ResourceNotFoundException');
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, new RegExp(`redshift statement ${statementId} does not exist in us-east-1`));
+  });
+
+  /** Starts a statement that sleeps `seconds` and cancels its wait at the first heartbeat. */
+  async function cancelledWait(seconds = 1) {
+    await gateway.resetCounts(clusterId);
+    const { statementId } = await run(
+      activityEnv(),
+      redshift.executeStatements,
+      execInput({ sqls: [`select pg_sleep(${seconds})`] }),
     );
     const env = activityEnv();
     env.once('heartbeat', () => env.cancel());
-    const err = await run(env, createRedshiftActivities(awsDeps(aws)).waitForStatement, waitInput).then(
+    const err = await run(env, redshift.waitForStatement, waitInput(statementId)).then(
       () => assert.fail('the wait did not report the cancellation'),
       (e: unknown) => e,
     );
     assert.ok(err instanceof CancelledFailure, `expected CancelledFailure, got ${String(err)}`);
-    assert.deepEqual(log.calls.find((c) => c.command === 'CancelStatement')?.input, { Id: 'st-1' });
+    return statementId;
+  }
+
+  test('sends CancelStatement when cancelled, and the statement ends ABORTED', async () => {
+    const statementId = await cancelledWait();
+    assert.equal((await gateway.counts(clusterId))['redshift-data:CancelStatement']?.count, 1);
+    assert.equal((await describeStatement(statementId)).Status, 'ABORTED');
+  });
+
+  test('cancels the statement even if CancelStatement is throttled beyond the SDK retries', async () => {
+    const statementId = await gateway.withFault(
+      { target: 'redshift-data:CancelStatement', action: { type: 'throttle' }, resource: clusterId, count: 4 },
+      // Long enough to outlast the SDK's backoff between the throttled attempts (a few seconds at most).
+      () => cancelledWait(8),
+    );
+    assert.deepEqual((await gateway.counts(clusterId))['redshift-data:CancelStatement'], { count: 5, faulted: 4 });
+    assert.equal((await describeStatement(statementId)).Status, 'ABORTED');
   });
 });

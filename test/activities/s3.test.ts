@@ -18,22 +18,27 @@ import {
   rejection,
   run,
 } from '../support/aws';
-import { stack } from '../support/stack';
+import { GatewayControl } from '../support/gateway';
+import { pollUntil } from '../support/poll';
+import { stack, unique } from '../support/stack';
 
 const [primary, replica] = stack().aws.regions as [string, string];
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
+const gateway = new GatewayControl();
 
 async function setup(
   objects: Record<string, string> = { 'out/a.parquet': 'aaa', 'out/b.parquet': 'bbbb', 'out/c.parquet': 'c' },
 ) {
   const { aws, log } = countingClients();
-  const source = await newBucket(aws, primary, 'src');
-  const destPrimary = await newBucket(aws, primary, 'dst');
-  const destReplica = await newBucket(aws, replica, 'dst');
+  // One prefix for the test's buckets, so gateway fault rules and counts can name all of them at once.
+  const buckets = unique('act').toLowerCase();
+  const source = await newBucket(aws, primary, `${buckets}-src`);
+  const destPrimary = await newBucket(aws, primary, `${buckets}-dst`);
+  const destReplica = await newBucket(aws, replica, `${buckets}-dst`);
   await putObjects(aws, primary, source, objects);
   log.calls.length = 0;
-  return { aws, log, source, destPrimary, destReplica, s3: createS3Activities(awsDeps(aws)) };
+  return { aws, log, buckets, source, destPrimary, destReplica, s3: createS3Activities(awsDeps(aws)) };
 }
 
 /** What the SDK throws for a HEAD of a missing object. */
@@ -217,6 +222,7 @@ describe('copyObjects', () => {
   });
 
   test('fails non-retryably with CopyVerificationFailed when the copy does not match its source', async () => {
+    // Fake: the local S3 always copies faithfully.
     let copies = 0;
     const { aws } = fakeClients((command, input) => {
       if (command === 'CopyObject') copies++;
@@ -240,6 +246,7 @@ describe('copyObjects', () => {
   });
 
   test('leaves the objects it verified in its heartbeat when a later copy fails, so a retry resumes', async () => {
+    // Fake: a gateway fault rule cannot pick out one object's copy.
     const copied = new Set<string>();
     const { aws } = fakeClients((command, input) => {
       const key = String(input.Key);
@@ -271,43 +278,66 @@ describe('copyObjects', () => {
   });
 
   test('aborts the copies in flight and starts no more when cancelled', async () => {
-    const { aws, log } = fakeClients((command, input) => {
-      if (command === 'HeadObject' && input.Bucket === 'src') return { ContentLength: 1, ETag: '"e"' };
-      if (command === 'HeadObject') throw notFound();
-      if (command === 'CopyObject') return new Promise(() => {}); // a copy that never ends by itself
-      return {};
-    });
-    const env = activityEnv();
-    const copying = run(env, createS3Activities(awsDeps(aws)).copyObjects, {
-      source: { region: primary, bucket: 'src', keys: ['a', 'b', 'c', 'd'] },
-      destinations: [{ region: replica, bucket: 'dst' }],
-      concurrency: 2,
-    });
-    while (log.count('CopyObject') < 2) await new Promise((r) => setTimeout(r, 5));
-    env.cancel();
-    await assert.rejects(copying, (err) => err instanceof CancelledFailure);
-    assert.equal(log.count('CopyObject'), 2);
+    const { source, destReplica, s3 } = await setup({ a: '1', b: '2', c: '3', d: '4' });
+    // Copies that outlast the test: the gateway holds every CopyObject for 15 s.
+    await gateway.withFault(
+      { target: 's3:CopyObject', action: { type: 'latency', ms: 15_000 }, resource: destReplica },
+      async () => {
+        const env = activityEnv();
+        const copying = run(env, s3.copyObjects, {
+          source: { region: primary, bucket: source, keys: ['a', 'b', 'c', 'd'] },
+          destinations: [{ region: replica, bucket: destReplica }],
+          concurrency: 2,
+        });
+        await pollUntil(
+          () => gateway.counts(destReplica),
+          (counts) => counts['s3:CopyObject']?.count === 2,
+        );
+        env.cancel();
+        await assert.rejects(copying, (err) => err instanceof CancelledFailure);
+      },
+    );
+    assert.equal((await gateway.counts(destReplica))['s3:CopyObject']?.count, 2);
   });
 
   test('keeps heartbeating while one long copy runs', async () => {
-    let copied = false;
-    const { aws } = fakeClients((command, input) => {
-      if (command === 'HeadObject' && input.Bucket === 'src') return { ContentLength: 1, ETag: '"e"' };
-      if (command === 'HeadObject') {
-        if (!copied) throw notFound();
-        return { ContentLength: 1, ETag: '"e"' };
-      }
-      if (command === 'CopyObject') {
-        return new Promise((resolve) => setTimeout(() => resolve((copied = true)), 2_300));
-      }
-      return {};
-    });
+    const { source, destReplica, s3 } = await setup({ big: 'b' });
     const env = activityEnv();
-    await run(env, createS3Activities(awsDeps(aws)).copyObjects, {
-      source: { region: primary, bucket: 'src', keys: ['big'] },
-      destinations: [{ region: replica, bucket: 'dst' }],
-    });
+    await gateway.withFault(
+      { target: 's3:CopyObject', action: { type: 'latency', ms: 2_300 }, resource: destReplica },
+      () =>
+        run(env, s3.copyObjects, {
+          source: { region: primary, bucket: source, keys: ['big'] },
+          destinations: [{ region: replica, bucket: destReplica }],
+        }),
+    );
     assert.ok(env.heartbeats.length >= 3, `only ${env.heartbeats.length} heartbeats during a 2.3 s copy`);
+  });
+
+  test('survives throttled (SlowDown) listing, HEAD and copy requests', async () => {
+    const { aws, buckets, source, destReplica, s3 } = await setup();
+    const throttle = (operation: string) => ({
+      target: `s3:${operation}`,
+      action: { type: 'throttle' as const },
+      resource: buckets,
+      count: 2,
+    });
+    const result = await gateway.withFault(throttle('ListObjectsV2'), () =>
+      gateway.withFault(throttle('HeadObject'), () =>
+        gateway.withFault(throttle('CopyObject'), () =>
+          run(activityEnv(), s3.copyObjects, {
+            source: { region: primary, bucket: source, prefix: 'out/' },
+            destinations: [{ region: replica, bucket: destReplica }],
+          }),
+        ),
+      ),
+    );
+    assert.deepEqual(result, { objects: 3, bytes: 8, copied: 3, skipped: 0, verifiedKeys: 3 });
+    assert.equal(await body(aws, replica, destReplica, 'out/b.parquet'), 'bbbb');
+    const counts = await gateway.counts(buckets);
+    for (const operation of ['ListObjectsV2', 'HeadObject', 'CopyObject']) {
+      assert.equal(counts[`s3:${operation}`]?.faulted, 2, `${operation} was not throttled twice`);
+    }
   });
 
   test('copies an object uploaded in parts with the same parts, so its ETag matches', async () => {

@@ -118,8 +118,9 @@ export async function rejection(promise: Promise<unknown>): Promise<ApplicationF
 }
 
 /**
- * Clients whose `send` is answered in-process by `answer(command, input)`: for error branches the
- * local stack cannot produce yet. Region-independent; every command is logged like countingClients.
+ * Clients whose `send` is answered in-process by `answer(command, input)`: only for branches the local
+ * stack's gateway cannot produce (a job run ending ERROR or EXPIRED, a corrupted copy, transient statuses
+ * too quick to observe). Region-independent; every command is logged like countingClients.
  */
 export function fakeClients(answer: (command: string, input: Record<string, unknown>) => unknown): {
   aws: AwsClients;

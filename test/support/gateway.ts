@@ -41,9 +41,29 @@ export class GatewayControl {
     await this.call('PUT', 'time-scale', { scale });
   }
 
+  /** Runs `body` with scripted Glue time passing `scale` times faster, then puts the clock back to 1. */
+  async atTimeScale<T>(scale: number, body: () => Promise<T>): Promise<T> {
+    await this.setTimeScale(scale);
+    try {
+      return await body();
+    } finally {
+      await this.setTimeScale(1);
+    }
+  }
+
   /** Adds a fault rule. Scope it with `resource` to your own uniquely named resources. */
   addFault(rule: FaultRuleInput): Promise<FaultRule> {
     return this.call('POST', 'faults', rule);
+  }
+
+  /** Runs `body` with a fault rule in place, then removes the rule. */
+  async withFault<T>(rule: FaultRuleInput, body: () => Promise<T>): Promise<T> {
+    const { id } = await this.addFault(rule);
+    try {
+      return await body();
+    } finally {
+      await this.deleteFault(id);
+    }
   }
 
   /** The fault rules, with how often each has fired. */
