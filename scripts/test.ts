@@ -43,6 +43,8 @@ async function runNodeTests(files: string[], stackDir: string): Promise<Totals &
       'tsx',
       '--test',
       '--test-concurrency=1',
+      // No single test may hang the suite (CI has 90 minutes in all).
+      '--test-timeout=600000',
       '--test-reporter=spec',
       '--test-reporter-destination=stdout',
       '--test-reporter=tap',

@@ -17,6 +17,7 @@ after(async () => {
 });
 
 const HOUR_MS = 3_600_000;
+const POLL_MS = 60_000;
 
 describe('csvPipeline, long waits and cancellation', () => {
   test('cancelling the run during transform stops the Glue job run and sends the notification', async () => {
@@ -59,15 +60,21 @@ describe('csvPipeline, long waits and cancellation', () => {
     const startMs = await bed.env.currentTimeMs();
     const { result, called } = await bed.runToEnd('csvPipeline', input, {
       waitForGlueJobRun: async (wait) => {
-        // Each poll heartbeats, lets the heartbeat reach the server, then skips 90 s of server time.
-        for (let polls = 1; polls * 90_000 <= jobHours * HOUR_MS; polls++) {
+        // Each poll heartbeats, lets the heartbeat reach the server, then skips 60 s of server time:
+        // half the 2-minute heartbeat timeout, so one heartbeat delayed by a busy machine is not a timeout.
+        for (let polls = 1; polls * POLL_MS <= jobHours * HOUR_MS; polls++) {
           Context.current().heartbeat({ polls });
           // A timed-out attempt learns so from its heartbeat: stop polling rather than run on.
           if (Context.current().cancellationSignal.aborted) throw Context.current().cancellationSignal.reason;
           await new Promise((resolve) => setTimeout(resolve, 15));
-          await bed.env.sleep(90_000);
+          await bed.env.sleep(POLL_MS);
         }
-        return { jobRunId: wait.jobRunId, jobRunState: 'SUCCEEDED', executionTimeSeconds: jobHours * 3600, polls: 200 };
+        return {
+          jobRunId: wait.jobRunId,
+          jobRunState: 'SUCCEEDED',
+          executionTimeSeconds: jobHours * 3600,
+          polls: (jobHours * HOUR_MS) / POLL_MS,
+        };
       },
     });
     assert.ok(result, 'the run failed');
