@@ -161,7 +161,12 @@ const hasAttempt = (failure: ApplicationFailure) =>
  */
 export function withActivityAttempt(err: unknown): unknown {
   if (err instanceof CancelledFailure || !(err instanceof Error)) return err;
-  const ctx = Context.current();
+  let ctx: Context;
+  try {
+    ctx = Context.current();
+  } catch {
+    return err; // called outside an activity (a direct call in a test): there is no attempt to report
+  }
   if (ctx.cancellationSignal.aborted) return err;
   const detail: ActivityAttemptDetail = { activityAttempt: ctx.info.attempt };
   if (err instanceof ApplicationFailure) {
