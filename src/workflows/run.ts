@@ -452,7 +452,9 @@ async function redshiftRefresh(p: StepProgress, run: PipelineRun): Promise<void>
     {
       summary: `${p.step}: run the refresh SQL on ${target.workgroupName ?? target.clusterIdentifier}`,
       // A cancellation waits for the call to end, so a statement it started is known, and cancelled below.
-      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      ...(patched(STOP_LEFTOVERS_PATCH)
+        ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED }
+        : {}),
     },
     [
       {
@@ -501,7 +503,10 @@ function mayStillRun(err: unknown, endedType: FailureType): boolean {
   return !(inner instanceof CancelledFailure && inner.details.some(stopped));
 }
 
-/** Marks histories whose runs stop what a failed wait left running; runs started before it replay as before. */
+/**
+ * Marks histories whose runs stop what a failed wait left running (and whose executeStatements waits out a
+ * cancellation); runs started before it replay as before.
+ */
 export const STOP_LEFTOVERS_PATCH = 'stop-aws-work-left-running';
 
 /**
