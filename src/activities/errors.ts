@@ -1,8 +1,10 @@
 /**
  * How activities turn AWS SDK exceptions into Temporal failures: the exception's class name becomes
  * the failure type, client faults are non-retryable, throttling and server faults retry, and the
- * message names the operation, the resource and, where there is one, the fix.
+ * message names the operation, the resource and, where there is one, the fix. Every failure an activity
+ * raises carries the activity's attempt number in its details ({@link withActivityAttempt}).
  */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { FailureType, NON_RETRYABLE_AWS_ERRORS } from '../errors';
 
@@ -138,4 +140,66 @@ export function invalidInput(message: string, details?: Record<string, unknown>)
     nonRetryable: true,
     details: details ? [details] : undefined,
   });
+}
+
+/** The detail that names the attempt an activity failed on; the workflow cannot see attempt numbers itself. */
+export interface ActivityAttemptDetail {
+  /** Temporal's attempt number of the activity (1 for the first), not an AWS service's own attempt count. */
+  activityAttempt: number;
+}
+
+const hasAttempt = (failure: ApplicationFailure) =>
+  (failure.details ?? []).some(
+    (d) => typeof (d as Partial<ActivityAttemptDetail> | null)?.activityAttempt === 'number',
+  );
+
+/**
+ * The error an activity is about to raise, with `{ activityAttempt }` added to its details, so the
+ * workflow's failure notice can say which attempt failed. A cancellation, and anything raised after the
+ * activity was cancelled, passes through unchanged (the worker must still see it as a cancellation); a
+ * plain Error becomes the ApplicationFailure the SDK would have made of it (type = its name, retryable).
+ */
+export function withActivityAttempt(err: unknown): unknown {
+  if (err instanceof CancelledFailure || !(err instanceof Error)) return err;
+  let ctx: Context;
+  try {
+    ctx = Context.current();
+  } catch {
+    return err; // called outside an activity (a direct call in a test): there is no attempt to report
+  }
+  if (ctx.cancellationSignal.aborted) return err;
+  const detail: ActivityAttemptDetail = { activityAttempt: ctx.info.attempt };
+  if (err instanceof ApplicationFailure) {
+    if (hasAttempt(err)) return err;
+    const failure = ApplicationFailure.create({
+      message: err.message,
+      type: err.type ?? undefined,
+      nonRetryable: err.nonRetryable ?? false,
+      details: [...(err.details ?? []), detail],
+      cause: err.cause,
+      nextRetryDelay: err.nextRetryDelay ?? undefined,
+      category: err.category ?? undefined,
+    });
+    failure.stack = err.stack;
+    return failure;
+  }
+  const failure = ApplicationFailure.create({ message: err.message, type: err.name, details: [detail] });
+  failure.stack = err.stack;
+  return failure;
+}
+
+/** Wraps each activity so every failure it raises carries its attempt number ({@link withActivityAttempt}). */
+export function reportingAttempts<T extends object>(activities: T): T {
+  return Object.fromEntries(
+    Object.entries(activities).map(([name, fn]) => [
+      name,
+      async (...args: unknown[]) => {
+        try {
+          return await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+        } catch (err) {
+          throw withActivityAttempt(err);
+        }
+      },
+    ]),
+  ) as T;
 }

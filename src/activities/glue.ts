@@ -1,6 +1,7 @@
 /**
  * Glue job activities: start a run at most once per pipeline run (found again by its run tag after a
- * crash), and wait for it with heartbeats, stopping it when the workflow cancels the wait.
+ * crash), wait for it with heartbeats (stopping it when the workflow cancels the wait), and stop it on
+ * its own when the wait was not there to be cancelled.
  */
 import {
   BatchStopJobRunCommand,
@@ -12,7 +13,7 @@ import {
   type JobRunState,
 } from '@aws-sdk/client-glue';
 import { Context, log } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { FailureType } from '../errors';
 import { RUN_TAG_ARGUMENT } from '../layout';
 import { DEFAULT_POLLING } from '../spec';
@@ -32,6 +33,9 @@ import type {
   GluelineActivities,
   StartGlueJobRunInput,
   StartGlueJobRunResult,
+  StopGlueJobRunInput,
+  StopGlueJobRunResult,
+  StoppedOnCancel,
   WaitForGlueJobRunInput,
 } from './types';
 
@@ -103,7 +107,7 @@ function jobRunFailure(region: string, jobName: string, run: JobRun): Applicatio
 
 export function createGlueActivities(
   deps: ActivityDeps,
-): Pick<GluelineActivities, 'startGlueJobRun' | 'waitForGlueJobRun'> {
+): Pick<GluelineActivities, 'startGlueJobRun' | 'waitForGlueJobRun' | 'stopGlueJobRun'> {
   const { aws } = deps;
   const jobTarget = (operation: string, region: string, jobName: string): AwsTarget => ({
     operation,
@@ -111,6 +115,23 @@ export function createGlueActivities(
     region,
     notFoundFix: 'create it (npm run provision) or fix transform.jobName in the spec',
   });
+  const runTarget = (operation: string, input: { region: string; jobName: string; jobRunId: string }): AwsTarget => ({
+    ...jobTarget(operation, input.region, input.jobName),
+    resource: `glue job run ${input.jobRunId} of job ${input.jobName}`,
+    notFoundFix: 'check the job name and run id (a run is kept by Glue for 90 days)',
+  });
+
+  /** One GetJobRun of the run, as a failure that names it when it fails. */
+  async function getJobRun(
+    glue: GlueClient,
+    input: { region: string; jobName: string; jobRunId: string },
+  ): Promise<JobRun> {
+    const out = await awsCall(runTarget('GetJobRun', input), () =>
+      glue.send(new GetJobRunCommand({ JobName: input.jobName, RunId: input.jobRunId })),
+    );
+    if (!out.JobRun) throw ApplicationFailure.retryable(`GetJobRun returned no JobRun for ${input.jobRunId}`);
+    return out.JobRun;
+  }
 
   /** The newest run of the job tagged with `runTag`, within the last RUN_TAG_SCAN_PAGES pages of runs. */
   async function findTaggedRun(glue: GlueClient, input: StartGlueJobRunInput): Promise<string | undefined> {
@@ -167,18 +188,7 @@ export function createGlueActivities(
 
     async waitForGlueJobRun(input: WaitForGlueJobRunInput): Promise<GlueJobRunResult> {
       const glue = aws.glue(input.region);
-      const target: AwsTarget = {
-        ...jobTarget('GetJobRun', input.region, input.jobName),
-        resource: `glue job run ${input.jobRunId} of job ${input.jobName}`,
-        notFoundFix: 'check the job name and run id (a run is kept by Glue for 90 days)',
-      };
-      const getRun = async (): Promise<JobRun> => {
-        const out = await awsCall(target, () =>
-          glue.send(new GetJobRunCommand({ JobName: input.jobName, RunId: input.jobRunId })),
-        );
-        if (!out.JobRun) throw ApplicationFailure.retryable(`GetJobRun returned no JobRun for ${input.jobRunId}`);
-        return out.JobRun;
-      };
+      const getRun = () => getJobRun(glue, input);
       try {
         const {
           value: run,
@@ -200,14 +210,67 @@ export function createGlueActivities(
           polls,
         };
       } catch (err) {
-        if (cancelRequested(err)) await stopRun(glue, input);
-        throw err;
+        if (!cancelRequested(err)) throw err;
+        const ended = await stopRun(glue, input);
+        if (!ended) throw err;
+        // Tells the workflow the run is over, so it does not stop it again.
+        const details: StoppedOnCancel = { stoppedId: input.jobRunId, finalState: ended };
+        throw new CancelledFailure(`the wait was cancelled and glue job run ${input.jobRunId} ended ${ended}`, [
+          details,
+        ]);
       }
+    },
+
+    async stopGlueJobRun(input: StopGlueJobRunInput): Promise<StopGlueJobRunResult> {
+      const glue = aws.glue(input.region);
+      let stopRequested = false;
+      // Look first, so a run that already ended (stopped by the cancelled wait, or finished) is left alone.
+      // A throttled or refused BatchStopJobRun is a transient error of a poll: tried again with backoff.
+      const { value: run } = await pollUntilSettled({
+        policy: input.polling ?? DEFAULT_POLLING.glueJob,
+        check: async () => {
+          const run = await getJobRun(glue, input);
+          if (!stopRequested && stateOutcome(run.JobRunState) === 'wait' && run.JobRunState !== 'STOPPING') {
+            await requestStop(glue, input);
+            stopRequested = true;
+          }
+          return run;
+        },
+        outcome: (run) => (stateOutcome(run.JobRunState) === 'wait' ? 'wait' : 'done'),
+        describe: (run) => ({ jobRunId: input.jobRunId, jobRunState: run.JobRunState, stopRequested }),
+      });
+      log.info('glue job run is over', { jobRunId: input.jobRunId, jobRunState: run.JobRunState, stopRequested });
+      return { jobRunId: input.jobRunId, jobRunState: run.JobRunState ?? 'UNKNOWN', stopRequested };
     },
   };
 
-  /** Stops the run the cancelled wait was watching, and waits (bounded) until Glue says it ended. */
-  async function stopRun(glue: GlueClient, input: WaitForGlueJobRunInput): Promise<void> {
+  /** BatchStopJobRun of one run; its per-run error becomes a failure (EntityNotFound is final, others retry). */
+  async function requestStop(glue: GlueClient, input: StopGlueJobRunInput): Promise<void> {
+    const target = runTarget('BatchStopJobRun', input);
+    const out = await awsCall(target, () =>
+      glue.send(new BatchStopJobRunCommand({ JobName: input.jobName, JobRunIds: [input.jobRunId] })),
+    );
+    const refused = out.Errors?.find((e) => e.JobRunId === input.jobRunId);
+    if (!refused) return;
+    const code = refused.ErrorDetail?.ErrorCode ?? 'UnknownError';
+    const why = `${code}: ${refused.ErrorDetail?.ErrorMessage ?? 'no message'}`;
+    if (code === 'EntityNotFoundException') {
+      throw ApplicationFailure.create({
+        type: code,
+        nonRetryable: true,
+        message: `${target.resource} does not exist in ${input.region} (BatchStopJobRun: ${why}): ${target.notFoundFix}`,
+        details: [{ region: input.region, jobName: input.jobName, jobRunId: input.jobRunId, errorCode: code }],
+      });
+    }
+    // Often the run ended just now (the next look says so); otherwise the stop is asked for again.
+    throw ApplicationFailure.retryable(`BatchStopJobRun did not stop ${target.resource}: ${why}`, 'JobRunNotStopped');
+  }
+
+  /**
+   * Stops the run the cancelled wait was watching, and waits (bounded) until Glue says it ended.
+   * @returns the terminal state, or undefined when the run could not be seen to end
+   */
+  async function stopRun(glue: GlueClient, input: WaitForGlueJobRunInput): Promise<string | undefined> {
     try {
       const out = await callAfterCancel(
         () => glue.send(new BatchStopJobRunCommand({ JobName: input.jobName, JobRunIds: [input.jobRunId] })),
@@ -225,7 +288,7 @@ export function createGlueActivities(
         jobRunId: input.jobRunId,
         error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
       });
-      return;
+      return undefined;
     }
     const last = await pollAfterCancel(
       async () => (await glue.send(new GetJobRunCommand({ JobName: input.jobName, RunId: input.jobRunId }))).JobRun,
@@ -234,5 +297,6 @@ export function createGlueActivities(
       STOP_WAIT_MS,
     );
     log.info('glue job run stopped after cancellation', { jobRunId: input.jobRunId, jobRunState: last?.JobRunState });
+    return last?.JobRunState !== undefined && stateOutcome(last.JobRunState) !== 'wait' ? last.JobRunState : undefined;
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Redshift Data API activities: run SQL at most once per step of a run (the ClientToken comes from the
- * step's idempotency key), wait for it with heartbeats, cancel it when the workflow cancels the wait.
+ * step's idempotency key), wait for it with heartbeats (cancelling it when the workflow cancels the
+ * wait), and cancel it on its own when the wait was not there to be cancelled.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -14,17 +15,20 @@ import {
   type StatusString,
 } from '@aws-sdk/client-redshift-data';
 import { log } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { FailureType } from '../errors';
-import type { RedshiftTarget } from '../spec';
-import { awsCall, invalidInput, type AwsTarget } from './errors';
+import { DEFAULT_POLLING, type RedshiftTarget } from '../spec';
+import { awsCall, awsErrorName, awsFailure, invalidInput, type AwsTarget } from './errors';
 import { callAfterCancel, cancelRequested, pollUntilSettled, type Outcome } from './poll';
 import type {
   ActivityDeps,
+  CancelStatementInput,
+  CancelStatementResult,
   ExecuteStatementsInput,
   ExecuteStatementsResult,
   GluelineActivities,
   StatementResult,
+  StoppedOnCancel,
   WaitForStatementInput,
 } from './types';
 
@@ -82,6 +86,14 @@ function targetFields(target: RedshiftTarget) {
   };
 }
 
+/** A statement, as the resource of an AWS call. */
+const statementTarget = (operation: string, region: string, statementId: string): AwsTarget => ({
+  operation,
+  resource: `redshift statement ${statementId}`,
+  region,
+  notFoundFix: 'the Data API keeps statements for 24 hours: check the id and the region',
+});
+
 const describeTarget = (t: RedshiftTarget) =>
   t.workgroupName !== undefined ? `workgroup ${t.workgroupName}` : `cluster ${t.clusterIdentifier}`;
 
@@ -130,7 +142,7 @@ function statementFailure(region: string, st: DescribeStatementResponse): Applic
 
 export function createRedshiftActivities(
   deps: ActivityDeps,
-): Pick<GluelineActivities, 'executeStatements' | 'waitForStatement'> {
+): Pick<GluelineActivities, 'executeStatements' | 'waitForStatement' | 'cancelStatement'> {
   const { aws } = deps;
 
   return {
@@ -175,12 +187,7 @@ export function createRedshiftActivities(
 
     async waitForStatement(input: WaitForStatementInput): Promise<StatementResult> {
       const client = aws.redshiftData(input.region);
-      const target: AwsTarget = {
-        operation: 'DescribeStatement',
-        resource: `redshift statement ${input.statementId}`,
-        region: input.region,
-        notFoundFix: 'the Data API keeps statements for 24 hours: check the id and the region',
-      };
+      const target = statementTarget('DescribeStatement', input.region, input.statementId);
       try {
         const {
           value: st,
@@ -209,25 +216,63 @@ export function createRedshiftActivities(
         }
         return result;
       } catch (err) {
-        if (cancelRequested(err)) {
-          try {
-            const out = await callAfterCancel(
-              () => client.send(new CancelStatementCommand({ Id: input.statementId })),
-              input.polling,
-              CANCEL_WAIT_MS,
-            );
-            log.info('cancelled the redshift statement', { statementId: input.statementId, status: out.Status });
-          } catch (cancelErr) {
-            log.warn('CancelStatement failed; the statement may still run', {
-              statementId: input.statementId,
-              error: cancelErr instanceof Error ? `${cancelErr.name}: ${cancelErr.message}` : String(cancelErr),
-            });
-          }
+        if (cancelRequested(err) && (await cancelAfterCancelledWait(input))) {
+          // Tells the workflow the statement is over, so it does not cancel it again.
+          const details: StoppedOnCancel = { stoppedId: input.statementId, finalState: 'ABORTED' };
+          throw new CancelledFailure(`the wait was cancelled and so was redshift statement ${input.statementId}`, [
+            details,
+          ]);
         }
         throw err;
       }
     },
+
+    async cancelStatement(input: CancelStatementInput): Promise<CancelStatementResult> {
+      const client = aws.redshiftData(input.region);
+      const target = statementTarget('CancelStatement', input.region, input.statementId);
+      // A throttled CancelStatement is a transient error of a poll: tried again with backoff.
+      const { value } = await pollUntilSettled<CancelStatementResult>({
+        policy: input.polling ?? DEFAULT_POLLING.redshift,
+        check: async () => {
+          try {
+            await client.send(new CancelStatementCommand({ Id: input.statementId }));
+            return { statementId: input.statementId, cancelled: true };
+          } catch (err) {
+            if (awsErrorName(err) !== 'ValidationException') throw awsFailure(err, target);
+            // Redshift refuses to cancel a statement that already ended: that is the outcome we want.
+            const st = await awsCall(statementTarget('DescribeStatement', input.region, input.statementId), () =>
+              client.send(new DescribeStatementCommand({ Id: input.statementId })),
+            );
+            if ((STATEMENT_OUTCOME[st.Status as StatusString] ?? 'wait') === 'wait') throw awsFailure(err, target);
+            return { statementId: input.statementId, cancelled: false, status: st.Status };
+          }
+        },
+        outcome: () => 'done',
+        describe: (r) => ({ ...r }),
+      });
+      log.info('redshift statement cancelled, or already over', { ...value });
+      return value;
+    },
   };
+
+  /** CancelStatement for a cancelled wait, trying again while throttled. @returns whether Redshift accepted it */
+  async function cancelAfterCancelledWait(input: WaitForStatementInput): Promise<boolean> {
+    try {
+      const out = await callAfterCancel(
+        () => aws.redshiftData(input.region).send(new CancelStatementCommand({ Id: input.statementId })),
+        input.polling,
+        CANCEL_WAIT_MS,
+      );
+      log.info('cancelled the redshift statement', { statementId: input.statementId, status: out.Status });
+      return true;
+    } catch (err) {
+      log.warn('CancelStatement failed; the statement may still run', {
+        statementId: input.statementId,
+        error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      });
+      return false;
+    }
+  }
 
   /** Every page of a statement's result, values as strings. */
   async function fetchRows(region: string, id: string): Promise<{ columns: string[]; rows: (string | null)[][] }> {

@@ -89,6 +89,33 @@ export interface GlueJobRunResult {
   polls: number;
 }
 
+export interface StopGlueJobRunInput {
+  region: string;
+  jobName: string;
+  jobRunId: string;
+  /** How often to look while the run stops, and the backoff while Glue throttles. @default - DEFAULT_POLLING.glueJob */
+  polling?: PollPolicy;
+}
+
+export interface StopGlueJobRunResult {
+  jobRunId: string;
+  /** The state the run ended in: STOPPED, or whatever terminal state it had already reached. */
+  jobRunState: string;
+  /** True when this call sent BatchStopJobRun; false when the run had already ended (or was stopping). */
+  stopRequested: boolean;
+}
+
+/**
+ * Details of the CancelledFailure a cancelled wait reports once it has stopped its AWS work, so the
+ * workflow knows not to stop it again. Absent when the wait could not confirm the work ended.
+ */
+export interface StoppedOnCancel {
+  /** The job run or statement the wait stopped. */
+  stoppedId: string;
+  /** Its terminal state or status, as AWS last reported it. */
+  finalState: string;
+}
+
 export interface StartCrawlerInput {
   region: string;
   crawlerName: string;
@@ -145,6 +172,21 @@ export interface WaitForStatementInput {
   fetchResults?: boolean;
 }
 
+export interface CancelStatementInput {
+  region: string;
+  statementId: string;
+  /** Backoff while the Data API throttles CancelStatement. @default - DEFAULT_POLLING.redshift */
+  polling?: PollPolicy;
+}
+
+export interface CancelStatementResult {
+  statementId: string;
+  /** True when Redshift accepted the cancellation; false when the statement had already ended. */
+  cancelled: boolean;
+  /** The status the statement had already ended in, when it was not cancelled. */
+  status?: string;
+}
+
 export interface StatementResult {
   statementId: string;
   status: 'FINISHED';
@@ -187,12 +229,24 @@ export interface GluelineActivities {
 
   startGlueJobRun(input: StartGlueJobRunInput): Promise<StartGlueJobRunResult>;
   waitForGlueJobRun(input: WaitForGlueJobRunInput): Promise<GlueJobRunResult>;
+  /**
+   * Stops a job run (BatchStopJobRun) and waits, heartbeating, until it is terminal. A run already ended is
+   * left as it is, so stopping twice is harmless. The workflow runs it when a run it started may still be
+   * running after a cancellation or failure that the wait did not handle (the wait was not running).
+   */
+  stopGlueJobRun(input: StopGlueJobRunInput): Promise<StopGlueJobRunResult>;
 
   startCrawler(input: StartCrawlerInput): Promise<StartCrawlerResult>;
   waitForCrawler(input: WaitForCrawlerInput): Promise<CrawlResult>;
 
   executeStatements(input: ExecuteStatementsInput): Promise<ExecuteStatementsResult>;
   waitForStatement(input: WaitForStatementInput): Promise<StatementResult>;
+  /**
+   * Cancels a statement (CancelStatement). A statement that already ended is fine, so cancelling twice is
+   * harmless. The workflow runs it when a statement it started may still be running after a cancellation or
+   * failure that the wait did not handle.
+   */
+  cancelStatement(input: CancelStatementInput): Promise<CancelStatementResult>;
 
   /** Emails the notice (nodemailer, SMTP URL from the worker's environment). */
   sendFailureEmail(notice: FailureNotice): Promise<{ messageId: string }>;

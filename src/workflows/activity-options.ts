@@ -76,11 +76,17 @@ export const NOTIFY_OPTIONS = {
 type ActivityName = keyof GluelineActivities;
 
 /** Activities run as short AWS API calls. */
-const AWS_CALL_ACTIVITIES = ['readManifest', 'executeStatements', 'deleteObjects'] as const satisfies ActivityName[];
+const AWS_CALL_ACTIVITIES = [
+  'readManifest',
+  'executeStatements',
+  'cancelStatement',
+  'deleteObjects',
+] as const satisfies ActivityName[];
 
 /**
  * Activities run as long, heartbeating waits, with startCrawler (which may wait for someone else's crawl
- * to end first) and startGlueJobRun (which may wait for a free concurrent-run slot).
+ * to end first), startGlueJobRun (which may wait for a free concurrent-run slot) and stopGlueJobRun
+ * (which waits until the run has stopped).
  */
 const AWS_WAIT_ACTIVITIES = [
   'copyObjects',
@@ -88,6 +94,7 @@ const AWS_WAIT_ACTIVITIES = [
   'waitForCrawler',
   'startGlueJobRun',
   'waitForGlueJobRun',
+  'stopGlueJobRun',
   'waitForStatement',
 ] as const satisfies ActivityName[];
 

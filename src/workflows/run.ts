@@ -4,6 +4,7 @@
  * runs one step instance through exactly the same code.
  */
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -11,6 +12,7 @@ import {
   defineQuery,
   isCancellation,
   log,
+  patched,
   setCurrentDetails,
   setHandler,
   TemporalFailure,
@@ -20,7 +22,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
-import type { CopyObjectsResult, FailureNotice, ObjectSet } from '../activities/types';
+import type {
+  CopyObjectsResult,
+  FailureNotice,
+  GlueJobRunResult,
+  ObjectSet,
+  StatementResult,
+  StoppedOnCancel,
+} from '../activities/types';
 import { FailureType } from '../errors';
 import {
   commonDirectory,
@@ -310,7 +319,9 @@ async function crawl(run: PipelineRun, p: StepProgress, region: string, crawlerN
 
 /**
  * transform: starts the Glue job run (tagged with this run, so a retry finds it instead of starting a
- * second), waits for it with heartbeats (cancelling the workflow stops it), then reads its manifest.
+ * second), waits for it with heartbeats (cancelling the workflow stops it), then reads its manifest. If
+ * the wait ends without the run having ended (a cancellation while the wait was not running, a timeout),
+ * the run is stopped before the step fails.
  */
 async function transform(p: StepProgress, run: PipelineRun): Promise<void> {
   const { spec, batch } = run;
@@ -323,10 +334,23 @@ async function transform(p: StepProgress, run: PipelineRun): Promise<void> {
   );
   p.awsIds.jobRunId = started.jobRunId;
   showDetails(run);
-  const done = await awsWaits.waitForGlueJobRun.executeWithOptions(
-    { ...glueWaitOptions(timeoutMinutes), summary: `transform: wait for Glue job run ${started.jobRunId}` },
-    [{ region, jobName, jobRunId: started.jobRunId, polling: spec.polling.glueJob }],
-  );
+  const jobRun = { region, jobName, jobRunId: started.jobRunId, polling: spec.polling.glueJob };
+  let done: GlueJobRunResult;
+  try {
+    done = await awsWaits.waitForGlueJobRun.executeWithOptions(
+      { ...glueWaitOptions(timeoutMinutes), summary: `transform: wait for Glue job run ${started.jobRunId}` },
+      [jobRun],
+    );
+  } catch (err) {
+    if (mayStillRun(err, FailureType.GlueJobRunFailed)) {
+      await stopLeftover(p, `glue job run ${started.jobRunId}`, () =>
+        awsWaits.stopGlueJobRun.executeWithOptions({ summary: `transform: stop Glue job run ${started.jobRunId}` }, [
+          jobRun,
+        ]),
+      );
+    }
+    throw err;
+  }
   p.counts.executionTimeSeconds = done.executionTimeSeconds;
   p.counts.polls = done.polls;
   await readManifest(p, run);
@@ -415,13 +439,23 @@ async function replicateCurated(p: StepProgress, run: PipelineRun): Promise<void
   }
 }
 
-/** redshift-refresh@R: runs the refresh SQL with an idempotency key of this run and step, then waits for it. */
+/**
+ * redshift-refresh@R: runs the refresh SQL with an idempotency key of this run and step, then waits for
+ * it. If the wait ends without the statement having ended (a cancellation while the wait was not
+ * running, a timeout), the statement is cancelled before the step fails.
+ */
 async function redshiftRefresh(p: StepProgress, run: PipelineRun): Promise<void> {
   const { spec, batch } = run;
   const region = p.region!;
   const target = spec.regions.find((r) => r.region === region)!.redshift!;
   const executed = await awsCalls.executeStatements.executeWithOptions(
-    { summary: `${p.step}: run the refresh SQL on ${target.workgroupName ?? target.clusterIdentifier}` },
+    {
+      summary: `${p.step}: run the refresh SQL on ${target.workgroupName ?? target.clusterIdentifier}`,
+      // A cancellation waits for the call to end, so a statement it started is known, and cancelled below.
+      ...(patched(STOP_LEFTOVERS_PATCH)
+        ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED }
+        : {}),
+    },
     [
       {
         region,
@@ -434,12 +468,58 @@ async function redshiftRefresh(p: StepProgress, run: PipelineRun): Promise<void>
   );
   p.awsIds.statementIds = [executed.statementId];
   showDetails(run);
-  const result = await awsWaits.waitForStatement.executeWithOptions(
-    { summary: `${p.step}: wait for statement ${executed.statementId}` },
-    [{ region, statementId: executed.statementId, polling: spec.polling.redshift }],
-  );
+  const { statementId } = executed;
+  let result: StatementResult;
+  try {
+    result = await awsWaits.waitForStatement.executeWithOptions(
+      { summary: `${p.step}: wait for statement ${statementId}` },
+      [{ region, statementId, polling: spec.polling.redshift }],
+    );
+  } catch (err) {
+    if (mayStillRun(err, FailureType.StatementFailed)) {
+      await stopLeftover(p, `redshift statement ${statementId}`, () =>
+        awsCalls.cancelStatement.executeWithOptions({ summary: `${p.step}: cancel statement ${statementId}` }, [
+          { region, statementId, polling: spec.polling.redshift },
+        ]),
+      );
+    }
+    throw err;
+  }
   p.awsIds.statementIds = [executed.statementId, ...result.subStatements.map((s) => s.id)];
   p.counts.polls = result.polls;
+}
+
+/**
+ * Whether the AWS work a wait watched may still be running after the wait failed with `err`. Not when
+ * the work ended on its own (the wait's `endedType` failure), nor when the cancelled wait stopped it
+ * itself (its cancellation carries {@link StoppedOnCancel}). Otherwise yes: above all a cancellation that
+ * reached the wait while it was not running (worker down, between attempts, never started), which no
+ * activity saw.
+ */
+function mayStillRun(err: unknown, endedType: FailureType): boolean {
+  const inner = err instanceof ActivityFailure ? err.cause : err;
+  if (inner instanceof ApplicationFailure && inner.type === endedType) return false;
+  const stopped = (d: unknown) => typeof (d as Partial<StoppedOnCancel> | null)?.finalState === 'string';
+  return !(inner instanceof CancelledFailure && inner.details.some(stopped));
+}
+
+/**
+ * Marks histories whose runs stop what a failed wait left running (and whose executeStatements waits out a
+ * cancellation); runs started before it replay as before.
+ */
+export const STOP_LEFTOVERS_PATCH = 'stop-aws-work-left-running';
+
+/**
+ * Stops AWS work a failed step may have left running, in a scope the run's cancellation cannot interrupt.
+ * A failure to stop it is logged (the step's own failure is what the run fails with).
+ */
+async function stopLeftover(p: StepProgress, what: string, stop: () => Promise<unknown>): Promise<void> {
+  if (!patched(STOP_LEFTOVERS_PATCH)) return;
+  try {
+    await CancellationScope.nonCancellable(stop);
+  } catch (err) {
+    log.error(`could not stop ${what}: it may still be running`, { step: p.step, error: String(err) });
+  }
 }
 
 function copyCounts(r: CopyObjectsResult): StepProgress['counts'] {

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EntityNotFoundException, InternalServiceException, ThrottlingException } from '@aws-sdk/client-glue';
-import { awsFailure, isRetryableAwsError } from '../../src/activities/errors';
+import { CancelledFailure } from '@temporalio/common';
+import { createActivities } from '../../src/activities';
+import { awsFailure, isRetryableAwsError, reportingAttempts } from '../../src/activities/errors';
+import { activityEnv, awsDeps, countingClients, fastPolling, rejection, run } from '../support/aws';
+import { stack, unique } from '../support/stack';
 
 const awsError = (name: string, status: number) =>
   Object.assign(new Error(`${name} happened`), { name, $metadata: { httpStatusCode: status } });
@@ -58,5 +62,46 @@ describe('AWS error mapping', () => {
 
   test('retries errors that never reached AWS (network)', () => {
     assert.equal(isRetryableAwsError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })), true);
+  });
+});
+
+describe('the attempt number on every failure an activity raises', () => {
+  test('an AWS failure of a real activity carries the attempt it happened on', async () => {
+    const activities = createActivities(awsDeps(countingClients().aws));
+    const err = await rejection(
+      run(activityEnv({ attempt: 4 }), activities.waitForGlueJobRun, {
+        region: stack().aws.regions[0]!,
+        jobName: unique('act-no-such-job'),
+        jobRunId: 'jr_unknown',
+        polling: fastPolling,
+      }),
+    );
+    assert.equal(err.type, 'EntityNotFoundException');
+    assert.equal(err.nonRetryable, true);
+    assert.deepEqual(err.details?.at(-1), { activityAttempt: 4 });
+    assert.equal((err.details?.[0] as { operation?: string }).operation, 'GetJobRun', 'the original details are kept');
+  });
+
+  test('a plain Error becomes a retryable failure of its name, with the attempt', async () => {
+    const wrapped = reportingAttempts({
+      boom: async () => {
+        throw new TypeError('no JobRunId');
+      },
+    });
+    const err = await rejection(run(activityEnv({ attempt: 2 }), wrapped.boom));
+    assert.equal(err.type, 'TypeError');
+    assert.equal(err.message, 'no JobRunId');
+    assert.equal(err.nonRetryable, false);
+    assert.deepEqual(err.details, [{ activityAttempt: 2 }]);
+  });
+
+  test('a cancellation passes through unchanged', async () => {
+    const cancelled = new CancelledFailure('stopped', [{ stoppedId: 'jr_1', finalState: 'STOPPED' }]);
+    const wrapped = reportingAttempts({
+      wait: async () => {
+        throw cancelled;
+      },
+    });
+    await assert.rejects(run(activityEnv({ attempt: 3 }), wrapped.wait), (err) => err === cancelled);
   });
 });

@@ -15,6 +15,7 @@ import { RUN_TAG_ARGUMENT } from '../../src/layout';
 import { activityEnv, awsDeps, countingClients, fakeClients, fastPolling, rejection, run } from '../support/aws';
 import { GatewayControl, type JobRunOutcome } from '../support/gateway';
 import { createGlueJob } from '../support/glue';
+import { pollUntil } from '../support/poll';
 import { stack, unique } from '../support/stack';
 
 const region = stack().aws.regions[0]!;
@@ -342,6 +343,7 @@ describe('waitForGlueJobRun', () => {
     assert.ok(err instanceof CancelledFailure, `expected CancelledFailure, got ${String(err)}`);
     assert.equal((await gateway.counts(jobName))['glue:BatchStopJobRun']?.count, 1);
     assert.equal((await jobRun(aws, jobName, jobRunId)).JobRunState, 'STOPPED');
+    assert.deepEqual(err.details, [{ stoppedId: jobRunId, finalState: 'STOPPED' }], 'the workflow would stop it again');
   });
 
   test('stops the run when cancelled even if BatchStopJobRun is throttled beyond the SDK retries', async () => {
@@ -370,5 +372,64 @@ describe('waitForGlueJobRun', () => {
     } finally {
       await aws.glue(region).send(new BatchStopJobRunCommand({ JobName: jobName, JobRunIds: [jobRunId] }));
     }
+  });
+});
+
+describe('stopGlueJobRun', () => {
+  /** A running run of a fresh job, started through the activity. */
+  async function runningRun() {
+    const job = await realJob([{ state: 'RUNNING' }]);
+    const { jobRunId } = await run(activityEnv(), job.glue.startGlueJobRun, startInput(job.jobName, unique('run')));
+    return { ...job, jobRunId };
+  }
+
+  test('stops a running run with BatchStopJobRun and returns once it is STOPPED, heartbeating meanwhile', async () => {
+    const { aws, jobName, jobRunId, glue } = await runningRun();
+    const env = activityEnv();
+    const result = await run(env, glue.stopGlueJobRun, waitInput(jobName, jobRunId));
+    assert.deepEqual(result, { jobRunId, jobRunState: 'STOPPED', stopRequested: true });
+    assert.equal((await gateway.counts(jobName))['glue:BatchStopJobRun']?.count, 1);
+    assert.equal((await jobRun(aws, jobName, jobRunId)).JobRunState, 'STOPPED');
+    assert.ok(env.heartbeats.length >= 1, 'no heartbeat while the run stopped');
+  });
+
+  test('leaves a run that already stopped alone, so stopping twice is harmless', async () => {
+    const { jobName, jobRunId, glue } = await runningRun();
+    await run(activityEnv(), glue.stopGlueJobRun, waitInput(jobName, jobRunId));
+    const again = await run(activityEnv({ attempt: 2 }), glue.stopGlueJobRun, waitInput(jobName, jobRunId));
+    assert.deepEqual(again, { jobRunId, jobRunState: 'STOPPED', stopRequested: false });
+    assert.equal((await gateway.counts(jobName))['glue:BatchStopJobRun']?.count, 1);
+  });
+
+  test('leaves a run that already succeeded alone', async () => {
+    const { aws, jobName, glue } = await realJob([{ state: 'SUCCEEDED', afterSeconds: 0 }]);
+    const { jobRunId } = await run(activityEnv(), glue.startGlueJobRun, startInput(jobName, unique('run')));
+    await pollUntil(
+      () => jobRun(aws, jobName, jobRunId),
+      (r) => r.JobRunState === 'SUCCEEDED',
+    );
+    const result = await run(activityEnv(), glue.stopGlueJobRun, waitInput(jobName, jobRunId));
+    assert.deepEqual(result, { jobRunId, jobRunState: 'SUCCEEDED', stopRequested: false });
+    assert.equal((await gateway.counts(jobName))['glue:BatchStopJobRun'], undefined);
+  });
+
+  test('stops the run even if BatchStopJobRun is throttled beyond the SDK retries', async () => {
+    const { aws, jobName, jobRunId, glue } = await runningRun();
+    const result = await gateway.withFault(
+      { target: 'glue:BatchStopJobRun', action: { type: 'throttle' }, resource: jobName, count: 4 },
+      () => run(activityEnv(), glue.stopGlueJobRun, waitInput(jobName, jobRunId)),
+    );
+    assert.equal(result.jobRunState, 'STOPPED');
+    assert.deepEqual((await gateway.counts(jobName))['glue:BatchStopJobRun'], { count: 5, faulted: 4 });
+    assert.equal((await jobRun(aws, jobName, jobRunId)).JobRunState, 'STOPPED');
+  });
+
+  test('fails non-retryably, naming the run, when the run does not exist', async () => {
+    const { jobName, glue } = await realJob();
+    const err = await rejection(run(activityEnv(), glue.stopGlueJobRun, waitInput(jobName, 'jr_unknown')));
+    assert.equal(err.type, 'EntityNotFoundException');
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, new RegExp(`glue job run jr_unknown of job ${jobName} does not exist in us-east-1`));
+    assert.equal((await gateway.counts(jobName))['glue:BatchStopJobRun'], undefined);
   });
 });

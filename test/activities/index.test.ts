@@ -13,10 +13,12 @@ describe('createActivities', () => {
       'readManifest',
       'startGlueJobRun',
       'waitForGlueJobRun',
+      'stopGlueJobRun',
       'startCrawler',
       'waitForCrawler',
       'executeStatements',
       'waitForStatement',
+      'cancelStatement',
       'sendFailureEmail',
       'postFailureWebhook',
     ];

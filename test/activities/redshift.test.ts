@@ -281,6 +281,11 @@ describe('waitForStatement', () => {
       (e: unknown) => e,
     );
     assert.ok(err instanceof CancelledFailure, `expected CancelledFailure, got ${String(err)}`);
+    assert.deepEqual(
+      err.details,
+      [{ stoppedId: statementId, finalState: 'ABORTED' }],
+      'the workflow would cancel again',
+    );
     return statementId;
   }
 
@@ -298,5 +303,52 @@ describe('waitForStatement', () => {
     );
     assert.deepEqual((await gateway.counts(clusterId))['redshift-data:CancelStatement'], { count: 5, faulted: 4 });
     assert.equal((await describeStatement(statementId)).Status, 'ABORTED');
+  });
+});
+
+describe('cancelStatement', () => {
+  const cancelInput = (statementId: string) => ({ region, statementId, polling: fastPolling });
+  const sleeping = async (seconds: number) =>
+    (await run(activityEnv(), redshift.executeStatements, execInput({ sqls: [`select pg_sleep(${seconds})`] })))
+      .statementId;
+
+  test('cancels a running statement: CancelStatement reaches Redshift and the statement ends ABORTED', async () => {
+    await gateway.resetCounts(clusterId);
+    const statementId = await sleeping(2);
+    const result = await run(activityEnv(), redshift.cancelStatement, cancelInput(statementId));
+    assert.deepEqual(result, { statementId, cancelled: true });
+    assert.equal((await gateway.counts(clusterId))['redshift-data:CancelStatement']?.count, 1);
+    assert.equal((await describeStatement(statementId)).Status, 'ABORTED');
+  });
+
+  test('leaves a statement that already ended alone, so cancelling twice is harmless', async () => {
+    const finished = await sql({});
+    const result = await run(activityEnv(), redshift.cancelStatement, cancelInput(finished.statementId));
+    assert.deepEqual(result, { statementId: finished.statementId, cancelled: false, status: 'FINISHED' });
+    const aborted = await sleeping(1);
+    await run(activityEnv(), redshift.cancelStatement, cancelInput(aborted));
+    const again = await run(activityEnv({ attempt: 2 }), redshift.cancelStatement, cancelInput(aborted));
+    assert.deepEqual(again, { statementId: aborted, cancelled: false, status: 'ABORTED' });
+  });
+
+  test('cancels the statement even if CancelStatement is throttled beyond the SDK retries', async () => {
+    await gateway.resetCounts(clusterId);
+    // Long enough to outlast the SDK's backoff between the throttled attempts (a few seconds at most).
+    const statementId = await sleeping(8);
+    const result = await gateway.withFault(
+      { target: 'redshift-data:CancelStatement', action: { type: 'throttle' }, resource: clusterId, count: 4 },
+      () => run(activityEnv(), redshift.cancelStatement, cancelInput(statementId)),
+    );
+    assert.equal(result.cancelled, true);
+    assert.deepEqual((await gateway.counts(clusterId))['redshift-data:CancelStatement'], { count: 5, faulted: 4 });
+    assert.equal((await describeStatement(statementId)).Status, 'ABORTED');
+  });
+
+  test('fails non-retryably for a statement Redshift does not know', async () => {
+    const statementId = randomUUID();
+    const err = await rejection(run(activityEnv(), redshift.cancelStatement, cancelInput(statementId)));
+    assert.equal(err.type, 'ResourceNotFoundException');
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, new RegExp(`redshift statement ${statementId} does not exist in us-east-1`));
   });
 });

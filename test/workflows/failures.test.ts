@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { DeleteObjectsInput, FailureNotice } from '../../src/activities/types';
@@ -142,6 +143,27 @@ describe('csvPipeline, a failing step', () => {
           }),
       },
     });
+    assert.equal((called('sendFailureEmail')[0]!.input as FailureNotice).attempt, 3);
+  });
+
+  test('the notice gives the attempt the activity failed on, from the failure the activity raised', async () => {
+    const { error, called } = await bed.runToEnd(
+      'csvPipeline',
+      testInput({ options: { startAt: 'replicate-curated' } }),
+      {
+        replace: {
+          readManifest: async () => {
+            // Throttled twice, then a failure no retry fixes: the run fails on attempt 3 of 10.
+            if (Context.current().info.attempt < 3)
+              throw ApplicationFailure.retryable('slow down', 'ThrottlingException');
+            throw ApplicationFailure.nonRetryable('manifest is not JSON', FailureType.ManifestInvalid);
+          },
+        },
+      },
+    );
+    assert.equal(activityCause(error).type, FailureType.ManifestInvalid);
+    assert.deepEqual(activityCause(error).details, [{ activityAttempt: 3 }]);
+    assert.equal(called('readManifest').length, 3);
     assert.equal((called('sendFailureEmail')[0]!.input as FailureNotice).attempt, 3);
   });
 

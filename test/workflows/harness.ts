@@ -7,7 +7,8 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { GluelineActivities } from '../../src/activities/types';
+import { reportingAttempts } from '../../src/activities/errors';
+import type { GluelineActivities, StoppedOnCancel } from '../../src/activities/types';
 import type { GlueManifest } from '../../src/layout';
 import { PROGRESS_QUERY, SearchAttributeKeys, type PipelineProgress, type PipelineResult } from '../../src/pipeline';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -90,6 +91,8 @@ export interface FakeOptions {
   fail?: Partial<Record<ActivityName, (input: { region?: string }) => Error | undefined>>;
   /** Replaces the Glue wait (to run long, or until cancelled). */
   waitForGlueJobRun?: GluelineActivities['waitForGlueJobRun'];
+  /** Replaces any other activities (calls are still recorded). */
+  replace?: Partial<GluelineActivities>;
   manifest?: GlueManifest;
   /** Milliseconds each crawl wait takes (real time), so parallel regions overlap visibly. */
   crawlMs?: number | ((input: { region: string; crawlerName: string }) => number);
@@ -99,8 +102,9 @@ export interface FakeOptions {
 export function fakeActivities(options: FakeOptions = {}): GluelineActivities & { calls: Call[] } {
   const calls: Call[] = [];
   let statements = 0;
-  const wrap = <K extends ActivityName>(name: K, body: GluelineActivities[K]): GluelineActivities[K] =>
-    (async (input: { region?: string }) => {
+  const wrap = <K extends ActivityName>(name: K, fake: GluelineActivities[K]): GluelineActivities[K] => {
+    const body = options.replace?.[name] ?? fake;
+    return (async (input: { region?: string }) => {
       const call: Call = { name, input, startedAtMs: Date.now(), ...(input.region ? { region: input.region } : {}) };
       calls.push(call);
       try {
@@ -111,6 +115,7 @@ export function fakeActivities(options: FakeOptions = {}): GluelineActivities & 
         call.endedAtMs = Date.now();
       }
     }) as GluelineActivities[K];
+  };
   const sleep = (ms: number) => (ms > 0 ? Context.current().sleep(ms) : Promise.resolve());
   const activities: GluelineActivities = {
     copyObjects: wrap('copyObjects', async (input) => {
@@ -136,6 +141,11 @@ export function fakeActivities(options: FakeOptions = {}): GluelineActivities & 
           polls: 4,
         })),
     ),
+    stopGlueJobRun: wrap('stopGlueJobRun', async (input) => ({
+      jobRunId: input.jobRunId,
+      jobRunState: 'STOPPED',
+      stopRequested: true,
+    })),
     startCrawler: wrap('startCrawler', async (input) => ({
       crawlerName: input.crawlerName,
       startedAfter: new Date().toISOString(),
@@ -159,15 +169,17 @@ export function fakeActivities(options: FakeOptions = {}): GluelineActivities & 
       subStatements: [{ id: `${input.statementId}:1`, status: 'FINISHED' }],
       polls: 1,
     })),
+    cancelStatement: wrap('cancelStatement', async (input) => ({ statementId: input.statementId, cancelled: true })),
     sendFailureEmail: wrap('sendFailureEmail', async () => ({ messageId: '<fake@glueline>' })),
     postFailureWebhook: wrap('postFailureWebhook', async () => ({ status: 200 })),
   };
-  return Object.assign(activities, { calls });
+  // As createActivities does: failures carry the attempt they happened on.
+  return Object.assign(reportingAttempts(activities), { calls });
 }
 
 /**
  * A Glue wait that heartbeats until released or cancelled; a cancellation is recorded as the
- * BatchStopJobRun the real activity makes.
+ * BatchStopJobRun the real activity makes, and reported as the real one reports a run it stopped.
  */
 export function controllableGlueWait() {
   const state = { started: false, released: false, stopRequested: false };
@@ -179,8 +191,10 @@ export function controllableGlueWait() {
         await Context.current().sleep(20);
       }
     } catch (err) {
-      if (err instanceof CancelledFailure) state.stopRequested = true;
-      throw err;
+      if (!(err instanceof CancelledFailure)) throw err;
+      state.stopRequested = true;
+      const stopped: StoppedOnCancel = { stoppedId: input.jobRunId, finalState: 'STOPPED' };
+      throw new CancelledFailure(`stopped ${input.jobRunId}`, [stopped]);
     }
     return { jobRunId: input.jobRunId, jobRunState: 'SUCCEEDED', executionTimeSeconds: 60, polls: 1 };
   };
@@ -189,6 +203,21 @@ export function controllableGlueWait() {
 
 /** A failure the way an activity raises it. */
 export const nonRetryable = (type: string, message = `fake ${type}`) => ApplicationFailure.nonRetryable(message, type);
+
+export type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+
+/** An activity that runs until the test opens its gate, ignoring cancellation (it never heartbeats). */
+export function gatedActivity<A extends unknown[], R>(result: (...args: A) => R) {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  const state = { started: 0 };
+  const activity = async (...args: A): Promise<R> => {
+    state.started++;
+    await opened;
+    return result(...args);
+  };
+  return { activity, open, state };
+}
 
 /** One time-skipping server and one workflow bundle for a whole test file. */
 export class WorkflowTestBed {
@@ -267,6 +296,18 @@ export class WorkflowTestBed {
       const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined);
       if (progress && ready(progress)) return progress;
       if (Date.now() > deadline) throw new Error(`progress never got there: ${JSON.stringify(progress)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** Polls the run's history until `count` of its events match (real time: the run is waiting on a fake). */
+  async eventsWhen(handle: WorkflowHandle, match: (event: HistoryEvent) => boolean, count = 1, timeoutMs = 20_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const events = ((await handle.fetchHistory()).events ?? []).filter(match);
+      if (events.length >= count) return events;
+      if (Date.now() > deadline)
+        throw new Error(`the history never had ${count} such events (it has ${events.length})`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }

@@ -4,9 +4,21 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
 import { ActivityFailure, CancelledFailure } from '@temporalio/common';
 import type { FailureNotice } from '../../src/activities/types';
+import { FailureType } from '../../src/errors';
 import type { PipelineResult } from '../../src/pipeline';
+import { PipelineSpec } from '../../src/spec';
+import { pollUntil } from '../support/poll';
 import { unique } from '../support/stack';
-import { controllableGlueWait, fakeActivities, testInput, testSpec, WorkflowTestBed } from './harness';
+import {
+  controllableGlueWait,
+  fakeActivities,
+  gatedActivity,
+  nonRetryable,
+  PRIMARY,
+  testInput,
+  testSpec,
+  WorkflowTestBed,
+} from './harness';
 
 let bed: WorkflowTestBed;
 before(async () => {
@@ -48,6 +60,107 @@ describe('csvPipeline, long waits and cancellation', () => {
     assert.equal(notice.awsIds?.jobRunId, 'jr_test_1');
     const waitCall = fakes.calls.find((c) => c.name === 'waitForGlueJobRun')!;
     assert.ok(waitCall.endedAtMs! <= emails[0]!.startedAtMs, 'the workflow notified before the Glue wait stopped');
+    assert.equal(
+      fakes.calls.filter((c) => c.name === 'stopGlueJobRun').length,
+      0,
+      'the wait reported the run stopped, yet the workflow stopped it again',
+    );
+  });
+
+  /**
+   * Starts a run whose `startName` activity (startGlueJobRun or executeStatements) is held open, cancels
+   * the run while it is held (once the history shows each held call's cancellation was requested), then
+   * lets it finish: the step's AWS work is then started, but its wait never runs.
+   */
+  async function cancelWhileStarting(startName: 'startGlueJobRun' | 'executeStatements', starts: number) {
+    const gate = gatedActivity((input: { region?: string }) =>
+      startName === 'startGlueJobRun'
+        ? { jobRunId: 'jr_test_1', reused: false }
+        : { statementId: `st-${input.region}-held` },
+    );
+    const fakes = fakeActivities({ replace: { [startName]: gate.activity } });
+    const { worker, taskQueue } = await bed.worker(fakes);
+    const handle = await bed.env.client.workflow.start<(input: unknown) => Promise<PipelineResult>>('csvPipeline', {
+      taskQueue,
+      workflowId: unique('cancel-start'),
+      args: [testInput()],
+    });
+    const error = await worker.runUntil(async () => {
+      await pollUntil(
+        async () => gate.state.started,
+        (n) => n >= starts,
+      );
+      await handle.cancel();
+      await bed.eventsWhen(handle, (e) => !!e.activityTaskCancelRequestedEventAttributes, starts);
+      gate.open();
+      return handle.result().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    });
+    assert.ok(error instanceof WorkflowFailedError, String(error));
+    const cause = error.cause instanceof ActivityFailure ? error.cause.cause : error.cause;
+    assert.ok(cause instanceof CancelledFailure, `expected the cancellation as the cause, got ${String(error.cause)}`);
+    const called = (name: string) => fakes.calls.filter((c) => c.name === name);
+    return { called };
+  }
+
+  test('cancelling the run after the Glue job run started but before its wait ran stops the run', async () => {
+    const { called } = await cancelWhileStarting('startGlueJobRun', 1);
+    assert.equal(called('waitForGlueJobRun').length, 0, 'the wait ran: this test no longer covers the gap');
+    const stops = called('stopGlueJobRun');
+    assert.equal(stops.length, 1);
+    assert.deepEqual(stops[0]!.input, {
+      region: 'us-east-1',
+      jobName: 'sales-to-parquet',
+      jobRunId: 'jr_test_1',
+      polling: PipelineSpec.parse(testSpec()).polling.glueJob,
+    });
+    const emails = called('sendFailureEmail');
+    assert.equal(emails.length, 1);
+    const notice = emails[0]!.input as FailureNotice;
+    assert.equal(notice.step, 'transform');
+    assert.equal(notice.error.type, 'Cancelled');
+    assert.ok(stops[0]!.endedAtMs! <= emails[0]!.startedAtMs, 'the notice went out before the stop ended');
+  });
+
+  test('cancelling the run after the refresh SQL started but before its wait ran cancels the statements', async () => {
+    const { called } = await cancelWhileStarting('executeStatements', 2);
+    assert.equal(called('waitForStatement').length, 0, 'a wait ran: this test no longer covers the gap');
+    assert.deepEqual(
+      called('cancelStatement')
+        .map((c) => (c.input as { statementId: string }).statementId)
+        .sort(),
+      ['st-eu-west-1-held', 'st-us-east-1-held'],
+    );
+    assert.equal(called('sendFailureEmail').length, 1);
+  });
+
+  test('a Glue wait that fails without the run ending stops the run; a run that ended is not stopped', async () => {
+    const lost = await bed.runToEnd('csvPipeline', testInput(), {
+      fail: { waitForGlueJobRun: () => nonRetryable('AccessDeniedException', 'not allowed to GetJobRun') },
+    });
+    assert.equal(lost.called('stopGlueJobRun').length, 1);
+    const ended = await bed.runToEnd('csvPipeline', testInput(), {
+      fail: { waitForGlueJobRun: () => nonRetryable(FailureType.GlueJobRunFailed, 'ended FAILED') },
+    });
+    assert.equal(ended.called('stopGlueJobRun').length, 0);
+  });
+
+  test('a statement wait that fails without the statement ending cancels it; a finished one is not cancelled', async () => {
+    const lost = await bed.runToEnd('csvPipeline', testInput(), {
+      fail: {
+        waitForStatement: (i) => (i.region === PRIMARY ? nonRetryable('AccessDeniedException', 'denied') : undefined),
+      },
+    });
+    assert.deepEqual(
+      lost.called('cancelStatement').map((c) => c.region),
+      [PRIMARY],
+    );
+    const ended = await bed.runToEnd('csvPipeline', testInput(), {
+      fail: { waitForStatement: () => nonRetryable(FailureType.StatementFailed, 'ended FAILED') },
+    });
+    assert.equal(ended.called('cancelStatement').length, 0);
   });
 
   test('a Glue job that runs for five hours is waited for, in one heartbeating attempt', async () => {
