@@ -15,6 +15,7 @@ import {
   type ScheduleOptionsAction,
 } from '@temporalio/client';
 import { SearchAttributeKeys, WorkflowType } from '../pipeline';
+import { formatDuration } from '../progress-view';
 import { Batch, parseOrExplain, PipelineInput, type PipelineSpec } from '../spec';
 import type { ScheduledPipelineInput } from '../workflows/scheduled';
 import { asUsageError, parseCommandArgs, taskQueue, UsageError, withClient, type CommandIo } from './common';
@@ -143,7 +144,9 @@ function action(scheduleId: string, input: ScheduledPipelineInput): ScheduleOpti
 function describeLines(d: ScheduleDescription): string[] {
   const spec = d.spec;
   const when = [
-    ...(spec.intervals ?? []).map((i) => `every ${typeof i.every === 'number' ? `${i.every}ms` : String(i.every)}`),
+    ...(spec.intervals ?? []).map(
+      (i) => `every ${typeof i.every === 'number' ? formatDuration(i.every) : String(i.every)}`,
+    ),
     ...(spec.calendars ?? []).map((c) => (c.comment ? `cron "${c.comment}"` : 'a calendar')),
   ];
   const input =
@@ -221,7 +224,8 @@ async function run(client: Client, io: CommandIo, verb: (typeof ACTIONS)[number]
       io.out(`unpaused schedule ${scheduleId}`);
       break;
     case 'trigger':
-      await handle.trigger(overlap);
+      // The client's default is ALLOW_ALL; an operator's trigger should respect the schedule's own policy.
+      await handle.trigger(overlap ?? (await handle.describe()).policies.overlap);
       io.out(
         `triggered schedule ${scheduleId}: a run starts now (see: npm run glueline -- schedule describe ${scheduleId})`,
       );
