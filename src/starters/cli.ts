@@ -8,6 +8,7 @@ import { processIo, UsageError } from './common';
 import { queryCommand } from './query';
 import { redriveCommand } from './redrive';
 import { runCommand } from './run';
+import { s3EventsCommand } from './s3-events-command';
 import { scheduleCommand } from './schedule';
 import { followCommand, statusCommand } from './status';
 import { stepCommand } from './step';
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, (args: string[], io: CommandIo) => Promise<number
   redrive: redriveCommand,
   query: queryCommand,
   schedule: scheduleCommand,
+  's3-events': s3EventsCommand,
 };
 
 export const usage = `usage: npm run glueline -- <command> [options]     (npm run glueline -- <command> --help for each)
@@ -31,6 +33,7 @@ export const usage = `usage: npm run glueline -- <command> [options]     (npm ru
   redrive   re-run a failed batch from a step: npm run glueline -- redrive <workflowId> --from <step>
   query     run SQL on a region's Redshift and print a table
   schedule  create, update, pause, unpause, trigger, delete or describe a schedule for a prefix
+  s3-events start a batch's run when its files land: consume S3 ObjectCreated events from SQS
 
 Temporal from the environment, as the worker: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE,
 TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE; GLUELINE_TASK_QUEUE (default glueline);

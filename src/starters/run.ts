@@ -130,6 +130,38 @@ export function runOptionsFromFlags(values: {
   }
 }
 
+/** What a start of a batch did: started a run, attached to the running one, or found it completed. */
+export type StartOutcome =
+  { outcome: 'started' | 'attached'; workflowId: string; runId: string } | { outcome: 'completed'; workflowId: string };
+
+/**
+ * Starts csvPipeline for a batch under its business-key id, or attaches to the run already going
+ * (USE_EXISTING); a completed batch is left alone unless `redo`. Shared by every starter.
+ */
+export async function startOrAttach(
+  client: Client,
+  input: PipelineInputRaw,
+  options: { redo: boolean; taskQueue: string },
+): Promise<StartOutcome> {
+  const start = csvPipelineStartOptions(input, options);
+  // A token only this start carries: the memo of the run we get back tells whether we started it or
+  // attached to a run already going (the start call does not say).
+  const token = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  try {
+    const handle = await client.workflow.start<CsvPipelineWorkflow>(WorkflowType.pipeline, {
+      ...start,
+      memo: { ...start.memo, startToken: token },
+    });
+    const described = await handle.describe();
+    const outcome = described.memo?.startToken === token ? 'started' : 'attached';
+    return { outcome, workflowId: handle.workflowId, runId: described.runId };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      return { outcome: 'completed', workflowId: start.workflowId };
+    throw err;
+  }
+}
+
 /** Starts the run (or attaches to the running one); with `wait`, follows it. @returns the exit code. */
 export async function startPipeline(
   client: Client,
@@ -138,44 +170,31 @@ export async function startPipeline(
   input: PipelineInputRaw,
   flags: { rerun: boolean; wait: boolean },
 ): Promise<number> {
-  let start;
+  let started: StartOutcome;
   try {
-    start = csvPipelineStartOptions(input, { taskQueue: taskQueue(), redo: flags.rerun });
+    started = await startOrAttach(client, input, { redo: flags.rerun, taskQueue: taskQueue() });
   } catch (err) {
     asUsageError(err);
   }
-  // A token only this start carries: the memo of the run we get back tells whether we started it or
-  // attached to a run already going (the start call does not say).
-  const token = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  let handle;
-  try {
-    handle = await client.workflow.start<CsvPipelineWorkflow>(WorkflowType.pipeline, {
-      ...start,
-      memo: { ...start.memo, startToken: token },
-    });
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      io.out(
-        `batch ${input.batch.id} already completed (workflow ${start.workflowId}); nothing started. ` +
-          `Run it again with --rerun, or look at it with: npm run glueline -- status ${start.workflowId}`,
-      );
-      return 0;
-    }
-    throw err;
-  }
-  const described = await handle.describe();
-  const attached = described.memo?.startToken !== token;
-  io.out(
-    attached
-      ? `batch ${input.batch.id} is already running: attached to workflow ${handle.workflowId} run ${described.runId}`
-      : `started workflow ${handle.workflowId} run ${described.runId}`,
-  );
-  io.out(`  ${runLink(namespace, handle.workflowId, described.runId)}`);
-  if (!flags.wait) {
-    io.out(`  follow it: npm run glueline -- follow ${handle.workflowId}`);
+  const { workflowId } = started;
+  if (started.outcome === 'completed') {
+    io.out(
+      `batch ${input.batch.id} already completed (workflow ${workflowId}); nothing started. ` +
+        `Run it again with --rerun, or look at it with: npm run glueline -- status ${workflowId}`,
+    );
     return 0;
   }
-  return watchRun(client.workflow.getHandle(handle.workflowId, described.runId), io);
+  io.out(
+    started.outcome === 'attached'
+      ? `batch ${input.batch.id} is already running: attached to workflow ${workflowId} run ${started.runId}`
+      : `started workflow ${workflowId} run ${started.runId}`,
+  );
+  io.out(`  ${runLink(namespace, workflowId, started.runId)}`);
+  if (!flags.wait) {
+    io.out(`  follow it: npm run glueline -- follow ${workflowId}`);
+    return 0;
+  }
+  return watchRun(client.workflow.getHandle(workflowId, started.runId), io);
 }
 
 /** The `run` command. @returns the exit code. */

@@ -15,7 +15,7 @@ import { primaryRegion } from '../../src/layout';
 import { pipelineWorkflowId, type PipelineResult } from '../../src/pipeline';
 import type { PipelineSpec } from '../../src/spec';
 import { provision } from '../../src/starters/provision';
-import { cliEnv, glueline, gluelineProcess } from '../support/cli';
+import { cliEnv, glueline, gluelineProcess, useCliEnv } from '../support/cli';
 import { GatewayControl } from '../support/gateway';
 import { uniqueSalesSpec } from '../support/spec';
 import { awsClientConfig, stack, unique } from '../support/stack';
@@ -38,7 +38,7 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
   const taskQueue = unique('starters');
   /** A queue no worker polls: runs started there stay running. */
   const idleQueue = unique('idle');
-  const savedEnv = { ...process.env };
+  let restoreEnv = () => {};
 
   const run = (batchId: string, ...args: string[]) =>
     glueline('run', '--spec', specFile, '--batch-id', batchId, ...args);
@@ -71,13 +71,8 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
           }),
         );
       s3.destroy();
-      env = cliEnv({
-        temporalAddress: stack().temporal.address,
-        namespace: stack().temporal.namespace,
-        taskQueue,
-        awsEndpoint: stack().aws.endpoint,
-      });
-      Object.assign(process.env, env);
+      env = cliEnv(taskQueue);
+      restoreEnv = useCliEnv(taskQueue);
       worker = startWorker(stackWorkerEnv(taskQueue));
       await waitForOutput(worker, 'glueline worker started');
       connection = await Connection.connect({ address: stack().temporal.address });
@@ -87,7 +82,7 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
   );
 
   after(async () => {
-    process.env = savedEnv;
+    restoreEnv();
     if (worker) await stopWorker(worker);
     await connection?.close();
     fs.rmSync(workDir, { recursive: true, force: true });

@@ -14,7 +14,7 @@ import { primaryRegion } from '../../src/layout';
 import { pipelineWorkflowId, SearchAttributeKeys, type PipelineResult } from '../../src/pipeline';
 import type { PipelineSpec } from '../../src/spec';
 import { provision } from '../../src/starters/provision';
-import { cliEnv, glueline } from '../support/cli';
+import { glueline, useCliEnv } from '../support/cli';
 import { pollUntil } from '../support/poll';
 import { uniqueSalesSpec } from '../support/spec';
 import { awsClientConfig, stack, unique } from '../support/stack';
@@ -29,7 +29,7 @@ describe('npm run glueline -- schedule', () => {
   let client: Client;
   const taskQueue = unique('sched');
   const scheduleId = unique('s');
-  const savedEnv = { ...process.env };
+  let restoreEnv = () => {};
   const schedule = (...args: string[]) => glueline('schedule', ...args);
   const describeLines = async (id = scheduleId) => {
     const { code, stdout, stderr } = await schedule('describe', id);
@@ -61,15 +61,7 @@ describe('npm run glueline -- schedule', () => {
         new PutObjectCommand({ Bucket: primary.rawBucket, Key: 'drop/daily/a.csv', Body: fs.readFileSync(sample) }),
       );
       s3.destroy();
-      Object.assign(
-        process.env,
-        cliEnv({
-          temporalAddress: stack().temporal.address,
-          namespace: stack().temporal.namespace,
-          taskQueue,
-          awsEndpoint: stack().aws.endpoint,
-        }),
-      );
+      restoreEnv = useCliEnv(taskQueue);
       worker = startWorker(stackWorkerEnv(taskQueue));
       await waitForOutput(worker, 'glueline worker started');
       connection = await Connection.connect({ address: stack().temporal.address });
@@ -83,7 +75,7 @@ describe('npm run glueline -- schedule', () => {
       .getHandle(scheduleId)
       .delete()
       .catch(() => undefined);
-    process.env = savedEnv;
+    restoreEnv();
     if (worker) await stopWorker(worker);
     await connection?.close();
     fs.rmSync(workDir, { recursive: true, force: true });

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { repoRoot } from '../../devstack/paths';
 import { main } from '../../src/starters/cli';
+import { stack } from './stack';
 
 export interface CliResult {
   code: number;
@@ -33,15 +34,25 @@ export function gluelineProcess(argv: string[], env: Record<string, string>): Pr
   });
 }
 
-/** The environment the CLI reads, pointed at the test stack. */
-export function cliEnv(env: { temporalAddress: string; namespace: string; taskQueue: string; awsEndpoint: string }) {
+/** The environment the CLI reads, pointed at the test stack, with `taskQueue` as GLUELINE_TASK_QUEUE. */
+export function cliEnv(taskQueue: string): Record<string, string> {
+  const s = stack();
   return {
-    TEMPORAL_ADDRESS: env.temporalAddress,
-    TEMPORAL_NAMESPACE: env.namespace,
-    GLUELINE_TASK_QUEUE: env.taskQueue,
-    GLUELINE_AWS_ENDPOINT: env.awsEndpoint,
+    TEMPORAL_ADDRESS: s.temporal.address,
+    TEMPORAL_NAMESPACE: s.temporal.namespace,
+    GLUELINE_TASK_QUEUE: taskQueue,
+    GLUELINE_AWS_ENDPOINT: s.aws.endpoint,
     AWS_ACCESS_KEY_ID: 'testing',
     AWS_SECRET_ACCESS_KEY: 'testing',
     AWS_REGION: 'us-east-1',
+  };
+}
+
+/** Puts {@link cliEnv} into process.env for in-process command lines. @returns what puts it back */
+export function useCliEnv(taskQueue: string): () => void {
+  const saved = { ...process.env };
+  Object.assign(process.env, cliEnv(taskQueue));
+  return () => {
+    process.env = saved;
   };
 }
