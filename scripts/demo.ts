@@ -24,13 +24,15 @@ import {
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ActivityFailure, Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ActivityFailure, Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import type { SinkMessage } from '../devstack/mail-sink';
 import { repoRoot } from '../devstack/paths';
 import { DEFAULT_DIR, readEndpoints, status, up, type StackEndpoints } from '../devstack/stack';
 import { primaryRegion, replicaRegions } from '../src/layout';
-import { DEFAULT_TASK_QUEUE, PROGRESS_QUERY, type CsvPipelineWorkflow, type PipelineProgress } from '../src/pipeline';
-import { formatProgressLines, formatSummary } from '../src/progress-view';
+import { DEFAULT_TASK_QUEUE, type CsvPipelineWorkflow } from '../src/pipeline';
+import { formatSummary } from '../src/progress-view';
+import { processIo } from '../src/starters/common';
+import { followProgress } from '../src/starters/live-view';
 import { STEPS, type Batch, type PipelineSpec, type StepName } from '../src/spec';
 import { loadSpecFile } from '../src/starters/spec-file';
 import { csvPipelineStartOptions } from '../src/start-options';
@@ -93,7 +95,7 @@ async function main() {
       );
       const link = `${stack.temporal.uiUrl}/namespaces/${stack.temporal.namespace}/workflows/${handle.workflowId}/${handle.firstExecutionRunId}/history`;
       say(`   ${link}`);
-      const follow = followProgress(handle);
+      const follow = followProgress(handle, processIo(), { indent: '   ' });
       try {
         const result = await handle.result();
         await follow.stop();
@@ -255,47 +257,6 @@ async function showLoadedRows(stack: StackEndpoints, spec: PipelineSpec, batchId
   say(
     `     aws --endpoint-url ${stack.aws.endpoint} redshift-data execute-statement --workgroup-name <workgroup> --database dev --sql "select * from sales limit 5"`,
   );
-}
-
-/**
- * Polls the progress query while the run goes on: on a terminal, redraws the step lines in place; in a
- * log, prints a step's line each time its status changes.
- */
-function followProgress(handle: WorkflowHandle) {
-  let drawn = 0;
-  const printed = new Map<string, string>();
-  let stopped = false;
-  const draw = (progress: PipelineProgress) => {
-    const lines = formatProgressLines(progress).map((l) => `   ${l}`);
-    if (process.stdout.isTTY) {
-      if (drawn > 0) process.stdout.write(`\x1b[${drawn}A\x1b[0J`);
-      process.stdout.write(`${lines.join('\n')}\n`);
-      drawn = lines.length;
-      return;
-    }
-    progress.steps.forEach((step, i) => {
-      if (printed.get(step.step) === step.status) return;
-      printed.set(step.step, step.status);
-      say(lines[i]);
-    });
-  };
-  const poll = async () => {
-    while (!stopped) {
-      const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined);
-      if (progress) draw(progress);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    // One last look, so the final state is on screen.
-    const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined);
-    if (progress) draw(progress);
-  };
-  const polling = poll();
-  return {
-    async stop() {
-      stopped = true;
-      await polling;
-    },
-  };
 }
 
 /** Waits up to a minute for the failure email about `batchId` in the mail sink. */

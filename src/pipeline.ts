@@ -15,6 +15,8 @@ export const DEFAULT_TASK_QUEUE = 'glueline';
 export const WorkflowType = {
   pipeline: 'csvPipeline',
   step: 'pipelineStep',
+  /** What a Temporal Schedule starts: derives the batch id from the scheduled time, runs csvPipeline as a child. */
+  scheduled: 'scheduledCsvPipeline',
 } as const;
 
 /** The csvPipeline workflow's signature, for typed client calls without importing workflow code. */

@@ -1,0 +1,79 @@
+/**
+ * `npm run glueline -- <command>`: the operator's starters. Each command lives in its own file; this
+ * only dispatches, and maps errors to exit codes: 2 for bad input (nothing was started), 1 for a run
+ * that failed or an error on the way.
+ */
+import type { CommandIo } from './common';
+import { processIo, UsageError } from './common';
+import { queryCommand } from './query';
+import { redriveCommand } from './redrive';
+import { runCommand } from './run';
+import { s3EventsCommand } from './s3-events-command';
+import { scheduleCommand } from './schedule';
+import { followCommand, statusCommand } from './status';
+import { stepCommand } from './step';
+
+const COMMANDS: Record<string, (args: string[], io: CommandIo) => Promise<number>> = {
+  run: runCommand,
+  step: stepCommand,
+  status: statusCommand,
+  follow: followCommand,
+  redrive: redriveCommand,
+  query: queryCommand,
+  schedule: scheduleCommand,
+  's3-events': s3EventsCommand,
+};
+
+export const usage = `usage: npm run glueline -- <command> [options]     (npm run glueline -- <command> --help for each)
+
+  run       start csvPipeline for a batch (S3 keys, a prefix, or local files); --wait follows it live
+  step      run one step of a batch alone (pipelineStep)
+  status    one look at a run's progress: npm run glueline -- status <workflowId>
+  follow    follow a run live until it closes: npm run glueline -- follow <workflowId>
+  redrive   re-run a failed batch from a step: npm run glueline -- redrive <workflowId> --from <step>
+  query     run SQL on a region's Redshift and print a table
+  schedule  create, update, pause, unpause, trigger, delete or describe a schedule for a prefix
+  s3-events start a batch's run when its files land: consume S3 ObjectCreated events from SQS
+
+Temporal from the environment, as the worker: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE,
+TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE; GLUELINE_TASK_QUEUE (default glueline);
+GLUELINE_TEMPORAL_UI_URL for links. AWS (run --files, query): the SDK's credential chain, GLUELINE_AWS_ENDPOINT.
+Exit codes: 0 done (or the run succeeded), 1 the run failed or an error, 2 bad input (nothing started).
+`;
+
+/** Runs one command line. @returns the exit code. */
+export async function main(argv: string[], io: CommandIo = processIo()): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(usage);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`glueline: unknown command ${name}: use one of ${Object.keys(COMMANDS).join(', ')}`);
+    return 2;
+  }
+  try {
+    return await command(args, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`glueline ${name}: ${err.message}`);
+      return 2;
+    }
+    // The messages say what to fix; the stack only helps when debugging glueline itself.
+    io.err(
+      `glueline ${name}: ${process.env.GLUELINE_DEBUG ? ((err as Error).stack ?? String(err)) : (err as Error).message}`,
+    );
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
+}

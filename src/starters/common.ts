@@ -1,0 +1,97 @@
+/**
+ * What every `npm run glueline -- <command>` shares: argument parsing with usage errors (exit 2), the
+ * Temporal connection (through @temporalio/envconfig, like the worker), AWS clients and the UI link.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { createAwsClients } from '../aws-clients';
+import type { AwsClients } from '../activities/types';
+import { DEFAULT_TASK_QUEUE } from '../pipeline';
+import { SpecValidationError } from '../spec';
+
+/** Bad input on the command line or in a spec: the process exits 2, and nothing was started. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** What a command needs from its surroundings; tests and the CLI pass process's own. */
+export interface CommandIo {
+  out: (line: string) => void;
+  /** Errors and refusals (stderr). */
+  err: (line: string) => void;
+  /** Whether stdout is a terminal (live redraws) or a log (one line per change). */
+  isTTY: boolean;
+}
+
+export const processIo = (): CommandIo => ({
+  out: (line) => console.log(line),
+  err: (line) => console.error(line),
+  isTTY: process.stdout.isTTY === true,
+});
+
+/** node's parseArgs, with its errors turned into UsageErrors that name the command's help. */
+export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(
+  command: string,
+  args: string[],
+  options: T,
+) {
+  try {
+    return parseArgs({
+      args,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}; see npm run glueline -- ${command} --help`);
+  }
+}
+
+/** Turns a spec or input validation error into a usage error (exit 2), keeping its per-field lines. */
+export function asUsageError(err: unknown): never {
+  if (err instanceof SpecValidationError) throw new UsageError(err.message);
+  throw err;
+}
+
+/** The task queue the worker polls: GLUELINE_TASK_QUEUE, as the worker reads it. */
+export const taskQueue = (): string => process.env.GLUELINE_TASK_QUEUE || DEFAULT_TASK_QUEUE;
+
+/** The Temporal UI's base URL: GLUELINE_TEMPORAL_UI_URL, as the worker reads it. */
+export const temporalUiUrl = (): string =>
+  (process.env.GLUELINE_TEMPORAL_UI_URL || 'http://127.0.0.1:8233').replace(/\/+$/, '');
+
+/** A run's page in the Temporal UI. */
+export function runLink(namespace: string, workflowId: string, runId: string): string {
+  const e = encodeURIComponent;
+  return `${temporalUiUrl()}/namespaces/${e(namespace)}/workflows/${e(workflowId)}/${e(runId)}/history`;
+}
+
+/**
+ * A Temporal client configured from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+ * TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE), the same way as the worker.
+ */
+export async function withClient<T>(fn: (client: Client, namespace: string) => Promise<T>): Promise<T> {
+  const config = loadClientConnectConfig();
+  const namespace = config.namespace ?? 'default';
+  const connection = await Connection.connect({
+    ...config.connectionOptions,
+    address: config.connectionOptions.address ?? '127.0.0.1:7233',
+  });
+  try {
+    return await fn(new Client({ connection, namespace }), namespace);
+  } finally {
+    await connection.close();
+  }
+}
+
+/** AWS clients: the SDK's credential chain; GLUELINE_AWS_ENDPOINT points them at the local stack. */
+export const awsClients = (): AwsClients =>
+  createAwsClients(process.env.GLUELINE_AWS_ENDPOINT ? { endpoint: process.env.GLUELINE_AWS_ENDPOINT } : {});
+
+/** Quotes a word for a POSIX shell when it needs it. */
+export const shellWord = (word: string): string =>
+  /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;

@@ -1,0 +1,89 @@
+/**
+ * The live view of a run, shared by the demo and the starters: polls the `progress` query and shows one
+ * line per step instance. On a terminal the lines are redrawn in place; in a log, a step's line is
+ * printed each time its status changes. Ends with the summary of {@link formatSummary}.
+ */
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { PROGRESS_QUERY, type PipelineProgress, type PipelineResult } from '../pipeline';
+import { formatProgressLines, formatSummary } from '../progress-view';
+import type { CommandIo } from './common';
+
+export interface FollowOptions {
+  /** Put before every line. @default '' */
+  indent?: string;
+  /** @default 500 */
+  pollIntervalMs?: number;
+}
+
+/** Starts following `handle`'s progress; `stop()` draws the final state once more and ends. */
+export function followProgress(handle: WorkflowHandle, io: CommandIo, options: FollowOptions = {}) {
+  const indent = options.indent ?? '';
+  const interval = options.pollIntervalMs ?? 500;
+  let drawn = 0;
+  const printed = new Map<string, string>();
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const draw = (progress: PipelineProgress) => {
+    const lines = formatProgressLines(progress).map((l) => `${indent}${l}`);
+    if (io.isTTY) {
+      if (drawn > 0) process.stdout.write(`\x1b[${drawn}A\x1b[0J`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+      drawn = lines.length;
+      return;
+    }
+    progress.steps.forEach((step, i) => {
+      if (printed.get(step.step) === step.status) return;
+      printed.set(step.step, step.status);
+      io.out(lines[i]!);
+    });
+  };
+  const poll = async () => {
+    while (!stopped) {
+      const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined);
+      if (progress) draw(progress);
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, interval);
+      });
+    }
+    // One last look, so the final state is on screen.
+    const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined);
+    if (progress) draw(progress);
+  };
+  const polling = poll();
+  return {
+    async stop() {
+      stopped = true;
+      wake?.();
+      await polling;
+    },
+  };
+}
+
+/**
+ * Follows a run live until it closes, then prints its summary (or the failure's cause).
+ * @returns the exit code: 0 when the run succeeded, 1 otherwise.
+ */
+export async function watchRun(handle: WorkflowHandle, io: CommandIo, options: FollowOptions = {}): Promise<number> {
+  const follow = followProgress(handle, io, options);
+  try {
+    const result = (await handle.result()) as PipelineResult;
+    await follow.stop();
+    io.out('');
+    for (const line of formatSummary(result)) io.out(`${options.indent ?? ''}${line}`);
+    return 0;
+  } catch (err) {
+    await follow.stop();
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    io.out('');
+    io.out(`${options.indent ?? ''}${handle.workflowId} failed: ${rootCause(err)}`);
+    return 1;
+  }
+}
+
+/** The innermost cause's message: the AWS error text rather than "Activity task failed". */
+export function rootCause(err: Error): string {
+  let e: Error = err;
+  while (e.cause instanceof Error) e = e.cause;
+  return e.message;
+}

@@ -1,0 +1,129 @@
+/**
+ * `npm run glueline -- query`: runs SQL through the Redshift Data API against a spec's region's Redshift
+ * target and prints the rows as a table. The data scientists' path; locally it reads what the demo loaded.
+ */
+import {
+  DescribeStatementCommand,
+  ExecuteStatementCommand,
+  GetStatementResultCommand,
+  type Field,
+  type RedshiftDataClient,
+} from '@aws-sdk/client-redshift-data';
+import type { RedshiftTarget } from '../spec';
+import { awsClients, parseCommandArgs, shellWord, UsageError, type CommandIo } from './common';
+import { loadSpec } from './spec-arg';
+
+export const queryUsage = `usage: npm run glueline -- query --spec <file> --region <region> --sql "<SQL>" [--max-rows N]
+
+Runs SQL on the Redshift target of the spec's region (workgroup or cluster, database; a cluster's dbUser or
+secretArn) through the Redshift Data API, waits for it, and prints the rows as a table. AWS credentials come
+from the SDK's chain; GLUELINE_AWS_ENDPOINT points it at a local stack (whose Redshift holds what the demo
+and the pipeline loaded). Exit 1 with Redshift's error text when the SQL fails, 2 on bad flags.
+
+  --max-rows N   print at most N rows (default 100)
+
+the same with the AWS CLI:
+  aws redshift-data execute-statement --region <region> --workgroup-name <wg> --database <db> --sql "<SQL>"
+  aws redshift-data describe-statement --id <id>
+  aws redshift-data get-statement-result --id <id>
+(there is no temporal CLI equivalent: the query does not go through Temporal)
+`;
+
+const options = {
+  spec: { type: 'string' },
+  region: { type: 'string' },
+  sql: { type: 'string' },
+  'max-rows': { type: 'string' },
+} as const;
+
+const fieldText = (f: Field): string => {
+  if (f.isNull) return 'NULL';
+  if (f.stringValue !== undefined) return f.stringValue;
+  if (f.longValue !== undefined) return String(f.longValue);
+  if (f.doubleValue !== undefined) return String(f.doubleValue);
+  if (f.booleanValue !== undefined) return String(f.booleanValue);
+  if (f.blobValue !== undefined) return `<${f.blobValue.length} bytes>`;
+  return '';
+};
+
+/** Rows as an aligned text table with a header and a rule. */
+export function formatTable(columns: string[], rows: string[][]): string[] {
+  const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join(' | ')
+      .trimEnd();
+  return [line(columns), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map(line)];
+}
+
+/** Runs `sql` on `target` and waits for it; throws with Redshift's error text when it fails. */
+export async function runSql(client: RedshiftDataClient, target: RedshiftTarget, sql: string) {
+  const { Id } = await client.send(
+    new ExecuteStatementCommand({
+      Sql: sql,
+      Database: target.database,
+      ...(target.workgroupName ? { WorkgroupName: target.workgroupName } : {}),
+      ...(target.clusterIdentifier ? { ClusterIdentifier: target.clusterIdentifier } : {}),
+      ...(target.dbUser ? { DbUser: target.dbUser } : {}),
+      ...(target.secretArn ? { SecretArn: target.secretArn } : {}),
+    }),
+  );
+  for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
+    const d = await client.send(new DescribeStatementCommand({ Id }));
+    if (d.Status === 'FINISHED') break;
+    if (d.Status === 'FAILED' || d.Status === 'ABORTED')
+      throw new Error(`statement ${Id} ${d.Status}: ${d.Error ?? '(no error text)'}`);
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+  const columns: string[] = [];
+  const rows: string[][] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await client.send(new GetStatementResultCommand({ Id, NextToken: nextToken }));
+    if (!columns.length) columns.push(...(page.ColumnMetadata ?? []).map((c) => c.label ?? c.name ?? ''));
+    for (const record of page.Records ?? []) rows.push(record.map(fieldText));
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return { id: Id!, columns, rows };
+}
+
+/** The `query` command. @returns the exit code. */
+export async function queryCommand(args: string[], io: CommandIo): Promise<number> {
+  const { values } = parseCommandArgs('query', args, options);
+  if (values.help) {
+    io.out(queryUsage);
+    return 0;
+  }
+  const spec = loadSpec(values.spec);
+  const regions = spec.regions.map((r) => r.region);
+  const region = spec.regions.find((r) => r.region === values.region);
+  if (!region)
+    throw new UsageError(
+      `--region ${values.region ?? '(missing)'}: name one of the spec's regions, ${regions.join(', ')}`,
+    );
+  if (!region.redshift)
+    throw new UsageError(
+      `--region ${region.region}: the spec has no redshift target there; use one of ${spec.regions
+        .filter((r) => r.redshift)
+        .map((r) => r.region)
+        .join(', ')}`,
+    );
+  if (!values.sql?.trim())
+    throw new UsageError('--sql is required: the SQL to run, e.g. --sql "select count(*) from sales"');
+  const maxRows = values['max-rows'] === undefined ? 100 : Number(values['max-rows']);
+  if (!Number.isInteger(maxRows) || maxRows < 0)
+    throw new UsageError(`--max-rows ${shellWord(values['max-rows']!)} is not a whole number of rows`);
+  const client = awsClients().redshiftData(region.region);
+  try {
+    const { columns, rows } = await runSql(client, region.redshift, values.sql);
+    for (const line of formatTable(columns, rows.slice(0, maxRows))) io.out(line);
+    io.out(`(${rows.length} row${rows.length === 1 ? '' : 's'}${rows.length > maxRows ? `, ${maxRows} shown` : ''})`);
+    return 0;
+  } catch (err) {
+    io.err(`query failed: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    client.destroy();
+  }
+}

@@ -1,0 +1,72 @@
+/** `npm run glueline -- step`: runs one step instance alone through the pipelineStep workflow. */
+import { WorkflowType, type PipelineStepWorkflow } from '../pipeline';
+import { STEPS } from '../spec';
+import { pipelineStepStartOptions } from '../start-options';
+import { asUsageError, parseCommandArgs, runLink, taskQueue, UsageError, withClient, type CommandIo } from './common';
+import { watchRun } from './live-view';
+import { batchFromFlags } from './run';
+import { loadSpec } from './spec-arg';
+
+export const stepUsage = `usage: npm run glueline -- step --spec <file> --batch-id <id> --step <step> [--region R] (--prefix <p> | --key <k>...) [--wait]
+
+Runs exactly one step instance of a batch through the pipelineStep workflow: the same code, activity
+options and history as in csvPipeline. A step that needs an earlier step's output (replicate-curated
+needs the Glue manifest) finds it from that step's earlier run. Bad input exits 2 before anything starts.
+
+  --spec FILE        the pipeline spec, JSON or YAML (required)
+  --batch-id ID      the batch (required)
+  --step STEP        one of ${STEPS.join(', ')} (required)
+  --region R         required for crawl-curated and redshift-refresh (they run per region); not allowed otherwise
+  --prefix P | --key K...   the batch's source objects, as for run (default bucket: the primary raw bucket)
+  --source-bucket B  where the batch's objects are
+  --wait             follow the run live; exit 0 if the step succeeded, 1 if not
+
+The workflow id is pipeline-step-<spec name>-<batch id>-<step>[@<region>]; a step already running is attached to.
+
+the same with the temporal CLI (input.json: {"spec": ..., "batch": ..., "step": "<step>", "region": "<region>"}):
+  temporal workflow start --type pipelineStep --task-queue glueline \\
+    --workflow-id pipeline-step-<spec name>-<batch id>-<step>@<region> \\
+    --id-conflict-policy UseExisting --id-reuse-policy AllowDuplicate \\
+    --search-attribute 'GluelinePipeline="<spec name>"' --search-attribute 'GluelineBatch="<batch id>"' \\
+    --input-file input.json
+`;
+
+const options = {
+  spec: { type: 'string' },
+  'batch-id': { type: 'string' },
+  step: { type: 'string' },
+  region: { type: 'string' },
+  prefix: { type: 'string' },
+  key: { type: 'string', multiple: true },
+  'source-bucket': { type: 'string' },
+  wait: { type: 'boolean', default: false },
+} as const;
+
+/** The `step` command. @returns the exit code. */
+export async function stepCommand(args: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs('step', args, options);
+  if (values.help) {
+    io.out(stepUsage);
+    return 0;
+  }
+  const spec = loadSpec(values.spec);
+  if (!values.step) throw new UsageError(`--step is required: one of ${STEPS.join(', ')}`);
+  const { batch } = batchFromFlags(spec, values, positionals);
+  let start;
+  try {
+    start = pipelineStepStartOptions(
+      { spec, batch, step: values.step as (typeof STEPS)[number], ...(values.region ? { region: values.region } : {}) },
+      { taskQueue: taskQueue() },
+    );
+  } catch (err) {
+    asUsageError(err);
+  }
+  return withClient(async (client, namespace) => {
+    const handle = await client.workflow.start<PipelineStepWorkflow>(WorkflowType.step, start);
+    const { runId } = await handle.describe();
+    io.out(`started workflow ${handle.workflowId} run ${runId}`);
+    io.out(`  ${runLink(namespace, handle.workflowId, runId)}`);
+    if (!values.wait) return 0;
+    return watchRun(client.workflow.getHandle(handle.workflowId, runId), io);
+  });
+}

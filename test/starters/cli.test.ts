@@ -1,0 +1,359 @@
+/**
+ * `npm run glueline -- run | step | status | follow | redrive | query` against the test stack: one worker
+ * process for the file, runs stopped after crawl-raw (no Spark) so each takes seconds. Most command lines
+ * run in this process; the duplicate start and the exit codes go through real processes.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Client, Connection } from '@temporalio/client';
+import { repoRoot } from '../../devstack/paths';
+import { primaryRegion } from '../../src/layout';
+import { pipelineWorkflowId, type PipelineResult } from '../../src/pipeline';
+import type { PipelineSpec } from '../../src/spec';
+import { provision } from '../../src/starters/provision';
+import { cliEnv, glueline, gluelineProcess, useCliEnv } from '../support/cli';
+import { GatewayControl } from '../support/gateway';
+import { uniqueSalesSpec } from '../support/spec';
+import { awsClientConfig, stack, unique } from '../support/stack';
+import { startWorker, stackWorkerEnv, stopWorker, waitForOutput, type WorkerProcess } from '../support/worker-process';
+
+const samples = path.join(repoRoot, 'samples', 'sales');
+const sampleFiles = fs
+  .readdirSync(samples)
+  .filter((n) => n.endsWith('.csv'))
+  .map((n) => path.join(samples, n));
+
+describe('npm run glueline: run, step, status, follow, redrive, query', () => {
+  let spec: PipelineSpec;
+  let specFile: string;
+  let workDir: string;
+  let worker: WorkerProcess;
+  let connection: Connection;
+  let client: Client;
+  let env: Record<string, string>;
+  const taskQueue = unique('starters');
+  /** A queue no worker polls: runs started there stay running. */
+  const idleQueue = unique('idle');
+  let restoreEnv = () => {};
+
+  const run = (batchId: string, ...args: string[]) =>
+    glueline('run', '--spec', specFile, '--batch-id', batchId, ...args);
+  const step = (...args: string[]) =>
+    glueline('step', '--spec', specFile, '--batch-id', 'step-1', '--prefix', 'landing/base/', ...args);
+  const query = (region: string, sql: string) =>
+    glueline('query', '--spec', specFile, '--region', region, '--sql', sql);
+  const result = (workflowId: string) => client.workflow.getHandle(workflowId).result() as Promise<PipelineResult>;
+
+  before(
+    async () => {
+      spec = uniqueSalesSpec();
+      workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-cli-'));
+      specFile = path.join(workDir, 'spec.json');
+      fs.writeFileSync(specFile, JSON.stringify(spec));
+      await provision({
+        spec,
+        target: { endpoint: stack().aws.endpoint, description: 'the test stack' },
+        yes: false,
+        log: () => {},
+      });
+      const primary = primaryRegion(spec);
+      const s3 = new S3Client(awsClientConfig(primary.region));
+      for (const file of sampleFiles)
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: primary.rawBucket,
+            Key: `landing/base/${path.basename(file)}`,
+            Body: fs.readFileSync(file),
+          }),
+        );
+      s3.destroy();
+      env = cliEnv(taskQueue);
+      restoreEnv = useCliEnv(taskQueue);
+      worker = startWorker(stackWorkerEnv(taskQueue));
+      await waitForOutput(worker, 'glueline worker started');
+      connection = await Connection.connect({ address: stack().temporal.address });
+      client = new Client({ connection, namespace: stack().temporal.namespace });
+    },
+    { timeout: 120_000 },
+  );
+
+  after(async () => {
+    restoreEnv();
+    if (worker) await stopWorker(worker);
+    await connection?.close();
+    fs.rmSync(workDir, { recursive: true, force: true });
+  });
+
+  describe('--help', () => {
+    test('the top-level help lists every command', async () => {
+      const { code, stdout } = await glueline('--help');
+      assert.equal(code, 0);
+      for (const c of ['run', 'step', 'status', 'follow', 'redrive', 'query', 'schedule'])
+        assert.match(stdout, new RegExp(`^  ${c} `, 'm'));
+    });
+
+    test("each command's help shows its temporal CLI equivalent", async () => {
+      const expected: Record<string, RegExp[]> = {
+        run: [
+          /temporal workflow start --type csvPipeline --task-queue glueline/,
+          /--id-conflict-policy UseExisting --id-reuse-policy AllowDuplicateFailedOnly/,
+          /--input-file input\.json/,
+        ],
+        step: [/temporal workflow start --type pipelineStep/],
+        status: [/temporal workflow query --workflow-id <workflowId> --name progress/],
+        follow: [/temporal workflow result --workflow-id <workflowId>/],
+        redrive: [
+          /temporal workflow show --workflow-id <workflowId> --output json/,
+          /--type csvPipeline .*--workflow-id <workflowId>/,
+        ],
+        query: [/aws redshift-data execute-statement/],
+      };
+      for (const [command, patterns] of Object.entries(expected)) {
+        const { code, stdout } = await glueline(command, '--help');
+        assert.equal(code, 0, command);
+        for (const p of patterns) assert.match(stdout, p, command);
+      }
+    });
+
+    test('an unknown command or flag exits 2', async () => {
+      assert.equal((await glueline('launch')).code, 2);
+      const bad = await glueline('run', '--bogus');
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--bogus/);
+    });
+  });
+
+  describe('run', () => {
+    test('a bad batch id exits 2 naming the field, the value and the fix, and starts nothing', async () => {
+      const { code, stderr } = await run('no spaces allowed', '--prefix', 'landing/base/');
+      assert.equal(code, 2);
+      assert.match(stderr, /batch\.id: "no spaces allowed" is not a usable batch id: use 1-63 letters/);
+    });
+
+    test('a spec with a bad field exits 2 naming it', async () => {
+      const badFile = path.join(workDir, 'bad.json');
+      fs.writeFileSync(badFile, JSON.stringify({ ...spec, regions: [{ ...spec.regions[0], region: 'mars-1' }] }));
+      const { code, stderr } = await glueline(
+        'run',
+        '--spec',
+        badFile,
+        '--batch-id',
+        'b1',
+        '--prefix',
+        'landing/base/',
+      );
+      assert.equal(code, 2);
+      assert.match(stderr, /regions\[0\]\.region: "mars-1" is not an AWS region name: use a code such as us-east-1/);
+    });
+
+    test('a batch without its data, or with two kinds of it, exits 2', async () => {
+      assert.match((await run('b1')).stderr, /exactly one of --prefix, --key and --files \(got none\)/);
+      assert.match((await run('b1', '--prefix', 'a/', '--key', 'a/x.csv')).stderr, /got --prefix, --key/);
+      assert.equal((await run('b1', '--prefix', 'no-slash')).code, 2);
+      assert.match(
+        (await run('b1', '--prefix', 'a/', '--stop-after', 'nope')).stderr,
+        /options\.stopAfter: "nope" is not a step/,
+      );
+    });
+
+    test('local files are uploaded to the landing prefix, then the run follows live and exits 0 with a summary', async () => {
+      const { code, stdout } = await run('files-1', '--files', ...sampleFiles, '--stop-after', 'crawl-raw', '--wait');
+      assert.equal(code, 0, stdout);
+      assert.match(
+        stdout,
+        new RegExp(
+          `uploading ${sampleFiles.length} file\\(s\\) to s3://${primaryRegion(spec).rawBucket}/landing/files-1/`,
+        ),
+      );
+      assert.match(stdout, /^started workflow csv-pipeline-\S+-files-1 run /m);
+      assert.match(stdout, /^✔ stage-raw\s+succeeded/m);
+      assert.match(stdout, /^✔ crawl-raw\s+succeeded/m);
+      assert.match(stdout, /^csvPipeline csv-pipeline-\S+-files-1 succeeded in /m);
+      const s3 = new S3Client(awsClientConfig(primaryRegion(spec).region));
+      for (const f of sampleFiles)
+        await s3.send(
+          new HeadObjectCommand({ Bucket: primaryRegion(spec).rawBucket, Key: `landing/files-1/${path.basename(f)}` }),
+        );
+      s3.destroy();
+      const done = await result(pipelineWorkflowId(spec, { id: 'files-1' }));
+      assert.equal(done.totals.rawObjects, sampleFiles.length);
+    });
+
+    test('a completed batch is not run again unless --rerun', async () => {
+      const workflowId = pipelineWorkflowId(spec, { id: 'done-1' });
+      assert.equal((await run('done-1', '--prefix', 'landing/base/', '--stop-after', 'stage-raw', '--wait')).code, 0);
+      const first = (await client.workflow.getHandle(workflowId).describe()).runId;
+
+      const again = await run('done-1', '--prefix', 'landing/base/', '--stop-after', 'stage-raw');
+      assert.equal(again.code, 0);
+      assert.match(again.stdout, /batch done-1 already completed .*nothing started\. Run it again with --rerun/);
+      assert.equal((await client.workflow.getHandle(workflowId).describe()).runId, first);
+
+      const rerun = await run('done-1', '--prefix', 'landing/base/', '--stop-after', 'stage-raw', '--rerun', '--wait');
+      assert.equal(rerun.code, 0);
+      assert.notEqual((await client.workflow.getHandle(workflowId).describe()).runId, first);
+    });
+
+    test('two identical starts a second apart start exactly one run; the second attaches and says so', async () => {
+      const idleEnv = { ...env, GLUELINE_TASK_QUEUE: idleQueue };
+      const args = ['run', '--spec', specFile, '--batch-id', 'dup-1', '--prefix', 'landing/base/'];
+      const first = gluelineProcess(args, idleEnv);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const second = gluelineProcess(args, idleEnv);
+      const [a, b] = await Promise.all([first, second]);
+      assert.equal(a.code, 0, a.stderr);
+      assert.equal(b.code, 0, b.stderr);
+      const runIdOf = (out: string) => /run ([0-9a-f-]{36})/.exec(out)?.[1];
+      assert.equal(runIdOf(a.stdout), runIdOf(b.stdout));
+      const outputs = [a.stdout, b.stdout];
+      assert.equal(outputs.filter((o) => /^started workflow/m.test(o)).length, 1, outputs.join('\n---\n'));
+      assert.equal(outputs.filter((o) => /^batch dup-1 is already running: attached to workflow/m.test(o)).length, 1);
+      const workflowId = pipelineWorkflowId(spec, { id: 'dup-1' });
+      let count = 0;
+      for await (const _ of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) count++;
+      assert.equal(count, 1);
+    });
+
+    test('--wait exits 1 when the run fails, naming the cause', async () => {
+      await new GatewayControl().scriptCrawls(spec.raw.crawler, [
+        { status: 'FAILED', errorMessage: 'glueline test: crawl fails' },
+      ]);
+      const { code, stdout } = await gluelineProcess(
+        [
+          'run',
+          '--spec',
+          specFile,
+          '--batch-id',
+          'fail-1',
+          '--prefix',
+          'landing/base/',
+          '--stop-after',
+          'crawl-raw',
+          '--wait',
+        ],
+        env,
+      );
+      assert.equal(code, 1, stdout);
+      assert.match(stdout, /^✖ crawl-raw\s+failed/m);
+      assert.match(stdout, /csv-pipeline-\S+-fail-1 failed: .*glueline test: crawl fails/);
+    });
+  });
+
+  describe('status and follow', () => {
+    test('status shows every step of a closed run from the progress query', async () => {
+      const { code, stdout } = await glueline('status', pipelineWorkflowId(spec, { id: 'files-1' }));
+      assert.equal(code, 0);
+      assert.match(stdout, /^csvPipeline csv-pipeline-\S+-files-1 run \S+: COMPLETED/m);
+      assert.match(stdout, /^✔ stage-raw\s+succeeded/m);
+      assert.match(stdout, /^- transform\s+skipped .*after options\.stopAfter/m);
+      assert.match(stdout, /\/namespaces\/default\/workflows\/csv-pipeline-/);
+    });
+
+    test('status of a failed run exits 1 and shows the error', async () => {
+      const { code, stdout } = await glueline('status', pipelineWorkflowId(spec, { id: 'fail-1' }));
+      assert.equal(code, 1);
+      assert.match(stdout, /^✖ crawl-raw\s+failed .*glueline test: crawl fails/m);
+    });
+
+    test('status or follow of an unknown workflow exits 2', async () => {
+      const { code, stderr } = await glueline('status', 'csv-pipeline-nope-nope');
+      assert.equal(code, 2);
+      assert.match(stderr, /no workflow csv-pipeline-nope-nope/);
+      assert.equal((await glueline('follow')).code, 2);
+    });
+
+    test('follow of a closed run prints its steps and summary', async () => {
+      const { code, stdout } = await glueline('follow', pipelineWorkflowId(spec, { id: 'files-1' }));
+      assert.equal(code, 0);
+      assert.match(stdout, /^✔ crawl-raw\s+succeeded/m);
+      assert.match(stdout, /^files in:\s+\d+ CSV/m);
+    });
+  });
+
+  describe('redrive', () => {
+    test('a failed run is run again from the named step under the same workflow id', async () => {
+      const workflowId = pipelineWorkflowId(spec, { id: 'fail-1' });
+      const failed = (await client.workflow.getHandle(workflowId).describe()).runId;
+      const { code, stdout } = await glueline('redrive', workflowId, '--from', 'crawl-raw', '--wait');
+      assert.equal(code, 0, stdout);
+      assert.match(stdout, /^redriving \S+ \(run \S+, FAILED\) from crawl-raw/m);
+      assert.match(stdout, /^- stage-raw\s+skipped\s+\(before options\.startAt \(crawl-raw\)\)/m);
+      assert.match(stdout, /^✔ crawl-raw\s+succeeded/m);
+      const d = await client.workflow.getHandle(workflowId).describe();
+      assert.notEqual(d.runId, failed);
+      assert.equal(d.status.name, 'COMPLETED');
+    });
+
+    test('a succeeded run is refused with exit 2', async () => {
+      const { code, stderr } = await glueline(
+        'redrive',
+        pipelineWorkflowId(spec, { id: 'fail-1' }),
+        '--from',
+        'crawl-raw',
+      );
+      assert.equal(code, 2);
+      assert.match(stderr, /succeeded .*nothing to redrive/);
+    });
+
+    test('a running run is refused with exit 2', async () => {
+      const { code, stderr } = await glueline(
+        'redrive',
+        pipelineWorkflowId(spec, { id: 'dup-1' }),
+        '--from',
+        'transform',
+      );
+      assert.equal(code, 2);
+      assert.match(stderr, /is still running .*nothing to redrive/);
+      await client.workflow.getHandle(pipelineWorkflowId(spec, { id: 'dup-1' })).terminate('test done');
+    });
+
+    test('an unknown step exits 2 naming the steps', async () => {
+      const { code, stderr } = await glueline('redrive', 'x', '--from', 'load');
+      assert.equal(code, 2);
+      assert.match(stderr, /--from load: name the step to start at, one of stage-raw, crawl-raw/);
+    });
+  });
+
+  describe('step', () => {
+    test('one step runs alone through pipelineStep and exits 0', async () => {
+      const { code, stdout } = await step('--step', 'crawl-raw', '--wait');
+      assert.equal(code, 0, stdout);
+      assert.match(stdout, /^started workflow pipeline-step-\S+-step-1-crawl-raw run /m);
+      assert.match(stdout, /^✔ crawl-raw\s+succeeded/m);
+      assert.doesNotMatch(stdout, /stage-raw/);
+    });
+
+    test('a per-region step without --region exits 2 naming the regions', async () => {
+      const { code, stderr } = await step('--step', 'crawl-curated');
+      assert.equal(code, 2);
+      assert.match(
+        stderr,
+        /input\.region: is required: crawl-curated runs per region, name one of us-east-1, eu-west-1/,
+      );
+    });
+  });
+
+  describe('query', () => {
+    test('prints the rows as a table', async () => {
+      const { code, stdout } = await query('eu-west-1', "select 1 as one, 'two' as label union all select 3, null");
+      assert.equal(code, 0, stdout);
+      assert.deepEqual(stdout.split('\n'), ['one | label', '----+------', '1   | two', '3   | NULL', '(2 rows)']);
+    });
+
+    test('a region not in the spec exits 2 naming the regions', async () => {
+      const { code, stderr } = await query('ap-south-1', 'select 1');
+      assert.equal(code, 2);
+      assert.match(stderr, /--region ap-south-1: name one of the spec's regions, us-east-1, eu-west-1/);
+    });
+
+    test("failing SQL exits 1 with Redshift's error text", async () => {
+      const { code, stderr } = await query('us-east-1', 'select * from no_such_table_here');
+      assert.equal(code, 1);
+      assert.match(stderr, /FAILED: ERROR: .*no_such_table_here/);
+    });
+  });
+});

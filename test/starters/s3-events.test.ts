@@ -1,0 +1,219 @@
+/**
+ * The S3 event trigger on the test stack: S3 event notifications put on a moto SQS queue (through the
+ * gateway's pass-through), consumed by the same code the CLI and the Lambda handler run. Runs start on a
+ * task queue no worker polls, so they stay running: what is checked is how many runs start.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { Client, Connection } from '@temporalio/client';
+import { primaryRegion } from '../../src/layout';
+import { pipelineWorkflowId } from '../../src/pipeline';
+import type { PipelineInput, PipelineSpec } from '../../src/spec';
+import { handleSqsEvent } from '../../src/starters/s3-events-lambda';
+import { batchOf, consumeS3Events, parseS3Events } from '../../src/starters/s3-events';
+import { glueline, useCliEnv } from '../support/cli';
+import { uniqueSalesSpec } from '../support/spec';
+import { awsClientConfig, stack, unique } from '../support/stack';
+
+/** An S3 event notification for one created object, as S3 sends it to SQS. */
+const s3Event = (bucket: string, key: string) =>
+  JSON.stringify({
+    Records: [
+      {
+        eventVersion: '2.1',
+        eventSource: 'aws:s3',
+        awsRegion: 'us-east-1',
+        eventName: 'ObjectCreated:Put',
+        s3: { bucket: { name: bucket }, object: { key: encodeURIComponent(key).replace(/%2F/g, '/'), size: 10 } },
+      },
+    ],
+  });
+
+describe('S3 event trigger', () => {
+  let spec: PipelineSpec;
+  let bucket: string;
+  let sqs: SQSClient;
+  let connection: Connection;
+  let client: Client;
+  let workDir: string;
+  const taskQueue = unique('idle-s3');
+  let restoreEnv = () => {};
+
+  const runsOf = async (workflowId: string) => {
+    const runs: string[] = [];
+    for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(w.runId);
+    return runs;
+  };
+  const newQueue = async () =>
+    (await sqs.send(new CreateQueueCommand({ QueueName: unique('glueline-events') }))).QueueUrl!;
+  const consume = (queueUrl: string, log: string[]) =>
+    consumeS3Events({
+      sqs,
+      queueUrl,
+      client,
+      taskQueue,
+      spec,
+      quietMs: 1500,
+      waitTimeSeconds: 1,
+      stopWhenIdle: true,
+      log: (l) => log.push(l),
+    });
+
+  before(async () => {
+    spec = uniqueSalesSpec();
+    bucket = primaryRegion(spec).rawBucket;
+    sqs = new SQSClient(awsClientConfig('us-east-1'));
+    connection = await Connection.connect({ address: stack().temporal.address });
+    client = new Client({ connection, namespace: stack().temporal.namespace });
+    workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-s3-events-'));
+    restoreEnv = useCliEnv(taskQueue);
+  });
+
+  after(async () => {
+    for await (const w of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` }))
+      await client.workflow
+        .getHandle(w.workflowId, w.runId)
+        .terminate('test done')
+        .catch(() => undefined);
+    restoreEnv();
+    sqs.destroy();
+    await connection.close();
+    fs.rmSync(workDir, { recursive: true, force: true });
+  });
+
+  test('parses S3 notifications, SNS-wrapped ones and EventBridge events; ignores test events and removals', () => {
+    assert.deepEqual(parseS3Events(s3Event('b', 'landing/x/my file+1.csv')), [
+      { bucket: 'b', key: 'landing/x/my file+1.csv', size: 10 },
+    ]);
+    assert.deepEqual(
+      parseS3Events(JSON.stringify({ Type: 'Notification', Message: s3Event('b', 'k/a.csv') }))[0]?.key,
+      'k/a.csv',
+    );
+    const eventBridge = {
+      source: 'aws.s3',
+      'detail-type': 'Object Created',
+      detail: { bucket: { name: 'b' }, object: { key: 'k/a.csv' } },
+    };
+    assert.deepEqual(parseS3Events(JSON.stringify(eventBridge)), [{ bucket: 'b', key: 'k/a.csv', size: undefined }]);
+    assert.deepEqual(parseS3Events(JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent' })), []);
+    assert.deepEqual(parseS3Events(s3Event('b', 'k').replace('ObjectCreated:Put', 'ObjectRemoved:Delete')), []);
+    assert.deepEqual(parseS3Events('not json'), []);
+  });
+
+  test('an object belongs to the batch of its landing folder, or to none, with the reason', () => {
+    assert.deepEqual(batchOf({ spec }, { bucket, key: 'landing/2026-11-26/a.csv' }), {
+      batch: { id: '2026-11-26', source: { bucket, prefix: 'landing/2026-11-26/' } },
+    });
+    assert.deepEqual(batchOf({ spec }, { bucket: 'other', key: 'landing/b/a.csv' }), {
+      ignored: `bucket other is not the source bucket ${bucket}`,
+    });
+    assert.match(
+      (batchOf({ spec }, { bucket, key: 'landing/a.csv' }) as { ignored: string }).ignored,
+      /not in a batch folder/,
+    );
+    assert.match((batchOf({ spec }, { bucket, key: 'landing/b/_SUCCESS' }) as { ignored: string }).ignored, /hidden/);
+    assert.match(
+      (batchOf({ spec }, { bucket, key: 'landing/bad id!/a.csv' }) as { ignored: string }).ignored,
+      /not a usable batch id/,
+    );
+  });
+
+  test('two identical events a second apart, and a second file of the batch, start exactly one run of the folder', async () => {
+    const queueUrl = await newQueue();
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: s3Event(bucket, 'landing/b1/a.csv') }));
+    const log: string[] = [];
+    const consuming = consume(queueUrl, log);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: s3Event(bucket, 'landing/b1/a.csv') }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: s3Event(bucket, 'landing/b1/b.csv') }));
+    await consuming;
+
+    const workflowId = pipelineWorkflowId(spec, { id: 'b1' });
+    assert.equal((await runsOf(workflowId)).length, 1, log.join('\n'));
+    assert.equal(log.filter((l) => l.startsWith('batch b1: started')).length, 1, log.join('\n'));
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    const input = JSON.parse(
+      Buffer.from(history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!.data!).toString(),
+    ) as PipelineInput;
+    assert.deepEqual(input.batch, { id: 'b1', source: { bucket, prefix: 'landing/b1/' } });
+    const attrs = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    assert.equal(attrs.Attributes?.ApproximateNumberOfMessages, '0', 'every message deleted');
+    assert.equal(attrs.Attributes?.ApproximateNumberOfMessagesNotVisible, '0', 'every message deleted');
+  });
+
+  test('a replayed event for a batch already running attaches to it and says so', async () => {
+    const queueUrl = await newQueue();
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: s3Event(bucket, 'landing/b1/a.csv') }));
+    const log: string[] = [];
+    await consume(queueUrl, log);
+    assert.equal((await runsOf(pipelineWorkflowId(spec, { id: 'b1' }))).length, 1);
+    assert.match(log.join('\n'), /batch b1: already running as csv-pipeline-\S+-b1 run \S+; no second run/);
+  });
+
+  test('events outside the landing folders start nothing and are deleted', async () => {
+    const queueUrl = await newQueue();
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: s3Event('someone-elses-bucket', 'landing/z/a.csv') }),
+    );
+    const log: string[] = [];
+    await consume(queueUrl, log);
+    assert.deepEqual(log, [
+      `ignored s3://someone-elses-bucket/landing/z/a.csv: bucket someone-elses-bucket is not the source bucket ${bucket}`,
+    ]);
+    assert.equal((await runsOf(pipelineWorkflowId(spec, { id: 'z' }))).length, 0);
+  });
+
+  test('the Lambda handler shares the code: duplicate records in one or two invocations start one run', async () => {
+    const deps = { client, spec, taskQueue, log: () => {} };
+    const records = [
+      { messageId: 'm1', body: s3Event(bucket, 'landing/lambda-1/a.csv') },
+      { messageId: 'm2', body: s3Event(bucket, 'landing/lambda-1/a.csv') },
+    ];
+    assert.deepEqual(await handleSqsEvent({ Records: records }, deps), { batchItemFailures: [] });
+    assert.deepEqual(await handleSqsEvent({ Records: records.slice(0, 1) }, deps), { batchItemFailures: [] });
+    assert.equal((await runsOf(pipelineWorkflowId(spec, { id: 'lambda-1' }))).length, 1);
+  });
+
+  test('the s3-events command: --help shows the start it makes; a missing queue exits 2', async () => {
+    const help = await glueline('s3-events', '--help');
+    assert.equal(help.code, 0);
+    assert.match(
+      help.stdout,
+      /temporal workflow start --type csvPipeline .*--workflow-id csv-pipeline-<spec name>-<batch id>/,
+    );
+    const specFile = path.join(workDir, 'spec.json');
+    fs.writeFileSync(specFile, JSON.stringify(spec));
+    const missing = await glueline('s3-events', '--spec', specFile);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--queue-url is required/);
+  });
+
+  test('the s3-events command consumes the queue until idle', async () => {
+    const queueUrl = await newQueue();
+    const specFile = path.join(workDir, 'spec.json');
+    fs.writeFileSync(specFile, JSON.stringify(spec));
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: s3Event(bucket, 'landing/cli-1/a.csv') }));
+    const { code, stdout, stderr } = await glueline(
+      's3-events',
+      '--spec',
+      specFile,
+      '--queue-url',
+      queueUrl,
+      '--quiet',
+      '1',
+      '--until-idle',
+    );
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /batch cli-1: started csv-pipeline-\S+-cli-1 run /);
+    assert.equal((await runsOf(pipelineWorkflowId(spec, { id: 'cli-1' }))).length, 1);
+  });
+});

@@ -1,0 +1,58 @@
+/** The `npm run glueline` CLI in tests: in this process (fast) or as its own process (exit codes, races). */
+import { spawn } from 'node:child_process';
+import { repoRoot } from '../../devstack/paths';
+import { main } from '../../src/starters/cli';
+import { stack } from './stack';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one command line in this process, with output captured; the environment is process.env's. */
+export async function glueline(...argv: string[]): Promise<CliResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l), isTTY: false });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+/** Runs `src/starters/cli.ts` as its own process (stdout is a pipe, not a terminal), with `env` added. */
+export function gluelineProcess(argv: string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/starters/cli.ts', ...argv], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+/** The environment the CLI reads, pointed at the test stack, with `taskQueue` as GLUELINE_TASK_QUEUE. */
+export function cliEnv(taskQueue: string): Record<string, string> {
+  const s = stack();
+  return {
+    TEMPORAL_ADDRESS: s.temporal.address,
+    TEMPORAL_NAMESPACE: s.temporal.namespace,
+    GLUELINE_TASK_QUEUE: taskQueue,
+    GLUELINE_AWS_ENDPOINT: s.aws.endpoint,
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_REGION: 'us-east-1',
+  };
+}
+
+/** Puts {@link cliEnv} into process.env for in-process command lines. @returns what puts it back */
+export function useCliEnv(taskQueue: string): () => void {
+  const saved = { ...process.env };
+  Object.assign(process.env, cliEnv(taskQueue));
+  return () => {
+    process.env = saved;
+  };
+}
