@@ -19,6 +19,8 @@ import { DEFAULT_POLLING } from '../spec';
 import { awsCall, awsErrorName, awsFailure, isTemporalFailure, type AwsTarget } from './errors';
 import {
   cancelRequested,
+  expectedDurationOf,
+  expectedEndDelayMs,
   heartbeatingSleep,
   nextIntervalMs,
   pollAfterCancel,
@@ -55,6 +57,14 @@ const RUN_TAG_SCAN_PAGE_SIZE = 200;
 const STOP_WAIT_MS = 10 * 60_000;
 
 const DEFAULT_LOG_GROUP = '/aws-glue/jobs';
+/** How many of the job's latest runs smart polling reads for their durations. */
+export const HISTORY_RUNS = 10;
+
+/** How long a finished run took: CompletedOn - StartedOn (ms), else ExecutionTime (s). */
+export function runDurationMs(run: Pick<JobRun, 'StartedOn' | 'CompletedOn' | 'ExecutionTime'>): number | undefined {
+  if (run.StartedOn && run.CompletedOn) return run.CompletedOn.getTime() - run.StartedOn.getTime();
+  return run.ExecutionTime === undefined ? undefined : run.ExecutionTime * 1000;
+}
 
 /** The CloudWatch log groups a run writes to: `<LogGroupName or /aws-glue/jobs>/error` and `/output`. */
 export function glueLogGroups(run: Pick<JobRun, 'LogGroupName'>): string[] {
@@ -176,6 +186,9 @@ export function createGlueActivities(
         return out.JobRun;
       };
       try {
+        const expected =
+          input.polling.expectedDurationFrom === 'history' ? await recentDuration(glue, input) : undefined;
+        const waitStartedMs = Date.now();
         const {
           value: run,
           outcome,
@@ -183,6 +196,9 @@ export function createGlueActivities(
         } = await pollUntilSettled({
           policy: input.polling,
           check: getRun,
+          delayMs: (run) =>
+            expected &&
+            expectedEndDelayMs(Date.now() - (run?.StartedOn?.getTime() ?? waitStartedMs), expected, input.polling),
           outcome: (run) => stateOutcome(run.JobRunState),
           describe: (run) => ({ jobRunId: input.jobRunId, jobRunState: run.JobRunState }),
         });
@@ -201,6 +217,27 @@ export function createGlueActivities(
       }
     },
   };
+
+  /**
+   * How long the job's latest successful runs took, or undefined (then the wait backs off as usual):
+   * one GetJobRuns call, whose failure only costs the smarter schedule.
+   */
+  async function recentDuration(glue: GlueClient, input: WaitForGlueJobRunInput) {
+    try {
+      const out = await glue.send(new GetJobRunsCommand({ JobName: input.jobName, MaxResults: HISTORY_RUNS }));
+      const durations = (out.JobRuns ?? [])
+        .filter((r) => r.JobRunState === 'SUCCEEDED' && r.Id !== input.jobRunId)
+        .map(runDurationMs)
+        .filter((d): d is number => d !== undefined);
+      return expectedDurationOf(durations);
+    } catch (err) {
+      log.warn('GetJobRuns failed; polling without the job history', {
+        jobName: input.jobName,
+        error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      });
+      return undefined;
+    }
+  }
 
   /** Stops the run the cancelled wait was watching, and waits (bounded) until Glue says it ended. */
   async function stopRun(glue: GlueClient, input: WaitForGlueJobRunInput): Promise<void> {
