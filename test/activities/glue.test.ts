@@ -159,6 +159,47 @@ describe('waitForGlueJobRun', () => {
     );
   });
 
+  test("with expectedDurationFrom 'history', reads the job's runs once and sleeps until the shortest successful one is nearly over", async () => {
+    const now = Date.now();
+    const { aws, log } = fakeGlue(
+      [{ JobRunState: 'RUNNING', StartedOn: new Date(now) }, { JobRunState: 'SUCCEEDED' }],
+      (command) =>
+        command === 'GetJobRuns'
+          ? {
+              JobRuns: [
+                {
+                  Id: 'jr_old',
+                  JobRunState: 'SUCCEEDED',
+                  StartedOn: new Date(now - 9_000),
+                  CompletedOn: new Date(now - 8_600),
+                },
+                {
+                  Id: 'jr_failed',
+                  JobRunState: 'FAILED',
+                  StartedOn: new Date(now - 5_000),
+                  CompletedOn: new Date(now - 4_990),
+                },
+              ],
+            }
+          : {},
+    );
+    const t0 = Date.now();
+    await run(activityEnv(), createGlueActivities(awsDeps(aws)).waitForGlueJobRun, {
+      ...waitInput('sales-to-parquet', 'jr_123'),
+      polling: {
+        initialIntervalMs: 100,
+        maxIntervalMs: 5_000,
+        backoffCoefficient: 2,
+        expectedDurationFrom: 'history' as const,
+        nearEndIntervalMs: 100,
+      },
+    });
+    // Expected 400 ms (the FAILED run does not count): the second poll comes near 300 ms, not after initialIntervalMs.
+    assert.equal(log.count('GetJobRuns'), 1);
+    assert.equal(log.count('GetJobRun'), 2);
+    assert.ok(Date.now() - t0 >= 250, `waited ${Date.now() - t0} ms`);
+  });
+
   for (const state of ['FAILED', 'ERROR', 'TIMEOUT', 'STOPPED', 'EXPIRED'] as const) {
     test(`fails non-retryably with GlueJobRunFailed and Glue's ErrorMessage when the run ends ${state}`, async () => {
       const { aws } = fakeGlue([
