@@ -9,11 +9,13 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { repoRoot } from '../devstack/paths';
 import { down, up } from '../devstack/stack';
+import { p1HandOff } from './p1-handoff';
 import { p3Polling } from './p3-polling';
 import { fmt, newGateway, type BenchContext, type BenchResult } from './support';
 
 const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = {
   p3: p3Polling,
+  p1: p1HandOff,
 };
 
 async function main(): Promise<void> {
