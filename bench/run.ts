@@ -10,12 +10,14 @@ import { performance } from 'node:perf_hooks';
 import { repoRoot } from '../devstack/paths';
 import { down, up } from '../devstack/stack';
 import { p1HandOff } from './p1-handoff';
+import { p2Throughput } from './p2-throughput';
 import { p3Polling } from './p3-polling';
 import { fmt, newGateway, type BenchContext, type BenchResult } from './support';
 
 const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = {
   p3: p3Polling,
   p1: p1HandOff,
+  p2: p2Throughput,
 };
 
 async function main(): Promise<void> {
@@ -33,7 +35,19 @@ async function main(): Promise<void> {
   const stack = await up({ dir, freePorts: true, log });
   const results: BenchResult[] = [];
   try {
-    const ctx: BenchContext = { stack, quick, gateway: newGateway(stack), log };
+    const ctx: BenchContext = {
+      stack,
+      stackDir: dir,
+      quick,
+      gateway: newGateway(stack),
+      log,
+      restartStack: async (options) => {
+        await down({ dir, log });
+        ctx.stack = await up({ dir, freePorts: true, log, ...options });
+        ctx.gateway = newGateway(ctx.stack);
+        return ctx.stack;
+      },
+    };
     for (const id of only) {
       const t0 = performance.now();
       log(`${id}: start`);

@@ -4,13 +4,17 @@
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import type { StackEndpoints } from '../devstack/stack';
+import type { StackEndpoints, StackOptions } from '../devstack/stack';
 import { createAwsClients } from '../src/aws-clients';
 import type { ActivityDeps, AwsClients } from '../src/activities/types';
 import { GatewayControl } from '../test/support/gateway';
 
 export interface BenchContext {
   stack: StackEndpoints;
+  /** The stack's folder (pids.json, logs). */
+  stackDir: string;
+  /** Stops the stack and starts it again with these options; returns the new endpoints. */
+  restartStack: (options: Pick<StackOptions, 'sqlitePragmas'>) => Promise<StackEndpoints>;
   quick: boolean;
   gateway: GatewayControl;
   log: (line: string) => void;
