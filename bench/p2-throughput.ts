@@ -151,10 +151,11 @@ export async function p2Throughput(ctx: BenchContext): Promise<BenchResult> {
 
   const base = samples[0]!;
   const best = samples.reduce((a, b) => (b.pipelinesPerSecond > a.pipelinesPerSecond ? b : a));
-  // Neither side near 2 cores means the run waits on something else: the dev server's SQLite commits (fsync).
+  // Neither side near 2 cores means the run waits rather than computes: on the dev server's persistence
+  // (its writes, one SQLite connection) and task dispatch, or on other work sharing the machine.
   const bottleneck = (s: Sample) =>
     s.serverCores + s.workerCores < 1.5
-      ? `neither CPU (${fmt(s.serverCores + s.workerCores, 2)} of 2 cores): dev server commits`
+      ? `latency, not CPU (${fmt(s.serverCores + s.workerCores, 2)} of 2 cores busy)`
       : s.serverCores > s.workerCores
         ? `dev server CPU (${fmt(s.serverCores, 2)} cores)`
         : `worker CPU (${fmt(s.workerCores, 2)} cores)`;
