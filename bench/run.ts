@@ -59,7 +59,11 @@ async function main(): Promise<void> {
     await down({ dir, log });
   }
   const totalSeconds = (performance.now() - started) / 1000;
-  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${fmt(os.totalmem() / 2 ** 30)} GiB, ${os.hostname()}, node ${process.version}`;
+  const load = os
+    .loadavg()
+    .map((l) => fmt(l))
+    .join(' ');
+  const machine = `load average at the end ${load}; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${fmt(os.totalmem() / 2 ** 30)} GiB, ${os.hostname()}, node ${process.version}`;
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const outDir = path.join(repoRoot, 'bench', 'results');
   fs.mkdirSync(outDir, { recursive: true });
