@@ -12,12 +12,14 @@ import { down, up } from '../devstack/stack';
 import { p1HandOff } from './p1-handoff';
 import { p2Throughput } from './p2-throughput';
 import { p3Polling } from './p3-polling';
+import { p4Copy } from './p4-copy';
 import { fmt, newGateway, type BenchContext, type BenchResult } from './support';
 
 const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = {
   p3: p3Polling,
   p1: p1HandOff,
   p2: p2Throughput,
+  p4: p4Copy,
 };
 
 async function main(): Promise<void> {
