@@ -22,9 +22,12 @@ export async function instantWorker(
   bundle: WorkflowBundleWithSourceMap,
   taskQueue: string,
   options: Partial<WorkerOptions> = {},
+  /** Replaces some activities before the worker registers them (it copies them at creation). */
+  override: (activities: ReturnType<typeof instantActivities>) => void = () => undefined,
 ): Promise<{ worker: Worker; connection: NativeConnection; activities: ReturnType<typeof instantActivities> }> {
   const connection = await NativeConnection.connect({ address });
   const activities = instantActivities();
+  override(activities);
   const worker = await Worker.create({ connection, taskQueue, workflowBundle: bundle, activities, ...options });
   return { worker, connection, activities };
 }

@@ -13,6 +13,7 @@ import { p1HandOff } from './p1-handoff';
 import { p2Throughput } from './p2-throughput';
 import { p3Polling } from './p3-polling';
 import { p4Copy } from './p4-copy';
+import { p5Memory } from './p5-memory';
 import { fmt, newGateway, type BenchContext, type BenchResult } from './support';
 
 const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = {
@@ -20,6 +21,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   p1: p1HandOff,
   p2: p2Throughput,
   p4: p4Copy,
+  p5: p5Memory,
 };
 
 async function main(): Promise<void> {
