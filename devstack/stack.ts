@@ -51,6 +51,11 @@ export interface StackOptions {
   regions?: string[];
   /** Pick a free port for every port not given. @default false */
   freePorts?: boolean;
+  /**
+   * SQLite pragmas for the Temporal dev server's database, `name=value` each (`--sqlite-pragma`), such as
+   * `journal_mode=wal` or `synchronous=1`. @default - the dev server's own
+   */
+  sqlitePragmas?: string[];
   /** Print progress lines. @default true */
   log?: (line: string) => void;
 }
@@ -261,6 +266,7 @@ export async function up(options: StackOptions = {}): Promise<StackEndpoints> {
         'GluelineBatch=Keyword',
         '--log-level',
         'warn',
+        ...(options.sqlitePragmas ?? []).flatMap((p) => ['--sqlite-pragma', p]),
       ]),
     );
     record(startProcess(dir, 'moto', [devtool('moto_server'), '-H', HOST, '-p', String(ports.moto)]));

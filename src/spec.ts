@@ -37,6 +37,15 @@ export const PollPolicy = z.strictObject({
   maxIntervalMs: z.number().int().min(100).max(3_600_000),
   /** Each wait is the previous one times this, capped at maxIntervalMs. */
   backoffCoefficient: z.number().min(1).max(10),
+  /**
+   * Glue job waits only: `'history'` reads the job's recent SUCCEEDED runs (one GetJobRuns call) and
+   * polls every maxIntervalMs at most until the shortest of them is nearly over, then every
+   * nearEndIntervalMs until the longest is over, then backs off.
+   * @default - capped exponential backoff only
+   */
+  expectedDurationFrom: z.enum(['history']).optional(),
+  /** The wait between polls near the expected end (with expectedDurationFrom). @default 5000 */
+  nearEndIntervalMs: z.number().int().min(100).max(3_600_000).optional(),
 });
 export type PollPolicy = z.infer<typeof PollPolicy>;
 

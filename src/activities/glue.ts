@@ -21,6 +21,8 @@ import { awsCall, awsErrorName, awsFailure, isTemporalFailure, type AwsTarget } 
 import {
   callAfterCancel,
   cancelRequested,
+  expectedDurationOf,
+  expectedEndDelayMs,
   heartbeatingSleep,
   nextIntervalMs,
   pollAfterCancel,
@@ -63,6 +65,14 @@ const RUN_TAG_SCAN_PAGE_SIZE = 200;
 const STOP_WAIT_MS = 10 * 60_000;
 
 const DEFAULT_LOG_GROUP = '/aws-glue/jobs';
+/** How many of the job's latest runs smart polling reads for their durations. */
+export const HISTORY_RUNS = 10;
+
+/** How long a finished run took: CompletedOn - StartedOn (ms), else ExecutionTime (s). */
+export function runDurationMs(run: Pick<JobRun, 'StartedOn' | 'CompletedOn' | 'ExecutionTime'>): number | undefined {
+  if (run.StartedOn && run.CompletedOn) return run.CompletedOn.getTime() - run.StartedOn.getTime();
+  return run.ExecutionTime === undefined ? undefined : run.ExecutionTime * 1000;
+}
 
 /** The CloudWatch log groups a run writes to: `<LogGroupName or /aws-glue/jobs>/error` and `/output`. */
 export function glueLogGroups(run: Pick<JobRun, 'LogGroupName'>): string[] {
@@ -190,6 +200,9 @@ export function createGlueActivities(
       const glue = aws.glue(input.region);
       const getRun = () => getJobRun(glue, input);
       try {
+        const expected =
+          input.polling.expectedDurationFrom === 'history' ? await recentDuration(glue, input) : undefined;
+        const waitStartedMs = Date.now();
         const {
           value: run,
           outcome,
@@ -197,6 +210,9 @@ export function createGlueActivities(
         } = await pollUntilSettled({
           policy: input.polling,
           check: getRun,
+          delayMs: (run) =>
+            expected &&
+            expectedEndDelayMs(Date.now() - (run?.StartedOn?.getTime() ?? waitStartedMs), expected, input.polling),
           outcome: (run) => stateOutcome(run.JobRunState),
           describe: (run) => ({ jobRunId: input.jobRunId, jobRunState: run.JobRunState }),
         });
@@ -243,6 +259,27 @@ export function createGlueActivities(
       return { jobRunId: input.jobRunId, jobRunState: run.JobRunState ?? 'UNKNOWN', stopRequested };
     },
   };
+
+  /**
+   * How long the job's latest successful runs took, or undefined (then the wait backs off as usual):
+   * one GetJobRuns call, whose failure only costs the smarter schedule.
+   */
+  async function recentDuration(glue: GlueClient, input: WaitForGlueJobRunInput) {
+    try {
+      const out = await glue.send(new GetJobRunsCommand({ JobName: input.jobName, MaxResults: HISTORY_RUNS }));
+      const durations = (out.JobRuns ?? [])
+        .filter((r) => r.JobRunState === 'SUCCEEDED' && r.Id !== input.jobRunId)
+        .map(runDurationMs)
+        .filter((d): d is number => d !== undefined);
+      return expectedDurationOf(durations);
+    } catch (err) {
+      log.warn('GetJobRuns failed; polling without the job history', {
+        jobName: input.jobName,
+        error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      });
+      return undefined;
+    }
+  }
 
   /** BatchStopJobRun of one run; its per-run error becomes a failure (EntityNotFound is final, others retry). */
   async function requestStop(glue: GlueClient, input: StopGlueJobRunInput): Promise<void> {

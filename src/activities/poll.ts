@@ -24,6 +24,11 @@ export interface PollOptions<T> {
    * a throttled poll should not cost an activity attempt. @default 5
    */
   maxConsecutiveErrors?: number;
+  /**
+   * The wait before the next check, from what the last check saw (undefined after an error); return
+   * undefined to use the policy's backoff. @default - capped exponential backoff from the policy
+   */
+  delayMs?: (last: T | undefined) => number | undefined;
 }
 
 export interface PollResult<T> {
@@ -65,8 +70,10 @@ export async function pollUntilSettled<T>(options: PollOptions<T>): Promise<Poll
   for (;;) {
     Context.current().cancellationSignal.throwIfAborted();
     let details: Record<string, unknown>;
+    let last: T | undefined;
     try {
       const value = await options.check();
+      last = value;
       polls++;
       errorsInARow = 0;
       const outcome = options.outcome(value);
@@ -80,9 +87,42 @@ export async function pollUntilSettled<T>(options: PollOptions<T>): Promise<Poll
       details = { polls, lastError: err.message };
       Context.current().heartbeat(details);
     }
-    await heartbeatingSleep(intervalMs, details);
+    await heartbeatingSleep(options.delayMs?.(last) ?? intervalMs, details);
     intervalMs = nextIntervalMs(intervalMs, options.policy);
   }
+}
+
+/** How long a job's recent successful runs took. */
+export interface ExpectedDuration {
+  shortestMs: number;
+  longestMs: number;
+}
+
+/** Dense polls near the expected end are at most this many, however wide the history's spread. */
+const MAX_NEAR_END_POLLS = 10;
+
+/**
+ * The wait before the next poll of an operation `elapsedMs` old that usually takes `expected`: every
+ * maxIntervalMs at most until nearEndIntervalMs before the shortest known duration, then every
+ * nearEndIntervalMs (wider when the history spreads widely) until nearEndIntervalMs after the longest,
+ * then backing off by half the overrun, capped at maxIntervalMs.
+ */
+export function expectedEndDelayMs(elapsedMs: number, expected: ExpectedDuration, policy: PollPolicy): number {
+  const nearEndMs = policy.nearEndIntervalMs ?? 5_000;
+  const denseFromMs = expected.shortestMs - nearEndMs;
+  const denseUntilMs = expected.longestMs + nearEndMs;
+  if (elapsedMs < denseFromMs) return Math.max(1, Math.min(policy.maxIntervalMs, denseFromMs - elapsedMs));
+  if (elapsedMs < denseUntilMs) {
+    return Math.max(nearEndMs, Math.round((denseUntilMs - denseFromMs) / MAX_NEAR_END_POLLS));
+  }
+  return Math.min(policy.maxIntervalMs, Math.max(nearEndMs, Math.round((elapsedMs - expected.longestMs) / 2)));
+}
+
+/** The shortest and longest of some durations, or undefined when there are none. */
+export function expectedDurationOf(durationsMs: number[]): ExpectedDuration | undefined {
+  const usable = durationsMs.filter((d) => Number.isFinite(d) && d > 0);
+  if (usable.length === 0) return undefined;
+  return { shortestMs: Math.min(...usable), longestMs: Math.max(...usable) };
 }
 
 /**

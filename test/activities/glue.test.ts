@@ -31,14 +31,17 @@ async function realJob(outcomes: JobRunOutcome[] = [], job: Partial<CreateJobCom
 }
 
 /** A fake Glue whose GetJobRun answers the given runs in turn (the last one repeats). */
-function fakeGlue(runs: Partial<JobRun>[]) {
+function fakeGlue(
+  runs: Partial<JobRun>[],
+  extra: (command: string, input: Record<string, unknown>) => unknown = () => ({}),
+) {
   let i = 0;
-  return fakeClients((command) => {
+  return fakeClients((command, input) => {
     if (command === 'GetJobRun') {
       const r = runs[Math.min(i++, runs.length - 1)]!;
       return { JobRun: { Id: 'jr_123', ...r } };
     }
-    return {};
+    return extra(command, input);
   });
 }
 
@@ -272,6 +275,45 @@ describe('waitForGlueJobRun', () => {
       ),
       err.message,
     );
+  });
+
+  test("with expectedDurationFrom 'history', reads the job's runs once and sleeps until the shortest successful one is nearly over", async () => {
+    const now = Date.now();
+    const { aws, log } = fakeGlue(
+      [{ JobRunState: 'RUNNING', StartedOn: new Date(now) }, { JobRunState: 'SUCCEEDED' }],
+      (command) =>
+        command === 'GetJobRuns'
+          ? {
+              JobRuns: [
+                {
+                  Id: 'jr_old',
+                  JobRunState: 'SUCCEEDED',
+                  StartedOn: new Date(now - 9_000),
+                  CompletedOn: new Date(now - 8_600),
+                },
+                {
+                  Id: 'jr_failed',
+                  JobRunState: 'FAILED',
+                  StartedOn: new Date(now - 5_000),
+                  CompletedOn: new Date(now - 4_990),
+                },
+              ],
+            }
+          : {},
+    );
+    await run(activityEnv(), createGlueActivities(awsDeps(aws)).waitForGlueJobRun, {
+      ...waitInput('sales-to-parquet', 'jr_123'),
+      polling: {
+        initialIntervalMs: 100,
+        maxIntervalMs: 5_000,
+        backoffCoefficient: 2,
+        expectedDurationFrom: 'history' as const,
+        nearEndIntervalMs: 100,
+      },
+    });
+    // The schedule itself is unit-tested in test/unit/expected-end-polling.test.ts; here: history is read once.
+    assert.equal(log.count('GetJobRuns'), 1);
+    assert.equal(log.count('GetJobRun'), 2);
   });
 
   for (const state of ['ERROR', 'EXPIRED'] as const) {

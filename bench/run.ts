@@ -1,0 +1,106 @@
+/**
+ * `npm run bench [-- --quick] [-- --only p3,p1]`: starts a local stack of its own on free ports, runs the
+ * benchmarks, writes bench/results/<timestamp>.json and .md (and latest.*), prints a summary, stops the stack.
+ * No benchmark is a test: every figure is printed next to a baseline measured in the same run.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { repoRoot } from '../devstack/paths';
+import { down, up } from '../devstack/stack';
+import { p1HandOff } from './p1-handoff';
+import { p2Throughput } from './p2-throughput';
+import { p3Polling } from './p3-polling';
+import { p4Copy } from './p4-copy';
+import { p5Memory } from './p5-memory';
+import { fmt, newGateway, type BenchContext, type BenchResult } from './support';
+
+const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = {
+  p3: p3Polling,
+  p1: p1HandOff,
+  p2: p2Throughput,
+  p4: p4Copy,
+  p5: p5Memory,
+};
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const onlyAt = args.indexOf('--only');
+  const only = onlyAt >= 0 ? (args[onlyAt + 1] ?? '').split(',') : Object.keys(BENCHMARKS);
+  const unknown = only.filter((id) => !(id in BENCHMARKS));
+  if (unknown.length)
+    throw new Error(`unknown benchmark ${unknown.join(', ')}: use ${Object.keys(BENCHMARKS).join(', ')}`);
+
+  const started = performance.now();
+  const log = (line: string) => console.log(`bench: ${line}`);
+  const dir = path.join(repoRoot, 'bench', 'results', '.stack');
+  const stack = await up({ dir, freePorts: true, log });
+  const results: BenchResult[] = [];
+  try {
+    const ctx: BenchContext = {
+      stack,
+      stackDir: dir,
+      quick,
+      gateway: newGateway(stack),
+      log,
+      restartStack: async (options) => {
+        await down({ dir, log });
+        ctx.stack = await up({ dir, freePorts: true, log, ...options });
+        ctx.gateway = newGateway(ctx.stack);
+        return ctx.stack;
+      },
+    };
+    for (const id of only) {
+      const t0 = performance.now();
+      log(`${id}: start`);
+      const result = await BENCHMARKS[id]!(ctx);
+      log(`${id}: done in ${fmt((performance.now() - t0) / 1000)} s`);
+      results.push(result);
+    }
+  } finally {
+    await down({ dir, log });
+  }
+  const totalSeconds = (performance.now() - started) / 1000;
+  const load = os
+    .loadavg()
+    .map((l) => fmt(l))
+    .join(' ');
+  const machine = `load average at the end ${load}; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${fmt(os.totalmem() / 2 ** 30)} GiB, ${os.hostname()}, node ${process.version}`;
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const outDir = path.join(repoRoot, 'bench', 'results');
+  fs.mkdirSync(outDir, { recursive: true });
+  const json = JSON.stringify({ date: new Date().toISOString(), quick, machine, totalSeconds, results }, null, 2);
+  const summary = results.flatMap((r) =>
+    r.figures.map(
+      (f) =>
+        `| ${f.name} | ${fmt(f.value)} ${f.unit} | ${f.baselineName}: ${fmt(f.baseline)} ${f.unit} | ${fmt(f.ratio, 2)}× | ${f.goal ?? ''} |`,
+    ),
+  );
+  const md = [
+    `# glueline benchmarks`,
+    '',
+    `${new Date().toISOString()}${quick ? ' (--quick)' : ''}, ${fmt(totalSeconds)} s. Machine: ${machine}.`,
+    'The machine may be shared with other work: absolute figures are noisy; the ratios to baselines measured in the same run are what count.',
+    '',
+    '| figure | value | baseline (same run) | ratio | goal |',
+    '| --- | ---: | ---: | ---: | --- |',
+    ...summary,
+    '',
+    ...results.flatMap((r) => [`## ${r.title}`, '', `Setup: ${r.setup}.`, '', r.markdown, '']),
+  ].join('\n');
+  for (const name of [stamp, 'latest']) {
+    fs.writeFileSync(path.join(outDir, `${name}.json`), json);
+    fs.writeFileSync(path.join(outDir, `${name}.md`), md);
+  }
+  console.log(`\n${['| figure | value | baseline (same run) | ratio | goal |', ...summary].join('\n')}`);
+  console.log(
+    `\nbench: report in ${path.relative(repoRoot, path.join(outDir, 'latest.md'))}, ${fmt(totalSeconds)} s in all`,
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,98 @@
+/**
+ * What every benchmark shares: the local stack it runs on, AWS clients pointed at it, a gateway
+ * control client, percentiles and a Unicode bar chart for the report.
+ */
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import type { StackEndpoints, StackOptions } from '../devstack/stack';
+import { createAwsClients } from '../src/aws-clients';
+import type { ActivityDeps, AwsClients } from '../src/activities/types';
+import { GatewayControl } from '../test/support/gateway';
+
+export interface BenchContext {
+  stack: StackEndpoints;
+  /** The stack's folder (pids.json, logs). */
+  stackDir: string;
+  /** Stops the stack and starts it again with these options; returns the new endpoints. */
+  restartStack: (options: Pick<StackOptions, 'sqlitePragmas'>) => Promise<StackEndpoints>;
+  quick: boolean;
+  gateway: GatewayControl;
+  log: (line: string) => void;
+}
+
+/** One figure of a benchmark, next to the baseline measured in the same run. */
+export interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+  baselineName: string;
+  baseline: number;
+  /** value / baseline */
+  ratio: number;
+  goal?: string;
+}
+
+export interface BenchResult {
+  id: string;
+  title: string;
+  setup: string;
+  figures: Figure[];
+  /** Markdown for the report: tables, charts, notes. */
+  markdown: string;
+  raw: unknown;
+}
+
+export function figure(f: Omit<Figure, 'ratio'>): Figure {
+  return { ...f, ratio: f.baseline === 0 ? Number.NaN : f.value / f.baseline };
+}
+
+export function newGateway(stack: StackEndpoints): GatewayControl {
+  return new GatewayControl(stack.aws.controlUrl);
+}
+
+export function benchAws(stack: StackEndpoints): AwsClients {
+  return createAwsClients({
+    endpoint: stack.aws.endpoint,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
+}
+
+export function benchDeps(stack: StackEndpoints, aws: AwsClients): ActivityDeps {
+  return {
+    aws,
+    mailer: { sendMail: () => Promise.reject(new Error('no mailer in benchmarks')) },
+    temporalUiUrl: stack.temporal.uiUrl,
+    namespace: 'default',
+    taskQueue: 'glueline-bench',
+  };
+}
+
+/** A MockActivityEnvironment with a quiet logger. */
+export function activityEnv(): MockActivityEnvironment {
+  return new MockActivityEnvironment({ heartbeatTimeoutMs: 20_000 }, { logger: new DefaultLogger('WARN') });
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+/** A horizontal bar chart in a fenced block: one bar per row, scaled to the largest value. */
+export function barChart(rows: { label: string; value: number; note?: string }[], width = 40): string {
+  const max = Math.max(...rows.map((r) => r.value), 1e-9);
+  const labelWidth = Math.max(...rows.map((r) => r.label.length));
+  const lines = rows.map((r) => {
+    const cells = (r.value / max) * width;
+    const full = Math.floor(cells);
+    const part = ' ▏▎▍▌▋▊▉'[Math.round((cells - full) * 7)] ?? '';
+    return `${r.label.padEnd(labelWidth)} │${'█'.repeat(full)}${part.trim()} ${r.note ?? fmt(r.value)}`;
+  });
+  return ['```', ...lines, '```'].join('\n');
+}
+
+export function fmt(n: number, digits = 1): string {
+  if (!Number.isFinite(n)) return String(n);
+  return Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(digits);
+}
