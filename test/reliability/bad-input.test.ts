@@ -26,6 +26,7 @@ import {
   secretWorkerEnv,
   sinkMessages,
   temporalClient,
+  withOwnJob,
 } from './support';
 
 interface Case {
@@ -250,6 +251,38 @@ const CASES: Case[] = [
       batch: b,
     }),
     expect: { type: /NoSuchBucket/, message: /-gone/, emails: 1 },
+  },
+  {
+    name: 'AccessDenied on StartJobRun',
+    input: async (s, b) => {
+      const spec = withOwnJob(s, 'denied');
+      await provisionQuietly(spec);
+      await gateway.addFault({
+        target: 'glue:StartJobRun',
+        resource: spec.transform.jobName,
+        action: { type: 'deny' },
+      });
+      return { spec, batch: b };
+    },
+    expect: {
+      type: 'AccessDeniedException',
+      message: /StartJobRun .*was denied .*allow the worker's AWS identity to call StartJobRun/,
+      emails: 1,
+    },
+  },
+  {
+    name: 'AccessDenied on the Redshift Data API in every region',
+    input: async (s, b) => {
+      const workgroupName = `${s.regions[0]!.redshift!.workgroupName}-denied`;
+      await gateway.addFault({ target: 'redshift-data:*', resource: workgroupName, action: { type: 'deny' } });
+      const regions = s.regions.map((r) => ({ ...r, redshift: { ...r.redshift!, workgroupName } }));
+      return { spec: { ...s, regions }, batch: b };
+    },
+    expect: {
+      type: 'AccessDeniedException',
+      message: /was denied .*allow the worker's AWS identity to call/,
+      emails: 1,
+    },
   },
 ];
 
