@@ -2,16 +2,16 @@
  * Issue 8, bad input: a catalogue of spec errors, batch errors and AWS misconfigurations, each run as a real
  * csvPipeline on a worker process. For each case: the run ends as expected; a failure names the field or
  * resource and the fix; a permanent error is not retried (every activity took one attempt); a run that did
- * work and failed sent exactly one email (a bad spec fails before anything runs, without one); and no replica
- * manifest exists unless the run completed (nothing half-verified is left for readers).
+ * work and failed sent exactly one email (a bad spec fails before anything runs, without one); and a replica
+ * manifest exists only beside every object it lists (nothing half-verified is left for readers).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError, type Client, type Connection } from '@temporalio/client';
 import { NON_RETRYABLE_ERROR_TYPES } from '../../src/workflows/activity-options';
-import { manifestKey, primaryRegion, replicaRegions } from '../../src/layout';
+import { manifestKey, primaryRegion, replicaRegions, type GlueManifest } from '../../src/layout';
 import { pipelineWorkflowId } from '../../src/pipeline';
 import type { Batch, PipelineSpec } from '../../src/spec';
 import { GatewayControl } from '../support/gateway';
@@ -354,21 +354,27 @@ describe(`bad input: ${CASES.length} cases`, () => {
         [...attempts].filter(([, n]) => n > 1),
         [],
       );
-      // Nothing half-verified: a replica manifest only where the run completed.
+      // Nothing half-verified: a replica manifest (written last by replicate-curated) only beside every object
+      // it lists, each of its size; the replica's readers never see a manifest without its data.
       const spec = (r.spec ?? base) as PipelineSpec;
       const batch = r.batch as Batch;
       if (r.error !== undefined && spec.regions?.length > 1 && batch?.id) {
         const primaryBucket = primaryRegion(spec).curatedBucket;
-        for (const replica of replicaRegions(spec).filter((r) => r.curatedBucket !== primaryBucket)) {
+        for (const replica of replicaRegions(spec).filter((x) => x.curatedBucket !== primaryBucket)) {
           const client = new S3Client(awsClientConfig(replica.region));
-          const found = await client
-            .send(new HeadObjectCommand({ Bucket: replica.curatedBucket, Key: manifestKey(spec, batch) }))
+          const manifest = await client
+            .send(new GetObjectCommand({ Bucket: replica.curatedBucket, Key: manifestKey(spec, batch) }))
             .then(
-              () => true,
-              () => false,
+              async (o) => JSON.parse(await o.Body!.transformToString()) as GlueManifest,
+              () => undefined,
             );
+          for (const file of manifest?.outputFiles ?? []) {
+            const head = await client
+              .send(new HeadObjectCommand({ Bucket: replica.curatedBucket, Key: file.key }))
+              .catch(() => undefined);
+            assert.equal(head?.ContentLength, file.bytes, `${replica.region} ${file.key} beside its manifest`);
+          }
           client.destroy();
-          assert.equal(found, false, `a replica manifest in ${replica.region} after a failed run`);
         }
       }
       passed++;
