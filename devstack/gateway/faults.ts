@@ -13,6 +13,8 @@ export type FaultAction =
   | { type: 'throttle' }
   /** A server error with the protocol's own code: 500 `InternalServiceException`/`InternalError`, 503 `ServiceUnavailable`. */
   | { type: 'error'; status: 500 | 503 }
+  /** Refuses the request as IAM would: S3 `AccessDenied` 403, JSON services `AccessDeniedException` 400. */
+  | { type: 'deny' }
   /** Delays the request, which then goes on as usual (other rules may still fire on it). */
   | { type: 'latency'; ms: number }
   /** Destroys the connection without a response. */
@@ -72,7 +74,13 @@ function targetMatches(target: string, subject: FaultSubject): boolean {
 const spec = (status: number, code: string, message: string) => ({ status, code, message });
 
 /** What each protocol answers a throttled request, a 500 and a 503 with: AWS's own codes and statuses. */
-const FAULT_ERRORS: Record<'throttle' | 500 | 503, Record<AwsProtocol, AwsErrorSpec>> = {
+const FAULT_ERRORS: Record<'throttle' | 'deny' | 500 | 503, Record<AwsProtocol, AwsErrorSpec>> = {
+  deny: {
+    json: spec(400, 'AccessDeniedException', 'User is not authorized to perform this action (gateway fault rule)'),
+    other: spec(403, 'AccessDeniedException', 'User is not authorized to perform this action (gateway fault rule)'),
+    query: spec(403, 'AccessDenied', 'User is not authorized to perform this action (gateway fault rule)'),
+    s3: spec(403, 'AccessDenied', 'Access Denied'),
+  },
   throttle: {
     json: spec(400, 'ThrottlingException', 'Rate exceeded'),
     other: spec(400, 'ThrottlingException', 'Rate exceeded'),
@@ -99,8 +107,12 @@ const JSON_INTERNAL_ERROR_CODE: Record<string, string> = {
   'redshift-data': 'InternalServerException',
 };
 
-function faultError(action: FaultAction & { type: 'throttle' | 'error' }, protocol: AwsProtocol, service: string) {
-  const error = FAULT_ERRORS[action.type === 'throttle' ? 'throttle' : action.status][protocol];
+function faultError(
+  action: FaultAction & { type: 'throttle' | 'deny' | 'error' },
+  protocol: AwsProtocol,
+  service: string,
+) {
+  const error = FAULT_ERRORS[action.type === 'error' ? action.status : action.type][protocol];
   const ownCode = JSON_INTERNAL_ERROR_CODE[service];
   return error.status === 500 && protocol === 'json' && ownCode ? { ...error, code: ownCode } : error;
 }
@@ -114,7 +126,7 @@ export class FaultRules {
     if (typeof target !== 'string' || target === '') {
       throw new Error(`target must be 'service:operation', got ${JSON.stringify(target)}`);
     }
-    const types = ['throttle', 'error', 'latency', 'drop'];
+    const types = ['throttle', 'deny', 'error', 'latency', 'drop'];
     if (!action || !types.includes(action.type)) {
       throw new Error(`action.type must be one of ${types.join(', ')}, got ${JSON.stringify(action)}`);
     }

@@ -78,6 +78,21 @@ describe('fault injection', () => {
     await assert.rejects(s3.send(new GetObjectCommand({ Bucket, Key: 'a.csv' })), { name: 'InternalError' });
   });
 
+  test('a deny rule answers AccessDenied on S3 and AccessDeniedException on Glue', async () => {
+    const Bucket = await createBucket();
+    await gateway.addFault({ target: 's3:PutObject', resource: Bucket, action: { type: 'deny' }, count: 1 });
+    await assert.rejects(s3.send(new PutObjectCommand({ Bucket, Key: 'a.csv', Body: 'x' })), (err: Error) => {
+      assert.equal(err.name, 'AccessDenied');
+      assert.equal(httpStatus(err), 403);
+      return true;
+    });
+    const glue = new GlueClient({ ...awsClientConfig(), maxAttempts: 1 });
+    after(() => glue.destroy());
+    const JobName = unique('gw-denied');
+    await gateway.addFault({ target: 'glue:StartJobRun', resource: JobName, action: { type: 'deny' }, count: 1 });
+    await assert.rejects(glue.send(new StartJobRunCommand({ JobName })), { name: 'AccessDeniedException' });
+  });
+
   test('a 503 rule on Glue answers ServiceUnavailableException', async () => {
     const glue = new GlueClient({ ...awsClientConfig(), maxAttempts: 1 });
     after(() => glue.destroy());

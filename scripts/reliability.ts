@@ -1,0 +1,90 @@
+/**
+ * `npm run reliability [-- --quick]`: issue 8's scenarios (`test/reliability/*.test.ts`) on a local stack of
+ * its own (`.devstack/reliability/`, free ports), in full mode (at least 20 worker kills over 10 runs, three
+ * runs per fault phase) or, with `--quick`, the small mode `npm test` runs. Ends with a report of the figures
+ * the scenarios recorded; every figure is also asserted by the scenario that measured it.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { down, up } from '../devstack/stack';
+import { repoRoot } from '../devstack/paths';
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, ...env } });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+type Figures = Record<string, number | string>;
+
+function report(lines: Figures[], mode: string, minutes: number, code: number): string {
+  const of = (scenario: string): Figures =>
+    Object.assign({}, ...lines.filter((l) => l.scenario === scenario)) as Figures;
+  const crashes = of('crashes');
+  const secrets = of('secrets');
+  const faults = of('faults');
+  const bad = of('bad-input');
+  const show = (v: unknown) => (v === undefined ? 'not measured' : String(v));
+  return [
+    `reliability report (${mode}, ${os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${minutes.toFixed(1)} min)`,
+    `  kills survived            ${show(crashes.kills)}`,
+    `  runs completed            ${show(crashes.completed)} of ${show(crashes.runs)} (${show(crashes.failedRuns)} failing on purpose)`,
+    `  duplicate Glue job runs   ${show(crashes.duplicateJobRuns)}`,
+    `  duplicate statements      ${show(crashes.duplicateStatements)}`,
+    `  emails per failed run     ${show(crashes.emailsPerFailedRun)}`,
+    `  call-count ratio, faults  ${show(faults.callRatio)} (${show(faults.faultedCalls)} vs ${show(faults.cleanCalls)} calls, ${show(faults.faultsFired)} faults)`,
+    `  bad-input cases passed    ${show(bad.passed)} of ${show(bad.cases)}`,
+    `  secrets found             ${show(secrets.secretsFound)} (in ${show(secrets.scanned)} histories, logs and messages)`,
+    `  result                    ${code === 0 ? 'every scenario passed' : 'FAILED (see above)'}`,
+  ].join('\n');
+}
+
+async function main() {
+  const quick = process.argv.includes('--quick');
+  const files = process.argv.slice(2).filter((a) => a.endsWith('.ts'));
+  const dir = path.join(repoRoot, '.devstack', 'reliability');
+  const figures = path.join(dir, 'figures.jsonl');
+  const started = Date.now();
+  await down({ dir, log: () => {} }).catch(() => {});
+  fs.rmSync(dir, { recursive: true, force: true });
+  await up({ dir, freePorts: true });
+  let code: number;
+  try {
+    const scenarioDir = path.join(repoRoot, 'test', 'reliability');
+    const scenarios =
+      files.length > 0
+        ? files
+        : fs
+            .readdirSync(scenarioDir)
+            .filter((f) => f.endsWith('.test.ts'))
+            .map((f) => path.join(scenarioDir, f));
+    code = await run(
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...scenarios],
+      {
+        GLUELINE_STACK_DIR: dir,
+        GLUELINE_RELIABILITY_MODE: quick ? 'quick' : 'full',
+        GLUELINE_RELIABILITY_FIGURES: figures,
+      },
+    );
+  } finally {
+    await down({ dir, log: () => {} });
+  }
+  const lines = fs.existsSync(figures)
+    ? fs
+        .readFileSync(figures, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Figures)
+    : [];
+  console.log('\n' + report(lines, quick ? 'quick' : 'full', (Date.now() - started) / 60_000, code));
+  process.exitCode = code;
+}
+
+main().catch((err: Error) => {
+  console.error(`reliability: ${err.message}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,283 @@
+/**
+ * Shared by the reliability scenarios (issue 8): the mode (quick in `npm test`, full in `npm run reliability`),
+ * figures for the runner's report, a worker process that can be killed and restarted with its log kept in a
+ * file, and a pipeline whose Glue job is scripted by the gateway (no Spark) and whose Redshift refresh only
+ * appends one row per execution to a counter table, so a second execution of a statement shows as a second row.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import {
+  DescribeStatementCommand,
+  ExecuteStatementCommand,
+  GetStatementResultCommand,
+  RedshiftDataClient,
+} from '@aws-sdk/client-redshift-data';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Client, Connection } from '@temporalio/client';
+import { curatedBatchPrefix, manifestKey, primaryRegion, type GlueManifest } from '../../src/layout';
+import type { Batch, PipelineSpec } from '../../src/spec';
+import { provision } from '../../src/starters/provision';
+import { devtool } from '../../devstack/paths';
+import { pollUntil } from '../support/poll';
+import { uniqueSalesSpec } from '../support/spec';
+import { awsClientConfig, stack, stackDir } from '../support/stack';
+import { startWorker, stackWorkerEnv, waitForOutput, type WorkerProcess } from '../support/worker-process';
+
+/** `full` under `npm run reliability`; `quick` (small enough for CI) otherwise. */
+export const mode: 'quick' | 'full' = process.env.GLUELINE_RELIABILITY_MODE === 'full' ? 'full' : 'quick';
+
+/** Records a figure for the runner's report (a JSON line in GLUELINE_RELIABILITY_FIGURES, when set). */
+export function recordFigure(scenario: string, figures: Record<string, number | string>): void {
+  const file = process.env.GLUELINE_RELIABILITY_FIGURES;
+  if (file) fs.appendFileSync(file, JSON.stringify({ scenario, ...figures }) + '\n');
+}
+
+/** The configured secrets: every one must stay out of histories, logs and emails. */
+export const secrets = {
+  smtpPassword: `smtp-pw-${Math.random().toString(36).slice(2)}`,
+  awsSecretKey: `aws-secret-${Math.random().toString(36).slice(2)}`,
+  webhookToken: `hook-token-${Math.random().toString(36).slice(2)}`,
+};
+
+/** A webhook receiver on loopback, keeping every request. */
+export async function startWebhookReceiver(): Promise<{
+  url: string;
+  requests: { authorization?: string; body: string }[];
+  close: () => Promise<void>;
+}> {
+  const requests: { authorization?: string; body: string }[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      requests.push({ authorization: req.headers.authorization, body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    requests,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A worker process that survives kills: SIGKILL, restart, and one log file across all its lives. */
+export class KillableWorker {
+  private worker: WorkerProcess | undefined;
+  readonly logFile: string;
+  kills = 0;
+
+  constructor(
+    private readonly env: Record<string, string>,
+    name: string,
+  ) {
+    this.logFile = path.join(stackDir, 'logs', `${name}.log`);
+    fs.mkdirSync(path.dirname(this.logFile), { recursive: true });
+    fs.writeFileSync(this.logFile, '');
+  }
+
+  async start(): Promise<void> {
+    this.worker = startWorker(this.env);
+    await waitForOutput(this.worker, 'glueline worker started');
+  }
+
+  private saveLog(): void {
+    if (this.worker) fs.appendFileSync(this.logFile, this.worker.output());
+  }
+
+  /** SIGKILL (no grace, no clean-up), then a fresh process. */
+  async killAndRestart(): Promise<void> {
+    const w = this.worker!;
+    w.child.kill('SIGKILL');
+    await w.exited;
+    this.kills++;
+    this.saveLog();
+    await this.start();
+  }
+
+  /** SIGTERM and wait; keeps the log. */
+  async stop(): Promise<void> {
+    const w = this.worker;
+    if (!w) return;
+    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
+    await w.exited;
+    this.saveLog();
+    this.worker = undefined;
+  }
+}
+
+/** The environment of a worker that holds every secret. */
+export function secretWorkerEnv(taskQueue: string): Record<string, string> {
+  const s = stack();
+  return stackWorkerEnv(taskQueue, {
+    SMTP_URL: `smtp://glueline:${secrets.smtpPassword}@${s.smtp.host}:${s.smtp.port}`,
+    AWS_SECRET_ACCESS_KEY: secrets.awsSecretKey,
+    GLUELINE_WEBHOOK_TOKEN: secrets.webhookToken,
+    GLUELINE_LOG_LEVEL: 'DEBUG',
+  });
+}
+
+/** The sample spec with unique names, a counter-table refresh, and email plus a webhook. */
+export function reliabilitySpec(webhookUrl?: string): PipelineSpec {
+  const base = uniqueSalesSpec();
+  return {
+    ...base,
+    redshift: {
+      ...base.redshift!,
+      sql: [
+        'create table if not exists refresh_log (batch_id varchar(63), region varchar(32))',
+        "insert into refresh_log values ('${batch_id}', '${region}')",
+      ],
+    },
+    notify: { ...base.notify, ...(webhookUrl ? { webhook: { url: webhookUrl } } : {}) },
+    polling: {
+      glueJob: { initialIntervalMs: 500, maxIntervalMs: 1000, backoffCoefficient: 1.5 },
+      crawler: { initialIntervalMs: 300, maxIntervalMs: 1000, backoffCoefficient: 1.5 },
+      redshift: { initialIntervalMs: 200, maxIntervalMs: 500, backoffCoefficient: 2 },
+    },
+  };
+}
+
+/** The same spec with a Glue job of its own, so gateway counts scoped to the job name are one pipeline run's. */
+export function withOwnJob(spec: PipelineSpec, suffix: string): PipelineSpec {
+  return { ...spec, transform: { ...spec.transform, jobName: `${spec.transform.jobName}-${suffix}` } };
+}
+
+export async function provisionQuietly(spec: PipelineSpec): Promise<void> {
+  await provision({
+    spec,
+    target: { endpoint: stack().aws.endpoint, description: 'the test stack' },
+    yes: false,
+    log: () => {},
+  });
+}
+
+/**
+ * Lands one CSV for a batch, and writes what the (scripted) Glue job would have written: one output file and
+ * the manifest, so replicate-curated has real objects to copy and verify.
+ */
+export async function landBatch(spec: PipelineSpec, id: string): Promise<Batch> {
+  const primary = primaryRegion(spec);
+  const s3 = new S3Client(awsClientConfig(primary.region));
+  const batch: Batch = { id, source: { bucket: primary.rawBucket, prefix: `landing/${id}/` } };
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: primary.rawBucket,
+      Key: `landing/${id}/sales.csv`,
+      Body: 'sale_id,store\n1,a\n2,b\n',
+    }),
+  );
+  const outputKey = `${curatedBatchPrefix(spec, batch)}part-00000.snappy.parquet`;
+  const output = `PAR1 output of ${id} ${'x'.repeat(64)}`;
+  await s3.send(new PutObjectCommand({ Bucket: primary.curatedBucket, Key: outputKey, Body: output }));
+  const manifest: GlueManifest = {
+    batchId: id,
+    inputFiles: [`landing/${id}/sales.csv`],
+    rowsIn: 2,
+    rowsOut: 2,
+    rowsRejected: 0,
+    outputFiles: [{ key: outputKey, bytes: Buffer.byteLength(output) }],
+    quarantineFiles: [],
+  };
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: primary.curatedBucket,
+      Key: manifestKey(spec, batch),
+      Body: JSON.stringify(manifest),
+    }),
+  );
+  s3.destroy();
+  return batch;
+}
+
+/** Rows of the counter table per batch in one region: how many times each batch's refresh SQL really ran. */
+export async function refreshExecutions(spec: PipelineSpec, region: string): Promise<Map<string, number>> {
+  const r = spec.regions.find((x) => x.region === region)!;
+  const redshift = new RedshiftDataClient(awsClientConfig(region));
+  const { Id } = await redshift.send(
+    new ExecuteStatementCommand({
+      WorkgroupName: r.redshift!.workgroupName,
+      Database: r.redshift!.database,
+      Sql: 'select batch_id, count(*) from refresh_log group by batch_id',
+    }),
+  );
+  const done = await pollUntil(
+    () => redshift.send(new DescribeStatementCommand({ Id })),
+    (d) => !['SUBMITTED', 'PICKED', 'STARTED'].includes(d.Status!),
+    { timeoutMs: 60_000, intervalMs: 200 },
+  );
+  if (done.Status !== 'FINISHED') throw new Error(`counting refresh_log in ${region}: ${done.Error}`);
+  const { Records } = await redshift.send(new GetStatementResultCommand({ Id }));
+  redshift.destroy();
+  return new Map((Records ?? []).map((row) => [row[0]!.stringValue!, Number(row[1]!.longValue)]));
+}
+
+export interface SinkMessage {
+  subject: string;
+  text: string;
+  to: string;
+  [key: string]: unknown;
+}
+
+/** Every message the SMTP sink holds. */
+export async function sinkMessages(): Promise<SinkMessage[]> {
+  const res = await fetch(stack().smtp.inboxUrl);
+  return (await res.json()) as SinkMessage[];
+}
+
+export async function temporalClient(): Promise<{ client: Client; connection: Connection }> {
+  const connection = await Connection.connect({ address: stack().temporal.address });
+  return { client: new Client({ connection, namespace: stack().temporal.namespace }), connection };
+}
+
+/**
+ * A run's history as the server's JSON (`temporal workflow show --output json`), with every base64 string in
+ * it (payload data) decoded and appended, so a secret inside a payload is found too.
+ */
+export function historyText(workflowId: string): string {
+  const s = stack();
+  const cli = spawnSync(
+    devtool('temporal'),
+    ['workflow', 'show', '--address', s.temporal.address, '--namespace', s.temporal.namespace].concat([
+      '--workflow-id',
+      workflowId,
+      '--output',
+      'json',
+    ]),
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  if (cli.status !== 0) throw new Error(`temporal workflow show ${workflowId} failed: ${cli.stderr}`);
+  const json = cli.stdout;
+  if (!json.includes('"events"')) throw new Error(`temporal workflow show ${workflowId} printed no events`);
+  const decoded = [...json.matchAll(/"([A-Za-z0-9+/]{8,}={0,2})"/g)].map((m) =>
+    Buffer.from(m[1]!, 'base64').toString('utf8'),
+  );
+  return [json, ...decoded].join('\n');
+}
+
+/** How many times an activity type was scheduled and how many attempts its last start took, per history. */
+export async function activityAttempts(client: Client, workflowId: string): Promise<Map<string, number>> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const attempts = new Map<string, number>();
+  const scheduled = new Map<string, string>();
+  for (const e of history.events ?? []) {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '?');
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) {
+      const name = scheduled.get(String(started.scheduledEventId)) ?? '?';
+      attempts.set(name, Math.max(attempts.get(name) ?? 0, started.attempt ?? 1));
+    }
+  }
+  return attempts;
+}
+
+/** Sum of every request count (faulted ones included) for resources under `prefix`. */
+export function totalCalls(counts: Record<string, { count: number }>): number {
+  return Object.values(counts).reduce((n, c) => n + c.count, 0);
+}
