@@ -104,7 +104,7 @@ async function main() {
         say('\n7. where to look');
         say(`   the run in the Temporal UI: ${link}`);
         say(`   sent mail (none, the run succeeded): ${stack.smtp.uiUrl}`);
-        await showLoadedRows(stack, spec, batchId);
+        await showLoadedRows(stack, spec, specFile, batchId);
       } catch (err) {
         await follow.stop();
         if (!(err instanceof WorkflowFailedError)) throw err;
@@ -224,7 +224,12 @@ async function scriptFailure(stack: StackEndpoints, spec: PipelineSpec, step: St
 }
 
 /** Counts the batch's rows in each region's Redshift table, and says how to query it. */
-async function showLoadedRows(stack: StackEndpoints, spec: PipelineSpec, batchId: string): Promise<void> {
+async function showLoadedRows(
+  stack: StackEndpoints,
+  spec: PipelineSpec,
+  specFile: string,
+  batchId: string,
+): Promise<void> {
   const sql = `select count(*) from sales where batch_id = '${batchId}'`;
   for (const region of spec.regions.filter((r) => r.redshift)) {
     const target = region.redshift!;
@@ -253,9 +258,10 @@ async function showLoadedRows(stack: StackEndpoints, spec: PipelineSpec, batchId
       redshift.destroy();
     }
   }
-  say(`   query it yourself with the Redshift Data API at ${stack.aws.endpoint} (any credentials), e.g.`);
+  say(`   query it yourself (the local stack takes any credentials):`);
   say(
-    `     aws --endpoint-url ${stack.aws.endpoint} redshift-data execute-statement --workgroup-name <workgroup> --database dev --sql "select * from sales limit 5"`,
+    `     GLUELINE_AWS_ENDPOINT=${stack.aws.endpoint} AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x npm run glueline -- query ` +
+      `--spec ${path.relative(repoRoot, specFile)} --region ${spec.regions[0]!.region} --sql "select * from sales limit 5"`,
   );
 }
 
