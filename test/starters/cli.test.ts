@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -14,10 +13,9 @@ import { repoRoot } from '../../devstack/paths';
 import { primaryRegion } from '../../src/layout';
 import { pipelineWorkflowId, type PipelineResult } from '../../src/pipeline';
 import type { PipelineSpec } from '../../src/spec';
-import { provision } from '../../src/starters/provision';
 import { cliEnv, glueline, gluelineProcess, useCliEnv } from '../support/cli';
 import { GatewayControl } from '../support/gateway';
-import { uniqueSalesSpec } from '../support/spec';
+import { provisionedSpecFile } from '../support/spec';
 import { awsClientConfig, stack, unique } from '../support/stack';
 import { startWorker, stackWorkerEnv, stopWorker, waitForOutput, type WorkerProcess } from '../support/worker-process';
 
@@ -50,16 +48,7 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
 
   before(
     async () => {
-      spec = uniqueSalesSpec();
-      workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-cli-'));
-      specFile = path.join(workDir, 'spec.json');
-      fs.writeFileSync(specFile, JSON.stringify(spec));
-      await provision({
-        spec,
-        target: { endpoint: stack().aws.endpoint, description: 'the test stack' },
-        yes: false,
-        log: () => {},
-      });
+      ({ spec, workDir, specFile } = await provisionedSpecFile('cli'));
       const primary = primaryRegion(spec);
       const s3 = new S3Client(awsClientConfig(primary.region));
       for (const file of sampleFiles)

@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -13,10 +12,9 @@ import { repoRoot } from '../../devstack/paths';
 import { primaryRegion } from '../../src/layout';
 import { pipelineWorkflowId, SearchAttributeKeys, type PipelineResult } from '../../src/pipeline';
 import type { PipelineSpec } from '../../src/spec';
-import { provision } from '../../src/starters/provision';
 import { glueline, useCliEnv } from '../support/cli';
 import { pollUntil } from '../support/poll';
-import { uniqueSalesSpec } from '../support/spec';
+import { provisionedSpecFile } from '../support/spec';
 import { awsClientConfig, stack, unique } from '../support/stack';
 import { startWorker, stackWorkerEnv, stopWorker, waitForOutput, type WorkerProcess } from '../support/worker-process';
 
@@ -39,16 +37,7 @@ describe('npm run glueline -- schedule', () => {
 
   before(
     async () => {
-      spec = uniqueSalesSpec();
-      workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-schedule-'));
-      specFile = path.join(workDir, 'spec.json');
-      fs.writeFileSync(specFile, JSON.stringify(spec));
-      await provision({
-        spec,
-        target: { endpoint: stack().aws.endpoint, description: 'the test stack' },
-        yes: false,
-        log: () => {},
-      });
+      ({ spec, workDir, specFile } = await provisionedSpecFile('schedule'));
       const primary = primaryRegion(spec);
       const s3 = new S3Client(awsClientConfig(primary.region));
       const sample = path.join(
