@@ -27,6 +27,7 @@ import type {
   FailureNotice,
   GlueJobRunResult,
   ObjectSet,
+  StartGlueJobRunResult,
   StatementResult,
   StoppedOnCancel,
 } from '../activities/types';
@@ -328,10 +329,23 @@ async function transform(p: StepProgress, run: PipelineRun): Promise<void> {
   const region = primaryRegion(spec).region;
   const { jobName, timeoutMinutes } = spec.transform;
   p.awsIds.jobName = jobName;
-  const started = await awsWaits.startGlueJobRun.executeWithOptions(
-    { summary: `transform: start Glue job ${jobName} for batch ${batch.id}` },
-    [{ region, jobName, arguments: glueJobArguments(spec, batch), runTag: run.runTag, timeoutMinutes }],
-  );
+  let started: StartGlueJobRunResult;
+  try {
+    started = await awsWaits.startGlueJobRun.executeWithOptions(
+      { summary: `transform: start Glue job ${jobName} for batch ${batch.id}` },
+      [{ region, jobName, arguments: glueJobArguments(spec, batch), runTag: run.runTag, timeoutMinutes }],
+    );
+  } catch (err) {
+    // An attempt may have started the run and died (or been cancelled) before reporting it: stop it by its tag.
+    if (startMayHaveRun(err) && patched(STOP_BY_RUN_TAG_PATCH)) {
+      await stopLeftover(p, `the glue job run tagged ${run.runTag}`, () =>
+        awsWaits.stopGlueJobRun.executeWithOptions({ summary: `transform: stop the Glue job run of this run` }, [
+          { region, jobName, runTag: run.runTag, polling: spec.polling.glueJob },
+        ]),
+      );
+    }
+    throw err;
+  }
   p.awsIds.jobRunId = started.jobRunId;
   showDetails(run);
   const jobRun = { region, jobName, jobRunId: started.jobRunId, polling: spec.polling.glueJob };
@@ -502,6 +516,17 @@ function mayStillRun(err: unknown, endedType: FailureType): boolean {
   const stopped = (d: unknown) => typeof (d as Partial<StoppedOnCancel> | null)?.finalState === 'string';
   return !(inner instanceof CancelledFailure && inner.details.some(stopped));
 }
+
+/**
+ * Whether a failed startGlueJobRun may have left a run the workflow never heard of: it was cancelled or timed
+ * out (an attempt may have died after StartJobRun). A start that Glue refused started nothing.
+ */
+function startMayHaveRun(err: unknown): boolean {
+  return isCancellation(err) || (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure);
+}
+
+/** Marks histories whose runs stop, by its run tag, a Glue run whose start was cancelled or timed out. */
+export const STOP_BY_RUN_TAG_PATCH = 'stop-glue-run-by-tag';
 
 /**
  * Marks histories whose runs stop what a failed wait left running (and whose executeStatements waits out a
