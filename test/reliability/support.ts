@@ -149,6 +149,8 @@ export function reliabilitySpec(webhookUrl?: string): PipelineSpec {
       ],
     },
     notify: { ...base.notify, ...(webhookUrl ? { webhook: { url: webhookUrl } } : {}) },
+    // A killed worker's activity is retried after 30 s instead of 2 min: the scenarios wait out many of them.
+    timeouts: { heartbeatSeconds: 30, awsCallSeconds: 30 },
     polling: {
       glueJob: { initialIntervalMs: 500, maxIntervalMs: 1000, backoffCoefficient: 1.5 },
       crawler: { initialIntervalMs: 300, maxIntervalMs: 1000, backoffCoefficient: 1.5 },
