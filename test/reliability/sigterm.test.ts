@@ -68,8 +68,10 @@ describe(`SIGTERM during a long Glue wait (${mode}): graceful shutdown, a new wo
       for (let i = 0; i < HANDOFFS; i++) {
         // Once the current attempt of the wait has polled, it sleeps for POLL_MS: terminate its worker then.
         const pollsBefore = await pollUntil(polls, (n) => n > i, { timeoutMs: 180_000, intervalMs: 200 });
+        // Counted as the old worker exits: its replacement's retry comes 5 s (the retry interval) later.
+        const pollsAtExit = worker.exited.then(polls);
         const code = await worker.replace('SIGTERM');
-        exits.push({ code, pollsBefore, pollsAfter: await polls() });
+        exits.push({ code, pollsBefore, pollsAfter: await pollsAtExit });
       }
       outcome = await handle.result().then(
         () => 'completed',

@@ -104,6 +104,11 @@ export class KillableWorker {
     return code;
   }
 
+  /** Settles when the current process exits. */
+  get exited(): Promise<number | null> {
+    return this.worker?.exited ?? Promise.resolve(null);
+  }
+
   /** True while the current process runs. */
   get running(): boolean {
     return this.worker?.child.exitCode === null && this.worker.child.signalCode === null;
