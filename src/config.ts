@@ -5,10 +5,11 @@
  */
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 import { z } from 'zod';
+import { codecFromEnv, type AesGcmCodec } from './codec';
 import { DEFAULT_TASK_QUEUE } from './pipeline';
 
 /** Variables whose values are never echoed, not even in an error. */
-const SECRET_VARIABLES = new Set(['SMTP_URL', 'GLUELINE_WEBHOOK_TOKEN']);
+const SECRET_VARIABLES = new Set(['SMTP_URL', 'GLUELINE_WEBHOOK_TOKEN', 'GLUELINE_CODEC_KEY']);
 
 const hostPort = /^(\[[0-9a-fA-F:]+\]|[\w.-]+):\d{1,5}$/;
 
@@ -75,6 +76,8 @@ export interface WorkerConfig {
   /** How long running activities get to finish after SIGINT or SIGTERM before they are cancelled. */
   shutdownGraceMs: number;
   logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** Encrypts every payload (GLUELINE_CODEC_KEY, GLUELINE_CODEC_KEY_ID). @default - payloads are plain JSON */
+  codec?: AesGcmCodec;
   /**
    * Every secret value the worker holds (SMTP password, webhook token, AWS secret key and session token,
    * Temporal API key), for the notify activities to scrub from anything they send.
@@ -122,7 +125,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
       `TEMPORAL_* / TEMPORAL_CONFIG_FILE: ${(err as Error).message}: fix the Temporal profile or the TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY and TEMPORAL_TLS* variables`,
     );
   }
-  if (!parsed.success || !temporal) throw new ConfigError(problems);
+  let codec: AesGcmCodec | undefined;
+  try {
+    codec = codecFromEnv(present);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  if (!parsed.success || !temporal || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return {
     taskQueue: e.GLUELINE_TASK_QUEUE,
@@ -142,12 +151,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     ...(e.GLUELINE_METRICS_BIND ? { metricsBind: e.GLUELINE_METRICS_BIND } : {}),
     shutdownGraceMs: e.GLUELINE_SHUTDOWN_GRACE_SECONDS * 1000,
     logLevel: e.GLUELINE_LOG_LEVEL,
+    ...(codec ? { codec } : {}),
     secretsToRedact: [
       decodeURIComponent(new URL(e.SMTP_URL).password),
       e.GLUELINE_WEBHOOK_TOKEN,
       present.AWS_SECRET_ACCESS_KEY,
       present.AWS_SESSION_TOKEN,
       present.TEMPORAL_API_KEY,
+      present.GLUELINE_CODEC_KEY,
     ].filter((v): v is string => v !== undefined && v !== ''),
   };
 }

@@ -43,6 +43,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       workflowsPath: require.resolve('./workflows'),
       activities,
       shutdownGraceTime: config.shutdownGraceMs,
+      ...(config.codec ? { dataConverter: { payloadCodecs: [config.codec] } } : {}),
     });
     log.info('glueline worker started', {
       temporal: `${connectionOptions.address}/${namespace}`,
@@ -51,6 +52,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       smtp: config.smtpHost,
       webhookToken: config.webhookToken ? 'set' : 'not set',
       metrics: config.metricsBind ? `http://${config.metricsBind}/metrics` : 'off',
+      payloads: config.codec ? `encrypted with key ${config.codec.keyId}` : 'plain JSON',
     });
     await worker.run();
     log.info('glueline worker stopped');

@@ -287,17 +287,20 @@ export async function temporalClient(
 
 /**
  * A run's history as the server's JSON (`temporal workflow show --output json`), with every base64 string in
- * it (payload data) decoded and appended, so a secret inside a payload is found too.
+ * it (payload data) decoded and appended, so a secret inside a payload is found too. With `codecEndpoint`, the
+ * CLI decodes payloads through that codec server first, as the Temporal UI does.
  */
-export function historyText(workflowId: string, temporal: StackEndpoints['temporal'] = stack().temporal): string {
+export function historyText(
+  workflowId: string,
+  temporal: StackEndpoints['temporal'] = stack().temporal,
+  codecEndpoint?: string,
+): string {
   const cli = spawnSync(
     devtool('temporal'),
-    ['workflow', 'show', '--address', temporal.address, '--namespace', temporal.namespace].concat([
-      '--workflow-id',
-      workflowId,
-      '--output',
-      'json',
-    ]),
+    ['workflow', 'show', '--address', temporal.address, '--namespace', temporal.namespace].concat(
+      ['--workflow-id', workflowId, '--output', 'json'],
+      codecEndpoint ? ['--codec-endpoint', codecEndpoint] : [],
+    ),
     { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
   );
   if (cli.status !== 0) throw new Error(`temporal workflow show ${workflowId} failed: ${cli.stderr}`);

@@ -16,7 +16,12 @@ export interface WorkerProcess {
 
 /** Starts `src/worker.ts` with exactly `env` (plus PATH and HOME). */
 export function startWorker(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+  return startProcess('src/worker.ts', env);
+}
+
+/** Starts a TypeScript entry point of the repo (`src/worker.ts`, `src/codec-server.ts`) with exactly `env` (plus PATH and HOME). */
+export function startProcess(script: string, env: Record<string, string>): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
