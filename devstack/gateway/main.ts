@@ -13,6 +13,7 @@ import { RequestCounter } from './counts';
 import { FaultRules } from './faults';
 import { glueService } from './glue';
 import { GlueCrawlers } from './glue-crawlers';
+import { GlueDefinitions } from './glue-definitions';
 import { GlueJobRuns } from './glue-job-runs';
 import { delayedSuccessRunner, type JobRunner } from './job-runner';
 import { Moto } from './moto';
@@ -78,7 +79,7 @@ async function main() {
       counter,
       faults,
       services: {
-        glue: glueService(jobRuns, crawlers),
+        glue: glueService(jobRuns, crawlers, new GlueDefinitions(moto, crawlers)),
         'redshift-data': new RedshiftData(databases, { resultPageRows }),
       },
       control: createControl({ counter, faults, timeScale, jobRuns, crawlers }),
