@@ -1,8 +1,8 @@
 /**
  * The local stack's AWS gateway: every AWS SDK client of glueline points here. It serves the
- * Redshift Data API and Glue job and crawler runs itself, injects faults, counts requests, and
- * forwards everything else to moto unchanged. The control API lives under /_gateway (README.md,
- * "The AWS gateway").
+ * Redshift Data API, Glue job and crawler runs, and the Glue definition updates moto lacks; it
+ * injects faults, counts requests, and forwards everything else to moto unchanged. The control API
+ * lives under /_gateway (README.md, "The AWS gateway").
  */
 import http from 'node:http';
 import path from 'node:path';
