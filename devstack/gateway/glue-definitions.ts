@@ -77,7 +77,8 @@ export class GlueDefinitions implements GluePart {
           );
         }
         // Only the fields given change. moto refuses CreateCrawler for a name it has, so the old definition
-        // is deleted first, and put back if moto refuses the new one.
+        // is deleted first, and put back if moto refuses the new one. A GetCrawler in between would find
+        // no crawler; the crawl check above keeps the pipeline's own waits out of that moment.
         const current = crawlerInput(crawler as Definition);
         await glue('DeleteCrawler', { Name });
         try {
