@@ -105,6 +105,12 @@ function differences(pairs: [field: string, from: unknown, to: unknown][]): Fiel
   return pairs.filter(([, from, to]) => !isDeepStrictEqual(from, to)).map(([field, from, to]) => ({ field, from, to }));
 }
 
+/**
+ * A role as Glue reports it: GetCrawler gives a role set by ARN back as its name (with its path), so
+ * both sides compare by name.
+ */
+const roleName = (role: string | undefined) => role?.replace(/^arn:aws[\w-]*:iam::\d{12}:role\//, '');
+
 /** Thrown before anything is changed: a conflict, a missing permission or a missing setting. */
 export class ProvisionError extends Error {
   override name = 'ProvisionError';
@@ -392,7 +398,7 @@ export function crawlerDrift(actual: Crawler, wanted: CrawlerWanted, roleArn: st
     // not JSON: differs, and is shown as it is
   }
   return differences([
-    ['Role', actual.Role, roleArn ?? actual.Role],
+    ['Role', roleName(actual.Role), roleName(roleArn ?? actual.Role)],
     ['DatabaseName', actual.DatabaseName, wanted.databaseName],
     ['Description', actual.Description, wanted.description],
     ['Targets.S3Targets', (actual.Targets?.S3Targets ?? []).map((t) => t.Path), [wanted.path]],
@@ -491,7 +497,7 @@ export function jobDrift(actual: Job, wanted: ReturnType<typeof wantedJob>): Fie
     ...OPTIONAL_ARGUMENTS.filter((name) => !(name in wanted.DefaultArguments)),
   ];
   return differences([
-    ['Role', actual.Role, wanted.Role],
+    ['Role', roleName(actual.Role), roleName(wanted.Role)],
     ['Description', actual.Description, wanted.Description],
     ['Command.Name', actual.Command?.Name, wanted.Command.Name],
     ['Command.ScriptLocation', actual.Command?.ScriptLocation, wanted.Command.ScriptLocation],

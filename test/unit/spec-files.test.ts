@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { devtool, repoRoot } from '../../devstack/paths';
-import { glueBundle, jobDrift, jobUpdate, wantedJob } from '../../src/provisioning';
+import { crawlerDrift, glueBundle, jobDrift, jobUpdate, wantedJob } from '../../src/provisioning';
 import { PipelineSpec, SpecValidationError, parseOrExplain } from '../../src/spec';
 import { loadSpecFile } from '../../src/starters/spec-file';
 
@@ -139,5 +139,42 @@ describe('job drift', () => {
     assert.equal(update.NumberOfWorkers, wanted.NumberOfWorkers);
     assert.equal(update.SecurityConfiguration, 'kms-at-rest');
     assert.equal(update.DefaultArguments?.['--enable-metrics'], 'true');
+  });
+});
+
+describe('crawler drift', () => {
+  const wanted = {
+    name: 'sales-raw',
+    region: 'us-east-1',
+    databaseName: 'sales',
+    path: 's3://raw/raw/',
+    description: 'raw CSV batches',
+  };
+  const actual = {
+    Name: 'sales-raw',
+    Role: 'arn:aws:iam::123456789012:role/service-role/glueline',
+    DatabaseName: 'sales',
+    Description: 'raw CSV batches',
+    Targets: { S3Targets: [{ Path: 's3://raw/raw/', Exclusions: [] }] },
+    Configuration: '{"Version":1.0,"Grouping":{"TableGroupingPolicy":"CombineCompatibleSchemas"}}',
+  };
+
+  test('takes a role Glue reports by name as the same role as its ARN', () => {
+    const roleArn = actual.Role;
+    assert.deepEqual(crawlerDrift({ ...actual, Role: 'service-role/glueline' }, wanted, roleArn), []);
+    assert.deepEqual(crawlerDrift({ ...actual, Role: 'other' }, wanted, roleArn), [
+      { field: 'Role', from: 'other', to: 'service-role/glueline' },
+    ]);
+  });
+
+  test('takes the configuration JSON with other spacing and key order as unchanged', () => {
+    const configuration = '{ "Grouping": { "TableGroupingPolicy": "CombineCompatibleSchemas" }, "Version": 1 }';
+    assert.deepEqual(crawlerDrift({ ...actual, Configuration: configuration }, wanted, undefined), []);
+  });
+
+  test('names a changed target path, old and new', () => {
+    assert.deepEqual(crawlerDrift(actual, { ...wanted, path: 's3://raw/incoming/' }, undefined), [
+      { field: 'Targets.S3Targets', from: ['s3://raw/raw/'], to: ['s3://raw/incoming/'] },
+    ]);
   });
 });
