@@ -69,7 +69,7 @@ chmod +x "$tools/bin/python"
 # Debian's package: playwright-core drives it (no browser download of its own works offline).
 chromium=${GLUELINE_CHROMIUM:-/usr/bin/chromium}
 if [ ! -x "$chromium" ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  if [ -z "${GLUELINE_CHROMIUM:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing Chromium (apt-get install chromium)"
     export DEBIAN_FRONTEND=noninteractive
     if ! apt-get install -y --no-install-recommends chromium >/dev/null 2>&1; then
