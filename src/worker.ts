@@ -5,11 +5,21 @@
  * and gives running activities GLUELINE_SHUTDOWN_GRACE_SECONDS to finish; a wait cut short resumes on
  * another worker from its heartbeat.
  */
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import nodemailer from 'nodemailer';
 import { createActivities } from './activities';
 import { createAwsClients } from './aws-clients';
 import { ConfigError, loadConfig, type WorkerConfig } from './config';
+
+/** The worker options the configuration tunes: the workflow cache and the activity slots (bench P5). */
+export function tuningOptions(
+  config: Pick<WorkerConfig, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions'>,
+): Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions'> {
+  return {
+    maxCachedWorkflows: config.maxCachedWorkflows,
+    maxConcurrentActivityTaskExecutions: config.maxConcurrentActivityTaskExecutions,
+  };
+}
 
 /** Starts the worker and resolves once it has shut down. */
 export async function runWorker(config: WorkerConfig): Promise<void> {
@@ -43,6 +53,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       workflowsPath: require.resolve('./workflows'),
       activities,
       shutdownGraceTime: config.shutdownGraceMs,
+      ...tuningOptions(config),
     });
     log.info('glueline worker started', {
       temporal: `${connectionOptions.address}/${namespace}`,
