@@ -24,7 +24,11 @@ const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STAT
 interface Sample {
   signal: 'SIGKILL' | 'SIGTERM';
   run: number;
-  /** Seconds after the signal: the attempt failed (seen by describe), the next one started (server time), first GetJobRun. */
+  /**
+   * Seconds after the signal: the new worker was ready, the attempt failed (seen by describe), the next one started
+   * (server time), its first GetJobRun.
+   */
+  readySeconds: number;
   failedSeconds: number;
   startedSeconds: number;
   resumedSeconds: number;
@@ -102,7 +106,8 @@ export async function p6Recovery(ctx: BenchContext): Promise<BenchResult> {
       const t0 = Date.now();
       const old = worker;
       old.child.kill(signal);
-      const next = started();
+      let readyAt = 0;
+      const next = started().then((w) => ((readyAt = Date.now()), w));
       // Gateway counts sampled every 200 ms; an increase after the new attempt started is the new worker's poll.
       const series: { t: number; counts: number[] }[] = [];
       const pending = new Map(handles.map((h, run) => [run, { failedAt: 0, startedAt: 0 }]));
@@ -120,6 +125,7 @@ export async function p6Recovery(ctx: BenchContext): Promise<BenchResult> {
           samples.push({
             signal,
             run,
+            readySeconds: readyAt && (readyAt - t0) / 1000,
             failedSeconds: (seen.failedAt - t0) / 1000,
             startedSeconds: (seen.startedAt - t0) / 1000,
             resumedSeconds: (resumed.t - t0) / 1000,
@@ -156,15 +162,16 @@ export async function p6Recovery(ctx: BenchContext): Promise<BenchResult> {
     `${RUNS} pipelineStep runs (step transform) on the real worker process, each waiting for a Glue job run scripted`,
     `to run until stopped (default polling: 15 s ×1.5 → 60 s). ${kills} SIGKILL(s), then one SIGTERM (shutdown grace`,
     `${GRACE_SECONDS} s, the worker's default); after each signal a new worker process starts at once. The wait's heartbeat`,
-    `timeout (from the ActivityTaskScheduled event) is ${fmt(heartbeatSeconds)} s; its retry policy waits 5 s before the next`,
-    'attempt. Seconds after the signal: the attempt was seen failed (describe, sampled every 200 ms), the next',
-    'attempt started (server time), and the first GetJobRun of that attempt (gateway counts, sampled every 200 ms).',
+    `timeout (from the ActivityTaskScheduled event) is ${fmt(heartbeatSeconds)} s; its retry policy waits 5 s before the`,
+    'second attempt, doubling with each further one (to 2 min), unless the failure sets its own delay. Seconds after',
+    'the signal: the new worker printed that it started, the attempt was seen failed (describe, sampled every',
+    '200 ms), the next attempt started (server time), its first GetJobRun (gateway counts, sampled every 200 ms).',
     '',
-    '| signal | run | attempt failed | next attempt started | first GetJobRun | attempt | failure |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| signal | run | new worker ready | attempt failed | next attempt started | first GetJobRun | attempt | failure |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     ...samples.map(
       (s) =>
-        `| ${s.signal} | ${s.run} | ${fmt(s.failedSeconds)} | ${fmt(s.startedSeconds)} | ${fmt(s.resumedSeconds)} | ${s.attempt} | ${s.lastFailure.replace(/\|/g, '/')} |`,
+        `| ${s.signal} | ${s.run} | ${s.readySeconds ? fmt(s.readySeconds) : 'later'} | ${fmt(s.failedSeconds)} | ${fmt(s.startedSeconds)} | ${fmt(s.resumedSeconds)} | ${s.attempt} | ${s.lastFailure.replace(/\|/g, '/')} |`,
     ),
     '',
     'Seconds from the signal to polling again:',

@@ -35,6 +35,9 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   const connection = await NativeConnection.connect(connectionOptions);
   // nodemailer keeps the credentials inside the transport; only the host is ever logged.
   const mailer = nodemailer.createTransport(config.smtpUrl);
+  // The Runtime shuts the worker down on these signals; AWS waits hand over to the next worker at once.
+  const shutdown = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => shutdown.abort());
   try {
     const deps = {
       aws: createAwsClients(config.awsEndpoint ? { endpoint: config.awsEndpoint } : {}),
@@ -44,6 +47,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       temporalUiUrl: config.temporalUiUrl,
       namespace,
       taskQueue: config.taskQueue,
+      workerShutdown: shutdown.signal,
     };
     const activities = createActivities(deps);
     const worker = await Worker.create({
