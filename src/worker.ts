@@ -2,8 +2,8 @@
  * `npm run worker`: the glueline worker. Reads its configuration from the environment once (see
  * .env.example), builds AWS clients (default credential chain) and the mailer, and polls the task queue
  * for csvPipeline and pipelineStep until SIGINT or SIGTERM, then shuts down gracefully: it stops polling
- * and gives running activities GLUELINE_SHUTDOWN_GRACE_SECONDS to finish; a wait cut short resumes on
- * another worker from its heartbeat.
+ * and gives running activities GLUELINE_SHUTDOWN_GRACE_SECONDS to finish, except AWS waits, which end their
+ * attempt at once and resume on another worker from AWS's state (bench P6).
  */
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import nodemailer from 'nodemailer';
