@@ -14,6 +14,7 @@ import { p2Throughput } from './p2-throughput';
 import { p3Polling } from './p3-polling';
 import { p4Copy } from './p4-copy';
 import { p5Memory } from './p5-memory';
+import { p6Recovery } from './p6-recovery';
 import { fmt, newGateway, type BenchContext, type BenchResult } from './support';
 
 const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = {
@@ -22,6 +23,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   p2: p2Throughput,
   p4: p4Copy,
   p5: p5Memory,
+  p6: p6Recovery,
 };
 
 async function main(): Promise<void> {

@@ -14,8 +14,3 @@ export async function twoActivities(): Promise<void> {
   await baselineStep('a');
   await baselineStep('b');
 }
-
-/** One activity that stays open until the bench releases it: the baseline for memory per open run. */
-export async function parkedActivity(): Promise<void> {
-  await baselineStep('park');
-}

@@ -65,6 +65,24 @@ rm -f "$tools/bin/python"
 printf '#!/bin/sh\nexec "%s" "$@"\n' "$venv/bin/python" > "$tools/bin/python"
 chmod +x "$tools/bin/python"
 
+# --- Chromium, for the Temporal UI browser test ----------------------------------------------
+# Debian's package: playwright-core drives it (no browser download of its own works offline).
+chromium=${GLUELINE_CHROMIUM:-/usr/bin/chromium}
+if [ ! -x "$chromium" ]; then
+  if [ -z "${GLUELINE_CHROMIUM:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Chromium (apt-get install chromium)"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y --no-install-recommends chromium >/dev/null 2>&1; then
+      apt-get update -qq >/dev/null
+      apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    fi
+  else
+    say "warning: no Chromium at $chromium, so the Temporal UI browser test will fail. Install Debian's chromium" \
+      "(sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium), or set GLUELINE_CHROMIUM" \
+      "to a Chromium or Chrome binary."
+  fi
+fi
+
 for t in temporal temporal-test-server moto_server python; do
   [ -x "$tools/bin/$t" ] || { say "error: $tools/bin/$t is missing after install; delete $tools and run again."; exit 1; }
 done

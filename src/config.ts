@@ -11,6 +11,18 @@ import { DEFAULT_TASK_QUEUE } from './pipeline';
 /** Variables whose values are never echoed, not even in an error. */
 const SECRET_VARIABLES = new Set(['SMTP_URL', 'GLUELINE_WEBHOOK_TOKEN', 'GLUELINE_CODEC_KEY']);
 
+/**
+ * Open runs whose workflow state the worker keeps in memory between tasks. A run evicted from the cache
+ * replays its history (tens of events, milliseconds) when its next task comes, which for runs that spend
+ * minutes to hours in AWS waits is far cheaper than holding them (bench P5).
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
+/**
+ * Activities running at once. Every open run in a Glue, crawler or statement wait holds one while it
+ * heartbeats, so this bounds how many runs can wait at once; the rest queue on the task queue unpolled.
+ */
+export const DEFAULT_MAX_CONCURRENT_ACTIVITIES = 1000;
+
 const hostPort = /^(\[[0-9a-fA-F:]+\]|[\w.-]+):\d{1,5}$/;
 
 const Env = z.object({
@@ -49,6 +61,16 @@ const Env = z.object({
     .min(0)
     .max(3600)
     .default(30),
+  GLUELINE_MAX_CACHED_WORKFLOWS: z.coerce
+    .number({ error: 'is not a number of workflows: use, for example, 100' })
+    .int({ error: 'is not a whole number of workflows: use, for example, 100' })
+    .min(0)
+    .default(DEFAULT_MAX_CACHED_WORKFLOWS),
+  GLUELINE_MAX_CONCURRENT_ACTIVITIES: z.coerce
+    .number({ error: 'is not a number of activities: use, for example, 1000' })
+    .int({ error: 'is not a whole number of activities: use, for example, 1000' })
+    .min(1)
+    .default(DEFAULT_MAX_CONCURRENT_ACTIVITIES),
   GLUELINE_LOG_LEVEL: z
     .enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], {
       error: 'is not a log level: use TRACE, DEBUG, INFO, WARN or ERROR',
@@ -78,6 +100,10 @@ export interface WorkerConfig {
   logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** Encrypts every payload (GLUELINE_CODEC_KEY, GLUELINE_CODEC_KEY_ID). @default - payloads are plain JSON */
   codec?: AesGcmCodec;
+  /** Workflow cache size (GLUELINE_MAX_CACHED_WORKFLOWS). @default {@link DEFAULT_MAX_CACHED_WORKFLOWS} */
+  maxCachedWorkflows: number;
+  /** Activity slots (GLUELINE_MAX_CONCURRENT_ACTIVITIES). @default {@link DEFAULT_MAX_CONCURRENT_ACTIVITIES} */
+  maxConcurrentActivityTaskExecutions: number;
   /**
    * Every secret value the worker holds (SMTP password, webhook token, AWS secret key and session token,
    * Temporal API key), for the notify activities to scrub from anything they send.
@@ -152,6 +178,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     shutdownGraceMs: e.GLUELINE_SHUTDOWN_GRACE_SECONDS * 1000,
     logLevel: e.GLUELINE_LOG_LEVEL,
     ...(codec ? { codec } : {}),
+    maxCachedWorkflows: e.GLUELINE_MAX_CACHED_WORKFLOWS,
+    maxConcurrentActivityTaskExecutions: e.GLUELINE_MAX_CONCURRENT_ACTIVITIES,
     secretsToRedact: [
       decodeURIComponent(new URL(e.SMTP_URL).password),
       e.GLUELINE_WEBHOOK_TOKEN,

@@ -23,6 +23,12 @@ export const FailureType = {
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
+/**
+ * The type of a wait's attempt that ended because its worker began to shut down. Retryable, so kept out
+ * of {@link FailureType}: the next attempt, on another worker, resumes the wait from AWS's state.
+ */
+export const WORKER_SHUTDOWN_FAILURE = 'WorkerShutdown';
+
 /** AWS error names that will not succeed on retry: the fix is a change of configuration or permissions. */
 export const NON_RETRYABLE_AWS_ERRORS = [
   'AccessDenied',

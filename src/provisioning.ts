@@ -8,6 +8,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import {
   CreateCrawlerCommand,
   CreateDatabaseCommand,
@@ -20,6 +21,7 @@ import {
   type Crawler,
   type GlueClient,
   type Job,
+  type JobUpdate,
   type WorkerType,
 } from '@aws-sdk/client-glue';
 import {
@@ -65,6 +67,16 @@ export interface ProvisionOptions {
   glueDir?: string;
 }
 
+/** One setting of an existing resource that differs from the spec: what AWS has, what the spec wants. */
+export interface FieldChange {
+  /** AWS's name for it: `NumberOfWorkers`, `DefaultArguments --delimiter`, `versioning`. */
+  field: string;
+  /** @default - not set */
+  from?: unknown;
+  /** @default - removed */
+  to?: unknown;
+}
+
 /** One step of the plan. */
 export interface Change {
   action: 'create' | 'update';
@@ -72,8 +84,32 @@ export interface Change {
   resource: string;
   /** What changes: `default encryption SSE-S3`, `Role, GlueVersion`. */
   detail: string;
+  /** An update's settings, old and new. @default - none (a create) */
+  fields?: FieldChange[];
+  /** What the credentials need to make the change, named when AWS denies it. */
+  permission: string;
   apply: () => Promise<void>;
 }
+
+/** An update of `resource` that sets `fields`; its detail names them. */
+function update(resource: string, fields: FieldChange[], permission: string, apply: () => Promise<void>): Change[] {
+  if (fields.length === 0) return [];
+  return [{ action: 'update', resource, detail: fields.map((f) => f.field).join(', '), fields, permission, apply }];
+}
+
+/**
+ * The fields whose actual value (first) differs from the wanted one (second). Values compare deeply,
+ * object keys in any order.
+ */
+function differences(pairs: [field: string, from: unknown, to: unknown][]): FieldChange[] {
+  return pairs.filter(([, from, to]) => !isDeepStrictEqual(from, to)).map(([field, from, to]) => ({ field, from, to }));
+}
+
+/**
+ * A role as Glue reports it: GetCrawler gives a role set by ARN back as its name (with its path), so
+ * both sides compare by name.
+ */
+const roleName = (role: string | undefined) => role?.replace(/^arn:aws[\w-]*:iam::\d{12}:role\//, '');
 
 /** Thrown before anything is changed: a conflict, a missing permission or a missing setting. */
 export class ProvisionError extends Error {
@@ -195,9 +231,24 @@ function bucketsOf(spec: PipelineSpec): { bucket: string; region: string; role: 
   ]);
 }
 
-const ENCRYPTION = 'default encryption SSE-S3';
-const PUBLIC_ACCESS_BLOCKED = 'public access blocked';
-const VERSIONING = 'versioning enabled';
+const ENCRYPTION = 'default encryption' as const;
+const PUBLIC_ACCESS_BLOCK = 'public access block' as const;
+const VERSIONING = 'versioning' as const;
+/** The bucket settings provisioning makes, and the permission each needs. */
+const BUCKET_SETTING_PERMISSION = {
+  [ENCRYPTION]: 's3:PutEncryptionConfiguration',
+  [PUBLIC_ACCESS_BLOCK]: 's3:PutBucketPublicAccessBlock',
+  [VERSIONING]: 's3:PutBucketVersioning',
+};
+type BucketSetting = keyof typeof BUCKET_SETTING_PERMISSION;
+const PUBLIC_ACCESS_FLAGS = [
+  'BlockPublicAcls',
+  'IgnorePublicAcls',
+  'BlockPublicPolicy',
+  'RestrictPublicBuckets',
+] as const;
+const settingPermissions = (bucket: string, settings: BucketSetting[]) =>
+  `${settings.map((s) => BUCKET_SETTING_PERMISSION[s]).join(', ')} on ${bucket}`;
 
 async function planBucket(s3: S3Client, bucket: string, region: string, versioning: boolean): Promise<Change[]> {
   const resource = `S3 bucket ${bucket} (${region})`;
@@ -219,8 +270,8 @@ async function planBucket(s3: S3Client, bucket: string, region: string, versioni
       );
     else throw readFailure(resource, err);
   }
-  const settings = [ENCRYPTION, PUBLIC_ACCESS_BLOCKED, ...(versioning ? [VERSIONING] : [])];
-  const configure = async (what: string[]) => {
+  const settings: BucketSetting[] = [ENCRYPTION, PUBLIC_ACCESS_BLOCK, ...(versioning ? [VERSIONING] : [])];
+  const configure = async (what: BucketSetting[]) => {
     if (what.includes(ENCRYPTION))
       await s3.send(
         new PutBucketEncryptionCommand({
@@ -230,16 +281,11 @@ async function planBucket(s3: S3Client, bucket: string, region: string, versioni
           },
         }),
       );
-    if (what.includes(PUBLIC_ACCESS_BLOCKED))
+    if (what.includes(PUBLIC_ACCESS_BLOCK))
       await s3.send(
         new PutPublicAccessBlockCommand({
           Bucket: bucket,
-          PublicAccessBlockConfiguration: {
-            BlockPublicAcls: true,
-            IgnorePublicAcls: true,
-            BlockPublicPolicy: true,
-            RestrictPublicBuckets: true,
-          },
+          PublicAccessBlockConfiguration: Object.fromEntries(PUBLIC_ACCESS_FLAGS.map((flag) => [flag, true])),
         }),
       );
     if (what.includes(VERSIONING))
@@ -251,7 +297,8 @@ async function planBucket(s3: S3Client, bucket: string, region: string, versioni
       {
         action: 'create',
         resource,
-        detail: settings.join(', '),
+        detail: `default encryption SSE-S3, public access blocked${versioning ? ', versioning enabled' : ''}`,
+        permission: `s3:CreateBucket, ${settingPermissions(bucket, settings)}`,
         apply: async () => {
           await s3.send(
             new CreateBucketCommand({
@@ -288,25 +335,25 @@ async function planBucket(s3: S3Client, bucket: string, region: string, versioni
     () => s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket })),
     ['NoSuchPublicAccessBlockConfiguration'],
   );
-  const blocked = block?.PublicAccessBlockConfiguration;
-  const needs: string[] = [];
+  const blocked = PUBLIC_ACCESS_FLAGS.filter((flag) => block?.PublicAccessBlockConfiguration?.[flag]);
+  const fields: (FieldChange & { field: BucketSetting })[] = [];
   // Any default encryption will do (SSE-KMS is stronger): only a bucket with none gets SSE-S3.
-  if (!encryption?.ServerSideEncryptionConfiguration?.Rules?.length) needs.push(ENCRYPTION);
-  if (!(
-    blocked?.BlockPublicAcls &&
-    blocked.IgnorePublicAcls &&
-    blocked.BlockPublicPolicy &&
-    blocked.RestrictPublicBuckets
-  ))
-    needs.push(PUBLIC_ACCESS_BLOCKED);
+  if (!encryption?.ServerSideEncryptionConfiguration?.Rules?.length) fields.push({ field: ENCRYPTION, to: 'SSE-S3' });
+  if (blocked.length < PUBLIC_ACCESS_FLAGS.length) {
+    fields.push({
+      field: PUBLIC_ACCESS_BLOCK,
+      from: blocked.join(' ') || undefined,
+      to: PUBLIC_ACCESS_FLAGS.join(' '),
+    });
+  }
   if (versioning) {
     const state = await read(`the versioning of ${resource}`, `s3:GetBucketVersioning on ${bucket}`, () =>
       s3.send(new GetBucketVersioningCommand({ Bucket: bucket })),
     );
-    if (state?.Status !== 'Enabled') needs.push(VERSIONING);
+    if (state?.Status !== 'Enabled') fields.push({ field: VERSIONING, from: state?.Status, to: 'Enabled' });
   }
-  if (needs.length === 0) return [];
-  return [{ action: 'update', resource, detail: needs.join(', '), apply: () => configure(needs) }];
+  const needs = fields.map((f) => f.field);
+  return update(resource, fields, settingPermissions(bucket, needs), () => configure(needs));
 }
 
 async function planDatabase(glue: GlueClient, name: string, region: string): Promise<Change[]> {
@@ -322,6 +369,7 @@ async function planDatabase(glue: GlueClient, name: string, region: string): Pro
       action: 'create',
       resource: `Glue database ${name} (${region})`,
       detail: 'catalog database for the crawlers',
+      permission: 'glue:CreateDatabase',
       apply: async () => {
         await glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: name } }));
       },
@@ -341,20 +389,21 @@ interface CrawlerWanted {
 }
 
 /** Which fields of an existing crawler differ from what the spec wants. */
-export function crawlerDrift(actual: Crawler, wanted: CrawlerWanted, roleArn: string | undefined): string[] {
-  const drift: string[] = [];
-  if (roleArn !== undefined && actual.Role !== roleArn) drift.push('Role');
-  if (actual.DatabaseName !== wanted.databaseName) drift.push('DatabaseName');
-  const paths = (actual.Targets?.S3Targets ?? []).map((t) => t.Path);
-  if (paths.length !== 1 || paths[0] !== wanted.path) drift.push('Targets');
-  let configuration: unknown;
+export function crawlerDrift(actual: Crawler, wanted: CrawlerWanted, roleArn: string | undefined): FieldChange[] {
+  let configuration: unknown = actual.Configuration;
   try {
+    // Glue may give the JSON back with other spacing or key order.
     configuration = actual.Configuration ? JSON.parse(actual.Configuration) : undefined;
   } catch {
-    configuration = undefined;
+    // not JSON: differs, and is shown as it is
   }
-  if (JSON.stringify(configuration) !== JSON.stringify(CRAWLER_CONFIGURATION)) drift.push('Configuration');
-  return drift;
+  return differences([
+    ['Role', roleName(actual.Role), roleName(roleArn ?? actual.Role)],
+    ['DatabaseName', actual.DatabaseName, wanted.databaseName],
+    ['Description', actual.Description, wanted.description],
+    ['Targets.S3Targets', (actual.Targets?.S3Targets ?? []).map((t) => t.Path), [wanted.path]],
+    ['Configuration', configuration, CRAWLER_CONFIGURATION],
+  ]);
 }
 
 async function planCrawler(glue: GlueClient, wanted: CrawlerWanted, roleArn: string | undefined): Promise<Change[]> {
@@ -376,24 +425,22 @@ async function planCrawler(glue: GlueClient, wanted: CrawlerWanted, roleArn: str
         action: 'create',
         resource,
         detail: `crawls ${wanted.path} into database ${wanted.databaseName}`,
+        permission: `glue:CreateCrawler, and iam:PassRole on ${role}`,
         apply: async () => {
           await glue.send(new CreateCrawlerCommand({ ...input, Role: role }));
         },
       },
     ];
   }
-  const drift = crawlerDrift(found.Crawler, wanted, roleArn);
-  if (drift.length === 0) return [];
-  return [
-    {
-      action: 'update',
-      resource,
-      detail: drift.join(', '),
-      apply: async () => {
-        await glue.send(new UpdateCrawlerCommand({ ...input, Role: roleArn ?? found.Crawler!.Role }));
-      },
+  const role = roleArn ?? found.Crawler.Role;
+  return update(
+    resource,
+    crawlerDrift(found.Crawler, wanted, roleArn),
+    `glue:UpdateCrawler, and iam:PassRole on ${role}`,
+    async () => {
+      await glue.send(new UpdateCrawlerCommand({ ...input, Role: role }));
     },
-  ];
+  );
 }
 
 function requireRole(roleArn: string | undefined, resource: string): string {
@@ -437,25 +484,62 @@ export function wantedJob(
   };
 }
 
-/** Which fields of an existing job differ from the wanted one. Extra DefaultArguments set by hand are left alone. */
-export function jobDrift(actual: Job, wanted: ReturnType<typeof wantedJob>): string[] {
-  const drift: string[] = [];
-  if (actual.Role !== wanted.Role) drift.push('Role');
-  if (actual.Command?.Name !== wanted.Command.Name || actual.Command?.ScriptLocation !== wanted.Command.ScriptLocation)
-    drift.push('Command');
-  for (const [name, value] of Object.entries(wanted.DefaultArguments)) {
-    if (actual.DefaultArguments?.[name] !== value) {
-      drift.push(`DefaultArguments ${name}`);
-    }
-  }
-  if (actual.GlueVersion !== wanted.GlueVersion) drift.push('GlueVersion');
-  if (actual.WorkerType !== wanted.WorkerType) drift.push('WorkerType');
-  if (actual.NumberOfWorkers !== wanted.NumberOfWorkers) drift.push('NumberOfWorkers');
-  if (actual.Timeout !== wanted.Timeout) drift.push('Timeout');
-  if (actual.MaxRetries !== wanted.MaxRetries) drift.push('MaxRetries');
-  if (actual.ExecutionProperty?.MaxConcurrentRuns !== wanted.ExecutionProperty.MaxConcurrentRuns)
-    drift.push('ExecutionProperty');
-  return drift;
+/** Default arguments glueline sets only when the spec has them: one the spec no longer has is removed. */
+const OPTIONAL_ARGUMENTS = ['--columns_json', '--partition_by'];
+
+/**
+ * Which fields of an existing job differ from the wanted one. Extra DefaultArguments set by hand are left
+ * alone; fields Glue fills in when they are not set count as their default.
+ */
+export function jobDrift(actual: Job, wanted: ReturnType<typeof wantedJob>): FieldChange[] {
+  const argumentNames = [
+    ...Object.keys(wanted.DefaultArguments),
+    ...OPTIONAL_ARGUMENTS.filter((name) => !(name in wanted.DefaultArguments)),
+  ];
+  return differences([
+    ['Role', roleName(actual.Role), roleName(wanted.Role)],
+    ['Description', actual.Description, wanted.Description],
+    ['Command.Name', actual.Command?.Name, wanted.Command.Name],
+    ['Command.ScriptLocation', actual.Command?.ScriptLocation, wanted.Command.ScriptLocation],
+    ['Command.PythonVersion', actual.Command?.PythonVersion ?? '3', wanted.Command.PythonVersion],
+    ...argumentNames.map((name): [string, unknown, unknown] => [
+      `DefaultArguments ${name}`,
+      actual.DefaultArguments?.[name],
+      wanted.DefaultArguments[name],
+    ]),
+    ['GlueVersion', actual.GlueVersion, wanted.GlueVersion],
+    ['WorkerType', actual.WorkerType, wanted.WorkerType],
+    ['NumberOfWorkers', actual.NumberOfWorkers, wanted.NumberOfWorkers],
+    ['Timeout', actual.Timeout, wanted.Timeout],
+    ['MaxRetries', actual.MaxRetries ?? 0, wanted.MaxRetries],
+    [
+      'ExecutionProperty.MaxConcurrentRuns',
+      actual.ExecutionProperty?.MaxConcurrentRuns ?? 1,
+      wanted.ExecutionProperty.MaxConcurrentRuns,
+    ],
+  ]);
+}
+
+/** Settings of a job that glueline does not manage, kept when it updates the job (set by hand, or by AWS). */
+const KEPT_JOB_FIELDS = [
+  'LogUri',
+  'Connections',
+  'NonOverridableArguments',
+  'SecurityConfiguration',
+  'NotificationProperty',
+  'ExecutionClass',
+  'MaintenanceWindow',
+  'JobRunQueuingEnabled',
+] as const satisfies readonly (keyof Job & keyof JobUpdate)[];
+
+/**
+ * UpdateJob's input: it replaces the whole definition, so the fields glueline does not manage and the
+ * DefaultArguments added by hand are carried over; an optional argument the spec dropped is not.
+ */
+export function jobUpdate(actual: Job, wanted: ReturnType<typeof wantedJob>): JobUpdate {
+  const kept = Object.fromEntries(KEPT_JOB_FIELDS.filter((f) => actual[f] != null).map((f) => [f, actual[f]]));
+  const handSet = Object.entries(actual.DefaultArguments ?? {}).filter(([name]) => !OPTIONAL_ARGUMENTS.includes(name));
+  return { ...kept, ...wanted, DefaultArguments: { ...Object.fromEntries(handSet), ...wanted.DefaultArguments } };
 }
 
 /** x-amz-meta-glueline-md5: the uploaded bytes' MD5, to tell an unchanged script without downloading it. */
@@ -474,19 +558,16 @@ async function planObject(s3: S3Client, bucket: string, key: string, body: Buffe
       );
   // The digest travels as metadata: an ETag is the MD5 of the bytes only without SSE-KMS.
   const digest = md5(body);
-  if (head && (head.Metadata?.[DIGEST_METADATA] ?? head.ETag?.replace(/"/g, '')) === digest) return [];
-  return [
-    {
-      action: head ? ('update' as const) : ('create' as const),
-      resource,
-      detail: `${body.length} bytes from glue/`,
-      apply: async () => {
-        await s3.send(
-          new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: { [DIGEST_METADATA]: digest } }),
-        );
-      },
-    },
-  ];
+  const current = head && (head.Metadata?.[DIGEST_METADATA] ?? head.ETag?.replace(/"/g, ''));
+  if (current === digest) return [];
+  const permission = `s3:PutObject on ${bucket}/${key}`;
+  const apply = async () => {
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: { [DIGEST_METADATA]: digest } }),
+    );
+  };
+  if (head) return update(resource, [{ field: 'content MD5', from: current, to: digest }], permission, apply);
+  return [{ action: 'create' as const, resource, detail: `${body.length} bytes from glue/`, permission, apply }];
 }
 
 /** Reads what exists and returns the changes that make it match the spec. Changes nothing. */
@@ -566,32 +647,24 @@ export async function planProvisioning(
       action: 'create',
       resource,
       detail: `Glue ${wanted.GlueVersion} glueetl, ${wanted.NumberOfWorkers} x ${wanted.WorkerType}, script ${wanted.Command.ScriptLocation}`,
+      permission: `glue:CreateJob, and iam:PassRole on ${wanted.Role}`,
       apply: async () => {
         await glue.send(new CreateJobCommand({ Name: spec.transform.jobName, ...wanted }));
       },
     });
   } else {
     const wanted = wantedJob(spec, { ...settings, roleArn: roleArn ?? found.Job.Role ?? '' });
-    const drift = jobDrift(found.Job, wanted);
-    if (drift.length > 0) {
-      changes.push({
-        action: 'update',
+    const JobUpdate = jobUpdate(found.Job, wanted);
+    changes.push(
+      ...update(
         resource,
-        detail: drift.join(', '),
-        apply: async () => {
-          await glue.send(
-            new UpdateJobCommand({
-              JobName: spec.transform.jobName,
-              // UpdateJob replaces the whole definition: keep DefaultArguments someone added by hand.
-              JobUpdate: {
-                ...wanted,
-                DefaultArguments: { ...found.Job!.DefaultArguments, ...wanted.DefaultArguments },
-              },
-            }),
-          );
+        jobDrift(found.Job, wanted),
+        `glue:UpdateJob, and iam:PassRole on ${wanted.Role}`,
+        async () => {
+          await glue.send(new UpdateJobCommand({ JobName: spec.transform.jobName, JobUpdate }));
         },
-      });
-    }
+      ),
+    );
   }
   return changes;
 }
@@ -602,8 +675,11 @@ export async function applyChanges(changes: Change[], log: (line: string) => voi
     try {
       await change.apply();
     } catch (err) {
+      const cause = isAccessDenied(err)
+        ? `access denied (${errorName(err) || 'HTTP 403'}: ${(err as Error).message}). The credentials in use need ${change.permission}`
+        : `${errorName(err)}: ${(err as Error).message}`;
       throw new ProvisionError(
-        `could not ${change.action} ${change.resource}: ${errorName(err)}: ${(err as Error).message}. ` +
+        `could not ${change.action} ${change.resource}: ${cause}. ` +
           'The changes before it were made; fix the cause and run provision again (it picks up where it stopped).',
         { cause: err },
       );
@@ -612,7 +688,16 @@ export async function applyChanges(changes: Change[], log: (line: string) => voi
   }
 }
 
-/** The plan as lines a person reads. */
+const shown = (value: unknown, absent: string) => (value === undefined ? `(${absent})` : JSON.stringify(value));
+
+/** The plan as lines a person reads: a line per create, and per update a line for each field, old → new. */
 export function describePlan(changes: Change[]): string[] {
-  return changes.map((c) => `  ${c.action === 'create' ? '+ create' : '~ update'} ${c.resource}: ${c.detail}`);
+  return changes.flatMap((c) =>
+    c.action === 'create'
+      ? [`  + create ${c.resource}: ${c.detail}`]
+      : [
+          `  ~ update ${c.resource}:`,
+          ...(c.fields ?? []).map((f) => `      ${f.field}: ${shown(f.from, 'not set')} → ${shown(f.to, 'removed')}`),
+        ],
+  );
 }

@@ -2,14 +2,24 @@
  * `npm run worker`: the glueline worker. Reads its configuration from the environment once (see
  * .env.example), builds AWS clients (default credential chain) and the mailer, and polls the task queue
  * for csvPipeline and pipelineStep until SIGINT or SIGTERM, then shuts down gracefully: it stops polling
- * and gives running activities GLUELINE_SHUTDOWN_GRACE_SECONDS to finish; a wait cut short resumes on
- * another worker from its heartbeat.
+ * and gives running activities GLUELINE_SHUTDOWN_GRACE_SECONDS to finish, except AWS waits, which end their
+ * attempt at once and resume on another worker from AWS's state (bench P6).
  */
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import nodemailer from 'nodemailer';
 import { createActivities } from './activities';
 import { createAwsClients } from './aws-clients';
 import { ConfigError, loadConfig, type WorkerConfig } from './config';
+
+/** The worker options the configuration tunes: the workflow cache and the activity slots (bench P5). */
+export function tuningOptions(
+  config: Pick<WorkerConfig, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions'>,
+): Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions'> {
+  return {
+    maxCachedWorkflows: config.maxCachedWorkflows,
+    maxConcurrentActivityTaskExecutions: config.maxConcurrentActivityTaskExecutions,
+  };
+}
 
 /** Starts the worker and resolves once it has shut down. */
 export async function runWorker(config: WorkerConfig): Promise<void> {
@@ -25,6 +35,9 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   const connection = await NativeConnection.connect(connectionOptions);
   // nodemailer keeps the credentials inside the transport; only the host is ever logged.
   const mailer = nodemailer.createTransport(config.smtpUrl);
+  // The Runtime shuts the worker down on these signals; AWS waits hand over to the next worker at once.
+  const shutdown = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => shutdown.abort());
   try {
     const deps = {
       aws: createAwsClients(config.awsEndpoint ? { endpoint: config.awsEndpoint } : {}),
@@ -34,6 +47,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       temporalUiUrl: config.temporalUiUrl,
       namespace,
       taskQueue: config.taskQueue,
+      workerShutdown: shutdown.signal,
     };
     const activities = createActivities(deps);
     const worker = await Worker.create({
@@ -44,6 +58,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       activities,
       shutdownGraceTime: config.shutdownGraceMs,
       ...(config.codec ? { dataConverter: { payloadCodecs: [config.codec] } } : {}),
+      ...tuningOptions(config),
     });
     log.info('glueline worker started', {
       temporal: `${connectionOptions.address}/${namespace}`,

@@ -98,6 +98,11 @@ export class GlueCrawlers {
     }
   }
 
+  /** Whether a crawl of the crawler is running or stopping (Glue refuses to update it then). */
+  isCrawling(region: string, name: string): boolean {
+    return this.record(region, name).state !== 'READY';
+  }
+
   private record(region: string, name: string): CrawlerRecord {
     const key = `${region}/${name}`;
     let record = this.crawlers.get(key);

@@ -1,17 +1,20 @@
 /**
- * The Glue operations the gateway serves (`X-Amz-Target: AWSGlue.<Op>`): job runs and crawler runs.
- * Every other Glue operation (CreateJob, GetJob, CreateCrawler, the catalog...) goes to moto.
+ * The Glue operations the gateway serves (`X-Amz-Target: AWSGlue.<Op>`): job runs, crawler runs and the
+ * definition updates moto lacks. Every other Glue operation (CreateJob, GetJob, CreateCrawler, the
+ * catalog...) goes to moto.
  */
-import type { GlueCrawlers } from './glue-crawlers';
-import type { GlueJobRuns } from './glue-job-runs';
 import type { AwsJsonCall, JsonService } from './router';
 
-export function glueService(jobRuns: GlueJobRuns, crawlers: GlueCrawlers): JsonService {
-  const jobRunOperations = new Set(jobRuns.operations);
-  const crawlerOperations = new Set(crawlers.operations);
+/** One part of the Glue service: the operations it serves, and how. */
+export interface GluePart {
+  readonly operations: readonly string[];
+  handle(call: AwsJsonCall): Promise<unknown>;
+}
+
+export function glueService(...parts: GluePart[]): JsonService {
+  const owners = new Map(parts.flatMap((part) => part.operations.map((operation) => [operation, part] as const)));
   return {
-    serves: (operation) => jobRunOperations.has(operation) || crawlerOperations.has(operation),
-    handle: (call: AwsJsonCall) =>
-      jobRunOperations.has(call.operation) ? jobRuns.handle(call) : crawlers.handle(call),
+    serves: (operation) => owners.has(operation),
+    handle: (call: AwsJsonCall) => owners.get(call.operation)!.handle(call),
   };
 }

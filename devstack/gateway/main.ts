@@ -1,8 +1,8 @@
 /**
  * The local stack's AWS gateway: every AWS SDK client of glueline points here. It serves the
- * Redshift Data API and Glue job and crawler runs itself, injects faults, counts requests, and
- * forwards everything else to moto unchanged. The control API lives under /_gateway (README.md,
- * "The AWS gateway").
+ * Redshift Data API, Glue job and crawler runs, and the Glue definition updates moto lacks; it
+ * injects faults, counts requests, and forwards everything else to moto unchanged. The control API
+ * lives under /_gateway (README.md, "The AWS gateway").
  */
 import http from 'node:http';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { RequestCounter } from './counts';
 import { FaultRules } from './faults';
 import { glueService } from './glue';
 import { GlueCrawlers } from './glue-crawlers';
+import { GlueDefinitions } from './glue-definitions';
 import { GlueJobRuns } from './glue-job-runs';
 import { delayedSuccessRunner, type JobRunner } from './job-runner';
 import { Moto } from './moto';
@@ -78,7 +79,7 @@ async function main() {
       counter,
       faults,
       services: {
-        glue: glueService(jobRuns, crawlers),
+        glue: glueService(jobRuns, crawlers, new GlueDefinitions(moto, crawlers)),
         'redshift-data': new RedshiftData(databases, { resultPageRows }),
       },
       control: createControl({ counter, faults, timeScale, jobRuns, crawlers }),

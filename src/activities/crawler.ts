@@ -86,6 +86,7 @@ export function createCrawlerActivities(
             state: crawler.State,
           });
           await pollUntilSettled({
+            workerShutdown: deps.workerShutdown,
             policy: input.polling,
             check: () => getCrawler(region, crawlerName),
             outcome: crawlerIdle,
@@ -122,6 +123,7 @@ export function createCrawlerActivities(
         outcome,
         polls,
       } = await pollUntilSettled({
+        workerShutdown: deps.workerShutdown,
         policy: input.polling,
         check: () => getCrawler(region, crawlerName),
         outcome: (c) => crawlOutcome(c, startedAfterMs),

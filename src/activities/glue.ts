@@ -211,6 +211,7 @@ export function createGlueActivities(
           outcome,
           polls,
         } = await pollUntilSettled({
+          workerShutdown: deps.workerShutdown,
           policy: input.polling,
           check: getRun,
           delayMs: (run) =>
@@ -255,6 +256,7 @@ export function createGlueActivities(
       // Look first, so a run that already ended (stopped by the cancelled wait, or finished) is left alone.
       // A throttled or refused BatchStopJobRun is a transient error of a poll: tried again with backoff.
       const { value: run } = await pollUntilSettled({
+        workerShutdown: deps.workerShutdown,
         policy: input.polling ?? DEFAULT_POLLING.glueJob,
         check: async () => {
           const run = await getJobRun(glue, target);

@@ -5,6 +5,7 @@
 import { setTimeout as plainSleep } from 'node:timers/promises';
 import { Context, sleep } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { WORKER_SHUTDOWN_FAILURE } from '../errors';
 import type { PollPolicy } from '../spec';
 import { isRetryableAwsError } from './errors';
 
@@ -29,6 +30,11 @@ export interface PollOptions<T> {
    * undefined to use the policy's backoff. @default - capped exponential backoff from the policy
    */
   delayMs?: (last: T | undefined) => number | undefined;
+  /**
+   * The worker's shutdown signal ({@link ActivityDeps.workerShutdown}): when it aborts, the attempt ends at once
+   * with a retryable WorkerShutdown failure. @default - the wait sleeps on until the shutdown grace time ends
+   */
+  workerShutdown?: AbortSignal;
 }
 
 export interface PollResult<T> {
@@ -49,15 +55,36 @@ function heartbeatEveryMs(): number {
   return Math.max(1_000, Math.min(10_000, (timeout ?? 20_000) / 2));
 }
 
-/** Sleeps `ms`, heartbeating `details` often enough to keep the activity alive; rejects when cancelled. */
-export async function heartbeatingSleep(ms: number, details: unknown): Promise<void> {
+/**
+ * Sleeps `ms`, heartbeating `details` often enough to keep the activity alive; rejects when cancelled, and
+ * with a retryable WorkerShutdown failure (retried after 1 s) as soon as `workerShutdown` aborts.
+ */
+export async function heartbeatingSleep(ms: number, details: unknown, workerShutdown?: AbortSignal): Promise<void> {
   const every = heartbeatEveryMs();
   let left = ms;
   while (left > 0) {
     const step = Math.min(left, every);
-    await sleep(step);
+    await (workerShutdown ? sleepUntilShutdown(step, workerShutdown, details) : sleep(step));
     left -= step;
     Context.current().heartbeat(details);
+  }
+}
+
+/** Sleeps like the activity's `sleep`, but ends the attempt as soon as the worker begins to shut down. */
+async function sleepUntilShutdown(ms: number, workerShutdown: AbortSignal, details: unknown): Promise<void> {
+  const ctx = Context.current();
+  try {
+    await plainSleep(ms, undefined, { signal: AbortSignal.any([ctx.cancellationSignal, workerShutdown]) });
+  } catch (err) {
+    if (ctx.cancellationSignal.aborted) await ctx.cancelled;
+    if (!workerShutdown.aborted) throw err;
+    ctx.heartbeat(details);
+    throw ApplicationFailure.create({
+      type: WORKER_SHUTDOWN_FAILURE,
+      message: 'the worker is shutting down: the next attempt, on another worker, resumes this wait',
+      nextRetryDelay: '1 second',
+      details: [details],
+    });
   }
 }
 
@@ -87,7 +114,7 @@ export async function pollUntilSettled<T>(options: PollOptions<T>): Promise<Poll
       details = { polls, lastError: err.message };
       Context.current().heartbeat(details);
     }
-    await heartbeatingSleep(options.delayMs?.(last) ?? intervalMs, details);
+    await heartbeatingSleep(options.delayMs?.(last) ?? intervalMs, details, options.workerShutdown);
     intervalMs = nextIntervalMs(intervalMs, options.policy);
   }
 }

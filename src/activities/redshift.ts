@@ -194,6 +194,7 @@ export function createRedshiftActivities(
           outcome,
           polls,
         } = await pollUntilSettled({
+          workerShutdown: deps.workerShutdown,
           policy: input.polling,
           check: () => awsCall(target, () => client.send(new DescribeStatementCommand({ Id: input.statementId }))),
           outcome: (st) => STATEMENT_OUTCOME[st.Status as StatusString] ?? 'wait',

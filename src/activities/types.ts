@@ -283,4 +283,10 @@ export interface ActivityDeps {
   namespace: string;
   /** The worker's task queue, for the redrive command in notifications. */
   taskQueue: string;
+  /**
+   * Aborted when the worker begins to shut down: AWS waits then end their attempt at once (retried after
+   * 1 s on another worker, which resumes the wait) instead of sitting out the shutdown grace time.
+   * @default - waits run on until the grace time ends
+   */
+  workerShutdown?: AbortSignal;
 }

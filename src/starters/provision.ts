@@ -19,7 +19,8 @@ const usage = `usage: npm run provision -- --spec <file.yaml|file.json> [options
 
 Creates or updates, idempotently, what the spec needs in every region: S3 buckets (SSE-S3 default
 encryption, public access blocked, versioning when spec.provision.bucketVersioning), the Glue databases,
-the raw and curated crawlers, the job script in S3 and the Glue job. Prints the plan first.
+the raw and curated crawlers, the job script in S3 and the Glue job. Prints the plan first: each
+resource to create, and each field of an existing one to update, old -> new.
 
 where:
   (default)            the local stack of .devstack/endpoints.json when it exists, else AWS

@@ -43,6 +43,26 @@ describe('the poll loop', () => {
     assert.equal(calls, 1);
   });
 
+  test('ends the attempt at once, retryably, when the worker begins to shut down', async () => {
+    const shutdown = new AbortController();
+    const slow = { initialIntervalMs: 60_000, maxIntervalMs: 60_000, backoffCoefficient: 1 };
+    const poll = () =>
+      pollUntilSettled({
+        policy: slow,
+        check: () => Promise.resolve('RUNNING'),
+        outcome: () => 'wait',
+        workerShutdown: shutdown.signal,
+      });
+    const env = activityEnv();
+    const started = Date.now();
+    env.once('heartbeat', () => setTimeout(() => shutdown.abort(), 50));
+    await assert.rejects(
+      run(env, poll),
+      (err) => err instanceof ApplicationFailure && err.type === 'WorkerShutdown' && !err.nonRetryable,
+    );
+    assert.ok(Date.now() - started < 5_000, 'the wait kept sleeping after the shutdown began');
+  });
+
   test('stops sleeping at once when the activity is cancelled', async () => {
     const env = activityEnv();
     const slow = { initialIntervalMs: 60_000, maxIntervalMs: 60_000, backoffCoefficient: 1 };

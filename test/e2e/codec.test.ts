@@ -13,14 +13,7 @@ import { freePort } from '../../devstack/stack';
 import { FailureType } from '../../src/errors';
 import { historyText } from '../reliability/support';
 import { stack, unique } from '../support/stack';
-import {
-  startProcess,
-  startWorker,
-  stackWorkerEnv,
-  stopWorker,
-  waitForOutput,
-  type WorkerProcess,
-} from '../support/worker-process';
+import { startWorker, stackWorkerEnv, stopWorker, waitForOutput, type WorkerProcess } from '../support/worker-process';
 
 describe('payloads encrypted with GLUELINE_CODEC_KEY', () => {
   const key = randomBytes(32).toString('base64');
@@ -37,12 +30,15 @@ describe('payloads encrypted with GLUELINE_CODEC_KEY', () => {
   before(async () => {
     // `npm run codec-server`, as its own process: the CLI below runs synchronously and would block one in here.
     codecEndpoint = `127.0.0.1:${await freePort()}`;
-    codecServer = startProcess('src/codec-server.ts', {
-      GLUELINE_CODEC_KEY: key,
-      GLUELINE_CODEC_KEY_ID: 'test-key',
-      GLUELINE_CODEC_BIND: codecEndpoint,
-      GLUELINE_TEMPORAL_UI_URL: stack().temporal.uiUrl,
-    });
+    codecServer = startWorker(
+      {
+        GLUELINE_CODEC_KEY: key,
+        GLUELINE_CODEC_KEY_ID: 'test-key',
+        GLUELINE_CODEC_BIND: codecEndpoint,
+        GLUELINE_TEMPORAL_UI_URL: stack().temporal.uiUrl,
+      },
+      'src/codec-server.ts',
+    );
     await waitForOutput(codecServer, 'codec server on');
     worker = startWorker(
       stackWorkerEnv(taskQueue, {

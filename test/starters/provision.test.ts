@@ -12,6 +12,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { repoRoot } from '../../devstack/paths';
+import { GatewayControl } from '../support/gateway';
 import { ProvisionError, planProvisioning } from '../../src/provisioning';
 import { clientsFor, provision, type ProvisionTarget } from '../../src/starters/provision';
 import type { PipelineSpec } from '../../src/spec';
@@ -29,6 +30,15 @@ describe('npm run provision', () => {
     workRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-provision-'));
   });
   after(() => fs.rmSync(workRoot, { recursive: true, force: true }));
+
+  const glue = (region: string) => new GlueClient(awsClientConfig(region));
+  const jobOf = async (spec: PipelineSpec) =>
+    (await glue(spec.regions[0]!.region).send(new GetJobCommand({ JobName: spec.transform.jobName }))).Job!;
+  /** The spec with five workers instead of two: one change, to the job. */
+  const withFiveWorkers = (spec: PipelineSpec): PipelineSpec => ({
+    ...spec,
+    provision: { ...spec.provision, numberOfWorkers: 5 },
+  });
 
   test('creates everything on the first run and reports no changes on the second', async () => {
     const spec = uniqueSalesSpec({ versioning: true });
@@ -49,7 +59,6 @@ describe('npm run provision', () => {
     await provision({ spec, target, yes: false, log });
     const [primary, replica] = spec.regions as [PipelineSpec['regions'][0], PipelineSpec['regions'][0]];
     const s3 = new S3Client(awsClientConfig(primary.region));
-    const glue = (region: string) => new GlueClient(awsClientConfig(region));
 
     const encryption = await s3.send(new GetBucketEncryptionCommand({ Bucket: replica.curatedBucket }));
     const versioning = await s3.send(new GetBucketVersioningCommand({ Bucket: primary.rawBucket }));
@@ -162,5 +171,105 @@ describe('npm run provision', () => {
 
     assert.deepEqual(outcome, { planned: 11, applied: false });
     assert.match(lines.join('\n'), /Run again with --yes to apply this plan to AWS/);
+  });
+
+  test('updates what a changed spec changes, shows each field old and new, and then reports no changes', async () => {
+    const spec = uniqueSalesSpec();
+    await provision({ spec, target, yes: false, log });
+    const [primary, replica] = spec.regions as [PipelineSpec['regions'][0], PipelineSpec['regions'][0]];
+    const changed: PipelineSpec = {
+      ...spec,
+      regions: [primary, { ...replica, glueDatabase: `${replica.glueDatabase}_v2` }],
+      raw: { ...spec.raw, prefix: 'incoming/' },
+      transform: {
+        ...spec.transform,
+        timeoutMinutes: spec.transform.timeoutMinutes + 15,
+        csv: { ...spec.transform.csv, delimiter: ';' },
+      },
+      provision: { ...spec.provision, numberOfWorkers: 5, bucketVersioning: true },
+    };
+
+    lines.length = 0;
+    const second = await provision({ spec: changed, target, yes: false, log });
+    const plan = lines.join('\n');
+    lines.length = 0;
+    const third = await provision({ spec: changed, target, yes: false, log });
+
+    // versioning of 3 buckets, the replica's new database, the raw and the replica's curated crawler, the job
+    assert.deepEqual(second, { planned: 7, applied: true });
+    for (const line of [
+      `  ~ update Glue job ${spec.transform.jobName} (${primary.region}):`,
+      '      NumberOfWorkers: 2 → 5',
+      `      Timeout: ${spec.transform.timeoutMinutes} → ${changed.transform.timeoutMinutes}`,
+      '      DefaultArguments --delimiter: "," → ";"',
+      `  ~ update Glue crawler ${spec.raw.crawler} (${primary.region}):`,
+      `      Targets.S3Targets: ["s3://${primary.rawBucket}/raw/"] → ["s3://${primary.rawBucket}/incoming/"]`,
+      `  + create Glue database ${replica.glueDatabase}_v2 (${replica.region}): catalog database for the crawlers`,
+      `  ~ update Glue crawler ${replica.curatedCrawler} (${replica.region}):`,
+      `      DatabaseName: "${replica.glueDatabase}" → "${replica.glueDatabase}_v2"`,
+      `  ~ update S3 bucket ${replica.curatedBucket} (${replica.region}):`,
+      '      versioning: (not set) → "Enabled"',
+    ]) {
+      assert.ok(plan.split('\n').includes(line), `the plan has the line\n${line}\nin\n${plan}`);
+    }
+    const job = await jobOf(spec);
+    assert.deepEqual(
+      [job.NumberOfWorkers, job.Timeout, job.DefaultArguments?.['--delimiter']],
+      [5, changed.transform.timeoutMinutes, ';'],
+    );
+    const rawCrawler = await glue(primary.region).send(new GetCrawlerCommand({ Name: spec.raw.crawler }));
+    assert.deepEqual(
+      rawCrawler.Crawler?.Targets?.S3Targets?.map((t) => t.Path),
+      [`s3://${primary.rawBucket}/incoming/`],
+    );
+    const curatedCrawler = await glue(replica.region).send(new GetCrawlerCommand({ Name: replica.curatedCrawler }));
+    assert.equal(curatedCrawler.Crawler?.DatabaseName, `${replica.glueDatabase}_v2`);
+    for (const [region, bucket] of [
+      [primary.region, primary.rawBucket],
+      [primary.region, primary.curatedBucket],
+      [replica.region, replica.curatedBucket],
+    ] as const) {
+      const versioning = await new S3Client(awsClientConfig(region)).send(
+        new GetBucketVersioningCommand({ Bucket: bucket }),
+      );
+      assert.equal(versioning.Status, 'Enabled', `versioning of ${bucket}`);
+    }
+    assert.deepEqual(third, { planned: 0, applied: false });
+  });
+
+  test('against AWS, plans the updates of a changed spec and applies them only with --yes', async () => {
+    const spec = uniqueSalesSpec();
+    await provision({ spec, target, yes: false, log });
+    const aws = { ...target, endpoint: undefined, description: 'AWS' };
+    const run = (yes: boolean) =>
+      provision({ spec: withFiveWorkers(spec), target: aws, yes, log, clients: clientsFor(target) });
+
+    const dryRun = await run(false);
+    const workersAfterDryRun = (await jobOf(spec)).NumberOfWorkers;
+    const applied = await run(true);
+
+    assert.deepEqual(dryRun, { planned: 1, applied: false });
+    assert.equal(workersAfterDryRun, 2);
+    assert.deepEqual(applied, { planned: 1, applied: true });
+    assert.equal((await jobOf(spec)).NumberOfWorkers, 5);
+  });
+
+  test('an update AWS denies stops with the permission the credentials need', async () => {
+    const spec = uniqueSalesSpec();
+    await provision({ spec, target, yes: false, log });
+
+    await assert.rejects(
+      new GatewayControl().withFault(
+        { target: 'glue:UpdateJob', action: { type: 'deny' }, resource: spec.transform.jobName },
+        () => provision({ spec: withFiveWorkers(spec), target, yes: false, log }),
+      ),
+      (err: unknown) =>
+        err instanceof ProvisionError &&
+        err.message.startsWith(`could not update Glue job ${spec.transform.jobName} (us-east-1): access denied`) &&
+        err.message.includes(
+          `The credentials in use need glue:UpdateJob, and iam:PassRole on ${spec.provision.roleArn}.`,
+        ),
+    );
+    assert.equal((await jobOf(spec)).NumberOfWorkers, 2);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The S3 event trigger on the test stack: S3 event notifications put on a moto SQS queue (through the
- * gateway's pass-through), consumed by the same code the CLI and the Lambda handler run. Runs start on a
+ * gateway's pass-through), or delivered there by moto itself from a bucket's notification configuration,
+ * consumed by the same code the CLI and the Lambda handler run. Runs start on a
  * task queue no worker polls, so they stay running: what is checked is how many runs start.
  */
 import assert from 'node:assert/strict';
@@ -8,6 +9,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import {
+  CreateBucketCommand,
+  PutBucketNotificationConfigurationCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Client, Connection } from '@temporalio/client';
 import { primaryRegion } from '../../src/layout';
@@ -50,6 +57,16 @@ describe('S3 event trigger', () => {
   };
   const newQueue = async () =>
     (await sqs.send(new CreateQueueCommand({ QueueName: unique('glueline-events') }))).QueueUrl!;
+  const queueIsEmpty = async (queueUrl: string) => {
+    const attrs = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    assert.equal(attrs.Attributes?.ApproximateNumberOfMessages, '0', 'every message deleted');
+    assert.equal(attrs.Attributes?.ApproximateNumberOfMessagesNotVisible, '0', 'every message deleted');
+  };
   const consume = (queueUrl: string, log: string[]) =>
     consumeS3Events({
       sqs,
@@ -140,14 +157,56 @@ describe('S3 event trigger', () => {
       Buffer.from(history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!.data!).toString(),
     ) as PipelineInput;
     assert.deepEqual(input.batch, { id: 'b1', source: { bucket, prefix: 'landing/b1/' } });
-    const attrs = await sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: queueUrl,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-      }),
-    );
-    assert.equal(attrs.Attributes?.ApproximateNumberOfMessages, '0', 'every message deleted');
-    assert.equal(attrs.Attributes?.ApproximateNumberOfMessagesNotVisible, '0', 'every message deleted');
+    await queueIsEmpty(queueUrl);
+  });
+
+  test("moto's own notifications: files PUT through the gateway start one run of their folder, a re-upload none", async () => {
+    const s3 = new S3Client(awsClientConfig('us-east-1'));
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      const queueUrl = await newQueue();
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+      );
+      // As on AWS: the bucket's ObjectCreated events under landing/ go to the queue (moto also sends s3:TestEvent).
+      await s3.send(
+        new PutBucketNotificationConfigurationCommand({
+          Bucket: bucket,
+          NotificationConfiguration: {
+            QueueConfigurations: [
+              {
+                QueueArn: Attributes!.QueueArn!,
+                Events: ['s3:ObjectCreated:*'],
+                Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'landing/' }] } },
+              },
+            ],
+          },
+        }),
+      );
+      const put = (key: string) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'sale_id\n1\n' }));
+      await put('landing/notified-1/a.csv');
+      await put('landing/notified-1/b c.csv');
+      await put('elsewhere/notified-1/a.csv');
+      const log: string[] = [];
+      await consume(queueUrl, log);
+      const workflowId = pipelineWorkflowId(spec, { id: 'notified-1' });
+      assert.equal((await runsOf(workflowId)).length, 1, log.join('\n'));
+      assert.deepEqual(log, [
+        `batch notified-1: started ${workflowId} run ${(await runsOf(workflowId))[0]} (2 object event(s))`,
+      ]);
+
+      await put('landing/notified-1/a.csv');
+      const again: string[] = [];
+      await consume(queueUrl, again);
+      assert.equal((await runsOf(workflowId)).length, 1, again.join('\n'));
+      assert.match(
+        again.join('\n'),
+        /batch notified-1: already running as \S+ run \S+; no second run \(1 object event/,
+      );
+      await queueIsEmpty(queueUrl);
+    } finally {
+      s3.destroy();
+    }
   });
 
   test('a replayed event for a batch already running attaches to it and says so', async () => {

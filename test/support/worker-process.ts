@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { devtool, repoRoot } from '../../devstack/paths';
+import type { StackEndpoints } from '../../devstack/stack';
 import { stack } from './stack';
 
 export interface WorkerProcess {
@@ -14,13 +15,8 @@ export interface WorkerProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `src/worker.ts` with exactly `env` (plus PATH and HOME). */
-export function startWorker(env: Record<string, string>): WorkerProcess {
-  return startProcess('src/worker.ts', env);
-}
-
-/** Starts a TypeScript entry point of the repo (`src/worker.ts`, `src/codec-server.ts`) with exactly `env` (plus PATH and HOME). */
-export function startProcess(script: string, env: Record<string, string>): WorkerProcess {
+/** Starts `src/worker.ts` (or another worker script) with exactly `env` (plus PATH and HOME). */
+export function startWorker(env: Record<string, string>, script = 'src/worker.ts'): WorkerProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...env },
@@ -33,9 +29,12 @@ export function startProcess(script: string, env: Record<string, string>): Worke
   return { child, output: () => output, exited };
 }
 
-/** The environment of a worker on the test stack. */
-export function stackWorkerEnv(taskQueue: string, extra: Record<string, string> = {}): Record<string, string> {
-  const s = stack();
+/** The environment of a worker on the test stack (or on the stack `s`: the benchmarks'). */
+export function stackWorkerEnv(
+  taskQueue: string,
+  extra: Record<string, string> = {},
+  s: StackEndpoints = stack(),
+): Record<string, string> {
   return {
     TEMPORAL_ADDRESS: s.temporal.address,
     TEMPORAL_NAMESPACE: s.temporal.namespace,

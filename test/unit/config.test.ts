@@ -38,6 +38,14 @@ describe('worker configuration', () => {
     );
   });
 
+  test('a cache size that is not a whole number names the variable, the value and the fix', () => {
+    const [problem] = problemsOf({ ...VALID, GLUELINE_MAX_CACHED_WORKFLOWS: '1.5' });
+    assert.equal(
+      problem,
+      'GLUELINE_MAX_CACHED_WORKFLOWS: "1.5" is not a whole number of workflows: use, for example, 100',
+    );
+  });
+
   test('every bad variable is reported at once', () => {
     const problems = problemsOf({ ...VALID, GLUELINE_AWS_ENDPOINT: 'localhost:4566', GLUELINE_LOG_LEVEL: 'LOUD' });
     assert.deepEqual(
@@ -53,6 +61,8 @@ describe('worker configuration', () => {
     assert.equal(config.temporal.connectionOptions.address, '127.0.0.1:7233');
     assert.equal(config.smtpHost, 'smtp.example.com:465');
     assert.equal(config.shutdownGraceMs, 30_000);
+    assert.equal(config.maxCachedWorkflows, 100);
+    assert.equal(config.maxConcurrentActivityTaskExecutions, 1000);
     assert.equal(config.metricsBind, undefined);
     assert.equal(config.awsEndpoint, undefined);
   });

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { devtool, repoRoot } from '../../devstack/paths';
-import { glueBundle, jobDrift, wantedJob } from '../../src/provisioning';
+import { crawlerDrift, glueBundle, jobDrift, jobUpdate, wantedJob } from '../../src/provisioning';
 import { PipelineSpec, SpecValidationError, parseOrExplain } from '../../src/spec';
 import { loadSpecFile } from '../../src/starters/spec-file';
 
@@ -91,19 +91,90 @@ describe('the Glue job bundle', () => {
 
 describe('job drift', () => {
   const spec = loadSpecFile(path.join(specs, 'local-sales.yaml'));
-  const wanted = wantedJob(spec, {
+  const settings = {
     roleArn: 'arn:aws:iam::123456789012:role/r',
     glueVersion: '5.0',
     workerType: 'G.1X',
     numberOfWorkers: 2,
-  });
+  } as const;
+  const wanted = wantedJob(spec, settings);
 
-  test('names each field that differs from the spec', () => {
-    assert.deepEqual(jobDrift({ ...wanted, WorkerType: 'G.2X', Timeout: 5 }, wanted), ['WorkerType', 'Timeout']);
+  test('names each field that differs from the spec, with the old and the new value', () => {
+    assert.deepEqual(jobDrift({ ...wanted, WorkerType: 'G.2X', Timeout: 5 }, wanted), [
+      { field: 'WorkerType', from: 'G.2X', to: 'G.1X' },
+      { field: 'Timeout', from: 5, to: wanted.Timeout },
+    ]);
   });
 
   test('leaves default arguments added by hand alone', () => {
     const actual = { ...wanted, DefaultArguments: { ...wanted.DefaultArguments, '--enable-metrics': 'true' } };
     assert.deepEqual(jobDrift(actual, wanted), []);
+  });
+
+  test('takes a field Glue reports at its default when it was not set as unchanged', () => {
+    const actual = { ...wanted, MaxRetries: undefined, Command: { ...wanted.Command, PythonVersion: undefined } };
+    assert.deepEqual(jobDrift(actual, wanted), []);
+  });
+
+  test('removes --columns_json when the spec no longer has columns', () => {
+    const { columns: _, ...transform } = spec.transform;
+    const untyped = wantedJob({ ...spec, transform }, settings);
+
+    assert.deepEqual(jobDrift(wanted, untyped), [
+      { field: 'DefaultArguments --columns_json', from: wanted.DefaultArguments['--columns_json'], to: undefined },
+    ]);
+    assert.equal(jobUpdate(wanted, untyped).DefaultArguments?.['--columns_json'], undefined);
+  });
+
+  test('updates the job keeping the settings and default arguments glueline does not manage', () => {
+    const actual = {
+      ...wanted,
+      NumberOfWorkers: 10,
+      SecurityConfiguration: 'kms-at-rest',
+      DefaultArguments: { ...wanted.DefaultArguments, '--enable-metrics': 'true' },
+    };
+
+    const update = jobUpdate(actual, wanted);
+
+    assert.equal(update.NumberOfWorkers, wanted.NumberOfWorkers);
+    assert.equal(update.SecurityConfiguration, 'kms-at-rest');
+    assert.equal(update.DefaultArguments?.['--enable-metrics'], 'true');
+  });
+});
+
+describe('crawler drift', () => {
+  const wanted = {
+    name: 'sales-raw',
+    region: 'us-east-1',
+    databaseName: 'sales',
+    path: 's3://raw/raw/',
+    description: 'raw CSV batches',
+  };
+  const actual = {
+    Name: 'sales-raw',
+    Role: 'arn:aws:iam::123456789012:role/service-role/glueline',
+    DatabaseName: 'sales',
+    Description: 'raw CSV batches',
+    Targets: { S3Targets: [{ Path: 's3://raw/raw/', Exclusions: [] }] },
+    Configuration: '{"Version":1.0,"Grouping":{"TableGroupingPolicy":"CombineCompatibleSchemas"}}',
+  };
+
+  test('takes a role Glue reports by name as the same role as its ARN', () => {
+    const roleArn = actual.Role;
+    assert.deepEqual(crawlerDrift({ ...actual, Role: 'service-role/glueline' }, wanted, roleArn), []);
+    assert.deepEqual(crawlerDrift({ ...actual, Role: 'other' }, wanted, roleArn), [
+      { field: 'Role', from: 'other', to: 'service-role/glueline' },
+    ]);
+  });
+
+  test('takes the configuration JSON with other spacing and key order as unchanged', () => {
+    const configuration = '{ "Grouping": { "TableGroupingPolicy": "CombineCompatibleSchemas" }, "Version": 1 }';
+    assert.deepEqual(crawlerDrift({ ...actual, Configuration: configuration }, wanted, undefined), []);
+  });
+
+  test('names a changed target path, old and new', () => {
+    assert.deepEqual(crawlerDrift(actual, { ...wanted, path: 's3://raw/incoming/' }, undefined), [
+      { field: 'Targets.S3Targets', from: ['s3://raw/raw/'], to: ['s3://raw/incoming/'] },
+    ]);
   });
 });
