@@ -242,33 +242,7 @@ export async function up(options: StackOptions = {}): Promise<StackEndpoints> {
   };
   const logOf = (name: string) => path.join(files(dir).logs, `${name}.log`);
   try {
-    record(
-      startProcess(dir, 'temporal', [
-        devtool('temporal'),
-        'server',
-        'start-dev',
-        '--ip',
-        HOST,
-        '--port',
-        String(ports.temporal),
-        '--ui-port',
-        String(ports.temporalUi),
-        '--http-port',
-        String(await freePort()),
-        '--metrics-port',
-        String(await freePort()),
-        '--db-filename',
-        path.join(dir, 'temporal.db'),
-        '--ui-disable-news-fetch',
-        '--search-attribute',
-        'GluelinePipeline=Keyword',
-        '--search-attribute',
-        'GluelineBatch=Keyword',
-        '--log-level',
-        'warn',
-        ...(options.sqlitePragmas ?? []).flatMap((p) => ['--sqlite-pragma', p]),
-      ]),
-    );
+    record(startProcess(dir, 'temporal', await temporalCommand(dir, ports, options.sqlitePragmas)));
     record(startProcess(dir, 'moto', [devtool('moto_server'), '-H', HOST, '-p', String(ports.moto)]));
     record(
       startProcess(dir, 'gateway', [process.execPath, ...tsxArgs(), path.join(__dirname, 'gateway', 'main.ts')], {
@@ -300,12 +274,88 @@ export async function up(options: StackOptions = {}): Promise<StackEndpoints> {
   return endpoints;
 }
 
+/** The Temporal dev server on `ports`, its history in `<dir>/temporal.db` (so a restart finds every run again). */
+async function temporalCommand(
+  dir: string,
+  ports: Pick<StackPorts, 'temporal' | 'temporalUi'>,
+  sqlitePragmas: string[] = [],
+): Promise<string[]> {
+  return [
+    devtool('temporal'),
+    'server',
+    'start-dev',
+    '--ip',
+    HOST,
+    '--port',
+    String(ports.temporal),
+    '--ui-port',
+    String(ports.temporalUi),
+    '--http-port',
+    String(await freePort()),
+    '--metrics-port',
+    String(await freePort()),
+    '--db-filename',
+    path.join(dir, 'temporal.db'),
+    '--ui-disable-news-fetch',
+    '--search-attribute',
+    'GluelinePipeline=Keyword',
+    '--search-attribute',
+    'GluelineBatch=Keyword',
+    '--log-level',
+    'warn',
+    ...sqlitePragmas.flatMap((p) => ['--sqlite-pragma', p]),
+  ];
+}
+
+/** A Temporal dev server that can be stopped and started again on the same SQLite file and ports. */
+export interface TemporalServer {
+  endpoints: StackEndpoints['temporal'];
+  /** Starts the server (again) and waits until it answers. */
+  start(): Promise<void>;
+  /** Stops it (SIGTERM, then SIGKILL), keeping its SQLite file. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A Temporal dev server of its own, on free ports, with its state, log and pid in `dir`: for a test that
+ * restarts the server without disturbing the stack other tests share. Started before it is returned.
+ */
+export async function startTemporalServer(dir: string): Promise<TemporalServer> {
+  fs.mkdirSync(files(dir).logs, { recursive: true });
+  const ports = { temporal: await freePort(), temporalUi: await freePort() };
+  const endpoints = {
+    address: `${HOST}:${ports.temporal}`,
+    namespace: 'default',
+    uiUrl: `http://${HOST}:${ports.temporalUi}`,
+  };
+  let part: PartProcess | undefined;
+  const server: TemporalServer = {
+    endpoints,
+    async start() {
+      part = startProcess(dir, 'temporal', await temporalCommand(dir, ports));
+      // Recorded like a stack's parts, so `down({ dir })` stops it if the test never does.
+      fs.writeFileSync(files(dir).pids, JSON.stringify([part], null, 2));
+      await waitFor(
+        'temporal',
+        () => temporalHealthy({ temporal: endpoints }),
+        path.join(files(dir).logs, 'temporal.log'),
+      );
+    },
+    async stop() {
+      if (part) await stopPart(part, () => {});
+      part = undefined;
+    },
+  };
+  await server.start();
+  return server;
+}
+
 /** `node --import tsx`, so child TypeScript processes start without a build step. */
 function tsxArgs(): string[] {
   return ['--import', 'tsx'];
 }
 
-async function temporalHealthy(endpoints: StackEndpoints): Promise<boolean> {
+async function temporalHealthy(endpoints: Pick<StackEndpoints, 'temporal'>): Promise<boolean> {
   if (!(await httpOk(endpoints.temporal.uiUrl))) return false;
   const { Connection } = await import('@temporalio/client');
   const connection = await Connection.connect({ address: endpoints.temporal.address, connectTimeout: 2000 });

@@ -1,7 +1,8 @@
 /**
  * `npm run reliability [-- --quick]`: issue 8's scenarios (`test/reliability/*.test.ts`) on a local stack of
  * its own (`.devstack/reliability/`, free ports), in full mode (at least 20 worker kills over 10 runs, three
- * runs per fault phase) or, with `--quick`, the small mode `npm test` runs. Ends with a report of the figures
+ * runs per fault phase, three server restarts, three SIGTERM handoffs) or, with `--quick`, the small mode
+ * `npm test` runs. Ends with a report of the figures
  * the scenarios recorded; every figure is also asserted by the scenario that measured it.
  */
 import { spawn } from 'node:child_process';
@@ -27,6 +28,9 @@ function report(lines: Figures[], mode: string, minutes: number, code: number): 
   const secrets = of('secrets');
   const faults = of('faults');
   const bad = of('bad-input');
+  const restart = of('restart');
+  const notify = of('notify');
+  const sigterm = of('sigterm');
   const show = (v: unknown) => (v === undefined ? 'not measured' : String(v));
   return [
     `reliability report (${mode}, ${os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${minutes.toFixed(1)} min)`,
@@ -37,6 +41,9 @@ function report(lines: Figures[], mode: string, minutes: number, code: number): 
     `  emails per failed run     ${show(crashes.emailsPerFailedRun)}`,
     `  call-count ratio, faults  ${show(faults.callRatio)} (${show(faults.faultedCalls)} vs ${show(faults.cleanCalls)} calls, ${show(faults.faultsFired)} faults)`,
     `  bad-input cases passed    ${show(bad.passed)} of ${show(bad.cases)}`,
+    `  server restarts survived  ${show(restart.serverRestarts)} (${show(restart.downSeconds)} s down each; ${show(restart.restartCompleted)} of ${show(restart.restartRuns)} runs completed, ${show(restart.restartDuplicates)} duplicate job runs or statements)`,
+    `  SMTP outage               ${show(notify.emailsAfterOutage)} email after it (attempt ${show(notify.emailAttempts)}), ${show(notify.webhooksDuringOutage)} webhook during it`,
+    `  SIGTERM handoffs          ${show(sigterm.sigterms)} (wait attempts ${show(sigterm.sigtermWaitAttempts)}, StartJobRun ${show(sigterm.sigtermStarts)})`,
     `  secrets found             ${show(secrets.secretsFound)} (in ${show(secrets.scanned)} histories, logs and messages)`,
     `  result                    ${code === 0 ? 'every scenario passed' : 'FAILED (see above)'}`,
   ].join('\n');

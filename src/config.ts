@@ -5,10 +5,11 @@
  */
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 import { z } from 'zod';
+import { codecFromEnv, type AesGcmCodec } from './codec';
 import { DEFAULT_TASK_QUEUE } from './pipeline';
 
 /** Variables whose values are never echoed, not even in an error. */
-const SECRET_VARIABLES = new Set(['SMTP_URL', 'GLUELINE_WEBHOOK_TOKEN']);
+const SECRET_VARIABLES = new Set(['SMTP_URL', 'GLUELINE_WEBHOOK_TOKEN', 'GLUELINE_CODEC_KEY']);
 
 /**
  * Open runs whose workflow state the worker keeps in memory between tasks. A run evicted from the cache
@@ -97,6 +98,8 @@ export interface WorkerConfig {
   /** How long running activities get to finish after SIGINT or SIGTERM before they are cancelled. */
   shutdownGraceMs: number;
   logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** Encrypts every payload (GLUELINE_CODEC_KEY, GLUELINE_CODEC_KEY_ID). @default - payloads are plain JSON */
+  codec?: AesGcmCodec;
   /** Workflow cache size (GLUELINE_MAX_CACHED_WORKFLOWS). @default {@link DEFAULT_MAX_CACHED_WORKFLOWS} */
   maxCachedWorkflows: number;
   /** Activity slots (GLUELINE_MAX_CONCURRENT_ACTIVITIES). @default {@link DEFAULT_MAX_CONCURRENT_ACTIVITIES} */
@@ -148,7 +151,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
       `TEMPORAL_* / TEMPORAL_CONFIG_FILE: ${(err as Error).message}: fix the Temporal profile or the TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY and TEMPORAL_TLS* variables`,
     );
   }
-  if (!parsed.success || !temporal) throw new ConfigError(problems);
+  let codec: AesGcmCodec | undefined;
+  try {
+    codec = codecFromEnv(present);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  if (!parsed.success || !temporal || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return {
     taskQueue: e.GLUELINE_TASK_QUEUE,
@@ -168,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     ...(e.GLUELINE_METRICS_BIND ? { metricsBind: e.GLUELINE_METRICS_BIND } : {}),
     shutdownGraceMs: e.GLUELINE_SHUTDOWN_GRACE_SECONDS * 1000,
     logLevel: e.GLUELINE_LOG_LEVEL,
+    ...(codec ? { codec } : {}),
     maxCachedWorkflows: e.GLUELINE_MAX_CACHED_WORKFLOWS,
     maxConcurrentActivityTaskExecutions: e.GLUELINE_MAX_CONCURRENT_ACTIVITIES,
     secretsToRedact: [
@@ -176,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
       present.AWS_SECRET_ACCESS_KEY,
       present.AWS_SESSION_TOKEN,
       present.TEMPORAL_API_KEY,
+      present.GLUELINE_CODEC_KEY,
     ].filter((v): v is string => v !== undefined && v !== ''),
   };
 }

@@ -220,6 +220,12 @@ export const PipelineSpec = z
             }),
           })
           .optional(),
+        /**
+         * How long a failure notice keeps being retried (per channel) while the mail server or the webhook is
+         * down. The failed run stays open, its progress already `failed`, until its notice is out or this ends.
+         * @default 360 (6 hours)
+         */
+        retryWindowMinutes: z.number().int().min(1).max(10_080).default(360),
       })
       .refine((n) => n.email !== undefined || n.webhook !== undefined, {
         error: 'needs at least one channel (email or webhook): failures must reach the team',
@@ -255,6 +261,19 @@ export const PipelineSpec = z
         concurrency: z.number().int().min(1).max(64).default(8),
       })
       .default({ concurrency: 8 }),
+    /**
+     * How soon an activity whose worker died is noticed and retried on another worker. Shorter means faster
+     * recovery, but every wait must heartbeat (and every short call end) within it, throttling included.
+     * @default - 120 seconds each
+     */
+    timeouts: z
+      .strictObject({
+        /** Heartbeat timeout of the long waits (copies, crawls, the Glue job run, statements). @default 120 */
+        heartbeatSeconds: z.number().int().min(10).max(3600).default(120),
+        /** Start-to-close timeout of one attempt of a short AWS call. @default 120 */
+        awsCallSeconds: z.number().int().min(10).max(3600).default(120),
+      })
+      .default({ heartbeatSeconds: 120, awsCallSeconds: 120 }),
     polling: z
       .strictObject({
         glueJob: PollPolicy.default(DEFAULT_POLLING.glueJob),

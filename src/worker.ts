@@ -57,6 +57,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       workflowsPath: require.resolve('./workflows'),
       activities,
       shutdownGraceTime: config.shutdownGraceMs,
+      ...(config.codec ? { dataConverter: { payloadCodecs: [config.codec] } } : {}),
       ...tuningOptions(config),
     });
     log.info('glueline worker started', {
@@ -66,6 +67,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       smtp: config.smtpHost,
       webhookToken: config.webhookToken ? 'set' : 'not set',
       metrics: config.metricsBind ? `http://${config.metricsBind}/metrics` : 'off',
+      payloads: config.codec ? `encrypted with key ${config.codec.keyId}` : 'plain JSON',
     });
     await worker.run();
     log.info('glueline worker stopped');

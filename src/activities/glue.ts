@@ -17,7 +17,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { FailureType } from '../errors';
 import { RUN_TAG_ARGUMENT } from '../layout';
 import { DEFAULT_POLLING } from '../spec';
-import { awsCall, awsErrorName, awsFailure, isTemporalFailure, type AwsTarget } from './errors';
+import { awsCall, awsErrorName, awsFailure, invalidInput, isTemporalFailure, type AwsTarget } from './errors';
 import {
   callAfterCancel,
   cancelRequested,
@@ -144,7 +144,10 @@ export function createGlueActivities(
   }
 
   /** The newest run of the job tagged with `runTag`, within the last RUN_TAG_SCAN_PAGES pages of runs. */
-  async function findTaggedRun(glue: GlueClient, input: StartGlueJobRunInput): Promise<string | undefined> {
+  async function findTaggedRun(
+    glue: GlueClient,
+    input: { region: string; jobName: string; runTag: string },
+  ): Promise<string | undefined> {
     let token: string | undefined;
     for (let page = 0; page < RUN_TAG_SCAN_PAGES; page++) {
       const out = await awsCall(jobTarget('GetJobRuns', input.region, input.jobName), () =>
@@ -240,6 +243,15 @@ export function createGlueActivities(
 
     async stopGlueJobRun(input: StopGlueJobRunInput): Promise<StopGlueJobRunResult> {
       const glue = aws.glue(input.region);
+      // Without an id, the run is the one a start attempt made and died (or was cancelled) before reporting:
+      // found by its tag, as a retry of startGlueJobRun would find it.
+      if (!input.jobRunId && !input.runTag) throw invalidInput('stopGlueJobRun needs a jobRunId or a runTag');
+      const jobRunId = input.jobRunId ?? (await findTaggedRun(glue, { ...input, runTag: input.runTag! }));
+      if (!jobRunId) {
+        log.info('no glue job run to stop: none carries the run tag', { jobName: input.jobName, runTag: input.runTag });
+        return { jobRunState: 'NOT_STARTED', stopRequested: false };
+      }
+      const target = { ...input, jobRunId };
       let stopRequested = false;
       // Look first, so a run that already ended (stopped by the cancelled wait, or finished) is left alone.
       // A throttled or refused BatchStopJobRun is a transient error of a poll: tried again with backoff.
@@ -247,18 +259,18 @@ export function createGlueActivities(
         workerShutdown: deps.workerShutdown,
         policy: input.polling ?? DEFAULT_POLLING.glueJob,
         check: async () => {
-          const run = await getJobRun(glue, input);
+          const run = await getJobRun(glue, target);
           if (!stopRequested && stateOutcome(run.JobRunState) === 'wait' && run.JobRunState !== 'STOPPING') {
-            await requestStop(glue, input);
+            await requestStop(glue, target);
             stopRequested = true;
           }
           return run;
         },
         outcome: (run) => (stateOutcome(run.JobRunState) === 'wait' ? 'wait' : 'done'),
-        describe: (run) => ({ jobRunId: input.jobRunId, jobRunState: run.JobRunState, stopRequested }),
+        describe: (run) => ({ jobRunId, jobRunState: run.JobRunState, stopRequested }),
       });
-      log.info('glue job run is over', { jobRunId: input.jobRunId, jobRunState: run.JobRunState, stopRequested });
-      return { jobRunId: input.jobRunId, jobRunState: run.JobRunState ?? 'UNKNOWN', stopRequested };
+      log.info('glue job run is over', { jobRunId, jobRunState: run.JobRunState, stopRequested });
+      return { jobRunId, jobRunState: run.JobRunState ?? 'UNKNOWN', stopRequested };
     },
   };
 
@@ -284,7 +296,10 @@ export function createGlueActivities(
   }
 
   /** BatchStopJobRun of one run; its per-run error becomes a failure (EntityNotFound is final, others retry). */
-  async function requestStop(glue: GlueClient, input: StopGlueJobRunInput): Promise<void> {
+  async function requestStop(
+    glue: GlueClient,
+    input: { region: string; jobName: string; jobRunId: string },
+  ): Promise<void> {
     const target = runTarget('BatchStopJobRun', input);
     const out = await awsCall(target, () =>
       glue.send(new BatchStopJobRunCommand({ JobName: input.jobName, JobRunIds: [input.jobRunId] })),

@@ -92,14 +92,18 @@ export interface GlueJobRunResult {
 export interface StopGlueJobRunInput {
   region: string;
   jobName: string;
-  jobRunId: string;
+  /** The run to stop. @default - the run found by `runTag` (its start was never reported), if any */
+  jobRunId?: string;
+  /** The pipeline run's tag, to find the run when `jobRunId` is not known. */
+  runTag?: string;
   /** How often to look while the run stops, and the backoff while Glue throttles. @default - DEFAULT_POLLING.glueJob */
   polling?: PollPolicy;
 }
 
 export interface StopGlueJobRunResult {
-  jobRunId: string;
-  /** The state the run ended in: STOPPED, or whatever terminal state it had already reached. */
+  /** The run that was looked at; absent when no run carried the tag. */
+  jobRunId?: string;
+  /** The state the run ended in: STOPPED, or whatever terminal state it had already reached; NOT_STARTED when no run carried the tag. */
   jobRunState: string;
   /** True when this call sent BatchStopJobRun; false when the run had already ended (or was stopping). */
   stopRequested: boolean;
@@ -232,7 +236,8 @@ export interface GluelineActivities {
   /**
    * Stops a job run (BatchStopJobRun) and waits, heartbeating, until it is terminal. A run already ended is
    * left as it is, so stopping twice is harmless. The workflow runs it when a run it started may still be
-   * running after a cancellation or failure that the wait did not handle (the wait was not running).
+   * running after a cancellation or failure that the wait did not handle (the wait was not running), or
+   * by its tag alone when startGlueJobRun was cancelled or timed out (its run, if any, was never reported).
    */
   stopGlueJobRun(input: StopGlueJobRunInput): Promise<StopGlueJobRunResult>;
 

@@ -4,8 +4,10 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { createAwsClients } from '../aws-clients';
+import { codecFromEnv } from '../codec';
 import type { AwsClients } from '../activities/types';
 import { DEFAULT_TASK_QUEUE } from '../pipeline';
 import { SpecValidationError } from '../spec';
@@ -82,10 +84,16 @@ export async function withClient<T>(fn: (client: Client, namespace: string) => P
     address: config.connectionOptions.address ?? '127.0.0.1:7233',
   });
   try {
-    return await fn(new Client({ connection, namespace }), namespace);
+    return await fn(new Client({ connection, namespace, ...dataConverterFromEnv() }), namespace);
   } finally {
     await connection.close();
   }
+}
+
+/** The payload codec the worker uses (GLUELINE_CODEC_KEY), as Client options; none when no key is set. */
+export function dataConverterFromEnv(): { dataConverter?: { payloadCodecs: PayloadCodec[] } } {
+  const codec = codecFromEnv();
+  return codec ? { dataConverter: { payloadCodecs: [codec] } } : {};
 }
 
 /** AWS clients: the SDK's credential chain; GLUELINE_AWS_ENDPOINT points them at the local stack. */

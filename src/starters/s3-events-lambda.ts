@@ -12,7 +12,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { Batch, PipelineSpec } from '../spec';
-import { taskQueue } from './common';
+import { dataConverterFromEnv, taskQueue } from './common';
 import { batchOf, describeOutcome, parseS3Events, startBatch, type S3TriggerOptions } from './s3-events';
 import { loadSpecFile } from './spec-file';
 
@@ -69,7 +69,10 @@ export async function handler(event: SqsEvent): Promise<SqsBatchResponse> {
       ...config.connectionOptions,
       address: config.connectionOptions.address ?? '127.0.0.1:7233',
     });
-    return { client: new Client({ connection, namespace: config.namespace ?? 'default' }), spec };
+    return {
+      client: new Client({ connection, namespace: config.namespace ?? 'default', ...dataConverterFromEnv() }),
+      spec,
+    };
   })();
   const { client, spec } = await ready;
   return handleSqsEvent(event, {

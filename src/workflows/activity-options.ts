@@ -5,6 +5,7 @@
 import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { GluelineActivities } from '../activities/types';
 import { FailureType, NON_RETRYABLE_AWS_ERRORS } from '../errors';
+import type { PipelineSpec } from '../spec';
 
 /**
  * Failure types no retry can fix. CopyVerificationFailed is left out on purpose: a retry copies the
@@ -52,18 +53,18 @@ export const AWS_WAIT_OPTIONS = {
 /** How much longer than Glue's own job timeout the wait may run before Temporal gives up on it. */
 export const GLUE_WAIT_MARGIN_MINUTES = 30;
 
-/** The Glue wait's options: sized from the job's timeout, so a job that runs for hours is waited for. */
+/** The Glue wait's start-to-close: sized from the job's timeout, so a job that runs for hours is waited for. */
 export function glueWaitOptions(jobTimeoutMinutes: number): ActivityOptions {
-  return { ...AWS_WAIT_OPTIONS, startToCloseTimeout: `${jobTimeoutMinutes + GLUE_WAIT_MARGIN_MINUTES} minutes` };
+  return { startToCloseTimeout: `${jobTimeoutMinutes + GLUE_WAIT_MARGIN_MINUTES} minutes` };
 }
 
 /**
- * Failure notifications: retried for up to an hour, so an SMTP or webhook outage is survived and the
- * message still arrives once the service is back.
+ * Failure notifications: retried for the spec's `notify.retryWindowMinutes` (6 hours unless set), so an SMTP
+ * or webhook outage is survived and the message still arrives once the service is back.
  */
 export const NOTIFY_OPTIONS = {
   startToCloseTimeout: '1 minute',
-  scheduleToCloseTimeout: '1 hour',
+  scheduleToCloseTimeout: '6 hours',
   retry: {
     initialInterval: '5 seconds',
     backoffCoefficient: 2,
@@ -98,17 +99,29 @@ const AWS_WAIT_ACTIVITIES = [
   'waitForStatement',
 ] as const satisfies ActivityName[];
 
-/** Short AWS API calls. */
-export const awsCalls =
-  proxyActivities<Pick<GluelineActivities, (typeof AWS_CALL_ACTIVITIES)[number]>>(AWS_CALL_OPTIONS);
-
-/** Long, heartbeating waits. */
-export const awsWaits =
-  proxyActivities<Pick<GluelineActivities, (typeof AWS_WAIT_ACTIVITIES)[number]>>(AWS_WAIT_OPTIONS);
-
-/** Failure notifications. */
-export const notifications =
-  proxyActivities<Pick<GluelineActivities, 'sendFailureEmail' | 'postFailureWebhook'>>(NOTIFY_OPTIONS);
+/**
+ * A run's activity proxies: the profiles above, with the spec's `timeouts` (how soon a dead worker's activity
+ * is retried) and notification retry window.
+ */
+export function activityProxies(spec: Pick<PipelineSpec, 'timeouts' | 'notify'>) {
+  return {
+    /** Short AWS API calls. */
+    awsCalls: proxyActivities<Pick<GluelineActivities, (typeof AWS_CALL_ACTIVITIES)[number]>>({
+      ...AWS_CALL_OPTIONS,
+      startToCloseTimeout: `${spec.timeouts.awsCallSeconds} seconds`,
+    }),
+    /** Long, heartbeating waits. */
+    awsWaits: proxyActivities<Pick<GluelineActivities, (typeof AWS_WAIT_ACTIVITIES)[number]>>({
+      ...AWS_WAIT_OPTIONS,
+      heartbeatTimeout: `${spec.timeouts.heartbeatSeconds} seconds`,
+    }),
+    /** Failure notifications. */
+    notifications: proxyActivities<Pick<GluelineActivities, 'sendFailureEmail' | 'postFailureWebhook'>>({
+      ...NOTIFY_OPTIONS,
+      scheduleToCloseTimeout: `${spec.notify.retryWindowMinutes} minutes`,
+    }),
+  };
+}
 
 /** The retry limit of the profile an activity runs under, for the attempt count of a failure that used them all. */
 export function maximumAttemptsOf(activityType: string): number | undefined {

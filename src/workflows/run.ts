@@ -27,6 +27,7 @@ import type {
   FailureNotice,
   GlueJobRunResult,
   ObjectSet,
+  StartGlueJobRunResult,
   StatementResult,
   StoppedOnCancel,
 } from '../activities/types';
@@ -54,7 +55,7 @@ import {
   type StepProgress,
 } from '../pipeline';
 import { parseOrExplain, SpecValidationError, STEPS, type Batch, type PipelineSpec, type StepName } from '../spec';
-import { awsCalls, awsWaits, glueWaitOptions, maximumAttemptsOf, notifications } from './activity-options';
+import { activityProxies, glueWaitOptions, maximumAttemptsOf } from './activity-options';
 import type { z } from 'zod';
 
 /** The `progress` query: every step instance's status, attempt, times, AWS ids and counts. */
@@ -97,6 +98,8 @@ export class PipelineRun {
   private readonly steps = new Map<string, StepProgress>();
   /** The Glue job's manifest, once transform or a later step has read it. */
   manifest?: GlueManifest;
+  /** The activities, with the spec's timeouts. */
+  readonly activities: ReturnType<typeof activityProxies>;
   /** The first step that failed (or was cancelled), and why. */
   failure?: { step: StepProgress; error: TemporalFailure };
 
@@ -107,6 +110,7 @@ export class PipelineRun {
     skipRule: SkipRule,
   ) {
     const info = workflowInfo();
+    this.activities = activityProxies(spec);
     this.progress = {
       workflowType: info.workflowType,
       pipeline: spec.name,
@@ -268,7 +272,8 @@ async function runRegions(run: PipelineRun): Promise<void> {
 }
 
 /** stage-raw: copies the batch's CSVs into the primary raw bucket (and every region's, when the spec asks). */
-async function stageRaw(p: StepProgress, { spec, batch }: PipelineRun): Promise<void> {
+async function stageRaw(p: StepProgress, run: PipelineRun): Promise<void> {
+  const { spec, batch } = run;
   const primary = primaryRegion(spec);
   const { source } = batch;
   const regions = spec.raw.stageToAllRegions ? spec.regions : [primary];
@@ -279,7 +284,7 @@ async function stageRaw(p: StepProgress, { spec, batch }: PipelineRun): Promise<
     ...(source.keys ? { keys: source.keys } : { prefix: source.prefix! }),
   };
   p.awsIds.buckets = destinations.map((d) => d.bucket);
-  const result = await awsWaits.copyObjects.executeWithOptions(
+  const result = await run.activities.awsWaits.copyObjects.executeWithOptions(
     { summary: `stage-raw: copy the batch's CSVs from s3://${source.bucket} to ${destinations.length} raw bucket(s)` },
     [
       {
@@ -301,11 +306,11 @@ async function stageRaw(p: StepProgress, { spec, batch }: PipelineRun): Promise<
 async function crawl(run: PipelineRun, p: StepProgress, region: string, crawlerName: string): Promise<void> {
   const polling = run.spec.polling.crawler;
   p.awsIds.crawlerName = crawlerName;
-  const started = await awsWaits.startCrawler.executeWithOptions(
+  const started = await run.activities.awsWaits.startCrawler.executeWithOptions(
     { summary: `${p.step}: start crawler ${crawlerName} in ${region}` },
     [{ region, crawlerName, polling }],
   );
-  const result = await awsWaits.waitForCrawler.executeWithOptions(
+  const result = await run.activities.awsWaits.waitForCrawler.executeWithOptions(
     { summary: `${p.step}: wait for crawler ${crawlerName} in ${region}` },
     [{ region, crawlerName, startedAfter: started.startedAfter, polling }],
   );
@@ -328,25 +333,40 @@ async function transform(p: StepProgress, run: PipelineRun): Promise<void> {
   const region = primaryRegion(spec).region;
   const { jobName, timeoutMinutes } = spec.transform;
   p.awsIds.jobName = jobName;
-  const started = await awsWaits.startGlueJobRun.executeWithOptions(
-    { summary: `transform: start Glue job ${jobName} for batch ${batch.id}` },
-    [{ region, jobName, arguments: glueJobArguments(spec, batch), runTag: run.runTag, timeoutMinutes }],
-  );
+  let started: StartGlueJobRunResult;
+  try {
+    started = await run.activities.awsWaits.startGlueJobRun.executeWithOptions(
+      { summary: `transform: start Glue job ${jobName} for batch ${batch.id}` },
+      [{ region, jobName, arguments: glueJobArguments(spec, batch), runTag: run.runTag, timeoutMinutes }],
+    );
+  } catch (err) {
+    // An attempt may have started the run and died (or been cancelled) before reporting it: stop it by its tag.
+    if (startMayHaveRun(err) && patched(STOP_BY_RUN_TAG_PATCH)) {
+      await stopLeftover(p, `the glue job run tagged ${run.runTag}`, () =>
+        run.activities.awsWaits.stopGlueJobRun.executeWithOptions(
+          { summary: `transform: stop the Glue job run of this run` },
+          [{ region, jobName, runTag: run.runTag, polling: spec.polling.glueJob }],
+        ),
+      );
+    }
+    throw err;
+  }
   p.awsIds.jobRunId = started.jobRunId;
   showDetails(run);
   const jobRun = { region, jobName, jobRunId: started.jobRunId, polling: spec.polling.glueJob };
   let done: GlueJobRunResult;
   try {
-    done = await awsWaits.waitForGlueJobRun.executeWithOptions(
+    done = await run.activities.awsWaits.waitForGlueJobRun.executeWithOptions(
       { ...glueWaitOptions(timeoutMinutes), summary: `transform: wait for Glue job run ${started.jobRunId}` },
       [jobRun],
     );
   } catch (err) {
     if (mayStillRun(err, FailureType.GlueJobRunFailed)) {
       await stopLeftover(p, `glue job run ${started.jobRunId}`, () =>
-        awsWaits.stopGlueJobRun.executeWithOptions({ summary: `transform: stop Glue job run ${started.jobRunId}` }, [
-          jobRun,
-        ]),
+        run.activities.awsWaits.stopGlueJobRun.executeWithOptions(
+          { summary: `transform: stop Glue job run ${started.jobRunId}` },
+          [jobRun],
+        ),
       );
     }
     throw err;
@@ -360,7 +380,7 @@ async function transform(p: StepProgress, run: PipelineRun): Promise<void> {
 async function readManifest(p: StepProgress, run: PipelineRun): Promise<GlueManifest> {
   const { spec, batch } = run;
   const primary = primaryRegion(spec);
-  const manifest = await awsCalls.readManifest.executeWithOptions(
+  const manifest = await run.activities.awsCalls.readManifest.executeWithOptions(
     { summary: `${p.step}: read the Glue job's manifest for batch ${batch.id}` },
     [{ region: primary.region, bucket: primary.curatedBucket, key: manifestKey(spec, batch) }],
   );
@@ -401,7 +421,7 @@ async function replicateCurated(p: StepProgress, run: PipelineRun): Promise<void
   const destinations = replicas.map((r) => ({ region: r.region, bucket: r.curatedBucket }));
   p.awsIds.buckets = destinations.map((d) => d.bucket);
   try {
-    const result = await awsWaits.copyObjects.executeWithOptions(
+    const result = await run.activities.awsWaits.copyObjects.executeWithOptions(
       {
         summary: `replicate-curated: copy ${dataKeys.length} Parquet file(s) of ${curatedBatchPrefix(spec, batch)} to ${replicas.map((r) => r.region).join(', ')}`,
       },
@@ -420,7 +440,7 @@ async function replicateCurated(p: StepProgress, run: PipelineRun): Promise<void
     await CancellationScope.nonCancellable(async () => {
       const cleanups = await Promise.allSettled(
         destinations.map((d) =>
-          awsCalls.deleteObjects.executeWithOptions(
+          run.activities.awsCalls.deleteObjects.executeWithOptions(
             { summary: `replicate-curated: delete the unverified copy in s3://${d.bucket}` },
             // The manifest first: without it a partial copy never looks complete.
             [{ region: d.region, bucket: d.bucket, keys: [mKey, ...dataKeys] }],
@@ -448,7 +468,7 @@ async function redshiftRefresh(p: StepProgress, run: PipelineRun): Promise<void>
   const { spec, batch } = run;
   const region = p.region!;
   const target = spec.regions.find((r) => r.region === region)!.redshift!;
-  const executed = await awsCalls.executeStatements.executeWithOptions(
+  const executed = await run.activities.awsCalls.executeStatements.executeWithOptions(
     {
       summary: `${p.step}: run the refresh SQL on ${target.workgroupName ?? target.clusterIdentifier}`,
       // A cancellation waits for the call to end, so a statement it started is known, and cancelled below.
@@ -471,16 +491,17 @@ async function redshiftRefresh(p: StepProgress, run: PipelineRun): Promise<void>
   const { statementId } = executed;
   let result: StatementResult;
   try {
-    result = await awsWaits.waitForStatement.executeWithOptions(
+    result = await run.activities.awsWaits.waitForStatement.executeWithOptions(
       { summary: `${p.step}: wait for statement ${statementId}` },
       [{ region, statementId, polling: spec.polling.redshift }],
     );
   } catch (err) {
     if (mayStillRun(err, FailureType.StatementFailed)) {
       await stopLeftover(p, `redshift statement ${statementId}`, () =>
-        awsCalls.cancelStatement.executeWithOptions({ summary: `${p.step}: cancel statement ${statementId}` }, [
-          { region, statementId, polling: spec.polling.redshift },
-        ]),
+        run.activities.awsCalls.cancelStatement.executeWithOptions(
+          { summary: `${p.step}: cancel statement ${statementId}` },
+          [{ region, statementId, polling: spec.polling.redshift }],
+        ),
       );
     }
     throw err;
@@ -502,6 +523,17 @@ function mayStillRun(err: unknown, endedType: FailureType): boolean {
   const stopped = (d: unknown) => typeof (d as Partial<StoppedOnCancel> | null)?.finalState === 'string';
   return !(inner instanceof CancelledFailure && inner.details.some(stopped));
 }
+
+/**
+ * Whether a failed startGlueJobRun may have left a run the workflow never heard of: it was cancelled or timed
+ * out (an attempt may have died after StartJobRun). A start that Glue refused started nothing.
+ */
+function startMayHaveRun(err: unknown): boolean {
+  return isCancellation(err) || (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure);
+}
+
+/** Marks histories whose runs stop, by its run tag, a Glue run whose start was cancelled or timed out. */
+export const STOP_BY_RUN_TAG_PATCH = 'stop-glue-run-by-tag';
 
 /**
  * Marks histories whose runs stop what a failed wait left running (and whose executeStatements waits out a
@@ -543,8 +575,13 @@ async function notifyFailure(run: PipelineRun, failure: TemporalFailure): Promis
   await CancellationScope.nonCancellable(async () => {
     const channels: ['email' | 'webhook', Promise<unknown>][] = [];
     const summary = `notify-failure: ${notice.step} failed (${notice.error.type})`;
-    if (email) channels.push(['email', notifications.sendFailureEmail.executeWithOptions({ summary }, [notice])]);
-    if (webhook) channels.push(['webhook', notifications.postFailureWebhook.executeWithOptions({ summary }, [notice])]);
+    if (email)
+      channels.push(['email', run.activities.notifications.sendFailureEmail.executeWithOptions({ summary }, [notice])]);
+    if (webhook)
+      channels.push([
+        'webhook',
+        run.activities.notifications.postFailureWebhook.executeWithOptions({ summary }, [notice]),
+      ]);
     const outcomes = await Promise.allSettled(channels.map(([, sent]) => sent));
     run.progress.notifications = {};
     outcomes.forEach((outcome, i) => {

@@ -466,6 +466,37 @@ describe('stopGlueJobRun', () => {
     assert.equal((await jobRun(aws, jobName, jobRunId)).JobRunState, 'STOPPED');
   });
 
+  test('without a JobRunId, stops the run its tag finds (a start that died before reporting it)', async () => {
+    const { aws, jobName, glue } = await realJob([{ state: 'RUNNING' }, { state: 'RUNNING' }], {
+      ExecutionProperty: { MaxConcurrentRuns: 2 },
+    });
+    const runTag = unique('run');
+    // Another pipeline run's run of the same job, which must be left alone.
+    const other = await run(activityEnv(), glue.startGlueJobRun, startInput(jobName, unique('other')));
+    // What a start attempt that died after StartJobRun leaves: a tagged run nobody recorded.
+    const { JobRunId } = await aws
+      .glue(region)
+      .send(new StartJobRunCommand({ JobName: jobName, Arguments: { [RUN_TAG_ARGUMENT]: runTag } }));
+    try {
+      const result = await run(activityEnv(), glue.stopGlueJobRun, { region, jobName, runTag, polling: fastPolling });
+      assert.deepEqual(result, { jobRunId: JobRunId, jobRunState: 'STOPPED', stopRequested: true });
+      assert.equal((await gateway.counts(jobName))['glue:BatchStopJobRun']?.count, 1);
+      assert.equal((await jobRun(aws, jobName, other.jobRunId)).JobRunState, 'RUNNING');
+    } finally {
+      await aws.glue(region).send(new BatchStopJobRunCommand({ JobName: jobName, JobRunIds: [other.jobRunId] }));
+    }
+  });
+
+  test('without a JobRunId, stops nothing when no run carries the tag (the start never reached Glue)', async () => {
+    const { jobName, glue } = await realJob();
+    const runTag = unique('run');
+    const result = await run(activityEnv(), glue.stopGlueJobRun, { region, jobName, runTag, polling: fastPolling });
+    assert.deepEqual(result, { jobRunState: 'NOT_STARTED', stopRequested: false });
+    const counts = await gateway.counts(jobName);
+    assert.equal(counts['glue:GetJobRuns']?.count, 1);
+    assert.equal(counts['glue:BatchStopJobRun'], undefined);
+  });
+
   test('fails non-retryably, naming the run, when the run does not exist', async () => {
     const { jobName, glue } = await realJob();
     const err = await rejection(run(activityEnv(), glue.stopGlueJobRun, waitInput(jobName, 'jr_unknown')));

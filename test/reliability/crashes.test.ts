@@ -114,7 +114,7 @@ describe(`worker crashes (${mode}): SIGKILL at random points, restart each time`
         for (const end = Date.now() + limitMs; open() && Date.now() < end && !(await ready());) await sleep(100);
         if (!open()) return;
         killPoints.push(label);
-        await worker.killAndRestart();
+        await worker.replace('SIGKILL');
       };
 
       // Between StartJobRun and its result: the moment the gateway has counted a run's StartJobRun.

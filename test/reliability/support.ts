@@ -4,7 +4,7 @@
  * file, and a pipeline whose Glue job is scripted by the gateway (no Spark) and whose Redshift refresh only
  * appends one row per execution to a counter table, so a second execution of a statement shows as a second row.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,7 +20,8 @@ import { Client, Connection } from '@temporalio/client';
 import { curatedBatchPrefix, manifestKey, primaryRegion, type GlueManifest } from '../../src/layout';
 import type { Batch, PipelineSpec } from '../../src/spec';
 import { provision } from '../../src/starters/provision';
-import { devtool } from '../../devstack/paths';
+import { devtool, repoRoot } from '../../devstack/paths';
+import { freePort, type StackEndpoints } from '../../devstack/stack';
 import { pollUntil } from '../support/poll';
 import { uniqueSalesSpec } from '../support/spec';
 import { awsClientConfig, stack, stackDir } from '../support/stack';
@@ -90,14 +91,32 @@ export class KillableWorker {
     if (this.worker) fs.appendFileSync(this.logFile, this.worker.output());
   }
 
-  /** SIGKILL (no grace, no clean-up), then a fresh process. */
-  async killAndRestart(): Promise<void> {
-    const w = this.worker!;
-    w.child.kill('SIGKILL');
-    await w.exited;
-    this.kills++;
-    this.saveLog();
-    await this.start();
+  /**
+   * Sends `signal` to the process and starts a fresh one at once, as a deploy or a supervisor would: SIGKILL
+   * (no grace, no clean-up) or SIGTERM (graceful shutdown). Resolves with the old process's exit code.
+   */
+  async replace(signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<number | null> {
+    const old = this.worker!;
+    old.child.kill(signal);
+    if (signal === 'SIGKILL') this.kills++;
+    const [code] = await Promise.all([old.exited, this.start()]);
+    fs.appendFileSync(this.logFile, old.output());
+    return code;
+  }
+
+  /** Settles when the current process exits. */
+  get exited(): Promise<number | null> {
+    return this.worker?.exited ?? Promise.resolve(null);
+  }
+
+  /** True while the current process runs. */
+  get running(): boolean {
+    return this.worker?.child.exitCode === null && this.worker.child.signalCode === null;
+  }
+
+  /** The current process's output so far (earlier lives are in {@link logFile}). */
+  output(): string {
+    return this.worker?.output() ?? '';
   }
 
   /** SIGTERM and wait; keeps the log. */
@@ -135,6 +154,8 @@ export function reliabilitySpec(webhookUrl?: string): PipelineSpec {
       ],
     },
     notify: { ...base.notify, ...(webhookUrl ? { webhook: { url: webhookUrl } } : {}) },
+    // A killed worker's activity is retried after 30 s instead of 2 min: the scenarios wait out many of them.
+    timeouts: { heartbeatSeconds: 30, awsCallSeconds: 30 },
     polling: {
       glueJob: { initialIntervalMs: 500, maxIntervalMs: 1000, backoffCoefficient: 1.5 },
       crawler: { initialIntervalMs: 300, maxIntervalMs: 1000, backoffCoefficient: 1.5 },
@@ -224,31 +245,62 @@ export interface SinkMessage {
   [key: string]: unknown;
 }
 
-/** Every message the SMTP sink holds. */
-export async function sinkMessages(): Promise<SinkMessage[]> {
-  const res = await fetch(stack().smtp.inboxUrl);
+/** Every message an SMTP sink holds. @param inboxUrl @default - the test stack's sink */
+export async function sinkMessages(inboxUrl = stack().smtp.inboxUrl): Promise<SinkMessage[]> {
+  const res = await fetch(inboxUrl);
   return (await res.json()) as SinkMessage[];
 }
 
-export async function temporalClient(): Promise<{ client: Client; connection: Connection }> {
-  const connection = await Connection.connect({ address: stack().temporal.address });
-  return { client: new Client({ connection, namespace: stack().temporal.namespace }), connection };
+/** An SMTP sink of its own (`devstack/mail-sink.ts`) on `smtpPort`, started once it answers. */
+export async function startMailSink(smtpPort: number): Promise<{ inboxUrl: string; stop: () => Promise<void> }> {
+  const inboxUrl = `http://127.0.0.1:${await freePort()}/messages`;
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'devstack', 'mail-sink.ts')], {
+    cwd: repoRoot,
+    stdio: 'ignore',
+    env: {
+      ...process.env,
+      MAIL_SMTP_PORT: String(smtpPort),
+      MAIL_HTTP_PORT: new URL(inboxUrl).port,
+      MAIL_STORE: path.join(stackDir, `mail-${smtpPort}.jsonl`),
+    },
+  });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  await pollUntil(
+    () =>
+      fetch(inboxUrl).then(
+        (r) => r.ok,
+        () => false,
+      ),
+    (ok) => ok,
+    { timeoutMs: 60_000, intervalMs: 200 },
+  );
+  return { inboxUrl, stop: async () => void (child.kill('SIGTERM'), await exited) };
+}
+
+/** A client of the test stack's Temporal, or of `temporal` (a server of a test's own). */
+export async function temporalClient(
+  temporal: StackEndpoints['temporal'] = stack().temporal,
+): Promise<{ client: Client; connection: Connection }> {
+  const connection = await Connection.connect({ address: temporal.address });
+  return { client: new Client({ connection, namespace: temporal.namespace }), connection };
 }
 
 /**
  * A run's history as the server's JSON (`temporal workflow show --output json`), with every base64 string in
- * it (payload data) decoded and appended, so a secret inside a payload is found too.
+ * it (payload data) decoded and appended, so a secret inside a payload is found too. With `codecEndpoint`, the
+ * CLI decodes payloads through that codec server first, as the Temporal UI does.
  */
-export function historyText(workflowId: string): string {
-  const s = stack();
+export function historyText(
+  workflowId: string,
+  temporal: StackEndpoints['temporal'] = stack().temporal,
+  codecEndpoint?: string,
+): string {
   const cli = spawnSync(
     devtool('temporal'),
-    ['workflow', 'show', '--address', s.temporal.address, '--namespace', s.temporal.namespace].concat([
-      '--workflow-id',
-      workflowId,
-      '--output',
-      'json',
-    ]),
+    ['workflow', 'show', '--address', temporal.address, '--namespace', temporal.namespace].concat(
+      ['--workflow-id', workflowId, '--output', 'json'],
+      codecEndpoint ? ['--codec-endpoint', codecEndpoint] : [],
+    ),
     { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
   );
   if (cli.status !== 0) throw new Error(`temporal workflow show ${workflowId} failed: ${cli.stderr}`);

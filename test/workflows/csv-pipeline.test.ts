@@ -115,6 +115,48 @@ describe('csvPipeline, happy path', () => {
   });
 });
 
+describe('csvPipeline, timeouts', () => {
+  const seconds = (d: { seconds?: unknown } | null | undefined) => Number(d?.seconds ?? 0);
+
+  test("the spec's timeouts and notification retry window set every activity's timeouts", async () => {
+    const spec = testSpec({ timeouts: { heartbeatSeconds: 15, awsCallSeconds: 20 } });
+    const input = testInput({ spec: { ...spec, notify: { ...spec.notify, retryWindowMinutes: 30 } } });
+    const { handle } = await bed.runToEnd('csvPipeline', input, {
+      fail: { waitForStatement: () => ApplicationFailure.nonRetryable('denied', 'AccessDeniedException') },
+    });
+    const scheduled = new Map<string, { heartbeat: number; startToClose: number; scheduleToClose: number }>();
+    for (const e of (await handle.fetchHistory()).events ?? []) {
+      const a = e.activityTaskScheduledEventAttributes;
+      if (!a) continue;
+      const timeouts = {
+        heartbeat: seconds(a.heartbeatTimeout),
+        startToClose: seconds(a.startToCloseTimeout),
+        scheduleToClose: seconds(a.scheduleToCloseTimeout),
+      };
+      scheduled.set(a.activityType!.name!, timeouts);
+    }
+    for (const name of ['copyObjects', 'startCrawler', 'waitForGlueJobRun', 'waitForStatement'])
+      assert.equal(scheduled.get(name)?.heartbeat, 15, name);
+    for (const name of ['readManifest', 'executeStatements', 'cancelStatement'])
+      assert.equal(scheduled.get(name)?.startToClose, 20, name);
+    for (const name of ['sendFailureEmail', 'postFailureWebhook'])
+      assert.equal(scheduled.get(name)?.scheduleToClose, 30 * 60, name);
+  });
+
+  test('without them, waits heartbeat within 2 minutes and notifications retry for 6 hours', async () => {
+    const { handle } = await bed.runToEnd('csvPipeline', testInput(), {
+      fail: { waitForStatement: () => ApplicationFailure.nonRetryable('denied', 'AccessDeniedException') },
+    });
+    const events = (await handle.fetchHistory()).events ?? [];
+    const of = (name: string) =>
+      events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name)!
+        .activityTaskScheduledEventAttributes!;
+    assert.equal(seconds(of('waitForGlueJobRun').heartbeatTimeout), 120);
+    assert.equal(seconds(of('executeStatements').startToCloseTimeout), 120);
+    assert.equal(seconds(of('sendFailureEmail').scheduleToCloseTimeout), 6 * 3600);
+  });
+});
+
 describe('csvPipeline, visibility', () => {
   test('the progress query shows finished steps, the running transform with its job run id, and pending steps', async () => {
     const glue = controllableGlueWait();

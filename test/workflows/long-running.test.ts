@@ -124,6 +124,60 @@ describe('csvPipeline, long waits and cancellation', () => {
     assert.ok(stops[0]!.endedAtMs! <= emails[0]!.startedAtMs, 'the notice went out before the stop ended');
   });
 
+  test('cancelling the run while startGlueJobRun has not reported a run stops the run found by its tag', async () => {
+    // A start attempt that never reports (as one whose worker died after StartJobRun), until it is cancelled.
+    const fakes = fakeActivities({
+      replace: {
+        startGlueJobRun: async () => {
+          for (;;) {
+            Context.current().heartbeat();
+            await Context.current().sleep(20);
+          }
+        },
+      },
+    });
+    const { worker, taskQueue } = await bed.worker(fakes);
+    const handle = await bed.env.client.workflow.start<(input: unknown) => Promise<PipelineResult>>('csvPipeline', {
+      taskQueue,
+      workflowId: unique('cancel-unreported-start'),
+      args: [testInput()],
+    });
+    const error = await worker.runUntil(async () => {
+      await pollUntil(
+        async () => fakes.calls.filter((c) => c.name === 'startGlueJobRun').length,
+        (n) => n >= 1,
+      );
+      await handle.cancel();
+      return handle.result().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    });
+    assert.ok(error instanceof WorkflowFailedError, String(error));
+    const stops = fakes.calls.filter((c) => c.name === 'stopGlueJobRun');
+    assert.deepEqual(
+      stops.map((c) => c.input),
+      [
+        {
+          region: 'us-east-1',
+          jobName: 'sales-to-parquet',
+          runTag: `${handle.workflowId}/${(await handle.describe()).runId}`,
+          polling: PipelineSpec.parse(testSpec()).polling.glueJob,
+        },
+      ],
+    );
+    const emails = fakes.calls.filter((c) => c.name === 'sendFailureEmail');
+    assert.equal(emails.length, 1);
+    assert.ok(stops[0]!.endedAtMs! <= emails[0]!.startedAtMs, 'the notice went out before the stop ended');
+  });
+
+  test('a start of the Glue job run that Glue refuses stops nothing', async () => {
+    const refused = await bed.runToEnd('csvPipeline', testInput(), {
+      fail: { startGlueJobRun: () => nonRetryable('AccessDeniedException', 'not allowed to StartJobRun') },
+    });
+    assert.equal(refused.called('stopGlueJobRun').length, 0);
+  });
+
   test('cancelling the run after the refresh SQL started but before its wait ran cancels the statements', async () => {
     const { called } = await cancelWhileStarting('executeStatements', 2);
     assert.equal(called('waitForStatement').length, 0, 'a wait ran: this test no longer covers the gap');
