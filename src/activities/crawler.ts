@@ -104,7 +104,11 @@ export function createCrawlerActivities(
           }
           // Another crawl started between our look and our start: wait for that one too.
           waitedForRunningCrawl = true;
-          await heartbeatingSleep(input.polling.initialIntervalMs, { crawlerName, waitingForOtherCrawl: true });
+          await heartbeatingSleep(
+            input.polling.initialIntervalMs,
+            { crawlerName, waitingForOtherCrawl: true },
+            deps.workerShutdown,
+          );
         }
       }
     },

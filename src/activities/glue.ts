@@ -193,7 +193,7 @@ export function createGlueActivities(
           // The job is at its MaxConcurrentRuns: wait for a slot rather than failing or starting blindly.
           const details = { waitingFor: 'ConcurrentRunsExceededException', jobName: input.jobName, waits: waits + 1 };
           Context.current().heartbeat(details);
-          await heartbeatingSleep(intervalMs, details);
+          await heartbeatingSleep(intervalMs, details, deps.workerShutdown);
           intervalMs = nextIntervalMs(intervalMs, policy);
         }
       }

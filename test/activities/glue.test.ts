@@ -3,12 +3,13 @@ import { describe, test } from 'node:test';
 import {
   BatchStopJobRunCommand,
   GetJobRunCommand,
+  GetJobRunsCommand,
   StartJobRunCommand,
   type CreateJobCommandInput,
   type JobRun,
   type JobRunState,
 } from '@aws-sdk/client-glue';
-import { CancelledFailure, ActivityCancellationDetails } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure, ActivityCancellationDetails } from '@temporalio/common';
 import { createGlueActivities, GLUE_JOB_RUN_OUTCOME } from '../../src/activities/glue';
 import type { StartGlueJobRunInput } from '../../src/activities/types';
 import { RUN_TAG_ARGUMENT } from '../../src/layout';
@@ -156,6 +157,31 @@ describe('startGlueJobRun', () => {
     assert.equal((env.heartbeats[0] as { waitingFor?: string }).waitingFor, 'ConcurrentRunsExceededException');
     const starts = (await gateway.counts(jobName))['glue:StartJobRun']?.count ?? 0;
     assert.ok(starts >= 3, `expected the other start, at least one refused start and ours; got ${starts}`);
+  });
+
+  test('hands a wait for a free run slot over at once when the worker begins to shut down', async () => {
+    const { aws, jobName } = await realJob([{ state: 'RUNNING' }]);
+    const other = await run(
+      activityEnv(),
+      createGlueActivities(awsDeps(aws)).startGlueJobRun,
+      startInput(jobName, unique('run')),
+    );
+    const shutdown = new AbortController();
+    const glue = createGlueActivities({ ...awsDeps(aws), workerShutdown: shutdown.signal });
+    const env = activityEnv();
+    env.once('heartbeat', () => shutdown.abort());
+    const slow = { initialIntervalMs: 60_000, maxIntervalMs: 60_000, backoffCoefficient: 1 };
+    await assert.rejects(
+      run(env, glue.startGlueJobRun, startInput(jobName, unique('run'), { polling: slow })),
+      (err) => err instanceof ApplicationFailure && err.type === 'WorkerShutdown' && !err.nonRetryable,
+    );
+    const runs = await aws.glue(region).send(new GetJobRunsCommand({ JobName: jobName }));
+    assert.deepEqual(
+      runs.JobRuns?.map((r) => r.Id),
+      [other.jobRunId],
+      'only the other run exists: ours never started',
+    );
+    await aws.glue(region).send(new BatchStopJobRunCommand({ JobName: jobName, JobRunIds: [other.jobRunId] }));
   });
 
   test('survives throttled GetJobRuns and StartJobRun calls', async () => {

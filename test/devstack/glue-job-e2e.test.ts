@@ -4,8 +4,6 @@
  * spec's own Redshift SQL through @aws-sdk/client-redshift-data. One successful Spark run for the file.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { before, after, describe, test } from 'node:test';
 import {
   BatchStopJobRunCommand,
@@ -22,8 +20,7 @@ import {
   RedshiftDataClient,
   type DescribeStatementResponse,
 } from '@aws-sdk/client-redshift-data';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { repoRoot } from '../../devstack/paths';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import {
   curatedBatchPrefix,
   glueJobArguments,
@@ -34,13 +31,11 @@ import {
   type GlueManifest,
 } from '../../src/layout';
 import type { Batch, PipelineSpec, RegionSpec } from '../../src/spec';
-import { provision } from '../../src/starters/provision';
 import { pollUntil } from '../support/poll';
 import { processesWith } from '../support/processes';
-import { uniqueSalesSpec } from '../support/spec';
-import { awsClientConfig, stack } from '../support/stack';
+import { provisionQuietly, putSampleCsvs, uniqueSalesSpec } from '../support/spec';
+import { awsClientConfig } from '../support/stack';
 
-const samples = path.join(repoRoot, 'samples', 'sales');
 /** Spark's start-up alone takes tens of seconds on a busy 2-core machine. */
 const SPARK_TIMEOUT_MS = 300_000;
 
@@ -61,26 +56,9 @@ describe("glueline's job through the gateway, after npm run provision", () => {
     glue = new GlueClient(awsClientConfig(primary.region));
     s3 = new S3Client(awsClientConfig(primary.region));
     redshift = new RedshiftDataClient(awsClientConfig(primary.region));
-    await provision({
-      spec,
-      target: { endpoint: stack().aws.endpoint, description: 'the test stack' },
-      yes: false,
-      log: () => {},
-    });
+    await provisionQuietly(spec);
   });
   after(() => (glue.destroy(), s3.destroy(), redshift.destroy()));
-
-  async function stageSamples(b: Batch) {
-    for (const name of fs.readdirSync(samples).filter((n) => n.endsWith('.csv'))) {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: primary.rawBucket,
-          Key: `${rawBatchPrefix(spec, b)}${name}`,
-          Body: fs.readFileSync(path.join(samples, name)),
-        }),
-      );
-    }
-  }
 
   async function startJobRun(b: Batch, overrides: Record<string, string> = {}): Promise<string> {
     const { JobRunId } = await glue.send(
@@ -116,7 +94,7 @@ describe("glueline's job through the gateway, after npm run provision", () => {
 
   test("BatchStopJobRun ends a running Spark run STOPPED and kills Spark's processes", async () => {
     const b = batch('stopped');
-    await stageSamples(b);
+    await putSampleCsvs(spec, rawBatchPrefix(spec, b));
     const runId = await startJobRun(b);
     await pollUntil(
       async () => processesWith(runId),
@@ -138,7 +116,7 @@ describe("glueline's job through the gateway, after npm run provision", () => {
     let manifest: GlueManifest;
 
     before(async () => {
-      await stageSamples(sample());
+      await putSampleCsvs(spec, rawBatchPrefix(spec, sample()));
       run = await jobRunEnded(await startJobRun(sample()));
       if (run.JobRunState === 'SUCCEEDED') {
         manifest = JSON.parse(await getText(manifestKey(spec, sample()))) as GlueManifest;

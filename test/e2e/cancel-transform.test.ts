@@ -5,22 +5,17 @@
  * one failure email naming transform, and close the run with the cancellation as its cause.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GetJobRunCommand, GlueClient, type JobRun } from '@aws-sdk/client-glue';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ActivityFailure, CancelledFailure } from '@temporalio/common';
 import type { SinkMessage } from '../../devstack/mail-sink';
-import { repoRoot } from '../../devstack/paths';
 import { primaryRegion } from '../../src/layout';
 import { pipelineWorkflowId, PROGRESS_QUERY, type PipelineProgress } from '../../src/pipeline';
 import type { Batch, PipelineSpec } from '../../src/spec';
-import { provision } from '../../src/starters/provision';
 import { GatewayControl, type RequestCounts } from '../support/gateway';
 import { pollUntil } from '../support/poll';
-import { uniqueSalesSpec } from '../support/spec';
+import { provisionQuietly, putSampleCsvs, uniqueSalesSpec } from '../support/spec';
 import { awsClientConfig, stack, unique } from '../support/stack';
 import {
   startWorker,
@@ -31,7 +26,6 @@ import {
   type WorkerProcess,
 } from '../support/worker-process';
 
-const samples = path.join(repoRoot, 'samples', 'sales');
 const STEP_TIMEOUT_MS = 120_000;
 
 describe('cancelling csvPipeline during transform, end to end', () => {
@@ -51,25 +45,11 @@ describe('cancelling csvPipeline during transform, end to end', () => {
     async () => {
       spec = uniqueSalesSpec();
       const primary = primaryRegion(spec);
-      await provision({
-        spec,
-        target: { endpoint: stack().aws.endpoint, description: 'the test stack' },
-        yes: false,
-        log: () => {},
-      });
+      await provisionQuietly(spec);
       // The job runs until something stops it.
       await gateway.scriptJobRuns(spec.transform.jobName, [{ state: 'RUNNING' }]);
       batch = { id: unique('cancel'), source: { bucket: primary.rawBucket, prefix: 'landing/cancel/' } };
-      const s3 = new S3Client(awsClientConfig(primary.region));
-      const csv = fs.readdirSync(samples).find((n) => n.endsWith('.csv'))!;
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: primary.rawBucket,
-          Key: `landing/cancel/${csv}`,
-          Body: fs.readFileSync(path.join(samples, csv)),
-        }),
-      );
-      s3.destroy();
+      await putSampleCsvs(spec, 'landing/cancel/', 1);
 
       const taskQueue = unique('e2e-cancel');
       worker = startWorker(stackWorkerEnv(taskQueue));

@@ -14,15 +14,14 @@ import {
   GetStatementResultCommand,
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { repoRoot } from '../../devstack/paths';
 import { manifestKey, primaryRegion, type GlueManifest } from '../../src/layout';
 import { DEFAULT_TASK_QUEUE, pipelineWorkflowId, type PipelineResult } from '../../src/pipeline';
 import type { Batch, PipelineSpec } from '../../src/spec';
-import { provision } from '../../src/starters/provision';
 import { pollUntil } from '../support/poll';
-import { uniqueSalesSpec } from '../support/spec';
+import { provisionQuietly, putSampleCsvs, uniqueSalesSpec } from '../support/spec';
 import { awsClientConfig, stack } from '../support/stack';
 import {
   startWorker,
@@ -49,24 +48,9 @@ describe('csvPipeline end to end: worker process, temporal CLI, real activities 
     async () => {
       spec = uniqueSalesSpec();
       const primary = primaryRegion(spec);
-      await provision({
-        spec,
-        target: { endpoint: stack().aws.endpoint, description: 'the test stack' },
-        yes: false,
-        log: () => {},
-      });
+      await provisionQuietly(spec);
       batch = { id: 'e2e-1', source: { bucket: primary.rawBucket, prefix: 'landing/e2e-1/' } };
-      const s3 = new S3Client(awsClientConfig(primary.region));
-      for (const name of fs.readdirSync(samples).filter((n) => n.endsWith('.csv'))) {
-        await s3.send(
-          new PutObjectCommand({
-            Bucket: primary.rawBucket,
-            Key: `landing/e2e-1/${name}`,
-            Body: fs.readFileSync(path.join(samples, name)),
-          }),
-        );
-      }
-      s3.destroy();
+      await putSampleCsvs(spec, 'landing/e2e-1/');
 
       worker = startWorker(stackWorkerEnv(DEFAULT_TASK_QUEUE));
       await waitForOutput(worker, 'glueline worker started');

@@ -19,7 +19,6 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { curatedBatchPrefix, manifestKey, primaryRegion, type GlueManifest } from '../../src/layout';
 import type { Batch, PipelineSpec } from '../../src/spec';
-import { provision } from '../../src/starters/provision';
 import { devtool, repoRoot } from '../../devstack/paths';
 import { freePort, type StackEndpoints } from '../../devstack/stack';
 import { pollUntil } from '../support/poll';
@@ -169,14 +168,7 @@ export function withOwnJob(spec: PipelineSpec, suffix: string): PipelineSpec {
   return { ...spec, transform: { ...spec.transform, jobName: `${spec.transform.jobName}-${suffix}` } };
 }
 
-export async function provisionQuietly(spec: PipelineSpec): Promise<void> {
-  await provision({
-    spec,
-    target: { endpoint: stack().aws.endpoint, description: 'the test stack' },
-    yes: false,
-    log: () => {},
-  });
-}
+export { provisionQuietly } from '../support/spec';
 
 /**
  * Lands one CSV for a batch, and writes what the (scripted) Glue job would have written: one output file and

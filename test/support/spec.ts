@@ -2,11 +2,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { repoRoot } from '../../devstack/paths';
+import { primaryRegion } from '../../src/layout';
 import { provision } from '../../src/starters/provision';
 import { loadSpecFile } from '../../src/starters/spec-file';
 import type { PipelineSpec } from '../../src/spec';
-import { stack, unique } from './stack';
+import { awsClientConfig, stack, unique } from './stack';
 
 /** specs/local-sales.yaml with buckets, database, crawlers, job and Redshift workgroup no other test uses. */
 export function uniqueSalesSpec(options: { versioning?: boolean } = {}): PipelineSpec {
@@ -39,11 +41,34 @@ export async function provisionedSpecFile(
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `glueline-${tag}-`));
   const specFile = path.join(workDir, 'spec.json');
   fs.writeFileSync(specFile, JSON.stringify(spec));
+  await provisionQuietly(spec);
+  return { spec, workDir, specFile };
+}
+
+/** `npm run provision` of `spec` on the test stack, printing nothing. */
+export async function provisionQuietly(spec: PipelineSpec): Promise<void> {
   await provision({
     spec,
     target: { endpoint: stack().aws.endpoint, description: 'the test stack' },
     yes: false,
     log: () => {},
   });
-  return { spec, workDir, specFile };
+}
+
+/** Puts the sample CSVs (samples/sales, the first `count` of them) under `prefix` in the spec's primary raw bucket. */
+export async function putSampleCsvs(spec: PipelineSpec, prefix: string, count = Infinity): Promise<void> {
+  const primary = primaryRegion(spec);
+  const samples = path.join(repoRoot, 'samples', 'sales');
+  const s3 = new S3Client(awsClientConfig(primary.region));
+  try {
+    for (const name of fs
+      .readdirSync(samples)
+      .filter((n) => n.endsWith('.csv'))
+      .slice(0, count)) {
+      const Body = fs.readFileSync(path.join(samples, name));
+      await s3.send(new PutObjectCommand({ Bucket: primary.rawBucket, Key: `${prefix}${name}`, Body }));
+    }
+  } finally {
+    s3.destroy();
+  }
 }
