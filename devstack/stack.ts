@@ -102,15 +102,40 @@ export function readEndpoints(dir = DEFAULT_DIR): StackEndpoints {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as StackEndpoints;
 }
 
+/** The lowest port the kernel hands out for `listen(0)` and outgoing connections (Linux: 32768 unless changed). */
+function ephemeralLow(): number {
+  try {
+    return Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/** Ports this process has handed out already: a port is free again once its probe closes. */
+const handedOut = new Set<number>();
+
+/**
+ * A port nothing listens on, below the kernel's ephemeral range: a port from `listen(0)` could be taken, before
+ * our part binds it, by another part's own `listen(0)` (the Temporal dev server picks its internal services'
+ * ports that way) or by an outgoing connection.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const high = Math.min(ephemeralLow(), 65536);
+  const low = Math.max(1024, high - 12_000);
+  for (;;) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, HOST, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, HOST, () => server.close(() => resolve(true)));
   });
 }
 
