@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { repoRoot } from '../../devstack/paths';
 import { main } from '../../src/starters/cli';
-import { stack } from './stack';
+import { stackWorkerEnv } from './worker-process';
 
 export interface CliResult {
   code: number;
@@ -34,18 +34,12 @@ export function gluelineProcess(argv: string[], env: Record<string, string>): Pr
   });
 }
 
-/** The environment the CLI reads, pointed at the test stack, with `taskQueue` as GLUELINE_TASK_QUEUE. */
+/**
+ * The environment the CLI reads, pointed at the test stack, with `taskQueue` as GLUELINE_TASK_QUEUE: the worker's
+ * (an operator keeps one set of settings for both), with a default region for the SDK.
+ */
 export function cliEnv(taskQueue: string): Record<string, string> {
-  const s = stack();
-  return {
-    TEMPORAL_ADDRESS: s.temporal.address,
-    TEMPORAL_NAMESPACE: s.temporal.namespace,
-    GLUELINE_TASK_QUEUE: taskQueue,
-    GLUELINE_AWS_ENDPOINT: s.aws.endpoint,
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    AWS_REGION: 'us-east-1',
-  };
+  return stackWorkerEnv(taskQueue, { AWS_REGION: 'us-east-1' });
 }
 
 /** Puts {@link cliEnv} into process.env for in-process command lines. @returns what puts it back */
