@@ -3,18 +3,9 @@
  * retries on its own and one channel failing never blocks the other. Secrets never reach either.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import { invalidInput } from './errors';
+import { emailFailed, invalidInput, webhookFailed } from '../workflow-safe/failures';
 import type { FailureNotice, GluelineActivities } from '../workflow-safe/activity-types';
 import type { ActivityDeps } from './deps';
-
-/** Failure types of the notify activities. */
-export const NotifyFailureType = {
-  /** The SMTP server refused or could not be reached. */
-  EmailFailed: 'EmailFailed',
-  /** The webhook answered with a non-2xx status or could not be reached. */
-  WebhookFailed: 'WebhookFailed',
-} as const;
 
 /** How long one webhook POST may take. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -174,15 +165,11 @@ export function createNotifyActivities(
               : e.responseCode === undefined
                 ? ': check SMTP_URL on the worker and that the mail server is reachable'
                 : '';
-        throw ApplicationFailure.create({
-          type: NotifyFailureType.EmailFailed,
-          nonRetryable: permanent,
-          message: redact(
-            `sending the failure email "${subject}" failed: ${e.code ?? e.name}: ${e.message}${fix}`,
-            secrets,
-          ),
-          details: [{ code: e.code, responseCode: e.responseCode }],
-        });
+        throw emailFailed(
+          redact(`sending the failure email "${subject}" failed: ${e.code ?? e.name}: ${e.message}${fix}`, secrets),
+          permanent,
+          { code: e.code, responseCode: e.responseCode },
+        );
       }
     },
 
@@ -217,13 +204,12 @@ export function createNotifyActivities(
         const signal = Context.current().cancellationSignal;
         if (signal.aborted) throw signal.reason;
         const e = err as Error & { cause?: { code?: string; message?: string } };
-        throw ApplicationFailure.create({
-          type: NotifyFailureType.WebhookFailed,
-          message: redact(
+        throw webhookFailed(
+          redact(
             `POST of the failure notice to webhook ${where} failed: ${e.cause?.code ?? e.name}: ${e.cause?.message ?? e.message}`,
             secrets,
           ),
-        });
+        );
       }
       const bodyText = (await res.text().catch(() => '')).slice(0, 300);
       if (res.status >= 200 && res.status < 300) return { status: res.status };
@@ -234,12 +220,10 @@ export function createNotifyActivities(
           : res.status >= 300 && res.status < 400
             ? ': set notify.webhook.url to the URL it redirects to'
             : '';
-      throw ApplicationFailure.create({
-        type: NotifyFailureType.WebhookFailed,
-        nonRetryable: !retryable,
-        message: redact(`webhook ${where} answered HTTP ${res.status} ${res.statusText}: ${bodyText}${fix}`, secrets),
-        details: [{ status: res.status }],
-      });
+      throw webhookFailed(
+        redact(`webhook ${where} answered HTTP ${res.status} ${res.statusText}: ${bodyText}${fix}`, secrets),
+        { status: res.status, retryable },
+      );
     },
   };
 }

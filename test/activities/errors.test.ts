@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import { EntityNotFoundException, InternalServiceException, ThrottlingException } from '@aws-sdk/client-glue';
 import { CancelledFailure } from '@temporalio/common';
 import { createActivities } from '../../src/activities';
-import { awsFailure, isRetryableAwsError, reportingAttempts } from '../../src/activities/errors';
+import { awsFailure, reportingAttempts } from '../../src/activities/errors';
+import { isRetryableAwsError } from '../../src/aws/errors';
 import { activityEnv, awsDeps, countingClients, fastPolling, rejection, run } from '../../devstack/testkit/aws';
 import { stack, unique } from '../../devstack/testkit/stack';
 
