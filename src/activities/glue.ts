@@ -7,7 +7,7 @@
 import type { GlueClient } from '@aws-sdk/client-glue';
 import { log } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { awsErrorName } from '../aws/errors';
+import { awsErrorName, errorText } from '../aws/errors';
 import {
   findTaggedRun,
   getJobRun,
@@ -44,174 +44,175 @@ const STOP_WAIT_MS = 10 * 60_000;
 /** What a start attempt found: our run, or a job at its MaxConcurrentRuns. */
 type StartLook = StartGlueJobRunResult | { busy: true };
 
+async function startGlueJobRun(deps: ActivityDeps, input: StartGlueJobRunInput): Promise<StartGlueJobRunResult> {
+  const { aws, workerShutdown } = deps;
+  const glue = aws.glue(input.region);
+  const { value } = await pollUntilSettled<StartLook>({
+    workerShutdown,
+    policy: input.polling ?? DEFAULT_POLLING.glueJob,
+    check: () => startOnce(glue, input),
+    // The job is at its MaxConcurrentRuns: wait for a slot rather than failing or starting blindly.
+    outcome: (look) => ('busy' in look ? 'wait' : 'done'),
+    describe: (look) =>
+      'busy' in look ? { waitingFor: 'ConcurrentRunsExceededException', jobName: input.jobName } : { ...look },
+  });
+  return value as StartGlueJobRunResult;
+}
+
+async function waitForGlueJobRun(deps: ActivityDeps, input: WaitForGlueJobRunInput): Promise<GlueJobRunResult> {
+  const { aws, workerShutdown } = deps;
+  const glue = aws.glue(input.region);
+  try {
+    const expected = input.polling.expectedDurationFrom === 'history' ? await recentDuration(glue, input) : undefined;
+    const waitStartedMs = Date.now();
+    const {
+      value: run,
+      outcome,
+      polls,
+    } = await pollUntilSettled({
+      workerShutdown,
+      policy: input.polling,
+      check: () => getJobRun(glue, input),
+      delayMs: (run) =>
+        expected &&
+        expectedEndDelayMs(Date.now() - (run?.StartedOn?.getTime() ?? waitStartedMs), expected, input.polling),
+      outcome: (run) => jobRunOutcome(run.JobRunState),
+      describe: (run) => ({ jobRunId: input.jobRunId, jobRunState: run.JobRunState }),
+    });
+    if (outcome === 'fail') throw glueJobRunFailed(jobRunFailedDetails(input.region, input.jobName, run), run.Timeout);
+    return {
+      jobRunId: input.jobRunId,
+      jobRunState: 'SUCCEEDED',
+      executionTimeSeconds: run.ExecutionTime ?? 0,
+      startedOn: run.StartedOn?.toISOString(),
+      completedOn: run.CompletedOn?.toISOString(),
+      polls,
+    };
+  } catch (err) {
+    if (!cancelRequested(err)) throw err;
+    const ended = await stopAfterCancel(glue, input);
+    if (!ended) throw err;
+    // Tells the workflow the run is over, so it does not stop it again.
+    const details: StoppedOnCancel = { stoppedId: input.jobRunId, finalState: ended };
+    throw new CancelledFailure(`the wait was cancelled and glue job run ${input.jobRunId} ended ${ended}`, [details]);
+  }
+}
+
+async function stopGlueJobRun(deps: ActivityDeps, input: StopGlueJobRunInput): Promise<StopGlueJobRunResult> {
+  const { aws, workerShutdown } = deps;
+  const glue = aws.glue(input.region);
+  // Without an id, the run is the one a start attempt made and died (or was cancelled) before reporting:
+  // found by its tag, as a retry of startGlueJobRun would find it.
+  if (!input.jobRunId && !input.runTag) throw invalidInput('stopGlueJobRun needs a jobRunId or a runTag');
+  const jobRunId = input.jobRunId ?? (await viaAws(() => findTaggedRun(glue, { ...input, runTag: input.runTag! })));
+  if (!jobRunId) {
+    log.info('no glue job run to stop: none carries the run tag', { jobName: input.jobName, runTag: input.runTag });
+    return { jobRunState: 'NOT_STARTED', stopRequested: false };
+  }
+  const ref = { ...input, jobRunId };
+  let stopRequested = false;
+  // Look first, so a run that already ended (stopped by the cancelled wait, or finished) is left alone.
+  // A throttled or refused BatchStopJobRun is a transient error of a poll: tried again with backoff.
+  const { value: run } = await pollUntilSettled({
+    workerShutdown,
+    policy: input.polling ?? DEFAULT_POLLING.glueJob,
+    check: async () => {
+      const run = await getJobRun(glue, ref);
+      if (!stopRequested && jobRunOutcome(run.JobRunState) === 'wait' && run.JobRunState !== 'STOPPING') {
+        await requestStop(glue, ref);
+        stopRequested = true;
+      }
+      return run;
+    },
+    outcome: (run) => (jobRunOutcome(run.JobRunState) === 'wait' ? 'wait' : 'done'),
+    describe: (run) => ({ jobRunId, jobRunState: run.JobRunState, stopRequested }),
+  });
+  log.info('glue job run is over', { jobRunId, jobRunState: run.JobRunState, stopRequested });
+  return { jobRunId, jobRunState: run.JobRunState ?? 'UNKNOWN', stopRequested };
+}
+
+/**
+ * One try at starting the run: a run a previous attempt started (and died before recording) is found
+ * by its tag and reused; a job at its MaxConcurrentRuns answers busy.
+ */
+async function startOnce(glue: GlueClient, input: StartGlueJobRunInput): Promise<StartLook> {
+  const existing = await findTaggedRun(glue, input);
+  if (existing) {
+    log.info('reusing the glue job run this pipeline run started before', { jobRunId: existing });
+    return { jobRunId: existing, reused: true };
+  }
+  try {
+    return { jobRunId: await startJobRun(glue, input), reused: false };
+  } catch (err) {
+    if (awsErrorName(err) === 'ConcurrentRunsExceededException') return { busy: true };
+    throw err;
+  }
+}
+
+/**
+ * How long the job's latest successful runs took, or undefined (then the wait backs off as usual):
+ * one GetJobRuns call, whose failure only costs the smarter schedule.
+ */
+async function recentDuration(glue: GlueClient, input: WaitForGlueJobRunInput) {
+  try {
+    return expectedDurationOf(await recentRunDurationsMs(glue, input.jobName, input.jobRunId));
+  } catch (err) {
+    log.warn('GetJobRuns failed; polling without the job history', {
+      jobName: input.jobName,
+      error: errorText(err),
+    });
+    return undefined;
+  }
+}
+
+/** BatchStopJobRun of one run; its per-run refusal becomes a failure (EntityNotFound is final, others retry). */
+async function requestStop(glue: GlueClient, ref: JobRunRef): Promise<void> {
+  const refused = await stopJobRun(glue, ref);
+  if (!refused) return;
+  const details = { region: ref.region, jobName: ref.jobName, jobRunId: ref.jobRunId, errorCode: refused.code };
+  if (refused.code === 'EntityNotFoundException') {
+    throw ApplicationFailure.create({
+      type: refused.code,
+      nonRetryable: true,
+      message: `${refused.resource} does not exist in ${ref.region} (BatchStopJobRun: ${refused.why}): ${refused.notFoundFix}`,
+      details: [details],
+    });
+  }
+  // Often the run ended just now (the next look says so); otherwise the stop is asked for again.
+  throw jobRunNotStopped(`BatchStopJobRun did not stop ${refused.resource}: ${refused.why}`, details);
+}
+
+/**
+ * Stops the run the cancelled wait was watching, and waits (bounded) until Glue says it ended.
+ * @returns the terminal state, or undefined when the run could not be seen to end
+ */
+async function stopAfterCancel(glue: GlueClient, input: WaitForGlueJobRunInput): Promise<string | undefined> {
+  try {
+    const refused = await callAfterCancel(() => stopJobRun(glue, input), input.polling, STOP_WAIT_MS);
+    if (refused) log.warn('BatchStopJobRun did not stop the run', { jobRunId: input.jobRunId, error: refused.why });
+  } catch (err) {
+    log.warn('BatchStopJobRun failed; the run may still be running', {
+      jobRunId: input.jobRunId,
+      error: errorText(err),
+    });
+    return undefined;
+  }
+  const last = await pollAfterCancel(
+    () => getJobRun(glue, input),
+    (run) => jobRunOutcome(run.JobRunState) !== 'wait',
+    input.polling,
+    STOP_WAIT_MS,
+  );
+  log.info('glue job run stopped after cancellation', { jobRunId: input.jobRunId, jobRunState: last?.JobRunState });
+  return last?.JobRunState !== undefined && jobRunOutcome(last.JobRunState) !== 'wait' ? last.JobRunState : undefined;
+}
+/** The Glue job activities, over the clients and settings in `deps`. */
 export function createGlueActivities(
   deps: ActivityDeps,
 ): Pick<GluelineActivities, 'startGlueJobRun' | 'waitForGlueJobRun' | 'stopGlueJobRun'> {
-  const { aws, workerShutdown } = deps;
-
   return {
-    async startGlueJobRun(input: StartGlueJobRunInput): Promise<StartGlueJobRunResult> {
-      const glue = aws.glue(input.region);
-      const { value } = await pollUntilSettled<StartLook>({
-        workerShutdown,
-        policy: input.polling ?? DEFAULT_POLLING.glueJob,
-        check: () => startOnce(glue, input),
-        // The job is at its MaxConcurrentRuns: wait for a slot rather than failing or starting blindly.
-        outcome: (look) => ('busy' in look ? 'wait' : 'done'),
-        describe: (look) =>
-          'busy' in look ? { waitingFor: 'ConcurrentRunsExceededException', jobName: input.jobName } : { ...look },
-      });
-      return value as StartGlueJobRunResult;
-    },
-
-    async waitForGlueJobRun(input: WaitForGlueJobRunInput): Promise<GlueJobRunResult> {
-      const glue = aws.glue(input.region);
-      try {
-        const expected =
-          input.polling.expectedDurationFrom === 'history' ? await recentDuration(glue, input) : undefined;
-        const waitStartedMs = Date.now();
-        const {
-          value: run,
-          outcome,
-          polls,
-        } = await pollUntilSettled({
-          workerShutdown,
-          policy: input.polling,
-          check: () => getJobRun(glue, input),
-          delayMs: (run) =>
-            expected &&
-            expectedEndDelayMs(Date.now() - (run?.StartedOn?.getTime() ?? waitStartedMs), expected, input.polling),
-          outcome: (run) => jobRunOutcome(run.JobRunState),
-          describe: (run) => ({ jobRunId: input.jobRunId, jobRunState: run.JobRunState }),
-        });
-        if (outcome === 'fail')
-          throw glueJobRunFailed(jobRunFailedDetails(input.region, input.jobName, run), run.Timeout);
-        return {
-          jobRunId: input.jobRunId,
-          jobRunState: 'SUCCEEDED',
-          executionTimeSeconds: run.ExecutionTime ?? 0,
-          startedOn: run.StartedOn?.toISOString(),
-          completedOn: run.CompletedOn?.toISOString(),
-          polls,
-        };
-      } catch (err) {
-        if (!cancelRequested(err)) throw err;
-        const ended = await stopAfterCancel(glue, input);
-        if (!ended) throw err;
-        // Tells the workflow the run is over, so it does not stop it again.
-        const details: StoppedOnCancel = { stoppedId: input.jobRunId, finalState: ended };
-        throw new CancelledFailure(`the wait was cancelled and glue job run ${input.jobRunId} ended ${ended}`, [
-          details,
-        ]);
-      }
-    },
-
-    async stopGlueJobRun(input: StopGlueJobRunInput): Promise<StopGlueJobRunResult> {
-      const glue = aws.glue(input.region);
-      // Without an id, the run is the one a start attempt made and died (or was cancelled) before reporting:
-      // found by its tag, as a retry of startGlueJobRun would find it.
-      if (!input.jobRunId && !input.runTag) throw invalidInput('stopGlueJobRun needs a jobRunId or a runTag');
-      const jobRunId = input.jobRunId ?? (await viaAws(() => findTaggedRun(glue, { ...input, runTag: input.runTag! })));
-      if (!jobRunId) {
-        log.info('no glue job run to stop: none carries the run tag', { jobName: input.jobName, runTag: input.runTag });
-        return { jobRunState: 'NOT_STARTED', stopRequested: false };
-      }
-      const ref = { ...input, jobRunId };
-      let stopRequested = false;
-      // Look first, so a run that already ended (stopped by the cancelled wait, or finished) is left alone.
-      // A throttled or refused BatchStopJobRun is a transient error of a poll: tried again with backoff.
-      const { value: run } = await pollUntilSettled({
-        workerShutdown,
-        policy: input.polling ?? DEFAULT_POLLING.glueJob,
-        check: async () => {
-          const run = await getJobRun(glue, ref);
-          if (!stopRequested && jobRunOutcome(run.JobRunState) === 'wait' && run.JobRunState !== 'STOPPING') {
-            await requestStop(glue, ref);
-            stopRequested = true;
-          }
-          return run;
-        },
-        outcome: (run) => (jobRunOutcome(run.JobRunState) === 'wait' ? 'wait' : 'done'),
-        describe: (run) => ({ jobRunId, jobRunState: run.JobRunState, stopRequested }),
-      });
-      log.info('glue job run is over', { jobRunId, jobRunState: run.JobRunState, stopRequested });
-      return { jobRunId, jobRunState: run.JobRunState ?? 'UNKNOWN', stopRequested };
-    },
+    startGlueJobRun: (input) => startGlueJobRun(deps, input),
+    waitForGlueJobRun: (input) => waitForGlueJobRun(deps, input),
+    stopGlueJobRun: (input) => stopGlueJobRun(deps, input),
   };
-
-  /**
-   * One try at starting the run: a run a previous attempt started (and died before recording) is found
-   * by its tag and reused; a job at its MaxConcurrentRuns answers busy.
-   */
-  async function startOnce(glue: GlueClient, input: StartGlueJobRunInput): Promise<StartLook> {
-    const existing = await findTaggedRun(glue, input);
-    if (existing) {
-      log.info('reusing the glue job run this pipeline run started before', { jobRunId: existing });
-      return { jobRunId: existing, reused: true };
-    }
-    try {
-      return { jobRunId: await startJobRun(glue, input), reused: false };
-    } catch (err) {
-      if (awsErrorName(err) === 'ConcurrentRunsExceededException') return { busy: true };
-      throw err;
-    }
-  }
-
-  /**
-   * How long the job's latest successful runs took, or undefined (then the wait backs off as usual):
-   * one GetJobRuns call, whose failure only costs the smarter schedule.
-   */
-  async function recentDuration(glue: GlueClient, input: WaitForGlueJobRunInput) {
-    try {
-      return expectedDurationOf(await recentRunDurationsMs(glue, input.jobName, input.jobRunId));
-    } catch (err) {
-      log.warn('GetJobRuns failed; polling without the job history', {
-        jobName: input.jobName,
-        error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
-      });
-      return undefined;
-    }
-  }
-
-  /** BatchStopJobRun of one run; its per-run refusal becomes a failure (EntityNotFound is final, others retry). */
-  async function requestStop(glue: GlueClient, ref: JobRunRef): Promise<void> {
-    const refused = await stopJobRun(glue, ref);
-    if (!refused) return;
-    const details = { region: ref.region, jobName: ref.jobName, jobRunId: ref.jobRunId, errorCode: refused.code };
-    if (refused.code === 'EntityNotFoundException') {
-      throw ApplicationFailure.create({
-        type: refused.code,
-        nonRetryable: true,
-        message: `${refused.resource} does not exist in ${ref.region} (BatchStopJobRun: ${refused.why}): ${refused.notFoundFix}`,
-        details: [details],
-      });
-    }
-    // Often the run ended just now (the next look says so); otherwise the stop is asked for again.
-    throw jobRunNotStopped(`BatchStopJobRun did not stop ${refused.resource}: ${refused.why}`, details);
-  }
-
-  /**
-   * Stops the run the cancelled wait was watching, and waits (bounded) until Glue says it ended.
-   * @returns the terminal state, or undefined when the run could not be seen to end
-   */
-  async function stopAfterCancel(glue: GlueClient, input: WaitForGlueJobRunInput): Promise<string | undefined> {
-    try {
-      const refused = await callAfterCancel(() => stopJobRun(glue, input), input.polling, STOP_WAIT_MS);
-      if (refused) log.warn('BatchStopJobRun did not stop the run', { jobRunId: input.jobRunId, error: refused.why });
-    } catch (err) {
-      log.warn('BatchStopJobRun failed; the run may still be running', {
-        jobRunId: input.jobRunId,
-        error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
-      });
-      return undefined;
-    }
-    const last = await pollAfterCancel(
-      () => getJobRun(glue, input),
-      (run) => jobRunOutcome(run.JobRunState) !== 'wait',
-      input.polling,
-      STOP_WAIT_MS,
-    );
-    log.info('glue job run stopped after cancellation', { jobRunId: input.jobRunId, jobRunState: last?.JobRunState });
-    return last?.JobRunState !== undefined && jobRunOutcome(last.JobRunState) !== 'wait' ? last.JobRunState : undefined;
-  }
 }

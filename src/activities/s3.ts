@@ -27,6 +27,7 @@ import type {
   GluelineActivities,
   ObjectSet,
 } from '../workflow-safe/activity-types';
+import type { AwsClients } from '../aws/clients';
 import type { ActivityDeps } from './deps';
 
 /** The shortest time between two progress heartbeats of copyObjects (each carries every verified key). */
@@ -129,112 +130,121 @@ interface CopyItem {
   id: string;
 }
 
+/** Copies one item (unless it already matches) and checks the copy; a mismatch is CopyVerificationFailed. */
+async function copyOne(aws: AwsClients, item: CopyItem, beat: () => void): Promise<'copied' | 'skipped'> {
+  const outcome = await s3Calls(() => copyVerified(aws, item.source, item.dest, { ...cancellable(), onPart: beat }));
+  if (outcome.done === 'copied' && outcome.mismatch !== undefined) {
+    const { source, dest } = item;
+    throw copyVerificationFailed(
+      `copy of ${uri(source.bucket, source.key)} (${source.region}) to ${uri(dest.bucket, dest.key)} ` +
+        `(${dest.region}) does not match its source: ${outcome.mismatch}. Delete the destination objects and run the step again`,
+      { source: uri(source.bucket, source.key), destination: item.id, why: outcome.mismatch },
+    );
+  }
+  return outcome.done;
+}
+
+async function copyObjects(deps: ActivityDeps, input: CopyObjectsInput): Promise<CopyObjectsResult> {
+  const { aws } = deps;
+  const { source } = input;
+  const sourceS3 = aws.s3(source.region);
+  const { mainKeys, lastKeys } = copyPlan(input, await keysOf(sourceS3, source));
+  const allKeys = [...mainKeys, ...lastKeys];
+  const progress = progressTracker();
+  // One CopyObject of a large object, or thousands of HEADs, can outlast the heartbeat timeout.
+  const keepAlive = setInterval(() => progress.beat(), PROGRESS_HEARTBEAT_MS);
+  keepAlive.unref();
+  const concurrency = Math.max(1, input.concurrency ?? 8);
+  const sources = new Map<string, SourceObject>();
+  const counts = { copied: 0, skipped: 0 };
+  const run = async (item: CopyItem) => {
+    if (progress.isVerified(item.id)) {
+      counts.skipped++;
+      return;
+    }
+    counts[await copyOne(aws, item, () => progress.beat())]++;
+    progress.markVerified(item.id, item.source.fingerprint.size);
+  };
+  const itemsFor = (keys: string[]): CopyItem[] =>
+    keys.flatMap((key) =>
+      input.destinations.map((d) => {
+        const destKey = destinationKey(input, key);
+        const dest = { region: d.region, bucket: d.bucket, key: destKey };
+        return { source: sources.get(key)!, dest, id: `${d.region}/${d.bucket}/${destKey}` };
+      }),
+    );
+  try {
+    await forEachLimit(allKeys, concurrency, async (key) => {
+      sources.set(key, await s3Calls(() => sourceObject(sourceS3, { ...source, key }, cancellable())));
+    });
+    // The last keys go only once every other object is verified: their presence marks a complete copy.
+    await forEachLimit(itemsFor(mainKeys), concurrency, run);
+    await forEachLimit(itemsFor(lastKeys), concurrency, run);
+  } finally {
+    clearInterval(keepAlive);
+    // Whatever happened, the next attempt starts from everything verified so far.
+    progress.beat(true);
+  }
+  return {
+    objects: allKeys.length,
+    bytes: [...sources.values()].reduce((n, o) => n + o.fingerprint.size, 0),
+    ...counts,
+    verifiedKeys: allKeys.length * input.destinations.length,
+  };
+}
+
+async function deleteObjects(deps: ActivityDeps, input: DeleteObjectsInput): Promise<{ deleted: number }> {
+  const { aws } = deps;
+  const s3 = aws.s3(input.region);
+  const keys = await keysOf(s3, input);
+  let deleted = 0;
+  for (let i = 0; i < keys.length; i += DELETE_BATCH_KEYS) {
+    const batch = keys.slice(i, i + DELETE_BATCH_KEYS);
+    const errors = await s3Calls(() => deleteKeys(s3, input, batch, cancellable()));
+    const first = errors[0];
+    if (first) {
+      const denied = errors.some((e) => e.Code === 'AccessDenied');
+      throw deleteObjectsFailed(
+        `DeleteObjects in s3://${input.bucket} (${input.region}) could not delete ${errors.length} of ${batch.length} ` +
+          `objects, first ${first.Key}: ${first.Code}: ${first.Message}` +
+          (denied ? `: allow the worker's AWS identity s3:DeleteObject on the bucket` : ''),
+        first.Code,
+        denied,
+        { bucket: input.bucket, errors: errors.slice(0, 20) },
+      );
+    }
+    deleted += batch.length;
+    Context.current().heartbeat({ deleted });
+  }
+  return { deleted };
+}
+
+async function readManifest(
+  deps: ActivityDeps,
+  input: { region: string; bucket: string; key: string },
+): Promise<GlueManifest> {
+  const { aws } = deps;
+  let text: string;
+  try {
+    text = await s3Calls(() => getObjectText(aws.s3(input.region), input, cancellable()));
+  } catch (err) {
+    if (awsErrorName(err) !== 'NoSuchKey') throw err;
+    throw manifestInvalid(
+      input,
+      'does not exist: the job writes it last when it succeeds, so it did not finish; see its logs in CloudWatch',
+    );
+  }
+  return parseManifest(input, text);
+}
+
+/** The S3 activities, over the clients and settings in `deps`. */
 export function createS3Activities(
   deps: ActivityDeps,
 ): Pick<GluelineActivities, 'copyObjects' | 'deleteObjects' | 'readManifest'> {
-  const { aws } = deps;
-
-  /** Copies one item (unless it already matches) and checks the copy; a mismatch is CopyVerificationFailed. */
-  async function copyOne(item: CopyItem, beat: () => void): Promise<'copied' | 'skipped'> {
-    const outcome = await s3Calls(() => copyVerified(aws, item.source, item.dest, { ...cancellable(), onPart: beat }));
-    if (outcome.done === 'copied' && outcome.mismatch !== undefined) {
-      const { source, dest } = item;
-      throw copyVerificationFailed(
-        `copy of ${uri(source.bucket, source.key)} (${source.region}) to ${uri(dest.bucket, dest.key)} ` +
-          `(${dest.region}) does not match its source: ${outcome.mismatch}. Delete the destination objects and run the step again`,
-        { source: uri(source.bucket, source.key), destination: item.id, why: outcome.mismatch },
-      );
-    }
-    return outcome.done;
-  }
-
   return {
-    async copyObjects(input: CopyObjectsInput): Promise<CopyObjectsResult> {
-      const { source } = input;
-      const sourceS3 = aws.s3(source.region);
-      const { mainKeys, lastKeys } = copyPlan(input, await keysOf(sourceS3, source));
-      const allKeys = [...mainKeys, ...lastKeys];
-      const progress = progressTracker();
-      // One CopyObject of a large object, or thousands of HEADs, can outlast the heartbeat timeout.
-      const keepAlive = setInterval(() => progress.beat(), PROGRESS_HEARTBEAT_MS);
-      keepAlive.unref();
-      const concurrency = Math.max(1, input.concurrency ?? 8);
-      const sources = new Map<string, SourceObject>();
-      const counts = { copied: 0, skipped: 0 };
-      const run = async (item: CopyItem) => {
-        if (progress.isVerified(item.id)) {
-          counts.skipped++;
-          return;
-        }
-        counts[await copyOne(item, () => progress.beat())]++;
-        progress.markVerified(item.id, item.source.fingerprint.size);
-      };
-      const itemsFor = (keys: string[]): CopyItem[] =>
-        keys.flatMap((key) =>
-          input.destinations.map((d) => {
-            const destKey = destinationKey(input, key);
-            const dest = { region: d.region, bucket: d.bucket, key: destKey };
-            return { source: sources.get(key)!, dest, id: `${d.region}/${d.bucket}/${destKey}` };
-          }),
-        );
-      try {
-        await forEachLimit(allKeys, concurrency, async (key) => {
-          sources.set(key, await s3Calls(() => sourceObject(sourceS3, { ...source, key }, cancellable())));
-        });
-        // The last keys go only once every other object is verified: their presence marks a complete copy.
-        await forEachLimit(itemsFor(mainKeys), concurrency, run);
-        await forEachLimit(itemsFor(lastKeys), concurrency, run);
-      } finally {
-        clearInterval(keepAlive);
-        // Whatever happened, the next attempt starts from everything verified so far.
-        progress.beat(true);
-      }
-      return {
-        objects: allKeys.length,
-        bytes: [...sources.values()].reduce((n, o) => n + o.fingerprint.size, 0),
-        ...counts,
-        verifiedKeys: allKeys.length * input.destinations.length,
-      };
-    },
-
-    async deleteObjects(input: DeleteObjectsInput): Promise<{ deleted: number }> {
-      const s3 = aws.s3(input.region);
-      const keys = await keysOf(s3, input);
-      let deleted = 0;
-      for (let i = 0; i < keys.length; i += DELETE_BATCH_KEYS) {
-        const batch = keys.slice(i, i + DELETE_BATCH_KEYS);
-        const errors = await s3Calls(() => deleteKeys(s3, input, batch, cancellable()));
-        const first = errors[0];
-        if (first) {
-          const denied = errors.some((e) => e.Code === 'AccessDenied');
-          throw deleteObjectsFailed(
-            `DeleteObjects in s3://${input.bucket} (${input.region}) could not delete ${errors.length} of ${batch.length} ` +
-              `objects, first ${first.Key}: ${first.Code}: ${first.Message}` +
-              (denied ? `: allow the worker's AWS identity s3:DeleteObject on the bucket` : ''),
-            first.Code,
-            denied,
-            { bucket: input.bucket, errors: errors.slice(0, 20) },
-          );
-        }
-        deleted += batch.length;
-        Context.current().heartbeat({ deleted });
-      }
-      return { deleted };
-    },
-
-    async readManifest(input: { region: string; bucket: string; key: string }): Promise<GlueManifest> {
-      let text: string;
-      try {
-        text = await s3Calls(() => getObjectText(aws.s3(input.region), input, cancellable()));
-      } catch (err) {
-        if (awsErrorName(err) !== 'NoSuchKey') throw err;
-        throw manifestInvalid(
-          input,
-          'does not exist: the job writes it last when it succeeds, so it did not finish; see its logs in CloudWatch',
-        );
-      }
-      return parseManifest(input, text);
-    },
+    copyObjects: (input) => copyObjects(deps, input),
+    deleteObjects: (input) => deleteObjects(deps, input),
+    readManifest: (input) => readManifest(deps, input),
   };
 }
 

@@ -89,6 +89,11 @@ export function errorName(err: unknown): string {
   return typeof name === 'string' ? name : '';
 }
 
+/** `<name>: <message>` of an error, for logs. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
 /** The HTTP status of an AWS SDK exception. */
 export function httpStatusOf(err: unknown): number | undefined {
   const inner = unwrap(err);
