@@ -15,7 +15,7 @@ import {
   startCrawler as startCrawl,
 } from '../aws/crawlers';
 import { crawlFailed, invalidInput } from '../workflow-safe/failures';
-import { viaAws } from './errors';
+import { failureOf, viaAws } from './errors';
 import { heartbeatingSleep, pollUntilSettled } from './poll';
 import type {
   CrawlResult,
@@ -50,10 +50,10 @@ async function startCrawler(deps: ActivityDeps, input: StartCrawlerInput): Promi
     }
     const startedAfter = new Date().toISOString();
     try {
-      await viaAws(() => startCrawl(glue, region, crawlerName));
+      await startCrawl(glue, region, crawlerName);
       return { crawlerName, startedAfter, waitedForRunningCrawl };
     } catch (err) {
-      if (awsErrorName(err) !== 'CrawlerRunningException') throw err;
+      if (awsErrorName(err) !== 'CrawlerRunningException') throw failureOf(err);
       // Another crawl started between our look and our start: wait for that one too.
       waitedForRunningCrawl = true;
       await heartbeatingSleep(

@@ -224,16 +224,17 @@ async function readManifest(
   input: { region: string; bucket: string; key: string },
 ): Promise<GlueManifest> {
   const { aws } = deps;
-  let text: string;
-  try {
-    text = await s3Calls(() => getObjectText(aws.s3(input.region), input, cancellable()));
-  } catch (err) {
-    if (awsErrorName(err) !== 'NoSuchKey') throw err;
-    throw manifestInvalid(
-      input,
-      'does not exist: the job writes it last when it succeeds, so it did not finish; see its logs in CloudWatch',
-    );
-  }
+  const text = await s3Calls(async () => {
+    try {
+      return await getObjectText(aws.s3(input.region), input, cancellable());
+    } catch (err) {
+      if (awsErrorName(err) !== 'NoSuchKey') throw err;
+      throw manifestInvalid(
+        input,
+        'does not exist: the job writes it last when it succeeds, so it did not finish; see its logs in CloudWatch',
+      );
+    }
+  });
   return parseManifest(input, text);
 }
 

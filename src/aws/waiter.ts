@@ -83,7 +83,13 @@ export async function waitUntil<T>(options: WaiterOptions<T>): Promise<WaiterRes
 export async function waitUntil<T>(options: WaiterOptions<T>): Promise<WaiterResult<T>> {
   const { policy, abortSignal } = options;
   const deadline = options.maxWaitMs === undefined ? Infinity : Date.now() + options.maxWaitMs;
-  const nap = options.sleep ?? ((ms: number) => sleep(ms, undefined, { signal: abortSignal }));
+  const nap =
+    options.sleep ??
+    ((ms: number) =>
+      sleep(ms, undefined, { signal: abortSignal }).catch((err: unknown) => {
+        abortSignal?.throwIfAborted(); // the signal's own reason, not the timer's AbortError
+        throw err;
+      }));
   let intervalMs = policy.initialIntervalMs;
   let checks = 0;
   let errorsInARow = 0;
