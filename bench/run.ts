@@ -39,6 +39,8 @@ async function main(): Promise<void> {
 
   const started = performance.now();
   const loadAtStart = os.loadavg();
+  // Taken before the run: the tree may change while it runs (docs written meanwhile), the code measured does not.
+  const commit = currentCommit();
   const log = (line: string) => console.log(`bench: ${line}`);
   const dir = path.join(repoRoot, 'bench', 'results', '.stack');
   const stack = await up({ dir, freePorts: true, log });
@@ -82,7 +84,7 @@ async function main(): Promise<void> {
     machine,
     totalSeconds,
     load: { start: loadAtStart, end: os.loadavg(), cores: os.cpus().length },
-    commit: currentCommit(),
+    commit,
     results,
   };
   const json = JSON.stringify(report, null, 2);
