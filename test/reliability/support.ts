@@ -17,14 +17,14 @@ import {
 } from '@aws-sdk/client-redshift-data';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
-import { curatedBatchPrefix, manifestKey, primaryRegion, type GlueManifest } from '../../src/layout';
-import type { Batch, PipelineSpec } from '../../src/spec';
+import { curatedBatchPrefix, manifestKey, primaryRegion, type GlueManifest } from '../../src/workflow-safe/layout';
+import type { Batch, PipelineSpec } from '../../src/workflow-safe/spec';
 import { devtool, repoRoot } from '../../devstack/paths';
 import { freePort, type StackEndpoints } from '../../devstack/stack';
-import { pollUntil } from '../support/poll';
-import { uniqueSalesSpec } from '../support/spec';
-import { awsClientConfig, stack, stackDir } from '../support/stack';
-import { startWorker, stackWorkerEnv, waitForOutput, type WorkerProcess } from '../support/worker-process';
+import { pollUntil } from '../../devstack/testkit/poll';
+import { uniqueSalesSpec } from '../../devstack/testkit/spec';
+import { awsClientConfig, stack, stackDir } from '../../devstack/testkit/stack';
+import { startWorker, stackWorkerEnv, waitForOutput, type WorkerProcess } from '../../devstack/testkit/worker-process';
 
 /** `full` under `npm run reliability`; `quick` (small enough for CI) otherwise. */
 export const mode: 'quick' | 'full' = process.env.GLUELINE_RELIABILITY_MODE === 'full' ? 'full' : 'quick';
@@ -168,7 +168,7 @@ export function withOwnJob(spec: PipelineSpec, suffix: string): PipelineSpec {
   return { ...spec, transform: { ...spec.transform, jobName: `${spec.transform.jobName}-${suffix}` } };
 }
 
-export { provisionQuietly } from '../support/spec';
+export { provisionQuietly } from '../../devstack/testkit/spec';
 
 /**
  * Lands one CSV for a batch, and writes what the (scripted) Glue job would have written: one output file and
