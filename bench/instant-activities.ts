@@ -4,7 +4,7 @@
  * worker on the bench stack's dev server.
  */
 import { NativeConnection, Worker, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { fakeActivities } from '../test/workflows/harness';
+import { fakeActivities } from '../devstack/testkit/workflow-harness';
 
 export interface BaselineActivities {
   baselineStep(name: string): Promise<string>;

@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { testInput } from '../test/workflows/harness';
+import { testInput } from '../devstack/testkit/workflow-harness';
 import { instantWorker } from './instant-activities';
 import { barChart, figure, fmt, percentile, type BenchContext, type BenchResult } from './support';
 

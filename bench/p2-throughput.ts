@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
-import { testInput } from '../test/workflows/harness';
+import { testInput } from '../devstack/testkit/workflow-harness';
 import { instantWorker } from './instant-activities';
 import { barChart, figure, fmt, type BenchContext, type BenchResult } from './support';
 

@@ -5,8 +5,8 @@
  */
 import { CreateJobCommand, StartJobRunCommand } from '@aws-sdk/client-glue';
 import { createGlueActivities } from '../src/activities/glue';
-import type { GlueJobRunResult } from '../src/activities/types';
-import { DEFAULT_POLLING, type PollPolicy } from '../src/spec';
+import type { GlueJobRunResult } from '../src/workflow-safe/activity-types';
+import { DEFAULT_POLLING, type PollPolicy } from '../src/workflow-safe/spec';
 import {
   activityEnv,
   barChart,

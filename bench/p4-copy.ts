@@ -9,8 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Activities } from '../src/activities/s3';
-import type { AwsClients, CopyObjectsResult } from '../src/activities/types';
-import { uploadFile } from '../src/upload';
+import type { CopyObjectsResult } from '../src/workflow-safe/activity-types';
+import type { AwsClients } from '../src/aws/clients';
+import { uploadFile } from '../src/aws/upload';
 import {
   activityEnv,
   barChart,
@@ -147,7 +148,7 @@ export async function p4Copy(ctx: BenchContext): Promise<BenchResult> {
       { label: 'download and upload', value: naive.bytes / 2 ** 20 },
     ]),
     '',
-    `A local file of ${fmt(fileBytes / 2 ** 20)} MiB uploaded to ${primary} and ${replica} by src/upload.ts (16 MiB parts, each read once`,
+    `A local file of ${fmt(fileBytes / 2 ** 20)} MiB uploaded to ${primary} and ${replica} by src/aws/upload.ts (16 MiB parts, each read once`,
     'and sent to both regions), against two sequential single-region uploads of the same file:',
     '',
     '| upload | bytes read from disk (upload.ts) | rchar (all reads) | seconds | MiB/s stored |',

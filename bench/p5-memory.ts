@@ -12,9 +12,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateJobCommand } from '@aws-sdk/client-glue';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { DEFAULT_MAX_CACHED_WORKFLOWS, DEFAULT_MAX_CONCURRENT_ACTIVITIES } from '../src/config';
-import { startWorker, stackWorkerEnv, waitForOutput, type WorkerProcess } from '../test/support/worker-process';
-import { testInput } from '../test/workflows/harness';
+import { DEFAULT_MAX_CACHED_WORKFLOWS, DEFAULT_MAX_CONCURRENT_ACTIVITIES } from '../src/worker/config';
+import { startWorker, stackWorkerEnv, waitForOutput, type WorkerProcess } from '../devstack/testkit/worker-process';
+import { testInput } from '../devstack/testkit/workflow-harness';
 import { barChart, benchAws, figure, fmt, type BenchContext, type BenchResult } from './support';
 
 const MiB = 2 ** 20;

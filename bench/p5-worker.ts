@@ -7,8 +7,8 @@
 import { StartJobRunCommand } from '@aws-sdk/client-glue';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createGlueActivities } from '../src/activities/glue';
-import { createAwsClients } from '../src/aws-clients';
-import { loadConfig } from '../src/config';
+import { createAwsClients } from '../src/aws/clients';
+import { loadConfig } from '../src/worker/config';
 import { tuningOptions } from '../src/worker';
 import { instantActivities } from './instant-activities';
 

@@ -11,8 +11,8 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { testInput } from '../test/workflows/harness';
-import { startWorker, stackWorkerEnv, waitForOutput, type WorkerProcess } from '../test/support/worker-process';
+import { testInput } from '../devstack/testkit/workflow-harness';
+import { startWorker, stackWorkerEnv, waitForOutput, type WorkerProcess } from '../devstack/testkit/worker-process';
 import { barChart, benchAws, figure, fmt, type BenchContext, type BenchResult } from './support';
 
 /** Runs waited for at once: each kill gives one recovery sample per run. */

@@ -5,9 +5,10 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import type { StackEndpoints, StackOptions } from '../devstack/stack';
-import { createAwsClients } from '../src/aws-clients';
-import type { ActivityDeps, AwsClients } from '../src/activities/types';
-import { GatewayControl } from '../test/support/gateway';
+import { createAwsClients } from '../src/aws/clients';
+import type { AwsClients } from '../src/aws/clients';
+import type { ActivityDeps } from '../src/activities/deps';
+import { GatewayControl } from '../devstack/testkit/gateway';
 
 export interface BenchContext {
   stack: StackEndpoints;

@@ -24,7 +24,7 @@ import {
   S3Client,
   paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
-import type { GlueManifest } from '../src/layout';
+import type { GlueManifest } from '../src/workflow-safe/layout';
 import type { JobRunner, JobRunRequest, JobRunResult } from './gateway/job-runner';
 import { devtool, repoRoot } from './paths';
 

@@ -10,22 +10,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_STACK_DIR, endpointsFile, readEndpoints, type StackEndpoints } from '../src/starters/stack-endpoints';
 import { devtool, repoRoot } from './paths';
 
-/** What `.devstack/endpoints.json` holds. */
-export interface StackEndpoints {
-  temporal: { address: string; namespace: string; uiUrl: string };
-  aws: {
-    /** Where every AWS SDK client points (the project's gateway in front of moto). */
-    endpoint: string;
-    /** moto itself, for what the gateway does not need to see. */
-    motoEndpoint: string;
-    /** The gateway's control API (scripted outcomes, fault rules, request counts). */
-    controlUrl: string;
-    regions: string[];
-  };
-  smtp: { host: string; port: number; inboxUrl: string; uiUrl: string };
-}
+export { readEndpoints, type StackEndpoints };
 
 /** Ports of every listener. 0 picks a free port. */
 export interface StackPorts {
@@ -68,7 +56,7 @@ interface PartProcess {
 }
 
 const HOST = '127.0.0.1';
-export const DEFAULT_DIR = path.join(repoRoot, '.devstack');
+export const DEFAULT_DIR = DEFAULT_STACK_DIR;
 export const DEFAULT_REGIONS = ['us-east-1', 'eu-west-1'];
 const DEFAULT_PORTS: StackPorts = {
   temporal: 7233,
@@ -89,18 +77,9 @@ const PORT_FLAGS: Record<keyof StackPorts, string> = {
 
 const files = (dir: string) => ({
   pids: path.join(dir, 'pids.json'),
-  endpoints: path.join(dir, 'endpoints.json'),
+  endpoints: endpointsFile(dir),
   logs: path.join(dir, 'logs'),
 });
-
-/** Reads the endpoints of a running stack. */
-export function readEndpoints(dir = DEFAULT_DIR): StackEndpoints {
-  const file = files(dir).endpoints;
-  if (!fs.existsSync(file)) {
-    throw new Error(`no local stack at ${dir}: ${file} does not exist. Start one with \`npm run devstack -- up\`.`);
-  }
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as StackEndpoints;
-}
 
 /** The lowest port the kernel hands out for `listen(0)` and outgoing connections (Linux: 32768 unless changed). */
 function ephemeralLow(): number {

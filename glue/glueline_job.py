@@ -1,7 +1,7 @@
 """The Glue job script (Glue 4.0 and 5.0). The only file that imports awsglue: it resolves the job
 arguments, and glueline_transform (shipped with --extra-py-files) does the work.
 
-Arguments (src/layout.ts glueJobArguments): --batch_id --input_path --output_path --quarantine_path
+Arguments (src/workflow-safe/layout.ts glueJobArguments): --batch_id --input_path --output_path --quarantine_path
 --manifest_path --delimiter --quote [--columns_json] [--partition_by], plus --glueline_run_tag and any
 extra arguments of the spec, which this script ignores.
 """

@@ -28,14 +28,14 @@ import { ActivityFailure, Client, Connection, WorkflowFailedError } from '@tempo
 import type { SinkMessage } from '../devstack/mail-sink';
 import { repoRoot } from '../devstack/paths';
 import { DEFAULT_DIR, readEndpoints, status, up, type StackEndpoints } from '../devstack/stack';
-import { primaryRegion, replicaRegions } from '../src/layout';
-import { DEFAULT_TASK_QUEUE, type CsvPipelineWorkflow } from '../src/pipeline';
-import { formatSummary } from '../src/progress-view';
+import { primaryRegion, replicaRegions } from '../src/workflow-safe/layout';
+import { DEFAULT_TASK_QUEUE, type CsvPipelineWorkflow } from '../src/workflow-safe/pipeline';
+import { formatSummary } from '../src/starters/progress-view';
 import { processIo } from '../src/starters/common';
 import { followProgress } from '../src/starters/live-view';
-import { STEPS, type Batch, type PipelineSpec, type StepName } from '../src/spec';
+import { STEPS, type Batch, type PipelineSpec, type StepName } from '../src/workflow-safe/spec';
 import { loadSpecFile } from '../src/starters/spec-file';
-import { csvPipelineStartOptions } from '../src/start-options';
+import { csvPipelineStartOptions } from '../src/starters/start-options';
 
 /** Steps the demo can make fail on the local stack (a copy between regions has no scripted failure). */
 const FAILABLE_STEPS: StepName[] = STEPS.filter((s) => s !== 'replicate-curated');

@@ -21,24 +21,28 @@ import path from 'node:path';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { devtool, repoRoot } from '../devstack/paths';
 import { down, status, up } from '../devstack/stack';
-import { primaryRegion, replicaRegions } from '../src/layout';
-import { DEFAULT_TASK_QUEUE, pipelineWorkflowId, PROGRESS_QUERY, type PipelineProgress } from '../src/pipeline';
-import type { Batch, PipelineSpec } from '../src/spec';
-import { csvPipelineStartOptions, pipelineStepStartOptions } from '../src/start-options';
+import { primaryRegion, replicaRegions } from '../src/workflow-safe/layout';
 import {
-  KillableWorker,
+  DEFAULT_TASK_QUEUE,
+  pipelineWorkflowId,
+  PROGRESS_QUERY,
+  type PipelineProgress,
+} from '../src/workflow-safe/pipeline';
+import type { Batch, PipelineSpec } from '../src/workflow-safe/spec';
+import { csvPipelineStartOptions, pipelineStepStartOptions } from '../src/starters/start-options';
+import type { SinkMessage } from '../devstack/mail-sink';
+import {
   landBatch as landScriptedBatch,
-  provisionQuietly,
   reliabilitySpec,
   secrets,
   secretWorkerEnv,
-  sinkMessages,
   startWebhookReceiver,
-} from '../test/reliability/support';
-import { GatewayControl } from '../test/support/gateway';
-import { pollUntil } from '../test/support/poll';
-import { stack } from '../test/support/stack';
-import { temporalWorkflowStart } from '../test/support/worker-process';
+} from '../devstack/testkit/scripted-pipeline';
+import { provisionQuietly } from '../devstack/testkit/spec';
+import { GatewayControl } from '../devstack/testkit/gateway';
+import { pollUntil } from '../devstack/testkit/poll';
+import { stack } from '../devstack/testkit/stack';
+import { startWorker, stopWorker, temporalWorkflowStart, waitForOutput } from '../devstack/testkit/worker-process';
 
 const historiesDir = path.join(repoRoot, 'test', 'histories');
 /** A scenario on the local stack takes seconds; this only keeps a stuck one from hanging the script. */
@@ -173,7 +177,8 @@ const scenarios: Scenario[] = [
         csvPipelineStartOptions({ spec: ctx.spec, batch }),
       );
       const run = await runToEnd(ctx.client, started, 'FAILED');
-      const emails = (await sinkMessages()).filter((m) => m.subject.includes(`batch ${batch.id} `));
+      const inbox = (await (await fetch(stack().smtp.inboxUrl)).json()) as SinkMessage[];
+      const emails = inbox.filter((m) => m.subject.includes(`batch ${batch.id} `));
       if (emails.length !== 1 || !/failed at transform$/.test(emails[0]!.subject))
         throw new Error(`expected one failure email naming transform, got: ${emails.map((m) => m.subject).join('; ')}`);
       if (ctx.webhook.requests.length !== hooksBefore + 1)
@@ -305,13 +310,14 @@ async function record(chosen: Scenario[]): Promise<void> {
   const webhook = await startWebhookReceiver();
   const spec = reliabilitySpec(webhook.url);
   await provisionQuietly(spec);
-  const worker = new KillableWorker(secretWorkerEnv(DEFAULT_TASK_QUEUE), 'record-histories-worker');
+  const worker = startWorker(secretWorkerEnv(DEFAULT_TASK_QUEUE));
+  const workerLog = path.join(stackDir, 'logs', 'worker.log');
   const connection = await Connection.connect({ address: stack().temporal.address });
   const client = new Client({ connection, namespace: stack().temporal.namespace });
   const ctx: Context = { client, spec, gateway: new GatewayControl(), webhook, batches: new Map() };
   fs.mkdirSync(historiesDir, { recursive: true });
   try {
-    await worker.start();
+    await waitForOutput(worker, 'glueline worker started');
     console.log(`record-histories: worker started; primary region ${primaryRegion(spec).region}`);
     for (const scenario of chosen) {
       // The redrive re-runs the success scenario's batch: run that first (unsaved) when it was not asked for.
@@ -333,10 +339,11 @@ async function record(chosen: Scenario[]): Promise<void> {
       );
     }
   } catch (err) {
-    console.error(`record-histories: the worker's output so far is in ${worker.logFile}`);
+    console.error(`record-histories: the worker's output is in ${path.relative(repoRoot, workerLog)}`);
     throw err;
   } finally {
-    await worker.stop();
+    await stopWorker(worker);
+    fs.writeFileSync(workerLog, worker.output());
     await connection.close();
     await webhook.close();
   }

@@ -8,8 +8,8 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import nodemailer from 'nodemailer';
 import { createActivities } from './activities';
-import { createAwsClients } from './aws-clients';
-import { ConfigError, loadConfig, type WorkerConfig } from './config';
+import { createAwsClients } from './aws/clients';
+import { ConfigError, loadConfig, type WorkerConfig } from './worker/config';
 
 /** The worker options the configuration tunes: the workflow cache and the activity slots (bench P5). */
 export function tuningOptions(

@@ -28,3 +28,38 @@ describe('the workflow sandbox lint rule', () => {
     assert.deepEqual(ids, []);
   });
 });
+
+describe('the folder boundaries', () => {
+  const crossing: [string, string, string][] = [
+    ['workflow code', 'src/workflows/run.ts', '../activities/s3'],
+    ['sandbox-safe code', 'src/workflow-safe/spec.ts', '../aws/clients'],
+    ['the AWS layer', 'src/aws/clients.ts', '../activities/errors'],
+    ['activities', 'src/activities/s3.ts', '../starters/common'],
+    ['provisioning', 'src/provisioning/index.ts', '../activities/glue'],
+    ['the CLI', 'src/starters/run.ts', '../workflows/run'],
+    ['shipped code', 'src/worker.ts', '../devstack/stack'],
+    ['benchmarks', 'bench/support.ts', '../test/lint.test'],
+  ];
+  for (const [who, file, target] of crossing) {
+    test(`rejects ${who} importing ${target}`, async () => {
+      const ids = await ruleIdsFor(file, `import * as m from '${target}';\nexport const x = m;\n`);
+      assert.deepEqual(ids, ['import-x/no-restricted-paths']);
+    });
+  }
+
+  test('allows workflow code to import the sandbox-safe folder', async () => {
+    const ids = await ruleIdsFor(
+      'src/workflows/run.ts',
+      "import * as m from '../workflow-safe/spec';\nexport const x = m;\n",
+    );
+    assert.deepEqual(ids, []);
+  });
+
+  test('rejects a Temporal import in the AWS layer', async () => {
+    const ids = await ruleIdsFor(
+      'src/aws/clients.ts',
+      "import * as m from '@temporalio/activity';\nexport const x = m;\n",
+    );
+    assert.deepEqual(ids, ['no-restricted-imports']);
+  });
+});

@@ -6,7 +6,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import nodemailer from 'nodemailer';
 import type { SinkMessage } from '../devstack/mail-sink';
-import { awsClientConfig, localDevServer, stack, timeSkippingServer, unique } from './support/stack';
+import { awsClientConfig, localDevServer, stack, timeSkippingServer, unique } from '../devstack/testkit/stack';
 import { smoke } from './fixtures/smoke-workflows';
 
 const workflowsPath = require.resolve('./fixtures/smoke-workflows');

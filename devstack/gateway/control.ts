@@ -1,6 +1,6 @@
 /**
  * The control API under `/_gateway/`: scripted Glue outcomes, the time scale, fault rules and request
- * counts. Plain JSON over HTTP; test/support/gateway.ts is its typed client and README.md lists the routes.
+ * counts. Plain JSON over HTTP; devstack/testkit/gateway.ts is its typed client and README.md lists the routes.
  */
 import type http from 'node:http';
 import { readBody } from './aws-protocol';

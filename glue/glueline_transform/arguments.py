@@ -1,4 +1,4 @@
-"""The job arguments (src/layout.ts glueJobArguments) as TransformOptions, for both entry points."""
+"""The job arguments (src/workflow-safe/layout.ts glueJobArguments) as TransformOptions, for both entry points."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def options_from(args: Mapping[str, str]) -> TransformOptions:
     """TransformOptions from resolved arguments (names without the leading '--')."""
     missing = [f"--{name}" for name in REQUIRED if name not in args]
     if missing:
-        raise TransformError(f"missing job argument(s) {', '.join(missing)}: the pipeline passes them (src/layout.ts)")
+        raise TransformError(f"missing job argument(s) {', '.join(missing)}: the pipeline passes them (src/workflow-safe/layout.ts)")
     for name in ("delimiter", "quote"):
         if len(args[name]) != 1:
             raise TransformError(f"--{name} {args[name]!r} must be exactly one character")

@@ -37,7 +37,7 @@ class Column:
 
 @dataclass(frozen=True)
 class TransformOptions:
-    """What the job is told: the job arguments of src/layout.ts glueJobArguments(), parsed."""
+    """What the job is told: the job arguments of src/workflow-safe/layout.ts glueJobArguments(), parsed."""
 
     batch_id: str
     input_path: str
@@ -288,7 +288,7 @@ def run_transform(
 
 
 def manifest(batch_id: str, result: TransformResult, key_of: Callable[[str], str]) -> Dict[str, object]:
-    """The GlueManifest of src/layout.ts, exactly: keys relative to the bucket."""
+    """The GlueManifest of src/workflow-safe/layout.ts, exactly: keys relative to the bucket."""
     return {
         "batchId": batch_id,
         "inputFiles": [key_of(f) for f in result.input_files],

@@ -12,17 +12,17 @@ import {
 } from '@aws-sdk/client-glue';
 import { log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../errors';
+import { FailureType } from '../workflow-safe/failures';
 import { awsCall, awsErrorName, awsFailure, isTemporalFailure, type AwsTarget } from './errors';
 import { heartbeatingSleep, pollUntilSettled, type Outcome } from './poll';
 import type {
-  ActivityDeps,
   CrawlResult,
   GluelineActivities,
   StartCrawlerInput,
   StartCrawlerResult,
   WaitForCrawlerInput,
-} from './types';
+} from '../workflow-safe/activity-types';
+import type { ActivityDeps } from './deps';
 
 /** A crawler is idle only when READY; then LastCrawl says how the crawl went. */
 export const CRAWLER_STATE_OUTCOME = {

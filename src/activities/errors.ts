@@ -6,7 +6,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { FailureType, NON_RETRYABLE_AWS_ERRORS } from '../errors';
+import { FailureType, NON_RETRYABLE_AWS_ERRORS } from '../workflow-safe/failures';
 
 /** Error names that a later attempt can get past (mostly "slow down"), whatever the status code. */
 const THROTTLING_ERRORS = new Set([

@@ -14,9 +14,9 @@ import {
 } from '@aws-sdk/client-glue';
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { FailureType } from '../errors';
-import { RUN_TAG_ARGUMENT } from '../layout';
-import { DEFAULT_POLLING } from '../spec';
+import { FailureType } from '../workflow-safe/failures';
+import { RUN_TAG_ARGUMENT } from '../workflow-safe/layout';
+import { DEFAULT_POLLING } from '../workflow-safe/spec';
 import { awsCall, awsErrorName, awsFailure, invalidInput, isTemporalFailure, type AwsTarget } from './errors';
 import {
   callAfterCancel,
@@ -30,7 +30,6 @@ import {
   type Outcome,
 } from './poll';
 import type {
-  ActivityDeps,
   GlueJobRunResult,
   GluelineActivities,
   StartGlueJobRunInput,
@@ -39,7 +38,8 @@ import type {
   StopGlueJobRunResult,
   StoppedOnCancel,
   WaitForGlueJobRunInput,
-} from './types';
+} from '../workflow-safe/activity-types';
+import type { ActivityDeps } from './deps';
 
 /** What each Glue job run state means for the wait. STOPPED is a failure: the run did not do its work. */
 export const GLUE_JOB_RUN_OUTCOME = {

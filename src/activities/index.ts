@@ -5,7 +5,8 @@ import { createGlueActivities } from './glue';
 import { createNotifyActivities } from './notify';
 import { createRedshiftActivities } from './redshift';
 import { createS3Activities } from './s3';
-import type { ActivityDeps, GluelineActivities } from './types';
+import type { GluelineActivities } from '../workflow-safe/activity-types';
+import type { ActivityDeps } from './deps';
 
 /**
  * Every activity of {@link GluelineActivities}, for `Worker.create({ activities })`. Each failure they

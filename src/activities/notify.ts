@@ -5,7 +5,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { invalidInput } from './errors';
-import type { ActivityDeps, FailureNotice, GluelineActivities } from './types';
+import type { FailureNotice, GluelineActivities } from '../workflow-safe/activity-types';
+import type { ActivityDeps } from './deps';
 
 /** Failure types of the notify activities. */
 export const NotifyFailureType = {

@@ -5,8 +5,8 @@
 import { setTimeout as plainSleep } from 'node:timers/promises';
 import { Context, sleep } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { WORKER_SHUTDOWN_FAILURE } from '../errors';
-import type { PollPolicy } from '../spec';
+import { WORKER_SHUTDOWN_FAILURE } from '../workflow-safe/failures';
+import type { PollPolicy } from '../workflow-safe/spec';
 import { isRetryableAwsError } from './errors';
 
 /** What an AWS state means for a wait: keep waiting, finished well, or finished badly. */

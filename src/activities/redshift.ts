@@ -16,12 +16,11 @@ import {
 } from '@aws-sdk/client-redshift-data';
 import { log } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { FailureType } from '../errors';
-import { DEFAULT_POLLING, type RedshiftTarget } from '../spec';
+import { FailureType } from '../workflow-safe/failures';
+import { DEFAULT_POLLING, type RedshiftTarget } from '../workflow-safe/spec';
 import { awsCall, awsErrorName, awsFailure, invalidInput, type AwsTarget } from './errors';
 import { callAfterCancel, cancelRequested, pollUntilSettled, type Outcome } from './poll';
 import type {
-  ActivityDeps,
   CancelStatementInput,
   CancelStatementResult,
   ExecuteStatementsInput,
@@ -30,7 +29,8 @@ import type {
   StatementResult,
   StoppedOnCancel,
   WaitForStatementInput,
-} from './types';
+} from '../workflow-safe/activity-types';
+import type { ActivityDeps } from './deps';
 
 /** What each statement status means for the wait. ALL is a ListStatements filter, never a status: fail loudly. */
 export const STATEMENT_OUTCOME = {

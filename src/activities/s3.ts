@@ -19,18 +19,18 @@ import {
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { FailureType } from '../errors';
-import type { GlueManifest } from '../layout';
+import { FailureType } from '../workflow-safe/failures';
+import type { GlueManifest } from '../workflow-safe/layout';
 import { awsCall, awsErrorName, awsFailure, invalidInput, isTemporalFailure, type AwsTarget } from './errors';
 import type {
-  ActivityDeps,
   CopyObjectsInput,
   CopyObjectsResult,
   CopyProgress,
   DeleteObjectsInput,
   GluelineActivities,
   ObjectSet,
-} from './types';
+} from '../workflow-safe/activity-types';
+import type { ActivityDeps } from './deps';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;

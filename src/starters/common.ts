@@ -6,11 +6,11 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { createAwsClients } from '../aws-clients';
-import { codecFromEnv } from '../codec';
-import type { AwsClients } from '../activities/types';
-import { DEFAULT_TASK_QUEUE } from '../pipeline';
-import { SpecValidationError } from '../spec';
+import { createAwsClients } from '../aws/clients';
+import { codecFromEnv } from '../temporal/codec';
+import type { AwsClients } from '../aws/clients';
+import { DEFAULT_TASK_QUEUE } from '../workflow-safe/pipeline';
+import { SpecValidationError } from '../workflow-safe/spec';
 
 /** Bad input on the command line or in a spec: the process exits 2, and nothing was started. */
 export class UsageError extends Error {

@@ -4,8 +4,8 @@
  * printed each time its status changes. Ends with the summary of {@link formatSummary}.
  */
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { PROGRESS_QUERY, type PipelineProgress, type PipelineResult } from '../pipeline';
-import { formatProgressLines, formatSummary } from '../progress-view';
+import { PROGRESS_QUERY, type PipelineProgress, type PipelineResult } from '../workflow-safe/pipeline';
+import { formatProgressLines, formatSummary } from './progress-view';
 import type { CommandIo } from './common';
 
 export interface FollowOptions {

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { GlueClient } from '@aws-sdk/client-glue';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DEFAULT_DIR, readEndpoints } from '../../devstack/stack';
 import { ProvisionError, applyChanges, describePlan, planProvisioning, type ProvisionClients } from '../provisioning';
-import { PipelineSpec, parseOrExplain } from '../spec';
+import { PipelineSpec, parseOrExplain } from '../workflow-safe/spec';
 import { loadSpecFile } from './spec-file';
+import { DEFAULT_STACK_DIR, readEndpoints } from './stack-endpoints';
 
 const usage = `usage: npm run provision -- --spec <file.yaml|file.json> [options]
 
@@ -113,7 +113,7 @@ function targetFrom(values: { endpoint?: string; 'stack-dir'?: string; aws?: boo
   if (chosen.length > 1) throw new ProvisionError('use only one of --endpoint, --stack-dir and --aws');
   if (values.endpoint) return { endpoint: values.endpoint, description: `endpoint ${values.endpoint}` };
   if (values.aws) return { description: 'AWS (credential chain)' };
-  const dir = path.resolve(values['stack-dir'] ?? DEFAULT_DIR);
+  const dir = path.resolve(values['stack-dir'] ?? DEFAULT_STACK_DIR);
   if (values['stack-dir'] !== undefined || fs.existsSync(path.join(dir, 'endpoints.json'))) {
     const endpoint = readEndpoints(dir).aws.endpoint;
     return { endpoint, description: `local stack at ${endpoint} (${dir})` };

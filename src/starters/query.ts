@@ -9,7 +9,7 @@ import {
   type Field,
   type RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
-import type { RedshiftTarget } from '../spec';
+import type { RedshiftTarget } from '../workflow-safe/spec';
 import { awsClients, parseCommandArgs, shellWord, UsageError, type CommandIo } from './common';
 import { loadSpec } from './spec-arg';
 

@@ -4,8 +4,8 @@
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { WorkflowType } from '../pipeline';
-import { STEPS, type PipelineInputRaw } from '../spec';
+import { WorkflowType } from '../workflow-safe/pipeline';
+import { STEPS, type PipelineInputRaw } from '../workflow-safe/spec';
 import { parseCommandArgs, UsageError, withClient, type CommandIo } from './common';
 import { startPipeline } from './run';
 

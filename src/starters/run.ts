@@ -1,14 +1,21 @@
 /**
  * `npm run glueline -- run`: starts csvPipeline for a spec and a batch (S3 keys, a prefix, or local files
- * uploaded first), with the business-key workflow id and the id policies of src/start-options.ts.
+ * uploaded first), with the business-key workflow id and the id policies of src/starters/start-options.ts.
  */
 import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { primaryRegion } from '../layout';
-import { WorkflowType, type CsvPipelineWorkflow } from '../pipeline';
-import { Batch, parseOrExplain, RunOptions, STEPS, type PipelineInputRaw, type PipelineSpec } from '../spec';
-import { csvPipelineStartOptions } from '../start-options';
-import { uploadFiles } from '../upload';
+import { primaryRegion } from '../workflow-safe/layout';
+import { WorkflowType, type CsvPipelineWorkflow } from '../workflow-safe/pipeline';
+import {
+  Batch,
+  parseOrExplain,
+  RunOptions,
+  STEPS,
+  type PipelineInputRaw,
+  type PipelineSpec,
+} from '../workflow-safe/spec';
+import { csvPipelineStartOptions } from './start-options';
+import { uploadFiles } from '../aws/upload';
 import {
   asUsageError,
   awsClients,

@@ -11,7 +11,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import type { Batch, PipelineSpec } from '../spec';
+import type { Batch, PipelineSpec } from '../workflow-safe/spec';
 import { dataConverterFromEnv, taskQueue } from './common';
 import { batchOf, describeOutcome, parseS3Events, startBatch, type S3TriggerOptions } from './s3-events';
 import { loadSpecFile } from './spec-file';

@@ -15,8 +15,8 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Client } from '@temporalio/client';
-import { primaryRegion } from '../layout';
-import { Batch, type PipelineSpec } from '../spec';
+import { primaryRegion } from '../workflow-safe/layout';
+import { Batch, type PipelineSpec } from '../workflow-safe/spec';
 import { startOrAttach, type StartOutcome } from './run';
 
 /** One object that S3 says was created. */

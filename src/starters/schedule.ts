@@ -14,10 +14,9 @@ import {
   type ScheduleDescription,
   type ScheduleOptionsAction,
 } from '@temporalio/client';
-import { SearchAttributeKeys, WorkflowType } from '../pipeline';
-import { formatDuration } from '../progress-view';
-import { Batch, parseOrExplain, PipelineInput, type PipelineSpec } from '../spec';
-import type { ScheduledPipelineInput } from '../workflows/scheduled';
+import { SearchAttributeKeys, WorkflowType, type ScheduledPipelineInput } from '../workflow-safe/pipeline';
+import { formatDuration } from './progress-view';
+import { Batch, parseOrExplain, PipelineInput, type PipelineSpec } from '../workflow-safe/spec';
 import { asUsageError, parseCommandArgs, taskQueue, UsageError, withClient, type CommandIo } from './common';
 import { runOptionsFromFlags } from './run';
 import { loadSpec } from './spec-arg';

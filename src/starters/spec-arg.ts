@@ -1,5 +1,5 @@
 /** The `--spec <file>` flag every command shares. */
-import { SpecValidationError, type PipelineSpec } from '../spec';
+import { SpecValidationError, type PipelineSpec } from '../workflow-safe/spec';
 import { UsageError } from './common';
 import { loadSpecFile } from './spec-file';
 

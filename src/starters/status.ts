@@ -1,7 +1,7 @@
 /** `status <workflowId>` (one look at the progress query) and `follow <workflowId>` (live until it closes). */
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { PROGRESS_QUERY, type PipelineProgress, type PipelineResult } from '../pipeline';
-import { formatProgressLines, formatSummary } from '../progress-view';
+import { PROGRESS_QUERY, type PipelineProgress, type PipelineResult } from '../workflow-safe/pipeline';
+import { formatProgressLines, formatSummary } from './progress-view';
 import { parseCommandArgs, runLink, UsageError, withClient, type CommandIo } from './common';
 import { watchRun } from './live-view';
 

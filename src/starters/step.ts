@@ -1,7 +1,7 @@
 /** `npm run glueline -- step`: runs one step instance alone through the pipelineStep workflow. */
-import { WorkflowType, type PipelineStepWorkflow } from '../pipeline';
-import { STEPS } from '../spec';
-import { pipelineStepStartOptions } from '../start-options';
+import { WorkflowType, type PipelineStepWorkflow } from '../workflow-safe/pipeline';
+import { STEPS } from '../workflow-safe/spec';
+import { pipelineStepStartOptions } from './start-options';
 import { asUsageError, parseCommandArgs, runLink, taskQueue, UsageError, withClient, type CommandIo } from './common';
 import { watchRun } from './live-view';
 import { batchFromFlags } from './run';

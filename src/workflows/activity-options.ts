@@ -3,9 +3,9 @@
  * both workflows calls activities through these, so `pipelineStep` runs a step exactly as `csvPipeline` does.
  */
 import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
-import type { GluelineActivities } from '../activities/types';
-import { FailureType, NON_RETRYABLE_AWS_ERRORS } from '../errors';
-import type { PipelineSpec } from '../spec';
+import type { GluelineActivities } from '../workflow-safe/activity-types';
+import { FailureType, NON_RETRYABLE_AWS_ERRORS } from '../workflow-safe/failures';
+import type { PipelineSpec } from '../workflow-safe/spec';
 
 /**
  * Failure types no retry can fix. CopyVerificationFailed is left out on purpose: a retry copies the

@@ -3,8 +3,8 @@
  * select: the redrive case), `pipelineStep` runs one step instance alone. Both run steps through the one
  * runner in ./run, with the same activity options, `progress` query and notify-on-failure.
  */
-import { PipelineStepInput, type PipelineResult, type PipelineStepInputRaw } from '../pipeline';
-import { PipelineInput, STEPS, type PipelineInputRaw, type RunOptions, type StepName } from '../spec';
+import { PipelineStepInput, type PipelineResult, type PipelineStepInputRaw } from '../workflow-safe/pipeline';
+import { PipelineInput, STEPS, type PipelineInputRaw, type RunOptions, type StepName } from '../workflow-safe/spec';
 import { allStepInstances, PipelineRun, runPipeline, validateInput, type SkipRule } from './run';
 
 /**

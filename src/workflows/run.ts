@@ -30,8 +30,8 @@ import type {
   StartGlueJobRunResult,
   StatementResult,
   StoppedOnCancel,
-} from '../activities/types';
-import { FailureType } from '../errors';
+} from '../workflow-safe/activity-types';
+import { FailureType } from '../workflow-safe/failures';
 import {
   commonDirectory,
   curatedBatchPrefix,
@@ -44,7 +44,7 @@ import {
   replicaRegions,
   s3Uri,
   type GlueManifest,
-} from '../layout';
+} from '../workflow-safe/layout';
 import {
   isPerRegionStep,
   PROGRESS_QUERY,
@@ -53,8 +53,15 @@ import {
   type PipelineProgress,
   type PipelineResult,
   type StepProgress,
-} from '../pipeline';
-import { parseOrExplain, SpecValidationError, STEPS, type Batch, type PipelineSpec, type StepName } from '../spec';
+} from '../workflow-safe/pipeline';
+import {
+  parseOrExplain,
+  SpecValidationError,
+  STEPS,
+  type Batch,
+  type PipelineSpec,
+  type StepName,
+} from '../workflow-safe/spec';
 import { activityProxies, glueWaitOptions, maximumAttemptsOf } from './activity-options';
 import type { z } from 'zod';
 
@@ -191,7 +198,7 @@ function structuralSkip(spec: PipelineSpec, name: StepName, region?: string): st
  */
 export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   setHandler(progressQuery, () => run.progress);
-  // Starters set these at start (src/start-options.ts); a run started by hand gets them here. Either way
+  // Starters set these at start (src/starters/start-options.ts); a run started by hand gets them here. Either way
   // the namespace must have them registered (the dev server of devstack/ does).
   const attributes = [
     { key: SearchAttributeKeys.pipeline, value: run.spec.name },

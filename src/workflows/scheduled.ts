@@ -7,18 +7,14 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { executeChild, ParentClosePolicy, workflowInfo } from '@temporalio/workflow';
-import { pipelineWorkflowId, SearchAttributeKeys, WorkflowType, type PipelineResult } from '../pipeline';
-import type { PipelineInputRaw, PipelineSpecInput, RunOptions } from '../spec';
-
-/** The schedule action's input: everything but the batch id, which each run derives. */
-export interface ScheduledPipelineInput {
-  spec: PipelineSpecInput;
-  /** Each run processes the objects under this prefix at the time it runs. */
-  source: { bucket: string; prefix: string; region?: string };
-  /** Batch ids are `<batchIdPrefix>-<scheduled time, yyyymmddThhmmssZ>`: at most 46 characters. */
-  batchIdPrefix: string;
-  options?: Partial<RunOptions>;
-}
+import {
+  pipelineWorkflowId,
+  SearchAttributeKeys,
+  WorkflowType,
+  type PipelineResult,
+  type ScheduledPipelineInput,
+} from '../workflow-safe/pipeline';
+import type { PipelineInputRaw } from '../workflow-safe/spec';
 
 /** Set by the server on every run a schedule starts: the time the action was scheduled for. */
 const scheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CreateCrawlerCommand, GetCrawlerCommand, StartCrawlerCommand, StopCrawlerCommand } from '@aws-sdk/client-glue';
 import { CLOCK_SKEW_MS, crawlOutcome, createCrawlerActivities } from '../../src/activities/crawler';
-import { activityEnv, awsDeps, countingClients, fastPolling, rejection, run } from '../support/aws';
-import { GatewayControl, type CrawlOutcome } from '../support/gateway';
-import { pollUntil } from '../support/poll';
-import { stack, unique } from '../support/stack';
+import { activityEnv, awsDeps, countingClients, fastPolling, rejection, run } from '../../devstack/testkit/aws';
+import { GatewayControl, type CrawlOutcome } from '../../devstack/testkit/gateway';
+import { pollUntil } from '../../devstack/testkit/poll';
+import { stack, unique } from '../../devstack/testkit/stack';
 
 const region = stack().aws.regions[0]!;
 const gateway = new GatewayControl();

@@ -4,8 +4,8 @@ import { EntityNotFoundException, InternalServiceException, ThrottlingException 
 import { CancelledFailure } from '@temporalio/common';
 import { createActivities } from '../../src/activities';
 import { awsFailure, isRetryableAwsError, reportingAttempts } from '../../src/activities/errors';
-import { activityEnv, awsDeps, countingClients, fastPolling, rejection, run } from '../support/aws';
-import { stack, unique } from '../support/stack';
+import { activityEnv, awsDeps, countingClients, fastPolling, rejection, run } from '../../devstack/testkit/aws';
+import { stack, unique } from '../../devstack/testkit/stack';
 
 const awsError = (name: string, status: number) =>
   Object.assign(new Error(`${name} happened`), { name, $metadata: { httpStatusCode: status } });

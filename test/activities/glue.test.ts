@@ -11,13 +11,21 @@ import {
 } from '@aws-sdk/client-glue';
 import { ApplicationFailure, CancelledFailure, ActivityCancellationDetails } from '@temporalio/common';
 import { createGlueActivities, GLUE_JOB_RUN_OUTCOME } from '../../src/activities/glue';
-import type { StartGlueJobRunInput } from '../../src/activities/types';
-import { RUN_TAG_ARGUMENT } from '../../src/layout';
-import { activityEnv, awsDeps, countingClients, fakeClients, fastPolling, rejection, run } from '../support/aws';
-import { GatewayControl, type JobRunOutcome } from '../support/gateway';
-import { createGlueJob } from '../support/glue';
-import { pollUntil } from '../support/poll';
-import { stack, unique } from '../support/stack';
+import type { StartGlueJobRunInput } from '../../src/workflow-safe/activity-types';
+import { RUN_TAG_ARGUMENT } from '../../src/workflow-safe/layout';
+import {
+  activityEnv,
+  awsDeps,
+  countingClients,
+  fakeClients,
+  fastPolling,
+  rejection,
+  run,
+} from '../../devstack/testkit/aws';
+import { GatewayControl, type JobRunOutcome } from '../../devstack/testkit/gateway';
+import { createGlueJob } from '../../devstack/testkit/glue';
+import { pollUntil } from '../../devstack/testkit/poll';
+import { stack, unique } from '../../devstack/testkit/stack';
 
 const region = stack().aws.regions[0]!;
 const gateway = new GatewayControl();

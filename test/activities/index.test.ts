@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createActivities } from '../../src/activities';
-import type { GluelineActivities } from '../../src/activities/types';
-import { awsDeps, fakeClients } from '../support/aws';
+import type { GluelineActivities } from '../../src/workflow-safe/activity-types';
+import { awsDeps, fakeClients } from '../../devstack/testkit/aws';
 
 describe('createActivities', () => {
   test('builds every activity of the contract from one set of deps', () => {

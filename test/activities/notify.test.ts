@@ -5,11 +5,12 @@ import { after, before, describe, test } from 'node:test';
 import nodemailer from 'nodemailer';
 import type { SinkMessage } from '../../devstack/mail-sink';
 import { createNotifyActivities } from '../../src/activities/notify';
-import type { ActivityDeps, FailureNotice } from '../../src/activities/types';
+import type { FailureNotice } from '../../src/workflow-safe/activity-types';
+import type { ActivityDeps } from '../../src/activities/deps';
 import { freePort } from '../../devstack/stack';
-import { activityEnv, rejection, run, testCredentials } from '../support/aws';
-import { createAwsClients } from '../../src/aws-clients';
-import { stack, unique } from '../support/stack';
+import { activityEnv, rejection, run, testCredentials } from '../../devstack/testkit/aws';
+import { createAwsClients } from '../../src/aws/clients';
+import { stack, unique } from '../../devstack/testkit/stack';
 
 const smtpPassword = 'smtp-pass-7f3a9c';
 const webhookToken = 'whk-token-91bd2e';

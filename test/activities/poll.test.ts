@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { nextIntervalMs, pollUntilSettled } from '../../src/activities/poll';
-import { activityEnv, fastPolling, run } from '../support/aws';
+import { activityEnv, fastPolling, run } from '../../devstack/testkit/aws';
 
 describe('the poll loop', () => {
   test('grows the interval by the coefficient up to the cap', () => {

@@ -9,10 +9,18 @@ import {
 } from '@aws-sdk/client-redshift-data';
 import { CancelledFailure } from '@temporalio/common';
 import { clientToken, createRedshiftActivities, STATEMENT_OUTCOME } from '../../src/activities/redshift';
-import type { ExecuteStatementsInput } from '../../src/activities/types';
-import { activityEnv, awsDeps, countingClients, fakeClients, fastPolling, rejection, run } from '../support/aws';
-import { GatewayControl } from '../support/gateway';
-import { stack, unique } from '../support/stack';
+import type { ExecuteStatementsInput } from '../../src/workflow-safe/activity-types';
+import {
+  activityEnv,
+  awsDeps,
+  countingClients,
+  fakeClients,
+  fastPolling,
+  rejection,
+  run,
+} from '../../devstack/testkit/aws';
+import { GatewayControl } from '../../devstack/testkit/gateway';
+import { stack, unique } from '../../devstack/testkit/stack';
 
 const region = stack().aws.regions[0]!;
 const gateway = new GatewayControl();

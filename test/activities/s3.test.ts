@@ -6,8 +6,8 @@ import { describe, test } from 'node:test';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CancelledFailure } from '@temporalio/common';
 import { createS3Activities, mismatch, planCopyParts, MAX_PARTS } from '../../src/activities/s3';
-import type { CopyProgress } from '../../src/activities/types';
-import { uploadFile } from '../../src/upload';
+import type { CopyProgress } from '../../src/workflow-safe/activity-types';
+import { uploadFile } from '../../src/aws/upload';
 import {
   activityEnv,
   awsDeps,
@@ -17,10 +17,10 @@ import {
   putObjects,
   rejection,
   run,
-} from '../support/aws';
-import { GatewayControl } from '../support/gateway';
-import { pollUntil } from '../support/poll';
-import { stack, unique } from '../support/stack';
+} from '../../devstack/testkit/aws';
+import { GatewayControl } from '../../devstack/testkit/gateway';
+import { pollUntil } from '../../devstack/testkit/poll';
+import { stack, unique } from '../../devstack/testkit/stack';
 
 const [primary, replica] = stack().aws.regions as [string, string];
 const GiB = 1024 ** 3;

@@ -29,12 +29,12 @@ import {
   rawBatchPrefix,
   renderSql,
   type GlueManifest,
-} from '../../src/layout';
-import type { Batch, PipelineSpec, RegionSpec } from '../../src/spec';
-import { pollUntil } from '../support/poll';
-import { processesWith } from '../support/processes';
-import { provisionQuietly, putSampleCsvs, uniqueSalesSpec } from '../support/spec';
-import { awsClientConfig } from '../support/stack';
+} from '../../src/workflow-safe/layout';
+import type { Batch, PipelineSpec, RegionSpec } from '../../src/workflow-safe/spec';
+import { pollUntil } from '../../devstack/testkit/poll';
+import { processesWith } from '../../devstack/testkit/processes';
+import { provisionQuietly, putSampleCsvs, uniqueSalesSpec } from '../../devstack/testkit/spec';
+import { awsClientConfig } from '../../devstack/testkit/stack';
 
 /** Spark's start-up alone takes tens of seconds on a busy 2-core machine. */
 const SPARK_TIMEOUT_MS = 300_000;

@@ -15,11 +15,11 @@ import {
 import type { JobRunRequest as JobRun } from '../../devstack/gateway/job-runner';
 import { createLocalSparkRunner, lastErrorLine } from '../../devstack/local-spark';
 import { repoRoot } from '../../devstack/paths';
-import { glueJobArguments, type GlueManifest } from '../../src/layout';
+import { glueJobArguments, type GlueManifest } from '../../src/workflow-safe/layout';
 import { loadSpecFile } from '../../src/starters/spec-file';
-import type { Batch, PipelineSpec } from '../../src/spec';
-import { processesWith } from '../support/processes';
-import { stack, unique } from '../support/stack';
+import type { Batch, PipelineSpec } from '../../src/workflow-safe/spec';
+import { processesWith } from '../../devstack/testkit/processes';
+import { stack, unique } from '../../devstack/testkit/stack';
 
 const samples = path.join(repoRoot, 'samples', 'sales');
 const job: Job = {

@@ -10,13 +10,13 @@ import { GetJobRunCommand, GlueClient, type JobRun } from '@aws-sdk/client-glue'
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ActivityFailure, CancelledFailure } from '@temporalio/common';
 import type { SinkMessage } from '../../devstack/mail-sink';
-import { primaryRegion } from '../../src/layout';
-import { pipelineWorkflowId, PROGRESS_QUERY, type PipelineProgress } from '../../src/pipeline';
-import type { Batch, PipelineSpec } from '../../src/spec';
-import { GatewayControl, type RequestCounts } from '../support/gateway';
-import { pollUntil } from '../support/poll';
-import { provisionQuietly, putSampleCsvs, uniqueSalesSpec } from '../support/spec';
-import { awsClientConfig, stack, unique } from '../support/stack';
+import { primaryRegion } from '../../src/workflow-safe/layout';
+import { pipelineWorkflowId, PROGRESS_QUERY, type PipelineProgress } from '../../src/workflow-safe/pipeline';
+import type { Batch, PipelineSpec } from '../../src/workflow-safe/spec';
+import { GatewayControl, type RequestCounts } from '../../devstack/testkit/gateway';
+import { pollUntil } from '../../devstack/testkit/poll';
+import { provisionQuietly, putSampleCsvs, uniqueSalesSpec } from '../../devstack/testkit/spec';
+import { awsClientConfig, stack, unique } from '../../devstack/testkit/stack';
 import {
   startWorker,
   stackWorkerEnv,
@@ -24,7 +24,7 @@ import {
   temporalWorkflowStart,
   waitForOutput,
   type WorkerProcess,
-} from '../support/worker-process';
+} from '../../devstack/testkit/worker-process';
 
 const STEP_TIMEOUT_MS = 120_000;
 

@@ -8,12 +8,18 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { codecFromEnv } from '../../src/codec';
+import { codecFromEnv } from '../../src/temporal/codec';
 import { freePort } from '../../devstack/stack';
-import { FailureType } from '../../src/errors';
+import { FailureType } from '../../src/workflow-safe/failures';
 import { historyText } from '../reliability/support';
-import { stack, unique } from '../support/stack';
-import { startWorker, stackWorkerEnv, stopWorker, waitForOutput, type WorkerProcess } from '../support/worker-process';
+import { stack, unique } from '../../devstack/testkit/stack';
+import {
+  startWorker,
+  stackWorkerEnv,
+  stopWorker,
+  waitForOutput,
+  type WorkerProcess,
+} from '../../devstack/testkit/worker-process';
 
 describe('payloads encrypted with GLUELINE_CODEC_KEY', () => {
   const key = randomBytes(32).toString('base64');
@@ -37,7 +43,7 @@ describe('payloads encrypted with GLUELINE_CODEC_KEY', () => {
         GLUELINE_CODEC_BIND: codecEndpoint,
         GLUELINE_TEMPORAL_UI_URL: stack().temporal.uiUrl,
       },
-      'src/codec-server.ts',
+      'src/temporal/codec-server.ts',
     );
     await waitForOutput(codecServer, 'codec server on');
     worker = startWorker(

@@ -17,12 +17,12 @@ import {
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { repoRoot } from '../../devstack/paths';
-import { manifestKey, primaryRegion, type GlueManifest } from '../../src/layout';
-import { DEFAULT_TASK_QUEUE, pipelineWorkflowId, type PipelineResult } from '../../src/pipeline';
-import type { Batch, PipelineSpec } from '../../src/spec';
-import { pollUntil } from '../support/poll';
-import { provisionQuietly, putSampleCsvs, uniqueSalesSpec } from '../support/spec';
-import { awsClientConfig, stack } from '../support/stack';
+import { manifestKey, primaryRegion, type GlueManifest } from '../../src/workflow-safe/layout';
+import { DEFAULT_TASK_QUEUE, pipelineWorkflowId, type PipelineResult } from '../../src/workflow-safe/pipeline';
+import type { Batch, PipelineSpec } from '../../src/workflow-safe/spec';
+import { pollUntil } from '../../devstack/testkit/poll';
+import { provisionQuietly, putSampleCsvs, uniqueSalesSpec } from '../../devstack/testkit/spec';
+import { awsClientConfig, stack } from '../../devstack/testkit/stack';
 import {
   startWorker,
   stackWorkerEnv,
@@ -30,7 +30,7 @@ import {
   temporalWorkflowStart,
   waitForOutput,
   type WorkerProcess,
-} from '../support/worker-process';
+} from '../../devstack/testkit/worker-process';
 
 const samples = path.join(repoRoot, 'samples', 'sales');
 /** Spark's start-up alone takes tens of seconds on a busy 2-core machine. */

@@ -9,13 +9,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { Browser, Page } from 'playwright-core';
-import { csvPipelineStartOptions } from '../../src/start-options';
-import type { Batch, PipelineSpec } from '../../src/spec';
+import { csvPipelineStartOptions } from '../../src/starters/start-options';
+import type { Batch, PipelineSpec } from '../../src/workflow-safe/spec';
 import { landBatch, provisionQuietly, reliabilitySpec, withOwnJob } from '../reliability/support';
-import { launchChromium, screenshotPath } from '../support/browser';
-import { GatewayControl } from '../support/gateway';
-import { stack, unique } from '../support/stack';
-import { startWorker, stackWorkerEnv, stopWorker, waitForOutput, type WorkerProcess } from '../support/worker-process';
+import { launchChromium, screenshotPath } from '../../devstack/testkit/browser';
+import { GatewayControl } from '../../devstack/testkit/gateway';
+import { stack, unique } from '../../devstack/testkit/stack';
+import {
+  startWorker,
+  stackWorkerEnv,
+  stopWorker,
+  waitForOutput,
+  type WorkerProcess,
+} from '../../devstack/testkit/worker-process';
 
 /** The UI is a single-page app fed by the dev server; on a busy 2-core machine a page can take a while. */
 const UI_TIMEOUT_MS = 60_000;

@@ -6,15 +6,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { FailureType } from '../../src/errors';
-import { stack, unique } from '../support/stack';
+import { FailureType } from '../../src/workflow-safe/failures';
+import { stack, unique } from '../../devstack/testkit/stack';
 import {
   startWorker,
   stackWorkerEnv,
   temporalWorkflowStart,
   waitForOutput,
   type WorkerProcess,
-} from '../support/worker-process';
+} from '../../devstack/testkit/worker-process';
 
 describe('the worker process', () => {
   test('refuses a bad environment at once, naming the variable and the fix', async () => {

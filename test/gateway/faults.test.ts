@@ -8,9 +8,9 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { GatewayControl } from '../support/gateway';
-import { createGlueJob } from '../support/glue';
-import { awsClientConfig, unique } from '../support/stack';
+import { GatewayControl } from '../../devstack/testkit/gateway';
+import { createGlueJob } from '../../devstack/testkit/glue';
+import { awsClientConfig, unique } from '../../devstack/testkit/stack';
 
 const gateway = new GatewayControl();
 const CALLS = 8;

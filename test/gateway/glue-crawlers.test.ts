@@ -9,9 +9,9 @@ import {
   StopCrawlerCommand,
   type Crawler,
 } from '@aws-sdk/client-glue';
-import { GatewayControl } from '../support/gateway';
-import { pollUntil } from '../support/poll';
-import { awsClientConfig, unique } from '../support/stack';
+import { GatewayControl } from '../../devstack/testkit/gateway';
+import { pollUntil } from '../../devstack/testkit/poll';
+import { awsClientConfig, unique } from '../../devstack/testkit/stack';
 
 const glue = new GlueClient(awsClientConfig());
 const gateway = new GatewayControl();

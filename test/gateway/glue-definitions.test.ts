@@ -11,9 +11,9 @@ import {
   UpdateCrawlerCommand,
   UpdateJobCommand,
 } from '@aws-sdk/client-glue';
-import { GatewayControl } from '../support/gateway';
-import { createGlueJob } from '../support/glue';
-import { awsClientConfig, stack, unique } from '../support/stack';
+import { GatewayControl } from '../../devstack/testkit/gateway';
+import { createGlueJob } from '../../devstack/testkit/glue';
+import { awsClientConfig, stack, unique } from '../../devstack/testkit/stack';
 
 const region = stack().aws.regions[0]!;
 const glue = new GlueClient(awsClientConfig(region));

@@ -8,10 +8,10 @@ import {
   StartJobRunCommand,
   type JobRun,
 } from '@aws-sdk/client-glue';
-import { GatewayControl } from '../support/gateway';
-import { createGlueJob } from '../support/glue';
-import { pollUntil } from '../support/poll';
-import { awsClientConfig, unique } from '../support/stack';
+import { GatewayControl } from '../../devstack/testkit/gateway';
+import { createGlueJob } from '../../devstack/testkit/glue';
+import { pollUntil } from '../../devstack/testkit/poll';
+import { awsClientConfig, unique } from '../../devstack/testkit/stack';
 
 const glue = new GlueClient(awsClientConfig());
 const gateway = new GatewayControl();

@@ -8,10 +8,10 @@ import {
   StartJobRunCommand,
   type JobRun,
 } from '@aws-sdk/client-glue';
-import { createGlueJob } from '../support/glue';
-import { startPrivateGateway, type PrivateGateway } from '../support/gateway-process';
-import { pollUntil } from '../support/poll';
-import { awsClientConfig } from '../support/stack';
+import { createGlueJob } from '../../devstack/testkit/glue';
+import { startPrivateGateway, type PrivateGateway } from '../../devstack/testkit/gateway-process';
+import { pollUntil } from '../../devstack/testkit/poll';
+import { awsClientConfig } from '../../devstack/testkit/stack';
 
 /** A gateway of this file's own, with the echo runner registered through GATEWAY_JOB_RUNNER. */
 let gateway: PrivateGateway;

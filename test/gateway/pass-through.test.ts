@@ -28,8 +28,8 @@ import {
   UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
-import { GatewayControl } from '../support/gateway';
-import { awsClientConfig, stack, unique } from '../support/stack';
+import { GatewayControl } from '../../devstack/testkit/gateway';
+import { awsClientConfig, stack, unique } from '../../devstack/testkit/stack';
 
 const gateway = new GatewayControl();
 const [primary, replica] = stack().aws.regions as [string, string];

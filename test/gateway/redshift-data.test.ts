@@ -12,8 +12,8 @@ import {
   type ExecuteStatementCommandInput,
 } from '@aws-sdk/client-redshift-data';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { pollUntil } from '../support/poll';
-import { awsClientConfig, unique } from '../support/stack';
+import { pollUntil } from '../../devstack/testkit/poll';
+import { awsClientConfig, unique } from '../../devstack/testkit/stack';
 
 const redshift = new RedshiftDataClient(awsClientConfig());
 const s3 = new S3Client(awsClientConfig());

@@ -10,9 +10,9 @@ import {
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
 import { freePort } from '../../devstack/stack';
-import { startPrivateGateway } from '../support/gateway-process';
-import { pollUntil } from '../support/poll';
-import { awsClientConfig } from '../support/stack';
+import { startPrivateGateway } from '../../devstack/testkit/gateway-process';
+import { pollUntil } from '../../devstack/testkit/poll';
+import { awsClientConfig } from '../../devstack/testkit/stack';
 
 describe('Redshift databases on disk', () => {
   test('a table outlives a restart of the gateway', async () => {

@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Client, Connection } from '@temporalio/client';
-import { pipelineWorkflowId } from '../../src/pipeline';
-import type { Batch, PipelineSpec } from '../../src/spec';
-import { GatewayControl } from '../support/gateway';
-import { unique } from '../support/stack';
+import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
+import type { Batch, PipelineSpec } from '../../src/workflow-safe/spec';
+import { GatewayControl } from '../../devstack/testkit/gateway';
+import { unique } from '../../devstack/testkit/stack';
 import {
   KillableWorker,
   landBatch,

@@ -11,11 +11,11 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from 
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError, type Client, type Connection } from '@temporalio/client';
 import { NON_RETRYABLE_ERROR_TYPES } from '../../src/workflows/activity-options';
-import { manifestKey, primaryRegion, replicaRegions, type GlueManifest } from '../../src/layout';
-import { pipelineWorkflowId } from '../../src/pipeline';
-import type { Batch, PipelineSpec } from '../../src/spec';
-import { GatewayControl } from '../support/gateway';
-import { awsClientConfig, unique } from '../support/stack';
+import { manifestKey, primaryRegion, replicaRegions, type GlueManifest } from '../../src/workflow-safe/layout';
+import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
+import type { Batch, PipelineSpec } from '../../src/workflow-safe/spec';
+import { GatewayControl } from '../../devstack/testkit/gateway';
+import { awsClientConfig, unique } from '../../devstack/testkit/stack';
 import {
   KillableWorker,
   activityAttempts,

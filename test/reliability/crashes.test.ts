@@ -10,11 +10,11 @@ import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { Client, Connection } from '@temporalio/client';
-import { replicaRegions } from '../../src/layout';
-import { pipelineWorkflowId } from '../../src/pipeline';
-import type { Batch, PipelineSpec } from '../../src/spec';
-import { GatewayControl } from '../support/gateway';
-import { unique } from '../support/stack';
+import { replicaRegions } from '../../src/workflow-safe/layout';
+import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
+import type { Batch, PipelineSpec } from '../../src/workflow-safe/spec';
+import { GatewayControl } from '../../devstack/testkit/gateway';
+import { unique } from '../../devstack/testkit/stack';
 import {
   KillableWorker,
   historyText,

@@ -10,12 +10,12 @@ import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError, type Client, type Connection } from '@temporalio/client';
 import { ActivityFailure } from '@temporalio/common';
 import { freePort } from '../../devstack/stack';
-import { pipelineWorkflowId, PROGRESS_QUERY, type PipelineProgress } from '../../src/pipeline';
-import type { PipelineSpec } from '../../src/spec';
-import { GatewayControl } from '../support/gateway';
-import { pollUntil } from '../support/poll';
-import { stackWorkerEnv } from '../support/worker-process';
-import { unique } from '../support/stack';
+import { pipelineWorkflowId, PROGRESS_QUERY, type PipelineProgress } from '../../src/workflow-safe/pipeline';
+import type { PipelineSpec } from '../../src/workflow-safe/spec';
+import { GatewayControl } from '../../devstack/testkit/gateway';
+import { pollUntil } from '../../devstack/testkit/poll';
+import { stackWorkerEnv } from '../../devstack/testkit/worker-process';
+import { unique } from '../../devstack/testkit/stack';
 import {
   KillableWorker,
   activityAttempts,

@@ -11,13 +11,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { Client, Connection } from '@temporalio/client';
 import { startTemporalServer, type TemporalServer } from '../../devstack/stack';
-import { replicaRegions } from '../../src/layout';
-import { pipelineWorkflowId } from '../../src/pipeline';
-import type { Batch, PipelineSpec } from '../../src/spec';
-import { GatewayControl } from '../support/gateway';
-import { pollUntil } from '../support/poll';
-import { stackDir, unique } from '../support/stack';
-import { stackWorkerEnv } from '../support/worker-process';
+import { replicaRegions } from '../../src/workflow-safe/layout';
+import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
+import type { Batch, PipelineSpec } from '../../src/workflow-safe/spec';
+import { GatewayControl } from '../../devstack/testkit/gateway';
+import { pollUntil } from '../../devstack/testkit/poll';
+import { stackDir, unique } from '../../devstack/testkit/stack';
+import { stackWorkerEnv } from '../../devstack/testkit/worker-process';
 import {
   KillableWorker,
   landBatch,

@@ -7,12 +7,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Client, Connection } from '@temporalio/client';
-import { pipelineWorkflowId } from '../../src/pipeline';
-import type { PipelineSpec } from '../../src/spec';
-import { GatewayControl } from '../support/gateway';
-import { pollUntil } from '../support/poll';
-import { stackWorkerEnv } from '../support/worker-process';
-import { unique } from '../support/stack';
+import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
+import type { PipelineSpec } from '../../src/workflow-safe/spec';
+import { GatewayControl } from '../../devstack/testkit/gateway';
+import { pollUntil } from '../../devstack/testkit/poll';
+import { stackWorkerEnv } from '../../devstack/testkit/worker-process';
+import { unique } from '../../devstack/testkit/stack';
 import {
   KillableWorker,
   activityAttempts,

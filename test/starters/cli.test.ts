@@ -10,14 +10,20 @@ import { after, before, describe, test } from 'node:test';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { repoRoot } from '../../devstack/paths';
-import { primaryRegion } from '../../src/layout';
-import { pipelineWorkflowId, type PipelineResult } from '../../src/pipeline';
-import type { PipelineSpec } from '../../src/spec';
-import { cliEnv, glueline, gluelineProcess, useCliEnv } from '../support/cli';
-import { GatewayControl } from '../support/gateway';
-import { provisionedSpecFile } from '../support/spec';
-import { awsClientConfig, stack, unique } from '../support/stack';
-import { startWorker, stackWorkerEnv, stopWorker, waitForOutput, type WorkerProcess } from '../support/worker-process';
+import { primaryRegion } from '../../src/workflow-safe/layout';
+import { pipelineWorkflowId, type PipelineResult } from '../../src/workflow-safe/pipeline';
+import type { PipelineSpec } from '../../src/workflow-safe/spec';
+import { cliEnv, glueline, gluelineProcess, useCliEnv } from '../../devstack/testkit/cli';
+import { GatewayControl } from '../../devstack/testkit/gateway';
+import { provisionedSpecFile } from '../../devstack/testkit/spec';
+import { awsClientConfig, stack, unique } from '../../devstack/testkit/stack';
+import {
+  startWorker,
+  stackWorkerEnv,
+  stopWorker,
+  waitForOutput,
+  type WorkerProcess,
+} from '../../devstack/testkit/worker-process';
 
 const samples = path.join(repoRoot, 'samples', 'sales');
 const sampleFiles = fs

@@ -12,12 +12,12 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { repoRoot } from '../../devstack/paths';
-import { GatewayControl } from '../support/gateway';
+import { GatewayControl } from '../../devstack/testkit/gateway';
 import { ProvisionError, planProvisioning } from '../../src/provisioning';
 import { clientsFor, provision, type ProvisionTarget } from '../../src/starters/provision';
-import type { PipelineSpec } from '../../src/spec';
-import { uniqueSalesSpec } from '../support/spec';
-import { awsClientConfig, stack } from '../support/stack';
+import type { PipelineSpec } from '../../src/workflow-safe/spec';
+import { uniqueSalesSpec } from '../../devstack/testkit/spec';
+import { awsClientConfig, stack } from '../../devstack/testkit/stack';
 
 describe('npm run provision', () => {
   let target: ProvisionTarget;

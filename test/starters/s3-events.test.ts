@@ -17,14 +17,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Client, Connection } from '@temporalio/client';
-import { primaryRegion } from '../../src/layout';
-import { pipelineWorkflowId } from '../../src/pipeline';
-import type { PipelineInput, PipelineSpec } from '../../src/spec';
+import { primaryRegion } from '../../src/workflow-safe/layout';
+import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
+import type { PipelineInput, PipelineSpec } from '../../src/workflow-safe/spec';
 import { handleSqsEvent } from '../../src/starters/s3-events-lambda';
 import { batchOf, consumeS3Events, parseS3Events } from '../../src/starters/s3-events';
-import { glueline, useCliEnv } from '../support/cli';
-import { uniqueSalesSpec } from '../support/spec';
-import { awsClientConfig, stack, unique } from '../support/stack';
+import { glueline, useCliEnv } from '../../devstack/testkit/cli';
+import { uniqueSalesSpec } from '../../devstack/testkit/spec';
+import { awsClientConfig, stack, unique } from '../../devstack/testkit/stack';
 
 /** An S3 event notification for one created object, as S3 sends it to SQS. */
 const s3Event = (bucket: string, key: string) =>

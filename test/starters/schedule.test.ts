@@ -9,14 +9,20 @@ import { after, before, describe, test } from 'node:test';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { repoRoot } from '../../devstack/paths';
-import { primaryRegion } from '../../src/layout';
-import { pipelineWorkflowId, SearchAttributeKeys, type PipelineResult } from '../../src/pipeline';
-import type { PipelineSpec } from '../../src/spec';
-import { glueline, useCliEnv } from '../support/cli';
-import { pollUntil } from '../support/poll';
-import { provisionedSpecFile } from '../support/spec';
-import { awsClientConfig, stack, unique } from '../support/stack';
-import { startWorker, stackWorkerEnv, stopWorker, waitForOutput, type WorkerProcess } from '../support/worker-process';
+import { primaryRegion } from '../../src/workflow-safe/layout';
+import { pipelineWorkflowId, SearchAttributeKeys, type PipelineResult } from '../../src/workflow-safe/pipeline';
+import type { PipelineSpec } from '../../src/workflow-safe/spec';
+import { glueline, useCliEnv } from '../../devstack/testkit/cli';
+import { pollUntil } from '../../devstack/testkit/poll';
+import { provisionedSpecFile } from '../../devstack/testkit/spec';
+import { awsClientConfig, stack, unique } from '../../devstack/testkit/stack';
+import {
+  startWorker,
+  stackWorkerEnv,
+  stopWorker,
+  waitForOutput,
+  type WorkerProcess,
+} from '../../devstack/testkit/worker-process';
 
 describe('npm run glueline -- schedule', () => {
   let spec: PipelineSpec;

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { AesGcmCodec, codecFromEnv, ENCRYPTED_ENCODING } from '../../src/codec';
-import { ConfigError, loadConfig } from '../../src/config';
+import { AesGcmCodec, codecFromEnv, ENCRYPTED_ENCODING } from '../../src/temporal/codec';
+import { ConfigError, loadConfig } from '../../src/worker/config';
 
 const key = randomBytes(32);
 const codec = new AesGcmCodec(key, 'k1');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config';
+import { ConfigError, loadConfig } from '../../src/worker/config';
 
 const VALID = {
   SMTP_URL: 'smtps://glueline:s3cret-pw@smtp.example.com:465',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { runDurationMs } from '../../src/activities/glue';
 import { expectedDurationOf, expectedEndDelayMs } from '../../src/activities/poll';
-import { DEFAULT_POLLING } from '../../src/spec';
+import { DEFAULT_POLLING } from '../../src/workflow-safe/spec';
 
 const policy = { ...DEFAULT_POLLING.glueJob, expectedDurationFrom: 'history' as const };
 const tenMinutes = { shortestMs: 590_000, longestMs: 610_000 };

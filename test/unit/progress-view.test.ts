@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { PipelineResult } from '../../src/pipeline';
-import { formatBytes, formatDuration, formatProgressLines, formatSummary } from '../../src/progress-view';
+import type { PipelineResult } from '../../src/workflow-safe/pipeline';
+import { formatBytes, formatDuration, formatProgressLines, formatSummary } from '../../src/starters/progress-view';
 
 const result: PipelineResult = {
   workflowType: 'csvPipeline',

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { devtool, repoRoot } from '../../devstack/paths';
 import { crawlerDrift, glueBundle, jobDrift, jobUpdate, wantedJob } from '../../src/provisioning';
-import { PipelineSpec, SpecValidationError, parseOrExplain } from '../../src/spec';
+import { PipelineSpec, SpecValidationError, parseOrExplain } from '../../src/workflow-safe/spec';
 import { loadSpecFile } from '../../src/starters/spec-file';
 
 const specs = path.join(repoRoot, 'specs');

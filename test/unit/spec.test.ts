@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { commonDirectory, glueJobArguments, renderSql } from '../../src/layout';
+import { commonDirectory, glueJobArguments, renderSql } from '../../src/workflow-safe/layout';
 import {
   PipelineInput,
   PipelineSpec,
   SpecValidationError,
   parseOrExplain,
   type PipelineSpecInput,
-} from '../../src/spec';
+} from '../../src/workflow-safe/spec';
 
 const base: PipelineSpecInput = {
   name: 'sales',

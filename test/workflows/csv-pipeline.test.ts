@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { CopyObjectsInput } from '../../src/activities/types';
-import { FailureType } from '../../src/errors';
-import { csvPipelineStartOptions } from '../../src/start-options';
+import type { CopyObjectsInput } from '../../src/workflow-safe/activity-types';
+import { FailureType } from '../../src/workflow-safe/failures';
+import { csvPipelineStartOptions } from '../../src/starters/start-options';
 import {
   pipelineWorkflowId,
   SearchAttributeKeys,
   type PipelineProgress,
   type PipelineResult,
-} from '../../src/pipeline';
-import { PipelineSpec, type PipelineInputRaw } from '../../src/spec';
+} from '../../src/workflow-safe/pipeline';
+import { PipelineSpec, type PipelineInputRaw } from '../../src/workflow-safe/spec';
 import {
   controllableGlueWait,
   fakeActivities,
@@ -21,7 +21,7 @@ import {
   testSpec,
   WorkflowTestBed,
   type FakeOptions,
-} from './harness';
+} from '../../devstack/testkit/workflow-harness';
 
 let bed: WorkflowTestBed;
 before(async () => {

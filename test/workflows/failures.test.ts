@@ -3,10 +3,10 @@ import { after, before, describe, test } from 'node:test';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import type { DeleteObjectsInput, FailureNotice } from '../../src/activities/types';
-import { FailureType } from '../../src/errors';
-import { manifestKey } from '../../src/layout';
-import { PipelineSpec } from '../../src/spec';
+import type { DeleteObjectsInput, FailureNotice } from '../../src/workflow-safe/activity-types';
+import { FailureType } from '../../src/workflow-safe/failures';
+import { manifestKey } from '../../src/workflow-safe/layout';
+import { PipelineSpec } from '../../src/workflow-safe/spec';
 import {
   MANIFEST,
   nonRetryable,
@@ -17,7 +17,7 @@ import {
   WorkflowTestBed,
   type ActivityName,
   type FakeOptions,
-} from './harness';
+} from '../../devstack/testkit/workflow-harness';
 
 let bed: WorkflowTestBed;
 before(async () => {

@@ -3,12 +3,12 @@ import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
 import { ActivityFailure, CancelledFailure } from '@temporalio/common';
-import type { FailureNotice } from '../../src/activities/types';
-import { FailureType } from '../../src/errors';
-import type { PipelineResult } from '../../src/pipeline';
-import { PipelineSpec } from '../../src/spec';
-import { pollUntil } from '../support/poll';
-import { unique } from '../support/stack';
+import type { FailureNotice } from '../../src/workflow-safe/activity-types';
+import { FailureType } from '../../src/workflow-safe/failures';
+import type { PipelineResult } from '../../src/workflow-safe/pipeline';
+import { PipelineSpec } from '../../src/workflow-safe/spec';
+import { pollUntil } from '../../devstack/testkit/poll';
+import { unique } from '../../devstack/testkit/stack';
 import {
   controllableGlueWait,
   fakeActivities,
@@ -18,7 +18,7 @@ import {
   testInput,
   testSpec,
   WorkflowTestBed,
-} from './harness';
+} from '../../devstack/testkit/workflow-harness';
 
 let bed: WorkflowTestBed;
 before(async () => {

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { FailureNotice } from '../../src/activities/types';
-import { FailureType } from '../../src/errors';
-import { stepWorkflowId, type PipelineStepInputRaw } from '../../src/pipeline';
-import { nonRetryable, REPLICA, testInput, WorkflowTestBed } from './harness';
+import type { FailureNotice } from '../../src/workflow-safe/activity-types';
+import { FailureType } from '../../src/workflow-safe/failures';
+import { stepWorkflowId, type PipelineStepInputRaw } from '../../src/workflow-safe/pipeline';
+import { nonRetryable, REPLICA, testInput, WorkflowTestBed } from '../../devstack/testkit/workflow-harness';
 
 let bed: WorkflowTestBed;
 before(async () => {

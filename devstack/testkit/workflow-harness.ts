@@ -8,12 +8,17 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { reportingAttempts } from '../../src/activities/errors';
-import type { GluelineActivities, StoppedOnCancel } from '../../src/activities/types';
-import type { GlueManifest } from '../../src/layout';
-import { PROGRESS_QUERY, SearchAttributeKeys, type PipelineProgress, type PipelineResult } from '../../src/pipeline';
+import type { GluelineActivities, StoppedOnCancel } from '../../src/workflow-safe/activity-types';
+import type { GlueManifest } from '../../src/workflow-safe/layout';
+import {
+  PROGRESS_QUERY,
+  SearchAttributeKeys,
+  type PipelineProgress,
+  type PipelineResult,
+} from '../../src/workflow-safe/pipeline';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { PipelineInputRaw, PipelineSpecInput } from '../../src/spec';
-import { timeSkippingServer, unique } from '../support/stack';
+import type { PipelineInputRaw, PipelineSpecInput } from '../../src/workflow-safe/spec';
+import { timeSkippingServer, unique } from './stack';
 
 /** temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD (the proto package is not a direct dependency). */
 const INDEXED_VALUE_TYPE_KEYWORD = 2;

@@ -39,8 +39,8 @@ import {
   type BucketLocationConstraint,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { primaryRegion, s3Uri } from './layout';
-import type { PipelineSpec } from './spec';
+import { primaryRegion, s3Uri } from '../workflow-safe/layout';
+import type { PipelineSpec } from '../workflow-safe/spec';
 
 /** Where the job script and its Python package go, in the primary region's curated bucket. */
 export const SCRIPTS_PREFIX = '_glueline/scripts/';
@@ -623,7 +623,7 @@ export async function planProvisioning(
     );
   }
 
-  const bundle = glueBundle(options.glueDir ?? path.resolve(__dirname, '..', 'glue'));
+  const bundle = glueBundle(options.glueDir ?? path.resolve(__dirname, '..', '..', 'glue'));
   const curatedPlanned = changes.some(
     (c) => c.action === 'create' && c.resource.startsWith(`S3 bucket ${primary.curatedBucket} `),
   );

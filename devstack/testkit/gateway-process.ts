@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
-import { freePort } from '../../devstack/stack';
+import { freePort } from '../stack';
 import { pollUntil } from './poll';
 import { stack } from './stack';
 
@@ -19,14 +19,10 @@ export interface PrivateGateway {
 /** Starts a gateway; `env` sets GATEWAY_DATA_DIR, GATEWAY_JOB_RUNNER and the like. */
 export async function startPrivateGateway(env: NodeJS.ProcessEnv, port?: number): Promise<PrivateGateway> {
   const listenPort = port ?? (await freePort());
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(__dirname, '../../devstack/gateway/main.ts')],
-    {
-      env: { ...process.env, GATEWAY_PORT: String(listenPort), GATEWAY_UPSTREAM: stack().aws.motoEndpoint, ...env },
-      stdio: 'ignore',
-    },
-  );
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../gateway/main.ts')], {
+    env: { ...process.env, GATEWAY_PORT: String(listenPort), GATEWAY_UPSTREAM: stack().aws.motoEndpoint, ...env },
+    stdio: 'ignore',
+  });
   const endpoint = `http://127.0.0.1:${listenPort}`;
   await pollUntil(
     () =>

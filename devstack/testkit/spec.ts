@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { repoRoot } from '../../devstack/paths';
-import { primaryRegion } from '../../src/layout';
+import { repoRoot } from '../paths';
+import { primaryRegion } from '../../src/workflow-safe/layout';
 import { provision } from '../../src/starters/provision';
 import { loadSpecFile } from '../../src/starters/spec-file';
-import type { PipelineSpec } from '../../src/spec';
+import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import { awsClientConfig, stack, unique } from './stack';
 
 /** specs/local-sales.yaml with buckets, database, crawlers, job and Redshift workgroup no other test uses. */

@@ -4,8 +4,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { devtool, repoRoot } from '../../devstack/paths';
-import type { StackEndpoints } from '../../devstack/stack';
+import { devtool, repoRoot } from '../paths';
+import type { StackEndpoints } from '../stack';
 import { stack } from './stack';
 
 export interface WorkerProcess {

@@ -5,8 +5,8 @@
  */
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 import { z } from 'zod';
-import { codecFromEnv, type AesGcmCodec } from './codec';
-import { DEFAULT_TASK_QUEUE } from './pipeline';
+import { codecFromEnv, type AesGcmCodec } from '../temporal/codec';
+import { DEFAULT_TASK_QUEUE } from '../workflow-safe/pipeline';
 
 /** Variables whose values are never echoed, not even in an error. */
 const SECRET_VARIABLES = new Set(['SMTP_URL', 'GLUELINE_WEBHOOK_TOKEN', 'GLUELINE_CODEC_KEY']);

@@ -3,10 +3,10 @@
  * stack, so script outcomes for their own uniquely named jobs and crawlers, scope fault rules to
  * their own resources (`resource: prefix`), and read counts filtered by that prefix.
  */
-import type { RequestCounts } from '../../devstack/gateway/counts';
-import type { FaultRule, FaultRuleInput } from '../../devstack/gateway/faults';
-import type { CrawlOutcome } from '../../devstack/gateway/glue-crawlers';
-import type { JobRunOutcome } from '../../devstack/gateway/glue-job-runs';
+import type { RequestCounts } from '../gateway/counts';
+import type { FaultRule, FaultRuleInput } from '../gateway/faults';
+import type { CrawlOutcome } from '../gateway/glue-crawlers';
+import type { JobRunOutcome } from '../gateway/glue-job-runs';
 import { stack } from './stack';
 
 export type { CrawlOutcome, FaultRule, FaultRuleInput, JobRunOutcome, RequestCounts };

@@ -4,8 +4,8 @@
  * `npm run devstack -- up` started.
  */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { DEFAULT_DIR, readEndpoints, type StackEndpoints } from '../../devstack/stack';
-import { devtool } from '../../devstack/paths';
+import { DEFAULT_DIR, readEndpoints, type StackEndpoints } from '../stack';
+import { devtool } from '../paths';
 
 // Keep worker logs to warnings so test output stays readable (GLUELINE_TEST_LOG_LEVEL=DEBUG for more).
 Runtime.install({ logger: new DefaultLogger(process.env.GLUELINE_TEST_LOG_LEVEL === 'DEBUG' ? 'DEBUG' : 'WARN') });

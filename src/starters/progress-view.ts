@@ -2,7 +2,7 @@
  * Plain-text views of a run's `progress` and result, shared by the demo and the starters' live view:
  * one line per step instance, and a closing summary (files, rows, bytes, time per step).
  */
-import type { PipelineProgress, PipelineResult, StepProgress, StepStatus } from './pipeline';
+import type { PipelineProgress, PipelineResult, StepProgress, StepStatus } from '../workflow-safe/pipeline';
 
 const MARK: Record<StepStatus, string> = {
   pending: '·',

@@ -11,7 +11,7 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import type { AwsClients } from './activities/types';
+import type { AwsClients } from './clients';
 
 const MiB = 1024 * 1024;
 

@@ -6,7 +6,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { z } from 'zod';
-import { Batch, PipelineSpec, StepName, type PipelineInputRaw, type PipelineSpecInput } from './spec';
+import { Batch, PipelineSpec, StepName, type PipelineInputRaw, type PipelineSpecInput, type RunOptions } from './spec';
 
 /** The task queue the worker polls unless GLUELINE_TASK_QUEUE says otherwise. */
 export const DEFAULT_TASK_QUEUE = 'glueline';
@@ -182,4 +182,14 @@ export interface PipelineResult extends PipelineProgress {
     rowsOut?: number;
     rowsRejected?: number;
   };
+}
+
+/** The schedule action's input: everything but the batch id, which each run derives. */
+export interface ScheduledPipelineInput {
+  spec: PipelineSpecInput;
+  /** Each run processes the objects under this prefix at the time it runs. */
+  source: { bucket: string; prefix: string; region?: string };
+  /** Batch ids are `<batchIdPrefix>-<scheduled time, yyyymmddThhmmssZ>`: at most 46 characters. */
+  batchIdPrefix: string;
+  options?: Partial<RunOptions>;
 }

@@ -2,7 +2,13 @@ import { GlueClient } from '@aws-sdk/client-glue';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
-import type { AwsClients } from './activities/types';
+
+/** AWS clients per region, built once and reused. */
+export interface AwsClients {
+  s3(region: string): S3Client;
+  glue(region: string): GlueClient;
+  redshiftData(region: string): RedshiftDataClient;
+}
 
 export interface AwsClientsOptions {
   /** One endpoint for every service, such as the local stack's gateway. @default - AWS's own endpoints */

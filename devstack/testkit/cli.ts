@@ -1,6 +1,6 @@
 /** The `npm run glueline` CLI in tests: in this process (fast) or as its own process (exit codes, races). */
 import { spawn } from 'node:child_process';
-import { repoRoot } from '../../devstack/paths';
+import { repoRoot } from '../paths';
 import { main } from '../../src/starters/cli';
 import { stackWorkerEnv } from './worker-process';
 

@@ -1,5 +1,5 @@
 /**
- * `npm run codec-server`: the payload codec (src/codec.ts) over HTTP, as the Temporal UI and
+ * `npm run codec-server`: the payload codec (src/temporal/codec.ts) over HTTP, as the Temporal UI and
  * `temporal workflow show --codec-endpoint` call it: POST /decode and /encode with `{ payloads: [...] }`
  * (Payload in proto JSON: metadata values and data in base64). Anyone who can reach it can decrypt payloads,
  * so it listens on loopback by default (GLUELINE_CODEC_BIND) and answers CORS only for the Temporal UI

@@ -3,12 +3,8 @@
  * (`proxyActivities<GluelineActivities>`), `createActivities(deps)` implements it, and the compiler
  * keeps the two in step. Every input is plain JSON (it lands in workflow history): never a secret.
  */
-import type { GlueClient } from '@aws-sdk/client-glue';
-import type { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { Transporter } from 'nodemailer';
-import type { GlueManifest } from '../layout';
-import type { PollPolicy, RedshiftTarget } from '../spec';
+import type { GlueManifest } from './layout';
+import type { PollPolicy, RedshiftTarget } from './spec';
 
 /** Objects in one bucket: given keys, or every object under a prefix. */
 export interface ObjectSet {
@@ -257,36 +253,4 @@ export interface GluelineActivities {
   sendFailureEmail(notice: FailureNotice): Promise<{ messageId: string }>;
   /** POSTs the notice as JSON to spec.notify.webhook.url. */
   postFailureWebhook(notice: FailureNotice): Promise<{ status: number }>;
-}
-
-/** AWS clients per region, built once and reused. */
-export interface AwsClients {
-  s3(region: string): S3Client;
-  glue(region: string): GlueClient;
-  redshiftData(region: string): RedshiftDataClient;
-}
-
-/** What `createActivities` needs: built by the worker from its environment, or by a test against the local stack. */
-export interface ActivityDeps {
-  aws: AwsClients;
-  /** Sends mail; the worker builds it from SMTP_URL (credentials stay inside the transport). */
-  mailer: Pick<Transporter, 'sendMail'>;
-  /** Sent as `Authorization: Bearer <token>` to the webhook; never logged or put in a notice. */
-  webhookToken?: string;
-  /**
-   * Other secret values the worker holds (SMTP password, AWS secret key): removed from every email and
-   * webhook body should an error message ever carry one. @default []
-   */
-  secretsToRedact?: string[];
-  /** Base URL of the Temporal UI, for the run link in notifications. */
-  temporalUiUrl: string;
-  namespace: string;
-  /** The worker's task queue, for the redrive command in notifications. */
-  taskQueue: string;
-  /**
-   * Aborted when the worker begins to shut down: AWS waits then end their attempt at once (retried after
-   * 1 s on another worker, which resumes the wait) instead of sitting out the shutdown grace time.
-   * @default - waits run on until the grace time ends
-   */
-  workerShutdown?: AbortSignal;
 }

@@ -8,8 +8,9 @@ import type { Info } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createAwsClients } from '../../src/aws-clients';
-import type { ActivityDeps, AwsClients } from '../../src/activities/types';
+import { createAwsClients } from '../../src/aws/clients';
+import type { AwsClients } from '../../src/aws/clients';
+import type { ActivityDeps } from '../../src/activities/deps';
 import { stack, unique } from './stack';
 
 export const testCredentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };

@@ -107,7 +107,7 @@ export const RedshiftTarget = z
   });
 export type RedshiftTarget = z.infer<typeof RedshiftTarget>;
 
-/** What `${name}` may stand for in spec.redshift.sql; src/layout.ts fills them in per region. */
+/** What `${name}` may stand for in spec.redshift.sql; src/workflow-safe/layout.ts fills them in per region. */
 export const SQL_VARIABLES = [
   'batch_id',
   'region',

@@ -14,8 +14,14 @@ import {
   type CsvPipelineWorkflow,
   type PipelineStepWorkflow,
   type PipelineStepInputRaw,
-} from './pipeline';
-import { parseOrExplain, PipelineInput, type Batch, type PipelineInputRaw, type PipelineSpec } from './spec';
+} from '../workflow-safe/pipeline';
+import {
+  parseOrExplain,
+  PipelineInput,
+  type Batch,
+  type PipelineInputRaw,
+  type PipelineSpec,
+} from '../workflow-safe/spec';
 
 export interface StartRunOptions {
   /** @default 'glueline' */
