@@ -1,6 +1,11 @@
 /**
  * AWS work a failed step may have left running (a Glue job run, a Redshift statement): when it may still
  * run, and how it is stopped. The two patch ids mark the histories whose runs stop it.
+ *
+ * A step stops a leftover in the catch of the call that may leave it, not from a compensation list the runner
+ * runs (the saga pattern): each stop depends on that call's own failure and must not run when a later call
+ * fails, and a stop run one await later could be scheduled after a command another region's redshift-refresh
+ * schedules in the same workflow task, which would change the command order recorded histories replay.
  */
 import {
   ActivityFailure,
