@@ -70,7 +70,8 @@ async function main() {
   await run(process.execPath, [
     '--import',
     'tsx',
-    'src/starters/provision.ts',
+    'src/starters/cli.ts',
+    'provision',
     '--spec',
     specFile,
     '--stack-dir',
