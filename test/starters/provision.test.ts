@@ -307,7 +307,8 @@ describe('npm run glueline -- provision (npm run provision)', () => {
       ]);
 
       assert.equal(spec.code, 2, spec.stderr);
-      assert.match(spec.stderr, /^glueline provision: .*regions/m);
+      assert.match(spec.stderr, /^glueline provision: .*spec\.json is not valid:/);
+      assert.match(spec.stderr, /regions: \[\] must list at least one region/);
       assert.equal(workers.code, 2, workers.stderr);
       assert.match(workers.stderr, /numberOfWorkers/);
       assert.equal(targets.code, 2, targets.stderr);
