@@ -72,7 +72,7 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
     test('the top-level help lists every command', async () => {
       const { code, stdout } = await glueline('--help');
       assert.equal(code, 0);
-      for (const c of ['run', 'step', 'status', 'follow', 'redrive', 'query', 'schedule'])
+      for (const c of ['run', 'step', 'status', 'follow', 'redrive', 'query', 'schedule', 's3-events', 'provision'])
         assert.match(stdout, new RegExp(`^  ${c} `, 'm'));
     });
 
