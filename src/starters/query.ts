@@ -5,7 +5,8 @@
 import type { Field, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { fieldValue, runStatement } from '../aws/redshift-data';
 import type { RedshiftTarget } from '../workflow-safe/spec';
-import { awsClients, parseCommandArgs, shellWord, UsageError, type CommandIo } from './common';
+import { shellWord } from '../temporal/run-links';
+import { awsClients, parseCommandArgs, UsageError, type CommandIo } from './common';
 import { loadSpec } from './spec-arg';
 
 export const queryUsage = `usage: npm run glueline -- query --spec <file> --region <region> --sql "<SQL>" [--max-rows N]
