@@ -6,6 +6,7 @@ import { Context } from '@temporalio/activity';
 import { emailFailed, invalidInput, webhookFailed } from '../workflow-safe/failures';
 import type { FailureNotice, GluelineActivities } from '../workflow-safe/activity-types';
 import type { ActivityDeps } from './deps';
+import { runUrl, shellWord } from '../temporal/run-links';
 
 /** How long one webhook POST may take. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -37,18 +38,13 @@ function redactDeep<T>(value: T, secrets: readonly string[]): T {
 /** The step without its region: `crawl-curated@eu-west-1` → `crawl-curated`. */
 const stepName = (step: string) => step.split('@')[0] ?? step;
 
-/** A word the shell reads back unchanged. */
-const shellWord = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
-
 export function failureSubject(notice: FailureNotice): string {
   return `[glueline] ${notice.pipeline} batch ${notice.batchId} failed at ${notice.step}`;
 }
 
 /** The run's history in the Temporal UI. */
-export function runUrl(deps: Pick<ActivityDeps, 'temporalUiUrl' | 'namespace'>, notice: FailureNotice): string {
-  const base = deps.temporalUiUrl.replace(/\/+$/, '');
-  const e = encodeURIComponent;
-  return `${base}/namespaces/${e(deps.namespace)}/workflows/${e(notice.workflowId)}/${e(notice.runId)}/history`;
+export function noticeRunUrl(deps: Pick<ActivityDeps, 'temporalUiUrl' | 'namespace'>, notice: FailureNotice): string {
+  return runUrl(deps.temporalUiUrl, deps.namespace, notice.workflowId, notice.runId);
 }
 
 /** How to re-run from the failed step: the starter's redrive, and the temporal CLI equivalent. */
@@ -77,7 +73,7 @@ export function failureEmail(
   deps: Pick<ActivityDeps, 'temporalUiUrl' | 'namespace' | 'taskQueue'>,
   notice: FailureNotice,
 ): { subject: string; text: string; html: string } {
-  const url = runUrl(deps, notice);
+  const url = noticeRunUrl(deps, notice);
   const redrive = redriveCommands(deps, notice);
   const facts: [string, string][] = [
     ['Pipeline', notice.pipeline],
@@ -180,7 +176,7 @@ async function postFailureWebhook(deps: ActivityDeps, raw: FailureNotice): Promi
     email: undefined,
     webhook: undefined,
     summary: failureSubject(notice),
-    runUrl: runUrl(deps, notice),
+    runUrl: noticeRunUrl(deps, notice),
     redrive: redriveCommands(deps, notice),
   };
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'glueline' };

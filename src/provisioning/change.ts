@@ -3,7 +3,7 @@
  * drift of an existing resource, and reads that turn AccessDenied into an error naming the permission.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { errorName, httpStatusOf, isAccessDenied, isNotFound } from '../aws/errors';
+import { errorName, isAccessDenied, isNotFound } from '../aws/errors';
 
 /** One setting of an existing resource that differs from the spec: what AWS has, what the spec wants. */
 export interface FieldChange {
