@@ -129,6 +129,18 @@ describe('the installed glueline CLI (npm pack, npm install --prefix)', () => {
     assert.match(stderr, /TEMPORAL_ADDRESS/);
   });
 
+  test('GLUELINE_ENV_FILE names another file to load', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'env-file-'));
+    const port = await closedPort();
+    fs.writeFileSync(path.join(dir, 'other.env'), `TEMPORAL_ADDRESS=127.0.0.1:${port}\n`);
+    const { code, stderr } = await glueline(['status', 'csv-pipeline-x-y'], { GLUELINE_ENV_FILE: 'other.env' }, dir);
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, new RegExp(`cannot connect to Temporal at 127\\.0\\.0\\.1:${port}`));
+    const missing = await glueline(['--version'], { GLUELINE_ENV_FILE: 'missing.env' }, dir);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /cannot load .*missing\.env \(GLUELINE_ENV_FILE\)/);
+  });
+
   test('run --wait with no worker on the queue says how to start one and exits 1; .env names the queue', async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'idle-'));
     const idleQueue = unique('idle');
@@ -138,7 +150,7 @@ describe('the installed glueline CLI (npm pack, npm install --prefix)', () => {
       path.join(dir, '.env'),
       `GLUELINE_TASK_QUEUE=${idleQueue}\nTEMPORAL_ADDRESS=127.0.0.1:${await closedPort()}\n`,
     );
-    const { GLUELINE_TASK_QUEUE: _ignored, ...env } = cliEnv(taskQueue);
+    const { GLUELINE_TASK_QUEUE: _queue, GLUELINE_ENV_FILE: _file, ...env } = cliEnv(taskQueue);
     const args = ['run', '--spec', 'spec.json', '--batch-id', 'idle-1', '--prefix', 'landing/none/', '--wait'];
     const { code, stdout, stderr } = await glueline(args, env, dir);
     assert.equal(code, 1, stdout + stderr);
