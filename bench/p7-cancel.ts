@@ -70,7 +70,8 @@ export async function p7Cancel(ctx: BenchContext): Promise<BenchResult> {
   try {
     for (const interval of ['default', BASELINE_HEARTBEAT_INTERVAL_MS] as const) {
       const taskQueue = `bench-p7-${Date.now().toString(36)}`;
-      const extra = interval === 'default' ? {} : { GLUELINE_HEARTBEAT_INTERVAL_MS: String(interval) };
+      const extra: Record<string, string> =
+        interval === 'default' ? {} : { GLUELINE_HEARTBEAT_INTERVAL_MS: String(interval) };
       const worker: WorkerProcess = startWorker(stackWorkerEnv(taskQueue, extra, ctx.stack));
       try {
         await waitForOutput(worker, 'glueline worker started', 120_000);
@@ -172,7 +173,8 @@ async function measure(
     const t0 = Date.now();
     await handle.cancel();
     for (const end = t0 + 180_000; (await count(kind.stop)) === 0; await sleep(100)) {
-      if (Date.now() > end) throw new Error(`p7: the cancel never reached the ${kind.name} (${kind.stop} on ${resource})`);
+      if (Date.now() > end)
+        throw new Error(`p7: the cancel never reached the ${kind.name} (${kind.stop} on ${resource})`);
     }
     return (Date.now() - t0) / 1000;
   } finally {

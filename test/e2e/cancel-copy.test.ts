@@ -72,7 +72,10 @@ describe('cancelling csvPipeline while stage-raw copies, end to end', () => {
   test('the copy stopped at the object in flight: one CopyObject, the activity cancelled, no later step', async () => {
     assert.equal(counts['s3:CopyObject']?.count, 1, JSON.stringify(counts));
     const { events } = await run.handle.fetchHistory();
-    assert.ok((events ?? []).some((e) => e.activityTaskCanceledEventAttributes), 'copyObjects was not cancelled');
+    assert.ok(
+      (events ?? []).some((e) => e.activityTaskCanceledEventAttributes),
+      'copyObjects was not cancelled',
+    );
     assert.deepEqual(await scheduledActivities(run.handle), ['copyObjects', 'sendFailureEmail']);
   });
 

@@ -1,7 +1,8 @@
 /**
  * Issue 22: cancelling a run while both regions' curated crawls run, on the real stack. The gateway keeps each
  * crawl RUNNING until StopCrawler. The cancel must reach each crawl (one StopCrawler per crawler, the crawl ends
- * CANCELLED), close the run as Cancelled without starting the refresh, and send exactly one notice.
+ * CANCELLED), close the run as Cancelled without starting the refresh, and send exactly one notice. The waits
+ * poll once a minute, so the cancel finds them sleeping between polls, as most waits on AWS are.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -29,7 +30,9 @@ describe('cancelling csvPipeline while both regions crawl, end to end', () => {
 
   before(
     async () => {
-      spec = uniqueSalesSpec();
+      const base = uniqueSalesSpec();
+      const onceAMinute = { initialIntervalMs: 60_000, maxIntervalMs: 60_000, backoffCoefficient: 1 };
+      spec = { ...base, polling: { ...base.polling, crawler: onceAMinute } };
       batch = { id: unique('cancel-crawl'), source: { bucket: spec.regions[0]!.rawBucket, prefix: 'landing/none/' } };
       await provisionQuietly(spec);
       for (const r of spec.regions) await gateway.scriptCrawls(r.curatedCrawler, [{ status: 'RUNNING' }], r.region);
