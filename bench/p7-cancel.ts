@@ -10,7 +10,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { provision } from '../src/starters/provision';
-import { pipelineWorkflowId } from '../src/workflow-safe/pipeline';
+import { isPerRegionStep, pipelineWorkflowId } from '../src/workflow-safe/pipeline';
 import type { PipelineSpec, StepName } from '../src/workflow-safe/spec';
 import { uniqueSalesSpec } from '../devstack/testkit/spec';
 import { startWorker, stackWorkerEnv, waitForOutput, type WorkerProcess } from '../devstack/testkit/worker-process';
@@ -173,13 +173,18 @@ async function measure(
   const handle = await client.workflow.start('pipelineStep', {
     taskQueue,
     workflowId: pipelineWorkflowId(spec, batch),
-    args: [{ spec, batch, step: kind.step, region: primary.region }],
+    args: [{ spec, batch, step: kind.step, ...(isPerRegionStep(kind.step) ? { region: primary.region } : {}) }],
   });
   const resource = kind.resource(spec);
   const count = async (operation: string) => (await ctx.gateway.counts(resource))[operation]?.count ?? 0;
   try {
     for (const end = Date.now() + 120_000; (await count(kind.poll)) === 0; await sleep(100)) {
-      if (Date.now() > end) throw new Error(`p7: the ${kind.name} wait never polled (${kind.poll} on ${resource})`);
+      const { status } = await handle.describe();
+      if (Date.now() > end || status.name !== 'RUNNING') {
+        throw new Error(
+          `p7: the ${kind.name} wait never polled (${kind.poll} on ${resource}); the run is ${status.name}`,
+        );
+      }
     }
     await sleep(cancelAfterSeconds * 1000);
     const t0 = Date.now();
