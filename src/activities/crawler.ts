@@ -1,25 +1,34 @@
 /**
  * Crawler activities: start our own crawl (after waiting out one already running: that one is not
- * ours), and wait until LastCrawl describes our crawl.
+ * ours), and wait until LastCrawl describes our crawl, stopping it when the workflow cancels the wait.
  */
 import {
   GetCrawlerCommand,
   GetCrawlerMetricsCommand,
   StartCrawlerCommand,
+  StopCrawlerCommand,
   type Crawler,
   type CrawlerState,
   type LastCrawlStatus,
 } from '@aws-sdk/client-glue';
 import { log } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { FailureType } from '../workflow-safe/failures';
 import { awsCall, awsErrorName, awsFailure, isTemporalFailure, type AwsTarget } from './errors';
-import { heartbeatingSleep, pollUntilSettled, type Outcome } from './poll';
+import {
+  callAfterCancel,
+  cancelRequested,
+  heartbeatingSleep,
+  pollAfterCancel,
+  pollUntilSettled,
+  type Outcome,
+} from './poll';
 import type {
   CrawlResult,
   GluelineActivities,
   StartCrawlerInput,
   StartCrawlerResult,
+  StoppedOnCancel,
   WaitForCrawlerInput,
 } from '../workflow-safe/activity-types';
 import type { ActivityDeps } from './deps';
@@ -43,6 +52,12 @@ export const LAST_CRAWL_OUTCOME = {
  * worker's). Small on purpose: the crawl before ours ended before we started it, so it started earlier still.
  */
 export const CLOCK_SKEW_MS = 2_000;
+
+/** How long a cancelled wait keeps trying StopCrawler, and then waits for the crawler to be READY, before reporting. */
+const STOP_WAIT_MS = 5 * 60_000;
+
+/** StopCrawler's answers that mean there is no crawl left to stop. */
+const NOTHING_TO_STOP = new Set(['CrawlerNotRunningException', 'CrawlerStoppingException']);
 
 const crawlerIdle = (crawler: Crawler): Outcome => CRAWLER_STATE_OUTCOME[crawler.State as CrawlerState] ?? 'wait';
 
@@ -122,17 +137,35 @@ export function createCrawlerActivities(
           FailureType.InvalidInput,
         );
       }
-      const {
-        value: crawler,
-        outcome,
-        polls,
-      } = await pollUntilSettled({
-        workerShutdown: deps.workerShutdown,
-        policy: input.polling,
-        check: () => getCrawler(region, crawlerName),
-        outcome: (c) => crawlOutcome(c, startedAfterMs),
-        describe: (c) => ({ crawlerName, state: c.State, lastCrawl: c.LastCrawl?.Status }),
-      });
+      let crawler: Crawler;
+      let outcome: Outcome;
+      let polls = 0;
+      try {
+        ({ value: crawler, outcome } = await pollUntilSettled({
+          workerShutdown: deps.workerShutdown,
+          policy: input.polling,
+          check: () => (polls++, getCrawler(region, crawlerName)),
+          outcome: (c) => crawlOutcome(c, startedAfterMs),
+          describe: (c) => ({ crawlerName, state: c.State, lastCrawl: c.LastCrawl?.Status }),
+        }));
+      } catch (err) {
+        if (!cancelRequested(err)) throw err;
+        const ended = await stopCrawlAfterCancel(input);
+        if (!ended) throw err;
+        if (crawlOutcome(ended, startedAfterMs) !== 'done') {
+          // Tells the workflow the crawl is over, so it does not stop it again.
+          const finalState = ended.LastCrawl?.Status ?? ended.State ?? 'READY';
+          const details: StoppedOnCancel = { stoppedId: crawlerName, finalState };
+          throw new CancelledFailure(
+            `the wait was cancelled and the crawl of crawler ${crawlerName} ended ${finalState}`,
+            [details],
+          );
+        }
+        // The crawl had succeeded before the stop reached it: its tables stand, and the wait says so.
+        log.warn('the cancel came after the crawl had succeeded', { crawlerName });
+        crawler = ended;
+        outcome = 'done';
+      }
       const last = crawler.LastCrawl;
       if (outcome === 'fail') {
         const logGroup = last?.LogGroup ?? '/aws-glue/crawlers';
@@ -160,6 +193,46 @@ export function createCrawlerActivities(
       return { crawlerName, status: 'SUCCEEDED', polls, ...(await tableCounts(region, crawlerName)) };
     },
   };
+
+  /**
+   * Stops the crawl the cancelled wait was watching (StopCrawler, tried again while throttled), and waits (bounded)
+   * until the crawler is READY again. @returns the crawler then, or undefined when it could not be seen idle
+   */
+  async function stopCrawlAfterCancel(input: WaitForCrawlerInput): Promise<Crawler | undefined> {
+    const { region, crawlerName } = input;
+    const glue = aws.glue(region);
+    try {
+      await callAfterCancel(
+        async () => {
+          try {
+            await glue.send(new StopCrawlerCommand({ Name: crawlerName }));
+          } catch (err) {
+            if (!NOTHING_TO_STOP.has(awsErrorName(err) ?? '')) throw err;
+          }
+        },
+        input.polling,
+        STOP_WAIT_MS,
+      );
+    } catch (err) {
+      log.warn('StopCrawler failed; the crawl may still run', {
+        crawlerName,
+        error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      });
+      return undefined;
+    }
+    const last = await pollAfterCancel(
+      async () => (await glue.send(new GetCrawlerCommand({ Name: crawlerName }))).Crawler,
+      (c) => c !== undefined && crawlerIdle(c) === 'done',
+      input.polling,
+      STOP_WAIT_MS,
+    );
+    log.info('crawl stopped after cancellation', {
+      crawlerName,
+      state: last?.State,
+      lastCrawl: last?.LastCrawl?.Status,
+    });
+    return last && crawlerIdle(last) === 'done' ? last : undefined;
+  }
 
   /** Tables the last crawl created, updated and deleted; nothing when the metrics are not available. */
   async function tableCounts(region: string, crawlerName: string) {

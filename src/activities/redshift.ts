@@ -188,44 +188,59 @@ export function createRedshiftActivities(
     async waitForStatement(input: WaitForStatementInput): Promise<StatementResult> {
       const client = aws.redshiftData(input.region);
       const target = statementTarget('DescribeStatement', input.region, input.statementId);
+      const look = () => awsCall(target, () => client.send(new DescribeStatementCommand({ Id: input.statementId })));
+      let st: DescribeStatementResponse;
+      let outcome: Outcome;
+      let polls = 0;
       try {
-        const {
-          value: st,
-          outcome,
-          polls,
-        } = await pollUntilSettled({
+        ({ value: st, outcome } = await pollUntilSettled({
           workerShutdown: deps.workerShutdown,
           policy: input.polling,
-          check: () => awsCall(target, () => client.send(new DescribeStatementCommand({ Id: input.statementId }))),
+          check: () => (polls++, look()),
           outcome: (st) => STATEMENT_OUTCOME[st.Status as StatusString] ?? 'wait',
           describe: (st) => ({ statementId: input.statementId, status: st.Status }),
-        });
-        if (outcome === 'fail') throw statementFailure(input.region, st);
-        const subs = st.SubStatements ?? [];
-        const result: StatementResult = {
-          statementId: input.statementId,
-          status: 'FINISHED',
-          durationMs: st.Duration !== undefined && st.Duration >= 0 ? Math.round(st.Duration / 1e6) : undefined,
-          subStatements: subs.map((s) => ({ id: s.Id ?? '', status: s.Status ?? '', resultRows: s.ResultRows })),
-          polls,
-        };
-        if (input.fetchResults) {
-          // For a batch, the rows of its last statement that returned any.
-          const withRows =
-            subs.length > 0 ? [...subs].reverse().find((s) => s.HasResultSet)?.Id : st.HasResultSet ? st.Id : undefined;
-          if (withRows) Object.assign(result, await fetchRows(input.region, withRows));
-        }
-        return result;
+        }));
       } catch (err) {
-        if (cancelRequested(err) && (await cancelAfterCancelledWait(input))) {
+        if (!cancelRequested(err)) throw err;
+        if (await cancelAfterCancelledWait(input)) {
           // Tells the workflow the statement is over, so it does not cancel it again.
           const details: StoppedOnCancel = { stoppedId: input.statementId, finalState: 'ABORTED' };
           throw new CancelledFailure(`the wait was cancelled and so was redshift statement ${input.statementId}`, [
             details,
           ]);
         }
-        throw err;
+        // Redshift refuses to cancel a statement that already ended: it may have finished just before the cancel.
+        const last = await look().catch(() => undefined);
+        const lastOutcome = last && (STATEMENT_OUTCOME[last.Status as StatusString] ?? 'wait');
+        if (!last || lastOutcome === 'wait') throw err;
+        if (lastOutcome === 'fail') {
+          const details: StoppedOnCancel = { stoppedId: input.statementId, finalState: last.Status ?? 'FAILED' };
+          throw new CancelledFailure(
+            `the wait was cancelled; redshift statement ${input.statementId} had ended ${last.Status}`,
+            [details],
+          );
+        }
+        // It committed before the cancel reached it: its result stands, and the workflow says the cancel came late.
+        log.warn('the cancel came after the redshift statement had finished', { statementId: input.statementId });
+        st = last;
+        outcome = 'done';
       }
+      if (outcome === 'fail') throw statementFailure(input.region, st);
+      const subs = st.SubStatements ?? [];
+      const result: StatementResult = {
+        statementId: input.statementId,
+        status: 'FINISHED',
+        durationMs: st.Duration !== undefined && st.Duration >= 0 ? Math.round(st.Duration / 1e6) : undefined,
+        subStatements: subs.map((s) => ({ id: s.Id ?? '', status: s.Status ?? '', resultRows: s.ResultRows })),
+        polls,
+      };
+      if (input.fetchResults) {
+        // For a batch, the rows of its last statement that returned any.
+        const withRows =
+          subs.length > 0 ? [...subs].reverse().find((s) => s.HasResultSet)?.Id : st.HasResultSet ? st.Id : undefined;
+        if (withRows) Object.assign(result, await fetchRows(input.region, withRows));
+      }
+      return result;
     },
 
     async cancelStatement(input: CancelStatementInput): Promise<CancelStatementResult> {

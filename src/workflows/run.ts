@@ -109,6 +109,8 @@ export class PipelineRun {
   readonly activities: ReturnType<typeof activityProxies>;
   /** The first step that failed (or was cancelled), and why. */
   failure?: { step: StepProgress; error: TemporalFailure };
+  /** When the run's cancel request came, and the step instances running then. */
+  cancelSeen?: { requestedAt: string; running: string[] };
 
   constructor(
     readonly spec: PipelineSpec,
@@ -207,6 +209,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   const current = workflowInfo().typedSearchAttributes;
   if (attributes.some(({ key, value }) => current.get(key) !== value)) upsertSearchAttributes(attributes);
   upsertMemo({ pipeline: run.spec.name, batchId: run.batch.id, steps: run.progress.steps.map((s) => s.step) });
+  watchCancelRequest(run);
   try {
     await runStep(run, 'stage-raw', undefined, stageRaw);
     await runStep(run, 'crawl-raw', undefined, (p) =>
@@ -224,8 +227,43 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   }
   run.progress.status = 'succeeded';
   run.progress.endedAt = new Date().toISOString();
+  noteLateCancel(run);
   showDetails(run);
   return run.result();
+}
+
+/**
+ * Remembers when the run's cancel request came and which steps were running then. A wait that hears of it stops
+ * its AWS work and the run ends cancelled; but a wait whose work had already finished completes, and so may the
+ * run, which must then say so rather than complete as if nobody had asked (issue 22).
+ */
+function watchCancelRequest(run: PipelineRun): void {
+  // The root scope's promise rejects when the workflow is asked to cancel; no command, so nothing to patch.
+  CancellationScope.current().cancelRequested.catch(() => {
+    run.cancelSeen ??= {
+      requestedAt: new Date().toISOString(),
+      running: run.progress.steps.filter((s) => s.status === 'running').map((s) => s.step),
+    };
+  });
+}
+
+/** Puts a cancel request that came after the AWS work had ended into the progress and the result, and logs it. */
+function noteLateCancel(run: PipelineRun): void {
+  const seen = run.cancelSeen;
+  if (!seen) return;
+  const finishedSteps = seen.running.filter(
+    (step) => run.progress.steps.find((s) => s.step === step)?.status === 'succeeded',
+  );
+  const what = finishedSteps.length > 0 ? inWords(finishedSteps) : 'every step';
+  const whose = finishedSteps.length === 1 ? 'its' : 'their';
+  const message = `cancel requested after ${what} had finished: ${whose} AWS work stands and the run completed`;
+  run.progress.cancelRequest = { requestedAt: seen.requestedAt, finishedSteps, message };
+  log.warn(message, { requestedAt: seen.requestedAt });
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function inWords(items: string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
 }
 
 type StepBody = (p: StepProgress, run: PipelineRun) => Promise<void>;
@@ -692,8 +730,9 @@ function showDetails(run: PipelineRun): void {
   const total = run.progress.steps.filter((s) => s.status !== 'skipped').length;
   const ids = (s: StepProgress) =>
     [s.awsIds.jobRunId, ...(s.awsIds.statementIds ?? [])].filter((x): x is string => !!x).join(', ');
+  const late = run.progress.cancelRequest ? ` (${run.progress.cancelRequest.message})` : '';
   const now = running.length
     ? running.map((s) => `**${s.step}** running${ids(s) ? ` (${ids(s)})` : ''}`).join('; ')
-    : `**${run.progress.status}**`;
+    : `**${run.progress.status}**${late}`;
   setCurrentDetails(`${run.spec.name} / ${run.batch.id}: ${now}. ${done} of ${total} steps done.`);
 }
