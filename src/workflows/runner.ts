@@ -17,7 +17,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { FailureType } from '../workflow-safe/failures';
+import { invalidInput } from '../workflow-safe/failures';
 import {
   PROGRESS_QUERY,
   SearchAttributeKeys,
@@ -45,12 +45,7 @@ export function validateInput<S extends z.ZodType>(schema: S, input: unknown): z
     return parseOrExplain(schema, input, 'input');
   } catch (err) {
     if (err instanceof SpecValidationError) {
-      throw ApplicationFailure.create({
-        message: err.message,
-        type: FailureType.InvalidInput,
-        nonRetryable: true,
-        details: [{ problems: err.problems }],
-      });
+      throw invalidInput(err.message, { problems: err.problems });
     }
     throw err;
   }

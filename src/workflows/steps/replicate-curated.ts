@@ -1,6 +1,6 @@
 /** The replicate-curated step. */
-import { ApplicationFailure, CancellationScope, log } from '@temporalio/workflow';
-import { FailureType } from '../../workflow-safe/failures';
+import { CancellationScope, log } from '@temporalio/workflow';
+import { noSourceObjects } from '../../workflow-safe/failures';
 import {
   curatedBatchPrefix,
   manifestKey,
@@ -26,12 +26,17 @@ export async function replicateCurated(p: StepProgress, run: PipelineRun): Promi
   // After startAt=replicate-curated the manifest was not read in this run: read it here.
   const manifest = run.manifest ?? (await readManifest(p, run));
   if (manifest.outputFiles.length === 0) {
-    throw ApplicationFailure.nonRetryable(
+    throw noSourceObjects(
       `glue job ${spec.transform.jobName} wrote no Parquet for batch ${batch.id} ` +
         `(manifest ${s3Uri(primary.curatedBucket, manifestKey(spec, batch))}: ${manifest.rowsIn} rows in, ` +
         `${manifest.rowsRejected} rejected): check the CSVs under ${s3Uri(primary.rawBucket, rawBatchPrefix(spec, batch))} ` +
         `and the rejected rows under ${s3Uri(primary.curatedBucket, quarantineBatchPrefix(spec, batch))}`,
-      FailureType.NoSourceObjects,
+      {
+        region: primary.region,
+        bucket: primary.curatedBucket,
+        prefix: curatedBatchPrefix(spec, batch),
+        keys: undefined,
+      },
     );
   }
   const replicas = replicaRegions(spec);
