@@ -20,6 +20,7 @@ import { Moto } from './moto';
 import { RedshiftData } from './redshift-data';
 import { RedshiftDatabases } from './redshift-databases';
 import { createRouter } from './router';
+import { S3Etags } from './s3-etags';
 import { TimeScale } from './time-scale';
 
 const host = '127.0.0.1';
@@ -83,6 +84,7 @@ async function main() {
         'redshift-data': new RedshiftData(databases, { resultPageRows }),
       },
       control: createControl({ counter, faults, timeScale, jobRuns, crawlers }),
+      s3Etags: new S3Etags(moto),
     }),
   );
 
