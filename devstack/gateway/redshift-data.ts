@@ -29,6 +29,15 @@ export interface RedshiftDataOptions {
   resultPageRows?: number;
 }
 
+/** BatchExecuteStatement's most Sqls (the API model's SqlList: min 1, max 40). */
+export const MAX_BATCH_STATEMENTS = 40;
+
+/**
+ * The most bytes of one SQL statement the Data API accepts, in ExecuteStatement's Sql and each of
+ * BatchExecuteStatement's Sqls ("Cannot process query string larger than 100kB").
+ */
+export const MAX_STATEMENT_BYTES = 100 * 1024;
+
 /** The Data API's statement Id: a lower-case UUID, with `:n` naming a batch's nth statement. */
 const STATEMENT_ID = /^[a-z0-9]{8}(-[a-z0-9]{4}){3}-[a-z0-9]{12}(:\d+)?$/;
 
@@ -62,6 +71,23 @@ interface Statement {
   redshiftPid: number;
   /** Asks the database worker to roll the submission back, while it is queued or running. */
   cancel?: () => void;
+}
+
+/**
+ * Refuses what the Data API refuses before it runs anything: more than 40 Sqls (the model's length
+ * constraint, worded as AWS words constraint violations) and any statement over 100 KB.
+ */
+function checkLimits(sqls: string[], isBatch: boolean): void {
+  if (isBatch && sqls.length > MAX_BATCH_STATEMENTS) {
+    throw new AwsError(
+      'ValidationException',
+      `1 validation error detected: Value at 'sqls' failed to satisfy constraint: ` +
+        `Member must have length less than or equal to ${MAX_BATCH_STATEMENTS}`,
+    );
+  }
+  if (sqls.some((sql) => Buffer.byteLength(sql, 'utf8') > MAX_STATEMENT_BYTES)) {
+    throw new AwsError('ValidationException', 'Cannot process query string larger than 100kB');
+  }
 }
 
 const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
@@ -126,6 +152,7 @@ export class RedshiftData implements JsonService {
     if (sqls.length === 0 || sqls.some((sql) => typeof sql !== 'string' || sql.trim() === '')) {
       throw new AwsError('ValidationException', `${isBatch ? 'Sqls' : 'Sql'} must hold SQL text.`);
     }
+    checkLimits(sqls, isBatch);
     const parameters = Array.isArray(input.Parameters) ? (input.Parameters as SqlParameter[]) : undefined;
     // Checked now, as the Data API does, rather than failing the statement later.
     const bound = sqls.map((sql) => ({ sql, ...bindParameters(sql, parameters) }));

@@ -222,6 +222,26 @@ describe('Redshift Data API on the embedded Postgres', () => {
     );
   });
 
+  test('BatchExecuteStatement of 41 statements throws ValidationException as the Data API words it; 40 run', async () => {
+    const sqls = Array.from({ length: 41 }, (_, i) => `select ${i}`);
+    await assert.rejects(batch(sqls), {
+      name: 'ValidationException',
+      message:
+        "1 validation error detected: Value at 'sqls' failed to satisfy constraint: " +
+        'Member must have length less than or equal to 40',
+    });
+    assert.equal((await settled(await batch(sqls.slice(0, 40)))).Status, 'FINISHED');
+  });
+
+  test('a statement over 100 KB throws ValidationException, in ExecuteStatement and in a batch; 100 KB runs', async () => {
+    const sqlOf = (bytes: number) => `select '${'x'.repeat(bytes - "select ''".length)}'`;
+    const tooLong = sqlOf(100 * 1024 + 1);
+    const refusal = { name: 'ValidationException', message: 'Cannot process query string larger than 100kB' };
+    await assert.rejects(execute(tooLong), refusal);
+    await assert.rejects(batch(['select 1', tooLong]), refusal);
+    assert.equal((await execute(sqlOf(100 * 1024))).Status, 'FINISHED');
+  });
+
   test('DescribeStatement of an Id that was never issued throws ResourceNotFoundException', async () => {
     await assert.rejects(redshift.send(new DescribeStatementCommand({ Id: '00000000-0000-0000-0000-000000000000' })), {
       name: 'ResourceNotFoundException',
