@@ -8,7 +8,7 @@ import type { StatusString } from '@aws-sdk/client-redshift-data';
 import { AwsError, epochSeconds } from './aws-protocol';
 import type { DatabaseTarget, RedshiftDatabases } from './redshift-databases';
 import { bindParameters, type SqlParameter, type StatementResult } from './redshift-sql';
-import type { BoundSql } from './redshift-worker';
+import type { BoundSql, CommitMode } from './redshift-worker';
 import type { AwsJsonCall, JsonService } from './router';
 
 /** A statement's (or sub-statement's) status; `ALL` is only a ListStatements filter. */
@@ -62,6 +62,7 @@ interface Statement {
   statementName?: string;
   parameters?: SqlParameter[];
   isBatch: boolean;
+  mode: CommitMode;
   subs: SubStatement[];
   status: StatementStatus;
   error?: string;
@@ -88,6 +89,19 @@ function checkLimits(sqls: string[], isBatch: boolean): void {
   if (sqls.some((sql) => Buffer.byteLength(sql, 'utf8') > MAX_STATEMENT_BYTES)) {
     throw new AwsError('ValidationException', 'Cannot process query string larger than 100kB');
   }
+}
+
+/** How a submission commits: BatchExecuteStatement's ExecutionMode (TRANSACTION unless AUTO_COMMIT). */
+function commitMode(input: Record<string, unknown>, isBatch: boolean): CommitMode {
+  if (!isBatch) return 'single';
+  const mode = input.ExecutionMode ?? 'TRANSACTION';
+  if (mode === 'TRANSACTION') return 'transaction';
+  if (mode === 'AUTO_COMMIT') return 'auto-commit';
+  throw new AwsError(
+    'ValidationException',
+    `1 validation error detected: Value '${String(mode)}' at 'executionMode' failed to satisfy constraint: ` +
+      'Member must satisfy enum value set: [AUTO_COMMIT, TRANSACTION]',
+  );
 }
 
 const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
@@ -153,13 +167,14 @@ export class RedshiftData implements JsonService {
       throw new AwsError('ValidationException', `${isBatch ? 'Sqls' : 'Sql'} must hold SQL text.`);
     }
     checkLimits(sqls, isBatch);
+    const mode = commitMode(input, isBatch);
     const parameters = Array.isArray(input.Parameters) ? (input.Parameters as SqlParameter[]) : undefined;
     // Checked now, as the Data API does, rather than failing the statement later.
     const bound = sqls.map((sql) => ({ sql, ...bindParameters(sql, parameters) }));
     const token = str(input.ClientToken);
     const existing = token && this.statements.get(`${region}/${this.clientTokens.get(`${region}/${token}`)}`);
     const statement =
-      existing || this.create(region, input, { clusterIdentifier, workgroupName, database }, sqls, isBatch);
+      existing || this.create(region, input, { clusterIdentifier, workgroupName, database }, sqls, isBatch, mode);
     if (!existing) {
       if (token) this.clientTokens.set(`${region}/${token}`, statement.id);
       setImmediate(() => void this.run(statement, bound));
@@ -181,6 +196,7 @@ export class RedshiftData implements JsonService {
     target: Omit<DatabaseTarget, 'region'>,
     sqls: string[],
     isBatch: boolean,
+    mode: CommitMode,
   ): Statement {
     const now = Date.now();
     const statement: Statement = {
@@ -191,6 +207,7 @@ export class RedshiftData implements JsonService {
       statementName: str(input.StatementName),
       parameters: Array.isArray(input.Parameters) ? (input.Parameters as SqlParameter[]) : undefined,
       isBatch,
+      mode,
       subs: sqls.map((sql) => ({
         sql,
         status: 'SUBMITTED',
@@ -222,12 +239,17 @@ export class RedshiftData implements JsonService {
     if (error !== undefined) sub.error = error;
   }
 
-  /** Runs every statement of a submission in one transaction (in the database's worker): any failure rolls all back. */
+  /**
+   * Runs a submission in the database's worker: in one transaction, where any failure rolls all back,
+   * or (AUTO_COMMIT) each statement on its own.
+   */
   private async run(statement: Statement, bound: BoundSql[]): Promise<void> {
     this.setStatus(statement, 'PICKED');
-    const { done, cancel } = this.databases.run(statement.target, bound, (progress) => {
+    const { done, cancel } = this.databases.run(statement.target, bound, statement.mode, (progress) => {
       const sub = statement.subs[progress.index]!;
-      if (progress.type === 'started') {
+      if (progress.type === 'failed') {
+        this.setSubStatus(sub, 'FAILED', progress.error);
+      } else if (progress.type === 'started') {
         if (progress.index === 0) {
           this.setStatus(statement, 'STARTED');
           statement.startedAt = Date.now();

@@ -42,9 +42,9 @@ async function execute(
   return settled(Id!);
 }
 
-async function batch(Sqls: string[]): Promise<string> {
+async function batch(Sqls: string[], ExecutionMode?: 'TRANSACTION' | 'AUTO_COMMIT'): Promise<string> {
   const { Id } = await redshift.send(
-    new BatchExecuteStatementCommand({ ClusterIdentifier, Database, DbUser: 'awsuser', Sqls }),
+    new BatchExecuteStatementCommand({ ClusterIdentifier, Database, DbUser: 'awsuser', Sqls, ExecutionMode }),
   );
   return Id!;
 }
@@ -240,6 +240,55 @@ describe('Redshift Data API on the embedded Postgres', () => {
     await assert.rejects(execute(tooLong), refusal);
     await assert.rejects(batch(['select 1', tooLong]), refusal);
     assert.equal((await execute(sqlOf(100 * 1024))).Status, 'FINISHED');
+  });
+
+  test('ALTER TABLE ... ADD PARTITION in a batch ends FAILED as Redshift words it, and rolls the batch back', async () => {
+    const table = tableName('before_partition');
+    const done = await settled(
+      await batch([
+        `create table ${table} (id int)`,
+        "alter table spectrum.orders add if not exists partition (batch_id='b1') location 's3://b/orders/batch_id=b1/'",
+      ]),
+    );
+    assert.equal(done.Status, 'FAILED');
+    assert.equal(done.Error, 'ERROR: ALTER EXTERNAL TABLE cannot run inside a transaction block');
+    assert.deepEqual(
+      done.SubStatements?.map((s) => s.Status),
+      ['FINISHED', 'FAILED'],
+    );
+    assert.equal(await scalar(`select count(*) from information_schema.tables where table_name = '${table}'`), 0);
+  });
+
+  test('CREATE and DROP EXTERNAL TABLE in a batch end FAILED naming the command', async () => {
+    for (const [sql, command] of [
+      ["create external table spectrum.t (id int) stored as parquet location 's3://b/t/'", 'CREATE EXTERNAL TABLE'],
+      ['drop external table spectrum.t', 'DROP EXTERNAL TABLE'],
+    ]) {
+      const done = await settled(await batch(['select 1', sql!]));
+      assert.equal(done.Error, `ERROR: ${command} cannot run inside a transaction block`);
+    }
+  });
+
+  test('ExecutionMode AUTO_COMMIT commits each statement on its own: a failed one leaves the others in place', async () => {
+    const table = tableName('auto_commit');
+    const done = await settled(
+      await batch(
+        [
+          `create table ${table} (id int)`,
+          `insert into ${table} values (1)`,
+          'select * from no_such_table',
+          `insert into ${table} values (2)`,
+        ],
+        'AUTO_COMMIT',
+      ),
+    );
+    assert.equal(done.Status, 'FAILED');
+    assert.match(done.Error!, /^ERROR: relation "no_such_table" does not exist/);
+    assert.deepEqual(
+      done.SubStatements?.map((s) => s.Status),
+      ['FINISHED', 'FINISHED', 'FAILED', 'FINISHED'],
+    );
+    assert.equal(await scalar(`select count(*) from ${table}`), 2);
   });
 
   test('DescribeStatement of an Id that was never issued throws ResourceNotFoundException', async () => {
