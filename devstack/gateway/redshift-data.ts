@@ -7,6 +7,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { StatusString } from '@aws-sdk/client-redshift-data';
 import { AwsError, epochSeconds } from './aws-protocol';
 import type { DatabaseTarget, RedshiftDatabases } from './redshift-databases';
+import type { RedshiftTargets } from './redshift-targets';
 import { bindParameters, type SqlParameter, type StatementResult } from './redshift-sql';
 import type { BoundSql, CommitMode } from './redshift-worker';
 import type { AwsJsonCall, JsonService } from './router';
@@ -115,6 +116,8 @@ export class RedshiftData implements JsonService {
 
   constructor(
     private readonly databases: RedshiftDatabases,
+    /** The workgroups and clusters that exist: a statement naming any other fails, as on AWS. */
+    private readonly targets: Pick<RedshiftTargets, 'exists'>,
     options: RedshiftDataOptions = {},
   ) {
     this.resultPageRows = options.resultPageRows ?? 1000;
@@ -134,9 +137,9 @@ export class RedshiftData implements JsonService {
   async handle({ region, operation, input }: AwsJsonCall): Promise<unknown> {
     switch (operation) {
       case 'ExecuteStatement':
-        return this.submit(region, input, [String(input.Sql ?? '')], false);
+        return await this.submit(region, input, [String(input.Sql ?? '')], false);
       case 'BatchExecuteStatement':
-        return this.submit(region, input, Array.isArray(input.Sqls) ? (input.Sqls as string[]) : [], true);
+        return await this.submit(region, input, Array.isArray(input.Sqls) ? (input.Sqls as string[]) : [], true);
       case 'DescribeStatement':
         return this.describe(region, input);
       case 'GetStatementResult':
@@ -150,7 +153,7 @@ export class RedshiftData implements JsonService {
     }
   }
 
-  private submit(region: string, input: Record<string, unknown>, sqls: string[], isBatch: boolean) {
+  private async submit(region: string, input: Record<string, unknown>, sqls: string[], isBatch: boolean) {
     const clusterIdentifier = str(input.ClusterIdentifier);
     const workgroupName = str(input.WorkgroupName);
     const database = str(input.Database);
@@ -171,6 +174,10 @@ export class RedshiftData implements JsonService {
     const parameters = Array.isArray(input.Parameters) ? (input.Parameters as SqlParameter[]) : undefined;
     // Checked now, as the Data API does, rather than failing the statement later.
     const bound = sqls.map((sql) => ({ sql, ...bindParameters(sql, parameters) }));
+    if (!(await this.targets.exists(region, { clusterIdentifier, workgroupName }))) {
+      // The Data API's answer for a cluster or workgroup that is not in the request's region.
+      throw new AwsError('ValidationException', "Redshift endpoint doesn't exist in this region.");
+    }
     const token = str(input.ClientToken);
     const existing = token && this.statements.get(`${region}/${this.clientTokens.get(`${region}/${token}`)}`);
     const statement =

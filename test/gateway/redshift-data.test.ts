@@ -12,8 +12,9 @@ import {
   type ExecuteStatementCommandInput,
 } from '@aws-sdk/client-redshift-data';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createRedshiftTarget } from '../../devstack/redshift-targets';
 import { pollUntil } from '../../devstack/testkit/poll';
-import { awsClientConfig, unique } from '../../devstack/testkit/stack';
+import { awsClientConfig, stack, unique } from '../../devstack/testkit/stack';
 
 const redshift = new RedshiftDataClient(awsClientConfig());
 const s3 = new S3Client(awsClientConfig());
@@ -22,6 +23,10 @@ after(() => (redshift.destroy(), s3.destroy()));
 /** One cluster (so one fresh database) for this file; statements in it run one after another. */
 const ClusterIdentifier = unique('gw-cluster');
 const Database = 'dev';
+const region = awsClientConfig().region;
+before(() =>
+  createRedshiftTarget(stack().aws.endpoint, region, { clusterIdentifier: ClusterIdentifier, database: Database }),
+);
 
 const ACTIVE = new Set(['SUBMITTED', 'PICKED', 'STARTED']);
 
@@ -291,6 +296,33 @@ describe('Redshift Data API on the embedded Postgres', () => {
     assert.equal(await scalar(`select count(*) from ${table}`), 2);
   });
 
+  test("a statement naming a workgroup or cluster that does not exist throws ValidationException, as AWS's does", async () => {
+    const refusal = { name: 'ValidationException', message: "Redshift endpoint doesn't exist in this region." };
+    const WorkgroupName = unique('gw-missing-wg');
+    await assert.rejects(
+      redshift.send(new ExecuteStatementCommand({ WorkgroupName, Database, Sql: 'select 1' })),
+      refusal,
+    );
+    await assert.rejects(
+      redshift.send(
+        new BatchExecuteStatementCommand({
+          ClusterIdentifier: unique('gw-missing'),
+          Database,
+          DbUser: 'awsuser',
+          Sqls: ['select 1'],
+        }),
+      ),
+      refusal,
+    );
+    // A workgroup is its region's own: created in another region, it does not exist in this one.
+    const elsewhere = stack().aws.regions.find((r) => r !== region)!;
+    await createRedshiftTarget(stack().aws.endpoint, elsewhere, { workgroupName: WorkgroupName, database: Database });
+    await assert.rejects(
+      redshift.send(new ExecuteStatementCommand({ WorkgroupName, Database, Sql: 'select 1' })),
+      refusal,
+    );
+  });
+
   test('DescribeStatement of an Id that was never issued throws ResourceNotFoundException', async () => {
     await assert.rejects(redshift.send(new DescribeStatementCommand({ Id: '00000000-0000-0000-0000-000000000000' })), {
       name: 'ResourceNotFoundException',
@@ -327,6 +359,7 @@ describe('Redshift Data API on the embedded Postgres', () => {
 
   test('a workgroup database cancelled before it starts ends ABORTED and changes nothing', async () => {
     const WorkgroupName = unique('gw-wg');
+    await createRedshiftTarget(stack().aws.endpoint, region, { workgroupName: WorkgroupName, database: Database });
     const table = tableName('never');
     const { Id } = await redshift.send(
       new ExecuteStatementCommand({ WorkgroupName, Database, Sql: `create table ${table} (id int)` }),
