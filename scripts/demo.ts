@@ -17,18 +17,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  DescribeStatementCommand,
-  ExecuteStatementCommand,
-  GetStatementResultCommand,
-  RedshiftDataClient,
-} from '@aws-sdk/client-redshift-data';
+import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ActivityFailure, Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import type { SinkMessage } from '../devstack/mail-sink';
 import { repoRoot } from '../devstack/paths';
 import { createSpecRedshiftTargets } from '../devstack/redshift-targets';
 import { DEFAULT_DIR, readEndpoints, status, up, type StackEndpoints } from '../devstack/stack';
+import { runStatement } from '../src/aws/redshift-data';
 import { primaryRegion, replicaRegions } from '../src/workflow-safe/layout';
 import { DEFAULT_TASK_QUEUE, type CsvPipelineWorkflow } from '../src/workflow-safe/pipeline';
 import { formatSummary } from '../src/starters/progress-view';
@@ -242,19 +238,8 @@ async function showLoadedRows(
       credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
     });
     try {
-      const { Id } = await redshift.send(
-        new ExecuteStatementCommand({ WorkgroupName: target.workgroupName, Database: target.database, Sql: sql }),
-      );
-      for (;;) {
-        const d = await redshift.send(new DescribeStatementCommand({ Id }));
-        if (d.Status === 'FINISHED') break;
-        if (d.Status === 'FAILED' || d.Status === 'ABORTED') throw new Error(d.Error ?? d.Status);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      const { Records } = await redshift.send(new GetStatementResultCommand({ Id }));
-      say(
-        `   Redshift (${region.region}, workgroup ${target.workgroupName}): ${sql} → ${Records?.[0]?.[0]?.longValue}`,
-      );
+      const { records } = await runStatement(redshift, { region: region.region, target, sqls: [sql] });
+      say(`   Redshift (${region.region}, workgroup ${target.workgroupName}): ${sql} → ${records[0]?.[0]?.longValue}`);
     } catch (err) {
       say(`   Redshift (${region.region}): could not count the loaded rows: ${(err as Error).message}`);
     } finally {

@@ -39,6 +39,7 @@ import {
   type BucketLocationConstraint,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { errorName, httpStatusOf as httpStatus, isAccessDenied, isNotFound } from '../aws/errors';
 import { primaryRegion, s3Uri } from '../workflow-safe/layout';
 import type { PipelineSpec } from '../workflow-safe/spec';
 
@@ -115,14 +116,6 @@ const roleName = (role: string | undefined) => role?.replace(/^arn:aws[\w-]*:iam
 export class ProvisionError extends Error {
   override name = 'ProvisionError';
 }
-
-const errorName = (err: unknown) => (err as { name?: string }).name ?? '';
-const httpStatus = (err: unknown) => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-const isAccessDenied = (err: unknown) =>
-  /^(AccessDenied|AccessDeniedException|Forbidden|UnauthorizedOperation)$/.test(errorName(err)) ||
-  httpStatus(err) === 403;
-const isNotFound = (err: unknown, ...names: string[]) =>
-  names.includes(errorName(err)) || (names.includes('404') && httpStatus(err) === 404);
 
 /** A read of the plan: AccessDenied becomes a ProvisionError that names the permission; `missing` becomes undefined. */
 async function read<T>(what: string, permission: string, call: () => Promise<T>, missing: string[] = []) {
