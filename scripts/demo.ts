@@ -22,6 +22,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ActivityFailure, WorkflowFailedError } from '@temporalio/client';
 import type { SinkMessage } from '../devstack/mail-sink';
 import { repoRoot } from '../devstack/paths';
+import { createSpecRedshiftTargets } from '../devstack/redshift-targets';
 import { DEFAULT_DIR, readEndpoints, status, up, type StackEndpoints } from '../devstack/stack';
 import { runStatement } from '../src/aws/redshift-data';
 import { primaryRegion, replicaRegions } from '../src/workflow-safe/layout';
@@ -75,6 +76,8 @@ async function main() {
     '--stack-dir',
     DEFAULT_DIR,
   ]);
+  // Provisioning leaves Redshift workgroups to the account, as on AWS; the local stack gets them here.
+  await createSpecRedshiftTargets(stack.aws.endpoint, spec);
 
   say('3. a worker');
   const worker = startWorker(stack);

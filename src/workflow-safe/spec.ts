@@ -117,6 +117,30 @@ export const SQL_VARIABLES = [
   'glue_database',
 ] as const;
 
+/**
+ * The Redshift Data API's limits: BatchExecuteStatement takes at most 40 statements, and every
+ * statement (ExecuteStatement's Sql, each of BatchExecuteStatement's Sqls) at most 100 KB.
+ */
+export const DATA_API_LIMITS = { statements: 40, statementBytes: 100 * 1024 } as const;
+
+/**
+ * The longest a `${name}` can become in a run, for the size check: a batch id is at most 63
+ * characters, so `${batch_id}` (and the batch folder in `${curated_prefix}` and `${curated_uri}`)
+ * is counted at that length.
+ */
+function longestSqlVariables(spec: { transform: { curatedPrefix: string } }, region: RegionSpec) {
+  const batchId = 'x'.repeat(63);
+  const prefix = `${spec.transform.curatedPrefix}batch_id=${batchId}/`;
+  return {
+    batch_id: batchId,
+    region: region.region,
+    curated_bucket: region.curatedBucket,
+    curated_prefix: prefix,
+    curated_uri: `s3://${region.curatedBucket}/${prefix}`,
+    glue_database: region.glueDatabase,
+  } satisfies Record<(typeof SQL_VARIABLES)[number], string>;
+}
+
 /** One region the pipeline serves. The first region in `regions` is the primary. */
 export const RegionSpec = z.strictObject({
   region: awsRegion,
@@ -302,6 +326,36 @@ export const PipelineSpec = z
         message: `is not one of the declared columns (${columns.map((c) => c.name).join(', ')})`,
       });
     }
+    const sqls = spec.redshift?.sql ?? [];
+    if (sqls.length > DATA_API_LIMITS.statements) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redshift', 'sql'],
+        message:
+          `has ${sqls.length} statements; the Redshift Data API's BatchExecuteStatement takes at most ` +
+          `${DATA_API_LIMITS.statements}: combine statements, or move them into a stored procedure`,
+      });
+    }
+    const targets = spec.regions.filter((r) => r.redshift);
+    sqls.forEach((sql, i) => {
+      // Reported once per statement, for the region where it comes out longest.
+      const sizes = targets.map((region) => {
+        const vars = longestSqlVariables(spec, region);
+        const filled = sql.replace(/\$\{(\w+)\}/g, (text, name: string) => vars[name as keyof typeof vars] ?? text);
+        return { region: region.region, bytes: new TextEncoder().encode(filled).length };
+      });
+      const longest = sizes.sort((a, b) => b.bytes - a.bytes)[0];
+      if (longest && longest.bytes > DATA_API_LIMITS.statementBytes) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['redshift', 'sql', i],
+          message:
+            `is ${longest.bytes} bytes in ${longest.region} with its variables filled in (a batch id of 63 ` +
+            `characters); the Redshift Data API takes at most ${DATA_API_LIMITS.statementBytes} bytes (100 KB) ` +
+            `per statement: split it, or move it into a stored procedure`,
+        });
+      }
+    });
     if (spec.redshift && !spec.regions.some((r) => r.redshift)) {
       ctx.addIssue({
         code: 'custom',
