@@ -30,7 +30,8 @@ import { DEFAULT_TASK_QUEUE, type CsvPipelineWorkflow } from '../src/workflow-sa
 import { formatSummary } from '../src/starters/progress-view';
 import { processIo } from '../src/starters/common';
 import { followProgress } from '../src/starters/live-view';
-import { STEPS, type Batch, type PipelineSpec, type StepName } from '../src/workflow-safe/spec';
+import { type PipelineSpec } from '../src/workflow-safe/spec';
+import { STEPS, type Batch, type StepName } from '../src/workflow-safe/run-input';
 import { loadSpecFile } from '../src/starters/spec-file';
 import { csvPipelineStartOptions } from '../src/starters/start-options';
 import { connectClient } from '../src/temporal/connection';

@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { commonDirectory, glueJobArguments, renderSql } from '../../src/workflow-safe/layout';
-import {
-  PipelineInput,
-  PipelineSpec,
-  SpecValidationError,
-  parseOrExplain,
-  type PipelineSpecInput,
-} from '../../src/workflow-safe/spec';
+import { PipelineSpec, type PipelineSpecInput } from '../../src/workflow-safe/spec';
+import { PipelineInput } from '../../src/workflow-safe/run-input';
+import { SpecValidationError, parseOrExplain } from '../../src/workflow-safe/validation';
 
 const base: PipelineSpecInput = {
   name: 'sales',
