@@ -7,7 +7,8 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { SinkMessage } from '../mail-sink';
 import { pipelineWorkflowId, PROGRESS_QUERY, type PipelineProgress } from '../../src/workflow-safe/pipeline';
-import type { Batch, PipelineSpec } from '../../src/workflow-safe/spec';
+import type { Batch } from '../../src/workflow-safe/run-input';
+import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import { pollUntil } from './poll';
 import { stack, unique } from './stack';
 import {

@@ -24,7 +24,8 @@ import {
   type PipelineProgress,
   type PipelineResult,
 } from '../workflow-safe/pipeline';
-import { parseOrExplain, SpecValidationError, type StepName } from '../workflow-safe/spec';
+import { type StepName } from '../workflow-safe/run-input';
+import { parseOrExplain, SpecValidationError } from '../workflow-safe/validation';
 import { noteLateCancel, watchCancelRequest } from './cancel-request';
 import { showDetails } from './details';
 import { attemptOf, describeFailure } from './notify';

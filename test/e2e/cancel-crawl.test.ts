@@ -9,7 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import { GetCrawlerCommand, GlueClient } from '@aws-sdk/client-glue';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, CancelledFailure } from '@temporalio/common';
-import type { Batch, PipelineSpec } from '../../src/workflow-safe/spec';
+import type { Batch } from '../../src/workflow-safe/run-input';
+import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import {
   CANCEL_STEP_TIMEOUT_MS,
   CancelTestWorker,

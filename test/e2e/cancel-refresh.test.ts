@@ -14,7 +14,8 @@ import {
 } from '@aws-sdk/client-redshift-data';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, CancelledFailure } from '@temporalio/common';
-import type { Batch, PipelineSpec } from '../../src/workflow-safe/spec';
+import type { Batch } from '../../src/workflow-safe/run-input';
+import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import { CANCEL_STEP_TIMEOUT_MS, CancelTestWorker, type CancelledRun } from '../../devstack/testkit/cancel-run';
 import { GatewayControl, type RequestCounts } from '../../devstack/testkit/gateway';
 import { pollUntil } from '../../devstack/testkit/poll';
