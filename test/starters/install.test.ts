@@ -141,7 +141,7 @@ describe('the installed glueline CLI (npm pack, npm install --prefix)', () => {
     assert.match(missing.stderr, /cannot load .*missing\.env \(GLUELINE_ENV_FILE\)/);
   });
 
-  test('run --wait with no worker on the queue says how to start one and exits 1; .env names the queue', async () => {
+  test('with no worker on the queue, run --wait says how to start one and exits 1, run warns; .env names the queue', async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'idle-'));
     const idleQueue = unique('idle');
     fs.copyFileSync(specFile, path.join(dir, 'spec.json'));
@@ -155,6 +155,11 @@ describe('the installed glueline CLI (npm pack, npm install --prefix)', () => {
     const { code, stdout, stderr } = await glueline(args, env, dir);
     assert.equal(code, 1, stdout + stderr);
     assert.match(stderr, new RegExp(`no worker polls task queue ${idleQueue} .*glueline worker.*nothing was started`));
+    // Without --wait the run is started (it waits on the queue for a worker), with a warning on stderr.
+    const started = await glueline(args.slice(0, -1), env, dir);
+    assert.equal(started.code, 0, started.stdout + started.stderr);
+    assert.match(started.stdout, /^started workflow /m);
+    assert.match(started.stderr, new RegExp(`^warning: no worker polls task queue ${idleQueue} `, 'm'));
   });
 
   test(
