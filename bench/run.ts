@@ -3,6 +3,7 @@
  * benchmarks, writes bench/results/<timestamp>.json and .md (and latest.*), prints a summary, stops the stack.
  * No benchmark is a test: every figure is printed next to a baseline measured in the same run.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import { p3Polling } from './p3-polling';
 import { p4Copy } from './p4-copy';
 import { p5Memory } from './p5-memory';
 import { p6Recovery } from './p6-recovery';
+import { writeResultsPage, type BenchReport } from './results-page';
 import { fmt, newGateway, type BenchContext, type BenchResult } from './support';
 
 const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = {
@@ -36,6 +38,9 @@ async function main(): Promise<void> {
     throw new Error(`unknown benchmark ${unknown.join(', ')}: use ${Object.keys(BENCHMARKS).join(', ')}`);
 
   const started = performance.now();
+  const loadAtStart = os.loadavg();
+  // Taken before the run: the tree may change while it runs (docs written meanwhile), the code measured does not.
+  const commit = currentCommit();
   const log = (line: string) => console.log(`bench: ${line}`);
   const dir = path.join(repoRoot, 'bench', 'results', '.stack');
   const stack = await up({ dir, freePorts: true, log });
@@ -73,7 +78,16 @@ async function main(): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const outDir = path.join(repoRoot, 'bench', 'results');
   fs.mkdirSync(outDir, { recursive: true });
-  const json = JSON.stringify({ date: new Date().toISOString(), quick, machine, totalSeconds, results }, null, 2);
+  const report: BenchReport = {
+    date: new Date().toISOString(),
+    quick,
+    machine,
+    totalSeconds,
+    load: { start: loadAtStart, end: os.loadavg(), cores: os.cpus().length },
+    commit,
+    results,
+  };
+  const json = JSON.stringify(report, null, 2);
   const summary = results.flatMap((r) =>
     r.figures.map(
       (f) =>
@@ -100,6 +114,19 @@ async function main(): Promise<void> {
   console.log(
     `\nbench: report in ${path.relative(repoRoot, path.join(outDir, 'latest.md'))}, ${fmt(totalSeconds)} s in all`,
   );
+  // The tracked page shows one complete set; a trial of a few benchmarks (--only) must not replace it.
+  if (onlyAt < 0) log(`tracked page ${path.relative(repoRoot, writeResultsPage(report))} (commit it with its JSON)`);
+  else log('--only: docs/results/benchmarks.md left as it was (`npx tsx bench/results-page.ts` renders latest.json)');
+}
+
+/** The commit the benchmarked code is at, with `-dirty` when the work tree has changes; undefined outside git. */
+function currentCommit(): string | undefined {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).trim();
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? '-dirty' : ''}`;
+  } catch {
+    return undefined;
+  }
 }
 
 main().catch((err: unknown) => {
