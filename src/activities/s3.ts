@@ -1,6 +1,6 @@
 /**
- * S3 activities: verified server-side copies that resume from heartbeats, deletes, and the Glue
- * job's manifest.
+ * S3 activities: verified server-side copies that resume from heartbeats, deletes, the Glue job's
+ * manifest, and the Redshift COPY manifest written from it.
  */
 import {
   AbortMultipartUploadCommand,
@@ -11,6 +11,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   UploadPartCopyCommand,
   type ChecksumAlgorithm,
   type HeadObjectCommandOutput,
@@ -20,7 +21,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { FailureType } from '../workflow-safe/failures';
-import type { GlueManifest } from '../workflow-safe/layout';
+import { redshiftCopyManifest, type GlueManifest } from '../workflow-safe/layout';
 import { awsCall, awsErrorName, awsFailure, invalidInput, isTemporalFailure, type AwsTarget } from './errors';
 import type {
   CopyObjectsInput,
@@ -29,6 +30,7 @@ import type {
   DeleteObjectsInput,
   GluelineActivities,
   ObjectSet,
+  WriteCopyManifestInput,
 } from '../workflow-safe/activity-types';
 import type { ActivityDeps } from './deps';
 
@@ -266,7 +268,7 @@ interface CopyItem {
 
 export function createS3Activities(
   deps: ActivityDeps,
-): Pick<GluelineActivities, 'copyObjects' | 'deleteObjects' | 'readManifest'> {
+): Pick<GluelineActivities, 'copyObjects' | 'deleteObjects' | 'readManifest' | 'writeCopyManifest'> {
   const { aws } = deps;
 
   /** The source's part size when it was uploaded in parts, so a multipart copy reproduces its ETag. */
@@ -532,7 +534,8 @@ export function createS3Activities(
 
     async deleteObjects(input: DeleteObjectsInput): Promise<{ deleted: number }> {
       const s3 = aws.s3(input.region);
-      const keys = (await listKeys(s3, input)).map((o) => o.key);
+      const keep = new Set(input.except ?? []);
+      const keys = (await listKeys(s3, input)).map((o) => o.key).filter((key) => !keep.has(key));
       let deleted = 0;
       for (let i = 0; i < keys.length; i += 1000) {
         const batch = keys.slice(i, i + 1000);
@@ -565,6 +568,50 @@ export function createS3Activities(
         Context.current().heartbeat({ deleted });
       }
       return { deleted };
+    },
+
+    async writeCopyManifest(input: WriteCopyManifestInput): Promise<{ entries: number }> {
+      const s3 = aws.s3(input.region);
+      for (const file of input.files) {
+        const found = await headIfExists(s3, input.region, input.bucket, file.key);
+        if (found?.ContentLength === file.bytes) continue;
+        // A COPY manifest naming a file that is not as the Glue job wrote it would fail the refresh (Redshift
+        // reads Parquet by the byte ranges content_length gives) or load other rows: stop here instead.
+        throw ApplicationFailure.create({
+          type: FailureType.ManifestInvalid,
+          nonRetryable: true,
+          message:
+            `${uri(input.bucket, file.key)} (${input.region}) ` +
+            (found
+              ? `is ${found.ContentLength} bytes, not the ${file.bytes} bytes the Glue job's manifest gives`
+              : `does not exist, though the Glue job's manifest lists it`) +
+            `: run the batch again from transform (npm run glueline -- redrive <workflowId> --from transform)`,
+          details: [{ region: input.region, bucket: input.bucket, key: file.key }],
+        });
+      }
+      const body = JSON.stringify(redshiftCopyManifest(input.bucket, input.files));
+      await unlessCancelled(() =>
+        awsCall(
+          {
+            operation: 'PutObject',
+            resource: `object ${uri(input.bucket, input.key)}`,
+            bucket: input.bucket,
+            region: input.region,
+            notFoundFix: 'create the bucket (npm run provision) or fix the bucket name in the spec',
+          },
+          () =>
+            s3.send(
+              new PutObjectCommand({
+                Bucket: input.bucket,
+                Key: input.key,
+                Body: body,
+                ContentType: 'application/json',
+              }),
+              { abortSignal: abortSignal() },
+            ),
+        ),
+      );
+      return { entries: input.files.length };
     },
 
     async readManifest(input: { region: string; bucket: string; key: string }): Promise<GlueManifest> {

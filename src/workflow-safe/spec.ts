@@ -112,6 +112,7 @@ export const SQL_VARIABLES = [
   'batch_id',
   'region',
   'curated_uri',
+  'copy_manifest_uri',
   'curated_bucket',
   'curated_prefix',
   'glue_database',
@@ -185,8 +186,11 @@ export const PipelineSpec = z
       .strictObject({
         /**
          * The refresh statements, run in one transaction in every region that has a Redshift target.
-         * `${batch_id}`, `${region}`, `${curated_uri}`, `${curated_bucket}`, `${curated_prefix}` and
-         * `${glue_database}` are replaced with the run's values before they are sent.
+         * `${batch_id}`, `${region}`, `${curated_uri}`, `${copy_manifest_uri}`, `${curated_bucket}`,
+         * `${curated_prefix}` and `${glue_database}` are replaced with the run's values before they are sent.
+         * Load the batch with `COPY ... FROM '${copy_manifest_uri}' ... MANIFEST`: it names exactly the
+         * Parquet of the Glue job's manifest in the region, where `${curated_uri}` would also load whatever an
+         * earlier run left under the prefix.
          */
         sql: z
           .array(
