@@ -6,8 +6,6 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import {
   DescribeStatementCommand,
@@ -15,16 +13,21 @@ import {
   GetStatementResultCommand,
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
-import { curatedBatchPrefix, manifestKey, primaryRegion, type GlueManifest } from '../../src/workflow-safe/layout';
-import type { Batch, PipelineSpec } from '../../src/workflow-safe/spec';
+import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import { devtool, repoRoot } from '../../devstack/paths';
 import { freePort, type StackEndpoints } from '../../devstack/stack';
 import { pollUntil } from '../../devstack/testkit/poll';
-import { uniqueSalesSpec } from '../../devstack/testkit/spec';
 import { awsClientConfig, stack, stackDir } from '../../devstack/testkit/stack';
-import { startWorker, stackWorkerEnv, waitForOutput, type WorkerProcess } from '../../devstack/testkit/worker-process';
+import { startWorker, waitForOutput, type WorkerProcess } from '../../devstack/testkit/worker-process';
+
+export {
+  landBatch,
+  reliabilitySpec,
+  secrets,
+  secretWorkerEnv,
+  startWebhookReceiver,
+} from '../../devstack/testkit/scripted-pipeline';
 
 /** `full` under `npm run reliability`; `quick` (small enough for CI) otherwise. */
 export const mode: 'quick' | 'full' = process.env.GLUELINE_RELIABILITY_MODE === 'full' ? 'full' : 'quick';
@@ -33,37 +36,6 @@ export const mode: 'quick' | 'full' = process.env.GLUELINE_RELIABILITY_MODE === 
 export function recordFigure(scenario: string, figures: Record<string, number | string>): void {
   const file = process.env.GLUELINE_RELIABILITY_FIGURES;
   if (file) fs.appendFileSync(file, JSON.stringify({ scenario, ...figures }) + '\n');
-}
-
-/** The configured secrets: every one must stay out of histories, logs and emails. */
-export const secrets = {
-  smtpPassword: `smtp-pw-${Math.random().toString(36).slice(2)}`,
-  awsSecretKey: `aws-secret-${Math.random().toString(36).slice(2)}`,
-  webhookToken: `hook-token-${Math.random().toString(36).slice(2)}`,
-};
-
-/** A webhook receiver on loopback, keeping every request. */
-export async function startWebhookReceiver(): Promise<{
-  url: string;
-  requests: { authorization?: string; body: string }[];
-  close: () => Promise<void>;
-}> {
-  const requests: { authorization?: string; body: string }[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      requests.push({ authorization: req.headers.authorization, body });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    requests,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
 }
 
 /** A worker process that survives kills: SIGKILL, restart, and one log file across all its lives. */
@@ -129,84 +101,12 @@ export class KillableWorker {
   }
 }
 
-/** The environment of a worker that holds every secret. */
-export function secretWorkerEnv(taskQueue: string): Record<string, string> {
-  const s = stack();
-  return stackWorkerEnv(taskQueue, {
-    SMTP_URL: `smtp://glueline:${secrets.smtpPassword}@${s.smtp.host}:${s.smtp.port}`,
-    AWS_SECRET_ACCESS_KEY: secrets.awsSecretKey,
-    GLUELINE_WEBHOOK_TOKEN: secrets.webhookToken,
-    GLUELINE_LOG_LEVEL: 'DEBUG',
-  });
-}
-
-/** The sample spec with unique names, a counter-table refresh, and email plus a webhook. */
-export function reliabilitySpec(webhookUrl?: string): PipelineSpec {
-  const base = uniqueSalesSpec();
-  return {
-    ...base,
-    redshift: {
-      ...base.redshift!,
-      sql: [
-        'create table if not exists refresh_log (batch_id varchar(63), region varchar(32))',
-        "insert into refresh_log values ('${batch_id}', '${region}')",
-      ],
-    },
-    notify: { ...base.notify, ...(webhookUrl ? { webhook: { url: webhookUrl } } : {}) },
-    // A killed worker's activity is retried after 30 s instead of 2 min: the scenarios wait out many of them.
-    timeouts: { heartbeatSeconds: 30, awsCallSeconds: 30 },
-    polling: {
-      glueJob: { initialIntervalMs: 500, maxIntervalMs: 1000, backoffCoefficient: 1.5 },
-      crawler: { initialIntervalMs: 300, maxIntervalMs: 1000, backoffCoefficient: 1.5 },
-      redshift: { initialIntervalMs: 200, maxIntervalMs: 500, backoffCoefficient: 2 },
-    },
-  };
-}
-
 /** The same spec with a Glue job of its own, so gateway counts scoped to the job name are one pipeline run's. */
 export function withOwnJob(spec: PipelineSpec, suffix: string): PipelineSpec {
   return { ...spec, transform: { ...spec.transform, jobName: `${spec.transform.jobName}-${suffix}` } };
 }
 
 export { provisionQuietly } from '../../devstack/testkit/spec';
-
-/**
- * Lands one CSV for a batch, and writes what the (scripted) Glue job would have written: one output file and
- * the manifest, so replicate-curated has real objects to copy and verify.
- */
-export async function landBatch(spec: PipelineSpec, id: string): Promise<Batch> {
-  const primary = primaryRegion(spec);
-  const s3 = new S3Client(awsClientConfig(primary.region));
-  const batch: Batch = { id, source: { bucket: primary.rawBucket, prefix: `landing/${id}/` } };
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: primary.rawBucket,
-      Key: `landing/${id}/sales.csv`,
-      Body: 'sale_id,store\n1,a\n2,b\n',
-    }),
-  );
-  const outputKey = `${curatedBatchPrefix(spec, batch)}part-00000.snappy.parquet`;
-  const output = `PAR1 output of ${id} ${'x'.repeat(64)}`;
-  await s3.send(new PutObjectCommand({ Bucket: primary.curatedBucket, Key: outputKey, Body: output }));
-  const manifest: GlueManifest = {
-    batchId: id,
-    inputFiles: [`landing/${id}/sales.csv`],
-    rowsIn: 2,
-    rowsOut: 2,
-    rowsRejected: 0,
-    outputFiles: [{ key: outputKey, bytes: Buffer.byteLength(output) }],
-    quarantineFiles: [],
-  };
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: primary.curatedBucket,
-      Key: manifestKey(spec, batch),
-      Body: JSON.stringify(manifest),
-    }),
-  );
-  s3.destroy();
-  return batch;
-}
 
 /** Rows of the counter table per batch in one region: how many times each batch's refresh SQL really ran. */
 export async function refreshExecutions(spec: PipelineSpec, region: string): Promise<Map<string, number>> {
