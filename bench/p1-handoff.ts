@@ -4,13 +4,13 @@
  * ActivityTaskScheduled (the workflow task round trip) and to that activity's ActivityTaskStarted.
  * Baseline: a two-activity workflow on the same worker, in the same run.
  */
-import { Client, Connection } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { testInput } from '../devstack/testkit/workflow-harness';
 import { instantWorker } from './instant-activities';
 import { barChart, figure, fmt, percentile, type BenchContext, type BenchResult } from './support';
+import { stackClient } from '../devstack/testkit/stack';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const T = {
@@ -78,8 +78,7 @@ interface Measured {
 async function measure(ctx: BenchContext, bundle: WorkflowBundleWithSourceMap, runs: number): Promise<Measured> {
   const taskQueue = `bench-p1-${Date.now().toString(36)}`;
   const { worker, connection: nativeConnection } = await instantWorker(ctx.stack.temporal.address, bundle, taskQueue);
-  const connection = await Connection.connect({ address: ctx.stack.temporal.address });
-  const client = new Client({ connection, namespace: ctx.stack.temporal.namespace });
+  const { client, connection } = await stackClient(ctx.stack);
   const m: Measured = { pipeline: [], baseline: [], runMs: { pipeline: [], baseline: [] } };
   try {
     await worker.runUntil(async () => {

@@ -7,11 +7,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
 import { testInput } from '../devstack/testkit/workflow-harness';
 import { instantWorker } from './instant-activities';
 import { barChart, figure, fmt, type BenchContext, type BenchResult } from './support';
+import { stackClient } from '../devstack/testkit/stack';
 
 interface Config {
   label: string;
@@ -105,8 +105,7 @@ export async function p2Throughput(ctx: BenchContext): Promise<BenchResult> {
       connection: native,
       activities,
     } = await instantWorker(ctx.stack.temporal.address, bundle, taskQueue, config.worker);
-    const connection = await Connection.connect({ address: ctx.stack.temporal.address });
-    const client = new Client({ connection, namespace: ctx.stack.temporal.namespace });
+    const { client, connection } = await stackClient(ctx.stack);
     const pid = serverPid(ctx.stackDir);
     try {
       await worker.runUntil(async () => {

@@ -10,12 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateJobCommand } from '@aws-sdk/client-glue';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { DEFAULT_MAX_CACHED_WORKFLOWS, DEFAULT_MAX_CONCURRENT_ACTIVITIES } from '../src/worker/config';
 import { startWorker, stackWorkerEnv, waitForOutput, type WorkerProcess } from '../devstack/testkit/worker-process';
 import { testInput } from '../devstack/testkit/workflow-harness';
 import { barChart, benchAws, figure, fmt, type BenchContext, type BenchResult } from './support';
+import { stackClient } from '../devstack/testkit/stack';
 
 const MiB = 2 ** 20;
 
@@ -61,8 +62,7 @@ export async function p5Memory(ctx: BenchContext): Promise<BenchResult> {
   });
   const bundlePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-p5-')), 'workflows.js');
   fs.writeFileSync(bundlePath, bundle.code);
-  const connection = await Connection.connect({ address: ctx.stack.temporal.address });
-  const client = new Client({ connection, namespace: ctx.stack.temporal.namespace });
+  const { client, connection } = await stackClient(ctx.stack);
 
   const configs: { label: string; env: Record<string, string> }[] = [
     {

@@ -7,13 +7,14 @@
  * see a dead worker; and a graceful SIGTERM in the same run.
  */
 import { CreateJobCommand } from '@aws-sdk/client-glue';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { testInput } from '../devstack/testkit/workflow-harness';
 import { startWorker, stackWorkerEnv, waitForOutput, type WorkerProcess } from '../devstack/testkit/worker-process';
 import { barChart, benchAws, figure, fmt, type BenchContext, type BenchResult } from './support';
+import { stackClient } from '../devstack/testkit/stack';
 
 /** Runs waited for at once: each kill gives one recovery sample per run. */
 const RUNS = 3;
@@ -65,8 +66,7 @@ export async function p6Recovery(ctx: BenchContext): Promise<BenchResult> {
     return w;
   };
 
-  const connection = await Connection.connect({ address: ctx.stack.temporal.address });
-  const client = new Client({ connection, namespace: ctx.stack.temporal.namespace });
+  const { client, connection } = await stackClient(ctx.stack);
   const getJobRuns = async (i: number) => (await ctx.gateway.counts(jobs[i]!))['glue:GetJobRun']?.count ?? 0;
   const waitActivity = async (h: WorkflowHandle) =>
     (await h.describe()).raw.pendingActivities?.find((a) => a.activityType?.name === 'waitForGlueJobRun');

@@ -17,17 +17,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  DescribeStatementCommand,
-  ExecuteStatementCommand,
-  GetStatementResultCommand,
-  RedshiftDataClient,
-} from '@aws-sdk/client-redshift-data';
+import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ActivityFailure, Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, WorkflowFailedError } from '@temporalio/client';
 import type { SinkMessage } from '../devstack/mail-sink';
 import { repoRoot } from '../devstack/paths';
 import { DEFAULT_DIR, readEndpoints, status, up, type StackEndpoints } from '../devstack/stack';
+import { runStatement } from '../src/aws/redshift-data';
 import { primaryRegion, replicaRegions } from '../src/workflow-safe/layout';
 import { DEFAULT_TASK_QUEUE, type CsvPipelineWorkflow } from '../src/workflow-safe/pipeline';
 import { formatSummary } from '../src/starters/progress-view';
@@ -36,6 +32,8 @@ import { followProgress } from '../src/starters/live-view';
 import { STEPS, type Batch, type PipelineSpec, type StepName } from '../src/workflow-safe/spec';
 import { loadSpecFile } from '../src/starters/spec-file';
 import { csvPipelineStartOptions } from '../src/starters/start-options';
+import { connectClient } from '../src/temporal/connection';
+import { runUrl } from '../src/temporal/run-links';
 
 /** Steps the demo can make fail on the local stack (a copy between regions has no scripted failure). */
 const FAILABLE_STEPS: StepName[] = STEPS.filter((s) => s !== 'replicate-curated');
@@ -70,7 +68,8 @@ async function main() {
   await run(process.execPath, [
     '--import',
     'tsx',
-    'src/starters/provision.ts',
+    'src/starters/cli.ts',
+    'provision',
     '--spec',
     specFile,
     '--stack-dir',
@@ -86,14 +85,19 @@ async function main() {
     await scriptFailure(stack, spec, failAt);
 
     say('5. running csvPipeline');
-    const connection = await Connection.connect({ address: stack.temporal.address });
+    // Connected as the worker it started is, payload codec included.
+    const { client, connection } = await connectClient({ ...process.env, ...temporalEnv(stack) });
     try {
-      const client = new Client({ connection, namespace: stack.temporal.namespace });
       const handle = await client.workflow.start<CsvPipelineWorkflow>(
         'csvPipeline',
         csvPipelineStartOptions({ spec, batch }, { taskQueue: DEFAULT_TASK_QUEUE }),
       );
-      const link = `${stack.temporal.uiUrl}/namespaces/${stack.temporal.namespace}/workflows/${handle.workflowId}/${handle.firstExecutionRunId}/history`;
+      const link = runUrl(
+        stack.temporal.uiUrl,
+        stack.temporal.namespace,
+        handle.workflowId,
+        handle.firstExecutionRunId,
+      );
       say(`   ${link}`);
       const follow = followProgress(handle, processIo(), { indent: '   ' });
       try {
@@ -137,6 +141,12 @@ function run(command: string, args: string[]): Promise<void> {
   });
 }
 
+/** The local stack's Temporal, as the variables the worker and the client read. */
+const temporalEnv = (stack: StackEndpoints) => ({
+  TEMPORAL_ADDRESS: stack.temporal.address,
+  TEMPORAL_NAMESPACE: stack.temporal.namespace,
+});
+
 /** The worker as its own process, configured like production but pointed at the local stack. */
 function startWorker(stack: StackEndpoints): ChildProcess {
   const logFile = path.join(DEFAULT_DIR, 'logs', 'demo-worker.log');
@@ -147,8 +157,7 @@ function startWorker(stack: StackEndpoints): ChildProcess {
     stdio: ['ignore', log, log],
     env: {
       ...process.env,
-      TEMPORAL_ADDRESS: stack.temporal.address,
-      TEMPORAL_NAMESPACE: stack.temporal.namespace,
+      ...temporalEnv(stack),
       GLUELINE_TASK_QUEUE: DEFAULT_TASK_QUEUE,
       GLUELINE_AWS_ENDPOINT: stack.aws.endpoint,
       AWS_ACCESS_KEY_ID: 'testing',
@@ -239,19 +248,8 @@ async function showLoadedRows(
       credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
     });
     try {
-      const { Id } = await redshift.send(
-        new ExecuteStatementCommand({ WorkgroupName: target.workgroupName, Database: target.database, Sql: sql }),
-      );
-      for (;;) {
-        const d = await redshift.send(new DescribeStatementCommand({ Id }));
-        if (d.Status === 'FINISHED') break;
-        if (d.Status === 'FAILED' || d.Status === 'ABORTED') throw new Error(d.Error ?? d.Status);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      const { Records } = await redshift.send(new GetStatementResultCommand({ Id }));
-      say(
-        `   Redshift (${region.region}, workgroup ${target.workgroupName}): ${sql} → ${Records?.[0]?.[0]?.longValue}`,
-      );
+      const { records } = await runStatement(redshift, { region: region.region, target, sqls: [sql] });
+      say(`   Redshift (${region.region}, workgroup ${target.workgroupName}): ${sql} → ${records[0]?.[0]?.longValue}`);
     } catch (err) {
       say(`   Redshift (${region.region}): could not count the loaded rows: ${(err as Error).message}`);
     } finally {

@@ -31,12 +31,12 @@ describe('the workflow sandbox lint rule', () => {
 
 describe('the folder boundaries', () => {
   const crossing: [string, string, string][] = [
-    ['workflow code', 'src/workflows/run.ts', '../activities/s3'],
+    ['workflow code', 'src/workflows/runner.ts', '../activities/s3'],
     ['sandbox-safe code', 'src/workflow-safe/spec.ts', '../aws/clients'],
     ['the AWS layer', 'src/aws/clients.ts', '../activities/errors'],
     ['activities', 'src/activities/s3.ts', '../starters/common'],
     ['provisioning', 'src/provisioning/index.ts', '../activities/glue'],
-    ['the CLI', 'src/starters/run.ts', '../workflows/run'],
+    ['the CLI', 'src/starters/run.ts', '../workflows/runner'],
     ['shipped code', 'src/worker.ts', '../devstack/stack'],
     ['benchmarks', 'bench/support.ts', '../test/lint.test'],
   ];
@@ -49,7 +49,7 @@ describe('the folder boundaries', () => {
 
   test('allows workflow code to import the sandbox-safe folder', async () => {
     const ids = await ruleIdsFor(
-      'src/workflows/run.ts',
+      'src/workflows/runner.ts',
       "import * as m from '../workflow-safe/spec';\nexport const x = m;\n",
     );
     assert.deepEqual(ids, []);

@@ -1,8 +1,10 @@
 /** The `npm run glueline` CLI in tests: in this process (fast) or as its own process (exit codes, races). */
 import { spawn } from 'node:child_process';
+import type { Client } from '@temporalio/client';
 import { repoRoot } from '../paths';
 import { main } from '../../src/starters/cli';
-import { stackWorkerEnv } from './worker-process';
+import { connectClient } from '../../src/temporal/connection';
+import { stackWorkerEnv, startWorker, stopWorker, waitForOutput, type WorkerProcess } from './worker-process';
 
 export interface CliResult {
   code: number;
@@ -49,4 +51,37 @@ export function useCliEnv(taskQueue: string): () => void {
   return () => {
     process.env = saved;
   };
+}
+
+/** A worker process for a CLI test file, the CLI's environment in process.env, and a client of the same Temporal. */
+export interface CliWorker {
+  worker: WorkerProcess;
+  client: Client;
+  /** {@link cliEnv}: for command lines run as their own processes. */
+  env: Record<string, string>;
+  /** Stops the worker, closes the client and puts process.env back. */
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts a worker on `taskQueue` of the test stack, waits until it polls, puts {@link cliEnv} into
+ * process.env (for in-process command lines) and connects a client as the CLI does.
+ */
+export async function startCliWorker(taskQueue: string): Promise<CliWorker> {
+  const env = cliEnv(taskQueue);
+  const restoreEnv = useCliEnv(taskQueue);
+  const worker = startWorker(stackWorkerEnv(taskQueue));
+  const stopAll = async (close = async () => {}) => {
+    restoreEnv();
+    await stopWorker(worker);
+    await close();
+  };
+  try {
+    await waitForOutput(worker, 'glueline worker started');
+    const { client, connection } = await connectClient(env);
+    return { worker, client, env, stop: () => stopAll(() => connection.close()) };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
 }

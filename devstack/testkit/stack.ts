@@ -6,6 +6,7 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DEFAULT_DIR, readEndpoints, type StackEndpoints } from '../stack';
 import { devtool } from '../paths';
+import { connectClient, type ConnectedClient } from '../../src/temporal/connection';
 
 // Keep worker logs to warnings so test output stays readable (GLUELINE_TEST_LOG_LEVEL=DEBUG for more).
 Runtime.install({ logger: new DefaultLogger(process.env.GLUELINE_TEST_LOG_LEVEL === 'DEBUG' ? 'DEBUG' : 'WARN') });
@@ -16,6 +17,11 @@ let cached: StackEndpoints | undefined;
 /** The running stack's endpoints. */
 export function stack(): StackEndpoints {
   return (cached ??= readEndpoints(stackDir));
+}
+
+/** A Temporal client of the stack `s` (the test stack by default), connected as glueline's processes connect. */
+export function stackClient(s: StackEndpoints = stack()): Promise<ConnectedClient> {
+  return connectClient({ TEMPORAL_ADDRESS: s.temporal.address, TEMPORAL_NAMESPACE: s.temporal.namespace });
 }
 
 /** Options for any AWS SDK v3 client, pointed at the local stack. Credentials are dummies. */

@@ -1,20 +1,22 @@
 /**
  * Crawler activities: start our own crawl (after waiting out one already running: that one is not
- * ours), and wait until LastCrawl describes our crawl.
+ * ours), and wait until LastCrawl describes our crawl. The calls and the state tables are in
+ * src/aws/crawlers.ts; here are the Temporal decisions.
  */
-import {
-  GetCrawlerCommand,
-  GetCrawlerMetricsCommand,
-  StartCrawlerCommand,
-  type Crawler,
-  type CrawlerState,
-  type LastCrawlStatus,
-} from '@aws-sdk/client-glue';
+import type { GlueClient } from '@aws-sdk/client-glue';
 import { log } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../workflow-safe/failures';
-import { awsCall, awsErrorName, awsFailure, isTemporalFailure, type AwsTarget } from './errors';
-import { heartbeatingSleep, pollUntilSettled, type Outcome } from './poll';
+import { awsErrorName, errorText } from '../aws/errors';
+import {
+  crawlerIdle,
+  crawlerTableCounts,
+  crawlFailedDetails,
+  crawlOutcome,
+  getCrawler,
+  startCrawler as startCrawl,
+} from '../aws/crawlers';
+import { crawlFailed, invalidInput } from '../workflow-safe/failures';
+import { failureOf, viaAws } from './errors';
+import { heartbeatingSleep, pollUntilSettled } from './poll';
 import type {
   CrawlResult,
   GluelineActivities,
@@ -24,157 +26,88 @@ import type {
 } from '../workflow-safe/activity-types';
 import type { ActivityDeps } from './deps';
 
-/** A crawler is idle only when READY; then LastCrawl says how the crawl went. */
-export const CRAWLER_STATE_OUTCOME = {
-  READY: 'done',
-  RUNNING: 'wait',
-  STOPPING: 'wait',
-} as const satisfies Record<CrawlerState, Outcome>;
-
-/** How the last crawl ended. CANCELLED is a failure: the catalog was not refreshed. */
-export const LAST_CRAWL_OUTCOME = {
-  SUCCEEDED: 'done',
-  FAILED: 'fail',
-  CANCELLED: 'fail',
-} as const satisfies Record<LastCrawlStatus, Outcome>;
-
-/**
- * How much earlier than startedAfter our crawl's LastCrawl.StartTime may be (AWS's clock against the
- * worker's). Small on purpose: the crawl before ours ended before we started it, so it started earlier still.
- */
-export const CLOCK_SKEW_MS = 2_000;
-
-const crawlerIdle = (crawler: Crawler): Outcome => CRAWLER_STATE_OUTCOME[crawler.State as CrawlerState] ?? 'wait';
-
-/** The outcome of the crawl that started at or after `startedAfterMs`; 'wait' until the crawler shows it. */
-export function crawlOutcome(crawler: Crawler, startedAfterMs: number): Outcome {
-  if (crawlerIdle(crawler) === 'wait') return 'wait';
-  const last = crawler.LastCrawl;
-  if (!last?.StartTime || last.StartTime.getTime() < startedAfterMs - CLOCK_SKEW_MS) return 'wait';
-  return LAST_CRAWL_OUTCOME[last.Status as LastCrawlStatus] ?? 'wait';
+async function startCrawler(deps: ActivityDeps, input: StartCrawlerInput): Promise<StartCrawlerResult> {
+  const { aws, workerShutdown } = deps;
+  const { region, crawlerName } = input;
+  const glue = aws.glue(region);
+  let waitedForRunningCrawl = false;
+  for (;;) {
+    const crawler = await viaAws(() => getCrawler(glue, region, crawlerName));
+    if (crawlerIdle(crawler) === 'wait') {
+      // Someone else's crawl: it may predate our data, so it cannot stand for ours. Let it end, then start ours.
+      waitedForRunningCrawl = true;
+      log.info('crawler is busy; waiting for its crawl to end before starting ours', {
+        crawlerName,
+        state: crawler.State,
+      });
+      await pollUntilSettled({
+        workerShutdown,
+        policy: input.polling,
+        check: () => getCrawler(glue, region, crawlerName),
+        outcome: crawlerIdle,
+        describe: (c) => ({ crawlerName, waitingForOtherCrawl: true, state: c.State }),
+      });
+    }
+    const startedAfter = new Date().toISOString();
+    try {
+      await startCrawl(glue, region, crawlerName);
+      return { crawlerName, startedAfter, waitedForRunningCrawl };
+    } catch (err) {
+      if (awsErrorName(err) !== 'CrawlerRunningException') throw failureOf(err);
+      // Another crawl started between our look and our start: wait for that one too.
+      waitedForRunningCrawl = true;
+      await heartbeatingSleep(
+        input.polling.initialIntervalMs,
+        { crawlerName, waitingForOtherCrawl: true },
+        workerShutdown,
+      );
+    }
+  }
 }
 
+async function waitForCrawler(deps: ActivityDeps, input: WaitForCrawlerInput): Promise<CrawlResult> {
+  const { aws, workerShutdown } = deps;
+  const { region, crawlerName } = input;
+  const glue = aws.glue(region);
+  const startedAfterMs = Date.parse(input.startedAfter);
+  if (Number.isNaN(startedAfterMs)) {
+    throw invalidInput(`startedAfter '${input.startedAfter}' is not an ISO time: pass startCrawler's result`);
+  }
+  const {
+    value: crawler,
+    outcome,
+    polls,
+  } = await pollUntilSettled({
+    workerShutdown,
+    policy: input.polling,
+    check: () => getCrawler(glue, region, crawlerName),
+    outcome: (c) => crawlOutcome(c, startedAfterMs),
+    describe: (c) => ({ crawlerName, state: c.State, lastCrawl: c.LastCrawl?.Status }),
+  });
+  if (outcome === 'fail') {
+    throw crawlFailed(crawlFailedDetails(region, { ...crawler, Name: crawlerName }), crawler.LastCrawl?.StartTime);
+  }
+  return { crawlerName, status: 'SUCCEEDED', polls, ...(await tableCounts(glue, crawlerName)) };
+}
+
+/** The table counts of the crawl, or nothing: the counts are a report, and must not fail a good crawl. */
+async function tableCounts(glue: GlueClient, crawlerName: string) {
+  try {
+    return await crawlerTableCounts(glue, crawlerName);
+  } catch (err) {
+    log.warn('GetCrawlerMetrics failed; reporting the crawl without table counts', {
+      crawlerName,
+      error: errorText(err),
+    });
+    return {};
+  }
+}
+/** The crawler activities, over the clients and settings in `deps`. */
 export function createCrawlerActivities(
   deps: ActivityDeps,
 ): Pick<GluelineActivities, 'startCrawler' | 'waitForCrawler'> {
-  const { aws } = deps;
-  const target = (operation: string, region: string, crawlerName: string): AwsTarget => ({
-    operation,
-    resource: `crawler ${crawlerName}`,
-    region,
-    notFoundFix: 'run npm run provision, or fix the crawler name in the spec',
-  });
-  const getCrawler = async (region: string, crawlerName: string): Promise<Crawler> => {
-    const out = await awsCall(target('GetCrawler', region, crawlerName), () =>
-      aws.glue(region).send(new GetCrawlerCommand({ Name: crawlerName })),
-    );
-    if (!out.Crawler) throw ApplicationFailure.retryable(`GetCrawler returned no Crawler for ${crawlerName}`);
-    return out.Crawler;
-  };
-
   return {
-    async startCrawler(input: StartCrawlerInput): Promise<StartCrawlerResult> {
-      const { region, crawlerName } = input;
-      let waitedForRunningCrawl = false;
-      for (;;) {
-        const crawler = await getCrawler(region, crawlerName);
-        if (crawlerIdle(crawler) === 'wait') {
-          // Someone else's crawl: it may predate our data, so it cannot stand for ours. Let it end, then start ours.
-          waitedForRunningCrawl = true;
-          log.info('crawler is busy; waiting for its crawl to end before starting ours', {
-            crawlerName,
-            state: crawler.State,
-          });
-          await pollUntilSettled({
-            workerShutdown: deps.workerShutdown,
-            policy: input.polling,
-            check: () => getCrawler(region, crawlerName),
-            outcome: crawlerIdle,
-            describe: (c) => ({ crawlerName, waitingForOtherCrawl: true, state: c.State }),
-          });
-        }
-        const startedAfter = new Date().toISOString();
-        try {
-          await aws.glue(region).send(new StartCrawlerCommand({ Name: crawlerName }));
-          return { crawlerName, startedAfter, waitedForRunningCrawl };
-        } catch (err) {
-          if (isTemporalFailure(err)) throw err;
-          if (awsErrorName(err) !== 'CrawlerRunningException') {
-            throw awsFailure(err, target('StartCrawler', region, crawlerName));
-          }
-          // Another crawl started between our look and our start: wait for that one too.
-          waitedForRunningCrawl = true;
-          await heartbeatingSleep(
-            input.polling.initialIntervalMs,
-            { crawlerName, waitingForOtherCrawl: true },
-            deps.workerShutdown,
-          );
-        }
-      }
-    },
-
-    async waitForCrawler(input: WaitForCrawlerInput): Promise<CrawlResult> {
-      const { region, crawlerName } = input;
-      const startedAfterMs = Date.parse(input.startedAfter);
-      if (Number.isNaN(startedAfterMs)) {
-        throw ApplicationFailure.nonRetryable(
-          `startedAfter '${input.startedAfter}' is not an ISO time: pass startCrawler's result`,
-          FailureType.InvalidInput,
-        );
-      }
-      const {
-        value: crawler,
-        outcome,
-        polls,
-      } = await pollUntilSettled({
-        workerShutdown: deps.workerShutdown,
-        policy: input.polling,
-        check: () => getCrawler(region, crawlerName),
-        outcome: (c) => crawlOutcome(c, startedAfterMs),
-        describe: (c) => ({ crawlerName, state: c.State, lastCrawl: c.LastCrawl?.Status }),
-      });
-      const last = crawler.LastCrawl;
-      if (outcome === 'fail') {
-        const logGroup = last?.LogGroup ?? '/aws-glue/crawlers';
-        const logStream = last?.LogStream ?? crawlerName;
-        throw ApplicationFailure.create({
-          type: FailureType.CrawlFailed,
-          nonRetryable: true,
-          message:
-            `crawl of crawler ${crawlerName} in ${region} (started ${last?.StartTime?.toISOString()}) ended ` +
-            `${last?.Status}: ${last?.ErrorMessage ?? '(Glue gave no ErrorMessage)'}. ` +
-            `Logs: CloudWatch log group ${logGroup}, log stream ${logStream}`,
-          details: [
-            {
-              region,
-              crawlerName,
-              status: last?.Status,
-              errorMessage: last?.ErrorMessage,
-              logGroup,
-              logStream,
-              messagePrefix: last?.MessagePrefix,
-            },
-          ],
-        });
-      }
-      return { crawlerName, status: 'SUCCEEDED', polls, ...(await tableCounts(region, crawlerName)) };
-    },
+    startCrawler: (input) => startCrawler(deps, input),
+    waitForCrawler: (input) => waitForCrawler(deps, input),
   };
-
-  /** Tables the last crawl created, updated and deleted; nothing when the metrics are not available. */
-  async function tableCounts(region: string, crawlerName: string) {
-    try {
-      const out = await aws.glue(region).send(new GetCrawlerMetricsCommand({ CrawlerNameList: [crawlerName] }));
-      const m = out.CrawlerMetricsList?.find((x) => x.CrawlerName === crawlerName);
-      if (!m) return {};
-      return { tablesCreated: m.TablesCreated, tablesUpdated: m.TablesUpdated, tablesDeleted: m.TablesDeleted };
-    } catch (err) {
-      // The counts are a report, not the result: a failed metrics call must not fail a good crawl.
-      log.warn('GetCrawlerMetrics failed; reporting the crawl without table counts', {
-        crawlerName,
-        error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
-      });
-      return {};
-    }
-  }
 }

@@ -1,120 +1,17 @@
 /**
- * How activities turn AWS SDK exceptions into Temporal failures: the exception's class name becomes
- * the failure type, client faults are non-retryable, throttling and server faults retry, and the
- * message names the operation, the resource and, where there is one, the fix. Every failure an activity
- * raises carries the activity's attempt number in its details ({@link withActivityAttempt}).
+ * How activities turn the AWS layer's errors into Temporal failures (the classification itself is
+ * src/aws/errors.ts): the exception's class name becomes the failure type, client faults are
+ * non-retryable, throttling and server faults retry, and the message names the operation, the resource
+ * and, where there is one, the fix. Every failure an activity raises carries the activity's attempt number in its details ({@link withActivityAttempt}).
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { FailureType, NON_RETRYABLE_AWS_ERRORS } from '../workflow-safe/failures';
-
-/** Error names that a later attempt can get past (mostly "slow down"), whatever the status code. */
-const THROTTLING_ERRORS = new Set([
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'SlowDown',
-  'ProvisionedThroughputExceededException',
-  'ActiveStatementsExceededException',
-  'ConcurrentRunsExceededException',
-  'ConcurrentModificationException',
-  'OperationTimeoutException',
-  // The source changed between our HEAD and the copy (CopySourceIfMatch): the next attempt copies the new one.
-  'PreconditionFailed',
-]);
-
-/** Error names that say the resource is not there: the fix is to create it (or to fix its name). */
-const NOT_FOUND_ERRORS = new Set([
-  'EntityNotFoundException',
-  'NoSuchBucket',
-  'NoSuchKey',
-  'NotFound',
-  'ResourceNotFoundException',
-]);
-
-const NON_RETRYABLE = new Set<string>(NON_RETRYABLE_AWS_ERRORS);
-
-/** What an AWS SDK v3 exception carries that we use. */
-interface AwsErrorLike {
-  name: string;
-  message: string;
-  $metadata?: { httpStatusCode?: number; requestId?: string };
-  $retryable?: { throttling?: boolean };
-}
-
-function isAwsError(err: unknown): err is AwsErrorLike {
-  return err instanceof Error && typeof (err as { $metadata?: unknown }).$metadata === 'object';
-}
-
-/** The AWS error name of `err`, when it is an AWS SDK exception. */
-export function awsErrorName(err: unknown): string | undefined {
-  return isAwsError(err) ? err.name : undefined;
-}
-
-/** True for throttling and server faults (and network errors): a later attempt may succeed. */
-export function isRetryableAwsError(err: unknown): boolean {
-  if (!isAwsError(err)) return true;
-  if (THROTTLING_ERRORS.has(err.name) || err.$retryable?.throttling) return true;
-  if (NON_RETRYABLE.has(err.name)) return false;
-  const status = err.$metadata?.httpStatusCode;
-  if (status === undefined) return true;
-  if (status === 408 || status === 429) return true;
-  return !(status >= 400 && status < 500);
-}
-
-/** What an AWS call acts on, for messages: `crawler raw-sales`, `object s3://b/k`. */
-export interface AwsTarget {
-  /** The SDK command name without `Command`: `GetCrawler`. */
-  operation: string;
-  /** The resource, as a person names it: `crawler raw-sales`. */
-  resource: string;
-  region: string;
-  /** The bucket the call acts on, so NoSuchBucket names the bucket rather than the object. @default - none */
-  bucket?: string;
-  /** What to do when the resource does not exist. @default - no advice */
-  notFoundFix?: string;
-}
+import { AwsCallError, describeAwsError, type AwsTarget } from '../aws/errors';
 
 /** The error as an ApplicationFailure that names the operation, the resource and the fix. */
 export function awsFailure(err: unknown, target: AwsTarget): ApplicationFailure {
-  const name = err instanceof Error ? err.name : 'Error';
-  const awsMessage = (err instanceof Error ? err.message : String(err)) || 'no message';
-  const status = isAwsError(err) ? err.$metadata?.httpStatusCode : undefined;
-  const where = `${target.resource} in ${target.region}`;
-  let message: string;
-  if (name === 'NoSuchBucket' && target.bucket !== undefined) {
-    message =
-      `bucket ${target.bucket} does not exist in ${target.region} (${target.operation} on ${target.resource}: ${awsMessage}): ` +
-      'create the bucket (npm run provision) or fix the bucket name in the spec';
-  } else if (NOT_FOUND_ERRORS.has(name)) {
-    message = `${target.resource} does not exist in ${target.region} (${target.operation}: ${name}: ${awsMessage})`;
-    if (target.notFoundFix) message += `: ${target.notFoundFix}`;
-  } else if (name === 'AccessDenied' || name === 'AccessDeniedException') {
-    message =
-      `${target.operation} on ${where} was denied (${awsMessage}): ` +
-      `allow the worker's AWS identity to call ${target.operation} on it`;
-  } else {
-    message = `${target.operation} on ${where} failed: ${name}${status ? ` (HTTP ${status})` : ''}: ${awsMessage}`;
-  }
-  return ApplicationFailure.create({
-    message,
-    type: isAwsError(err) ? name : err instanceof Error && name !== 'Error' ? name : 'AwsCallFailed',
-    nonRetryable: !isRetryableAwsError(err),
-    details: [
-      {
-        operation: target.operation,
-        resource: target.resource,
-        region: target.region,
-        awsErrorName: name,
-        httpStatusCode: status,
-        requestId: isAwsError(err) ? err.$metadata?.requestId : undefined,
-      },
-    ],
-  });
+  const { message, type, retryable, details } = describeAwsError(err, target);
+  return ApplicationFailure.create({ message, type, nonRetryable: !retryable, details: [details] });
 }
 
 /** True for a Temporal failure that must pass through unchanged (already converted, or a cancellation). */
@@ -122,24 +19,18 @@ export function isTemporalFailure(err: unknown): err is ApplicationFailure | Can
   return err instanceof ApplicationFailure || err instanceof CancelledFailure;
 }
 
-/** Runs one AWS call; any exception it throws comes out as {@link awsFailure}. */
-export async function awsCall<T>(target: AwsTarget, call: () => Promise<T>): Promise<T> {
+/** What an activity raises for `err`: an AWS layer's {@link AwsCallError} as {@link awsFailure}, anything else as is. */
+export function failureOf(err: unknown): unknown {
+  return err instanceof AwsCallError ? awsFailure(err.cause, err.target) : err;
+}
+
+/** Runs a call of the AWS layer; its AwsCallError comes out as the Temporal failure {@link failureOf}. */
+export async function viaAws<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    if (isTemporalFailure(err)) throw err;
-    throw awsFailure(err, target);
+    throw failureOf(err);
   }
-}
-
-/** A non-retryable failure of bad input: the message says what was wrong and how to fix it. */
-export function invalidInput(message: string, details?: Record<string, unknown>): ApplicationFailure {
-  return ApplicationFailure.create({
-    message,
-    type: FailureType.InvalidInput,
-    nonRetryable: true,
-    details: details ? [details] : undefined,
-  });
 }
 
 /** The detail that names the attempt an activity failed on; the workflow cannot see attempt numbers itself. */
@@ -159,7 +50,8 @@ const hasAttempt = (failure: ApplicationFailure) =>
  * activity was cancelled, passes through unchanged (the worker must still see it as a cancellation); a
  * plain Error becomes the ApplicationFailure the SDK would have made of it (type = its name, retryable).
  */
-export function withActivityAttempt(err: unknown): unknown {
+export function withActivityAttempt(raised: unknown): unknown {
+  const err = failureOf(raised);
   if (err instanceof CancelledFailure || !(err instanceof Error)) return err;
   let ctx: Context;
   try {

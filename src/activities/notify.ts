@@ -3,18 +3,10 @@
  * retries on its own and one channel failing never blocks the other. Secrets never reach either.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import { invalidInput } from './errors';
+import { emailFailed, invalidInput, webhookFailed } from '../workflow-safe/failures';
 import type { FailureNotice, GluelineActivities } from '../workflow-safe/activity-types';
 import type { ActivityDeps } from './deps';
-
-/** Failure types of the notify activities. */
-export const NotifyFailureType = {
-  /** The SMTP server refused or could not be reached. */
-  EmailFailed: 'EmailFailed',
-  /** The webhook answered with a non-2xx status or could not be reached. */
-  WebhookFailed: 'WebhookFailed',
-} as const;
+import { runUrl, shellWord } from '../temporal/run-links';
 
 /** How long one webhook POST may take. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -46,18 +38,13 @@ function redactDeep<T>(value: T, secrets: readonly string[]): T {
 /** The step without its region: `crawl-curated@eu-west-1` → `crawl-curated`. */
 const stepName = (step: string) => step.split('@')[0] ?? step;
 
-/** A word the shell reads back unchanged. */
-const shellWord = (word: string) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
-
 export function failureSubject(notice: FailureNotice): string {
   return `[glueline] ${notice.pipeline} batch ${notice.batchId} failed at ${notice.step}`;
 }
 
 /** The run's history in the Temporal UI. */
-export function runUrl(deps: Pick<ActivityDeps, 'temporalUiUrl' | 'namespace'>, notice: FailureNotice): string {
-  const base = deps.temporalUiUrl.replace(/\/+$/, '');
-  const e = encodeURIComponent;
-  return `${base}/namespaces/${e(deps.namespace)}/workflows/${e(notice.workflowId)}/${e(notice.runId)}/history`;
+export function noticeRunUrl(deps: Pick<ActivityDeps, 'temporalUiUrl' | 'namespace'>, notice: FailureNotice): string {
+  return runUrl(deps.temporalUiUrl, deps.namespace, notice.workflowId, notice.runId);
 }
 
 /** How to re-run from the failed step: the starter's redrive, and the temporal CLI equivalent. */
@@ -86,7 +73,7 @@ export function failureEmail(
   deps: Pick<ActivityDeps, 'temporalUiUrl' | 'namespace' | 'taskQueue'>,
   notice: FailureNotice,
 ): { subject: string; text: string; html: string } {
-  const url = runUrl(deps, notice);
+  const url = noticeRunUrl(deps, notice);
   const redrive = redriveCommands(deps, notice);
   const facts: [string, string][] = [
     ['Pipeline', notice.pipeline],
@@ -143,103 +130,99 @@ export function failureEmail(
 const secretsOf = (deps: ActivityDeps): string[] =>
   [deps.webhookToken, ...(deps.secretsToRedact ?? [])].filter((s): s is string => typeof s === 'string' && s !== '');
 
+async function sendFailureEmail(deps: ActivityDeps, raw: FailureNotice): Promise<{ messageId: string }> {
+  const secrets = secretsOf(deps);
+  const notice = redactDeep(raw, secrets);
+  if (!notice.email) throw invalidInput('the failure notice has no email settings: set notify.email in the spec');
+  const { subject, text, html } = failureEmail(deps, notice);
+  try {
+    const info = (await deps.mailer.sendMail({
+      from: notice.email.from,
+      to: notice.email.to,
+      subject,
+      text,
+      html,
+      headers: { 'X-Glueline-Workflow-Id': notice.workflowId, 'X-Glueline-Step': notice.step },
+    })) as { messageId?: string };
+    return { messageId: info.messageId ?? '' };
+  } catch (err) {
+    const e = err as Error & { code?: string; responseCode?: number };
+    const permanent =
+      e.code === 'EAUTH' || e.code === 'EENVELOPE' || (e.responseCode !== undefined && e.responseCode >= 500);
+    const fix =
+      e.code === 'EAUTH'
+        ? ": check the credentials in the worker's SMTP_URL"
+        : e.code === 'EENVELOPE'
+          ? ': check notify.email.to and notify.email.from in the spec'
+          : e.responseCode === undefined
+            ? ': check SMTP_URL on the worker and that the mail server is reachable'
+            : '';
+    throw emailFailed(
+      redact(`sending the failure email "${subject}" failed: ${e.code ?? e.name}: ${e.message}${fix}`, secrets),
+      permanent,
+      { code: e.code, responseCode: e.responseCode },
+    );
+  }
+}
+
+async function postFailureWebhook(deps: ActivityDeps, raw: FailureNotice): Promise<{ status: number }> {
+  const secrets = secretsOf(deps);
+  const notice = redactDeep(raw, secrets);
+  if (!notice.webhook) throw invalidInput('the failure notice has no webhook settings: set notify.webhook in the spec');
+  const url = new URL(notice.webhook.url);
+  const where = `${url.origin}${url.pathname}`; // never the query: it may carry a token
+  const payload = {
+    ...notice,
+    email: undefined,
+    webhook: undefined,
+    summary: failureSubject(notice),
+    runUrl: noticeRunUrl(deps, notice),
+    redrive: redriveCommands(deps, notice),
+  };
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'glueline' };
+  if (deps.webhookToken) headers.authorization = `Bearer ${deps.webhookToken}`;
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(payload),
+      // A redirect would carry the token elsewhere: report it instead of following it.
+      redirect: 'manual',
+      signal: AbortSignal.any([Context.current().cancellationSignal, AbortSignal.timeout(WEBHOOK_TIMEOUT_MS)]),
+    });
+  } catch (err) {
+    const signal = Context.current().cancellationSignal;
+    if (signal.aborted) throw signal.reason;
+    const e = err as Error & { cause?: { code?: string; message?: string } };
+    throw webhookFailed(
+      redact(
+        `POST of the failure notice to webhook ${where} failed: ${e.cause?.code ?? e.name}: ${e.cause?.message ?? e.message}`,
+        secrets,
+      ),
+    );
+  }
+  const bodyText = (await res.text().catch(() => '')).slice(0, 300);
+  if (res.status >= 200 && res.status < 300) return { status: res.status };
+  const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
+  const fix =
+    res.status === 401 || res.status === 403
+      ? ': check GLUELINE_WEBHOOK_TOKEN on the worker'
+      : res.status >= 300 && res.status < 400
+        ? ': set notify.webhook.url to the URL it redirects to'
+        : '';
+  throw webhookFailed(
+    redact(`webhook ${where} answered HTTP ${res.status} ${res.statusText}: ${bodyText}${fix}`, secrets),
+    { status: res.status, retryable },
+  );
+}
+
+/** The notification activities, over the mailer and settings in `deps`. */
 export function createNotifyActivities(
   deps: ActivityDeps,
 ): Pick<GluelineActivities, 'sendFailureEmail' | 'postFailureWebhook'> {
   return {
-    async sendFailureEmail(raw: FailureNotice): Promise<{ messageId: string }> {
-      const secrets = secretsOf(deps);
-      const notice = redactDeep(raw, secrets);
-      if (!notice.email) throw invalidInput('the failure notice has no email settings: set notify.email in the spec');
-      const { subject, text, html } = failureEmail(deps, notice);
-      try {
-        const info = (await deps.mailer.sendMail({
-          from: notice.email.from,
-          to: notice.email.to,
-          subject,
-          text,
-          html,
-          headers: { 'X-Glueline-Workflow-Id': notice.workflowId, 'X-Glueline-Step': notice.step },
-        })) as { messageId?: string };
-        return { messageId: info.messageId ?? '' };
-      } catch (err) {
-        const e = err as Error & { code?: string; responseCode?: number };
-        const permanent =
-          e.code === 'EAUTH' || e.code === 'EENVELOPE' || (e.responseCode !== undefined && e.responseCode >= 500);
-        const fix =
-          e.code === 'EAUTH'
-            ? ": check the credentials in the worker's SMTP_URL"
-            : e.code === 'EENVELOPE'
-              ? ': check notify.email.to and notify.email.from in the spec'
-              : e.responseCode === undefined
-                ? ': check SMTP_URL on the worker and that the mail server is reachable'
-                : '';
-        throw ApplicationFailure.create({
-          type: NotifyFailureType.EmailFailed,
-          nonRetryable: permanent,
-          message: redact(
-            `sending the failure email "${subject}" failed: ${e.code ?? e.name}: ${e.message}${fix}`,
-            secrets,
-          ),
-          details: [{ code: e.code, responseCode: e.responseCode }],
-        });
-      }
-    },
-
-    async postFailureWebhook(raw: FailureNotice): Promise<{ status: number }> {
-      const secrets = secretsOf(deps);
-      const notice = redactDeep(raw, secrets);
-      if (!notice.webhook)
-        throw invalidInput('the failure notice has no webhook settings: set notify.webhook in the spec');
-      const url = new URL(notice.webhook.url);
-      const where = `${url.origin}${url.pathname}`; // never the query: it may carry a token
-      const payload = {
-        ...notice,
-        email: undefined,
-        webhook: undefined,
-        summary: failureSubject(notice),
-        runUrl: runUrl(deps, notice),
-        redrive: redriveCommands(deps, notice),
-      };
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'glueline' };
-      if (deps.webhookToken) headers.authorization = `Bearer ${deps.webhookToken}`;
-      let res: Response;
-      try {
-        res = await fetch(url, {
-          method: 'POST',
-          headers,
-          body: JSON.stringify(payload),
-          // A redirect would carry the token elsewhere: report it instead of following it.
-          redirect: 'manual',
-          signal: AbortSignal.any([Context.current().cancellationSignal, AbortSignal.timeout(WEBHOOK_TIMEOUT_MS)]),
-        });
-      } catch (err) {
-        const signal = Context.current().cancellationSignal;
-        if (signal.aborted) throw signal.reason;
-        const e = err as Error & { cause?: { code?: string; message?: string } };
-        throw ApplicationFailure.create({
-          type: NotifyFailureType.WebhookFailed,
-          message: redact(
-            `POST of the failure notice to webhook ${where} failed: ${e.cause?.code ?? e.name}: ${e.cause?.message ?? e.message}`,
-            secrets,
-          ),
-        });
-      }
-      const bodyText = (await res.text().catch(() => '')).slice(0, 300);
-      if (res.status >= 200 && res.status < 300) return { status: res.status };
-      const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
-      const fix =
-        res.status === 401 || res.status === 403
-          ? ': check GLUELINE_WEBHOOK_TOKEN on the worker'
-          : res.status >= 300 && res.status < 400
-            ? ': set notify.webhook.url to the URL it redirects to'
-            : '';
-      throw ApplicationFailure.create({
-        type: NotifyFailureType.WebhookFailed,
-        nonRetryable: !retryable,
-        message: redact(`webhook ${where} answered HTTP ${res.status} ${res.statusText}: ${bodyText}${fix}`, secrets),
-        details: [{ status: res.status }],
-      });
-    },
+    sendFailureEmail: (input) => sendFailureEmail(deps, input),
+    postFailureWebhook: (input) => postFailureWebhook(deps, input),
   };
 }

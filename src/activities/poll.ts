@@ -1,20 +1,22 @@
 /**
- * The one poll loop every wait uses: look, map the AWS state to an outcome through a state table,
- * heartbeat, sleep with capped exponential backoff, and stop at once when the activity is cancelled.
+ * The Temporal side of the one poll loop (src/aws/waiter.ts): heartbeat after every check and while
+ * sleeping, stop at once when the activity is cancelled or the worker begins to shut down, and keep
+ * calling AWS for a bounded time after a cancellation to stop the work the wait watched.
  */
 import { setTimeout as plainSleep } from 'node:timers/promises';
 import { Context, sleep } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { WORKER_SHUTDOWN_FAILURE } from '../workflow-safe/failures';
+import { isRetryableAwsError } from '../aws/errors';
+import { waitUntil, type Outcome, type SettledResult } from '../aws/waiter';
+import { workerShutdown as workerShutdownFailure } from '../workflow-safe/failures';
 import type { PollPolicy } from '../workflow-safe/spec';
-import { isRetryableAwsError } from './errors';
+import { failureOf } from './errors';
 
-/** What an AWS state means for a wait: keep waiting, finished well, or finished badly. */
-export type Outcome = 'wait' | 'done' | 'fail';
+export type { Outcome } from '../aws/waiter';
 
 export interface PollOptions<T> {
   policy: PollPolicy;
-  /** One look at the operation (one AWS call). */
+  /** One look at the operation (one AWS call). An AwsCallError it throws becomes a Temporal failure. */
   check: () => Promise<T>;
   /** The outcome of what `check` saw, normally a lookup in a state table. */
   outcome: (value: T) => Outcome;
@@ -32,7 +34,7 @@ export interface PollOptions<T> {
   delayMs?: (last: T | undefined) => number | undefined;
   /**
    * The worker's shutdown signal ({@link ActivityDeps.workerShutdown}): when it aborts, the attempt ends at once
-   * with a retryable WorkerShutdown failure. @default - the wait sleeps on until the shutdown grace time ends
+   * with a retryable, benign WorkerShutdown failure. @default - the wait sleeps on until the shutdown grace time ends
    */
   workerShutdown?: AbortSignal;
 }
@@ -42,11 +44,6 @@ export interface PollResult<T> {
   outcome: 'done' | 'fail';
   /** Checks made, including the last. */
   polls: number;
-}
-
-/** The wait after `currentMs`: times the coefficient, capped at the policy's maximum. */
-export function nextIntervalMs(currentMs: number, policy: PollPolicy): number {
-  return Math.min(policy.maxIntervalMs, Math.max(1, Math.round(currentMs * policy.backoffCoefficient)));
 }
 
 /** How often to heartbeat while sleeping: half the heartbeat timeout, between 1 and 10 seconds. */
@@ -79,77 +76,37 @@ async function sleepUntilShutdown(ms: number, workerShutdown: AbortSignal, detai
     if (ctx.cancellationSignal.aborted) await ctx.cancelled;
     if (!workerShutdown.aborted) throw err;
     ctx.heartbeat(details);
-    throw ApplicationFailure.create({
-      type: WORKER_SHUTDOWN_FAILURE,
-      message: 'the worker is shutting down: the next attempt, on another worker, resumes this wait',
-      nextRetryDelay: '1 second',
-      details: [details],
-    });
+    throw workerShutdownFailure(details);
   }
 }
 
-/** Checks until the outcome is not 'wait', heartbeating after every check. */
+/** Checks until the outcome is not 'wait', heartbeating after every check and while sleeping. */
 export async function pollUntilSettled<T>(options: PollOptions<T>): Promise<PollResult<T>> {
   const maxErrors = options.maxConsecutiveErrors ?? 5;
-  let intervalMs = options.policy.initialIntervalMs;
-  let polls = 0;
-  let errorsInARow = 0;
-  for (;;) {
-    Context.current().cancellationSignal.throwIfAborted();
-    let details: Record<string, unknown>;
-    let last: T | undefined;
-    try {
-      const value = await options.check();
-      last = value;
-      polls++;
-      errorsInARow = 0;
-      const outcome = options.outcome(value);
-      details = { polls, ...options.describe?.(value) };
+  let details: Record<string, unknown> = {};
+  const { state, value, checks }: SettledResult<T> = await waitUntil<T>({
+    policy: options.policy,
+    check: async () => {
+      Context.current().cancellationSignal.throwIfAborted();
+      try {
+        return await options.check();
+      } catch (err) {
+        throw failureOf(err);
+      }
+    },
+    state: options.outcome,
+    retryError: (err, inARow) => err instanceof ApplicationFailure && !err.nonRetryable && inARow <= maxErrors,
+    delayMs: options.delayMs,
+    onCheck: (report) => {
+      details =
+        'error' in report
+          ? { polls: report.checks, lastError: (report.error as Error).message }
+          : { polls: report.checks, ...options.describe?.(report.value) };
       Context.current().heartbeat(details);
-      if (outcome !== 'wait') return { value, outcome, polls };
-    } catch (err) {
-      polls++;
-      const transient = err instanceof ApplicationFailure && !err.nonRetryable;
-      if (!transient || ++errorsInARow > maxErrors) throw err;
-      details = { polls, lastError: err.message };
-      Context.current().heartbeat(details);
-    }
-    await heartbeatingSleep(options.delayMs?.(last) ?? intervalMs, details, options.workerShutdown);
-    intervalMs = nextIntervalMs(intervalMs, options.policy);
-  }
-}
-
-/** How long a job's recent successful runs took. */
-export interface ExpectedDuration {
-  shortestMs: number;
-  longestMs: number;
-}
-
-/** Dense polls near the expected end are at most this many, however wide the history's spread. */
-const MAX_NEAR_END_POLLS = 10;
-
-/**
- * The wait before the next poll of an operation `elapsedMs` old that usually takes `expected`: every
- * maxIntervalMs at most until nearEndIntervalMs before the shortest known duration, then every
- * nearEndIntervalMs (wider when the history spreads widely) until nearEndIntervalMs after the longest,
- * then backing off by half the overrun, capped at maxIntervalMs.
- */
-export function expectedEndDelayMs(elapsedMs: number, expected: ExpectedDuration, policy: PollPolicy): number {
-  const nearEndMs = policy.nearEndIntervalMs ?? 5_000;
-  const denseFromMs = expected.shortestMs - nearEndMs;
-  const denseUntilMs = expected.longestMs + nearEndMs;
-  if (elapsedMs < denseFromMs) return Math.max(1, Math.min(policy.maxIntervalMs, denseFromMs - elapsedMs));
-  if (elapsedMs < denseUntilMs) {
-    return Math.max(nearEndMs, Math.round((denseUntilMs - denseFromMs) / MAX_NEAR_END_POLLS));
-  }
-  return Math.min(policy.maxIntervalMs, Math.max(nearEndMs, Math.round((elapsedMs - expected.longestMs) / 2)));
-}
-
-/** The shortest and longest of some durations, or undefined when there are none. */
-export function expectedDurationOf(durationsMs: number[]): ExpectedDuration | undefined {
-  const usable = durationsMs.filter((d) => Number.isFinite(d) && d > 0);
-  if (usable.length === 0) return undefined;
-  return { shortestMs: Math.min(...usable), longestMs: Math.max(...usable) };
+    },
+    sleep: (ms) => heartbeatingSleep(ms, details, options.workerShutdown),
+  });
+  return { value, outcome: state, polls: checks };
 }
 
 /**
@@ -175,7 +132,7 @@ function afterCancelPolicy(policy: PollPolicy): PollPolicy {
 
 /**
  * Polls after the activity was cancelled (activity `sleep` rejects at once then): plain timers, bounded
- * by `maxWaitMs`. Resolves with the last value, settled or not.
+ * by `maxWaitMs`, errors ignored. Resolves with the last value, settled or not.
  */
 export async function pollAfterCancel<T>(
   check: () => Promise<T>,
@@ -183,21 +140,15 @@ export async function pollAfterCancel<T>(
   policy: PollPolicy,
   maxWaitMs: number,
 ): Promise<T | undefined> {
-  const deadline = Date.now() + maxWaitMs;
-  const backoff = afterCancelPolicy(policy);
-  let intervalMs = backoff.initialIntervalMs;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await check();
-      if (settled(last)) return last;
-    } catch {
-      // Best effort: the cancellation is reported whatever happens here.
-    }
-    if (Date.now() + intervalMs > deadline) return last;
-    await plainSleep(intervalMs);
-    intervalMs = nextIntervalMs(intervalMs, backoff);
-  }
+  const { value } = await waitUntil({
+    policy: afterCancelPolicy(policy),
+    maxWaitMs,
+    check,
+    state: (value) => (settled(value) ? 'done' : 'wait'),
+    // Best effort: the cancellation is reported whatever happens here.
+    retryError: () => true,
+  });
+  return value;
 }
 
 /**
@@ -207,16 +158,13 @@ export async function pollAfterCancel<T>(
  * `maxWaitMs` runs out.
  */
 export async function callAfterCancel<T>(call: () => Promise<T>, policy: PollPolicy, maxWaitMs: number): Promise<T> {
-  const deadline = Date.now() + maxWaitMs;
-  const backoff = afterCancelPolicy(policy);
-  let intervalMs = backoff.initialIntervalMs;
-  for (;;) {
-    try {
-      return await call();
-    } catch (err) {
-      if (!isRetryableAwsError(err) || Date.now() + intervalMs > deadline) throw err;
-    }
-    await plainSleep(intervalMs);
-    intervalMs = nextIntervalMs(intervalMs, backoff);
-  }
+  const result = await waitUntil({
+    policy: afterCancelPolicy(policy),
+    maxWaitMs,
+    check: call,
+    state: () => 'done',
+    retryError: isRetryableAwsError,
+  });
+  if (result.state === 'timeout') throw result.lastError;
+  return result.value as T;
 }

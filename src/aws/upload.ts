@@ -84,81 +84,106 @@ export async function uploadFile(
       };
     }
 
-    const uploads = await Promise.all(
-      destinations.map(async (d) => {
-        const out = await aws
-          .s3(d.region)
-          .send(new CreateMultipartUploadCommand({ Bucket: d.bucket, Key: key, ContentType: contentType }), {
-            abortSignal: signal,
-          });
-        return { d, uploadId: out.UploadId!, etags: [] as string[] };
-      }),
-    );
-    try {
-      const pending = new Set<Promise<void>>();
-      let failure: unknown;
-      for (let position = 0, partNumber = 1; position < size; position += partSize, partNumber++) {
-        const body = await read(position, Math.min(partSize, size - position));
-        const n = partNumber;
-        const sent = Promise.all(
-          uploads.map(async (u) => {
-            const out = await aws.s3(u.d.region).send(
-              new UploadPartCommand({
-                Bucket: u.d.bucket,
-                Key: key,
-                UploadId: u.uploadId,
-                PartNumber: n,
-                Body: body,
-              }),
-              { abortSignal: signal },
-            );
-            u.etags[n - 1] = out.ETag ?? '';
-          }),
-        ).then(
-          () => undefined,
-          (err: unknown) => {
-            failure ??= err;
-          },
-        );
-        pending.add(sent);
-        void sent.finally(() => pending.delete(sent));
-        if (pending.size >= inFlight) await Promise.race(pending);
-        if (failure !== undefined) break;
-      }
-      await Promise.all(pending);
-      if (failure !== undefined) throw failure;
-      const done = await Promise.all(
-        uploads.map((u) =>
-          aws.s3(u.d.region).send(
-            new CompleteMultipartUploadCommand({
+    return await uploadInParts(aws, { key, size, partSize, inFlight, contentType, signal, read }, destinations, () => ({
+      bytesRead,
+    }));
+  } finally {
+    await file.close();
+  }
+}
+
+/** What {@link uploadInParts} needs of the file and the settings. */
+interface PartUpload {
+  key: string;
+  size: number;
+  partSize: number;
+  inFlight: number;
+  contentType: string;
+  signal: AbortSignal | undefined;
+  /** Reads `length` bytes of the file at `position`. */
+  read: (position: number, length: number) => Promise<Buffer>;
+}
+
+/** A multipart upload of one file to every destination at once, reading each part once; aborted on failure. */
+async function uploadInParts(
+  aws: AwsClients,
+  { key, size, partSize, inFlight, contentType, signal, read }: PartUpload,
+  destinations: UploadDestination[],
+  counted: () => { bytesRead: number },
+): Promise<UploadFileResult> {
+  const name = (d: UploadDestination) => `${d.region}/${d.bucket}`;
+  const uploads = await Promise.all(
+    destinations.map(async (d) => {
+      const out = await aws
+        .s3(d.region)
+        .send(new CreateMultipartUploadCommand({ Bucket: d.bucket, Key: key, ContentType: contentType }), {
+          abortSignal: signal,
+        });
+      return { d, uploadId: out.UploadId!, etags: [] as string[] };
+    }),
+  );
+  try {
+    const pending = new Set<Promise<void>>();
+    let failure: unknown;
+    for (let position = 0, partNumber = 1; position < size; position += partSize, partNumber++) {
+      const body = await read(position, Math.min(partSize, size - position));
+      const n = partNumber;
+      const sent = Promise.all(
+        uploads.map(async (u) => {
+          const out = await aws.s3(u.d.region).send(
+            new UploadPartCommand({
               Bucket: u.d.bucket,
               Key: key,
               UploadId: u.uploadId,
-              MultipartUpload: { Parts: u.etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+              PartNumber: n,
+              Body: body,
             }),
             { abortSignal: signal },
-          ),
-        ),
+          );
+          u.etags[n - 1] = out.ETag ?? '';
+        }),
+      ).then(
+        () => undefined,
+        (err: unknown) => {
+          failure ??= err;
+        },
       );
-      return {
-        key,
-        bytes: size,
-        bytesRead,
-        etags: Object.fromEntries(uploads.map((u, i) => [name(u.d), done[i]?.ETag ?? ''])),
-      };
-    } catch (err) {
-      await Promise.all(
-        uploads.map((u) =>
-          aws
-            .s3(u.d.region)
-            .send(new AbortMultipartUploadCommand({ Bucket: u.d.bucket, Key: key, UploadId: u.uploadId }))
-            .catch(() => undefined),
-        ),
-      );
-      throw err;
+      pending.add(sent);
+      void sent.finally(() => pending.delete(sent));
+      if (pending.size >= inFlight) await Promise.race(pending);
+      if (failure !== undefined) break;
     }
-  } finally {
-    await file.close();
+    await Promise.all(pending);
+    if (failure !== undefined) throw failure;
+    const done = await Promise.all(
+      uploads.map((u) =>
+        aws.s3(u.d.region).send(
+          new CompleteMultipartUploadCommand({
+            Bucket: u.d.bucket,
+            Key: key,
+            UploadId: u.uploadId,
+            MultipartUpload: { Parts: u.etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+          }),
+          { abortSignal: signal },
+        ),
+      ),
+    );
+    return {
+      key,
+      bytes: size,
+      ...counted(),
+      etags: Object.fromEntries(uploads.map((u, i) => [name(u.d), done[i]?.ETag ?? ''])),
+    };
+  } catch (err) {
+    await Promise.all(
+      uploads.map((u) =>
+        aws
+          .s3(u.d.region)
+          .send(new AbortMultipartUploadCommand({ Bucket: u.d.bucket, Key: key, UploadId: u.uploadId }))
+          .catch(() => undefined),
+      ),
+    );
+    throw err;
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import type { CommandIo } from './common';
 import { processIo, UsageError } from './common';
+import { provisionCommand } from './provision';
 import { queryCommand } from './query';
 import { redriveCommand } from './redrive';
 import { runCommand } from './run';
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, (args: string[], io: CommandIo) => Promise<number
   query: queryCommand,
   schedule: scheduleCommand,
   's3-events': s3EventsCommand,
+  provision: provisionCommand,
 };
 
 export const usage = `usage: npm run glueline -- <command> [options]     (npm run glueline -- <command> --help for each)
@@ -34,6 +36,7 @@ export const usage = `usage: npm run glueline -- <command> [options]     (npm ru
   query     run SQL on a region's Redshift and print a table
   schedule  create, update, pause, unpause, trigger, delete or describe a schedule for a prefix
   s3-events start a batch's run when its files land: consume S3 ObjectCreated events from SQS
+  provision create or update what a spec needs in AWS (buckets, Glue databases, crawlers, the job); also npm run provision
 
 Temporal from the environment, as the worker: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE,
 TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE; GLUELINE_TASK_QUEUE (default glueline);

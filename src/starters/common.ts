@@ -1,14 +1,12 @@
 /**
  * What every `npm run glueline -- <command>` shares: argument parsing with usage errors (exit 2), the
- * Temporal connection (through @temporalio/envconfig, like the worker), AWS clients and the UI link.
+ * Temporal client (src/temporal/connection.ts, as the worker connects), AWS clients and the UI link.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
-import type { PayloadCodec } from '@temporalio/common';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { createAwsClients } from '../aws/clients';
-import { codecFromEnv } from '../temporal/codec';
-import type { AwsClients } from '../aws/clients';
+import type { Client } from '@temporalio/client';
+import { createAwsClients, type AwsClients } from '../aws/clients';
+import { connectClient } from '../temporal/connection';
+import { DEFAULT_TEMPORAL_UI_URL, runUrl } from '../temporal/run-links';
 import { DEFAULT_TASK_QUEUE } from '../workflow-safe/pipeline';
 import { SpecValidationError } from '../workflow-safe/spec';
 
@@ -64,42 +62,25 @@ export const taskQueue = (): string => process.env.GLUELINE_TASK_QUEUE || DEFAUL
 
 /** The Temporal UI's base URL: GLUELINE_TEMPORAL_UI_URL, as the worker reads it. */
 export const temporalUiUrl = (): string =>
-  (process.env.GLUELINE_TEMPORAL_UI_URL || 'http://127.0.0.1:8233').replace(/\/+$/, '');
+  (process.env.GLUELINE_TEMPORAL_UI_URL || DEFAULT_TEMPORAL_UI_URL).replace(/\/+$/, '');
 
-/** A run's page in the Temporal UI. */
-export function runLink(namespace: string, workflowId: string, runId: string): string {
-  const e = encodeURIComponent;
-  return `${temporalUiUrl()}/namespaces/${e(namespace)}/workflows/${e(workflowId)}/${e(runId)}/history`;
-}
+/** A run's page in the Temporal UI at {@link temporalUiUrl}. */
+export const runLink = (namespace: string, workflowId: string, runId: string): string =>
+  runUrl(temporalUiUrl(), namespace, workflowId, runId);
 
 /**
  * A Temporal client configured from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
  * TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE), the same way as the worker.
  */
 export async function withClient<T>(fn: (client: Client, namespace: string) => Promise<T>): Promise<T> {
-  const config = loadClientConnectConfig();
-  const namespace = config.namespace ?? 'default';
-  const connection = await Connection.connect({
-    ...config.connectionOptions,
-    address: config.connectionOptions.address ?? '127.0.0.1:7233',
-  });
+  const { client, connection, namespace } = await connectClient();
   try {
-    return await fn(new Client({ connection, namespace, ...dataConverterFromEnv() }), namespace);
+    return await fn(client, namespace);
   } finally {
     await connection.close();
   }
 }
 
-/** The payload codec the worker uses (GLUELINE_CODEC_KEY), as Client options; none when no key is set. */
-export function dataConverterFromEnv(): { dataConverter?: { payloadCodecs: PayloadCodec[] } } {
-  const codec = codecFromEnv();
-  return codec ? { dataConverter: { payloadCodecs: [codec] } } : {};
-}
-
 /** AWS clients: the SDK's credential chain; GLUELINE_AWS_ENDPOINT points them at the local stack. */
 export const awsClients = (): AwsClients =>
   createAwsClients(process.env.GLUELINE_AWS_ENDPOINT ? { endpoint: process.env.GLUELINE_AWS_ENDPOINT } : {});
-
-/** Quotes a word for a POSIX shell when it needs it. */
-export const shellWord = (word: string): string =>
-  /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;

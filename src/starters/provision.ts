@@ -1,34 +1,35 @@
 /**
- * `npm run provision -- --spec <file> [--yes] [--endpoint URL | --stack-dir DIR | --aws] [--role ARN] ...`
- *
- * Creates or updates what a pipeline spec needs: buckets, Glue databases, crawlers, the job script and
- * the job definition, in every region. Reads first and prints the plan; a second run plans nothing.
- * Against the local stack it applies the plan at once; against AWS only with --yes.
+ * `npm run glueline -- provision` (alias `npm run provision`): creates or updates what a pipeline spec
+ * needs (buckets, Glue databases, crawlers, the job script and the job definition) in every region. Reads
+ * first and prints the plan; a second run plans nothing. Against the local stack it applies the plan at
+ * once; against AWS only with --yes.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { GlueClient } from '@aws-sdk/client-glue';
-import { S3Client } from '@aws-sdk/client-s3';
-import { ProvisionError, applyChanges, describePlan, planProvisioning, type ProvisionClients } from '../provisioning';
+import { createAwsClients } from '../aws/clients';
+import { applyChanges, describePlan, planProvisioning, type ProvisionClients } from '../provisioning';
 import { PipelineSpec, parseOrExplain } from '../workflow-safe/spec';
-import { loadSpecFile } from './spec-file';
+import { asUsageError, parseCommandArgs, UsageError, type CommandIo } from './common';
+import { loadSpec } from './spec-arg';
 import { DEFAULT_STACK_DIR, readEndpoints } from './stack-endpoints';
 
-const usage = `usage: npm run provision -- --spec <file.yaml|file.json> [options]
+export const provisionUsage = `usage: npm run glueline -- provision --spec <file> [--endpoint URL | --stack-dir DIR | --aws] [options]
+       (npm run provision -- ... is the same command)
 
 Creates or updates, idempotently, what the spec needs in every region: S3 buckets (SSE-S3 default
 encryption, public access blocked, versioning when spec.provision.bucketVersioning), the Glue databases,
 the raw and curated crawlers, the job script in S3 and the Glue job. Prints the plan first: each
-resource to create, and each field of an existing one to update, old -> new.
+resource to create, and each field of an existing one to update, old -> new. Exit 2 on a bad spec or
+flag (nothing read or changed), 1 when AWS refuses or a change fails (the message says which and why).
 
-where:
+where (at most one):
   (default)            the local stack of .devstack/endpoints.json when it exists, else AWS
   --endpoint URL       one AWS endpoint for every service (a local stack's gateway)
   --stack-dir DIR      the local stack whose endpoints.json is in DIR
   --aws                AWS itself, with the SDK's credential chain
 
 options:
+  --spec FILE          the pipeline spec, JSON or YAML (required)
   --yes                apply the plan against AWS (the local stack needs no --yes)
   --role ARN           the IAM role of the job and crawlers (default: spec.provision.roleArn)
   --glue-version V     4.0 or 5.0 (default: spec.provision.glueVersion)
@@ -36,28 +37,31 @@ options:
   --workers N          number of workers (default: spec.provision.numberOfWorkers)
 `;
 
+const options = {
+  spec: { type: 'string' },
+  yes: { type: 'boolean', default: false },
+  endpoint: { type: 'string' },
+  'stack-dir': { type: 'string' },
+  aws: { type: 'boolean', default: false },
+  role: { type: 'string' },
+  'glue-version': { type: 'string' },
+  'worker-type': { type: 'string' },
+  workers: { type: 'string' },
+} as const;
+
 /** Where provisioning runs: a local endpoint (dummy credentials) or AWS. */
 export interface ProvisionTarget {
   endpoint?: string;
   description: string;
 }
 
-/** AWS clients for the target, per region. */
+/** AWS clients for the target: a local endpoint takes any credentials, so it gets dummy ones. */
 export function clientsFor(target: ProvisionTarget): ProvisionClients {
-  const common = (region: string) => ({
-    region,
-    ...(target.endpoint
+  return createAwsClients(
+    target.endpoint
       ? { endpoint: target.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } }
-      : {}),
-  });
-  const s3 = new Map<string, S3Client>();
-  const glue = new Map<string, GlueClient>();
-  return {
-    s3: (region) =>
-      s3.get(region) ??
-      s3.set(region, new S3Client({ ...common(region), forcePathStyle: !!target.endpoint })).get(region)!,
-    glue: (region) => glue.get(region) ?? glue.set(region, new GlueClient(common(region))).get(region)!,
-  };
+      : {},
+  );
 }
 
 export interface ProvisionRun {
@@ -65,10 +69,15 @@ export interface ProvisionRun {
   target: ProvisionTarget;
   /** Apply the plan against AWS. The local stack needs no confirmation. */
   yes: boolean;
+  /** @default - spec.provision.roleArn */
   roleArn?: string;
+  /** @default - spec.provision.glueVersion */
   glueVersion?: PipelineSpec['provision']['glueVersion'];
+  /** @default - spec.provision.workerType */
   workerType?: PipelineSpec['provision']['workerType'];
+  /** @default - spec.provision.numberOfWorkers */
   numberOfWorkers?: number;
+  /** @default - console.log */
   log?: (line: string) => void;
   /** @default - clients for the target ({@link clientsFor}) */
   clients?: ProvisionClients;
@@ -79,6 +88,8 @@ export interface ProvisionOutcome {
   planned: number;
   applied: boolean;
 }
+
+const changesText = (n: number) => `${n} change${n === 1 ? '' : 's'}`;
 
 /** Plans, prints the plan, and applies it when the target allows. */
 export async function provision(run: ProvisionRun): Promise<ProvisionOutcome> {
@@ -95,80 +106,78 @@ export async function provision(run: ProvisionRun): Promise<ProvisionOutcome> {
     log('provision: no changes: everything the spec needs is already in place.');
     return { planned: 0, applied: false };
   }
-  log(`provision: plan (${changes.length} change${changes.length === 1 ? '' : 's'}):`);
+  log(`provision: plan (${changesText(changes.length)}):`);
   for (const line of describePlan(changes)) log(line);
   if (!local && !run.yes) {
     log('provision: nothing was changed. Run again with --yes to apply this plan to AWS.');
     return { planned: changes.length, applied: false };
   }
   await applyChanges(changes, log);
-  log(`provision: done, ${changes.length} change${changes.length === 1 ? '' : 's'} applied.`);
+  log(`provision: done, ${changesText(changes.length)} applied.`);
   return { planned: changes.length, applied: true };
 }
 
-function targetFrom(values: { endpoint?: string; 'stack-dir'?: string; aws?: boolean }): ProvisionTarget {
-  const chosen = [values.endpoint !== undefined, values['stack-dir'] !== undefined, values.aws === true].filter(
-    Boolean,
+/** The target the flags name; more than one is a usage error. */
+export function targetFrom(values: { endpoint?: string; 'stack-dir'?: string; aws?: boolean }): ProvisionTarget {
+  const chosen = (['endpoint', 'stack-dir', 'aws'] as const).filter(
+    (f) => values[f] !== undefined && values[f] !== false,
   );
-  if (chosen.length > 1) throw new ProvisionError('use only one of --endpoint, --stack-dir and --aws');
+  if (chosen.length > 1)
+    throw new UsageError(
+      `use only one of --endpoint, --stack-dir and --aws (got ${chosen.map((f) => `--${f}`).join(', ')})`,
+    );
   if (values.endpoint) return { endpoint: values.endpoint, description: `endpoint ${values.endpoint}` };
   if (values.aws) return { description: 'AWS (credential chain)' };
   const dir = path.resolve(values['stack-dir'] ?? DEFAULT_STACK_DIR);
   if (values['stack-dir'] !== undefined || fs.existsSync(path.join(dir, 'endpoints.json'))) {
-    const endpoint = readEndpoints(dir).aws.endpoint;
+    let endpoint: string;
+    try {
+      endpoint = readEndpoints(dir).aws.endpoint;
+    } catch (err) {
+      throw new UsageError(`--stack-dir: ${(err as Error).message}`);
+    }
     return { endpoint, description: `local stack at ${endpoint} (${dir})` };
   }
   return { description: 'AWS (credential chain; no local stack is running)' };
 }
 
-async function main() {
-  const { values } = parseArgs({
-    options: {
-      spec: { type: 'string' },
-      yes: { type: 'boolean', default: false },
-      endpoint: { type: 'string' },
-      'stack-dir': { type: 'string' },
-      aws: { type: 'boolean', default: false },
-      role: { type: 'string' },
-      'glue-version': { type: 'string' },
-      'worker-type': { type: 'string' },
-      workers: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help || !values.spec) {
-    console.log(usage);
-    process.exitCode = values.help ? 0 : 2;
-    return;
+/** The `provision` command. @returns the exit code. */
+export async function provisionCommand(args: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs('provision', args, options);
+  if (values.help) {
+    io.out(provisionUsage);
+    return 0;
   }
-  const spec = loadSpecFile(values.spec);
-  // The flags go through the spec's own schema, so a bad flag reads like a bad spec field.
-  const overrides = parseOrExplain(
-    PipelineSpec.shape.provision,
-    {
-      ...spec.provision,
-      ...(values.role !== undefined ? { roleArn: values.role } : {}),
-      ...(values['glue-version'] !== undefined ? { glueVersion: values['glue-version'] } : {}),
-      ...(values['worker-type'] !== undefined ? { workerType: values['worker-type'] } : {}),
-      ...(values.workers !== undefined ? { numberOfWorkers: Number(values.workers) } : {}),
-    },
-    'spec.provision (with the flags)',
-  );
+  if (positionals.length)
+    throw new UsageError(`unexpected argument(s) ${positionals.join(' ')}: name the spec with --spec`);
+  const spec = loadSpec(values.spec);
+  const target = targetFrom(values);
+  let overrides: PipelineSpec['provision'];
+  try {
+    // The flags go through the spec's own schema, so a bad flag reads like a bad spec field.
+    overrides = parseOrExplain(
+      PipelineSpec.shape.provision,
+      {
+        ...spec.provision,
+        ...(values.role !== undefined ? { roleArn: values.role } : {}),
+        ...(values['glue-version'] !== undefined ? { glueVersion: values['glue-version'] } : {}),
+        ...(values['worker-type'] !== undefined ? { workerType: values['worker-type'] } : {}),
+        ...(values.workers !== undefined ? { numberOfWorkers: Number(values.workers) } : {}),
+      },
+      'spec.provision (with the flags)',
+    );
+  } catch (err) {
+    asUsageError(err);
+  }
   await provision({
     spec,
-    target: targetFrom(values),
+    target,
     yes: values.yes,
     roleArn: overrides.roleArn,
     glueVersion: overrides.glueVersion,
     workerType: overrides.workerType,
     numberOfWorkers: overrides.numberOfWorkers,
+    log: io.out,
   });
-}
-
-if (require.main === module) {
-  main().catch((err: Error) => {
-    // The messages say what to fix; the stack only helps when debugging glueline itself.
-    console.error(`provision: ${process.env.GLUELINE_DEBUG ? (err.stack ?? err.message) : err.message}`);
-    process.exitCode = 1;
-  });
+  return 0;
 }

@@ -2,15 +2,11 @@
  * `npm run glueline -- query`: runs SQL through the Redshift Data API against a spec's region's Redshift
  * target and prints the rows as a table. The data scientists' path; locally it reads what the demo loaded.
  */
-import {
-  DescribeStatementCommand,
-  ExecuteStatementCommand,
-  GetStatementResultCommand,
-  type Field,
-  type RedshiftDataClient,
-} from '@aws-sdk/client-redshift-data';
+import type { Field, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { fieldValue, runStatement } from '../aws/redshift-data';
 import type { RedshiftTarget } from '../workflow-safe/spec';
-import { awsClients, parseCommandArgs, shellWord, UsageError, type CommandIo } from './common';
+import { shellWord } from '../temporal/run-links';
+import { awsClients, parseCommandArgs, UsageError, type CommandIo } from './common';
 import { loadSpec } from './spec-arg';
 
 export const queryUsage = `usage: npm run glueline -- query --spec <file> --region <region> --sql "<SQL>" [--max-rows N]
@@ -36,15 +32,9 @@ const options = {
   'max-rows': { type: 'string' },
 } as const;
 
-const fieldText = (f: Field): string => {
-  if (f.isNull) return 'NULL';
-  if (f.stringValue !== undefined) return f.stringValue;
-  if (f.longValue !== undefined) return String(f.longValue);
-  if (f.doubleValue !== undefined) return String(f.doubleValue);
-  if (f.booleanValue !== undefined) return String(f.booleanValue);
-  if (f.blobValue !== undefined) return `<${f.blobValue.length} bytes>`;
-  return '';
-};
+/** A field as the table shows it: NULL for SQL NULL, a blob by its size. */
+const cellText = (f: Field): string =>
+  f.blobValue !== undefined ? `<${f.blobValue.length} bytes>` : (fieldValue(f) ?? (f.isNull ? 'NULL' : ''));
 
 /** Rows as an aligned text table with a header and a rule. */
 export function formatTable(columns: string[], rows: string[][]): string[] {
@@ -57,35 +47,14 @@ export function formatTable(columns: string[], rows: string[][]): string[] {
   return [line(columns), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map(line)];
 }
 
-/** Runs `sql` on `target` and waits for it; throws with Redshift's error text when it fails. */
-export async function runSql(client: RedshiftDataClient, target: RedshiftTarget, sql: string) {
-  const { Id } = await client.send(
-    new ExecuteStatementCommand({
-      Sql: sql,
-      Database: target.database,
-      ...(target.workgroupName ? { WorkgroupName: target.workgroupName } : {}),
-      ...(target.clusterIdentifier ? { ClusterIdentifier: target.clusterIdentifier } : {}),
-      ...(target.dbUser ? { DbUser: target.dbUser } : {}),
-      ...(target.secretArn ? { SecretArn: target.secretArn } : {}),
-    }),
-  );
-  for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
-    const d = await client.send(new DescribeStatementCommand({ Id }));
-    if (d.Status === 'FINISHED') break;
-    if (d.Status === 'FAILED' || d.Status === 'ABORTED')
-      throw new Error(`statement ${Id} ${d.Status}: ${d.Error ?? '(no error text)'}`);
-    await new Promise((resolve) => setTimeout(resolve, wait));
-  }
-  const columns: string[] = [];
-  const rows: string[][] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await client.send(new GetStatementResultCommand({ Id, NextToken: nextToken }));
-    if (!columns.length) columns.push(...(page.ColumnMetadata ?? []).map((c) => c.label ?? c.name ?? ''));
-    for (const record of page.Records ?? []) rows.push(record.map(fieldText));
-    nextToken = page.NextToken;
-  } while (nextToken);
-  return { id: Id!, columns, rows };
+/** Runs `sql` on `target` in `region` and waits for it; throws with Redshift's error text when it fails. */
+export async function runSql(client: RedshiftDataClient, region: string, target: RedshiftTarget, sql: string) {
+  const { statementId, columns, records } = await runStatement(client, { region, target, sqls: [sql] });
+  return {
+    id: statementId,
+    columns: columns.map((c) => c.label ?? c.name ?? ''),
+    rows: records.map((record) => record.map(cellText)),
+  };
 }
 
 /** The `query` command. @returns the exit code. */
@@ -116,7 +85,7 @@ export async function queryCommand(args: string[], io: CommandIo): Promise<numbe
     throw new UsageError(`--max-rows ${shellWord(values['max-rows']!)} is not a whole number of rows`);
   const client = awsClients().redshiftData(region.region);
   try {
-    const { columns, rows } = await runSql(client, region.redshift, values.sql);
+    const { columns, rows } = await runSql(client, region.region, region.redshift, values.sql);
     for (const line of formatTable(columns, rows.slice(0, maxRows))) io.out(line);
     io.out(`(${rows.length} row${rows.length === 1 ? '' : 's'}${rows.length > maxRows ? `, ${maxRows} shown` : ''})`);
     return 0;

@@ -7,7 +7,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { WorkflowType } from '../workflow-safe/pipeline';
 import { STEPS, type PipelineInputRaw } from '../workflow-safe/spec';
 import { parseCommandArgs, UsageError, withClient, type CommandIo } from './common';
-import { startPipeline } from './run';
+import { startPipeline } from './start-and-follow';
 
 export const redriveUsage = `usage: npm run glueline -- redrive <workflowId> --from <step> [--wait]
 

@@ -2,32 +2,13 @@
  * `npm run glueline -- run`: starts csvPipeline for a spec and a batch (S3 keys, a prefix, or local files
  * uploaded first), with the business-key workflow id and the id policies of src/starters/start-options.ts.
  */
-import path from 'node:path';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { primaryRegion } from '../workflow-safe/layout';
-import { WorkflowType, type CsvPipelineWorkflow } from '../workflow-safe/pipeline';
-import {
-  Batch,
-  parseOrExplain,
-  RunOptions,
-  STEPS,
-  type PipelineInputRaw,
-  type PipelineSpec,
-} from '../workflow-safe/spec';
-import { csvPipelineStartOptions } from './start-options';
 import { uploadFiles } from '../aws/upload';
-import {
-  asUsageError,
-  awsClients,
-  parseCommandArgs,
-  runLink,
-  taskQueue,
-  UsageError,
-  withClient,
-  type CommandIo,
-} from './common';
-import { watchRun } from './live-view';
+import { primaryRegion } from '../workflow-safe/layout';
+import { STEPS } from '../workflow-safe/spec';
+import { batchFromFlags, runOptionsFromFlags } from './batch-flags';
+import { awsClients, parseCommandArgs, withClient, type CommandIo } from './common';
 import { loadSpec } from './spec-arg';
+import { startPipeline } from './start-and-follow';
 
 export const runUsage = `usage: npm run glueline -- run --spec <file> --batch-id <id> (--prefix <p> | --key <k>... | --files <path>...) [options]
 
@@ -80,129 +61,6 @@ const options = {
   rerun: { type: 'boolean', default: false },
   wait: { type: 'boolean', default: false },
 } as const;
-
-/** The batch the flags name, validated; local files are returned for upload. */
-export function batchFromFlags(
-  spec: PipelineSpec,
-  values: { 'batch-id'?: string; prefix?: string; key?: string[]; files?: string[]; 'source-bucket'?: string },
-  positionals: string[],
-): { batch: Batch; uploads: { path: string; key: string }[] } {
-  if (!values['batch-id']) throw new UsageError('--batch-id is required: name the batch, e.g. --batch-id 2026-11-26');
-  const chosen = (['prefix', 'key', 'files'] as const).filter((f) => values[f] !== undefined);
-  if (chosen.length !== 1)
-    throw new UsageError(
-      `name the batch's data with exactly one of --prefix, --key and --files (got ${chosen.length ? chosen.map((c) => `--${c}`).join(', ') : 'none'})`,
-    );
-  if (positionals.length && chosen[0] === 'prefix')
-    throw new UsageError(`unexpected argument(s) ${positionals.join(' ')}: --prefix takes one prefix`);
-  const bucket = values['source-bucket'] ?? primaryRegion(spec).rawBucket;
-  const batchId = values['batch-id'];
-  let uploads: { path: string; key: string }[] = [];
-  let source: Record<string, unknown>;
-  if (values.prefix !== undefined) source = { bucket, prefix: values.prefix };
-  else if (values.key) source = { bucket, keys: [...values.key, ...positionals] };
-  else {
-    const files = [...values.files!, ...positionals];
-    uploads = files.map((f) => ({ path: f, key: `landing/${batchId}/${path.basename(f)}` }));
-    const names = new Set(uploads.map((u) => u.key));
-    if (names.size !== uploads.length)
-      throw new UsageError('--files: two files have the same name; each file lands as landing/<batch id>/<file name>');
-    source = { bucket, keys: uploads.map((u) => u.key) };
-  }
-  let batch: Batch;
-  try {
-    batch = parseOrExplain(Batch, { id: batchId, source }, 'batch');
-  } catch (err) {
-    asUsageError(err);
-  }
-  return { batch, uploads };
-}
-
-/** --start-at, --stop-after and --skip, validated. */
-export function runOptionsFromFlags(values: {
-  'start-at'?: string;
-  'stop-after'?: string;
-  skip?: string[];
-}): RunOptions | undefined {
-  const raw = {
-    ...(values['start-at'] ? { startAt: values['start-at'] } : {}),
-    ...(values['stop-after'] ? { stopAfter: values['stop-after'] } : {}),
-    ...(values.skip ? { skip: values.skip } : {}),
-  };
-  if (Object.keys(raw).length === 0) return undefined;
-  try {
-    return parseOrExplain(RunOptions, raw, 'options');
-  } catch (err) {
-    asUsageError(err);
-  }
-}
-
-/** What a start of a batch did: started a run, attached to the running one, or found it completed. */
-export type StartOutcome =
-  { outcome: 'started' | 'attached'; workflowId: string; runId: string } | { outcome: 'completed'; workflowId: string };
-
-/**
- * Starts csvPipeline for a batch under its business-key id, or attaches to the run already going
- * (USE_EXISTING); a completed batch is left alone unless `redo`. Shared by every starter.
- */
-export async function startOrAttach(
-  client: Client,
-  input: PipelineInputRaw,
-  options: { redo: boolean; taskQueue: string },
-): Promise<StartOutcome> {
-  const start = csvPipelineStartOptions(input, options);
-  // A token only this start carries: the memo of the run we get back tells whether we started it or
-  // attached to a run already going (the start call does not say).
-  const token = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  try {
-    const handle = await client.workflow.start<CsvPipelineWorkflow>(WorkflowType.pipeline, {
-      ...start,
-      memo: { ...start.memo, startToken: token },
-    });
-    const described = await handle.describe();
-    const outcome = described.memo?.startToken === token ? 'started' : 'attached';
-    return { outcome, workflowId: handle.workflowId, runId: described.runId };
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError)
-      return { outcome: 'completed', workflowId: start.workflowId };
-    throw err;
-  }
-}
-
-/** Starts the run (or attaches to the running one); with `wait`, follows it. @returns the exit code. */
-export async function startPipeline(
-  client: Client,
-  namespace: string,
-  io: CommandIo,
-  input: PipelineInputRaw,
-  flags: { rerun: boolean; wait: boolean },
-): Promise<number> {
-  let started: StartOutcome;
-  try {
-    started = await startOrAttach(client, input, { redo: flags.rerun, taskQueue: taskQueue() });
-  } catch (err) {
-    asUsageError(err);
-  }
-  const { workflowId } = started;
-  if (started.outcome === 'completed') {
-    io.out(
-      `batch ${input.batch.id} already completed (workflow ${workflowId}); nothing started. ` +
-        `Run it again with --rerun, or look at it with: npm run glueline -- status ${workflowId}`,
-    );
-    return 0;
-  }
-  io.out(
-    started.outcome === 'attached'
-      ? `batch ${input.batch.id} is already running: attached to workflow ${workflowId} run ${started.runId}`
-      : `started workflow ${workflowId} run ${started.runId}`,
-  );
-  io.out(`  ${runLink(namespace, workflowId, started.runId)}`);
-  if (!flags.wait) {
-    io.out(`  follow it: npm run glueline -- follow ${workflowId}`);
-    return 0;
-  }
-  return watchRun(client.workflow.getHandle(workflowId, started.runId), io);
-}
 
 /** The `run` command. @returns the exit code. */
 export async function runCommand(args: string[], io: CommandIo): Promise<number> {

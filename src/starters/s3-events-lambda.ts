@@ -9,10 +9,10 @@
  * GLUELINE_SOURCE_BUCKET (default the primary raw bucket), GLUELINE_TASK_QUEUE, and Temporal's
  * TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY (from a secret, never from the event).
  */
-import { Client, Connection } from '@temporalio/client';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
+import type { Client } from '@temporalio/client';
+import { connectClient } from '../temporal/connection';
 import type { Batch, PipelineSpec } from '../workflow-safe/spec';
-import { dataConverterFromEnv, taskQueue } from './common';
+import { taskQueue } from './common';
 import { batchOf, describeOutcome, parseS3Events, startBatch, type S3TriggerOptions } from './s3-events';
 import { loadSpecFile } from './spec-file';
 
@@ -64,15 +64,8 @@ export async function handler(event: SqsEvent): Promise<SqsBatchResponse> {
     const file = process.env.GLUELINE_SPEC_FILE;
     if (!file) throw new Error('GLUELINE_SPEC_FILE is not set: bundle the spec with the function and name it there');
     const spec = loadSpecFile(file);
-    const config = loadClientConnectConfig();
-    const connection = await Connection.connect({
-      ...config.connectionOptions,
-      address: config.connectionOptions.address ?? '127.0.0.1:7233',
-    });
-    return {
-      client: new Client({ connection, namespace: config.namespace ?? 'default', ...dataConverterFromEnv() }),
-      spec,
-    };
+    const { client } = await connectClient();
+    return { client, spec };
   })();
   const { client, spec } = await ready;
   return handleSqsEvent(event, {

@@ -17,7 +17,7 @@ import {
 import type { Client } from '@temporalio/client';
 import { primaryRegion } from '../workflow-safe/layout';
 import { Batch, type PipelineSpec } from '../workflow-safe/spec';
-import { startOrAttach, type StartOutcome } from './run';
+import { startOrAttach, type StartOutcome } from './start-options';
 
 /** One object that S3 says was created. */
 export interface S3ObjectCreated {

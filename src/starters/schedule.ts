@@ -18,7 +18,7 @@ import { SearchAttributeKeys, WorkflowType, type ScheduledPipelineInput } from '
 import { formatDuration } from './progress-view';
 import { Batch, parseOrExplain, PipelineInput, type PipelineSpec } from '../workflow-safe/spec';
 import { asUsageError, parseCommandArgs, taskQueue, UsageError, withClient, type CommandIo } from './common';
-import { runOptionsFromFlags } from './run';
+import { runOptionsFromFlags } from './batch-flags';
 import { loadSpec } from './spec-arg';
 
 export const OVERLAP_POLICIES = [

@@ -1,9 +1,9 @@
 /**
  * How a run is started, for every starter (CLI, S3 events, schedules, the demo): the business-key
- * workflow id, the id policies that make triggers idempotent, search attributes and memo. Client-side
- * only; no workflow code.
+ * workflow id, the id policies that make triggers idempotent, search attributes and memo, and
+ * {@link startOrAttach}, the start every starter makes. Client-side only; no workflow code.
  */
-import type { WorkflowStartOptions } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowStartOptions } from '@temporalio/client';
 import {
   DEFAULT_TASK_QUEUE,
   pipelineWorkflowId,
@@ -11,6 +11,7 @@ import {
   SearchAttributeKeys,
   stepInstance,
   stepWorkflowId,
+  WorkflowType,
   type CsvPipelineWorkflow,
   type PipelineStepWorkflow,
   type PipelineStepInputRaw,
@@ -80,4 +81,36 @@ export function pipelineStepStartOptions(
     staticSummary: `${parsed.spec.name}: ${stepInstance(parsed.step, parsed.region)} of batch ${parsed.batch.id}`,
     ...visibility(parsed.spec, parsed.batch),
   };
+}
+
+/** What a start of a batch did: started a run, attached to the running one, or found it completed. */
+export type StartOutcome =
+  { outcome: 'started' | 'attached'; workflowId: string; runId: string } | { outcome: 'completed'; workflowId: string };
+
+/**
+ * Starts csvPipeline for a batch under its business-key id, or attaches to the run already going
+ * (USE_EXISTING); a completed batch is left alone unless `redo`. Shared by every starter.
+ */
+export async function startOrAttach(
+  client: Client,
+  input: PipelineInputRaw,
+  options: { redo: boolean; taskQueue: string },
+): Promise<StartOutcome> {
+  const start = csvPipelineStartOptions(input, options);
+  // A token only this start carries: the memo of the run we get back tells whether we started it or
+  // attached to a run already going (the start call does not say).
+  const token = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  try {
+    const handle = await client.workflow.start<CsvPipelineWorkflow>(WorkflowType.pipeline, {
+      ...start,
+      memo: { ...start.memo, startToken: token },
+    });
+    const described = await handle.describe();
+    const outcome = described.memo?.startToken === token ? 'started' : 'attached';
+    return { outcome, workflowId: handle.workflowId, runId: described.runId };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      return { outcome: 'completed', workflowId: start.workflowId };
+    throw err;
+  }
 }

@@ -4,7 +4,7 @@ import { STEPS } from '../workflow-safe/spec';
 import { pipelineStepStartOptions } from './start-options';
 import { asUsageError, parseCommandArgs, runLink, taskQueue, UsageError, withClient, type CommandIo } from './common';
 import { watchRun } from './live-view';
-import { batchFromFlags } from './run';
+import { batchFromFlags } from './batch-flags';
 import { loadSpec } from './spec-arg';
 
 export const stepUsage = `usage: npm run glueline -- step --spec <file> --batch-id <id> --step <step> [--region R] (--prefix <p> | --key <k>...) [--wait]

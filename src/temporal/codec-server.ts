@@ -9,6 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { codecFromEnv } from './codec';
+import { DEFAULT_TEMPORAL_UI_URL } from './run-links';
 
 interface JsonPayload {
   metadata?: Record<string, string>;
@@ -62,7 +63,7 @@ if (require.main === module) {
     process.exit(2);
   }
   const [host = '127.0.0.1', port = '8888'] = (process.env.GLUELINE_CODEC_BIND ?? '127.0.0.1:8888').split(':');
-  const ui = new URL(process.env.GLUELINE_TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233').origin;
+  const ui = new URL(process.env.GLUELINE_TEMPORAL_UI_URL || DEFAULT_TEMPORAL_UI_URL).origin;
   const server = createCodecServer(codec, ui);
   server.listen(Number(port), host, () => {
     const { address, port: bound } = server.address() as AddressInfo;

@@ -3,9 +3,10 @@
  * at once with a message naming the variable, the value (secrets redacted) and the fix. `.env.example`
  * lists every variable.
  */
-import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 import { z } from 'zod';
 import { codecFromEnv, type AesGcmCodec } from '../temporal/codec';
+import { presentVariables, temporalSettings, type TemporalSettings } from '../temporal/connection';
+import { DEFAULT_TEMPORAL_UI_URL } from '../temporal/run-links';
 import { DEFAULT_TASK_QUEUE } from '../workflow-safe/pipeline';
 
 /** Variables whose values are never echoed, not even in an error. */
@@ -48,9 +49,9 @@ const Env = z.object({
   GLUELINE_TEMPORAL_UI_URL: z
     .url({
       protocol: /^https?$/,
-      error: 'is not an http(s) URL: set it to the Temporal UI, such as http://127.0.0.1:8233',
+      error: `is not an http(s) URL: set it to the Temporal UI, such as ${DEFAULT_TEMPORAL_UI_URL}`,
     })
-    .default('http://127.0.0.1:8233'),
+    .default(DEFAULT_TEMPORAL_UI_URL),
   GLUELINE_METRICS_BIND: z
     .string()
     .regex(hostPort, { error: 'is not host:port: use, for example, 0.0.0.0:9464, or unset it to turn metrics off' })
@@ -83,7 +84,7 @@ export interface WorkerConfig {
   /** @default 'glueline' */
   taskQueue: string;
   /** Where to reach Temporal: dev server, self-hosted or Temporal Cloud (TEMPORAL_* variables and profiles). */
-  temporal: ClientConnectConfig & { namespace: string };
+  temporal: TemporalSettings;
   /** One endpoint for every AWS service (the local stack). @default - AWS's own endpoints */
   awsEndpoint?: string;
   /** The SMTP URL, credentials inside. A secret: never log it; log {@link smtpHost}. */
@@ -133,8 +134,7 @@ function shown(name: string, value: string | undefined): string {
 
 /** Reads and validates the worker's configuration from `env`, or throws a {@link ConfigError}. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  // An empty variable is treated as unset, as .env files often leave them.
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const present = presentVariables(env);
   const problems: string[] = [];
   const parsed = Env.safeParse(present);
   if (!parsed.success) {
@@ -143,9 +143,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
       problems.push(`${name}:${shown(name, present[name])} ${issue.message}`);
     }
   }
-  let temporal: ClientConnectConfig | undefined;
+  let temporal: TemporalSettings | undefined;
   try {
-    temporal = loadClientConnectConfig({ overrideEnvVars: present as Record<string, string> });
+    temporal = temporalSettings(present);
   } catch (err) {
     problems.push(
       `TEMPORAL_* / TEMPORAL_CONFIG_FILE: ${(err as Error).message}: fix the Temporal profile or the TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY and TEMPORAL_TLS* variables`,
@@ -161,14 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const e = parsed.data;
   return {
     taskQueue: e.GLUELINE_TASK_QUEUE,
-    temporal: {
-      ...temporal,
-      connectionOptions: {
-        ...temporal.connectionOptions,
-        address: temporal.connectionOptions.address ?? '127.0.0.1:7233',
-      },
-      namespace: temporal.namespace ?? 'default',
-    },
+    temporal,
     ...(e.GLUELINE_AWS_ENDPOINT ? { awsEndpoint: e.GLUELINE_AWS_ENDPOINT } : {}),
     smtpUrl: e.SMTP_URL,
     smtpHost: smtpHostOf(e.SMTP_URL),

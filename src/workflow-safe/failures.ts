@@ -1,7 +1,15 @@
 /**
- * Failure types glueline raises, as `ApplicationFailure` types. Workflows, activities, tests and the
- * notification email all name failures by these constants. AWS SDK exceptions keep their own class
- * name as the type (`AccessDeniedException`, `ThrottlingException`, ...).
+ * Every failure type glueline raises, as `ApplicationFailure` types, with typed details and a factory
+ * each. Workflows, activities, tests and the notification email all name failures by these constants.
+ * AWS SDK exceptions keep their own class name as the type (`AccessDeniedException`, `ThrottlingException`,
+ * ...): see {@link NON_RETRYABLE_AWS_ERRORS}.
+ */
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
+
+/**
+ * Terminal failure types: no retry of the same input can fix them. The workflows list every value
+ * here as non-retryable (CopyVerificationFailed excepted, see activity-options.ts), so a type that may
+ * succeed on retry belongs in {@link RetryableFailureType} instead.
  */
 export const FailureType = {
   /** The spec, batch or options failed validation. */
@@ -23,11 +31,30 @@ export const FailureType = {
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
-/**
- * The type of a wait's attempt that ended because its worker began to shut down. Retryable, so kept out
- * of {@link FailureType}: the next attempt, on another worker, resumes the wait from AWS's state.
- */
-export const WORKER_SHUTDOWN_FAILURE = 'WorkerShutdown';
+/** Failure types a later attempt may get past. */
+export const RetryableFailureType = {
+  /**
+   * A wait's attempt ended because its worker began to shut down: the next attempt, on another worker,
+   * resumes the wait from AWS's state. Benign: routine deploys must not log it as an error.
+   */
+  WorkerShutdown: 'WorkerShutdown',
+  /** BatchStopJobRun refused to stop a run (often it ended just then): the stop is asked for again. */
+  JobRunNotStopped: 'JobRunNotStopped',
+  /** DeleteObjects reported per-key errors without an S3 error code. */
+  DeleteObjectsFailed: 'DeleteObjectsFailed',
+  /** An AWS call failed with something that is not an SDK exception (a network error, an empty answer). */
+  AwsCallFailed: 'AwsCallFailed',
+} as const;
+export type RetryableFailureType = (typeof RetryableFailureType)[keyof typeof RetryableFailureType];
+
+/** Failure types of the notify activities: retryable or not depending on what the server said. */
+export const NotifyFailureType = {
+  /** The SMTP server refused or could not be reached. */
+  EmailFailed: 'EmailFailed',
+  /** The webhook answered with a non-2xx status or could not be reached. */
+  WebhookFailed: 'WebhookFailed',
+} as const;
+export type NotifyFailureType = (typeof NotifyFailureType)[keyof typeof NotifyFailureType];
 
 /** AWS error names that will not succeed on retry: the fix is a change of configuration or permissions. */
 export const NON_RETRYABLE_AWS_ERRORS = [
@@ -46,3 +73,257 @@ export const NON_RETRYABLE_AWS_ERRORS = [
   'ExpiredToken',
   'ExpiredTokenException',
 ] as const;
+
+/** A terminal failure of `type` with one typed details object. */
+const terminal = <D extends object>(type: FailureType, message: string, details?: D): ApplicationFailure =>
+  ApplicationFailure.create({ type, message, nonRetryable: true, details: details ? [details] : undefined });
+
+/** A non-retryable failure of bad input: the message says what was wrong and how to fix it. */
+export function invalidInput(message: string, details?: Record<string, unknown>): ApplicationFailure {
+  return terminal(FailureType.InvalidInput, message, details);
+}
+
+/** Details of {@link FailureType.GlueJobRunFailed}. */
+export interface GlueJobRunFailedDetails {
+  region: string;
+  jobName: string;
+  jobRunId: string | undefined;
+  jobRunState: string;
+  /** Glue's ErrorMessage. */
+  errorMessage: string | undefined;
+  /** Where the run's logs are: its CloudWatch log groups, and the stream named for the run. */
+  logGroups: string[];
+  logStream: string | undefined;
+  executionTimeSeconds: number | undefined;
+  /** Glue's own attempt number of the run. */
+  attempt: number | undefined;
+}
+
+/** A Glue job run that ended badly, in Glue's words, with where to look next. */
+export function glueJobRunFailed(details: GlueJobRunFailedDetails, timeoutMinutes?: number): ApplicationFailure {
+  const { jobRunState: state, jobRunId, jobName, region } = details;
+  const hint =
+    state === 'TIMEOUT'
+      ? ` (the run reached its timeout of ${timeoutMinutes ?? '?'} minutes: raise transform.timeoutMinutes if the batch needs longer)`
+      : state === 'STOPPED'
+        ? ' (the run was stopped before it finished)'
+        : '';
+  const errorMessage = details.errorMessage ?? '(Glue gave no ErrorMessage)';
+  return terminal(
+    FailureType.GlueJobRunFailed,
+    `glue job run ${jobRunId} of job ${jobName} ended ${state}: ${errorMessage}${hint}. ` +
+      `Logs: CloudWatch log groups ${details.logGroups.join(' and ')} in ${region}, log stream ${details.logStream}`,
+    details,
+  );
+}
+
+/** Details of {@link FailureType.CrawlFailed}. */
+export interface CrawlFailedDetails {
+  region: string;
+  crawlerName: string;
+  /** LastCrawl.Status: FAILED or CANCELLED. */
+  status: string | undefined;
+  errorMessage: string | undefined;
+  logGroup: string;
+  logStream: string;
+  messagePrefix: string | undefined;
+}
+
+/** A crawl that ended FAILED or CANCELLED, with Glue's ErrorMessage and its logs. */
+export function crawlFailed(details: CrawlFailedDetails, startedAt: Date | undefined): ApplicationFailure {
+  return terminal(
+    FailureType.CrawlFailed,
+    `crawl of crawler ${details.crawlerName} in ${details.region} (started ${startedAt?.toISOString()}) ended ` +
+      `${details.status}: ${details.errorMessage ?? '(Glue gave no ErrorMessage)'}. ` +
+      `Logs: CloudWatch log group ${details.logGroup}, log stream ${details.logStream}`,
+    details,
+  );
+}
+
+/** Details of {@link FailureType.StatementFailed}. */
+export interface StatementFailedDetails {
+  region: string;
+  statementId: string | undefined;
+  status: string | undefined;
+  /** Redshift's Error text. */
+  error: string;
+  /** Which statement of a batch failed (0-based); 0 for a single statement. */
+  failedStatementIndex: number | undefined;
+  failedStatementId: string | undefined;
+  failedSql: string | undefined;
+}
+
+/** A Redshift statement that ended FAILED or ABORTED; `where` names the statement of a batch that failed. */
+export function statementFailed(details: StatementFailedDetails, where: string): ApplicationFailure {
+  return terminal(
+    FailureType.StatementFailed,
+    `redshift statement ${details.statementId} in ${details.region} ended ${details.status}${where}: ${details.error}`,
+    details,
+  );
+}
+
+/** Details of {@link FailureType.NoSourceObjects} raised by a copy. */
+export interface NoSourceObjectsDetails {
+  region: string;
+  bucket: string;
+  prefix: string | undefined;
+  keys: string[] | undefined;
+}
+
+/** The step found no objects where it expected some: the message names where and what to check. */
+export function noSourceObjects(message: string, details?: NoSourceObjectsDetails): ApplicationFailure {
+  return terminal(FailureType.NoSourceObjects, message, details);
+}
+
+/** Details of {@link FailureType.CopyVerificationFailed}. */
+export interface CopyVerificationFailedDetails {
+  /** `s3://bucket/key` of the source. */
+  source: string;
+  /** `<region>/<bucket>/<key>` of the copy. */
+  destination: string;
+  /** What differs: size, a checksum or the ETag. */
+  why: string;
+}
+
+/**
+ * A copy that does not match its source. Non-retryable within the activity; the workflows retry it
+ * (a retry copies the object again).
+ */
+export function copyVerificationFailed(message: string, details: CopyVerificationFailedDetails): ApplicationFailure {
+  return terminal(FailureType.CopyVerificationFailed, message, details);
+}
+
+/** Details of {@link FailureType.ManifestInvalid}. */
+export interface ManifestInvalidDetails {
+  region: string;
+  bucket: string;
+  key: string;
+}
+
+/** The Glue job's manifest at `details` is missing or malformed; `why` completes "the manifest ... ". */
+export function manifestInvalid(details: ManifestInvalidDetails, why: string): ApplicationFailure {
+  return terminal(
+    FailureType.ManifestInvalid,
+    `the Glue job's manifest s3://${details.bucket}/${details.key} (${details.region}) ${why}`,
+    details,
+  );
+}
+
+/**
+ * A file the Glue job's manifest lists, at `details`, is not as the manifest says (missing, or another size): a
+ * COPY manifest of it would fail the refresh or load other rows. `why` completes "s3://bucket/key (region) ...".
+ */
+export function manifestFileMismatch(details: ManifestInvalidDetails, why: string): ApplicationFailure {
+  return terminal(
+    FailureType.ManifestInvalid,
+    `s3://${details.bucket}/${details.key} (${details.region}) ${why}`,
+    details,
+  );
+}
+
+/** Details of {@link FailureType.KeyCollision}. */
+export interface KeyCollisionDetails {
+  destinationKey: string;
+  sourceKeys: [string, string];
+}
+
+/** Two source keys would be copied to one destination key. */
+export function keyCollision(bucket: string, details: KeyCollisionDetails): ApplicationFailure {
+  const [first, second] = details.sourceKeys;
+  return terminal(
+    FailureType.KeyCollision,
+    `source keys ${first} and ${second} in s3://${bucket} would both be copied to ${details.destinationKey}: ` +
+      `rename one of them or change rename.stripPrefix/addPrefix`,
+    details,
+  );
+}
+
+/**
+ * The attempt of a wait ended because the worker is shutting down: retried after 1 s (on another worker,
+ * which resumes the wait), and BENIGN so routine deploys do not log it as an error.
+ */
+export function workerShutdown(heartbeatDetails: unknown): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: RetryableFailureType.WorkerShutdown,
+    message: 'the worker is shutting down: the next attempt, on another worker, resumes this wait',
+    nextRetryDelay: '1 second',
+    category: ApplicationFailureCategory.BENIGN,
+    details: [heartbeatDetails],
+  });
+}
+
+/** Details of {@link RetryableFailureType.JobRunNotStopped}. */
+export interface JobRunNotStoppedDetails {
+  region: string;
+  jobName: string;
+  jobRunId: string;
+  /** BatchStopJobRun's ErrorDetail.ErrorCode. */
+  errorCode: string;
+}
+
+/** BatchStopJobRun refused to stop the run: retryable, as the next look usually finds it ended. */
+export function jobRunNotStopped(message: string, details: JobRunNotStoppedDetails): ApplicationFailure {
+  return ApplicationFailure.create({ type: RetryableFailureType.JobRunNotStopped, message, details: [details] });
+}
+
+/** Details of a DeleteObjects batch with per-key errors. */
+export interface DeleteObjectsFailedDetails {
+  bucket: string;
+  /** The first 20 per-key errors, as S3 reported them. */
+  errors: { Key?: string; Code?: string; Message?: string }[];
+}
+
+/**
+ * DeleteObjects could not delete some keys. The type is S3's code of the first error (AccessDenied, ...),
+ * else DeleteObjectsFailed; non-retryable only when access was denied.
+ */
+export function deleteObjectsFailed(
+  message: string,
+  code: string | undefined,
+  denied: boolean,
+  details: DeleteObjectsFailedDetails,
+): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: code ?? RetryableFailureType.DeleteObjectsFailed,
+    nonRetryable: denied,
+    message,
+    details: [details],
+  });
+}
+
+/** Details of {@link NotifyFailureType.EmailFailed}. */
+export interface EmailFailedDetails {
+  /** nodemailer's error code (EAUTH, EENVELOPE, ECONNECTION, ...). */
+  code: string | undefined;
+  /** The SMTP reply code. */
+  responseCode: number | undefined;
+}
+
+/** Sending the failure email failed; permanent for bad credentials, a bad envelope or a 5xx reply. */
+export function emailFailed(message: string, permanent: boolean, details: EmailFailedDetails): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: NotifyFailureType.EmailFailed,
+    nonRetryable: permanent,
+    message,
+    details: [details],
+  });
+}
+
+/** Details of {@link NotifyFailureType.WebhookFailed} when the webhook answered. */
+export interface WebhookFailedDetails {
+  /** The HTTP status it answered with. */
+  status: number;
+}
+
+/** The webhook POST failed: unreachable (retryable, no details) or answered a non-2xx status. */
+export function webhookFailed(
+  message: string,
+  answer?: WebhookFailedDetails & { retryable: boolean },
+): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: NotifyFailureType.WebhookFailed,
+    nonRetryable: answer ? !answer.retryable : undefined,
+    message,
+    details: answer ? [{ status: answer.status }] : undefined,
+  });
+}

@@ -1,11 +1,12 @@
 /**
  * The two workflow types: `csvPipeline` runs the whole pipeline for a batch (or the steps its options
  * select: the redrive case), `pipelineStep` runs one step instance alone. Both run steps through the one
- * runner in ./run, with the same activity options, `progress` query and notify-on-failure.
+ * runner in ./runner, with the same activity options, `progress` query and notify-on-failure.
  */
 import { PipelineStepInput, type PipelineResult, type PipelineStepInputRaw } from '../workflow-safe/pipeline';
 import { PipelineInput, STEPS, type PipelineInputRaw, type RunOptions, type StepName } from '../workflow-safe/spec';
-import { allStepInstances, PipelineRun, runPipeline, validateInput, type SkipRule } from './run';
+import { allStepInstances, PipelineRun, type SkipRule } from './run-state';
+import { runPipeline, validateInput } from './runner';
 
 /**
  * Runs a batch through the pipeline: stage-raw, crawl-raw, transform, replicate-curated, then

@@ -1,4 +1,4 @@
 /** The workflows the worker registers (workflowsPath points here). */
 export { csvPipeline, pipelineStep } from './csv-pipeline';
-export { progressQuery } from './run';
+export { progressQuery } from './runner';
 export { scheduledCsvPipeline } from './scheduled';

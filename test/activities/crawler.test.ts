@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CreateCrawlerCommand, GetCrawlerCommand, StartCrawlerCommand, StopCrawlerCommand } from '@aws-sdk/client-glue';
-import { CLOCK_SKEW_MS, crawlOutcome, createCrawlerActivities } from '../../src/activities/crawler';
+import { createCrawlerActivities } from '../../src/activities/crawler';
+import { CLOCK_SKEW_MS, crawlOutcome } from '../../src/aws/crawlers';
 import { activityEnv, awsDeps, countingClients, fastPolling, rejection, run } from '../../devstack/testkit/aws';
 import { GatewayControl, type CrawlOutcome } from '../../devstack/testkit/gateway';
 import { pollUntil } from '../../devstack/testkit/poll';

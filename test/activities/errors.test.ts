@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EntityNotFoundException, InternalServiceException, ThrottlingException } from '@aws-sdk/client-glue';
-import { CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { createActivities } from '../../src/activities';
-import { awsFailure, isRetryableAwsError, reportingAttempts } from '../../src/activities/errors';
+import { awsFailure, failureOf, reportingAttempts } from '../../src/activities/errors';
+import { AwsCallError, awsCall, isRetryableAwsError } from '../../src/aws/errors';
 import { activityEnv, awsDeps, countingClients, fastPolling, rejection, run } from '../../devstack/testkit/aws';
 import { stack, unique } from '../../devstack/testkit/stack';
 
@@ -36,6 +37,21 @@ describe('AWS error mapping', () => {
     const failure = awsFailure(awsError('AccessDeniedException', 400), crawler);
     assert.equal(failure.nonRetryable, true);
     assert.match(failure.message, /allow the worker's AWS identity to call GetCrawler/);
+  });
+
+  test("turns the AWS layer's error into the same failure as the SDK exception it wraps", async () => {
+    const sdkError = awsError('AccessDeniedException', 400);
+    const layerError = await awsCall(crawler, () => Promise.reject(sdkError)).catch((err: unknown) => err);
+    assert.ok(layerError instanceof AwsCallError);
+    assert.equal(layerError.name, 'AccessDeniedException');
+    assert.equal(isRetryableAwsError(layerError), false);
+    const failure = failureOf(layerError);
+    const direct = awsFailure(sdkError, crawler);
+    assert.ok(failure instanceof ApplicationFailure);
+    assert.deepEqual(
+      [failure.type, failure.nonRetryable, failure.message, failure.details],
+      [direct.type, direct.nonRetryable, direct.message, direct.details],
+    );
   });
 
   test('retries throttling whatever its status code', () => {

@@ -10,7 +10,8 @@ import {
   type JobRunState,
 } from '@aws-sdk/client-glue';
 import { ApplicationFailure, CancelledFailure, ActivityCancellationDetails } from '@temporalio/common';
-import { createGlueActivities, GLUE_JOB_RUN_OUTCOME } from '../../src/activities/glue';
+import { createGlueActivities } from '../../src/activities/glue';
+import { GLUE_JOB_RUN_OUTCOME } from '../../src/aws/glue-job-runs';
 import type { StartGlueJobRunInput } from '../../src/workflow-safe/activity-types';
 import { RUN_TAG_ARGUMENT } from '../../src/workflow-safe/layout';
 import {

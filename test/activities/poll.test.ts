@@ -1,17 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { nextIntervalMs, pollUntilSettled } from '../../src/activities/poll';
+import { pollUntilSettled } from '../../src/activities/poll';
 import { activityEnv, fastPolling, run } from '../../devstack/testkit/aws';
 
 describe('the poll loop', () => {
-  test('grows the interval by the coefficient up to the cap', () => {
-    const policy = { initialIntervalMs: 1000, maxIntervalMs: 5000, backoffCoefficient: 2 };
-    const seen = [1000];
-    for (let i = 0; i < 4; i++) seen.push(nextIntervalMs(seen.at(-1)!, policy));
-    assert.deepEqual(seen, [1000, 2000, 4000, 5000, 5000]);
-  });
-
   test('fails the attempt after too many transient errors in a row', async () => {
     let calls = 0;
     const poll = () =>

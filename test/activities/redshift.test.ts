@@ -8,7 +8,8 @@ import {
   type DescribeStatementResponse,
 } from '@aws-sdk/client-redshift-data';
 import { CancelledFailure } from '@temporalio/common';
-import { clientToken, createRedshiftActivities, STATEMENT_OUTCOME } from '../../src/activities/redshift';
+import { createRedshiftActivities } from '../../src/activities/redshift';
+import { clientToken, STATEMENT_OUTCOME } from '../../src/aws/redshift-data';
 import type { ExecuteStatementsInput } from '../../src/workflow-safe/activity-types';
 import {
   activityEnv,

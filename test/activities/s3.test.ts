@@ -5,7 +5,8 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CancelledFailure } from '@temporalio/common';
-import { createS3Activities, mismatch, planCopyParts, MAX_PARTS } from '../../src/activities/s3';
+import { createS3Activities } from '../../src/activities/s3';
+import { mismatch, planCopyParts, MAX_PARTS } from '../../src/aws/s3-copy';
 import type { CopyProgress } from '../../src/workflow-safe/activity-types';
 import { uploadFile } from '../../src/aws/upload';
 import {

@@ -8,22 +8,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { repoRoot } from '../../devstack/paths';
 import { primaryRegion } from '../../src/workflow-safe/layout';
 import { pipelineWorkflowId, type PipelineResult } from '../../src/workflow-safe/pipeline';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
-import { cliEnv, glueline, gluelineProcess, useCliEnv } from '../../devstack/testkit/cli';
+import { glueline, gluelineProcess, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { provisionedSpecFile } from '../../devstack/testkit/spec';
-import { awsClientConfig, stack, unique } from '../../devstack/testkit/stack';
-import {
-  startWorker,
-  stackWorkerEnv,
-  stopWorker,
-  waitForOutput,
-  type WorkerProcess,
-} from '../../devstack/testkit/worker-process';
+import { awsClientConfig, unique } from '../../devstack/testkit/stack';
 
 const samples = path.join(repoRoot, 'samples', 'sales');
 const sampleFiles = fs
@@ -35,14 +28,12 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
   let spec: PipelineSpec;
   let specFile: string;
   let workDir: string;
-  let worker: WorkerProcess;
-  let connection: Connection;
+  let cliWorker: CliWorker | undefined;
   let client: Client;
   let env: Record<string, string>;
   const taskQueue = unique('starters');
   /** A queue no worker polls: runs started there stay running. */
   const idleQueue = unique('idle');
-  let restoreEnv = () => {};
 
   const run = (batchId: string, ...args: string[]) =>
     glueline('run', '--spec', specFile, '--batch-id', batchId, ...args);
@@ -66,20 +57,14 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
           }),
         );
       s3.destroy();
-      env = cliEnv(taskQueue);
-      restoreEnv = useCliEnv(taskQueue);
-      worker = startWorker(stackWorkerEnv(taskQueue));
-      await waitForOutput(worker, 'glueline worker started');
-      connection = await Connection.connect({ address: stack().temporal.address });
-      client = new Client({ connection, namespace: stack().temporal.namespace });
+      cliWorker = await startCliWorker(taskQueue);
+      ({ client, env } = cliWorker);
     },
     { timeout: 120_000 },
   );
 
   after(async () => {
-    restoreEnv();
-    if (worker) await stopWorker(worker);
-    await connection?.close();
+    await cliWorker?.stop();
     fs.rmSync(workDir, { recursive: true, force: true });
   });
 
@@ -87,7 +72,7 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
     test('the top-level help lists every command', async () => {
       const { code, stdout } = await glueline('--help');
       assert.equal(code, 0);
-      for (const c of ['run', 'step', 'status', 'follow', 'redrive', 'query', 'schedule'])
+      for (const c of ['run', 'step', 'status', 'follow', 'redrive', 'query', 'schedule', 's3-events', 'provision'])
         assert.match(stdout, new RegExp(`^  ${c} `, 'm'));
     });
 

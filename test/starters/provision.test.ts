@@ -12,6 +12,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { repoRoot } from '../../devstack/paths';
+import { glueline, gluelineProcess } from '../../devstack/testkit/cli';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { ProvisionError, planProvisioning } from '../../src/provisioning';
 import { clientsFor, provision, type ProvisionTarget } from '../../src/starters/provision';
@@ -19,7 +20,7 @@ import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import { uniqueSalesSpec } from '../../devstack/testkit/spec';
 import { awsClientConfig, stack } from '../../devstack/testkit/stack';
 
-describe('npm run provision', () => {
+describe('npm run glueline -- provision (npm run provision)', () => {
   let target: ProvisionTarget;
   const lines: string[] = [];
   const log = (line: string) => lines.push(line);
@@ -271,5 +272,49 @@ describe('npm run provision', () => {
         ),
     );
     assert.equal((await jobOf(spec)).NumberOfWorkers, 2);
+  });
+  describe('as a command of the CLI', () => {
+    const specFileOf = (spec: unknown, name = 'spec.json') => {
+      const dir = fs.mkdtempSync(path.join(workRoot, 'cli-'));
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, JSON.stringify(spec));
+      return file;
+    };
+
+    test('provisions a spec file on the stack, then plans nothing', async () => {
+      const specFile = specFileOf(uniqueSalesSpec());
+      const provisionOn = () => glueline('provision', '--spec', specFile, '--endpoint', stack().aws.endpoint);
+
+      const first = await provisionOn();
+      const second = await provisionOn();
+
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stdout, /provision: done, 11 changes applied\./);
+      assert.equal(second.code, 0, second.stderr);
+      assert.match(second.stdout, /no changes: everything the spec needs is already in place/);
+    });
+
+    test('exits 2 on a bad spec, a bad flag or two targets, naming the fix; 0 on --help', async () => {
+      const good = specFileOf(uniqueSalesSpec());
+      const badSpec = specFileOf({ ...uniqueSalesSpec(), regions: [] });
+      const endpoint = stack().aws.endpoint;
+
+      const [spec, workers, targets, help] = await Promise.all([
+        gluelineProcess(['provision', '--spec', badSpec, '--endpoint', endpoint], {}),
+        glueline('provision', '--spec', good, '--endpoint', endpoint, '--workers', '1'),
+        glueline('provision', '--spec', good, '--endpoint', endpoint, '--aws'),
+        glueline('provision', '--help'),
+      ]);
+
+      assert.equal(spec.code, 2, spec.stderr);
+      assert.match(spec.stderr, /^glueline provision: .*spec\.json is not valid:/);
+      assert.match(spec.stderr, /regions: \[\] must list at least one region/);
+      assert.equal(workers.code, 2, workers.stderr);
+      assert.match(workers.stderr, /numberOfWorkers/);
+      assert.equal(targets.code, 2, targets.stderr);
+      assert.match(targets.stderr, /use only one of --endpoint, --stack-dir and --aws \(got --endpoint, --aws\)/);
+      assert.equal(help.code, 0);
+      assert.match(help.stdout, /^usage: npm run glueline -- provision --spec <file>/);
+    });
   });
 });

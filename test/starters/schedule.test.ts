@@ -7,33 +7,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { repoRoot } from '../../devstack/paths';
 import { primaryRegion } from '../../src/workflow-safe/layout';
 import { pipelineWorkflowId, SearchAttributeKeys, type PipelineResult } from '../../src/workflow-safe/pipeline';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
-import { glueline, useCliEnv } from '../../devstack/testkit/cli';
+import { glueline, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { provisionedSpecFile } from '../../devstack/testkit/spec';
-import { awsClientConfig, stack, unique } from '../../devstack/testkit/stack';
-import {
-  startWorker,
-  stackWorkerEnv,
-  stopWorker,
-  waitForOutput,
-  type WorkerProcess,
-} from '../../devstack/testkit/worker-process';
+import { awsClientConfig, unique } from '../../devstack/testkit/stack';
 
 describe('npm run glueline -- schedule', () => {
   let spec: PipelineSpec;
   let specFile: string;
   let workDir: string;
-  let worker: WorkerProcess;
-  let connection: Connection;
+  let cliWorker: CliWorker | undefined;
   let client: Client;
   const taskQueue = unique('sched');
   const scheduleId = unique('s');
-  let restoreEnv = () => {};
   const schedule = (...args: string[]) => glueline('schedule', ...args);
   const describeLines = async (id = scheduleId) => {
     const { code, stdout, stderr } = await schedule('describe', id);
@@ -56,11 +47,8 @@ describe('npm run glueline -- schedule', () => {
         new PutObjectCommand({ Bucket: primary.rawBucket, Key: 'drop/daily/a.csv', Body: fs.readFileSync(sample) }),
       );
       s3.destroy();
-      restoreEnv = useCliEnv(taskQueue);
-      worker = startWorker(stackWorkerEnv(taskQueue));
-      await waitForOutput(worker, 'glueline worker started');
-      connection = await Connection.connect({ address: stack().temporal.address });
-      client = new Client({ connection, namespace: stack().temporal.namespace });
+      cliWorker = await startCliWorker(taskQueue);
+      ({ client } = cliWorker);
     },
     { timeout: 120_000 },
   );
@@ -70,9 +58,7 @@ describe('npm run glueline -- schedule', () => {
       .getHandle(scheduleId)
       .delete()
       .catch(() => undefined);
-    restoreEnv();
-    if (worker) await stopWorker(worker);
-    await connection?.close();
+    await cliWorker?.stop();
     fs.rmSync(workDir, { recursive: true, force: true });
   });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { runDurationMs } from '../../src/activities/glue';
-import { expectedDurationOf, expectedEndDelayMs } from '../../src/activities/poll';
+import { runDurationMs } from '../../src/aws/glue-job-runs';
+import { expectedDurationOf, expectedEndDelayMs } from '../../src/aws/waiter';
 import { DEFAULT_POLLING } from '../../src/workflow-safe/spec';
 
 const policy = { ...DEFAULT_POLLING.glueJob, expectedDurationFrom: 'history' as const };

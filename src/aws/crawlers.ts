@@ -1,0 +1,92 @@
+/**
+ * Glue crawlers: the calls (look, start, table counts) and the state tables that say whether a crawler
+ * is idle and how its last crawl went. Every call that fails throws an {@link AwsCallError}.
+ */
+import {
+  GetCrawlerCommand,
+  GetCrawlerMetricsCommand,
+  StartCrawlerCommand,
+  type Crawler,
+  type CrawlerState,
+  type GlueClient,
+  type LastCrawlStatus,
+} from '@aws-sdk/client-glue';
+import type { CrawlFailedDetails } from '../workflow-safe/failures';
+import { awsCall, missingField, type AwsTarget } from './errors';
+import type { Outcome } from './waiter';
+
+/** A crawler is idle only when READY; then LastCrawl says how the crawl went. */
+export const CRAWLER_STATE_OUTCOME = {
+  READY: 'done',
+  RUNNING: 'wait',
+  STOPPING: 'wait',
+} as const satisfies Record<CrawlerState, Outcome>;
+
+/** How the last crawl ended. CANCELLED is a failure: the catalog was not refreshed. */
+export const LAST_CRAWL_OUTCOME = {
+  SUCCEEDED: 'done',
+  FAILED: 'fail',
+  CANCELLED: 'fail',
+} as const satisfies Record<LastCrawlStatus, Outcome>;
+
+/**
+ * How much earlier than startedAfter our crawl's LastCrawl.StartTime may be (AWS's clock against the
+ * worker's). Small on purpose: the crawl before ours ended before we started it, so it started earlier still.
+ */
+export const CLOCK_SKEW_MS = 2_000;
+
+/** 'done' when the crawler is idle (READY), 'wait' while a crawl runs or stops. */
+export const crawlerIdle = (crawler: Crawler): Outcome =>
+  CRAWLER_STATE_OUTCOME[crawler.State as CrawlerState] ?? 'wait';
+
+/** The outcome of the crawl that started at or after `startedAfterMs`; 'wait' until the crawler shows it. */
+export function crawlOutcome(crawler: Crawler, startedAfterMs: number): Outcome {
+  if (crawlerIdle(crawler) === 'wait') return 'wait';
+  const last = crawler.LastCrawl;
+  if (!last?.StartTime || last.StartTime.getTime() < startedAfterMs - CLOCK_SKEW_MS) return 'wait';
+  return LAST_CRAWL_OUTCOME[last.Status as LastCrawlStatus] ?? 'wait';
+}
+
+/** What a crawl that ended badly tells: Glue's ErrorMessage and where its logs are. */
+export function crawlFailedDetails(region: string, crawler: Crawler & { Name: string }): CrawlFailedDetails {
+  const last = crawler.LastCrawl;
+  return {
+    region,
+    crawlerName: crawler.Name,
+    status: last?.Status,
+    errorMessage: last?.ErrorMessage,
+    logGroup: last?.LogGroup ?? '/aws-glue/crawlers',
+    logStream: last?.LogStream ?? crawler.Name,
+    messagePrefix: last?.MessagePrefix,
+  };
+}
+
+const crawlerTarget = (operation: string, region: string, crawlerName: string): AwsTarget => ({
+  operation,
+  resource: `crawler ${crawlerName}`,
+  region,
+  notFoundFix: 'run npm run provision, or fix the crawler name in the spec',
+});
+
+/** One GetCrawler. */
+export async function getCrawler(glue: GlueClient, region: string, crawlerName: string): Promise<Crawler> {
+  const target = crawlerTarget('GetCrawler', region, crawlerName);
+  const out = await awsCall(target, () => glue.send(new GetCrawlerCommand({ Name: crawlerName })));
+  if (!out.Crawler) throw missingField(target, 'Crawler');
+  return out.Crawler;
+}
+
+/** StartCrawler. CrawlerRunningException comes out as is, for the caller to wait for that crawl. */
+export async function startCrawler(glue: GlueClient, region: string, crawlerName: string): Promise<void> {
+  await awsCall(crawlerTarget('StartCrawler', region, crawlerName), () =>
+    glue.send(new StartCrawlerCommand({ Name: crawlerName })),
+  );
+}
+
+/** Tables the last crawl created, updated and deleted; nothing when the metrics do not list the crawler. */
+export async function crawlerTableCounts(glue: GlueClient, crawlerName: string) {
+  const out = await glue.send(new GetCrawlerMetricsCommand({ CrawlerNameList: [crawlerName] }));
+  const m = out.CrawlerMetricsList?.find((x) => x.CrawlerName === crawlerName);
+  if (!m) return {};
+  return { tablesCreated: m.TablesCreated, tablesUpdated: m.TablesUpdated, tablesDeleted: m.TablesDeleted };
+}

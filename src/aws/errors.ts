@@ -1,0 +1,190 @@
+/**
+ * AWS error classification, shared by the activities and provisioning: which SDK exceptions a later
+ * attempt can get past, the error's name, and a message that names the operation, the resource and,
+ * where there is one, the fix. The AWS layer's calls throw {@link AwsCallError}, which carries what the
+ * call acted on; the activities turn it into a Temporal failure (src/activities/errors.ts).
+ */
+import { NON_RETRYABLE_AWS_ERRORS, RetryableFailureType } from '../workflow-safe/failures';
+
+/** Error names that a later attempt can get past (mostly "slow down"), whatever the status code. */
+const THROTTLING_ERRORS = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'ProvisionedThroughputExceededException',
+  'ActiveStatementsExceededException',
+  'ConcurrentRunsExceededException',
+  'ConcurrentModificationException',
+  'OperationTimeoutException',
+  // The source changed between our HEAD and the copy (CopySourceIfMatch): the next attempt copies the new one.
+  'PreconditionFailed',
+]);
+
+/** Error names that say the resource is not there: the fix is to create it (or to fix its name). */
+const NOT_FOUND_ERRORS = new Set([
+  'EntityNotFoundException',
+  'NoSuchBucket',
+  'NoSuchKey',
+  'NotFound',
+  'ResourceNotFoundException',
+]);
+
+const ACCESS_DENIED_ERRORS = new Set(['AccessDenied', 'AccessDeniedException', 'Forbidden', 'UnauthorizedOperation']);
+
+const NON_RETRYABLE = new Set<string>(NON_RETRYABLE_AWS_ERRORS);
+
+/** What an AWS SDK v3 exception carries that we use. */
+interface AwsErrorLike {
+  name: string;
+  message: string;
+  $metadata?: { httpStatusCode?: number; requestId?: string };
+  $retryable?: { throttling?: boolean };
+}
+
+/** What an AWS call acts on, for messages: `crawler raw-sales`, `object s3://b/k`. */
+export interface AwsTarget {
+  /** The SDK command name without `Command`: `GetCrawler`. */
+  operation: string;
+  /** The resource, as a person names it: `crawler raw-sales`. */
+  resource: string;
+  region: string;
+  /** The bucket the call acts on, so NoSuchBucket names the bucket rather than the object. @default - none */
+  bucket?: string;
+  /** What to do when the resource does not exist. @default - no advice */
+  notFoundFix?: string;
+}
+
+/** An AWS call of the AWS layer that failed: the SDK's exception (`cause`) and what the call acted on. */
+export class AwsCallError extends Error {
+  constructor(
+    readonly target: AwsTarget,
+    override readonly cause: unknown,
+  ) {
+    super(describeAwsError(cause, target).message);
+    this.name = cause instanceof Error ? cause.name : 'Error';
+  }
+}
+
+/** The SDK exception behind `err` (itself, or the cause of an {@link AwsCallError}). */
+const unwrap = (err: unknown): unknown => (err instanceof AwsCallError ? err.cause : err);
+
+function isAwsError(err: unknown): err is AwsErrorLike {
+  return err instanceof Error && typeof (err as { $metadata?: unknown }).$metadata === 'object';
+}
+
+/** The AWS error name of `err`, when it is an AWS SDK exception (or an {@link AwsCallError} of one). */
+export function awsErrorName(err: unknown): string | undefined {
+  const inner = unwrap(err);
+  return isAwsError(inner) ? inner.name : undefined;
+}
+
+/** The name of any error (`CredentialsProviderError`, `TypeError`), or '' for something that is not one. */
+export function errorName(err: unknown): string {
+  const name = (unwrap(err) as { name?: unknown } | null | undefined)?.name;
+  return typeof name === 'string' ? name : '';
+}
+
+/** `<name>: <message>` of an error, for logs. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/** The HTTP status of an AWS SDK exception. */
+export function httpStatusOf(err: unknown): number | undefined {
+  const inner = unwrap(err);
+  return isAwsError(inner) ? inner.$metadata?.httpStatusCode : undefined;
+}
+
+/** True for throttling and server faults (and network errors): a later attempt may succeed. */
+export function isRetryableAwsError(err: unknown): boolean {
+  const inner = unwrap(err);
+  if (!isAwsError(inner)) return true;
+  if (THROTTLING_ERRORS.has(inner.name) || inner.$retryable?.throttling) return true;
+  if (NON_RETRYABLE.has(inner.name)) return false;
+  const status = inner.$metadata?.httpStatusCode;
+  if (status === undefined) return true;
+  if (status === 408 || status === 429) return true;
+  return !(status >= 400 && status < 500);
+}
+
+/** True when AWS refused the call for lack of permission (by name, or HTTP 403). */
+export function isAccessDenied(err: unknown): boolean {
+  return ACCESS_DENIED_ERRORS.has(errorName(err)) || httpStatusOf(err) === 403;
+}
+
+/** True when `err` is one of `names`; the name '404' also matches any HTTP 404. */
+export function isNotFound(err: unknown, ...names: string[]): boolean {
+  return names.includes(errorName(err)) || (names.includes('404') && httpStatusOf(err) === 404);
+}
+
+/** An AWS error as the parts of a failure: type, retryability, a message with the fix, and details. */
+export interface AwsErrorDescription {
+  /** The exception's class name, or AwsCallFailed for something that is not an SDK exception. */
+  type: string;
+  retryable: boolean;
+  message: string;
+  details: {
+    operation: string;
+    resource: string;
+    region: string;
+    awsErrorName: string;
+    httpStatusCode: number | undefined;
+    requestId: string | undefined;
+  };
+}
+
+/** What `err`, raised by a call on `target`, means: the message names the operation, the resource and the fix. */
+export function describeAwsError(err: unknown, target: AwsTarget): AwsErrorDescription {
+  const name = err instanceof Error ? err.name : 'Error';
+  const awsMessage = (err instanceof Error ? err.message : String(err)) || 'no message';
+  const status = isAwsError(err) ? err.$metadata?.httpStatusCode : undefined;
+  const where = `${target.resource} in ${target.region}`;
+  let message: string;
+  if (name === 'NoSuchBucket' && target.bucket !== undefined) {
+    message =
+      `bucket ${target.bucket} does not exist in ${target.region} (${target.operation} on ${target.resource}: ${awsMessage}): ` +
+      'create the bucket (npm run provision) or fix the bucket name in the spec';
+  } else if (NOT_FOUND_ERRORS.has(name)) {
+    message = `${target.resource} does not exist in ${target.region} (${target.operation}: ${name}: ${awsMessage})`;
+    if (target.notFoundFix) message += `: ${target.notFoundFix}`;
+  } else if (name === 'AccessDenied' || name === 'AccessDeniedException') {
+    message =
+      `${target.operation} on ${where} was denied (${awsMessage}): ` +
+      `allow the worker's AWS identity to call ${target.operation} on it`;
+  } else {
+    message = `${target.operation} on ${where} failed: ${name}${status ? ` (HTTP ${status})` : ''}: ${awsMessage}`;
+  }
+  const named = isAwsError(err) || (err instanceof Error && name !== 'Error');
+  return {
+    type: named ? name : RetryableFailureType.AwsCallFailed,
+    retryable: isRetryableAwsError(err),
+    message,
+    details: {
+      operation: target.operation,
+      resource: target.resource,
+      region: target.region,
+      awsErrorName: name,
+      httpStatusCode: status,
+      requestId: isAwsError(err) ? err.$metadata?.requestId : undefined,
+    },
+  };
+}
+
+/** Runs one AWS call; any exception it throws comes out as an {@link AwsCallError} on `target`. */
+export async function awsCall<T>(target: AwsTarget, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw err instanceof AwsCallError ? err : new AwsCallError(target, err);
+  }
+}
+
+/** An AWS answer without the field the call exists for: retryable, as the next call usually has it. */
+export function missingField(target: AwsTarget, what: string): AwsCallError {
+  return new AwsCallError(target, new Error(`${target.operation} returned no ${what} for ${target.resource}`));
+}

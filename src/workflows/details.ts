@@ -1,0 +1,17 @@
+/** The UI's "current details" line of a run. */
+import { setCurrentDetails } from '@temporalio/workflow';
+import type { StepProgress } from '../workflow-safe/pipeline';
+import type { PipelineRun } from './run-state';
+
+/** One line for the UI's "current details": what the run is doing now. */
+export function showDetails(run: PipelineRun): void {
+  const running = run.progress.steps.filter((s) => s.status === 'running');
+  const done = run.progress.steps.filter((s) => s.status === 'succeeded').length;
+  const total = run.progress.steps.filter((s) => s.status !== 'skipped').length;
+  const ids = (s: StepProgress) =>
+    [s.awsIds.jobRunId, ...(s.awsIds.statementIds ?? [])].filter((x): x is string => !!x).join(', ');
+  const now = running.length
+    ? running.map((s) => `**${s.step}** running${ids(s) ? ` (${ids(s)})` : ''}`).join('; ')
+    : `**${run.progress.status}**`;
+  setCurrentDetails(`${run.spec.name} / ${run.batch.id}: ${now}. ${done} of ${total} steps done.`);
+}

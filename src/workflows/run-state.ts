@@ -1,0 +1,121 @@
+/**
+ * One run's state: the validated input, each step instance's progress, what steps hand on (the manifest),
+ * the first failure, and the one failure notification.
+ */
+import { workflowInfo, type TemporalFailure } from '@temporalio/workflow';
+import { type GlueManifest } from '../workflow-safe/layout';
+import {
+  stepInstance,
+  isPerRegionStep,
+  type PipelineProgress,
+  type PipelineResult,
+  type StepProgress,
+} from '../workflow-safe/pipeline';
+import { STEPS, type Batch, type PipelineSpec, type StepName } from '../workflow-safe/spec';
+import { activityProxies } from './activity-options';
+import { notifyFailure } from './notify';
+
+/** What a step does, given its progress to keep and the run it belongs to. */
+export type StepBody = (p: StepProgress, run: PipelineRun) => Promise<void>;
+
+/** Why a step instance does not run, or undefined when it runs. */
+export type SkipRule = (step: StepName, region?: string) => string | undefined;
+
+/** Every step instance of a spec, in pipeline order (per-region steps in the spec's region order). */
+export function allStepInstances(spec: PipelineSpec): { name: StepName; region?: string }[] {
+  return STEPS.flatMap((name) =>
+    isPerRegionStep(name) ? spec.regions.map((r) => ({ name, region: r.region })) : [{ name }],
+  );
+}
+
+/** One run's state: the validated input, each step instance's progress, and what steps hand on. */
+export class PipelineRun {
+  readonly progress: PipelineProgress;
+  private readonly steps = new Map<string, StepProgress>();
+  /** The Glue job's manifest, once transform or a later step has read it. */
+  manifest?: GlueManifest;
+  /** The activities, with the spec's timeouts. */
+  readonly activities: ReturnType<typeof activityProxies>;
+  /** The first step that failed (or was cancelled), and why. */
+  failure?: { step: StepProgress; error: TemporalFailure };
+
+  constructor(
+    readonly spec: PipelineSpec,
+    readonly batch: Batch,
+    instances: { name: StepName; region?: string }[],
+    skipRule: SkipRule,
+  ) {
+    const info = workflowInfo();
+    this.activities = activityProxies(spec);
+    this.progress = {
+      workflowType: info.workflowType,
+      pipeline: spec.name,
+      batchId: batch.id,
+      workflowId: info.workflowId,
+      runId: info.runId,
+      status: 'running',
+      startedAt: new Date(info.startTime).toISOString(),
+      steps: [],
+    };
+    for (const { name, region } of instances) {
+      const step = stepInstance(name, region);
+      const skipReason = structuralSkip(spec, name, region) ?? skipRule(name, region);
+      const progress: StepProgress = {
+        step,
+        name,
+        ...(region ? { region } : {}),
+        status: skipReason ? 'skipped' : 'pending',
+        ...(skipReason ? { skipReason } : {}),
+        awsIds: {},
+        counts: {},
+      };
+      this.steps.set(step, progress);
+      this.progress.steps.push(progress);
+    }
+  }
+
+  /** The progress of a step instance, or undefined when this run does not include it. */
+  step(name: StepName, region?: string): StepProgress | undefined {
+    return this.steps.get(stepInstance(name, region));
+  }
+
+  private notified?: Promise<void>;
+  /** Sends the run's failure notification; later calls wait for the same one: one notice per failed run. */
+  notifyOnce(failure: TemporalFailure): Promise<void> {
+    return (this.notified ??= notifyFailure(this, failure));
+  }
+
+  get runTag(): string {
+    return `${this.progress.workflowId}/${this.progress.runId}`;
+  }
+
+  result(): PipelineResult {
+    const stage = this.step('stage-raw');
+    const m = this.manifest;
+    const endedAt = this.progress.endedAt ?? new Date().toISOString();
+    return {
+      ...this.progress,
+      durationMs: Date.parse(endedAt) - Date.parse(this.progress.startedAt),
+      totals: {
+        ...(stage?.status === 'succeeded' ? { rawObjects: stage.counts.objects, rawBytes: stage.counts.bytes } : {}),
+        ...(m
+          ? {
+              curatedObjects: m.outputFiles.length,
+              curatedBytes: m.outputFiles.reduce((n, f) => n + f.bytes, 0),
+              rowsIn: m.rowsIn,
+              rowsOut: m.rowsOut,
+              rowsRejected: m.rowsRejected,
+            }
+          : {}),
+      },
+    };
+  }
+}
+
+/** Steps that have nothing to do in a region, whatever the options say. */
+function structuralSkip(spec: PipelineSpec, name: StepName, region?: string): string | undefined {
+  if (name !== 'redshift-refresh') return undefined;
+  if (!spec.redshift) return 'the spec has no redshift section';
+  if (!spec.regions.find((r) => r.region === region)?.redshift) return `region ${region} has no redshift target`;
+  return undefined;
+}

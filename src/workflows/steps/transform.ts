@@ -1,0 +1,83 @@
+/** The transform step, and the manifest read that transform and replicate-curated share. */
+import { patched } from '@temporalio/workflow';
+import type { GlueJobRunResult, StartGlueJobRunResult } from '../../workflow-safe/activity-types';
+import { FailureType } from '../../workflow-safe/failures';
+import { glueJobArguments, manifestKey, primaryRegion, type GlueManifest } from '../../workflow-safe/layout';
+import type { StepProgress } from '../../workflow-safe/pipeline';
+import { glueWaitOptions } from '../activity-options';
+import { showDetails } from '../details';
+import { mayStillRun, startMayHaveRun, stopLeftover, STOP_BY_RUN_TAG_PATCH } from '../leftovers';
+import type { PipelineRun } from '../run-state';
+
+/**
+ * transform: starts the Glue job run (tagged with this run, so a retry finds it instead of starting a
+ * second), waits for it with heartbeats (cancelling the workflow stops it), then reads its manifest. If
+ * the wait ends without the run having ended (a cancellation while the wait was not running, a timeout),
+ * the run is stopped before the step fails.
+ */
+export async function transform(p: StepProgress, run: PipelineRun): Promise<void> {
+  const { spec, batch } = run;
+  const region = primaryRegion(spec).region;
+  const { jobName, timeoutMinutes } = spec.transform;
+  p.awsIds.jobName = jobName;
+  let started: StartGlueJobRunResult;
+  try {
+    started = await run.activities.awsWaits.startGlueJobRun.executeWithOptions(
+      { summary: `transform: start Glue job ${jobName} for batch ${batch.id}` },
+      [{ region, jobName, arguments: glueJobArguments(spec, batch), runTag: run.runTag, timeoutMinutes }],
+    );
+  } catch (err) {
+    // An attempt may have started the run and died (or been cancelled) before reporting it: stop it by its tag.
+    if (startMayHaveRun(err) && patched(STOP_BY_RUN_TAG_PATCH)) {
+      await stopLeftover(p, `the glue job run tagged ${run.runTag}`, () =>
+        run.activities.awsWaits.stopGlueJobRun.executeWithOptions(
+          { summary: `transform: stop the Glue job run of this run` },
+          [{ region, jobName, runTag: run.runTag, polling: spec.polling.glueJob }],
+        ),
+      );
+    }
+    throw err;
+  }
+  p.awsIds.jobRunId = started.jobRunId;
+  showDetails(run);
+  const jobRun = { region, jobName, jobRunId: started.jobRunId, polling: spec.polling.glueJob };
+  let done: GlueJobRunResult;
+  try {
+    done = await run.activities.awsWaits.waitForGlueJobRun.executeWithOptions(
+      { ...glueWaitOptions(timeoutMinutes), summary: `transform: wait for Glue job run ${started.jobRunId}` },
+      [jobRun],
+    );
+  } catch (err) {
+    if (mayStillRun(err, FailureType.GlueJobRunFailed)) {
+      await stopLeftover(p, `glue job run ${started.jobRunId}`, () =>
+        run.activities.awsWaits.stopGlueJobRun.executeWithOptions(
+          { summary: `transform: stop Glue job run ${started.jobRunId}` },
+          [jobRun],
+        ),
+      );
+    }
+    throw err;
+  }
+  p.counts.executionTimeSeconds = done.executionTimeSeconds;
+  p.counts.polls = done.polls;
+  await readManifest(p, run);
+}
+
+/** Reads the job's manifest from the primary curated bucket and records its counts on the step. */
+export async function readManifest(p: StepProgress, run: PipelineRun): Promise<GlueManifest> {
+  const { spec, batch } = run;
+  const primary = primaryRegion(spec);
+  const manifest = await run.activities.awsCalls.readManifest.executeWithOptions(
+    { summary: `${p.step}: read the Glue job's manifest for batch ${batch.id}` },
+    [{ region: primary.region, bucket: primary.curatedBucket, key: manifestKey(spec, batch) }],
+  );
+  run.manifest = manifest;
+  Object.assign(p.counts, {
+    rowsIn: manifest.rowsIn,
+    rowsOut: manifest.rowsOut,
+    rowsRejected: manifest.rowsRejected,
+    outputFiles: manifest.outputFiles.length,
+    outputBytes: manifest.outputFiles.reduce((n, f) => n + f.bytes, 0),
+  });
+  return manifest;
+}
