@@ -16,6 +16,7 @@ import {
 } from './aws-protocol';
 import type { RequestCounter } from './counts';
 import type { FaultRules } from './faults';
+import type { S3Etags } from './s3-etags';
 
 /** One awsJson call the gateway serves itself. */
 export interface AwsJsonCall {
@@ -42,6 +43,8 @@ export interface RouterOptions {
   services: Record<string, JsonService>;
   /** Serves `/_gateway/*`. */
   control: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
+  /** Gives SSE-KMS objects the non-MD5 ETags AWS gives them. @default - moto's ETags as they are */
+  s3Etags?: S3Etags;
 }
 
 /** Names AWS requests commonly carry their resource under. */
@@ -54,12 +57,25 @@ function defaultResource(input: Record<string, unknown>): string | undefined {
 
 /** Builds the gateway's request listener. */
 export function createRouter(options: RouterOptions): http.RequestListener {
-  const { upstream, counter, faults, services, control } = options;
+  const { upstream, counter, faults, services, control, s3Etags } = options;
 
-  function forward(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer | undefined) {
+  function forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    body: Buffer | undefined,
+    s3Operation?: string,
+  ) {
     const proxied = http.request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (upstreamRes) => {
+        if (s3Etags && s3Operation && s3Etags.rewrites(s3Operation)) {
+          s3Etags.respond(s3Operation, req, upstreamRes, res).catch((err: unknown) => {
+            console.error(`gateway: rewriting the ETags of s3:${s3Operation} failed:`, err);
+            if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' }).end(`gateway: ${String(err)}\n`);
+            else res.destroy();
+          });
+          return;
+        }
         res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
         upstreamRes.pipe(res);
       },
@@ -117,6 +133,14 @@ export function createRouter(options: RouterOptions): http.RequestListener {
       return writeAwsError(res, id.protocol, decision.outcome.error, req.method);
     }
     if (service?.serves(id.operation)) return serve(res, id, service, input);
+    if (id.protocol === 's3' && s3Etags) {
+      const refused = await s3Etags.checkConditions(req, id.operation);
+      if (refused) {
+        if (!body) req.resume();
+        return writeAwsError(res, 's3', refused, req.method);
+      }
+      return forward(req, res, body, id.operation);
+    }
     forward(req, res, body);
   }
 

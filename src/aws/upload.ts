@@ -123,38 +123,7 @@ async function uploadInParts(
     }),
   );
   try {
-    const pending = new Set<Promise<void>>();
-    let failure: unknown;
-    for (let position = 0, partNumber = 1; position < size; position += partSize, partNumber++) {
-      const body = await read(position, Math.min(partSize, size - position));
-      const n = partNumber;
-      const sent = Promise.all(
-        uploads.map(async (u) => {
-          const out = await aws.s3(u.d.region).send(
-            new UploadPartCommand({
-              Bucket: u.d.bucket,
-              Key: key,
-              UploadId: u.uploadId,
-              PartNumber: n,
-              Body: body,
-            }),
-            { abortSignal: signal },
-          );
-          u.etags[n - 1] = out.ETag ?? '';
-        }),
-      ).then(
-        () => undefined,
-        (err: unknown) => {
-          failure ??= err;
-        },
-      );
-      pending.add(sent);
-      void sent.finally(() => pending.delete(sent));
-      if (pending.size >= inFlight) await Promise.race(pending);
-      if (failure !== undefined) break;
-    }
-    await Promise.all(pending);
-    if (failure !== undefined) throw failure;
+    await sendParts(aws, uploads, { key, size, partSize, inFlight, signal, read });
     const done = await Promise.all(
       uploads.map((u) =>
         aws.s3(u.d.region).send(
@@ -185,6 +154,46 @@ async function uploadInParts(
     );
     throw err;
   }
+}
+
+/** Uploads the file's parts to every open upload, `inFlight` parts at a time; the first failure stops it. */
+async function sendParts(
+  aws: AwsClients,
+  uploads: { d: UploadDestination; uploadId: string; etags: string[] }[],
+  { key, size, partSize, inFlight, signal, read }: Omit<PartUpload, 'contentType'>,
+): Promise<void> {
+  const pending = new Set<Promise<void>>();
+  let failure: unknown;
+  for (let position = 0, partNumber = 1; position < size; position += partSize, partNumber++) {
+    const body = await read(position, Math.min(partSize, size - position));
+    const n = partNumber;
+    const sent = Promise.all(
+      uploads.map(async (u) => {
+        const out = await aws.s3(u.d.region).send(
+          new UploadPartCommand({
+            Bucket: u.d.bucket,
+            Key: key,
+            UploadId: u.uploadId,
+            PartNumber: n,
+            Body: body,
+          }),
+          { abortSignal: signal },
+        );
+        u.etags[n - 1] = out.ETag ?? '';
+      }),
+    ).then(
+      () => undefined,
+      (err: unknown) => {
+        failure ??= err;
+      },
+    );
+    pending.add(sent);
+    void sent.finally(() => pending.delete(sent));
+    if (pending.size >= inFlight) await Promise.race(pending);
+    if (failure !== undefined) break;
+  }
+  await Promise.all(pending);
+  if (failure !== undefined) throw failure;
 }
 
 /** Uploads several files (one after another, each to every destination at once). */

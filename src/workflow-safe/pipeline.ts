@@ -6,7 +6,8 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { z } from 'zod';
-import { Batch, PipelineSpec, StepName, type PipelineInputRaw, type PipelineSpecInput, type RunOptions } from './spec';
+import { PipelineSpec, type PipelineSpecInput } from './spec';
+import { Batch, StepName, type PipelineInputRaw, type RunOptions } from './run-input';
 
 /** The task queue the worker polls unless GLUELINE_TASK_QUEUE says otherwise. */
 export const DEFAULT_TASK_QUEUE = 'glueline';

@@ -11,7 +11,8 @@ import {
   type PipelineResult,
   type StepProgress,
 } from '../workflow-safe/pipeline';
-import { STEPS, type Batch, type PipelineSpec, type StepName } from '../workflow-safe/spec';
+import { type PipelineSpec } from '../workflow-safe/spec';
+import { STEPS, type Batch, type StepName } from '../workflow-safe/run-input';
 import { activityProxies } from './activity-options';
 import { notifyFailure } from './notify';
 

@@ -23,7 +23,8 @@ import {
   type PipelineProgress,
   type PipelineResult,
 } from '../workflow-safe/pipeline';
-import { parseOrExplain, SpecValidationError, type StepName } from '../workflow-safe/spec';
+import { type StepName } from '../workflow-safe/run-input';
+import { parseOrExplain, SpecValidationError } from '../workflow-safe/validation';
 import { showDetails } from './details';
 import { attemptOf, describeFailure } from './notify';
 import type { PipelineRun, StepBody } from './run-state';

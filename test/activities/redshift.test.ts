@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import {
   ActiveStatementsExceededException,
   CancelStatementCommand,
@@ -20,6 +20,7 @@ import {
   rejection,
   run,
 } from '../../devstack/testkit/aws';
+import { createRedshiftTarget } from '../../devstack/redshift-targets';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { stack, unique } from '../../devstack/testkit/stack';
 
@@ -29,6 +30,10 @@ const gateway = new GatewayControl();
 const cluster = { clusterIdentifier: unique('act-rs'), database: 'dev', dbUser: 'glueline' };
 const serverless = { workgroupName: unique('act-wg'), database: 'dev' };
 const clusterId = cluster.clusterIdentifier;
+before(async () => {
+  await createRedshiftTarget(stack().aws.endpoint, region, cluster);
+  await createRedshiftTarget(stack().aws.endpoint, region, serverless);
+});
 
 const { aws } = countingClients();
 const redshift = createRedshiftActivities(awsDeps(aws));
