@@ -36,7 +36,7 @@ export const manifestKey = (spec: PipelineSpec, batch: Batch) => `_glueline/mani
  * Glue job's manifest (outside the crawled prefix). It lists exactly the Glue manifest's Parquet in that bucket,
  * so `COPY ... MANIFEST` (`${copy_manifest_uri}`) loads those files and nothing else under the prefix.
  */
-export const copyManifestKey = (spec: PipelineSpec, batch: Batch) =>
+export const copyManifestKey = (spec: Pick<PipelineSpec, 'name'>, batch: Pick<Batch, 'id'>) =>
   `_glueline/copy-manifests/${spec.name}/${batch.id}.manifest`;
 
 export const s3Uri = (bucket: string, key: string) => `s3://${bucket}/${key}`;

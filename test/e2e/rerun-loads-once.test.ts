@@ -17,7 +17,8 @@ import {
   type GlueManifest,
 } from '../../src/workflow-safe/layout';
 import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
-import type { Batch, PipelineSpec } from '../../src/workflow-safe/spec';
+import type { Batch } from '../../src/workflow-safe/run-input';
+import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import { glueline, useCliEnv } from '../../devstack/testkit/cli';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { provisionedSpecFile, putSampleCsvs } from '../../devstack/testkit/spec';
