@@ -39,6 +39,8 @@ export class PipelineRun {
   readonly activities: ReturnType<typeof activityProxies>;
   /** The first step that failed (or was cancelled), and why. */
   failure?: { step: StepProgress; error: TemporalFailure };
+  /** When the run's cancel request came, and the step instances running then (./cancel-request). */
+  cancelSeen?: { requestedAt: string; running: string[] };
 
   constructor(
     readonly spec: PipelineSpec,
