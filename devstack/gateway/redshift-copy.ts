@@ -1,10 +1,11 @@
 /**
  * Redshift's `COPY <table> FROM 's3://bucket/prefix' ...` on the local stack: lists the objects
- * under the prefix in moto's S3, reads each (CSV as is, Parquet decoded and matched to the table's
- * columns by name), and feeds the rows to Postgres's own COPY through PGlite's `/dev/blob`.
+ * under the prefix in moto's S3 (or, with MANIFEST, reads the manifest's entries), reads each (CSV as
+ * is, Parquet decoded and matched to the table's columns by name), and feeds the rows to Postgres's own
+ * COPY through PGlite's `/dev/blob`.
  */
 import { gunzipSync } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Transaction } from '@electric-sql/pglite';
 
 /** A parsed Redshift COPY from S3. */
@@ -13,7 +14,10 @@ export interface CopyCommand {
   table: string;
   columns?: string[];
   bucket: string;
+  /** The key prefix to load, or with `manifest` the manifest's key. */
   prefix: string;
+  /** MANIFEST: `prefix` names a JSON manifest whose entries are the files to load. */
+  manifest: boolean;
   format: 'CSV' | 'PARQUET';
   /** Lines to skip at the top of every file. */
   ignoreHeader: number;
@@ -75,6 +79,7 @@ export function parseCopy(sql: string): CopyCommand | undefined {
     columns: columns?.split(',').map((c) => c.trim()),
     bucket: bucket!,
     prefix: prefix!,
+    manifest: false,
     format: 'CSV',
     ignoreHeader: 0,
     delimiter: ',',
@@ -102,6 +107,7 @@ export function parseCopy(sql: string): CopyCommand | undefined {
     else if (word === 'NULL') command.nullAs = valueAfter();
     else if (word === 'REGION') command.region = valueAfter();
     else if (word === 'GZIP') command.gzip = true;
+    else if (word === 'MANIFEST') command.manifest = true;
     else
       throw new Error(`COPY option ${word} is not supported by the local gateway (devstack/gateway/redshift-copy.ts)`);
   }
@@ -121,7 +127,13 @@ function loadable(key: string, size: number): boolean {
   return size > 0 && name !== '' && !name.startsWith('_') && !name.startsWith('.') && !name.endsWith('.json');
 }
 
-async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+/** One object a COPY loads. */
+interface CopySource {
+  bucket: string;
+  key: string;
+}
+
+async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<CopySource[]> {
   const keys: string[] = [];
   let token: string | undefined;
   do {
@@ -129,12 +141,89 @@ async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<s
     for (const object of page.Contents ?? []) if (loadable(object.Key!, object.Size ?? 0)) keys.push(object.Key!);
     token = page.NextContinuationToken;
   } while (token);
-  return keys.sort();
+  return keys.sort().map((key) => ({ bucket, key }));
 }
 
 async function getObject(s3: S3Client, bucket: string, key: string): Promise<Uint8Array> {
   const { Body } = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return Body!.transformToByteArray();
+}
+
+const isNotFound = (err: unknown) => ['NoSuchKey', 'NotFound', 'NoSuchBucket'].includes((err as Error).name);
+
+/** Formats whose manifest entries must give `meta.content_length` (Redshift reads them by byte range). */
+const COLUMNAR = new Set<CopyCommand['format']>(['PARQUET']);
+
+/**
+ * The files a COPY ... MANIFEST loads, checked as Redshift checks them: the manifest must exist and be
+ * JSON with an `entries` array of `{ url, mandatory?, meta?: { content_length } }`; a columnar format
+ * needs every entry's content_length (and the local stack also holds it to the object's size, which on
+ * Redshift would fail the read instead); a missing mandatory file fails the COPY, a missing optional one
+ * is skipped. The first sentence of each error is Redshift's own.
+ */
+async function manifestEntries(s3: S3Client, command: CopyCommand): Promise<CopySource[]> {
+  const manifestUri = `s3://${command.bucket}/${command.prefix}`;
+  let text: string;
+  try {
+    text = Buffer.from(await getObject(s3, command.bucket, command.prefix)).toString('utf8');
+  } catch (err) {
+    if (isNotFound(err)) {
+      throw new Error(
+        `Problem reading manifest file - S3ServiceException:The specified key does not exist.,Status 404,Error NoSuchKey (${manifestUri})`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+  const notJson = (why: string, cause?: unknown) =>
+    new Error(`Manifest file is not in correct json format (${manifestUri}: ${why})`, { cause });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw notJson((err as Error).message, err);
+  }
+  const entries = (parsed as { entries?: unknown } | null)?.entries;
+  if (!Array.isArray(entries)) throw notJson('it has no "entries" array');
+  const sources: CopySource[] = [];
+  for (const [i, entry] of (entries as unknown[]).entries()) {
+    const { url, mandatory, meta } = (entry ?? {}) as { url?: unknown; mandatory?: unknown; meta?: unknown };
+    const match = typeof url === 'string' ? /^s3:\/\/([^/]+)\/(.+)$/.exec(url) : null;
+    if (!match) throw notJson(`entries[${i}].url ${JSON.stringify(url)} is not an s3://bucket/key URL`);
+    const bucket = match[1]!;
+    const key = match[2]!;
+    const contentLength = (meta as { content_length?: unknown } | undefined)?.content_length;
+    if (COLUMNAR.has(command.format)) {
+      if (meta === undefined) throw new Error(`File entry does not have 'meta' key. (${url}, in ${manifestUri})`);
+      if (typeof contentLength !== 'number') {
+        throw new Error(`File entry does not have 'meta.content_length' key. (${url}, in ${manifestUri})`);
+      }
+    }
+    let size: number;
+    try {
+      size = (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ContentLength ?? 0;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      if (mandatory === true) {
+        throw new Error(
+          `Mandatory url is not present in manifest file. (${url} does not exist; manifest ${manifestUri})`,
+          { cause: err },
+        );
+      }
+      continue;
+    }
+    if (typeof contentLength === 'number' && contentLength !== size) {
+      throw new Error(
+        `content_length ${contentLength} of ${url} in manifest ${manifestUri} is not the object's size (${size} bytes): ` +
+          `write the manifest from the objects as they are now`,
+      );
+    }
+    sources.push({ bucket, key });
+  }
+  if (sources.length === 0) {
+    throw new Error(`Manifest file ${manifestUri} names no file that exists: nothing to load`);
+  }
+  return sources;
 }
 
 /** One CSV field as Postgres's CSV reader takes it back: unquoted empty is NULL. */
@@ -165,7 +254,7 @@ async function tableColumns(tx: Transaction, table: string): Promise<string[]> {
 }
 
 /** Parquet rows as CSV, with the column list they fill: Parquet columns matched to the table's by name. */
-async function parquetAsCsv(tx: Transaction, command: CopyCommand, file: Uint8Array, key: string) {
+async function parquetAsCsv(tx: Transaction, command: CopyCommand, file: Uint8Array, uri: string) {
   const { parquetMetadata, parquetReadObjects, parquetSchema } = await import('hyparquet');
   const { compressors } = await import('hyparquet-compressors');
   const buffer = file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer;
@@ -176,7 +265,7 @@ async function parquetAsCsv(tx: Transaction, command: CopyCommand, file: Uint8Ar
   const matched = parquetColumns.filter((c) => byName.has(c.toLowerCase()));
   if (matched.length === 0) {
     throw new Error(
-      `none of the Parquet columns of s3://${command.bucket}/${key} (${parquetColumns.join(', ')}) ` +
+      `none of the Parquet columns of ${uri} (${parquetColumns.join(', ')}) ` +
         `is a column of ${command.table} (${wanted.join(', ')})`,
     );
   }
@@ -187,18 +276,20 @@ async function parquetAsCsv(tx: Transaction, command: CopyCommand, file: Uint8Ar
 
 /** Runs a parsed COPY inside the statement's transaction; returns the number of rows loaded. */
 export async function runCopy(tx: Transaction, command: CopyCommand, s3: S3Client): Promise<number> {
-  const keys = await listKeys(s3, command.bucket, command.prefix);
-  if (keys.length === 0) {
+  const sources = command.manifest
+    ? await manifestEntries(s3, command)
+    : await listKeys(s3, command.bucket, command.prefix);
+  if (sources.length === 0) {
     throw new Error(`The specified S3 prefix '${command.prefix}' does not exist in bucket ${command.bucket}`);
   }
   let loaded = 0;
-  for (const key of keys) {
-    let file = await getObject(s3, command.bucket, key);
+  for (const { bucket, key } of sources) {
+    let file = await getObject(s3, bucket, key);
     let csv: string;
     let columns = command.columns;
     let options = `format csv`;
     if (command.format === 'PARQUET') {
-      ({ csv, columns } = await parquetAsCsv(tx, command, file, key));
+      ({ csv, columns } = await parquetAsCsv(tx, command, file, `s3://${bucket}/${key}`));
     } else {
       if (command.gzip) file = gunzipSync(file);
       // IGNOREHEADER skips lines at the top of every file, as Redshift does.

@@ -51,7 +51,7 @@ export function testSpec(overrides: Partial<PipelineSpecInput> = {}): PipelineSp
     ],
     raw: { crawler: 'sales-raw' },
     transform: { jobName: 'sales-to-parquet', curatedPrefix: 'curated/sales/' },
-    redshift: { sql: ['call refresh_sales(${batch_id}, ${curated_uri})'] },
+    redshift: { sql: ['call refresh_sales(${batch_id}, ${copy_manifest_uri})'] },
     notify: {
       email: { to: ['team@example.com'], from: 'glueline@example.com' },
       webhook: { url: 'https://hooks.example.com/glueline' },
@@ -135,6 +135,7 @@ export function fakeActivities(options: FakeOptions = {}): GluelineActivities & 
       };
     }),
     deleteObjects: wrap('deleteObjects', async (input) => ({ deleted: input.keys?.length ?? 0 })),
+    writeCopyManifest: wrap('writeCopyManifest', async (input) => ({ entries: input.files.length })),
     readManifest: wrap('readManifest', async () => options.manifest ?? MANIFEST),
     startGlueJobRun: wrap('startGlueJobRun', async () => ({ jobRunId: 'jr_test_1', reused: false })),
     waitForGlueJobRun: wrap(

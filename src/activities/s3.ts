@@ -1,6 +1,6 @@
 /**
- * S3 activities: verified server-side copies that resume from heartbeats, deletes, and the Glue job's
- * manifest. The calls are in src/aws/s3-objects.ts and src/aws/s3-copy.ts; here are the Temporal
+ * S3 activities: verified server-side copies that resume from heartbeats, deletes, the Glue job's
+ * manifest, and the Redshift COPY manifest written from it. The calls are in src/aws/s3-objects.ts and src/aws/s3-copy.ts; here are the Temporal
  * decisions (progress heartbeats, resuming, cancellation, which failure).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -8,16 +8,25 @@ import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import { awsErrorName } from '../aws/errors';
 import { copyVerified, forEachLimit, sourceObject, type SourceObject } from '../aws/s3-copy';
-import { DELETE_BATCH_KEYS, deleteKeys, getObjectText, listKeys, type CallOptions } from '../aws/s3-objects';
+import {
+  DELETE_BATCH_KEYS,
+  deleteKeys,
+  getObjectText,
+  headIfExists,
+  listKeys,
+  putObjectText,
+  type CallOptions,
+} from '../aws/s3-objects';
 import {
   copyVerificationFailed,
   deleteObjectsFailed,
   invalidInput,
   keyCollision,
+  manifestFileMismatch,
   manifestInvalid,
   noSourceObjects,
 } from '../workflow-safe/failures';
-import { s3Uri as uri, type GlueManifest } from '../workflow-safe/layout';
+import { redshiftCopyManifest, s3Uri as uri, type GlueManifest } from '../workflow-safe/layout';
 import { failureOf } from './errors';
 import type {
   CopyObjectsInput,
@@ -26,6 +35,7 @@ import type {
   DeleteObjectsInput,
   GluelineActivities,
   ObjectSet,
+  WriteCopyManifestInput,
 } from '../workflow-safe/activity-types';
 import type { AwsClients } from '../aws/clients';
 import type { ActivityDeps } from './deps';
@@ -196,7 +206,8 @@ async function copyObjects(deps: ActivityDeps, input: CopyObjectsInput): Promise
 async function deleteObjects(deps: ActivityDeps, input: DeleteObjectsInput): Promise<{ deleted: number }> {
   const { aws } = deps;
   const s3 = aws.s3(input.region);
-  const keys = await keysOf(s3, input);
+  const keep = new Set(input.except ?? []);
+  const keys = (await keysOf(s3, input)).filter((key) => !keep.has(key));
   let deleted = 0;
   for (let i = 0; i < keys.length; i += DELETE_BATCH_KEYS) {
     const batch = keys.slice(i, i + DELETE_BATCH_KEYS);
@@ -217,6 +228,35 @@ async function deleteObjects(deps: ActivityDeps, input: DeleteObjectsInput): Pro
     Context.current().heartbeat({ deleted });
   }
   return { deleted };
+}
+
+async function writeCopyManifest(deps: ActivityDeps, input: WriteCopyManifestInput): Promise<{ entries: number }> {
+  const s3 = deps.aws.s3(input.region);
+  for (const file of input.files) {
+    const where = { region: input.region, bucket: input.bucket, key: file.key };
+    const found = await s3Calls(() => headIfExists(s3, where, cancellable()));
+    if (found?.ContentLength === file.bytes) continue;
+    // Redshift reads Parquet by the byte ranges content_length gives: a manifest naming a file that is not as
+    // the Glue job wrote it would fail the refresh or load other rows, so stop here instead.
+    throw manifestFileMismatch(
+      where,
+      (found
+        ? `is ${found.ContentLength} bytes, not the ${file.bytes} bytes the Glue job's manifest gives`
+        : `does not exist, though the Glue job's manifest lists it`) +
+        `: run the batch again from transform (npm run glueline -- redrive <workflowId> --from transform)`,
+    );
+  }
+  const text = JSON.stringify(redshiftCopyManifest(input.bucket, input.files));
+  await s3Calls(() =>
+    putObjectText(
+      s3,
+      { region: input.region, bucket: input.bucket, key: input.key },
+      text,
+      'application/json',
+      cancellable(),
+    ),
+  );
+  return { entries: input.files.length };
 }
 
 async function readManifest(
@@ -241,11 +281,12 @@ async function readManifest(
 /** The S3 activities, over the clients and settings in `deps`. */
 export function createS3Activities(
   deps: ActivityDeps,
-): Pick<GluelineActivities, 'copyObjects' | 'deleteObjects' | 'readManifest'> {
+): Pick<GluelineActivities, 'copyObjects' | 'deleteObjects' | 'readManifest' | 'writeCopyManifest'> {
   return {
     copyObjects: (input) => copyObjects(deps, input),
     deleteObjects: (input) => deleteObjects(deps, input),
     readManifest: (input) => readManifest(deps, input),
+    writeCopyManifest: (input) => writeCopyManifest(deps, input),
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * S3 objects: list, head, delete and read (copies are in s3-copy.ts). Every call that fails throws an
+ * S3 objects: list, head, delete, read and write (copies are in s3-copy.ts). Every call that fails throws an
  * {@link AwsCallError} naming the object or the bucket; each takes the activity's abort signal.
  */
 import {
@@ -7,6 +7,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   type HeadObjectCommandOutput,
   type S3Client,
   type _Error as S3KeyError,
@@ -128,4 +129,20 @@ export async function getObjectText(s3: S3Client, object: ObjectRef, { abortSign
     s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key }), { abortSignal }),
   );
   return (await out.Body?.transformToString('utf-8')) ?? '';
+}
+
+/** Writes `text` (UTF-8) as the object, with its content type. */
+export async function putObjectText(
+  s3: S3Client,
+  object: ObjectRef,
+  text: string,
+  contentType: string,
+  { abortSignal }: CallOptions = {},
+): Promise<void> {
+  const target: AwsTarget = { ...headTarget(object), operation: 'PutObject', notFoundFix: missingBucketFix };
+  await awsCall(target, () =>
+    s3.send(new PutObjectCommand({ Bucket: object.bucket, Key: object.key, Body: text, ContentType: contentType }), {
+      abortSignal,
+    }),
+  );
 }

@@ -48,7 +48,19 @@ export interface CopyProgress {
   bytesDone: number;
 }
 
-export type DeleteObjectsInput = ObjectSet;
+export type DeleteObjectsInput = ObjectSet & {
+  /** Keys to leave in place: with `prefix`, deletes what an earlier run left beside them. @default [] */
+  except?: string[];
+};
+
+export interface WriteCopyManifestInput {
+  region: string;
+  bucket: string;
+  /** Where the Redshift COPY manifest goes (layout's copyManifestKey). */
+  key: string;
+  /** The files it lists, in `bucket`, with the sizes the Glue manifest gives them; each is checked with HEAD. */
+  files: { key: string; bytes: number }[];
+}
 
 export interface StartGlueJobRunInput {
   region: string;
@@ -222,8 +234,13 @@ export interface FailureNotice {
 export interface GluelineActivities {
   /** Server-side copies, skipping identical objects, verified before returning; resumes from heartbeats. */
   copyObjects(input: CopyObjectsInput): Promise<CopyObjectsResult>;
-  /** Deletes objects: the clean-up of a copy that failed verification. */
+  /** Deletes objects: the clean-up of a copy that failed verification, or what earlier runs left under a prefix. */
   deleteObjects(input: DeleteObjectsInput): Promise<{ deleted: number }>;
+  /**
+   * Writes a Redshift COPY manifest listing exactly `files` (mandatory, with meta.content_length), after
+   * checking with HEAD that each is there with the size the Glue manifest gives.
+   */
+  writeCopyManifest(input: WriteCopyManifestInput): Promise<{ entries: number }>;
   /** Reads and checks the Glue job's manifest. */
   readManifest(input: { region: string; bucket: string; key: string }): Promise<GlueManifest>;
 

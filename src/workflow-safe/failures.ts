@@ -209,6 +209,18 @@ export function manifestInvalid(details: ManifestInvalidDetails, why: string): A
   );
 }
 
+/**
+ * A file the Glue job's manifest lists, at `details`, is not as the manifest says (missing, or another size): a
+ * COPY manifest of it would fail the refresh or load other rows. `why` completes "s3://bucket/key (region) ...".
+ */
+export function manifestFileMismatch(details: ManifestInvalidDetails, why: string): ApplicationFailure {
+  return terminal(
+    FailureType.ManifestInvalid,
+    `s3://${details.bucket}/${details.key} (${details.region}) ${why}`,
+    details,
+  );
+}
+
 /** Details of {@link FailureType.KeyCollision}. */
 export interface KeyCollisionDetails {
   destinationKey: string;

@@ -31,7 +31,30 @@ export const quarantineBatchPrefix = (spec: PipelineSpec, batch: Batch) =>
  */
 export const manifestKey = (spec: PipelineSpec, batch: Batch) => `_glueline/manifests/${spec.name}/${batch.id}.json`;
 
+/**
+ * The batch's Redshift COPY manifest, in every curated bucket of a region with a Redshift target, beside the
+ * Glue job's manifest (outside the crawled prefix). It lists exactly the Glue manifest's Parquet in that bucket,
+ * so `COPY ... MANIFEST` (`${copy_manifest_uri}`) loads those files and nothing else under the prefix.
+ */
+export const copyManifestKey = (spec: Pick<PipelineSpec, 'name'>, batch: Pick<Batch, 'id'>) =>
+  `_glueline/copy-manifests/${spec.name}/${batch.id}.manifest`;
+
 export const s3Uri = (bucket: string, key: string) => `s3://${bucket}/${key}`;
+
+/**
+ * A Redshift COPY manifest: every entry mandatory (a missing file fails the COPY instead of loading less), with
+ * `meta.content_length`, which Redshift requires for Parquet and ORC and Spectrum uses too.
+ */
+export interface RedshiftCopyManifest {
+  entries: { url: string; mandatory: true; meta: { content_length: number } }[];
+}
+
+/** The COPY manifest of `files` (keys and sizes) in `bucket`. */
+export function redshiftCopyManifest(bucket: string, files: { key: string; bytes: number }[]): RedshiftCopyManifest {
+  return {
+    entries: files.map((f) => ({ url: s3Uri(bucket, f.key), mandatory: true, meta: { content_length: f.bytes } })),
+  };
+}
 
 /** The Glue job argument that tags a job run with the pipeline run that started it (idempotency). */
 export const RUN_TAG_ARGUMENT = '--glueline_run_tag';
@@ -74,6 +97,7 @@ export function renderSql(spec: PipelineSpec, batch: Batch, region: string): str
     curated_bucket: r.curatedBucket,
     curated_prefix: curatedBatchPrefix(spec, batch),
     curated_uri: s3Uri(r.curatedBucket, curatedBatchPrefix(spec, batch)),
+    copy_manifest_uri: s3Uri(r.curatedBucket, copyManifestKey(spec, batch)),
     glue_database: r.glueDatabase,
   };
   return (spec.redshift?.sql ?? []).map((sql) =>

@@ -117,6 +117,10 @@ export interface StepCounts {
   copied?: number;
   skippedIdentical?: number;
   verifiedKeys?: number;
+  /** replicate-curated: objects of earlier runs deleted from the replicas' batch prefix. */
+  staleDeleted?: number;
+  /** replicate-curated: Redshift COPY manifests written, one per region with a Redshift target. */
+  copyManifests?: number;
   /** From the Glue job's manifest. */
   rowsIn?: number;
   rowsOut?: number;

@@ -5,6 +5,7 @@
  * run; the workflow validates it again (this module is pure and deterministic, safe in workflow code).
  */
 import { z } from 'zod';
+import { copyManifestKey } from './layout';
 
 export const bucketName = z
   .string()
@@ -114,6 +115,7 @@ export const SQL_VARIABLES = [
   'batch_id',
   'region',
   'curated_uri',
+  'copy_manifest_uri',
   'curated_bucket',
   'curated_prefix',
   'glue_database',
@@ -127,10 +129,10 @@ export const DATA_API_LIMITS = { statements: 40, statementBytes: 100 * 1024 } as
 
 /**
  * The longest a `${name}` can become in a run, for the size check: a batch id is at most 63
- * characters, so `${batch_id}` (and the batch folder in `${curated_prefix}` and `${curated_uri}`)
- * is counted at that length.
+ * characters, so `${batch_id}` (and the batch in `${curated_prefix}`, `${curated_uri}` and
+ * `${copy_manifest_uri}`) is counted at that length.
  */
-function longestSqlVariables(spec: { transform: { curatedPrefix: string } }, region: RegionSpec) {
+function longestSqlVariables(spec: { name: string; transform: { curatedPrefix: string } }, region: RegionSpec) {
   const batchId = 'x'.repeat(63);
   const prefix = `${spec.transform.curatedPrefix}batch_id=${batchId}/`;
   return {
@@ -139,6 +141,7 @@ function longestSqlVariables(spec: { transform: { curatedPrefix: string } }, reg
     curated_bucket: region.curatedBucket,
     curated_prefix: prefix,
     curated_uri: `s3://${region.curatedBucket}/${prefix}`,
+    copy_manifest_uri: `s3://${region.curatedBucket}/${copyManifestKey(spec, { id: batchId })}`,
     glue_database: region.glueDatabase,
   } satisfies Record<(typeof SQL_VARIABLES)[number], string>;
 }
@@ -211,8 +214,11 @@ export const PipelineSpec = z
       .strictObject({
         /**
          * The refresh statements, run in one transaction in every region that has a Redshift target.
-         * `${batch_id}`, `${region}`, `${curated_uri}`, `${curated_bucket}`, `${curated_prefix}` and
-         * `${glue_database}` are replaced with the run's values before they are sent.
+         * `${batch_id}`, `${region}`, `${curated_uri}`, `${copy_manifest_uri}`, `${curated_bucket}`,
+         * `${curated_prefix}` and `${glue_database}` are replaced with the run's values before they are sent.
+         * Load the batch with `COPY ... FROM '${copy_manifest_uri}' ... MANIFEST`: it names exactly the
+         * Parquet of the Glue job's manifest in the region, where `${curated_uri}` would also load whatever an
+         * earlier run left under the prefix.
          */
         sql: z
           .array(

@@ -82,6 +82,7 @@ const AWS_CALL_ACTIVITIES = [
   'executeStatements',
   'cancelStatement',
   'deleteObjects',
+  'writeCopyManifest',
 ] as const satisfies ActivityName[];
 
 /**

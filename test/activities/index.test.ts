@@ -11,6 +11,7 @@ describe('createActivities', () => {
       'copyObjects',
       'deleteObjects',
       'readManifest',
+      'writeCopyManifest',
       'startGlueJobRun',
       'waitForGlueJobRun',
       'stopGlueJobRun',

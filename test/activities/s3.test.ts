@@ -436,6 +436,65 @@ describe('deleteObjects', () => {
       ['keep/c'],
     );
   });
+
+  test('with except, deletes what else is under the prefix and keeps the keys named', async () => {
+    const { aws, source, s3 } = await setup({ 'out/new-0': '1', 'out/new-1': '2', 'out/old-0': '3', 'other/x': '4' });
+    const result = await run(activityEnv(), s3.deleteObjects, {
+      region: primary,
+      bucket: source,
+      prefix: 'out/',
+      except: ['out/new-0', 'out/new-1'],
+    });
+    assert.deepEqual(result, { deleted: 1 });
+    const left = await aws.s3(primary).send(new ListObjectsV2Command({ Bucket: source }));
+    assert.deepEqual(
+      left.Contents?.map((o) => o.Key),
+      ['other/x', 'out/new-0', 'out/new-1'],
+    );
+  });
+});
+
+describe('writeCopyManifest', () => {
+  test("writes a Redshift COPY manifest of exactly the files, mandatory, with each one's content_length", async () => {
+    const { aws, source, s3 } = await setup({
+      'out/a.parquet': 'aaa',
+      'out/b.parquet': 'bbbb',
+      'out/old.parquet': 'x',
+    });
+    const files = [
+      { key: 'out/a.parquet', bytes: 3 },
+      { key: 'out/b.parquet', bytes: 4 },
+    ];
+    const result = await run(activityEnv(), s3.writeCopyManifest, {
+      region: primary,
+      bucket: source,
+      key: 'm/b1.manifest',
+      files,
+    });
+    assert.deepEqual(result, { entries: 2 });
+    assert.deepEqual(JSON.parse(await body(aws, primary, source, 'm/b1.manifest')), {
+      entries: [
+        { url: `s3://${source}/out/a.parquet`, mandatory: true, meta: { content_length: 3 } },
+        { url: `s3://${source}/out/b.parquet`, mandatory: true, meta: { content_length: 4 } },
+      ],
+    });
+  });
+
+  test('fails non-retryably with ManifestInvalid, writing nothing, when a file is missing or not the size given', async () => {
+    const { aws, source, s3 } = await setup({ 'out/a.parquet': 'aaa' });
+    const write = (files: { key: string; bytes: number }[]) =>
+      rejection(
+        run(activityEnv(), s3.writeCopyManifest, { region: primary, bucket: source, key: 'm.manifest', files }),
+      );
+    const missing = await write([{ key: 'out/gone.parquet', bytes: 3 }]);
+    assert.equal(missing.type, 'ManifestInvalid');
+    assert.equal(missing.nonRetryable, true);
+    assert.match(missing.message, new RegExp(`s3://${source}/out/gone.parquet .*does not exist`));
+    const resized = await write([{ key: 'out/a.parquet', bytes: 99 }]);
+    assert.match(resized.message, /is 3 bytes, not the 99 bytes the Glue job's manifest gives/);
+    const listed = await aws.s3(primary).send(new ListObjectsV2Command({ Bucket: source, Prefix: 'm.manifest' }));
+    assert.equal(listed.KeyCount, 0);
+  });
 });
 
 describe('readManifest', () => {

@@ -1,7 +1,8 @@
 /**
  * Issue 5's "Done when", end to end on the test stack: provision the sample spec, start glueline's job
  * through the gateway with @aws-sdk/client-glue, get real Parquet in local S3, and load it with the
- * spec's own Redshift SQL through @aws-sdk/client-redshift-data. One successful Spark run for the file.
+ * spec's own Redshift SQL through @aws-sdk/client-redshift-data (from the COPY manifest replicate-curated
+ * would write). One successful Spark run for the file.
  */
 import assert from 'node:assert/strict';
 import { before, after, describe, test } from 'node:test';
@@ -20,13 +21,15 @@ import {
   RedshiftDataClient,
   type DescribeStatementResponse,
 } from '@aws-sdk/client-redshift-data';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
+  copyManifestKey,
   curatedBatchPrefix,
   glueJobArguments,
   manifestKey,
   primaryRegion,
   rawBatchPrefix,
+  redshiftCopyManifest,
   renderSql,
   type GlueManifest,
 } from '../../src/workflow-safe/layout';
@@ -121,6 +124,14 @@ describe("glueline's job through the gateway, after npm run provision", () => {
       run = await jobRunEnded(await startJobRun(sample()));
       if (run.JobRunState === 'SUCCEEDED') {
         manifest = JSON.parse(await getText(manifestKey(spec, sample()))) as GlueManifest;
+        // What replicate-curated writes for the refresh's ${copy_manifest_uri}.
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: primary.curatedBucket,
+            Key: copyManifestKey(spec, sample()),
+            Body: JSON.stringify(redshiftCopyManifest(primary.curatedBucket, manifest.outputFiles)),
+          }),
+        );
       }
     });
 

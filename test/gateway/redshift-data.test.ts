@@ -30,10 +30,12 @@ before(() =>
 
 const ACTIVE = new Set(['SUBMITTED', 'PICKED', 'STARTED']);
 
+/** Waits for a statement to end; a minute at most, as opening a database on a busy 2-core machine takes long. */
 async function settled(Id: string): Promise<DescribeStatementResponse> {
   return pollUntil(
     () => redshift.send(new DescribeStatementCommand({ Id })),
     (d) => !ACTIVE.has(d.Status!),
+    { timeoutMs: 60_000 },
   );
 }
 
@@ -212,6 +214,112 @@ describe('Redshift Data API on the embedded Postgres', () => {
     const done = await execute(`copy nothing from 's3://${Bucket}/none/' format as parquet`);
     assert.equal(done.Status, 'FAILED');
     assert.match(done.Error!, /prefix 'none\/' does not exist/);
+  });
+
+  describe('COPY ... MANIFEST', () => {
+    let Bucket: string;
+    let parquet: Uint8Array;
+    const rows = async (table: string) => scalar(`select count(*) from ${table}`);
+    const putManifest = (Key: string, entries: unknown[]) =>
+      s3.send(new PutObjectCommand({ Bucket, Key, Body: JSON.stringify({ entries }) }));
+    const entry = (key: string, extra: Record<string, unknown> = {}) => ({
+      url: `s3://${Bucket}/${key}`,
+      mandatory: true,
+      meta: { content_length: parquet.byteLength },
+      ...extra,
+    });
+    /** A fresh table, then the COPY of `manifestKey` into it as Parquet. */
+    const copyParquet = async (manifestKey: string) => {
+      const table = tableName('manifest');
+      await execute(`create table ${table} (id int)`);
+      const done = await execute(
+        `copy ${table} from 's3://${Bucket}/${manifestKey}' iam_role default format as parquet manifest`,
+      );
+      return { table, done };
+    };
+
+    before(async () => {
+      const { parquetWriteBuffer } = await import('hyparquet-writer');
+      Bucket = unique('gw-manifest');
+      await s3.send(new CreateBucketCommand({ Bucket }));
+      parquet = new Uint8Array(parquetWriteBuffer({ columnData: [{ name: 'id', data: [1, 2, 3], type: 'INT32' }] }));
+      for (const Key of ['b/part-new-0.parquet', 'b/part-new-1.parquet', 'b/part-old-0.parquet'])
+        await s3.send(new PutObjectCommand({ Bucket, Key, Body: parquet }));
+    });
+
+    test("loads exactly the manifest's entries, not the other files under the same prefix", async () => {
+      await putManifest('m/exact.manifest', [entry('b/part-new-0.parquet'), entry('b/part-new-1.parquet')]);
+      const { table, done } = await copyParquet('m/exact.manifest');
+      assert.equal(done.Status, 'FINISHED', done.Error);
+      assert.equal(done.ResultRows, 6);
+      assert.equal(await rows(table), 6);
+    });
+
+    test('a missing mandatory entry fails the COPY as Redshift does, and loads nothing', async () => {
+      await putManifest('m/missing.manifest', [entry('b/part-new-0.parquet'), entry('b/part-gone.parquet')]);
+      const { table, done } = await copyParquet('m/missing.manifest');
+      assert.equal(done.Status, 'FAILED');
+      assert.match(done.Error!, /^ERROR: Mandatory url is not present in manifest file\..*b\/part-gone\.parquet/);
+      assert.equal(await rows(table), 0);
+    });
+
+    test('a missing entry that is not mandatory is skipped', async () => {
+      await putManifest('m/optional.manifest', [
+        entry('b/part-new-0.parquet'),
+        entry('b/part-gone.parquet', { mandatory: false }),
+      ]);
+      const { table, done } = await copyParquet('m/optional.manifest');
+      assert.equal(done.Status, 'FINISHED', done.Error);
+      assert.equal(await rows(table), 3);
+    });
+
+    test('a Parquet entry without meta.content_length fails as Redshift does', async () => {
+      await putManifest('m/no-meta.manifest', [{ url: `s3://${Bucket}/b/part-new-0.parquet`, mandatory: true }]);
+      const noMeta = await copyParquet('m/no-meta.manifest');
+      assert.equal(noMeta.done.Status, 'FAILED');
+      assert.match(noMeta.done.Error!, /^ERROR: File entry does not have 'meta' key\./);
+      await putManifest('m/no-length.manifest', [entry('b/part-new-0.parquet', { meta: {} })]);
+      const noLength = await copyParquet('m/no-length.manifest');
+      assert.equal(noLength.done.Status, 'FAILED');
+      assert.match(noLength.done.Error!, /^ERROR: File entry does not have 'meta\.content_length' key\./);
+    });
+
+    test("a content_length that is not the object's size fails the COPY", async () => {
+      await putManifest('m/wrong-length.manifest', [entry('b/part-new-0.parquet', { meta: { content_length: 7 } })]);
+      const { done } = await copyParquet('m/wrong-length.manifest');
+      assert.equal(done.Status, 'FAILED');
+      assert.match(done.Error!, /content_length 7 of .*part-new-0\.parquet .* is not the object's size/);
+    });
+
+    test('a manifest that is not JSON, or has no entries array, fails as Redshift does', async () => {
+      await s3.send(new PutObjectCommand({ Bucket, Key: 'm/broken.manifest', Body: '{"entries": [' }));
+      const broken = await copyParquet('m/broken.manifest');
+      assert.equal(broken.done.Status, 'FAILED');
+      assert.match(broken.done.Error!, /^ERROR: Manifest file is not in correct json format/);
+      await s3.send(new PutObjectCommand({ Bucket, Key: 'm/no-entries.manifest', Body: '{"files": []}' }));
+      const noEntries = await copyParquet('m/no-entries.manifest');
+      assert.match(noEntries.done.Error!, /^ERROR: Manifest file is not in correct json format.*no "entries" array/);
+    });
+
+    test('a manifest that does not exist fails as Redshift does', async () => {
+      const { done } = await copyParquet('m/never-written.manifest');
+      assert.equal(done.Status, 'FAILED');
+      assert.match(
+        done.Error!,
+        /^ERROR: Problem reading manifest file - S3ServiceException:The specified key does not exist/,
+      );
+    });
+
+    test('a CSV manifest needs no meta', async () => {
+      await s3.send(new PutObjectCommand({ Bucket, Key: 'csv/a.csv', Body: 'id\n1\n2\n' }));
+      await s3.send(new PutObjectCommand({ Bucket, Key: 'csv/stale.csv', Body: 'id\n9\n' }));
+      await putManifest('m/csv.manifest', [{ url: `s3://${Bucket}/csv/a.csv`, mandatory: true }]);
+      const table = tableName('manifest_csv');
+      await execute(`create table ${table} (id int)`);
+      const done = await execute(`copy ${table} from 's3://${Bucket}/m/csv.manifest' csv ignoreheader 1 manifest`);
+      assert.equal(done.Status, 'FINISHED', done.Error);
+      assert.equal(await rows(table), 2);
+    });
   });
 
   test('ExecuteStatement without a Database throws ValidationException', async () => {

@@ -21,7 +21,10 @@ const base: PipelineSpecInput = {
   raw: { crawler: 'raw' },
   transform: { jobName: 'to-parquet', curatedPrefix: 'sales/' },
   redshift: {
-    sql: ["delete from sales where batch_id = '${batch_id}'", "copy sales from '${curated_uri}' format as parquet"],
+    sql: [
+      "delete from sales where batch_id = '${batch_id}'",
+      "copy sales from '${copy_manifest_uri}' format as parquet manifest",
+    ],
   },
   notify: { email: { to: ['team@example.com'], from: 'glueline@example.com' } },
 };
@@ -131,7 +134,7 @@ describe('the batch layout', () => {
   test("the refresh SQL names each region's own curated bucket", () => {
     assert.deepEqual(renderSql(spec, batch, 'eu-west-1'), [
       "delete from sales where batch_id = 'b1'",
-      "copy sales from 's3://cur-b/sales/batch_id=b1/' format as parquet",
+      "copy sales from 's3://cur-b/_glueline/copy-manifests/sales/b1.manifest' format as parquet manifest",
     ]);
   });
 

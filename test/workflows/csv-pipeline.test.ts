@@ -16,6 +16,7 @@ import { type PipelineInputRaw } from '../../src/workflow-safe/run-input';
 import {
   controllableGlueWait,
   fakeActivities,
+  MANIFEST,
   PRIMARY,
   REPLICA,
   testInput,
@@ -66,13 +67,19 @@ describe('csvPipeline, happy path', () => {
     );
 
     const names = fakes.calls.map((c) => c.name);
-    assert.deepEqual(names.slice(0, 7), [
+    assert.deepEqual(names.slice(0, 12), [
       'copyObjects',
       'startCrawler',
       'waitForCrawler',
       'startGlueJobRun',
       'waitForGlueJobRun',
       'readManifest',
+      // replicate-curated: see the next test
+      'deleteObjects',
+      'copyObjects',
+      'deleteObjects',
+      'writeCopyManifest',
+      'writeCopyManifest',
       'copyObjects',
     ]);
     const crawlWait = (region: string) =>
@@ -113,6 +120,59 @@ describe('csvPipeline, happy path', () => {
       rowsOut: 97,
       rowsRejected: 3,
     });
+  });
+});
+
+describe('csvPipeline, replicate-curated', () => {
+  test("leaves each replica's batch prefix holding exactly the manifest's files, the manifest last", async () => {
+    const input = testInput();
+    const batchId = (input.batch as { id: string }).id;
+    const { result, called } = await runPipeline(input);
+    assert.equal(result?.status, 'succeeded');
+    const replicaBucket = 'sales-curated-euw1';
+    const manifestKey = `_glueline/manifests/sales/${batchId}.json`;
+    const copyManifestKey = `_glueline/copy-manifests/sales/${batchId}.manifest`;
+    const dataKeys = MANIFEST.outputFiles.map((f) => f.key);
+    // In order: the earlier manifests, the data, earlier runs' files, the COPY manifests, the Glue manifest last.
+    assert.deepEqual(
+      called('deleteObjects').map((c) => c.input),
+      [
+        { region: REPLICA, bucket: replicaBucket, keys: [manifestKey, copyManifestKey] },
+        { region: REPLICA, bucket: replicaBucket, prefix: `curated/sales/batch_id=${batchId}/`, except: dataKeys },
+      ],
+    );
+    const copies = called('copyObjects').map((c) => (c.input as CopyObjectsInput).source.keys);
+    assert.deepEqual(copies.slice(1), [dataKeys, [manifestKey]]);
+    assert.deepEqual(
+      called('writeCopyManifest')
+        .map((c) => c.input)
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      [
+        { region: REPLICA, bucket: replicaBucket, key: copyManifestKey, files: MANIFEST.outputFiles },
+        { region: PRIMARY, bucket: 'sales-curated-use1', key: copyManifestKey, files: MANIFEST.outputFiles },
+      ],
+    );
+    // Each waits for the one before: the calls never overlap.
+    const [forgetManifests, pruneStale] = called('deleteObjects');
+    const [, copyData, copyManifest] = called('copyObjects');
+    assert.ok(forgetManifests!.endedAtMs! <= copyData!.startedAtMs);
+    assert.ok(copyData!.endedAtMs! <= pruneStale!.startedAtMs);
+    for (const write of called('writeCopyManifest')) {
+      assert.ok(pruneStale!.endedAtMs! <= write.startedAtMs && write.endedAtMs! <= copyManifest!.startedAtMs);
+    }
+    const counts = stepOf(result!, 'replicate-curated').counts;
+    assert.deepEqual([counts.staleDeleted, counts.copyManifests], [0, 2]);
+  });
+
+  test('a refresh SQL names the COPY manifest of its own region', async () => {
+    const { called } = await runPipeline(testInput());
+    const sqls = called('executeStatements').map((c) => (c.input as { region: string; sqls: string[] }).sqls[0]);
+    assert.ok(
+      sqls.some((sql) => /s3:\/\/sales-curated-euw1\/_glueline\/copy-manifests\/sales\/.+\.manifest/.test(sql!)),
+    );
+    assert.ok(
+      sqls.some((sql) => /s3:\/\/sales-curated-use1\/_glueline\/copy-manifests\/sales\/.+\.manifest/.test(sql!)),
+    );
   });
 });
 

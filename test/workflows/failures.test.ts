@@ -5,7 +5,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { DeleteObjectsInput, FailureNotice } from '../../src/workflow-safe/activity-types';
 import { FailureType } from '../../src/workflow-safe/failures';
-import { manifestKey } from '../../src/workflow-safe/layout';
+import { copyManifestKey, manifestKey } from '../../src/workflow-safe/layout';
 import { PipelineSpec } from '../../src/workflow-safe/spec';
 import {
   MANIFEST,
@@ -167,18 +167,21 @@ describe('csvPipeline, a failing step', () => {
     assert.equal((called('sendFailureEmail')[0]!.input as FailureNotice).attempt, 3);
   });
 
-  test('a failed replication deletes the unverified copy, manifest first', async () => {
+  test('a failed replication deletes the unverified copy, manifests first', async () => {
     const input = testInput();
     const { called } = await bed.runToEnd('csvPipeline', input, failWhere(CASES[3]!));
     const deletes = called('deleteObjects').map((c) => c.input as DeleteObjectsInput);
-    assert.equal(deletes.length, 1);
-    assert.equal(deletes[0]!.bucket, 'sales-curated-euw1');
-    const key = manifestKey(PipelineSpec.parse(input.spec), input.batch as { id: string } as never);
-    assert.equal(deletes[0]!.keys![0], key);
-    assert.deepEqual(
-      deletes[0]!.keys!.slice(1),
-      MANIFEST.outputFiles.map((f) => f.key),
-    );
+    const spec = PipelineSpec.parse(input.spec);
+    const batch = input.batch as { id: string } as never;
+    // The replica's earlier manifests go before the copy; the clean-up of the failed copy comes last.
+    assert.equal(deletes.length, 2);
+    const cleanup = deletes[1]!;
+    assert.equal(cleanup.bucket, 'sales-curated-euw1');
+    assert.deepEqual(cleanup.keys, [
+      manifestKey(spec, batch),
+      copyManifestKey(spec, batch),
+      ...MANIFEST.outputFiles.map((f) => f.key),
+    ]);
   });
 
   test('a Glue job that wrote nothing fails replicate-curated with NoSourceObjects and copies nothing', async () => {

@@ -1,7 +1,9 @@
 /** The replicate-curated step. */
-import { CancellationScope, log } from '@temporalio/workflow';
+import { CancellationScope, log, patched } from '@temporalio/workflow';
+import type { CopyObjectsResult } from '../../workflow-safe/activity-types';
 import { noSourceObjects } from '../../workflow-safe/failures';
 import {
+  copyManifestKey,
   curatedBatchPrefix,
   manifestKey,
   primaryRegion,
@@ -9,6 +11,7 @@ import {
   rawBatchPrefix,
   replicaRegions,
   s3Uri,
+  type GlueManifest,
 } from '../../workflow-safe/layout';
 import type { StepProgress } from '../../workflow-safe/pipeline';
 import type { PipelineRun } from '../run-state';
@@ -16,9 +19,18 @@ import { copyCounts } from './copy-counts';
 import { readManifest } from './transform';
 
 /**
- * replicate-curated: copies the Parquet the manifest lists (and the manifest itself, last) from the
- * primary curated bucket to every replica's, verified. If the copy fails, the unverified copies are
- * deleted, manifest first, so no replica looks complete.
+ * Marks histories whose replicate-curated leaves each replica's batch prefix holding exactly the manifest's
+ * files and writes a Redshift COPY manifest per region; runs started before it replay the plain copy.
+ */
+export const EXACT_CURATED_PATCH = 'curated-prefix-holds-exactly-the-manifest';
+
+/**
+ * replicate-curated: makes every replica's batch prefix hold exactly the Parquet the manifest lists, verified,
+ * and writes each region's Redshift COPY manifest of those files, so the refresh loads this run's files and
+ * nothing an earlier run left (Spark names its files anew each run). In order, so that no state short of the
+ * end looks complete, whenever a worker or the run stops: the replica's old manifests are deleted, the data
+ * copied, the files of earlier runs deleted, the COPY manifests written, and the Glue job's manifest copied
+ * last. If any of it fails, the replica's copies are deleted, manifests first.
  */
 export async function replicateCurated(p: StepProgress, run: PipelineRun): Promise<void> {
   const { spec, batch } = run;
@@ -39,36 +51,44 @@ export async function replicateCurated(p: StepProgress, run: PipelineRun): Promi
       },
     );
   }
+  const exact = patched(EXACT_CURATED_PATCH);
   const replicas = replicaRegions(spec);
-  if (replicas.length === 0) return;
+  if (replicas.length === 0) {
+    if (exact) await writeCopyManifests(p, run, manifest, [primary.region]);
+    return;
+  }
   const mKey = manifestKey(spec, batch);
+  const cKey = copyManifestKey(spec, batch);
   const dataKeys = manifest.outputFiles.map((f) => f.key);
   const destinations = replicas.map((r) => ({ region: r.region, bucket: r.curatedBucket }));
   p.awsIds.buckets = destinations.map((d) => d.bucket);
   try {
-    const result = await run.activities.awsWaits.copyObjects.executeWithOptions(
-      {
-        summary: `replicate-curated: copy ${dataKeys.length} Parquet file(s) of ${curatedBatchPrefix(spec, batch)} to ${replicas.map((r) => r.region).join(', ')}`,
-      },
-      [
+    if (exact) await replicateExactly(p, run, manifest, destinations);
+    else {
+      const result = await run.activities.awsWaits.copyObjects.executeWithOptions(
         {
-          source: { region: primary.region, bucket: primary.curatedBucket, keys: [...dataKeys, mKey] },
-          destinations,
-          lastKeys: [mKey],
-          requireObjects: true,
-          concurrency: spec.copy.concurrency,
+          summary: `replicate-curated: copy ${dataKeys.length} Parquet file(s) of ${curatedBatchPrefix(spec, batch)} to ${replicas.map((r) => r.region).join(', ')}`,
         },
-      ],
-    );
-    Object.assign(p.counts, copyCounts(result));
+        [
+          {
+            source: { region: primary.region, bucket: primary.curatedBucket, keys: [...dataKeys, mKey] },
+            destinations,
+            lastKeys: [mKey],
+            requireObjects: true,
+            concurrency: spec.copy.concurrency,
+          },
+        ],
+      );
+      Object.assign(p.counts, copyCounts(result));
+    }
   } catch (err) {
     await CancellationScope.nonCancellable(async () => {
       const cleanups = await Promise.allSettled(
         destinations.map((d) =>
           run.activities.awsCalls.deleteObjects.executeWithOptions(
             { summary: `replicate-curated: delete the unverified copy in s3://${d.bucket}` },
-            // The manifest first: without it a partial copy never looks complete.
-            [{ region: d.region, bucket: d.bucket, keys: [mKey, ...dataKeys] }],
+            // The manifests first: without them a partial copy never looks complete, nor is loaded.
+            [{ region: d.region, bucket: d.bucket, keys: exact ? [mKey, cKey, ...dataKeys] : [mKey, ...dataKeys] }],
           ),
         ),
       );
@@ -82,4 +102,92 @@ export async function replicateCurated(p: StepProgress, run: PipelineRun): Promi
     });
     throw err;
   }
+}
+
+/** The steps of {@link replicateCurated} under {@link EXACT_CURATED_PATCH}, in the order that keeps partial states incomplete. */
+async function replicateExactly(
+  p: StepProgress,
+  run: PipelineRun,
+  manifest: GlueManifest,
+  destinations: { region: string; bucket: string }[],
+): Promise<void> {
+  const { spec, batch } = run;
+  const primary = primaryRegion(spec);
+  const mKey = manifestKey(spec, batch);
+  const prefix = curatedBatchPrefix(spec, batch);
+  const dataKeys = manifest.outputFiles.map((f) => f.key);
+  const regions = destinations.map((d) => d.region).join(', ');
+  const eachReplica = <T>(call: (d: { region: string; bucket: string }) => Promise<T>) =>
+    Promise.all(destinations.map(call));
+
+  // An earlier run's manifests first: from here until the end, no replica looks complete or is loadable.
+  await eachReplica((d) =>
+    run.activities.awsCalls.deleteObjects.executeWithOptions(
+      { summary: `replicate-curated: delete the earlier manifests of batch ${batch.id} in s3://${d.bucket}` },
+      [{ region: d.region, bucket: d.bucket, keys: [mKey, copyManifestKey(spec, batch)] }],
+    ),
+  );
+  const copy = (keys: string[], summary: string) =>
+    run.activities.awsWaits.copyObjects.executeWithOptions({ summary }, [
+      {
+        source: { region: primary.region, bucket: primary.curatedBucket, keys },
+        destinations,
+        requireObjects: true,
+        concurrency: spec.copy.concurrency,
+      },
+    ]);
+  const data = await copy(
+    dataKeys,
+    `replicate-curated: copy ${dataKeys.length} Parquet file(s) of ${prefix} to ${regions}`,
+  );
+  // Spark names its files anew each run: what else is under the prefix is an earlier run's, and a COPY, a
+  // crawler or Spectrum reading the prefix would take it for this batch's.
+  const stale = await eachReplica((d) =>
+    run.activities.awsCalls.deleteObjects.executeWithOptions(
+      { summary: `replicate-curated: delete earlier runs' files under s3://${d.bucket}/${prefix}` },
+      [{ region: d.region, bucket: d.bucket, prefix, except: dataKeys }],
+    ),
+  );
+  await writeCopyManifests(p, run, manifest, [primary.region, ...destinations.map((d) => d.region)]);
+  const last = await copy(
+    [mKey],
+    `replicate-curated: copy the Glue job's manifest of batch ${batch.id} to ${regions}, last`,
+  );
+  Object.assign(p.counts, copyCounts(sumCopies(data, last)), {
+    staleDeleted: stale.reduce((n, s) => n + s.deleted, 0),
+  });
+}
+
+/**
+ * Writes the batch's Redshift COPY manifest (`${copy_manifest_uri}`) in each of `regions` that has a Redshift
+ * target: exactly the Glue manifest's files, in that region's curated bucket.
+ */
+async function writeCopyManifests(
+  p: StepProgress,
+  run: PipelineRun,
+  manifest: GlueManifest,
+  regions: string[],
+): Promise<void> {
+  const { spec, batch } = run;
+  if (!spec.redshift) return;
+  const targets = spec.regions.filter((r) => r.redshift && regions.includes(r.region));
+  const written = await Promise.all(
+    targets.map((r) =>
+      run.activities.awsCalls.writeCopyManifest.executeWithOptions(
+        { summary: `replicate-curated: write the COPY manifest of batch ${batch.id} in s3://${r.curatedBucket}` },
+        [{ region: r.region, bucket: r.curatedBucket, key: copyManifestKey(spec, batch), files: manifest.outputFiles }],
+      ),
+    ),
+  );
+  p.counts.copyManifests = written.length;
+}
+
+function sumCopies(a: CopyObjectsResult, b: CopyObjectsResult): CopyObjectsResult {
+  return {
+    objects: a.objects + b.objects,
+    bytes: a.bytes + b.bytes,
+    copied: a.copied + b.copied,
+    skipped: a.skipped + b.skipped,
+    verifiedKeys: a.verifiedKeys + b.verifiedKeys,
+  };
 }
