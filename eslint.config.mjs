@@ -88,7 +88,7 @@ const boundaries = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.devtools/', '.devstack/', 'bench/results/', 'glue/', 'eslint.config.mjs'] },
+  { ignores: ['node_modules/', '.devtools/', '.devstack/', 'bench/results/', 'dist/', 'glue/', 'eslint.config.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

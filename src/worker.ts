@@ -1,6 +1,6 @@
 /**
- * `npm run worker`: the glueline worker. Reads its configuration from the environment once (see
- * .env.example), builds AWS clients (default credential chain) and the mailer, and polls the task queue
+ * `glueline worker` (`npm run worker` in a checkout): the glueline worker. Reads its configuration from the
+ * environment and `.env` once (see .env.example), builds AWS clients (default credential chain) and the mailer, and polls the task queue
  * for csvPipeline and pipelineStep until SIGINT or SIGTERM, then shuts down gracefully: it stops polling
  * and gives running activities GLUELINE_SHUTDOWN_GRACE_SECONDS to finish, except AWS waits, which end their
  * attempt at once and resume on another worker from AWS's state (bench P6).
@@ -9,6 +9,8 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } 
 import nodemailer from 'nodemailer';
 import { createActivities } from './activities';
 import { createAwsClients } from './aws/clients';
+import { loadDotEnv } from './env-file';
+import { TemporalConnectError } from './temporal/connection';
 import { ConfigError, loadConfig, type WorkerConfig } from './worker/config';
 
 type TunedOptions =
@@ -44,7 +46,12 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   });
   const log = Runtime.instance().logger;
   const { namespace, connectionOptions } = config.temporal;
-  const connection = await NativeConnection.connect(connectionOptions);
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect(connectionOptions);
+  } catch (err) {
+    throw new TemporalConnectError(config.temporal, err);
+  }
   // nodemailer keeps the credentials inside the transport; only the host is ever logged.
   const mailer = nodemailer.createTransport(config.smtpUrl);
   // The Runtime shuts the worker down on these signals; AWS waits hand over to the next worker at once.
@@ -90,16 +97,32 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   }
 }
 
-if (require.main === module) {
+/**
+ * The worker process: `.env` (when present), the configuration, then {@link runWorker} until a signal.
+ * Errors are one line that says what to fix (the stack with GLUELINE_DEBUG set). @returns the exit code:
+ * 0 after a clean shutdown, 2 for a bad setting, 1 for any other error
+ */
+export async function workerMain(): Promise<number> {
   let config: WorkerConfig;
   try {
+    loadDotEnv();
     config = loadConfig();
   } catch (err) {
-    console.error(err instanceof ConfigError ? `worker: ${err.message}` : err);
-    process.exit(2);
+    console.error(`worker: ${err instanceof ConfigError ? err.message : (err as Error).message}`);
+    return 2;
   }
-  runWorker(config).catch((err: unknown) => {
-    console.error('worker:', err);
-    process.exit(1);
-  });
+  try {
+    await runWorker(config);
+    return 0;
+  } catch (err) {
+    console.error(
+      `worker: ${process.env.GLUELINE_DEBUG ? ((err as Error).stack ?? String(err)) : (err as Error).message}`,
+    );
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  // After a failed start the Temporal runtime may keep the process alive; an error ends it at once.
+  void workerMain().then((code) => (code === 0 ? (process.exitCode = 0) : process.exit(code)));
 }

@@ -45,6 +45,8 @@ export function stackWorkerEnv(
     SMTP_URL: `smtp://${s.smtp.host}:${s.smtp.port}`,
     GLUELINE_TEMPORAL_UI_URL: s.temporal.uiUrl,
     GLUELINE_SHUTDOWN_GRACE_SECONDS: '5',
+    // A checkout's own .env (the processes start in the repository) must not add settings to a test's.
+    GLUELINE_ENV_FILE: 'none',
     ...extra,
   };
 }

@@ -7,6 +7,7 @@ import type { GlueClient } from '@aws-sdk/client-glue';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { primaryRegion } from '../workflow-safe/layout';
 import type { PipelineSpec } from '../workflow-safe/spec';
+import { packageRoot } from '../package-root';
 import { bucketsOf, planBucket } from './buckets';
 import { errorName, isAccessDenied } from '../aws/errors';
 import { ProvisionError, type Change } from './change';
@@ -56,7 +57,7 @@ export async function planProvisioning(
   const curatedPlanned = changes.some(
     (c) => c.action === 'create' && c.resource.startsWith(`S3 bucket ${primary.curatedBucket} `),
   );
-  const glueDir = options.glueDir ?? path.resolve(__dirname, '..', '..', 'glue');
+  const glueDir = options.glueDir ?? path.join(packageRoot, 'glue');
   changes.push(...(await planJobScript(clients.s3(primary.region), primary.curatedBucket, glueDir, curatedPlanned)));
   const settings = {
     glueVersion: options.glueVersion ?? spec.provision.glueVersion,

@@ -7,6 +7,7 @@ import type { PipelineInputRaw } from '../workflow-safe/run-input';
 import { asUsageError, runLink, taskQueue, type CommandIo } from './common';
 import { watchRun } from './live-view';
 import { startOrAttach, type StartOutcome } from './start-options';
+import { noWorkerMessage, workerPolls } from './worker-check';
 
 /** Starts the run (or attaches to the running one); with `wait`, follows it. @returns the exit code. */
 export async function startPipeline(
@@ -16,9 +17,15 @@ export async function startPipeline(
   input: PipelineInputRaw,
   flags: { rerun: boolean; wait: boolean },
 ): Promise<number> {
+  const queue = taskQueue();
+  // --wait with no worker would wait for ever in silence; without --wait the run may wait for a worker to come.
+  if (flags.wait && !(await workerPolls(client, namespace, queue))) {
+    io.err(`${noWorkerMessage(queue, namespace)}; nothing was started`);
+    return 1;
+  }
   let started: StartOutcome;
   try {
-    started = await startOrAttach(client, input, { redo: flags.rerun, taskQueue: taskQueue() });
+    started = await startOrAttach(client, input, { redo: flags.rerun, taskQueue: queue });
   } catch (err) {
     asUsageError(err);
   }
@@ -38,6 +45,8 @@ export async function startPipeline(
   io.out(`  ${runLink(namespace, workflowId, started.runId)}`);
   if (!flags.wait) {
     io.out(`  follow it: npm run glueline -- follow ${workflowId}`);
+    if (!(await workerPolls(client, namespace, queue, 0)))
+      io.err(`warning: ${noWorkerMessage(queue, namespace)}; the run waits on the task queue until one does`);
     return 0;
   }
   return watchRun(client.workflow.getHandle(workflowId, started.runId), io);

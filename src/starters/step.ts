@@ -4,6 +4,7 @@ import { STEPS } from '../workflow-safe/run-input';
 import { pipelineStepStartOptions } from './start-options';
 import { asUsageError, parseCommandArgs, runLink, taskQueue, UsageError, withClient, type CommandIo } from './common';
 import { watchRun } from './live-view';
+import { noWorkerMessage, workerPolls } from './worker-check';
 import { batchFromFlags } from './batch-flags';
 import { loadSpec } from './spec-arg';
 
@@ -62,6 +63,10 @@ export async function stepCommand(args: string[], io: CommandIo): Promise<number
     asUsageError(err);
   }
   return withClient(async (client, namespace) => {
+    if (values.wait && !(await workerPolls(client, namespace, taskQueue()))) {
+      io.err(`${noWorkerMessage(taskQueue(), namespace)}; nothing was started`);
+      return 1;
+    }
     const handle = await client.workflow.start<PipelineStepWorkflow>(WorkflowType.step, start);
     const { runId } = await handle.describe();
     io.out(`started workflow ${handle.workflowId} run ${runId}`);

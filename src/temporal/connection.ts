@@ -54,9 +54,29 @@ export interface ConnectedClient {
   namespace: string;
 }
 
+/** A failed connection as an operator can act on it: the address, the namespace and what to check. */
+export class TemporalConnectError extends Error {
+  constructor(settings: Pick<TemporalSettings, 'namespace' | 'connectionOptions'>, cause: unknown) {
+    super(
+      `cannot connect to Temporal at ${settings.connectionOptions.address} (namespace ${settings.namespace}): ` +
+        `${(cause as Error).message}. Start a server there (the local stack: npm run devstack -- up; or ` +
+        `temporal server start-dev), or point TEMPORAL_ADDRESS (or TEMPORAL_PROFILE) at yours, in the ` +
+        `environment or in .env; Temporal Cloud also needs TEMPORAL_API_KEY or TEMPORAL_TLS_*`,
+      { cause },
+    );
+    this.name = 'TemporalConnectError';
+  }
+}
+
 /** Connects a Temporal client as `env` says, with the worker's payload codec. */
 export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promise<ConnectedClient> {
-  const { namespace, connectionOptions } = temporalSettings(env);
-  const connection = await Connection.connect(connectionOptions);
+  const settings = temporalSettings(env);
+  const { namespace, connectionOptions } = settings;
+  let connection: Connection;
+  try {
+    connection = await Connection.connect(connectionOptions);
+  } catch (err) {
+    throw new TemporalConnectError(settings, err);
+  }
   return { client: new Client({ connection, namespace, ...dataConverterFromEnv(env) }), connection, namespace };
 }
