@@ -11,6 +11,7 @@ import { createLocalSparkRunner, runsScript } from '../local-spark';
 import { createControl } from './control';
 import { RequestCounter } from './counts';
 import { FaultRules } from './faults';
+import { Holds } from './holds';
 import { glueService } from './glue';
 import { GlueCrawlers } from './glue-crawlers';
 import { GlueDefinitions } from './glue-definitions';
@@ -69,6 +70,7 @@ async function main() {
   const timeScale = new TimeScale();
   const counter = new RequestCounter();
   const faults = new FaultRules();
+  const holds = new Holds();
   const jobRuns = new GlueJobRuns(moto, timeScale, jobRunner);
   const crawlers = new GlueCrawlers(moto, timeScale);
   const databases = new RedshiftDatabases({ dataDir: path.join(dataDir, 'redshift'), motoUrl: upstream, idleCloseMs });
@@ -78,11 +80,12 @@ async function main() {
       upstream,
       counter,
       faults,
+      holds,
       services: {
         glue: glueService(jobRuns, crawlers, new GlueDefinitions(moto, crawlers)),
         'redshift-data': new RedshiftData(databases, { resultPageRows }),
       },
-      control: createControl({ counter, faults, timeScale, jobRuns, crawlers }),
+      control: createControl({ counter, faults, holds, timeScale, jobRuns, crawlers }),
     }),
   );
 

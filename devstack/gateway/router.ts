@@ -13,9 +13,11 @@ import {
   writeAwsError,
   writeJson,
   type AwsRequestIdentity,
+  type ResponseSink,
 } from './aws-protocol';
 import type { RequestCounter } from './counts';
 import type { FaultRules } from './faults';
+import { actAfterServe, CapturedResponse, forwardCaptured, type Holds } from './holds';
 
 /** One awsJson call the gateway serves itself. */
 export interface AwsJsonCall {
@@ -38,6 +40,8 @@ export interface RouterOptions {
   upstream: URL;
   counter: RequestCounter;
   faults: FaultRules;
+  /** Responses kept back by `hold` fault rules. */
+  holds: Holds;
   /** Services by signing name (`glue`, `redshift-data`). */
   services: Record<string, JsonService>;
   /** Serves `/_gateway/*`. */
@@ -54,7 +58,7 @@ function defaultResource(input: Record<string, unknown>): string | undefined {
 
 /** Builds the gateway's request listener. */
 export function createRouter(options: RouterOptions): http.RequestListener {
-  const { upstream, counter, faults, services, control } = options;
+  const { upstream, counter, faults, holds, services, control } = options;
 
   function forward(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer | undefined) {
     const proxied = http.request(
@@ -75,7 +79,7 @@ export function createRouter(options: RouterOptions): http.RequestListener {
   }
 
   async function serve(
-    res: http.ServerResponse,
+    res: ResponseSink,
     id: AwsRequestIdentity,
     service: JsonService,
     input: Record<string, unknown>,
@@ -115,6 +119,14 @@ export function createRouter(options: RouterOptions): http.RequestListener {
     if (decision.outcome?.type === 'respond') {
       if (!body) req.resume();
       return writeAwsError(res, id.protocol, decision.outcome.error, req.method);
+    }
+    if (decision.outcome) {
+      // An after-serve fault: the request takes effect, then the rule acts on its response.
+      const served = new CapturedResponse();
+      if (service?.serves(id.operation)) await serve(served, id, service, input);
+      else await forwardCaptured(upstream, req, body, served);
+      const subject = { service: id.service, operation: id.operation, region: id.region, resource };
+      return actAfterServe(decision.outcome, served, { req, res, protocol: id.protocol, subject }, holds);
     }
     if (service?.serves(id.operation)) return serve(res, id, service, input);
     forward(req, res, body);
