@@ -16,6 +16,7 @@ import { p3Polling } from './p3-polling';
 import { p4Copy } from './p4-copy';
 import { p5Memory } from './p5-memory';
 import { p6Recovery } from './p6-recovery';
+import { p7Cancel } from './p7-cancel';
 import { writeResultsPage, type BenchReport } from './results-page';
 import { fmt, newGateway, type BenchContext, type BenchResult } from './support';
 
@@ -26,6 +27,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   p4: p4Copy,
   p5: p5Memory,
   p6: p6Recovery,
+  p7: p7Cancel,
 };
 
 async function main(): Promise<void> {

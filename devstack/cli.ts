@@ -1,7 +1,9 @@
 /**
- * `npm run devstack -- up | down | status [--dir DIR] [--<part>-port N] [--free-ports]`
+ * `npm run devstack -- up | down | status | redshift --spec FILE [--dir DIR] [--<part>-port N] [--free-ports]`
  */
 import { parseArgs } from 'node:util';
+import { loadSpecFile } from '../src/starters/spec-file';
+import { createSpecRedshiftTargets } from './redshift-targets';
 import { DEFAULT_DIR, down, readEndpoints, status, up, type StackPorts } from './stack';
 
 const usage = `usage: npm run devstack -- <up|down|status> [options]
@@ -9,6 +11,8 @@ const usage = `usage: npm run devstack -- <up|down|status> [options]
   up       start Temporal (dev server + UI), moto behind the AWS gateway, and the SMTP sink
   down     stop exactly the processes 'up' started
   status   show each part and the endpoints
+  redshift create the Redshift workgroups and clusters that --spec FILE names (up creates
+           those of specs/local-sales.yaml); the local Data API runs SQL only on targets that exist
 
 options:
   --dir DIR              state, logs and endpoints.json (default .devstack)
@@ -19,6 +23,7 @@ options:
   --smtp-port N          SMTP sink (default 1025)
   --mail-http-port N     sent-mail inbox (default 1080)
   --free-ports           pick a free port for every port not given (0 does so for one)
+  --spec FILE            the pipeline spec whose Redshift targets 'redshift' creates
 `;
 
 async function main() {
@@ -33,6 +38,7 @@ async function main() {
       'smtp-port': { type: 'string' },
       'mail-http-port': { type: 'string' },
       'free-ports': { type: 'boolean', default: false },
+      spec: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -64,6 +70,18 @@ async function main() {
     case 'down':
       await down({ dir: values.dir });
       break;
+    case 'redshift': {
+      if (!values.spec) throw new Error(`redshift needs --spec FILE: the spec whose targets to create.\n\n${usage}`);
+      const spec = loadSpecFile(values.spec);
+      await createSpecRedshiftTargets(readEndpoints(values.dir).aws.endpoint, spec);
+      for (const r of spec.regions.filter((region) => region.redshift)) {
+        const t = r.redshift!;
+        console.log(
+          `${r.region}: ${t.workgroupName ? `workgroup ${t.workgroupName}` : `cluster ${t.clusterIdentifier}`}`,
+        );
+      }
+      break;
+    }
     case 'status': {
       const parts = status(values.dir);
       if (parts.length === 0) console.log(`no local stack recorded in ${values.dir}`);

@@ -11,7 +11,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_STACK_DIR, endpointsFile, readEndpoints, type StackEndpoints } from '../src/starters/stack-endpoints';
+import { loadSpecFile } from '../src/starters/spec-file';
 import { devtool, repoRoot } from './paths';
+import { createSpecRedshiftTargets } from './redshift-targets';
 
 export { readEndpoints, type StackEndpoints };
 
@@ -58,6 +60,8 @@ interface PartProcess {
 const HOST = '127.0.0.1';
 export const DEFAULT_DIR = DEFAULT_STACK_DIR;
 export const DEFAULT_REGIONS = ['us-east-1', 'eu-west-1'];
+/** The sample spec: `up` creates the Redshift workgroups it names. */
+const SAMPLE_SPEC = path.join(repoRoot, 'specs', 'local-sales.yaml');
 const DEFAULT_PORTS: StackPorts = {
   temporal: 7233,
   temporalUi: 8233,
@@ -269,6 +273,8 @@ export async function up(options: StackOptions = {}): Promise<StackEndpoints> {
       waitFor('gateway', () => httpOk(`${endpoints.aws.controlUrl}/health`), logOf('gateway')),
       waitFor('mail', () => httpOk(endpoints.smtp.inboxUrl), logOf('mail')),
     ]);
+    // The sample spec's workgroups, as an account that runs it would have them (README, "The AWS gateway").
+    await createSpecRedshiftTargets(endpoints.aws.endpoint, loadSpecFile(SAMPLE_SPEC));
   } catch (err) {
     await down({ dir, log: () => {} });
     throw err;

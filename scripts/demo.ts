@@ -22,6 +22,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ActivityFailure, WorkflowFailedError } from '@temporalio/client';
 import type { SinkMessage } from '../devstack/mail-sink';
 import { repoRoot } from '../devstack/paths';
+import { createSpecRedshiftTargets } from '../devstack/redshift-targets';
 import { DEFAULT_DIR, readEndpoints, status, up, type StackEndpoints } from '../devstack/stack';
 import { runStatement } from '../src/aws/redshift-data';
 import { primaryRegion, replicaRegions } from '../src/workflow-safe/layout';
@@ -29,7 +30,8 @@ import { DEFAULT_TASK_QUEUE, type CsvPipelineWorkflow } from '../src/workflow-sa
 import { formatSummary } from '../src/starters/progress-view';
 import { processIo } from '../src/starters/common';
 import { followProgress } from '../src/starters/live-view';
-import { STEPS, type Batch, type PipelineSpec, type StepName } from '../src/workflow-safe/spec';
+import { type PipelineSpec } from '../src/workflow-safe/spec';
+import { STEPS, type Batch, type StepName } from '../src/workflow-safe/run-input';
 import { loadSpecFile } from '../src/starters/spec-file';
 import { csvPipelineStartOptions } from '../src/starters/start-options';
 import { connectClient } from '../src/temporal/connection';
@@ -75,6 +77,8 @@ async function main() {
     '--stack-dir',
     DEFAULT_DIR,
   ]);
+  // Provisioning leaves Redshift workgroups to the account, as on AWS; the local stack gets them here.
+  await createSpecRedshiftTargets(stack.aws.endpoint, spec);
 
   say('3. a worker');
   const worker = startWorker(stack);

@@ -28,7 +28,8 @@ import {
   PROGRESS_QUERY,
   type PipelineProgress,
 } from '../src/workflow-safe/pipeline';
-import type { Batch, PipelineSpec } from '../src/workflow-safe/spec';
+import type { PipelineSpec } from '../src/workflow-safe/spec';
+import type { Batch } from '../src/workflow-safe/run-input';
 import { csvPipelineStartOptions, pipelineStepStartOptions } from '../src/starters/start-options';
 import type { SinkMessage } from '../devstack/mail-sink';
 import {

@@ -11,13 +11,25 @@ import { createActivities } from './activities';
 import { createAwsClients } from './aws/clients';
 import { ConfigError, loadConfig, type WorkerConfig } from './worker/config';
 
-/** The worker options the configuration tunes: the workflow cache and the activity slots (bench P5). */
+type TunedOptions =
+  | 'maxCachedWorkflows'
+  | 'maxConcurrentActivityTaskExecutions'
+  | 'maxHeartbeatThrottleInterval'
+  | 'defaultHeartbeatThrottleInterval';
+
+/**
+ * The worker options the configuration tunes: the workflow cache and the activity slots (bench P5), and how often
+ * heartbeats go out, which is how soon a cancel reaches a running wait (bench P7).
+ */
 export function tuningOptions(
-  config: Pick<WorkerConfig, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions'>,
-): Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions'> {
+  config: Pick<WorkerConfig, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'heartbeatIntervalMs'>,
+): Pick<WorkerOptions, TunedOptions> {
   return {
     maxCachedWorkflows: config.maxCachedWorkflows,
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivityTaskExecutions,
+    // Both: the first caps the SDK's 0.8 × heartbeat timeout, the second serves activities without a timeout.
+    maxHeartbeatThrottleInterval: config.heartbeatIntervalMs,
+    defaultHeartbeatThrottleInterval: config.heartbeatIntervalMs,
   };
 }
 
@@ -68,6 +80,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       webhookToken: config.webhookToken ? 'set' : 'not set',
       metrics: config.metricsBind ? `http://${config.metricsBind}/metrics` : 'off',
       payloads: config.codec ? `encrypted with key ${config.codec.keyId}` : 'plain JSON',
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
     });
     await worker.run();
     log.info('glueline worker stopped');

@@ -180,13 +180,8 @@ export class AwsError extends Error implements AwsErrorSpec {
   }
 }
 
-/** Where a response is written: the caller's connection, or a capture that acts on it later (holds.ts). */
-export interface ResponseSink {
-  writeHead(status: number, headers: http.OutgoingHttpHeaders): { end(body: string): unknown };
-}
-
 /** Writes an error in the protocol's own format, so the SDK deserializes it into its named exception. */
-export function writeAwsError(res: ResponseSink, protocol: AwsProtocol, error: AwsErrorSpec, method = 'GET') {
+export function writeAwsError(res: http.ServerResponse, protocol: AwsProtocol, error: AwsErrorSpec, method = 'GET') {
   const requestId = randomUUID();
   if (protocol === 'json' || protocol === 'other') {
     const body = JSON.stringify({ __type: error.code, message: error.message });
@@ -224,7 +219,7 @@ function xmlEscape(text: string): string {
 }
 
 /** Writes an awsJson1_1 success response. */
-export function writeJson(res: ResponseSink, body: unknown) {
+export function writeJson(res: http.ServerResponse, body: unknown) {
   const text = JSON.stringify(body);
   res
     .writeHead(200, {

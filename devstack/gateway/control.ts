@@ -71,6 +71,7 @@ function routes(deps: ControlDeps): Route[] {
         holds.releaseAll();
         counter.reset();
         timeScale.set(1);
+        timeScale.setOffset(0);
         jobRuns.scripts.reset();
         crawlers.scripts.reset();
         return { ok: true };
@@ -83,6 +84,15 @@ function routes(deps: ControlDeps): Route[] {
       handle: async ({ body }) => {
         timeScale.set(Number((await body()).scale));
         return { scale: timeScale.scale };
+      },
+    },
+    { method: 'GET', path: /^clock$/, handle: () => ({ offsetMs: timeScale.offsetMs, now: timeScale.now() }) },
+    {
+      method: 'PUT',
+      path: /^clock$/,
+      handle: async ({ body }) => {
+        timeScale.setOffset(Number((await body()).offsetMs));
+        return { offsetMs: timeScale.offsetMs, now: timeScale.now() };
       },
     },
     { method: 'GET', path: /^counts$/, handle: ({ query }) => counter.read(resource(query)) },

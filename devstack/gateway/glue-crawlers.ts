@@ -124,7 +124,7 @@ export class GlueCrawlers {
     }
     const outcome = this.scripts.take(name, region) ?? { status: 'SUCCEEDED' };
     const current = {
-      startedMs: Date.now(),
+      startedMs: this.timeScale.now(),
       scale: this.timeScale.scale,
       messagePrefix: randomUUID(),
       abort: new AbortController(),
@@ -158,7 +158,7 @@ export class GlueCrawlers {
     }
     record.current.abort.abort();
     const { startedMs, scale } = record.current;
-    this.finish(record, 'CANCELLED', ((Date.now() - startedMs) * scale) / 1000);
+    this.finish(record, 'CANCELLED', ((this.timeScale.now() - startedMs) * scale) / 1000);
   }
 
   /** The crawl is over: STOPPING for a moment, then READY with its LastCrawl. */
@@ -187,7 +187,7 @@ export class GlueCrawlers {
     delete merged.LastCrawl;
     delete merged.CrawlElapsedTime;
     if (record.current) {
-      merged.CrawlElapsedTime = Math.round((Date.now() - record.current.startedMs) * record.current.scale);
+      merged.CrawlElapsedTime = Math.round((this.timeScale.now() - record.current.startedMs) * record.current.scale);
     }
     if (record.lastCrawl) {
       const { StartTime, ...rest } = record.lastCrawl;

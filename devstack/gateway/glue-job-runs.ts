@@ -126,7 +126,7 @@ export class GlueJobRuns {
     const previous = str(input.JobRunId) ? this.find(region, jobName, str(input.JobRunId)) : undefined;
     const runArguments = (input.Arguments ?? {}) as Record<string, string>;
     const outcome = this.scripts.take(jobName, region);
-    const now = Date.now();
+    const now = this.timeScale.now();
     const id = `jr_${randomBytes(32).toString('hex')}`;
     const record: JobRunRecord = {
       run: {
@@ -202,7 +202,7 @@ export class GlueJobRuns {
 
   /** AWS time now for a run: real time since its start, times its scale. */
   private awsNow(record: JobRunRecord): number {
-    return record.startedMs + (Date.now() - record.startedMs) * record.scale;
+    return record.startedMs + (this.timeScale.now() - record.startedMs) * record.scale;
   }
 
   private transition(record: JobRunRecord, state: JobRunState, atMs = this.awsNow(record)): void {

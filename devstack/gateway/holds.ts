@@ -5,59 +5,56 @@
  * window where a caller that dies or retries can start a second Glue run or a second statement.
  */
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import { writeAwsError, type AwsProtocol, type ResponseSink } from './aws-protocol';
+import type http from 'node:http';
+import { Writable } from 'node:stream';
+import { writeAwsError, type AwsProtocol } from './aws-protocol';
 import type { FaultOutcome } from './faults';
 
-/** A response served but not yet sent: what the gateway or moto answered. */
-export class CapturedResponse implements ResponseSink {
+/**
+ * A response served but not yet sent: the router writes the gateway's or moto's answer into it as into a
+ * ServerResponse (`writeHead`, then `write`/`end` or a pipe), and a fault acts on it afterwards.
+ */
+export class CapturedResponse extends Writable {
   status = 0;
   headers: http.OutgoingHttpHeaders = {};
-  body: Buffer = Buffer.alloc(0);
+  headersSent = false;
+  private readonly chunks: Buffer[] = [];
+  /** Settles once the whole response was written; rejects if the writer gave up (destroyed it). */
+  readonly finished: Promise<void>;
+
+  constructor() {
+    super();
+    this.finished = new Promise((resolve, reject) => {
+      this.on('finish', resolve);
+      this.on('close', () => reject(new Error('the served response was destroyed before it was complete')));
+    });
+    // A destroyed capture is reported through `finished`, not as an unhandled rejection.
+    this.finished.catch(() => {});
+  }
 
   writeHead(status: number, headers: http.OutgoingHttpHeaders = {}): this {
     this.status = status;
     this.headers = headers;
+    this.headersSent = true;
     return this;
   }
 
-  end(body: string | Buffer = ''): this {
-    this.body = Buffer.isBuffer(body) ? body : Buffer.from(body);
-    return this;
+  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    this.chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    done();
+  }
+
+  get body(): Buffer {
+    return Buffer.concat(this.chunks);
   }
 
   /** Sends it as it was served; the body is whole, so its length replaces any chunked encoding. */
   sendTo(res: http.ServerResponse): void {
-    const headers = { ...this.headers, 'content-length': this.body.length };
+    const body = this.body;
+    const headers = { ...this.headers, 'content-length': body.length };
     delete headers['transfer-encoding'];
-    res.writeHead(this.status, headers).end(this.body);
+    res.writeHead(this.status, headers).end(body);
   }
-}
-
-/** Forwards a request to moto and reads its whole response into `into`. */
-export function forwardCaptured(
-  upstream: URL,
-  req: http.IncomingMessage,
-  body: Buffer | undefined,
-  into: CapturedResponse,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const proxied = http.request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      (upstreamRes) => {
-        const chunks: Buffer[] = [];
-        upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
-        upstreamRes.on('error', reject);
-        upstreamRes.on('end', () => {
-          into.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers).end(Buffer.concat(chunks));
-          resolve();
-        });
-      },
-    );
-    proxied.on('error', reject);
-    if (body) proxied.end(body);
-    else req.pipe(proxied);
-  });
 }
 
 /** Longest served body a hold lists; bigger ones (S3 objects) are left out. */

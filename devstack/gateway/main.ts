@@ -20,7 +20,9 @@ import { delayedSuccessRunner, type JobRunner } from './job-runner';
 import { Moto } from './moto';
 import { RedshiftData } from './redshift-data';
 import { RedshiftDatabases } from './redshift-databases';
+import { RedshiftTargets } from './redshift-targets';
 import { createRouter } from './router';
+import { S3Etags } from './s3-etags';
 import { TimeScale } from './time-scale';
 
 const host = '127.0.0.1';
@@ -74,6 +76,7 @@ async function main() {
   const jobRuns = new GlueJobRuns(moto, timeScale, jobRunner);
   const crawlers = new GlueCrawlers(moto, timeScale);
   const databases = new RedshiftDatabases({ dataDir: path.join(dataDir, 'redshift'), motoUrl: upstream, idleCloseMs });
+  const targets = new RedshiftTargets({ file: path.join(dataDir, 'redshift', 'serverless.json'), motoUrl: upstream });
 
   const server = http.createServer(
     createRouter({
@@ -83,9 +86,11 @@ async function main() {
       holds,
       services: {
         glue: glueService(jobRuns, crawlers, new GlueDefinitions(moto, crawlers)),
-        'redshift-data': new RedshiftData(databases, { resultPageRows }),
+        'redshift-data': new RedshiftData(databases, targets, { resultPageRows }),
+        'redshift-serverless': targets,
       },
       control: createControl({ counter, faults, holds, timeScale, jobRuns, crawlers }),
+      s3Etags: new S3Etags(moto),
     }),
   );
 

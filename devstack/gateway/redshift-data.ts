@@ -7,8 +7,9 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { StatusString } from '@aws-sdk/client-redshift-data';
 import { AwsError, epochSeconds } from './aws-protocol';
 import type { DatabaseTarget, RedshiftDatabases } from './redshift-databases';
+import type { RedshiftTargets } from './redshift-targets';
 import { bindParameters, type SqlParameter, type StatementResult } from './redshift-sql';
-import type { BoundSql } from './redshift-worker';
+import type { BoundSql, CommitMode } from './redshift-worker';
 import type { AwsJsonCall, JsonService } from './router';
 
 /** A statement's (or sub-statement's) status; `ALL` is only a ListStatements filter. */
@@ -28,6 +29,15 @@ export interface RedshiftDataOptions {
   /** Rows per GetStatementResult page. Redshift pages by size (100 MB); rows are easier to exercise. @default 1000 */
   resultPageRows?: number;
 }
+
+/** BatchExecuteStatement's most Sqls (the API model's SqlList: min 1, max 40). */
+export const MAX_BATCH_STATEMENTS = 40;
+
+/**
+ * The most bytes of one SQL statement the Data API accepts, in ExecuteStatement's Sql and each of
+ * BatchExecuteStatement's Sqls ("Cannot process query string larger than 100kB").
+ */
+export const MAX_STATEMENT_BYTES = 100 * 1024;
 
 /** The Data API's statement Id: a lower-case UUID, with `:n` naming a batch's nth statement. */
 const STATEMENT_ID = /^[a-z0-9]{8}(-[a-z0-9]{4}){3}-[a-z0-9]{12}(:\d+)?$/;
@@ -53,6 +63,7 @@ interface Statement {
   statementName?: string;
   parameters?: SqlParameter[];
   isBatch: boolean;
+  mode: CommitMode;
   subs: SubStatement[];
   status: StatementStatus;
   error?: string;
@@ -62,6 +73,36 @@ interface Statement {
   redshiftPid: number;
   /** Asks the database worker to roll the submission back, while it is queued or running. */
   cancel?: () => void;
+}
+
+/**
+ * Refuses what the Data API refuses before it runs anything: more than 40 Sqls (the model's length
+ * constraint, worded as AWS words constraint violations) and any statement over 100 KB.
+ */
+function checkLimits(sqls: string[], isBatch: boolean): void {
+  if (isBatch && sqls.length > MAX_BATCH_STATEMENTS) {
+    throw new AwsError(
+      'ValidationException',
+      `1 validation error detected: Value at 'sqls' failed to satisfy constraint: ` +
+        `Member must have length less than or equal to ${MAX_BATCH_STATEMENTS}`,
+    );
+  }
+  if (sqls.some((sql) => Buffer.byteLength(sql, 'utf8') > MAX_STATEMENT_BYTES)) {
+    throw new AwsError('ValidationException', 'Cannot process query string larger than 100kB');
+  }
+}
+
+/** How a submission commits: BatchExecuteStatement's ExecutionMode (TRANSACTION unless AUTO_COMMIT). */
+function commitMode(input: Record<string, unknown>, isBatch: boolean): CommitMode {
+  if (!isBatch) return 'single';
+  const mode = input.ExecutionMode ?? 'TRANSACTION';
+  if (mode === 'TRANSACTION') return 'transaction';
+  if (mode === 'AUTO_COMMIT') return 'auto-commit';
+  throw new AwsError(
+    'ValidationException',
+    `1 validation error detected: Value '${String(mode)}' at 'executionMode' failed to satisfy constraint: ` +
+      'Member must satisfy enum value set: [AUTO_COMMIT, TRANSACTION]',
+  );
 }
 
 const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
@@ -75,6 +116,8 @@ export class RedshiftData implements JsonService {
 
   constructor(
     private readonly databases: RedshiftDatabases,
+    /** The workgroups and clusters that exist: a statement naming any other fails, as on AWS. */
+    private readonly targets: Pick<RedshiftTargets, 'exists'>,
     options: RedshiftDataOptions = {},
   ) {
     this.resultPageRows = options.resultPageRows ?? 1000;
@@ -94,9 +137,9 @@ export class RedshiftData implements JsonService {
   async handle({ region, operation, input }: AwsJsonCall): Promise<unknown> {
     switch (operation) {
       case 'ExecuteStatement':
-        return this.submit(region, input, [String(input.Sql ?? '')], false);
+        return await this.submit(region, input, [String(input.Sql ?? '')], false);
       case 'BatchExecuteStatement':
-        return this.submit(region, input, Array.isArray(input.Sqls) ? (input.Sqls as string[]) : [], true);
+        return await this.submit(region, input, Array.isArray(input.Sqls) ? (input.Sqls as string[]) : [], true);
       case 'DescribeStatement':
         return this.describe(region, input);
       case 'GetStatementResult':
@@ -110,7 +153,7 @@ export class RedshiftData implements JsonService {
     }
   }
 
-  private submit(region: string, input: Record<string, unknown>, sqls: string[], isBatch: boolean) {
+  private async submit(region: string, input: Record<string, unknown>, sqls: string[], isBatch: boolean) {
     const clusterIdentifier = str(input.ClusterIdentifier);
     const workgroupName = str(input.WorkgroupName);
     const database = str(input.Database);
@@ -126,13 +169,19 @@ export class RedshiftData implements JsonService {
     if (sqls.length === 0 || sqls.some((sql) => typeof sql !== 'string' || sql.trim() === '')) {
       throw new AwsError('ValidationException', `${isBatch ? 'Sqls' : 'Sql'} must hold SQL text.`);
     }
+    checkLimits(sqls, isBatch);
+    const mode = commitMode(input, isBatch);
     const parameters = Array.isArray(input.Parameters) ? (input.Parameters as SqlParameter[]) : undefined;
     // Checked now, as the Data API does, rather than failing the statement later.
     const bound = sqls.map((sql) => ({ sql, ...bindParameters(sql, parameters) }));
+    if (!(await this.targets.exists(region, { clusterIdentifier, workgroupName }))) {
+      // The Data API's answer for a cluster or workgroup that is not in the request's region.
+      throw new AwsError('ValidationException', "Redshift endpoint doesn't exist in this region.");
+    }
     const token = str(input.ClientToken);
     const existing = token && this.statements.get(`${region}/${this.clientTokens.get(`${region}/${token}`)}`);
     const statement =
-      existing || this.create(region, input, { clusterIdentifier, workgroupName, database }, sqls, isBatch);
+      existing || this.create(region, input, { clusterIdentifier, workgroupName, database }, sqls, isBatch, mode);
     if (!existing) {
       if (token) this.clientTokens.set(`${region}/${token}`, statement.id);
       setImmediate(() => void this.run(statement, bound));
@@ -154,6 +203,7 @@ export class RedshiftData implements JsonService {
     target: Omit<DatabaseTarget, 'region'>,
     sqls: string[],
     isBatch: boolean,
+    mode: CommitMode,
   ): Statement {
     const now = Date.now();
     const statement: Statement = {
@@ -164,6 +214,7 @@ export class RedshiftData implements JsonService {
       statementName: str(input.StatementName),
       parameters: Array.isArray(input.Parameters) ? (input.Parameters as SqlParameter[]) : undefined,
       isBatch,
+      mode,
       subs: sqls.map((sql) => ({
         sql,
         status: 'SUBMITTED',
@@ -195,12 +246,17 @@ export class RedshiftData implements JsonService {
     if (error !== undefined) sub.error = error;
   }
 
-  /** Runs every statement of a submission in one transaction (in the database's worker): any failure rolls all back. */
+  /**
+   * Runs a submission in the database's worker: in one transaction, where any failure rolls all back,
+   * or (AUTO_COMMIT) each statement on its own.
+   */
   private async run(statement: Statement, bound: BoundSql[]): Promise<void> {
     this.setStatus(statement, 'PICKED');
-    const { done, cancel } = this.databases.run(statement.target, bound, (progress) => {
+    const { done, cancel } = this.databases.run(statement.target, bound, statement.mode, (progress) => {
       const sub = statement.subs[progress.index]!;
-      if (progress.type === 'started') {
+      if (progress.type === 'failed') {
+        this.setSubStatus(sub, 'FAILED', progress.error);
+      } else if (progress.type === 'started') {
         if (progress.index === 0) {
           this.setStatus(statement, 'STARTED');
           statement.startedAt = Date.now();

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { BoundSql, FromWorker, RunOutcome, ToWorker, WorkerInit } from './redshift-worker';
+import type { BoundSql, CommitMode, FromWorker, RunOutcome, ToWorker, WorkerInit } from './redshift-worker';
 
 /** Which database a statement runs in. */
 export interface DatabaseTarget {
@@ -17,7 +17,7 @@ export interface DatabaseTarget {
 }
 
 /** Progress of one submission, as the worker reports it. */
-export type RunProgress = Extract<FromWorker, { type: 'started' | 'finished' }>;
+export type RunProgress = Extract<FromWorker, { type: 'started' | 'finished' | 'failed' }>;
 
 interface PendingRun {
   onProgress: (progress: RunProgress) => void;
@@ -121,12 +121,14 @@ export class RedshiftDatabases {
   }
 
   /**
-   * Runs statements in one transaction, after those submitted before to the same database.
-   * `done` never rejects; `cancel` rolls the submission back at its next statement boundary.
+   * Runs statements, after those submitted before to the same database: in one transaction, or each
+   * in its own (`auto-commit`). `done` never rejects; `cancel` rolls the statement running back and
+   * stops at the next statement boundary.
    */
   run(
     target: DatabaseTarget,
     statements: BoundSql[],
+    mode: CommitMode,
     onProgress: (progress: RunProgress) => void,
   ): { done: Promise<RunOutcome>; cancel: () => void } {
     const dataDir = this.folder(target);
@@ -134,7 +136,7 @@ export class RedshiftDatabases {
     const worker = this.startedWorker();
     const runId = ++this.nextRunId;
     const done = worker.submit(runId, onProgress);
-    worker.send({ type: 'run', runId, database: { dataDir, region: target.region }, statements });
+    worker.send({ type: 'run', runId, database: { dataDir, region: target.region }, statements, mode });
     return { done, cancel: () => worker.send({ type: 'cancel', runId }) };
   }
 

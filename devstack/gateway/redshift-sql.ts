@@ -53,6 +53,23 @@ export function bindParameters(sql: string, parameters: SqlParameter[] = []): { 
   return { text, values: order.map((name) => given.get(name)!) };
 }
 
+/** ALTER TABLE clauses Redshift has only for external (Spectrum) tables. */
+const EXTERNAL_ALTER_CLAUSE =
+  /^\s*alter\s+table\s+(?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))?\s+(?:add\s+(?:if\s+not\s+exists\s+)?partition\b|drop\s+partition\b|partition\s*\(|set\s+(?:location|file\s+format|table\s+properties)\b)/i;
+
+/**
+ * Redshift's name for an external-table DDL statement, which Redshift refuses inside a transaction
+ * block (`ERROR: CREATE EXTERNAL TABLE cannot run inside a transaction block`); undefined for any
+ * other SQL. An ALTER TABLE is told apart by its clauses, which only external tables have.
+ */
+export function externalTableDdl(sql: string): string | undefined {
+  const text = sql.replace(/^(?:\s*(?:--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, '');
+  const explicit = /^(create|alter|drop)\s+external\s+table\b/i.exec(text);
+  if (explicit) return `${explicit[1]!.toUpperCase()} EXTERNAL TABLE`;
+  if (EXTERNAL_ALTER_CLAUSE.test(text)) return 'ALTER EXTERNAL TABLE';
+  return undefined;
+}
+
 /** Postgres type OIDs the gateway maps, with the name the Data API reports as ColumnMetadata.typeName. */
 const PG_TYPES: Record<number, string> = {
   16: 'bool',

@@ -13,7 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { Moto } from './moto';
 import { parseCopy, runCopy } from './redshift-copy';
-import { RAW_TEXT_PARSERS, toStatementResult, type StatementResult } from './redshift-sql';
+import { externalTableDdl, RAW_TEXT_PARSERS, toStatementResult, type StatementResult } from './redshift-sql';
 
 /** What the worker is started with. */
 export interface WorkerInit {
@@ -38,8 +38,15 @@ export interface BoundSql {
   values: string[];
 }
 
+/**
+ * How a submission's statements commit: `single` is ExecuteStatement's one statement; `transaction`
+ * is BatchExecuteStatement's default, every statement in one transaction block (BEGIN ... END);
+ * `auto-commit` is its ExecutionMode AUTO_COMMIT, each statement committed on its own.
+ */
+export type CommitMode = 'single' | 'transaction' | 'auto-commit';
+
 export type ToWorker =
-  | { type: 'run'; runId: number; database: DatabaseLocation; statements: BoundSql[] }
+  | { type: 'run'; runId: number; database: DatabaseLocation; statements: BoundSql[]; mode: CommitMode }
   | { type: 'cancel'; runId: number }
   | { type: 'close' };
 
@@ -50,6 +57,8 @@ export type RunOutcome =
 export type FromWorker =
   | { type: 'started'; runId: number; index: number }
   | { type: 'finished'; runId: number; index: number; result?: StatementResult; resultRows: number }
+  /** One statement of an auto-commit submission failed; the others still run. */
+  | { type: 'failed'; runId: number; index: number; error: string }
   | { type: 'done'; runId: number; outcome: RunOutcome }
   | { type: 'closed' };
 
@@ -113,27 +122,58 @@ function startWorker(init: WorkerInit) {
     return { resultRows: result.affectedRows ?? -1 };
   }
 
-  async function run(runId: number, db: PGlite, region: string, statements: BoundSql[]): Promise<RunOutcome> {
+  /** Redshift reports Postgres's message with its severity, e.g. `ERROR: relation "x" does not exist`. */
+  const errorText = (err: unknown) => `ERROR: ${err instanceof Error ? err.message : String(err)}`;
+
+  /** Runs statement `i` in `tx`, reporting its start and end; refuses what Redshift refuses in a transaction block. */
+  async function step(runId: number, tx: Transaction, i: number, statement: BoundSql, region: string, block: boolean) {
+    post({ type: 'started', runId, index: i });
+    const ddl = block ? externalTableDdl(statement.sql) : undefined;
+    if (ddl) throw new Error(`${ddl} cannot run inside a transaction block`);
+    post({ type: 'finished', runId, index: i, ...(await runOne(tx, statement, region)) });
+  }
+
+  /** AUTO_COMMIT: each statement in a transaction of its own; a failed one does not stop or undo the others. */
+  async function runAutoCommit(runId: number, db: PGlite, region: string, statements: BoundSql[]) {
+    let firstFailure: { error: string; failedIndex: number } | undefined;
+    for (const [i, statement] of statements.entries()) {
+      await checkCancelled(runId);
+      try {
+        await db.transaction((tx) => step(runId, tx, i, statement, region, false));
+      } catch (err) {
+        const error = errorText(err);
+        post({ type: 'failed', runId, index: i, error });
+        firstFailure ??= { error, failedIndex: i };
+      }
+    }
+    return firstFailure;
+  }
+
+  async function run(
+    runId: number,
+    db: PGlite,
+    region: string,
+    statements: BoundSql[],
+    mode: CommitMode,
+  ): Promise<RunOutcome> {
     let index: number | undefined;
     try {
+      if (mode === 'auto-commit') {
+        const failure = await runAutoCommit(runId, db, region, statements);
+        return failure ? { status: 'FAILED', ...failure } : { status: 'FINISHED' };
+      }
       await db.transaction(async (tx) => {
         for (const [i, statement] of statements.entries()) {
           await checkCancelled(runId);
           index = i;
-          post({ type: 'started', runId, index: i });
-          post({ type: 'finished', runId, index: i, ...(await runOne(tx, statement, region)) });
+          await step(runId, tx, i, statement, region, mode === 'transaction');
         }
         await checkCancelled(runId);
       });
       return { status: 'FINISHED' };
     } catch (err) {
       if (err instanceof StatementAborted) return { status: 'ABORTED' };
-      // Redshift reports Postgres's message with its severity, e.g. `ERROR: relation "x" does not exist`.
-      return {
-        status: 'FAILED',
-        error: `ERROR: ${err instanceof Error ? err.message : String(err)}`,
-        failedIndex: index,
-      };
+      return { status: 'FAILED', error: errorText(err), failedIndex: index };
     } finally {
       cancelled.delete(runId);
       // Without a SessionId every Data API call is a session of its own on Redshift, so its temporary
@@ -142,13 +182,13 @@ function startWorker(init: WorkerInit) {
     }
   }
 
-  function submit({ runId, database: location, statements }: Extract<ToWorker, { type: 'run' }>): void {
+  function submit({ runId, database: location, statements, mode }: Extract<ToWorker, { type: 'run' }>): void {
     const open = database(location.dataDir);
     open.pending += 1;
     open.queue = open.queue.then(async () => {
       let outcome: RunOutcome;
       try {
-        outcome = await run(runId, await open.db, location.region, statements);
+        outcome = await run(runId, await open.db, location.region, statements, mode);
       } catch (err) {
         outcome = { status: 'FAILED', error: `ERROR: could not open the database: ${String(err)}` };
       }

@@ -13,11 +13,11 @@ import {
   writeAwsError,
   writeJson,
   type AwsRequestIdentity,
-  type ResponseSink,
 } from './aws-protocol';
 import type { RequestCounter } from './counts';
 import type { FaultRules } from './faults';
-import { actAfterServe, CapturedResponse, forwardCaptured, type Holds } from './holds';
+import { actAfterServe, CapturedResponse, type Holds } from './holds';
+import type { S3Etags } from './s3-etags';
 
 /** One awsJson call the gateway serves itself. */
 export interface AwsJsonCall {
@@ -46,6 +46,8 @@ export interface RouterOptions {
   services: Record<string, JsonService>;
   /** Serves `/_gateway/*`. */
   control: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
+  /** Gives SSE-KMS objects the non-MD5 ETags AWS gives them. @default - moto's ETags as they are */
+  s3Etags?: S3Etags;
 }
 
 /** Names AWS requests commonly carry their resource under. */
@@ -58,12 +60,25 @@ function defaultResource(input: Record<string, unknown>): string | undefined {
 
 /** Builds the gateway's request listener. */
 export function createRouter(options: RouterOptions): http.RequestListener {
-  const { upstream, counter, faults, holds, services, control } = options;
+  const { upstream, counter, faults, holds, services, control, s3Etags } = options;
 
-  function forward(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer | undefined) {
+  function forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    body: Buffer | undefined,
+    s3Operation?: string,
+  ) {
     const proxied = http.request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (upstreamRes) => {
+        if (s3Etags && s3Operation && s3Etags.rewrites(s3Operation)) {
+          s3Etags.respond(s3Operation, req, upstreamRes, res).catch((err: unknown) => {
+            console.error(`gateway: rewriting the ETags of s3:${s3Operation} failed:`, err);
+            if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' }).end(`gateway: ${String(err)}\n`);
+            else res.destroy();
+          });
+          return;
+        }
         res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
         upstreamRes.pipe(res);
       },
@@ -79,7 +94,7 @@ export function createRouter(options: RouterOptions): http.RequestListener {
   }
 
   async function serve(
-    res: ResponseSink,
+    res: http.ServerResponse,
     id: AwsRequestIdentity,
     service: JsonService,
     input: Record<string, unknown>,
@@ -120,15 +135,32 @@ export function createRouter(options: RouterOptions): http.RequestListener {
       if (!body) req.resume();
       return writeAwsError(res, id.protocol, decision.outcome.error, req.method);
     }
-    if (decision.outcome) {
-      // An after-serve fault: the request takes effect, then the rule acts on its response.
-      const served = new CapturedResponse();
-      if (service?.serves(id.operation)) await serve(served, id, service, input);
-      else await forwardCaptured(upstream, req, body, served);
-      const subject = { service: id.service, operation: id.operation, region: id.region, resource };
-      return actAfterServe(decision.outcome, served, { req, res, protocol: id.protocol, subject }, holds);
-    }
+    if (!decision.outcome) return respond(req, res, { id, service, input, body });
+    // An after-serve fault: the request takes effect as usual, then the rule acts on its response.
+    const served = new CapturedResponse();
+    // Written to exactly as a ServerResponse is (writeHead, write, end, pipe), by the same code.
+    await respond(req, served as unknown as http.ServerResponse, { id, service, input, body });
+    await served.finished;
+    const subject = { service: id.service, operation: id.operation, region: id.region, resource };
+    return actAfterServe(decision.outcome, served, { req, res, protocol: id.protocol, subject }, holds);
+  }
+
+  /** Serves a request from the gateway's own services or moto. */
+  async function respond(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    request: { id: AwsRequestIdentity; service?: JsonService; input: Record<string, unknown>; body?: Buffer },
+  ) {
+    const { id, service, input, body } = request;
     if (service?.serves(id.operation)) return serve(res, id, service, input);
+    if (id.protocol === 's3' && s3Etags) {
+      const refused = await s3Etags.checkConditions(req, id.operation);
+      if (refused) {
+        if (!body) req.resume();
+        return writeAwsError(res, 's3', refused, req.method);
+      }
+      return forward(req, res, body, id.operation);
+    }
     forward(req, res, body);
   }
 

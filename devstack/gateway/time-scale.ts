@@ -1,11 +1,30 @@
 /**
- * The gateway's time scale: scripted durations are in AWS seconds and pass `scale` times faster in
- * real time, so a benchmark can run a 600 s Glue job in 10 s and still see ExecutionTime 600.
+ * The gateway's time: scripted durations are in AWS seconds and pass `scale` times faster in real
+ * time, so a benchmark can run a 600 s Glue job in 10 s and still see ExecutionTime 600; and AWS's
+ * clock can be set apart from the worker's (`offsetMs`), as a real account's clock is never quite
+ * the worker's, so the Glue timestamps the gateway makes (StartedOn, CompletedOn, LastCrawl.StartTime)
+ * come from a clock the worker does not share.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export class TimeScale {
   private value = 1;
+  private offset = 0;
+
+  /** How far AWS's clock is ahead of the machine's (negative: behind), in ms. @default 0 */
+  get offsetMs(): number {
+    return this.offset;
+  }
+
+  setOffset(offsetMs: number): void {
+    if (!Number.isFinite(offsetMs)) throw new Error(`offsetMs must be a number of milliseconds, got ${offsetMs}`);
+    this.offset = offsetMs;
+  }
+
+  /** AWS's clock: the machine's, shifted by {@link offsetMs}. */
+  now(): number {
+    return Date.now() + this.offset;
+  }
 
   /** How many AWS seconds pass in one real second. @default 1 */
   get scale(): number {

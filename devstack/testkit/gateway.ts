@@ -53,6 +53,21 @@ export class GatewayControl {
     }
   }
 
+  /** Sets AWS's clock `offsetMs` ahead of the machine's (negative: behind), for the Glue timestamps the gateway makes. */
+  async setClockOffset(offsetMs: number): Promise<void> {
+    await this.call('PUT', 'clock', { offsetMs });
+  }
+
+  /** Runs `body` with AWS's clock `offsetMs` off the machine's, then puts it back. */
+  async atClockOffset<T>(offsetMs: number, body: () => Promise<T>): Promise<T> {
+    await this.setClockOffset(offsetMs);
+    try {
+      return await body();
+    } finally {
+      await this.setClockOffset(0);
+    }
+  }
+
   /** Adds a fault rule. Scope it with `resource` to your own uniquely named resources. */
   addFault(rule: FaultRuleInput): Promise<FaultRule> {
     return this.call('POST', 'faults', rule);

@@ -8,6 +8,7 @@ import { primaryRegion } from '../../src/workflow-safe/layout';
 import { provision } from '../../src/starters/provision';
 import { loadSpecFile } from '../../src/starters/spec-file';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
+import { createSpecRedshiftTargets } from '../redshift-targets';
 import { awsClientConfig, stack, unique } from './stack';
 
 /** specs/local-sales.yaml with buckets, database, crawlers, job and Redshift workgroup no other test uses. */
@@ -45,7 +46,10 @@ export async function provisionedSpecFile(
   return { spec, workDir, specFile };
 }
 
-/** `npm run provision` of `spec` on the test stack, printing nothing. */
+/**
+ * `npm run provision` of `spec` on the test stack, printing nothing, and its Redshift workgroups and
+ * clusters created (provisioning leaves those to the account, as on AWS).
+ */
 export async function provisionQuietly(spec: PipelineSpec): Promise<void> {
   await provision({
     spec,
@@ -53,6 +57,7 @@ export async function provisionQuietly(spec: PipelineSpec): Promise<void> {
     yes: false,
     log: () => {},
   });
+  await createSpecRedshiftTargets(stack().aws.endpoint, spec);
 }
 
 /** Puts the sample CSVs (samples/sales, the first `count` of them) under `prefix` in the spec's primary raw bucket. */

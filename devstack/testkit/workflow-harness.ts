@@ -17,7 +17,8 @@ import {
   type PipelineResult,
 } from '../../src/workflow-safe/pipeline';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { PipelineInputRaw, PipelineSpecInput } from '../../src/workflow-safe/spec';
+import type { PipelineSpecInput } from '../../src/workflow-safe/spec';
+import type { PipelineInputRaw } from '../../src/workflow-safe/run-input';
 import { timeSkippingServer, unique } from './stack';
 
 /** temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD (the proto package is not a direct dependency). */

@@ -46,14 +46,21 @@ export interface PollResult<T> {
   polls: number;
 }
 
-/** How often to heartbeat while sleeping: half the heartbeat timeout, between 1 and 10 seconds. */
+/**
+ * How often a wait heartbeats while it sleeps between polls: every second (half the heartbeat timeout if that is
+ * shorter). A wait hears of a cancel only in the answer to a heartbeat, and the worker sends at most one per
+ * GLUELINE_HEARTBEAT_INTERVAL_MS (1 s unless set): a wait sleeping a minute between polls must still hear of a
+ * cancel within seconds (issue 22). Heartbeats the worker holds back cost nothing but a call into the SDK.
+ */
+export const SLEEP_HEARTBEAT_MS = 1_000;
+
 function heartbeatEveryMs(): number {
   const timeout = Context.current().info.heartbeatTimeoutMs;
-  return Math.max(1_000, Math.min(10_000, (timeout ?? 20_000) / 2));
+  return Math.max(100, Math.min(SLEEP_HEARTBEAT_MS, (timeout ?? 20_000) / 2));
 }
 
 /**
- * Sleeps `ms`, heartbeating `details` often enough to keep the activity alive; rejects when cancelled, and
+ * Sleeps `ms`, heartbeating `details` every {@link SLEEP_HEARTBEAT_MS}; rejects as soon as the activity is cancelled, and
  * with a retryable WorkerShutdown failure (retried after 1 s) as soon as `workerShutdown` aborts.
  */
 export async function heartbeatingSleep(ms: number, details: unknown, workerShutdown?: AbortSignal): Promise<void> {

@@ -4,7 +4,7 @@
  * wait), and cancel it on its own when the wait was not there to be cancelled. The calls and the state
  * table are in src/aws/redshift-data.ts; here are the Temporal decisions.
  */
-import type { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import type { DescribeStatementResponse, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { log } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import {
@@ -62,50 +62,65 @@ async function executeStatements(deps: ActivityDeps, input: ExecuteStatementsInp
 async function waitForStatement(deps: ActivityDeps, input: WaitForStatementInput): Promise<StatementResult> {
   const { aws } = deps;
   const client = aws.redshiftData(input.region);
+  const look = () => describeStatement(client, input.region, input.statementId);
+  let st: DescribeStatementResponse;
+  let outcome: 'done' | 'fail';
+  let polls = 0;
   try {
-    const {
-      value: st,
-      outcome,
-      polls,
-    } = await pollUntilSettled({
+    ({ value: st, outcome } = await pollUntilSettled({
       workerShutdown: deps.workerShutdown,
       policy: input.polling,
-      check: () => describeStatement(client, input.region, input.statementId),
+      check: () => (polls++, look()),
       outcome: (st) => statementOutcome(st.Status),
       describe: (st) => ({ statementId: input.statementId, status: st.Status }),
-    });
-    if (outcome === 'fail') {
-      const { details, where } = statementFailure(input.region, st);
-      throw statementFailed(details, where);
-    }
-    const result: StatementResult = {
-      statementId: input.statementId,
-      status: 'FINISHED',
-      durationMs: st.Duration !== undefined && st.Duration >= 0 ? Math.round(st.Duration / 1e6) : undefined,
-      subStatements: (st.SubStatements ?? []).map((s) => ({
-        id: s.Id ?? '',
-        status: s.Status ?? '',
-        resultRows: s.ResultRows,
-      })),
-      polls,
-    };
-    const withRows = input.fetchResults ? resultStatementId(st) : undefined;
-    if (withRows) {
-      const { columns, records } = await viaAws(() => fetchStatementResult(client, input.region, withRows));
-      result.columns = columns.map((c) => c.name ?? c.label ?? '');
-      result.rows = records.map((record) => record.map(fieldValue));
-    }
-    return result;
+    }));
   } catch (err) {
-    if (cancelRequested(err) && (await cancelAfterCancelledWait(client, input))) {
+    if (!cancelRequested(err)) throw err;
+    if (await cancelAfterCancelledWait(client, input)) {
       // Tells the workflow the statement is over, so it does not cancel it again.
       const details: StoppedOnCancel = { stoppedId: input.statementId, finalState: 'ABORTED' };
       throw new CancelledFailure(`the wait was cancelled and so was redshift statement ${input.statementId}`, [
         details,
       ]);
     }
-    throw err;
+    // Redshift refuses to cancel a statement that already ended: it may have ended just before the cancel came.
+    const last = await look().catch(() => undefined);
+    const lastOutcome = last && statementOutcome(last.Status);
+    if (!last || lastOutcome === 'wait') throw err;
+    if (lastOutcome === 'fail') {
+      const details: StoppedOnCancel = { stoppedId: input.statementId, finalState: last.Status ?? 'FAILED' };
+      throw new CancelledFailure(
+        `the wait was cancelled; redshift statement ${input.statementId} had ended ${last.Status}`,
+        [details],
+      );
+    }
+    // It committed before the cancel reached it: its result stands, and the workflow says the cancel came late.
+    log.warn('the cancel came after the redshift statement had finished', { statementId: input.statementId });
+    st = last;
+    outcome = 'done';
   }
+  if (outcome === 'fail') {
+    const { details, where } = statementFailure(input.region, st);
+    throw statementFailed(details, where);
+  }
+  const result: StatementResult = {
+    statementId: input.statementId,
+    status: 'FINISHED',
+    durationMs: st.Duration !== undefined && st.Duration >= 0 ? Math.round(st.Duration / 1e6) : undefined,
+    subStatements: (st.SubStatements ?? []).map((s) => ({
+      id: s.Id ?? '',
+      status: s.Status ?? '',
+      resultRows: s.ResultRows,
+    })),
+    polls,
+  };
+  const withRows = input.fetchResults ? resultStatementId(st) : undefined;
+  if (withRows) {
+    const { columns, records } = await viaAws(() => fetchStatementResult(client, input.region, withRows));
+    result.columns = columns.map((c) => c.name ?? c.label ?? '');
+    result.rows = records.map((record) => record.map(fieldValue));
+  }
+  return result;
 }
 
 async function cancelStatement(deps: ActivityDeps, input: CancelStatementInput): Promise<CancelStatementResult> {

@@ -6,13 +6,14 @@ import {
   GetCrawlerCommand,
   GetCrawlerMetricsCommand,
   StartCrawlerCommand,
+  StopCrawlerCommand,
   type Crawler,
   type CrawlerState,
   type GlueClient,
   type LastCrawlStatus,
 } from '@aws-sdk/client-glue';
 import type { CrawlFailedDetails } from '../workflow-safe/failures';
-import { awsCall, missingField, type AwsTarget } from './errors';
+import { awsCall, awsErrorName, missingField, type AwsTarget } from './errors';
 import type { Outcome } from './waiter';
 
 /** A crawler is idle only when READY; then LastCrawl says how the crawl went. */
@@ -81,6 +82,20 @@ export async function startCrawler(glue: GlueClient, region: string, crawlerName
   await awsCall(crawlerTarget('StartCrawler', region, crawlerName), () =>
     glue.send(new StartCrawlerCommand({ Name: crawlerName })),
   );
+}
+
+/** StopCrawler's refusals that mean there is no crawl left to stop. */
+const NOTHING_TO_STOP = new Set(['CrawlerNotRunningException', 'CrawlerStoppingException']);
+
+/** StopCrawler. A crawler that is not crawling, or already stopping, is left as it is. */
+export async function stopCrawler(glue: GlueClient, region: string, crawlerName: string): Promise<void> {
+  try {
+    await awsCall(crawlerTarget('StopCrawler', region, crawlerName), () =>
+      glue.send(new StopCrawlerCommand({ Name: crawlerName })),
+    );
+  } catch (err) {
+    if (!NOTHING_TO_STOP.has(awsErrorName(err) ?? '')) throw err;
+  }
 }
 
 /** Tables the last crawl created, updated and deleted; nothing when the metrics do not list the crawler. */

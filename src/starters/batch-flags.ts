@@ -4,7 +4,9 @@
  */
 import path from 'node:path';
 import { primaryRegion } from '../workflow-safe/layout';
-import { Batch, parseOrExplain, RunOptions, type PipelineSpec } from '../workflow-safe/spec';
+import { type PipelineSpec } from '../workflow-safe/spec';
+import { Batch, RunOptions } from '../workflow-safe/run-input';
+import { parseOrExplain } from '../workflow-safe/validation';
 import { asUsageError, UsageError } from './common';
 
 /** The batch the flags name, validated; local files are returned for upload. */

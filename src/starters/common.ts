@@ -8,7 +8,7 @@ import { createAwsClients, type AwsClients } from '../aws/clients';
 import { connectClient } from '../temporal/connection';
 import { DEFAULT_TEMPORAL_UI_URL, runUrl } from '../temporal/run-links';
 import { DEFAULT_TASK_QUEUE } from '../workflow-safe/pipeline';
-import { SpecValidationError } from '../workflow-safe/spec';
+import { SpecValidationError } from '../workflow-safe/validation';
 
 /** Bad input on the command line or in a spec: the process exits 2, and nothing was started. */
 export class UsageError extends Error {

@@ -5,7 +5,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { WorkflowType } from '../workflow-safe/pipeline';
-import { STEPS, type PipelineInputRaw } from '../workflow-safe/spec';
+import { STEPS, type PipelineInputRaw } from '../workflow-safe/run-input';
 import { parseCommandArgs, UsageError, withClient, type CommandIo } from './common';
 import { startPipeline } from './start-and-follow';
 

@@ -4,7 +4,7 @@
  */
 import { uploadFiles } from '../aws/upload';
 import { primaryRegion } from '../workflow-safe/layout';
-import { STEPS } from '../workflow-safe/spec';
+import { STEPS } from '../workflow-safe/run-input';
 import { batchFromFlags, runOptionsFromFlags } from './batch-flags';
 import { awsClients, parseCommandArgs, withClient, type CommandIo } from './common';
 import { loadSpec } from './spec-arg';

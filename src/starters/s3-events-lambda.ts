@@ -11,7 +11,8 @@
  */
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../temporal/connection';
-import type { Batch, PipelineSpec } from '../workflow-safe/spec';
+import type { PipelineSpec } from '../workflow-safe/spec';
+import type { Batch } from '../workflow-safe/run-input';
 import { taskQueue } from './common';
 import { batchOf, describeOutcome, parseS3Events, startBatch, type S3TriggerOptions } from './s3-events';
 import { loadSpecFile } from './spec-file';

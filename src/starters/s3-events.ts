@@ -16,7 +16,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Client } from '@temporalio/client';
 import { primaryRegion } from '../workflow-safe/layout';
-import { Batch, type PipelineSpec } from '../workflow-safe/spec';
+import { type PipelineSpec } from '../workflow-safe/spec';
+import { Batch } from '../workflow-safe/run-input';
 import { startOrAttach, type StartOutcome } from './start-options';
 
 /** One object that S3 says was created. */

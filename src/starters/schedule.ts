@@ -16,7 +16,9 @@ import {
 } from '@temporalio/client';
 import { SearchAttributeKeys, WorkflowType, type ScheduledPipelineInput } from '../workflow-safe/pipeline';
 import { formatDuration } from './progress-view';
-import { Batch, parseOrExplain, PipelineInput, type PipelineSpec } from '../workflow-safe/spec';
+import { type PipelineSpec } from '../workflow-safe/spec';
+import { Batch, PipelineInput } from '../workflow-safe/run-input';
+import { parseOrExplain } from '../workflow-safe/validation';
 import { asUsageError, parseCommandArgs, taskQueue, UsageError, withClient, type CommandIo } from './common';
 import { runOptionsFromFlags } from './batch-flags';
 import { loadSpec } from './spec-arg';

@@ -1,5 +1,6 @@
 /** The `--spec <file>` flag every command shares. */
-import { SpecValidationError, type PipelineSpec } from '../workflow-safe/spec';
+import { type PipelineSpec } from '../workflow-safe/spec';
+import { SpecValidationError } from '../workflow-safe/validation';
 import { UsageError } from './common';
 import { loadSpecFile } from './spec-file';
 

@@ -1,7 +1,8 @@
 /** Reads a pipeline spec from a JSON or YAML file and validates it before anything else happens. */
 import fs from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { PipelineSpec, parseOrExplain } from '../workflow-safe/spec';
+import { PipelineSpec } from '../workflow-safe/spec';
+import { parseOrExplain } from '../workflow-safe/validation';
 
 /** The spec in `file` (`.json`, `.yaml` or `.yml`), validated; throws naming every bad field. */
 export function loadSpecFile(file: string): PipelineSpec {

@@ -3,7 +3,7 @@
  * workflow and its UI link, and with --wait follows it live. Shared by run and redrive.
  */
 import type { Client } from '@temporalio/client';
-import type { PipelineInputRaw } from '../workflow-safe/spec';
+import type { PipelineInputRaw } from '../workflow-safe/run-input';
 import { asUsageError, runLink, taskQueue, type CommandIo } from './common';
 import { watchRun } from './live-view';
 import { startOrAttach, type StartOutcome } from './start-options';

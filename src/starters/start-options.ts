@@ -16,13 +16,9 @@ import {
   type PipelineStepWorkflow,
   type PipelineStepInputRaw,
 } from '../workflow-safe/pipeline';
-import {
-  parseOrExplain,
-  PipelineInput,
-  type Batch,
-  type PipelineInputRaw,
-  type PipelineSpec,
-} from '../workflow-safe/spec';
+import { type PipelineSpec } from '../workflow-safe/spec';
+import { PipelineInput, type Batch, type PipelineInputRaw } from '../workflow-safe/run-input';
+import { parseOrExplain } from '../workflow-safe/validation';
 
 export interface StartRunOptions {
   /** @default 'glueline' */

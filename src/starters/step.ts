@@ -1,6 +1,6 @@
 /** `npm run glueline -- step`: runs one step instance alone through the pipelineStep workflow. */
 import { WorkflowType, type PipelineStepWorkflow } from '../workflow-safe/pipeline';
-import { STEPS } from '../workflow-safe/spec';
+import { STEPS } from '../workflow-safe/run-input';
 import { pipelineStepStartOptions } from './start-options';
 import { asUsageError, parseCommandArgs, runLink, taskQueue, UsageError, withClient, type CommandIo } from './common';
 import { watchRun } from './live-view';

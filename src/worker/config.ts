@@ -23,6 +23,14 @@ export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
  * heartbeats, so this bounds how many runs can wait at once; the rest queue on the task queue unpolled.
  */
 export const DEFAULT_MAX_CONCURRENT_ACTIVITIES = 1000;
+/**
+ * The most time between two heartbeats the worker sends for one running activity. A wait hears of a cancel only
+ * in the server's answer to a heartbeat, so this bounds how long a cancel takes to reach the Glue run, crawl,
+ * statement or copy it waits for (bench P7). Without it the SDK sends one at most every 0.8 × the heartbeat timeout,
+ * capped at 60 s: with the 2-minute timeout a cancel could go unheard for a minute and a statement end meanwhile
+ * (issue 22). Each running wait costs the server one heartbeat call per interval.
+ */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1_000;
 
 const hostPort = /^(\[[0-9a-fA-F:]+\]|[\w.-]+):\d{1,5}$/;
 
@@ -72,6 +80,12 @@ const Env = z.object({
     .int({ error: 'is not a whole number of activities: use, for example, 1000' })
     .min(1)
     .default(DEFAULT_MAX_CONCURRENT_ACTIVITIES),
+  GLUELINE_HEARTBEAT_INTERVAL_MS: z.coerce
+    .number({ error: 'is not a number of milliseconds: use, for example, 1000' })
+    .int({ error: 'is not a whole number of milliseconds: use, for example, 1000' })
+    .min(1_000, { error: 'is below 1000: the waits heartbeat once a second, so a shorter interval gains nothing' })
+    .max(60_000, { error: 'is above 60000: a cancel would take minutes to reach AWS; use 1000 to 60000' })
+    .default(DEFAULT_HEARTBEAT_INTERVAL_MS),
   GLUELINE_LOG_LEVEL: z
     .enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], {
       error: 'is not a log level: use TRACE, DEBUG, INFO, WARN or ERROR',
@@ -105,6 +119,11 @@ export interface WorkerConfig {
   maxCachedWorkflows: number;
   /** Activity slots (GLUELINE_MAX_CONCURRENT_ACTIVITIES). @default {@link DEFAULT_MAX_CONCURRENT_ACTIVITIES} */
   maxConcurrentActivityTaskExecutions: number;
+  /**
+   * The most time between two heartbeats sent for one activity (GLUELINE_HEARTBEAT_INTERVAL_MS): how soon a
+   * cancel reaches a running wait. @default {@link DEFAULT_HEARTBEAT_INTERVAL_MS}
+   */
+  heartbeatIntervalMs: number;
   /**
    * Every secret value the worker holds (SMTP password, webhook token, AWS secret key and session token,
    * Temporal API key), for the notify activities to scrub from anything they send.
@@ -173,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     ...(codec ? { codec } : {}),
     maxCachedWorkflows: e.GLUELINE_MAX_CACHED_WORKFLOWS,
     maxConcurrentActivityTaskExecutions: e.GLUELINE_MAX_CONCURRENT_ACTIVITIES,
+    heartbeatIntervalMs: e.GLUELINE_HEARTBEAT_INTERVAL_MS,
     secretsToRedact: [
       decodeURIComponent(new URL(e.SMTP_URL).password),
       e.GLUELINE_WEBHOOK_TOKEN,

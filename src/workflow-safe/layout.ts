@@ -2,7 +2,8 @@
  * Where a batch's data lives, and what the Glue job is told: pure functions of the spec and the batch,
  * shared by the workflow (deterministic), the activities, the starters and the Glue script's contract.
  */
-import type { Batch, PipelineSpec, RegionSpec, SQL_VARIABLES } from './spec';
+import type { PipelineSpec, RegionSpec, SQL_VARIABLES } from './spec';
+import type { Batch } from './run-input';
 
 type SqlVariable = (typeof SQL_VARIABLES)[number];
 

@@ -6,7 +6,8 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { z } from 'zod';
-import { Batch, PipelineSpec, StepName, type PipelineInputRaw, type PipelineSpecInput, type RunOptions } from './spec';
+import { PipelineSpec, type PipelineSpecInput } from './spec';
+import { Batch, StepName, type PipelineInputRaw, type RunOptions } from './run-input';
 
 /** The task queue the worker polls unless GLUELINE_TASK_QUEUE says otherwise. */
 export const DEFAULT_TASK_QUEUE = 'glueline';
@@ -164,6 +165,22 @@ export interface PipelineProgress {
   steps: StepProgress[];
   /** The failure notification's outcome per channel, once sent. */
   notifications?: { email?: NotificationOutcome; webhook?: NotificationOutcome };
+  /**
+   * A cancel request that came too late to stop anything: the steps running when it came had already finished
+   * their AWS work, so their results stand and the run completed. Absent when nobody asked, and when the cancel
+   * cancelled the run (its status is then `cancelled`).
+   */
+  cancelRequest?: LateCancelRequest;
+}
+
+/** A cancel request the run could no longer act on (see {@link PipelineProgress.cancelRequest}). */
+export interface LateCancelRequest {
+  /** When the workflow saw the request (workflow time, ISO 8601). */
+  requestedAt: string;
+  /** The step instances that were running when it came, and finished anyway. */
+  finishedSteps: string[];
+  /** "cancel requested after redshift-refresh@eu-west-1 had finished: its AWS work stands and the run completed" */
+  message: string;
 }
 
 export type NotificationOutcome = 'sent' | 'failed';

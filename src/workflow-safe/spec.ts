@@ -6,12 +6,14 @@
  */
 import { z } from 'zod';
 
-const bucketName = z.string().regex(/^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
-  error:
-    'is not a valid S3 bucket name: use 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit',
-});
+export const bucketName = z
+  .string()
+  .regex(/^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+    error:
+      'is not a valid S3 bucket name: use 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit',
+  });
 
-const awsRegion = z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, {
+export const awsRegion = z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, {
   error: 'is not an AWS region name: use a code such as us-east-1 or eu-west-1',
 });
 
@@ -20,7 +22,7 @@ const glueName = z
   .regex(/^[\w.-]{1,255}$/, { error: 'is not a valid Glue name: use 1-255 letters, digits, _ . and -' });
 
 /** An S3 key prefix: empty, or ending in '/', never starting with '/' or holding a '..' segment. */
-const s3Prefix = z.string().regex(/^(?!\/)(?!(.*\/)?\.\.(\/|$))(.*\/)?$/, {
+export const s3Prefix = z.string().regex(/^(?!\/)(?!(.*\/)?\.\.(\/|$))(.*\/)?$/, {
   error:
     "is not a usable S3 prefix: it must end with '/' (or be empty), must not start with '/' and must not hold a '..' segment",
 });
@@ -116,6 +118,30 @@ export const SQL_VARIABLES = [
   'curated_prefix',
   'glue_database',
 ] as const;
+
+/**
+ * The Redshift Data API's limits: BatchExecuteStatement takes at most 40 statements, and every
+ * statement (ExecuteStatement's Sql, each of BatchExecuteStatement's Sqls) at most 100 KB.
+ */
+export const DATA_API_LIMITS = { statements: 40, statementBytes: 100 * 1024 } as const;
+
+/**
+ * The longest a `${name}` can become in a run, for the size check: a batch id is at most 63
+ * characters, so `${batch_id}` (and the batch folder in `${curated_prefix}` and `${curated_uri}`)
+ * is counted at that length.
+ */
+function longestSqlVariables(spec: { transform: { curatedPrefix: string } }, region: RegionSpec) {
+  const batchId = 'x'.repeat(63);
+  const prefix = `${spec.transform.curatedPrefix}batch_id=${batchId}/`;
+  return {
+    batch_id: batchId,
+    region: region.region,
+    curated_bucket: region.curatedBucket,
+    curated_prefix: prefix,
+    curated_uri: `s3://${region.curatedBucket}/${prefix}`,
+    glue_database: region.glueDatabase,
+  } satisfies Record<(typeof SQL_VARIABLES)[number], string>;
+}
 
 /** One region the pipeline serves. The first region in `regions` is the primary. */
 export const RegionSpec = z.strictObject({
@@ -302,6 +328,36 @@ export const PipelineSpec = z
         message: `is not one of the declared columns (${columns.map((c) => c.name).join(', ')})`,
       });
     }
+    const sqls = spec.redshift?.sql ?? [];
+    if (sqls.length > DATA_API_LIMITS.statements) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redshift', 'sql'],
+        message:
+          `has ${sqls.length} statements; the Redshift Data API's BatchExecuteStatement takes at most ` +
+          `${DATA_API_LIMITS.statements}: combine statements, or move them into a stored procedure`,
+      });
+    }
+    const targets = spec.regions.filter((r) => r.redshift);
+    sqls.forEach((sql, i) => {
+      // Reported once per statement, for the region where it comes out longest.
+      const sizes = targets.map((region) => {
+        const vars = longestSqlVariables(spec, region);
+        const filled = sql.replace(/\$\{(\w+)\}/g, (text, name: string) => vars[name as keyof typeof vars] ?? text);
+        return { region: region.region, bytes: new TextEncoder().encode(filled).length };
+      });
+      const longest = sizes.sort((a, b) => b.bytes - a.bytes)[0];
+      if (longest && longest.bytes > DATA_API_LIMITS.statementBytes) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['redshift', 'sql', i],
+          message:
+            `is ${longest.bytes} bytes in ${longest.region} with its variables filled in (a batch id of 63 ` +
+            `characters); the Redshift Data API takes at most ${DATA_API_LIMITS.statementBytes} bytes (100 KB) ` +
+            `per statement: split it, or move it into a stored procedure`,
+        });
+      }
+    });
     if (spec.redshift && !spec.regions.some((r) => r.redshift)) {
       ctx.addIssue({
         code: 'custom',
@@ -315,126 +371,3 @@ export const PipelineSpec = z
 export type PipelineSpecInput = z.input<typeof PipelineSpec>;
 /** A validated spec, with every default applied. */
 export type PipelineSpec = z.output<typeof PipelineSpec>;
-
-/** The data one run processes. */
-export const Batch = z.strictObject({
-  /** Names the batch in the workflow id and the S3 layout. */
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
-    error: 'is not a usable batch id: use 1-63 letters, digits, . _ and -, starting with a letter or digit',
-  }),
-  /** Where the batch's CSVs are now. */
-  source: z
-    .strictObject({
-      /** @default - the primary region */
-      region: awsRegion.optional(),
-      bucket: bucketName,
-      /** The CSV objects, by key. */
-      keys: z
-        .array(
-          z
-            .string()
-            .min(1)
-            .max(1024)
-            // eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
-            .regex(/^(?!\/)(?!(.*\/)?\.\.(\/|$))[^\u0000-\u001f]*[^/]$/, {
-              error:
-                "is not a usable object key: no leading '/', no '..' segment, no control characters, no trailing '/'",
-            }),
-        )
-        .min(1)
-        .optional(),
-      /** Or every object under this prefix. */
-      prefix: s3Prefix.optional(),
-    })
-    .refine((s) => (s.keys === undefined) !== (s.prefix === undefined), {
-      error: 'needs exactly one of keys or prefix',
-    }),
-});
-export type Batch = z.infer<typeof Batch>;
-
-/** The pipeline's steps, in order. */
-export const STEPS = [
-  'stage-raw',
-  'crawl-raw',
-  'transform',
-  'replicate-curated',
-  'crawl-curated',
-  'redshift-refresh',
-] as const;
-export const StepName = z.enum(STEPS, { error: `is not a step: use one of ${STEPS.join(', ')}` });
-export type StepName = z.infer<typeof StepName>;
-
-/** Which steps a run does: the redrive and run-alone cases. */
-export const RunOptions = z
-  .strictObject({
-    /** Skip every step before this one. @default 'stage-raw' */
-    startAt: StepName.optional(),
-    /** Skip every step after this one. @default 'redshift-refresh' */
-    stopAfter: StepName.optional(),
-    /** Skip these steps. @default [] */
-    skip: z.array(StepName).default([]),
-  })
-  .refine((o) => !o.startAt || !o.stopAfter || STEPS.indexOf(o.startAt) <= STEPS.indexOf(o.stopAfter), {
-    error: 'startAt comes after stopAfter: no step would run',
-  });
-export type RunOptions = z.output<typeof RunOptions>;
-
-/** The csvPipeline workflow's input. */
-export const PipelineInput = z.strictObject({
-  spec: PipelineSpec,
-  batch: Batch,
-  options: RunOptions.optional(),
-});
-export type PipelineInputRaw = z.input<typeof PipelineInput>;
-export type PipelineInput = z.output<typeof PipelineInput>;
-
-/** Thrown by {@link parseOrExplain}: one line per problem, each naming the path, the value and the fix. */
-export class SpecValidationError extends Error {
-  constructor(
-    readonly what: string,
-    readonly problems: string[],
-  ) {
-    super(`${what} is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'SpecValidationError';
-  }
-}
-
-function valueAt(root: unknown, path: PropertyKey[]): unknown {
-  let value = root;
-  for (const key of path) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
-}
-
-function formatPath(root: string, path: PropertyKey[]): string {
-  return path.reduce<string>(
-    (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : `${acc}.${String(key)}`),
-    root,
-  );
-}
-
-function show(value: unknown): string {
-  const text = JSON.stringify(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
-/** Validates `value` against `schema`, or throws a {@link SpecValidationError} naming every bad field. */
-export function parseOrExplain<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const got = valueAt(value, issue.path);
-    let message = issue.message;
-    if (issue.code === 'unrecognized_keys')
-      message = `has unknown field(s) ${issue.keys.join(', ')}: remove them or fix their spelling`;
-    else if (issue.code === 'invalid_type' && got === undefined) message = `is required (${issue.expected})`;
-    else if (issue.code === 'invalid_type') message = `must be ${issue.expected}`;
-    const where = formatPath(what, issue.path);
-    return got === undefined || issue.code === 'unrecognized_keys'
-      ? `${where}: ${message}`
-      : `${where}: ${show(got)} ${message}`;
-  });
-  throw new SpecValidationError(what, problems);
-}

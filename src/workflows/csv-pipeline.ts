@@ -4,7 +4,13 @@
  * runner in ./runner, with the same activity options, `progress` query and notify-on-failure.
  */
 import { PipelineStepInput, type PipelineResult, type PipelineStepInputRaw } from '../workflow-safe/pipeline';
-import { PipelineInput, STEPS, type PipelineInputRaw, type RunOptions, type StepName } from '../workflow-safe/spec';
+import {
+  PipelineInput,
+  STEPS,
+  type PipelineInputRaw,
+  type RunOptions,
+  type StepName,
+} from '../workflow-safe/run-input';
 import { allStepInstances, PipelineRun, type SkipRule } from './run-state';
 import { runPipeline, validateInput } from './runner';
 

@@ -10,8 +10,9 @@ export function showDetails(run: PipelineRun): void {
   const total = run.progress.steps.filter((s) => s.status !== 'skipped').length;
   const ids = (s: StepProgress) =>
     [s.awsIds.jobRunId, ...(s.awsIds.statementIds ?? [])].filter((x): x is string => !!x).join(', ');
+  const late = run.progress.cancelRequest ? ` (${run.progress.cancelRequest.message})` : '';
   const now = running.length
     ? running.map((s) => `**${s.step}** running${ids(s) ? ` (${ids(s)})` : ''}`).join('; ')
-    : `**${run.progress.status}**`;
+    : `**${run.progress.status}**${late}`;
   setCurrentDetails(`${run.spec.name} / ${run.batch.id}: ${now}. ${done} of ${total} steps done.`);
 }

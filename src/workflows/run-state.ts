@@ -11,7 +11,8 @@ import {
   type PipelineResult,
   type StepProgress,
 } from '../workflow-safe/pipeline';
-import { STEPS, type Batch, type PipelineSpec, type StepName } from '../workflow-safe/spec';
+import { type PipelineSpec } from '../workflow-safe/spec';
+import { STEPS, type Batch, type StepName } from '../workflow-safe/run-input';
 import { activityProxies } from './activity-options';
 import { notifyFailure } from './notify';
 
@@ -38,6 +39,8 @@ export class PipelineRun {
   readonly activities: ReturnType<typeof activityProxies>;
   /** The first step that failed (or was cancelled), and why. */
   failure?: { step: StepProgress; error: TemporalFailure };
+  /** When the run's cancel request came, and the step instances running then (./cancel-request). */
+  cancelSeen?: { requestedAt: string; running: string[] };
 
   constructor(
     readonly spec: PipelineSpec,

@@ -4,7 +4,8 @@
  *
  *   stage-raw → crawl-raw → transform → replicate-curated → per region [crawl-curated → redshift-refresh]
  *
- * The step bodies are in ./steps, the run's state in ./run-state, the failure notice in ./notify.
+ * The step bodies are in ./steps, the run's state in ./run-state, the failure notice in ./notify, a cancel request
+ * that came after the AWS work had finished in ./cancel-request.
  */
 import {
   ApplicationFailure,
@@ -23,7 +24,9 @@ import {
   type PipelineProgress,
   type PipelineResult,
 } from '../workflow-safe/pipeline';
-import { parseOrExplain, SpecValidationError, type StepName } from '../workflow-safe/spec';
+import { type StepName } from '../workflow-safe/run-input';
+import { parseOrExplain, SpecValidationError } from '../workflow-safe/validation';
+import { noteLateCancel, watchCancelRequest } from './cancel-request';
 import { showDetails } from './details';
 import { attemptOf, describeFailure } from './notify';
 import type { PipelineRun, StepBody } from './run-state';
@@ -56,6 +59,7 @@ export function validateInput<S extends z.ZodType>(schema: S, input: unknown): z
  */
 export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   publishRun(run);
+  watchCancelRequest(run);
   try {
     await runStep(run, 'stage-raw');
     await runStep(run, 'crawl-raw');
@@ -71,6 +75,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   }
   run.progress.status = 'succeeded';
   run.progress.endedAt = new Date().toISOString();
+  noteLateCancel(run);
   showDetails(run);
   return run.result();
 }

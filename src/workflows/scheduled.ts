@@ -14,7 +14,7 @@ import {
   type PipelineResult,
   type ScheduledPipelineInput,
 } from '../workflow-safe/pipeline';
-import type { PipelineInputRaw } from '../workflow-safe/spec';
+import type { PipelineInputRaw } from '../workflow-safe/run-input';
 
 /** Set by the server on every run a schedule starts: the time the action was scheduled for. */
 const scheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);

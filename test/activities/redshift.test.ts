@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import {
   ActiveStatementsExceededException,
   CancelStatementCommand,
@@ -20,7 +20,9 @@ import {
   rejection,
   run,
 } from '../../devstack/testkit/aws';
+import { createRedshiftTarget } from '../../devstack/redshift-targets';
 import { GatewayControl } from '../../devstack/testkit/gateway';
+import { pollUntil } from '../../devstack/testkit/poll';
 import { stack, unique } from '../../devstack/testkit/stack';
 
 const region = stack().aws.regions[0]!;
@@ -29,6 +31,10 @@ const gateway = new GatewayControl();
 const cluster = { clusterIdentifier: unique('act-rs'), database: 'dev', dbUser: 'glueline' };
 const serverless = { workgroupName: unique('act-wg'), database: 'dev' };
 const clusterId = cluster.clusterIdentifier;
+before(async () => {
+  await createRedshiftTarget(stack().aws.endpoint, region, cluster);
+  await createRedshiftTarget(stack().aws.endpoint, region, serverless);
+});
 
 const { aws } = countingClients();
 const redshift = createRedshiftActivities(awsDeps(aws));
@@ -312,6 +318,24 @@ describe('waitForStatement', () => {
     );
     assert.deepEqual((await gateway.counts(clusterId))['redshift-data:CancelStatement'], { count: 5, faulted: 4 });
     assert.equal((await describeStatement(statementId)).Status, 'ABORTED');
+  });
+
+  test('a cancel that comes after the statement finished completes the wait with the statement FINISHED', async () => {
+    await gateway.resetCounts(clusterId);
+    const { statementId } = await run(activityEnv(), redshift.executeStatements, execInput({ sqls: ['select 1'] }));
+    await pollUntil(
+      () => describeStatement(statementId),
+      (d) => d.Status === 'FINISHED',
+    );
+    // The cancel is there before the wait's first look, as when it came while the statement committed.
+    const env = activityEnv();
+    env.cancel();
+    const result = await run(env, redshift.waitForStatement, waitInput(statementId));
+    assert.equal(result.status, 'FINISHED');
+    assert.equal(result.statementId, statementId);
+    // Redshift refused the CancelStatement: the statement had ended.
+    assert.equal((await gateway.counts(clusterId))['redshift-data:CancelStatement']?.count, 1);
+    assert.equal((await describeStatement(statementId)).Status, 'FINISHED');
   });
 });
 

@@ -30,7 +30,8 @@ import {
   renderSql,
   type GlueManifest,
 } from '../../src/workflow-safe/layout';
-import type { Batch, PipelineSpec, RegionSpec } from '../../src/workflow-safe/spec';
+import type { PipelineSpec, RegionSpec } from '../../src/workflow-safe/spec';
+import type { Batch } from '../../src/workflow-safe/run-input';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { processesWith } from '../../devstack/testkit/processes';
 import { provisionQuietly, putSampleCsvs, uniqueSalesSpec } from '../../devstack/testkit/spec';

@@ -17,7 +17,8 @@ import { createLocalSparkRunner, lastErrorLine } from '../../devstack/local-spar
 import { repoRoot } from '../../devstack/paths';
 import { glueJobArguments, type GlueManifest } from '../../src/workflow-safe/layout';
 import { loadSpecFile } from '../../src/starters/spec-file';
-import type { Batch, PipelineSpec } from '../../src/workflow-safe/spec';
+import type { PipelineSpec } from '../../src/workflow-safe/spec';
+import type { Batch } from '../../src/workflow-safe/run-input';
 import { processesWith } from '../../devstack/testkit/processes';
 import { stack, unique } from '../../devstack/testkit/stack';
 

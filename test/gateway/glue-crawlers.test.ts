@@ -52,6 +52,18 @@ describe('Glue crawler runs through the gateway', () => {
     assert.equal(crawler.Targets?.S3Targets?.[0]?.Path, 's3://raw-bucket/in/', "moto's definition is kept");
   });
 
+  test("LastCrawl.StartTime comes from the gateway's clock, shifted an hour behind the machine's", async () => {
+    const Name = await createCrawler();
+    const hour = 3_600_000;
+    const crawler = await gateway.atClockOffset(-hour, async () => {
+      await glue.send(new StartCrawlerCommand({ Name }));
+      return crawlUntilReady(Name);
+    });
+    const startedAgoMs = Date.now() - crawler.LastCrawl!.StartTime!.getTime();
+    // An hour ago by the machine's clock, give or take the minute the crawl and the polling can take.
+    assert.ok(startedAgoMs > hour - 60_000 && startedAgoMs < hour + 60_000, `started ${startedAgoMs} ms ago`);
+  });
+
   test('a scripted failing crawl ends FAILED with its ErrorMessage', async () => {
     const Name = await createCrawler();
     await gateway.scriptCrawls(Name, [

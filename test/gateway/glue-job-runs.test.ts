@@ -41,6 +41,23 @@ describe('Glue job runs through the gateway', () => {
     assert.ok(run.StartedOn instanceof Date && run.CompletedOn instanceof Date);
   });
 
+  test("StartedOn and CompletedOn come from the gateway's clock, shifted an hour ahead of the machine's", async () => {
+    const JobName = await createJob();
+    const hour = 3_600_000;
+    const run = await gateway.atClockOffset(hour, async () => {
+      await gateway.scriptJobRuns(JobName, [{ state: 'SUCCEEDED', afterSeconds: 0.2 }]);
+      const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName }));
+      return runUntil(JobName, JobRunId!);
+    });
+    for (const [field, at] of [
+      ['StartedOn', run.StartedOn!],
+      ['CompletedOn', run.CompletedOn!],
+    ] as const) {
+      const aheadMs = at.getTime() - Date.now();
+      // An hour ahead of the machine's clock, give or take the minute the run and the polling can take.
+      assert.ok(aheadMs > hour - 60_000 && aheadMs < hour + 60_000, `${field} is ${aheadMs} ms ahead`);
+    }
+  });
   test('a scripted failing run reports FAILED with the scripted ErrorMessage', async () => {
     const JobName = await createJob();
     await gateway.scriptJobRuns(JobName, [

@@ -12,8 +12,9 @@ import {
   type ExecuteStatementCommandInput,
 } from '@aws-sdk/client-redshift-data';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createRedshiftTarget } from '../../devstack/redshift-targets';
 import { pollUntil } from '../../devstack/testkit/poll';
-import { awsClientConfig, unique } from '../../devstack/testkit/stack';
+import { awsClientConfig, stack, unique } from '../../devstack/testkit/stack';
 
 const redshift = new RedshiftDataClient(awsClientConfig());
 const s3 = new S3Client(awsClientConfig());
@@ -22,6 +23,10 @@ after(() => (redshift.destroy(), s3.destroy()));
 /** One cluster (so one fresh database) for this file; statements in it run one after another. */
 const ClusterIdentifier = unique('gw-cluster');
 const Database = 'dev';
+const region = awsClientConfig().region;
+before(() =>
+  createRedshiftTarget(stack().aws.endpoint, region, { clusterIdentifier: ClusterIdentifier, database: Database }),
+);
 
 const ACTIVE = new Set(['SUBMITTED', 'PICKED', 'STARTED']);
 
@@ -42,9 +47,9 @@ async function execute(
   return settled(Id!);
 }
 
-async function batch(Sqls: string[]): Promise<string> {
+async function batch(Sqls: string[], ExecutionMode?: 'TRANSACTION' | 'AUTO_COMMIT'): Promise<string> {
   const { Id } = await redshift.send(
-    new BatchExecuteStatementCommand({ ClusterIdentifier, Database, DbUser: 'awsuser', Sqls }),
+    new BatchExecuteStatementCommand({ ClusterIdentifier, Database, DbUser: 'awsuser', Sqls, ExecutionMode }),
   );
   return Id!;
 }
@@ -222,6 +227,102 @@ describe('Redshift Data API on the embedded Postgres', () => {
     );
   });
 
+  test('BatchExecuteStatement of 41 statements throws ValidationException as the Data API words it; 40 run', async () => {
+    const sqls = Array.from({ length: 41 }, (_, i) => `select ${i}`);
+    await assert.rejects(batch(sqls), {
+      name: 'ValidationException',
+      message:
+        "1 validation error detected: Value at 'sqls' failed to satisfy constraint: " +
+        'Member must have length less than or equal to 40',
+    });
+    assert.equal((await settled(await batch(sqls.slice(0, 40)))).Status, 'FINISHED');
+  });
+
+  test('a statement over 100 KB throws ValidationException, in ExecuteStatement and in a batch; 100 KB runs', async () => {
+    const sqlOf = (bytes: number) => `select '${'x'.repeat(bytes - "select ''".length)}'`;
+    const tooLong = sqlOf(100 * 1024 + 1);
+    const refusal = { name: 'ValidationException', message: 'Cannot process query string larger than 100kB' };
+    await assert.rejects(execute(tooLong), refusal);
+    await assert.rejects(batch(['select 1', tooLong]), refusal);
+    assert.equal((await execute(sqlOf(100 * 1024))).Status, 'FINISHED');
+  });
+
+  test('ALTER TABLE ... ADD PARTITION in a batch ends FAILED as Redshift words it, and rolls the batch back', async () => {
+    const table = tableName('before_partition');
+    const done = await settled(
+      await batch([
+        `create table ${table} (id int)`,
+        "alter table spectrum.orders add if not exists partition (batch_id='b1') location 's3://b/orders/batch_id=b1/'",
+      ]),
+    );
+    assert.equal(done.Status, 'FAILED');
+    assert.equal(done.Error, 'ERROR: ALTER EXTERNAL TABLE cannot run inside a transaction block');
+    assert.deepEqual(
+      done.SubStatements?.map((s) => s.Status),
+      ['FINISHED', 'FAILED'],
+    );
+    assert.equal(await scalar(`select count(*) from information_schema.tables where table_name = '${table}'`), 0);
+  });
+
+  test('CREATE and DROP EXTERNAL TABLE in a batch end FAILED naming the command', async () => {
+    for (const [sql, command] of [
+      ["create external table spectrum.t (id int) stored as parquet location 's3://b/t/'", 'CREATE EXTERNAL TABLE'],
+      ['drop external table spectrum.t', 'DROP EXTERNAL TABLE'],
+    ]) {
+      const done = await settled(await batch(['select 1', sql!]));
+      assert.equal(done.Error, `ERROR: ${command} cannot run inside a transaction block`);
+    }
+  });
+
+  test('ExecutionMode AUTO_COMMIT commits each statement on its own: a failed one leaves the others in place', async () => {
+    const table = tableName('auto_commit');
+    const done = await settled(
+      await batch(
+        [
+          `create table ${table} (id int)`,
+          `insert into ${table} values (1)`,
+          'select * from no_such_table',
+          `insert into ${table} values (2)`,
+        ],
+        'AUTO_COMMIT',
+      ),
+    );
+    assert.equal(done.Status, 'FAILED');
+    assert.match(done.Error!, /^ERROR: relation "no_such_table" does not exist/);
+    assert.deepEqual(
+      done.SubStatements?.map((s) => s.Status),
+      ['FINISHED', 'FINISHED', 'FAILED', 'FINISHED'],
+    );
+    assert.equal(await scalar(`select count(*) from ${table}`), 2);
+  });
+
+  test("a statement naming a workgroup or cluster that does not exist throws ValidationException, as AWS's does", async () => {
+    const refusal = { name: 'ValidationException', message: "Redshift endpoint doesn't exist in this region." };
+    const WorkgroupName = unique('gw-missing-wg');
+    await assert.rejects(
+      redshift.send(new ExecuteStatementCommand({ WorkgroupName, Database, Sql: 'select 1' })),
+      refusal,
+    );
+    await assert.rejects(
+      redshift.send(
+        new BatchExecuteStatementCommand({
+          ClusterIdentifier: unique('gw-missing'),
+          Database,
+          DbUser: 'awsuser',
+          Sqls: ['select 1'],
+        }),
+      ),
+      refusal,
+    );
+    // A workgroup is its region's own: created in another region, it does not exist in this one.
+    const elsewhere = stack().aws.regions.find((r) => r !== region)!;
+    await createRedshiftTarget(stack().aws.endpoint, elsewhere, { workgroupName: WorkgroupName, database: Database });
+    await assert.rejects(
+      redshift.send(new ExecuteStatementCommand({ WorkgroupName, Database, Sql: 'select 1' })),
+      refusal,
+    );
+  });
+
   test('DescribeStatement of an Id that was never issued throws ResourceNotFoundException', async () => {
     await assert.rejects(redshift.send(new DescribeStatementCommand({ Id: '00000000-0000-0000-0000-000000000000' })), {
       name: 'ResourceNotFoundException',
@@ -258,6 +359,7 @@ describe('Redshift Data API on the embedded Postgres', () => {
 
   test('a workgroup database cancelled before it starts ends ABORTED and changes nothing', async () => {
     const WorkgroupName = unique('gw-wg');
+    await createRedshiftTarget(stack().aws.endpoint, region, { workgroupName: WorkgroupName, database: Database });
     const table = tableName('never');
     const { Id } = await redshift.send(
       new ExecuteStatementCommand({ WorkgroupName, Database, Sql: `create table ${table} (id int)` }),

@@ -9,13 +9,14 @@ import {
   GetStatementResultCommand,
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
+import { createRedshiftTarget } from '../../devstack/redshift-targets';
 import { freePort } from '../../devstack/stack';
 import { startPrivateGateway } from '../../devstack/testkit/gateway-process';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { awsClientConfig } from '../../devstack/testkit/stack';
 
 describe('Redshift databases on disk', () => {
-  test('a table outlives a restart of the gateway', async () => {
+  test('a workgroup and its table outlive a restart of the gateway', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-persist-'));
     after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
     const port = await freePort();
@@ -23,7 +24,7 @@ describe('Redshift databases on disk', () => {
     after(() => redshift.destroy());
     const run = async (Sql: string) => {
       const { Id } = await redshift.send(
-        new ExecuteStatementCommand({ ClusterIdentifier: 'persisted', Database: 'dev', Sql }),
+        new ExecuteStatementCommand({ WorkgroupName: 'persisted', Database: 'dev', Sql }),
       );
       const done = await pollUntil(
         () => redshift.send(new DescribeStatementCommand({ Id })),
@@ -34,9 +35,16 @@ describe('Redshift databases on disk', () => {
     };
 
     let gateway = await startPrivateGateway({ GATEWAY_DATA_DIR: dataDir }, port);
-    await run('create table kept (id int)');
-    await run('insert into kept values (1), (2)');
-    await gateway.stop();
+    try {
+      await createRedshiftTarget(`http://127.0.0.1:${port}`, awsClientConfig().region, {
+        workgroupName: 'persisted',
+        database: 'dev',
+      });
+      await run('create table kept (id int)');
+      await run('insert into kept values (1), (2)');
+    } finally {
+      await gateway.stop();
+    }
 
     gateway = await startPrivateGateway({ GATEWAY_DATA_DIR: dataDir }, port);
     try {

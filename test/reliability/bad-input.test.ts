@@ -13,7 +13,8 @@ import { WorkflowFailedError, type Client, type Connection } from '@temporalio/c
 import { NON_RETRYABLE_ERROR_TYPES } from '../../src/workflows/activity-options';
 import { manifestKey, primaryRegion, replicaRegions, type GlueManifest } from '../../src/workflow-safe/layout';
 import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
-import type { Batch, PipelineSpec } from '../../src/workflow-safe/spec';
+import type { PipelineSpec } from '../../src/workflow-safe/spec';
+import type { Batch } from '../../src/workflow-safe/run-input';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { awsClientConfig, unique } from '../../devstack/testkit/stack';
 import {

@@ -12,7 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import type { Client, Connection } from '@temporalio/client';
 import { replicaRegions } from '../../src/workflow-safe/layout';
 import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
-import type { Batch, PipelineSpec } from '../../src/workflow-safe/spec';
+import type { PipelineSpec } from '../../src/workflow-safe/spec';
+import type { Batch } from '../../src/workflow-safe/run-input';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { unique } from '../../devstack/testkit/stack';
 import {

@@ -11,7 +11,8 @@ import { ListStatementsCommand, RedshiftDataClient } from '@aws-sdk/client-redsh
 import type { Client, Connection } from '@temporalio/client';
 import { primaryRegion } from '../../src/workflow-safe/layout';
 import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
-import type { Batch, PipelineSpec } from '../../src/workflow-safe/spec';
+import type { Batch } from '../../src/workflow-safe/run-input';
+import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import { GatewayControl, type HeldResponse } from '../../devstack/testkit/gateway';
 import { awsClientConfig, unique } from '../../devstack/testkit/stack';
 import {

@@ -19,7 +19,8 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSC
 import { Client, Connection } from '@temporalio/client';
 import { primaryRegion } from '../../src/workflow-safe/layout';
 import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
-import type { PipelineInput, PipelineSpec } from '../../src/workflow-safe/spec';
+import type { PipelineSpec } from '../../src/workflow-safe/spec';
+import type { PipelineInput } from '../../src/workflow-safe/run-input';
 import { handleSqsEvent } from '../../src/starters/s3-events-lambda';
 import { batchOf, consumeS3Events, parseS3Events } from '../../src/starters/s3-events';
 import { glueline, useCliEnv } from '../../devstack/testkit/cli';

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { tuningOptions } from '../../src/worker';
 import { ConfigError, loadConfig } from '../../src/worker/config';
 
 const VALID = {
@@ -63,6 +64,7 @@ describe('worker configuration', () => {
     assert.equal(config.shutdownGraceMs, 30_000);
     assert.equal(config.maxCachedWorkflows, 100);
     assert.equal(config.maxConcurrentActivityTaskExecutions, 1000);
+    assert.equal(config.heartbeatIntervalMs, 1000);
     assert.equal(config.metricsBind, undefined);
     assert.equal(config.awsEndpoint, undefined);
   });
@@ -88,6 +90,19 @@ describe('worker configuration', () => {
       AWS_SECRET_ACCESS_KEY: 'aws-secret',
     });
     assert.deepEqual(config.secretsToRedact, ['p@ss', 'hook-token', 'aws-secret']);
+  });
+
+  test('GLUELINE_HEARTBEAT_INTERVAL_MS sets both heartbeat throttles; below a second or above a minute is refused', () => {
+    const options = tuningOptions(loadConfig({ ...VALID, GLUELINE_HEARTBEAT_INTERVAL_MS: '2500' }));
+    assert.equal(options.maxHeartbeatThrottleInterval, 2500);
+    assert.equal(options.defaultHeartbeatThrottleInterval, 2500);
+    const problems = [
+      ...problemsOf({ ...VALID, GLUELINE_HEARTBEAT_INTERVAL_MS: '200' }),
+      ...problemsOf({ ...VALID, GLUELINE_HEARTBEAT_INTERVAL_MS: '120000' }),
+    ];
+    assert.equal(problems.length, 2, problems.join('\n'));
+    assert.match(problems[0]!, /^GLUELINE_HEARTBEAT_INTERVAL_MS: "200" is below 1000/);
+    assert.match(problems[1]!, /^GLUELINE_HEARTBEAT_INTERVAL_MS: "120000" is above 60000/);
   });
 
   test('empty variables count as unset', () => {

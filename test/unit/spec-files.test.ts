@@ -6,7 +6,8 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { devtool, repoRoot } from '../../devstack/paths';
 import { crawlerDrift, glueBundle, jobDrift, jobUpdate, wantedJob } from '../../src/provisioning';
-import { PipelineSpec, SpecValidationError, parseOrExplain } from '../../src/workflow-safe/spec';
+import { PipelineSpec } from '../../src/workflow-safe/spec';
+import { SpecValidationError, parseOrExplain } from '../../src/workflow-safe/validation';
 import { loadSpecFile } from '../../src/starters/spec-file';
 
 const specs = path.join(repoRoot, 'specs');

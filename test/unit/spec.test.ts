@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { commonDirectory, glueJobArguments, renderSql } from '../../src/workflow-safe/layout';
-import {
-  PipelineInput,
-  PipelineSpec,
-  SpecValidationError,
-  parseOrExplain,
-  type PipelineSpecInput,
-} from '../../src/workflow-safe/spec';
+import { PipelineSpec, type PipelineSpecInput } from '../../src/workflow-safe/spec';
+import { PipelineInput } from '../../src/workflow-safe/run-input';
+import { SpecValidationError, parseOrExplain } from '../../src/workflow-safe/validation';
 
 const base: PipelineSpecInput = {
   name: 'sales',
@@ -69,6 +65,27 @@ describe('the pipeline spec', () => {
       problems[0]!,
       /^spec\.redshift\.sql\[0\]: "select \$\{batchid\}" uses a \$\{name\} that is not a variable/,
     );
+  });
+
+  test("a refresh of more than 40 statements is rejected, naming BatchExecuteStatement's limit", () => {
+    const sql = Array.from({ length: 41 }, (_, i) => `select ${i}`);
+    const problems = problemsOf({ ...base, redshift: { sql } });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^spec\.redshift\.sql: .* has 41 statements; .*BatchExecuteStatement takes at most 40/);
+    assert.deepEqual(problemsOf({ ...base, redshift: { sql: sql.slice(0, 40) } }), []);
+  });
+
+  test('a refresh statement over 100 KB once its variables are filled in is rejected, with its size and region', () => {
+    // 102,400 bytes as written is within the limit; ${batch_id} can add up to 52 more (63 characters for 11).
+    const sql = `select '${'x'.repeat(100 * 1024 - 24)}', '\${batch_id}'`;
+    assert.equal(Buffer.byteLength(sql), 100 * 1024);
+    const problems = problemsOf({ ...base, redshift: { sql: ['select 1', sql] } });
+    assert.equal(problems.length, 1);
+    assert.match(
+      problems[0]!,
+      /^spec\.redshift\.sql\[1\]: "select .*\.\.\. is 102452 bytes in eu-west-1 .*at most 102400 bytes \(100 KB\) per statement: split it/,
+    );
+    assert.deepEqual(problemsOf({ ...base, redshift: { sql: [sql.replace('${batch_id}', 'b')] } }), []);
   });
 
   test('a spec without a notification channel is rejected', () => {

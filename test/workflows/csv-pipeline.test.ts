@@ -11,7 +11,8 @@ import {
   type PipelineProgress,
   type PipelineResult,
 } from '../../src/workflow-safe/pipeline';
-import { PipelineSpec, type PipelineInputRaw } from '../../src/workflow-safe/spec';
+import { PipelineSpec } from '../../src/workflow-safe/spec';
+import { type PipelineInputRaw } from '../../src/workflow-safe/run-input';
 import {
   controllableGlueWait,
   fakeActivities,

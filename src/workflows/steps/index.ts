@@ -2,7 +2,7 @@
  * Every step's body, by step name. The record must name a body for every StepName, so a new step without
  * one does not compile; the runner runs steps only through it.
  */
-import type { StepName } from '../../workflow-safe/spec';
+import type { StepName } from '../../workflow-safe/run-input';
 import type { StepBody } from '../run-state';
 import { crawlCurated, crawlRaw } from './crawl';
 import { redshiftRefresh } from './redshift-refresh';

@@ -1,0 +1,193 @@
+/**
+ * S3 ETags as AWS gives them for SSE-KMS and DSSE-KMS objects: not the MD5 digest of the data
+ * (S3 API reference, Object.ETag: "Objects created by the PUT Object, POST Object, or Copy operation
+ * ... and are encrypted by SSE-C or SSE-KMS, have ETags that are not an MD5 digest of their object
+ * data"). moto gives every single-part object its MD5, so the gateway rewrites the ETag of a KMS
+ * object wherever S3 shows it (PutObject, HeadObject, GetObject, CopyObject, the List operations),
+ * always to the same value, and turns a KMS ETag in a condition (If-Match, CopySourceIfMatch) back
+ * into moto's before forwarding. Multipart ETags (`...-N`) are not MD5 digests already and pass as they are.
+ */
+import { createHash } from 'node:crypto';
+import type http from 'node:http';
+import { GetBucketEncryptionCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { s3Location, type AwsErrorSpec } from './aws-protocol';
+import type { Moto } from './moto';
+
+/** `x-amz-server-side-encryption` values whose objects get ETags that are not MD5 digests. */
+const KMS = new Set(['aws:kms', 'aws:kms:dsse']);
+
+/** The operations whose answer carries an object's ETag in a header. */
+const ETAG_HEADER_OPERATIONS = new Set(['PutObject', 'HeadObject', 'GetObject']);
+/** The operations whose XML answer carries ETags. */
+const ETAG_BODY_OPERATIONS = new Set(['CopyObject', 'ListObjects', 'ListObjectsV2', 'ListObjectVersions']);
+
+/** Conditional request headers on the object itself, which moto evaluates against its MD5 ETag. */
+const CONDITION_HEADERS = ['if-match', 'if-none-match'] as const;
+
+const unquote = (etag: string) => etag.replace(/^(?:"|&quot;|&#34;)|(?:"|&quot;|&#34;)$/g, '');
+
+/** The ETag the gateway shows for a KMS object whose MD5 ETag (as moto has it) is `md5Etag`. */
+export function kmsEtag(md5Etag: string): string {
+  const hex = unquote(md5Etag);
+  if (!/^[0-9a-f]{32}$/.test(hex)) return md5Etag; // multipart, or not one of moto's: leave it
+  return `"${createHash('sha256').update(`sse-kms:${hex}`).digest('hex').slice(0, 32)}"`;
+}
+
+export class S3Etags {
+  /** `bucket/key` of objects last written through the gateway with a KMS header. */
+  private readonly kmsWrites = new Set<string>();
+
+  constructor(private readonly moto: Moto) {}
+
+  /** Whether the answer to `operation` may need its ETags rewritten. */
+  rewrites(operation: string): boolean {
+    return ETAG_HEADER_OPERATIONS.has(operation) || ETAG_BODY_OPERATIONS.has(operation);
+  }
+
+  private async head(bucket: string, key: string) {
+    try {
+      const out = await this.moto.s3('us-east-1').send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return { etag: out.ETag ?? '', kms: KMS.has(out.ServerSideEncryption ?? '') };
+    } catch {
+      return undefined; // no such object: moto answers the request itself
+    }
+  }
+
+  /**
+   * Makes the request's ETag conditions hold as S3's would: a copy's CopySourceIfMatch and
+   * CopySourceIfNoneMatch are judged here against the ETag S3 shows for the source (moto 5.2.5 ignores
+   * CopySourceIfMatch, so a copy of a source that changed since its HEAD would go through), and a
+   * KMS ETag in If-Match or If-None-Match becomes moto's. Answers the error S3 would, or undefined.
+   */
+  async checkConditions(req: http.IncomingMessage, operation: string): Promise<AwsErrorSpec | undefined> {
+    if (operation === 'CopyObject' || operation === 'UploadPartCopy') {
+      const ifMatch = req.headers['x-amz-copy-source-if-match'];
+      const ifNoneMatch = req.headers['x-amz-copy-source-if-none-match'];
+      const source = copySource(req);
+      if ((typeof ifMatch === 'string' || typeof ifNoneMatch === 'string') && source?.bucket && source.key) {
+        const found = await this.head(source.bucket, source.key);
+        if (found) {
+          const shown = unquote(found.kms ? kmsEtag(found.etag) : found.etag);
+          const matches = (given: string) => given.trim() === '*' || unquote(given.trim()) === shown;
+          delete req.headers['x-amz-copy-source-if-match'];
+          delete req.headers['x-amz-copy-source-if-none-match'];
+          if (
+            (typeof ifMatch === 'string' && !matches(ifMatch)) ||
+            (typeof ifNoneMatch === 'string' && matches(ifNoneMatch))
+          ) {
+            return {
+              status: 412,
+              code: 'PreconditionFailed',
+              message: 'At least one of the pre-conditions you specified did not hold',
+            };
+          }
+        }
+      }
+    }
+    for (const name of CONDITION_HEADERS) {
+      const given = req.headers[name];
+      const { bucket, key } = s3Location(req);
+      if (typeof given !== 'string' || given.trim() === '*' || !bucket || !key) continue;
+      const found = await this.head(bucket, key);
+      if (!found?.kms) continue;
+      // The ETag S3 showed becomes moto's; any other (moto's MD5 included, which S3 never showed) matches nothing.
+      req.headers[name] = unquote(kmsEtag(found.etag)) === unquote(given) ? found.etag : `"${'0'.repeat(32)}"`;
+    }
+    return undefined;
+  }
+
+  /** Answers the client with moto's response, its ETags rewritten where the object is KMS-encrypted. */
+  async respond(
+    operation: string,
+    req: http.IncomingMessage,
+    upstream: http.IncomingMessage,
+    res: http.ServerResponse,
+  ): Promise<void> {
+    const headers = { ...upstream.headers };
+    const status = upstream.statusCode ?? 502;
+    const kms = KMS.has(String(headers['x-amz-server-side-encryption'] ?? ''));
+    const { bucket, key } = s3Location(req);
+    if (ETAG_HEADER_OPERATIONS.has(operation) || status >= 300) {
+      // 304 Not Modified names the ETag too.
+      if (status < 400 && typeof headers.etag === 'string' && kms) headers.etag = kmsEtag(headers.etag);
+      if (operation === 'PutObject' && status < 300 && bucket && key) this.remember(bucket, key, kms);
+      res.writeHead(status, headers);
+      upstream.pipe(res);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of upstream) chunks.push(chunk as Buffer);
+    let body = Buffer.concat(chunks).toString('utf8');
+    if (operation === 'CopyObject') {
+      if (bucket && key) this.remember(bucket, key, kms);
+      if (kms)
+        body = body.replace(/<ETag>([^<]*)<\/ETag>/, (_, etag: string) => `<ETag>${xmlQuoted(kmsEtag(etag))}</ETag>`);
+    } else if (bucket) {
+      body = await this.rewriteList(bucket, body);
+    }
+    delete headers['transfer-encoding'];
+    headers['content-length'] = String(Buffer.byteLength(body));
+    res.writeHead(status, headers).end(body);
+  }
+
+  private remember(bucket: string, key: string, kms: boolean): void {
+    if (kms) this.kmsWrites.add(`${bucket}/${key}`);
+    else this.kmsWrites.delete(`${bucket}/${key}`);
+  }
+
+  /**
+   * Rewrites the ETag of every KMS object a list names. In a bucket whose default encryption is KMS
+   * each listed object is asked after (an object can still be written with SSE-S3 there); elsewhere
+   * only objects written with a KMS header can be KMS objects, and the gateway saw those writes.
+   */
+  private async rewriteList(bucket: string, body: string): Promise<string> {
+    const entries = [...body.matchAll(/<(Contents|Version)>([\s\S]*?)<\/\1>/g)];
+    const keyOf = (entry: string) => xmlText(/<Key>([^<]*)<\/Key>/.exec(entry)?.[1] ?? '');
+    const kmsKeys = new Set<string>();
+    if (await this.kmsByDefault(bucket)) {
+      const keys = [...new Set(entries.map((e) => keyOf(e[2]!)))];
+      for (let i = 0; i < keys.length; i += 16) {
+        const batch = keys.slice(i, i + 16);
+        const found = await Promise.all(batch.map((key) => this.head(bucket, key)));
+        batch.forEach((key, j) => found[j]?.kms && kmsKeys.add(key));
+      }
+    } else {
+      for (const e of entries) if (this.kmsWrites.has(`${bucket}/${keyOf(e[2]!)}`)) kmsKeys.add(keyOf(e[2]!));
+    }
+    if (kmsKeys.size === 0) return body;
+    return body.replace(/<(Contents|Version)>([\s\S]*?)<\/\1>/g, (whole, _tag: string, inner: string) =>
+      kmsKeys.has(keyOf(inner))
+        ? whole.replace(/<ETag>([^<]*)<\/ETag>/, (_, etag: string) => `<ETag>${xmlQuoted(kmsEtag(etag))}</ETag>`)
+        : whole,
+    );
+  }
+
+  private async kmsByDefault(bucket: string): Promise<boolean> {
+    try {
+      const out = await this.moto.s3('us-east-1').send(new GetBucketEncryptionCommand({ Bucket: bucket }));
+      return (out.ServerSideEncryptionConfiguration?.Rules ?? []).some((rule) =>
+        KMS.has(rule.ApplyServerSideEncryptionByDefault?.SSEAlgorithm ?? ''),
+      );
+    } catch {
+      return false; // no default encryption configured
+    }
+  }
+}
+
+/** The bucket and key an `x-amz-copy-source` header names (`bucket/key` or `/bucket/key`, URL-encoded). */
+function copySource(req: http.IncomingMessage): { bucket?: string; key?: string } | undefined {
+  const header = req.headers['x-amz-copy-source'];
+  if (typeof header !== 'string') return undefined;
+  const path = decodeURIComponent(header.replace(/^\//, '').split('?')[0]!);
+  const slash = path.indexOf('/');
+  return slash < 0 ? undefined : { bucket: path.slice(0, slash), key: path.slice(slash + 1) };
+}
+
+const xmlText = (text: string) =>
+  text.replace(/&(lt|gt|amp|quot|apos|#\d+);/g, (entity: string, name: string) =>
+    name.startsWith('#')
+      ? String.fromCharCode(Number(name.slice(1)))
+      : ({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" } as Record<string, string>)[name]!,
+  );
+
+const xmlQuoted = (etag: string) => etag.replace(/"/g, '&quot;');

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutBucketEncryptionCommand,
+  PutObjectCommand,
+  S3Client,
+  type ServerSideEncryption,
+} from '@aws-sdk/client-s3';
+import { awsClientConfig, unique } from '../../devstack/testkit/stack';
+
+const s3 = new S3Client(awsClientConfig());
+after(() => s3.destroy());
+
+const md5 = (text: string) => `"${createHash('md5').update(text).digest('hex')}"`;
+
+/** Every ETag S3 shows for one object: PutObject's, HeadObject's, GetObject's and ListObjectsV2's. */
+async function etagsOf(Bucket: string, Key: string, Body: string, ServerSideEncryption?: ServerSideEncryption) {
+  const put = await s3.send(new PutObjectCommand({ Bucket, Key, Body, ServerSideEncryption }));
+  const head = await s3.send(new HeadObjectCommand({ Bucket, Key }));
+  const get = await s3.send(new GetObjectCommand({ Bucket, Key }));
+  await get.Body!.transformToString();
+  const list = await s3.send(new ListObjectsV2Command({ Bucket, Prefix: Key }));
+  return {
+    put: put.ETag,
+    head: head.ETag,
+    get: get.ETag,
+    list: list.Contents?.find((o) => o.Key === Key)?.ETag,
+    sse: head.ServerSideEncryption,
+  };
+}
+
+describe('S3 ETags of encrypted objects', () => {
+  const kmsBucket = unique('gw-kms');
+  const plainBucket = unique('gw-plain');
+  before(async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: kmsBucket }));
+    await s3.send(
+      new PutBucketEncryptionCommand({
+        Bucket: kmsBucket,
+        ServerSideEncryptionConfiguration: {
+          Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms' } }],
+        },
+      }),
+    );
+    await s3.send(new CreateBucketCommand({ Bucket: plainBucket }));
+  });
+
+  test('an object in an SSE-KMS bucket has one ETag everywhere, and it is not the MD5 of its data', async () => {
+    const etags = await etagsOf(kmsBucket, 'a.csv', 'id\n1\n');
+    assert.equal(etags.sse, 'aws:kms');
+    assert.notEqual(etags.put, md5('id\n1\n'));
+    assert.match(etags.put!, /^"[0-9a-f]{32}"$/);
+    assert.deepEqual([etags.head, etags.get, etags.list], [etags.put, etags.put, etags.put]);
+  });
+
+  test('SSE-KMS and DSSE-KMS objects put in a plain bucket get non-MD5 ETags; an unencrypted one keeps its MD5', async () => {
+    for (const sse of ['aws:kms', 'aws:kms:dsse'] as const) {
+      const etags = await etagsOf(plainBucket, `${sse}.csv`, 'id\n2\n', sse);
+      assert.notEqual(etags.put, md5('id\n2\n'), sse);
+      assert.deepEqual([etags.head, etags.get, etags.list], [etags.put, etags.put, etags.put], sse);
+    }
+    const plain = await etagsOf(plainBucket, 'plain.csv', 'id\n2\n');
+    assert.deepEqual([plain.put, plain.head, plain.get, plain.list], Array(4).fill(md5('id\n2\n')));
+  });
+
+  test("CopyObject answers the copy's KMS ETag, and CopySourceIfMatch takes the ETag S3 showed, not the MD5", async () => {
+    const source = await etagsOf(kmsBucket, 'source.csv', 'id\n3\n');
+    const copy = await s3.send(
+      new CopyObjectCommand({
+        Bucket: kmsBucket,
+        Key: 'copy.csv',
+        CopySource: `${kmsBucket}/source.csv`,
+        CopySourceIfMatch: source.head,
+      }),
+    );
+    const head = await s3.send(new HeadObjectCommand({ Bucket: kmsBucket, Key: 'copy.csv' }));
+    assert.equal(copy.CopyObjectResult?.ETag, head.ETag);
+    assert.notEqual(head.ETag, md5('id\n3\n'));
+    await assert.rejects(
+      s3.send(
+        new CopyObjectCommand({
+          Bucket: kmsBucket,
+          Key: 'copy2.csv',
+          CopySource: `${kmsBucket}/source.csv`,
+          CopySourceIfMatch: md5('id\n3\n'),
+        }),
+      ),
+      { name: 'PreconditionFailed' },
+    );
+  });
+
+  test('a copy whose CopySourceIfMatch no longer holds (the source changed since) fails PreconditionFailed', async () => {
+    const Bucket = plainBucket;
+    const { ETag } = await s3.send(new PutObjectCommand({ Bucket, Key: 'changing.csv', Body: 'id\n4\n' }));
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'changing.csv', Body: 'id\n5\n' }));
+    const copy = (CopySourceIfMatch: string) =>
+      s3.send(
+        new CopyObjectCommand({ Bucket, Key: 'changed.csv', CopySource: `${Bucket}/changing.csv`, CopySourceIfMatch }),
+      );
+    await assert.rejects(copy(ETag!), { name: 'PreconditionFailed' });
+    const now = await s3.send(new HeadObjectCommand({ Bucket, Key: 'changing.csv' }));
+    assert.ok((await copy(now.ETag!)).CopyObjectResult?.ETag);
+  });
+});
