@@ -12,8 +12,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { createGlueJob } from '../../devstack/testkit/glue';
+import { createRedshiftTarget } from '../../devstack/redshift-targets';
 import { pollUntil } from '../../devstack/testkit/poll';
-import { awsClientConfig, unique } from '../../devstack/testkit/stack';
+import { awsClientConfig, stack, unique } from '../../devstack/testkit/stack';
 
 const gateway = new GatewayControl();
 const CALLS = 8;
@@ -209,6 +210,10 @@ describe('fault injection', () => {
     const redshift = new RedshiftDataClient({ ...awsClientConfig(), maxAttempts: 1 });
     after(() => redshift.destroy());
     const ClusterIdentifier = unique('gw-after-drop');
+    await createRedshiftTarget(stack().aws.endpoint, awsClientConfig().region, {
+      clusterIdentifier: ClusterIdentifier,
+      database: 'dev',
+    });
     const ClientToken = unique('token');
     const Sql = `select '${ClientToken}'`;
     const input = { ClusterIdentifier, Database: 'dev', DbUser: 'awsuser', Sql, ClientToken };
