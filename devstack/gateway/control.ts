@@ -1,12 +1,13 @@
 /**
- * The control API under `/_gateway/`: scripted Glue outcomes, the time scale, fault rules and request
- * counts. Plain JSON over HTTP; devstack/testkit/gateway.ts is its typed client and README.md lists the routes.
+ * The control API under `/_gateway/`: scripted Glue outcomes, the time scale, fault rules, held responses
+ * and request counts. Plain JSON over HTTP; devstack/testkit/gateway.ts is its typed client and README.md lists the routes.
  */
 import type http from 'node:http';
 import { readBody } from './aws-protocol';
 import type { RequestCounter } from './counts';
 import type { FaultRuleInput, FaultRules } from './faults';
 import type { GlueCrawlers } from './glue-crawlers';
+import type { Holds } from './holds';
 import type { GlueJobRuns } from './glue-job-runs';
 import type { ScriptQueues } from './script-queue';
 import type { TimeScale } from './time-scale';
@@ -14,6 +15,7 @@ import type { TimeScale } from './time-scale';
 export interface ControlDeps {
   counter: RequestCounter;
   faults: FaultRules;
+  holds: Holds;
   timeScale: TimeScale;
   jobRuns: GlueJobRuns;
   crawlers: GlueCrawlers;
@@ -57,7 +59,7 @@ function scriptRoutes<T>(prefix: string, queues: ScriptQueues<T>): Route[] {
 }
 
 function routes(deps: ControlDeps): Route[] {
-  const { counter, faults, timeScale, jobRuns, crawlers } = deps;
+  const { counter, faults, holds, timeScale, jobRuns, crawlers } = deps;
   const resource = (query: URLSearchParams) => query.get('resource') ?? undefined;
   return [
     { method: 'GET', path: /^health$/, handle: () => ({ ok: true }) },
@@ -66,6 +68,7 @@ function routes(deps: ControlDeps): Route[] {
       path: /^reset$/,
       handle: () => {
         faults.reset();
+        holds.releaseAll();
         counter.reset();
         timeScale.set(1);
         timeScale.setOffset(0);
@@ -109,6 +112,17 @@ function routes(deps: ControlDeps): Route[] {
         return { ok: true };
       },
     },
+    { method: 'GET', path: /^holds$/, handle: () => holds.list() },
+    {
+      method: 'POST',
+      path: /^holds\/([^/]+)\/release$/,
+      handle: ({ params }) => {
+        if (!holds.release(params[0]!))
+          throw new Error(`no held response with id ${params[0]}; GET /_gateway/holds lists them`);
+        return { ok: true };
+      },
+    },
+    { method: 'POST', path: /^holds\/release$/, handle: () => ({ released: holds.releaseAll() }) },
     ...scriptRoutes('glue/jobs', jobRuns.scripts),
     ...scriptRoutes('glue/crawlers', crawlers.scripts),
   ];

@@ -18,7 +18,22 @@ export type FaultAction =
   /** Delays the request, which then goes on as usual (other rules may still fire on it). */
   | { type: 'latency'; ms: number }
   /** Destroys the connection without a response. */
-  | { type: 'drop' };
+  | { type: 'drop' }
+  /**
+   * Serves the request (it reaches Glue, Redshift, S3), then destroys the connection or answers the error
+   * instead of the real response: the caller cannot tell whether its request took effect.
+   */
+  | { type: 'after'; then: 'drop' | 500 | 503 }
+  /**
+   * Serves the request and keeps its response until released through the control API
+   * (`POST /_gateway/holds/<id>/release`) or `timeoutMs` passed, so a test can act in that window.
+   */
+  | { type: 'hold'; timeoutMs?: number }
+  /** Each time the rule fires, one of these actions, drawn with equal chance (no `mix` inside a mix). */
+  | { type: 'mix'; actions: FaultAction[] };
+
+/** How long a held response waits for its release when the rule names no timeout. */
+export const DEFAULT_HOLD_TIMEOUT_MS = 5 * 60_000;
 
 /** A rule as the control API takes it. */
 export interface FaultRuleInput {
@@ -27,7 +42,11 @@ export interface FaultRuleInput {
   action: FaultAction;
   /** Only requests signed for this region. @default - any region */
   region?: string;
-  /** Only requests about a bucket, job, crawler or cluster whose name starts with this. @default - any request */
+  /**
+   * Only requests about a bucket, job, crawler or cluster whose name starts with this. A request that names
+   * no resource (`s3:ListBuckets`, a statement id Redshift Data no longer knows) matches when the rule also
+   * names its `region`. @default - any request
+   */
   resource?: string;
   /** Fires on at most this many matching requests, then stays inert. @default - no limit */
   count?: number;
@@ -53,9 +72,18 @@ export interface FaultSubject {
 /** What the router must do with a request after the rules ran. */
 export interface FaultDecision {
   latencyMs: number;
-  /** The fault that ends the request instead of serving it. */
-  outcome?: { type: 'respond'; error: AwsErrorSpec } | { type: 'drop' };
+  /** The fault that ends the request instead of serving it, or acts on its response once it was served. */
+  outcome?: FaultOutcome;
 }
+
+/** What a firing rule does to a request (latency aside). */
+export type FaultOutcome =
+  | { type: 'respond'; error: AwsErrorSpec }
+  | { type: 'drop' }
+  /** Serve it, then drop the connection (no `error`) or answer `error` instead of the response. */
+  | { type: 'after'; error?: AwsErrorSpec }
+  /** Serve it, then keep the response until released or `timeoutMs` passed. */
+  | { type: 'hold'; timeoutMs: number; ruleId: string };
 
 function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${glob.split('*').map(escapeRegExp).join('.*')}$`);
@@ -117,6 +145,32 @@ function faultError(
   return error.status === 500 && protocol === 'json' && ownCode ? { ...error, code: ownCode } : error;
 }
 
+const ACTION_TYPES = ['throttle', 'deny', 'error', 'latency', 'drop', 'after', 'hold', 'mix'];
+
+/** Throws, naming the field and what it must be, when an action (or one inside a mix) is malformed. */
+function checkAction(action: FaultAction, mixAllowed: boolean): void {
+  if (!action || !ACTION_TYPES.includes(action.type)) {
+    throw new Error(`action.type must be one of ${ACTION_TYPES.join(', ')}, got ${JSON.stringify(action)}`);
+  }
+  if (action.type === 'error' && action.status !== 500 && action.status !== 503) {
+    throw new Error(`action.status must be 500 or 503, got ${JSON.stringify(action.status)}`);
+  }
+  if (action.type === 'latency' && !(action.ms >= 0)) throw new Error(`action.ms must be >= 0, got ${action.ms}`);
+  if (action.type === 'after' && !['drop', 500, 503].includes(action.then)) {
+    throw new Error(`action.then must be 'drop', 500 or 503, got ${JSON.stringify(action.then)}`);
+  }
+  if (action.type === 'hold' && action.timeoutMs !== undefined && !(action.timeoutMs > 0)) {
+    throw new Error(`action.timeoutMs must be > 0, got ${JSON.stringify(action.timeoutMs)}`);
+  }
+  if (action.type === 'mix') {
+    if (!mixAllowed) throw new Error('a mix cannot contain another mix; list its actions in the outer one');
+    if (!Array.isArray(action.actions) || action.actions.length === 0) {
+      throw new Error(`action.actions must be a non-empty list of actions, got ${JSON.stringify(action.actions)}`);
+    }
+    for (const inner of action.actions) checkAction(inner, false);
+  }
+}
+
 export class FaultRules {
   private rules: FaultRule[] = [];
 
@@ -126,14 +180,7 @@ export class FaultRules {
     if (typeof target !== 'string' || target === '') {
       throw new Error(`target must be 'service:operation', got ${JSON.stringify(target)}`);
     }
-    const types = ['throttle', 'deny', 'error', 'latency', 'drop'];
-    if (!action || !types.includes(action.type)) {
-      throw new Error(`action.type must be one of ${types.join(', ')}, got ${JSON.stringify(action)}`);
-    }
-    if (action.type === 'error' && action.status !== 500 && action.status !== 503) {
-      throw new Error(`action.status must be 500 or 503, got ${JSON.stringify(action.status)}`);
-    }
-    if (action.type === 'latency' && !(action.ms >= 0)) throw new Error(`action.ms must be >= 0, got ${action.ms}`);
+    checkAction(action, true);
     if (probability !== undefined && !(probability >= 0 && probability <= 1)) {
       throw new Error(`probability must be between 0 and 1, got ${probability}`);
     }
@@ -167,10 +214,13 @@ export class FaultRules {
       if (decision.outcome && rule.action.type !== 'latency') continue;
       if (!this.fires(rule, subject)) continue;
       rule.fired += 1;
-      const action = rule.action;
+      const action =
+        rule.action.type === 'mix'
+          ? rule.action.actions[Math.floor(Math.random() * rule.action.actions.length)]!
+          : rule.action;
       if (action.type === 'latency') decision.latencyMs += action.ms;
-      else if (action.type === 'drop') decision.outcome = { type: 'drop' };
-      else decision.outcome = { type: 'respond', error: faultError(action, protocol, subject.service) };
+      // checkAction keeps mixes out of mixes.
+      else if (action.type !== 'mix') decision.outcome = outcomeOf(action, rule.id, protocol, subject.service);
     }
     return decision;
   }
@@ -178,8 +228,34 @@ export class FaultRules {
   private fires(rule: FaultRule, subject: FaultSubject): boolean {
     if (rule.count !== undefined && rule.fired >= rule.count) return false;
     if (rule.region !== undefined && rule.region !== subject.region) return false;
-    if (rule.resource !== undefined && !subject.resource?.startsWith(rule.resource)) return false;
+    if (rule.resource !== undefined && !this.resourceMatches(rule, subject)) return false;
     if (!targetMatches(rule.target, subject)) return false;
     return rule.probability === undefined || Math.random() < rule.probability;
+  }
+
+  /** By name prefix; a request without a resource is matched by the rule's region, when it names one. */
+  private resourceMatches(rule: FaultRule, subject: FaultSubject): boolean {
+    if (subject.resource === undefined) return rule.region !== undefined;
+    return subject.resource.startsWith(rule.resource!);
+  }
+}
+
+function outcomeOf(
+  action: Exclude<FaultAction, { type: 'latency' | 'mix' }>,
+  ruleId: string,
+  protocol: AwsProtocol,
+  service: string,
+): FaultOutcome {
+  switch (action.type) {
+    case 'drop':
+      return { type: 'drop' };
+    case 'after':
+      return action.then === 'drop'
+        ? { type: 'after' }
+        : { type: 'after', error: faultError({ type: 'error', status: action.then }, protocol, service) };
+    case 'hold':
+      return { type: 'hold', timeoutMs: action.timeoutMs ?? DEFAULT_HOLD_TIMEOUT_MS, ruleId };
+    default:
+      return { type: 'respond', error: faultError(action, protocol, service) };
   }
 }

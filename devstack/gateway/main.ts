@@ -11,6 +11,7 @@ import { createLocalSparkRunner, runsScript } from '../local-spark';
 import { createControl } from './control';
 import { RequestCounter } from './counts';
 import { FaultRules } from './faults';
+import { Holds } from './holds';
 import { glueService } from './glue';
 import { GlueCrawlers } from './glue-crawlers';
 import { GlueDefinitions } from './glue-definitions';
@@ -71,6 +72,7 @@ async function main() {
   const timeScale = new TimeScale();
   const counter = new RequestCounter();
   const faults = new FaultRules();
+  const holds = new Holds();
   const jobRuns = new GlueJobRuns(moto, timeScale, jobRunner);
   const crawlers = new GlueCrawlers(moto, timeScale);
   const databases = new RedshiftDatabases({ dataDir: path.join(dataDir, 'redshift'), motoUrl: upstream, idleCloseMs });
@@ -81,12 +83,13 @@ async function main() {
       upstream,
       counter,
       faults,
+      holds,
       services: {
         glue: glueService(jobRuns, crawlers, new GlueDefinitions(moto, crawlers)),
         'redshift-data': new RedshiftData(databases, targets, { resultPageRows }),
         'redshift-serverless': targets,
       },
-      control: createControl({ counter, faults, timeScale, jobRuns, crawlers }),
+      control: createControl({ counter, faults, holds, timeScale, jobRuns, crawlers }),
       s3Etags: new S3Etags(moto),
     }),
   );

@@ -16,6 +16,7 @@ import {
 } from './aws-protocol';
 import type { RequestCounter } from './counts';
 import type { FaultRules } from './faults';
+import { actAfterServe, CapturedResponse, type Holds } from './holds';
 import type { S3Etags } from './s3-etags';
 
 /** One awsJson call the gateway serves itself. */
@@ -39,6 +40,8 @@ export interface RouterOptions {
   upstream: URL;
   counter: RequestCounter;
   faults: FaultRules;
+  /** Responses kept back by `hold` fault rules. */
+  holds: Holds;
   /** Services by signing name (`glue`, `redshift-data`). */
   services: Record<string, JsonService>;
   /** Serves `/_gateway/*`. */
@@ -57,7 +60,7 @@ function defaultResource(input: Record<string, unknown>): string | undefined {
 
 /** Builds the gateway's request listener. */
 export function createRouter(options: RouterOptions): http.RequestListener {
-  const { upstream, counter, faults, services, control, s3Etags } = options;
+  const { upstream, counter, faults, holds, services, control, s3Etags } = options;
 
   function forward(
     req: http.IncomingMessage,
@@ -132,6 +135,23 @@ export function createRouter(options: RouterOptions): http.RequestListener {
       if (!body) req.resume();
       return writeAwsError(res, id.protocol, decision.outcome.error, req.method);
     }
+    if (!decision.outcome) return respond(req, res, { id, service, input, body });
+    // An after-serve fault: the request takes effect as usual, then the rule acts on its response.
+    const served = new CapturedResponse();
+    // Written to exactly as a ServerResponse is (writeHead, write, end, pipe), by the same code.
+    await respond(req, served as unknown as http.ServerResponse, { id, service, input, body });
+    await served.finished;
+    const subject = { service: id.service, operation: id.operation, region: id.region, resource };
+    return actAfterServe(decision.outcome, served, { req, res, protocol: id.protocol, subject }, holds);
+  }
+
+  /** Serves a request from the gateway's own services or moto. */
+  async function respond(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    request: { id: AwsRequestIdentity; service?: JsonService; input: Record<string, unknown>; body?: Buffer },
+  ) {
+    const { id, service, input, body } = request;
     if (service?.serves(id.operation)) return serve(res, id, service, input);
     if (id.protocol === 's3' && s3Etags) {
       const refused = await s3Etags.checkConditions(req, id.operation);

@@ -7,9 +7,11 @@ import type { RequestCounts } from '../gateway/counts';
 import type { FaultRule, FaultRuleInput } from '../gateway/faults';
 import type { CrawlOutcome } from '../gateway/glue-crawlers';
 import type { JobRunOutcome } from '../gateway/glue-job-runs';
+import type { HeldResponse } from '../gateway/holds';
+import { pollUntil } from './poll';
 import { stack } from './stack';
 
-export type { CrawlOutcome, FaultRule, FaultRuleInput, JobRunOutcome, RequestCounts };
+export type { CrawlOutcome, FaultRule, FaultRuleInput, HeldResponse, JobRunOutcome, RequestCounts };
 
 export class GatewayControl {
   /** @param controlUrl the stack's `aws.controlUrl` @default - the test stack's */
@@ -92,6 +94,34 @@ export class GatewayControl {
 
   async resetFaults(): Promise<void> {
     await this.call('DELETE', 'faults');
+  }
+
+  /** Responses held back by `hold` fault rules, oldest first. */
+  holds(): Promise<HeldResponse[]> {
+    return this.call('GET', 'holds');
+  }
+
+  /**
+   * Waits until a response matching `match` is held (the request has taken effect, its caller waits) and
+   * returns it. @param timeoutMs how long to wait @default 120_000
+   */
+  async waitForHold(match: (held: HeldResponse) => boolean, timeoutMs = 120_000): Promise<HeldResponse> {
+    const held = await pollUntil(
+      async () => (await this.holds()).find(match),
+      (found) => found !== undefined,
+      { timeoutMs, intervalMs: 100 },
+    );
+    return held!;
+  }
+
+  /** Sends a held response to its caller (nothing, if the caller has gone). */
+  async release(id: string): Promise<void> {
+    await this.call('POST', `holds/${encodeURIComponent(id)}/release`);
+  }
+
+  /** Sends every held response. @returns how many there were */
+  async releaseAll(): Promise<number> {
+    return (await this.call<{ released: number }>('POST', 'holds/release')).released;
   }
 
   /**

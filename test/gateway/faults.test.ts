@@ -1,16 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { GetJobRunCommand, GlueClient, StartJobRunCommand } from '@aws-sdk/client-glue';
+import { GetJobRunCommand, GetJobRunsCommand, GlueClient, StartJobRunCommand } from '@aws-sdk/client-glue';
+import { ExecuteStatementCommand, ListStatementsCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import {
   CreateBucketCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  ListBucketsCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { createGlueJob } from '../../devstack/testkit/glue';
-import { awsClientConfig, unique } from '../../devstack/testkit/stack';
+import { createRedshiftTarget } from '../../devstack/redshift-targets';
+import { pollUntil } from '../../devstack/testkit/poll';
+import { awsClientConfig, stack, unique } from '../../devstack/testkit/stack';
 
 const gateway = new GatewayControl();
 const CALLS = 8;
@@ -137,5 +141,149 @@ describe('fault injection', () => {
     await gateway.resetCounts(a);
     assert.deepEqual(await gateway.counts(a), {});
     assert.deepEqual((await gateway.counts(b))['s3:CreateBucket'], { count: 1, faulted: 0 });
+  });
+
+  test('a 500 after serving StartJobRun still started the run: GetJobRuns shows it', async () => {
+    const glue = new GlueClient({ ...awsClientConfig(), maxAttempts: 1 });
+    after(() => glue.destroy());
+    const JobName = await createGlueJob(glue, { Name: unique('gw-after-500') });
+    await gateway.addFault({
+      target: 'glue:StartJobRun',
+      resource: JobName,
+      action: { type: 'after', then: 500 },
+      count: 1,
+    });
+    const Arguments = { '--glueline-run-tag': 'after-500' };
+    await assert.rejects(glue.send(new StartJobRunCommand({ JobName, Arguments })), {
+      name: 'InternalServiceException',
+    });
+    const { JobRuns } = await glue.send(new GetJobRunsCommand({ JobName }));
+    assert.deepEqual(
+      JobRuns?.map((r) => r.Arguments?.['--glueline-run-tag']),
+      ['after-500'],
+      'the refused start reached Glue',
+    );
+    assert.deepEqual((await gateway.counts(JobName))['glue:StartJobRun'], { count: 1, faulted: 1 });
+  });
+
+  test('a held StartJobRun response waits for its release, then reaches the caller', async () => {
+    const glue = new GlueClient({ ...awsClientConfig(), maxAttempts: 1 });
+    after(() => glue.destroy());
+    const JobName = await createGlueJob(glue, { Name: unique('gw-hold') });
+    const rule = await gateway.addFault({ target: 'glue:StartJobRun', resource: JobName, action: { type: 'hold' } });
+    let answered = false;
+    const started = glue.send(new StartJobRunCommand({ JobName })).finally(() => (answered = true));
+    const held = await gateway.waitForHold((h) => h.resource === JobName);
+    assert.equal(held.operation, 'StartJobRun');
+    assert.equal(held.ruleId, rule.id);
+    assert.equal(held.callerGone, false);
+    // Served already: the run exists while its caller still waits for the answer.
+    const { JobRuns } = await glue.send(new GetJobRunsCommand({ JobName }));
+    assert.equal(JobRuns?.length, 1);
+    assert.equal(answered, false, 'the caller got no answer while the response was held');
+    await gateway.release(held.id);
+    const { JobRunId } = await started;
+    assert.equal(JobRunId, JobRuns[0]!.Id);
+    assert.deepEqual(held.response, { JobRunId }, 'the hold lists the response it keeps');
+    assert.ok(!(await gateway.holds()).some((h) => h.id === held.id), 'a released response is no longer listed');
+    await assert.rejects(gateway.release(held.id), /no held response with id/);
+  });
+
+  test('a held response whose caller is gone is listed as such, and its timeout ends the hold', async () => {
+    const Bucket = await createBucket();
+    await gateway.addFault({
+      target: 's3:HeadBucket',
+      resource: Bucket,
+      action: { type: 'hold', timeoutMs: 1_000 },
+      count: 1,
+    });
+    const abort = new AbortController();
+    const headed = s3.send(new HeadBucketCommand({ Bucket }), { abortSignal: abort.signal });
+    const held = await gateway.waitForHold((h) => h.resource === Bucket);
+    abort.abort();
+    await assert.rejects(headed, { name: 'AbortError' });
+    await gateway.waitForHold((h) => h.id === held.id && h.callerGone);
+    await pollUntil(gateway.holds.bind(gateway), (holds) => !holds.some((h) => h.id === held.id));
+  });
+
+  test('an ExecuteStatement dropped after serving, retried with its ClientToken, returns the same Id', async () => {
+    const redshift = new RedshiftDataClient({ ...awsClientConfig(), maxAttempts: 1 });
+    after(() => redshift.destroy());
+    const ClusterIdentifier = unique('gw-after-drop');
+    await createRedshiftTarget(stack().aws.endpoint, awsClientConfig().region, {
+      clusterIdentifier: ClusterIdentifier,
+      database: 'dev',
+    });
+    const ClientToken = unique('token');
+    const Sql = `select '${ClientToken}'`;
+    const input = { ClusterIdentifier, Database: 'dev', DbUser: 'awsuser', Sql, ClientToken };
+    await gateway.addFault({
+      target: 'redshift-data:ExecuteStatement',
+      resource: ClusterIdentifier,
+      action: { type: 'after', then: 'drop' },
+      count: 1,
+    });
+    await assert.rejects(redshift.send(new ExecuteStatementCommand(input)), { code: 'ECONNRESET' });
+    const { Id } = await redshift.send(new ExecuteStatementCommand(input));
+    const { Statements } = await redshift.send(new ListStatementsCommand({}));
+    const mine = (Statements ?? []).filter((st) => st.QueryString === Sql);
+    assert.deepEqual(
+      mine.map((st) => st.Id),
+      [Id],
+      'the retry got the statement the dropped request made',
+    );
+    assert.deepEqual((await gateway.counts(ClusterIdentifier))['redshift-data:ExecuteStatement'], {
+      count: 2,
+      faulted: 1,
+    });
+  });
+
+  test("a rule with a region and a resource also matches that region's resource-less requests", async () => {
+    const region = 'ap-southeast-2';
+    const regional = new S3Client({ ...awsClientConfig(region), maxAttempts: 1 });
+    after(() => regional.destroy());
+    await gateway.withFault(
+      { target: 's3:ListBuckets', region, resource: unique('gw-none'), action: { type: 'deny' }, count: 1 },
+      async () => {
+        // Another region's request is left alone; this region's is refused although it names no bucket.
+        await s3.send(new ListBucketsCommand({}));
+        await assert.rejects(regional.send(new ListBucketsCommand({})), { name: 'AccessDenied' });
+      },
+    );
+  });
+
+  test('a mix rule draws each of its actions', async () => {
+    const Bucket = await createBucket();
+    const rule = await gateway.addFault({
+      target: 's3:HeadBucket',
+      resource: Bucket,
+      action: {
+        type: 'mix',
+        actions: [{ type: 'deny' }, { type: 'error', status: 500 }, { type: 'after', then: 503 }],
+      },
+    });
+    const seen = new Set<string>();
+    try {
+      // Until each of the three was drawn (after 60 calls, a 1 in 10^10 chance that one never was).
+      for (let calls = 0; seen.size < 3 && calls < 60; calls++) {
+        await s3.send(new HeadBucketCommand({ Bucket })).then(
+          () => seen.add('served'),
+          (err: Error) => seen.add(String(httpStatus(err))),
+        );
+      }
+    } finally {
+      await gateway.deleteFault(rule.id);
+    }
+    // Every call drew one of the actions: none was served as is.
+    assert.deepEqual([...seen].sort(), ['403', '500', '503']);
+  });
+
+  test('malformed after, hold and mix actions are refused with the field to fix', async () => {
+    const resource = unique('gw-bad');
+    const bad = (action: unknown) => gateway.addFault({ target: '*', resource, action: action as never });
+    await assert.rejects(bad({ type: 'after', then: 404 }), /action.then must be 'drop', 500 or 503/);
+    await assert.rejects(bad({ type: 'hold', timeoutMs: 0 }), /action.timeoutMs must be > 0/);
+    await assert.rejects(bad({ type: 'mix', actions: [] }), /action.actions must be a non-empty list/);
+    await assert.rejects(bad({ type: 'mix', actions: [{ type: 'mix', actions: [] }] }), /cannot contain another mix/);
   });
 });

@@ -1,0 +1,212 @@
+/**
+ * Issue 15, kills in the exact windows: the gateway serves a request (the Glue run starts, the refresh statement
+ * is submitted), holds its response, and the worker is SIGKILLed while it waits for that response; a new worker
+ * starts, the response is released into the dead connection. The retry must find the Glue run by its tag and
+ * get the same statement id through its ClientToken, so the run has one job run and one refresh per region.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { GetJobRunsCommand, GlueClient } from '@aws-sdk/client-glue';
+import { ListStatementsCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import type { Client, Connection } from '@temporalio/client';
+import { primaryRegion } from '../../src/workflow-safe/layout';
+import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
+import type { Batch } from '../../src/workflow-safe/run-input';
+import type { PipelineSpec } from '../../src/workflow-safe/spec';
+import { GatewayControl, type HeldResponse } from '../../devstack/testkit/gateway';
+import { awsClientConfig, unique } from '../../devstack/testkit/stack';
+import {
+  KillableWorker,
+  activityAttempts,
+  landBatch,
+  mode,
+  provisionQuietly,
+  recordFigure,
+  refreshExecutions,
+  reliabilitySpec,
+  secretWorkerEnv,
+  temporalClient,
+  withOwnJob,
+} from './support';
+
+/** Long enough for a kill's heartbeat or start-to-close timeout (30 s in the reliability spec), twice over. */
+const TIMEOUT_MS = 600_000;
+
+/** One activity's completed attempt: its input, its result and the attempt that produced it. */
+interface CompletedActivity {
+  input: Record<string, unknown>;
+  result: Record<string, unknown>;
+  attempt: number;
+}
+
+const decode = (payload: { data?: Uint8Array | null } | undefined) =>
+  JSON.parse(Buffer.from(payload?.data ?? []).toString('utf8')) as Record<string, unknown>;
+
+/** Every completed activity of `type` in a run's history (payloads are plain JSON: the test worker has no codec). */
+async function completedActivities(client: Client, workflowId: string, type: string): Promise<CompletedActivity[]> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const scheduled = new Map<string, Record<string, unknown>>();
+  const attempts = new Map<string, number>();
+  const completed: CompletedActivity[] = [];
+  for (const e of history.events ?? []) {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s?.activityType?.name === type) scheduled.set(String(e.eventId), decode(s.input?.payloads?.[0]));
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) attempts.set(String(started.scheduledEventId), started.attempt ?? 1);
+    const done = e.activityTaskCompletedEventAttributes;
+    const input = done && scheduled.get(String(done.scheduledEventId));
+    if (done && input) {
+      const attempt = attempts.get(String(done.scheduledEventId)) ?? 1;
+      completed.push({ input, result: decode(done.result?.payloads?.[0]), attempt });
+    }
+  }
+  return completed;
+}
+
+describe(`held-response kills (${mode}): SIGKILL while StartJobRun's and the refresh's responses are held`, () => {
+  const gateway = new GatewayControl();
+  const taskQueue = unique('rel-held');
+  const interrupted: { window: string; held: HeldResponse }[] = [];
+  let worker: KillableWorker;
+  let client: Client;
+  let connection: Connection;
+  let spec: PipelineSpec;
+  let batch: Batch;
+  let workflowId: string;
+  let outcome: 'completed' | 'failed' | undefined;
+  let elapsedMs = 0;
+
+  before(
+    async () => {
+      const startedAt = Date.now();
+      const base = reliabilitySpec();
+      await provisionQuietly(base);
+      spec = withOwnJob(base, 'held');
+      await provisionQuietly(spec);
+      batch = await landBatch(spec, 'held');
+      workflowId = `${pipelineWorkflowId(spec, batch)}-held`;
+      await gateway.scriptJobRuns(spec.transform.jobName, [{ state: 'SUCCEEDED', afterSeconds: 2 }]);
+      const { region, redshift } = primaryRegion(spec);
+      // Both regions' workgroups have one name: the hold names the region too.
+      const workgroup = redshift!.workgroupName!;
+      // One hold each: the retry's own requests are answered as usual.
+      await gateway.addFault({
+        target: 'glue:StartJobRun',
+        resource: spec.transform.jobName,
+        action: { type: 'hold' },
+        count: 1,
+      });
+      await gateway.addFault({
+        target: 'redshift-data:BatchExecuteStatement',
+        resource: workgroup,
+        region,
+        action: { type: 'hold' },
+        count: 1,
+      });
+      ({ client, connection } = await temporalClient());
+      worker = new KillableWorker(secretWorkerEnv(taskQueue), taskQueue);
+      await worker.start();
+      const handle = await client.workflow.start('csvPipeline', {
+        taskQueue,
+        workflowId,
+        args: [{ spec, batch }],
+      });
+      const result = handle.result().then(
+        () => (outcome = 'completed'),
+        () => (outcome = 'failed'),
+      );
+
+      /** Waits for the held response, kills the worker waiting for it, starts another, then releases it. */
+      const killWhileHeld = async (window: string, match: (h: HeldResponse) => boolean) => {
+        const held = await gateway.waitForHold(match, 300_000);
+        await worker.replace('SIGKILL');
+        // The killed worker's connection closed: the released response reaches no one.
+        await gateway.waitForHold((h) => h.id === held.id && h.callerGone, 60_000);
+        await gateway.release(held.id);
+        interrupted.push({ window, held });
+      };
+      await killWhileHeld('StartJobRun', (h) => h.operation === 'StartJobRun' && h.resource === spec.transform.jobName);
+      await killWhileHeld(
+        'BatchExecuteStatement',
+        (h) => h.operation === 'BatchExecuteStatement' && h.resource === workgroup && h.region === region,
+      );
+      await result;
+      elapsedMs = Date.now() - startedAt;
+    },
+    { timeout: TIMEOUT_MS },
+  );
+
+  after(async () => {
+    await gateway.releaseAll();
+    await worker?.stop();
+    await connection?.close();
+  });
+
+  test('the worker was killed in both windows while the response was held, and the run completed', () => {
+    recordFigure('held-kills', {
+      kills: worker.kills,
+      windows: interrupted.map((i) => i.window).join(', '),
+      seconds: Math.round(elapsedMs / 1000),
+    });
+    assert.deepEqual(
+      interrupted.map((i) => i.window),
+      ['StartJobRun', 'BatchExecuteStatement'],
+    );
+    assert.equal(worker.kills, 2);
+    assert.equal(outcome, 'completed', `${workflowId} ended ${outcome}; worker log: ${worker.logFile}`);
+  });
+
+  test('one StartJobRun reached Glue, and the retry found its run by the run tag', async () => {
+    const starts = (await gateway.counts(spec.transform.jobName))['glue:StartJobRun'];
+    assert.deepEqual(starts, { count: 1, faulted: 1 }, 'the held StartJobRun was the only one');
+    const region = primaryRegion(spec).region;
+    const glue = new GlueClient(awsClientConfig(region));
+    const { JobRuns } = await glue.send(new GetJobRunsCommand({ JobName: spec.transform.jobName }));
+    glue.destroy();
+    const heldRunId = (interrupted[0]!.held.response as { JobRunId: string }).JobRunId;
+    recordFigure('held-kills', { duplicateJobRuns: Math.max(0, (JobRuns?.length ?? 0) - 1) });
+    assert.deepEqual(
+      JobRuns?.map((r) => r.Id),
+      [heldRunId],
+      'one job run for the batch: the held one',
+    );
+    const [start, ...more] = await completedActivities(client, workflowId, 'startGlueJobRun');
+    assert.equal(more.length, 0);
+    assert.ok(start!.attempt >= 2, `startGlueJobRun completed on attempt ${start!.attempt}: the kill ended attempt 1`);
+    assert.deepEqual(start!.result, { jobRunId: heldRunId, reused: true });
+  });
+
+  test('the refresh retry got the held statement id by its ClientToken: one refresh per region', async () => {
+    const region = primaryRegion(spec).region;
+    const heldId = (interrupted[1]!.held.response as { Id: string }).Id;
+    const executed = await completedActivities(client, workflowId, 'executeStatements');
+    const primary = executed.filter((e) => e.input.region === region);
+    assert.equal(primary.length, 1, JSON.stringify(executed));
+    assert.ok(primary[0]!.attempt >= 2, `executeStatements in ${region} completed: ${JSON.stringify(executed)}`);
+    assert.deepEqual(primary[0]!.result, { statementId: heldId }, 'the retry got the statement the held request made');
+    const workgroup = primaryRegion(spec).redshift!.workgroupName!;
+    const batchCalls = (await gateway.counts(workgroup))['redshift-data:BatchExecuteStatement'];
+    // Counts are by workgroup name, which both regions share: the held call, its retry and the other region's.
+    assert.deepEqual(batchCalls, { count: 3, faulted: 1 }, 'the held call, its retry and the other region');
+    // Both calls named one statement: the Data API lists one refresh of this batch in the region.
+    const redshift = new RedshiftDataClient(awsClientConfig(region));
+    const { Statements } = await redshift.send(
+      new ListStatementsCommand({ StatementName: `glueline-${spec.name}-${batch.id}` }),
+    );
+    redshift.destroy();
+    recordFigure('held-kills', { duplicateStatements: Math.max(0, (Statements?.length ?? 0) - 1) });
+    assert.deepEqual(
+      (Statements ?? []).map((s) => s.Id),
+      [heldId],
+    );
+    for (const r of spec.regions.filter((x) => x.redshift)) {
+      const executions = await refreshExecutions(spec, r.region);
+      assert.equal(executions.get(batch.id), 1, `refresh executions of ${batch.id} in ${r.region}`);
+    }
+    const attempts = await activityAttempts(client, workflowId);
+    recordFigure('held-kills', {
+      startGlueJobRunAttempts: attempts.get('startGlueJobRun') ?? 0,
+      executeStatementsAttempts: attempts.get('executeStatements') ?? 0,
+    });
+  });
+});
