@@ -36,6 +36,13 @@ const COMPLETED_ACTIVITIES: [step: string, activityType: string][] = [
   ['transform', 'startGlueJobRun'],
   ['transform', 'waitForGlueJobRun'],
   ['transform', 'readManifest'],
+  // The replica's old manifests go, the data is copied, earlier runs' files go, each region's COPY manifest is
+  // written, and the Glue manifest is copied last.
+  ['replicate-curated', 'deleteObjects'],
+  ['replicate-curated', 'copyObjects'],
+  ['replicate-curated', 'deleteObjects'],
+  ['replicate-curated', 'writeCopyManifest'],
+  ['replicate-curated', 'writeCopyManifest'],
   ['replicate-curated', 'copyObjects'],
   ...['us-east-1', 'eu-west-1'].flatMap((region): [string, string][] => [
     [`crawl-curated@${region}`, 'startCrawler'],
