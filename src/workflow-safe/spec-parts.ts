@@ -60,7 +60,10 @@ export const PollPolicy = z.strictObject({
     .min(100)
     .max(3_600_000)
     .optional()
-    .describe('The wait between polls near the expected end (with expectedDurationFrom), in ms. Left out: 5000.'),
+    .meta({
+      description: 'The wait between polls near the expected end (with expectedDurationFrom), in ms. Left out: 5000.',
+      examples: [5000],
+    }),
 });
 export type PollPolicy = z.infer<typeof PollPolicy>;
 
@@ -96,7 +99,11 @@ export const RedshiftTarget = z
     clusterIdentifier: z.string().min(1).optional().describe('A provisioned cluster (with dbUser or secretArn).'),
     workgroupName: z.string().min(1).optional().describe('A Redshift Serverless workgroup.'),
     database: z.string().min(1).describe('The database the refresh SQL runs in.'),
-    dbUser: z.string().min(1).optional().describe('Database user for temporary credentials (provisioned clusters).'),
+    dbUser: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Database user for temporary credentials (provisioned clusters).', examples: ['glueline'] }),
     secretArn: z
       .string()
       .regex(/^arn:aws[\w-]*:secretsmanager:/, { error: 'is not a Secrets Manager ARN' })

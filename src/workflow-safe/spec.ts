@@ -158,7 +158,10 @@ export const PipelineSpec = z
               .refine((u) => !/\/\/[^/]*@/.test(u), {
                 error: 'must not carry credentials: set GLUELINE_WEBHOOK_TOKEN on the worker instead',
               })
-              .describe('Where the JSON POST goes: http(s), without credentials.'),
+              .meta({
+                description: 'Where the JSON POST goes: http(s), without credentials.',
+                examples: ['https://hooks.example.com/glueline'],
+              }),
           })
           .optional()
           .describe("A JSON POST on failure. A token comes from the worker's GLUELINE_WEBHOOK_TOKEN, never from here."),
