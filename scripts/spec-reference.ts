@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { repoRoot } from '../devstack/paths';
 import { AWS_PARTITIONS } from '../src/workflow-safe/aws-regions';
 import { PipelineSpec } from '../src/workflow-safe/spec';
+import { bucketName, ColumnType, glueName, identifier, s3Prefix } from '../src/workflow-safe/spec-parts';
 
 /** The generated files, relative to the repository root, and the command that writes them. */
 export const SPEC_REFERENCE = {
@@ -88,6 +89,19 @@ function typeOf(s: JsonSchema): string {
   return s.type ?? 'any';
 }
 
+/** The shared name rules in words, by their JSON Schema pattern (a field with another pattern shows the pattern). */
+const RULES = new Map(
+  (
+    [
+      [bucketName, '3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit'],
+      [glueName, '1-255 letters, digits, `_`, `.` and `-`'],
+      [identifier, '1-127 lowercase letters, digits and `_`, not starting with a digit (Redshift and Glue fold names)'],
+      [s3Prefix, 'empty or ending in `/`; not starting with `/`; no `..` segment'],
+      [ColumnType, '`string`, `int`, `bigint`, `double`, `boolean`, `date`, `timestamp`, `decimal(p,s)`'],
+    ] as const
+  ).map(([schema, words]) => [z.toJSONSchema(schema, { io: 'input' }).pattern, words]),
+);
+
 const code = (value: unknown) => `\`${typeof value === 'string' ? value : JSON.stringify(value)}\``;
 
 function allowed(s: JsonSchema): string {
@@ -99,7 +113,7 @@ function allowed(s: JsonSchema): string {
   else if (s.minLength) parts.push(`at least ${s.minLength} character(s)`);
   if (s.minItems) parts.push(`at least ${s.minItems} item(s)`);
   if (s.format) parts.push(`${s.format === 'uri' ? 'a URL' : `an ${s.format} address`}`);
-  else if (s.pattern) parts.push(`matches ${code(s.pattern)}`);
+  else if (s.pattern) parts.push(RULES.get(s.pattern) ?? `matches ${code(s.pattern)}`);
   if (s.propertyNames?.pattern) parts.push(`names match ${code(s.propertyNames.pattern)}`);
   return parts.join('; ').replace(/\|/g, '\\|');
 }
