@@ -9,6 +9,7 @@ import { loadDotEnv } from '../env-file';
 import { packageVersion } from '../package-root';
 import type { CommandIo } from './common';
 import { parseCommandArgs, processIo, UsageError } from './common';
+import { listCommand } from './list';
 import { provisionCommand } from './provision';
 import { queryCommand } from './query';
 import { redriveCommand } from './redrive';
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, (args: string[], io: CommandIo) => Promise<number
   step: stepCommand,
   status: statusCommand,
   follow: followCommand,
+  list: listCommand,
   redrive: redriveCommand,
   query: queryCommand,
   schedule: scheduleCommand,
@@ -54,9 +56,10 @@ export const usage = `usage: glueline <command> [options]     (glueline <command
 
   run       start csvPipeline for a batch (S3 keys, a prefix, or local files); --wait follows it live
   step      run one step of a batch alone (pipelineStep)
-  status    one look at a run's progress: npm run glueline -- status <workflowId>
-  follow    follow a run live until it closes: npm run glueline -- follow <workflowId>
-  redrive   re-run a failed batch from a step: npm run glueline -- redrive <workflowId> --from <step>
+  status    one look at a run's progress: glueline status <workflowId>
+  follow    follow a run live until it closes: glueline follow <workflowId>
+  list      a pipeline's recent runs, newest first: glueline list --spec <file>
+  redrive   re-run a failed batch from a step: glueline redrive <workflowId> --from <step>
   query     run SQL on a region's Redshift and print a table
   schedule  create, update, pause, unpause, trigger, delete or describe a schedule for a prefix
   s3-events start a batch's run when its files land: consume S3 ObjectCreated events from SQS

@@ -81,6 +81,30 @@ export async function watchRun(handle: WorkflowHandle, io: CommandIo, options: F
   }
 }
 
+/** How a run ended, for `--json`: Temporal's status, and the result or the failure's cause with the last progress. */
+export interface RunOutcome {
+  /** COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT. */
+  status: string;
+  result: PipelineResult | null;
+  /** The innermost cause's message; null when the run completed. */
+  failure: string | null;
+  /** A failed run's progress (which step failed, and why); null when the run completed or no worker answered. */
+  progress: PipelineProgress | null;
+}
+
+/** Waits for the run to close, quietly. */
+export async function awaitOutcome(handle: WorkflowHandle): Promise<RunOutcome> {
+  try {
+    const result = (await handle.result()) as PipelineResult;
+    return { status: 'COMPLETED', result, failure: null, progress: null };
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    const progress = (await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined)) ?? null;
+    const { status } = await handle.describe();
+    return { status: status.name, result: null, failure: rootCause(err), progress };
+  }
+}
+
 /** The innermost cause's message: the AWS error text rather than "Activity task failed". */
 export function rootCause(err: Error): string {
   let e: Error = err;
