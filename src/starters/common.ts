@@ -32,6 +32,8 @@ export interface CommandIo {
 /** What the live view needs of a terminal: a width, and raw writes (cursor moves). */
 export interface Terminal {
   columns: number;
+  /** The terminal's height, when known: a taller view is cut to fit. */
+  rows?: number;
   write(chunk: string): void;
 }
 
