@@ -9,6 +9,7 @@ import { loadDotEnv } from '../env-file';
 import { packageVersion } from '../package-root';
 import type { CommandIo } from './common';
 import { parseCommandArgs, processIo, UsageError } from './common';
+import { devstackCommand } from './devstack';
 import { listCommand } from './list';
 import { provisionCommand } from './provision';
 import { queryCommand } from './query';
@@ -31,6 +32,7 @@ const COMMANDS: Record<string, (args: string[], io: CommandIo) => Promise<number
   's3-events': s3EventsCommand,
   provision: provisionCommand,
   worker: workerCommand,
+  devstack: devstackCommand,
 };
 
 const workerUsage = `usage: glueline worker     (npm run worker in a checkout)
@@ -65,6 +67,7 @@ export const usage = `usage: glueline <command> [options]     (glueline <command
   s3-events start a batch's run when its files land: consume S3 ObjectCreated events from SQS
   provision create or update what a spec needs in AWS (buckets, Glue databases, crawlers, the job); also npm run provision
   worker    run the worker that executes the runs (npm run worker in a checkout)
+  devstack  the local stack: up, down, status (in a checkout), env (its settings as export lines)
 
 Temporal from the environment, as the worker: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE,
 TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE; GLUELINE_TASK_QUEUE (default glueline);
