@@ -19,7 +19,7 @@ import type { RunStatus } from '../../src/starters/status';
 import { glueline, gluelineProcess, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { provisionedSpecFile } from '../../devstack/testkit/spec';
-import { awsClientConfig, unique } from '../../devstack/testkit/stack';
+import { awsClientConfig, stack, stackDir, unique } from '../../devstack/testkit/stack';
 
 const samples = path.join(repoRoot, 'samples', 'sales');
 const sampleFiles = fs
@@ -365,6 +365,31 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
         [3, null],
       ]);
       assert.equal(d.rowCount, 2);
+    });
+  });
+
+  describe('devstack env', () => {
+    test("prints the stack's settings as export lines that a command runs with", async () => {
+      const { code, stdout } = await glueline('devstack', 'env', '--dir', stackDir);
+      assert.equal(code, 0);
+      const settings = Object.fromEntries(
+        stdout.split('\n').map((line) => {
+          const m = /^export ([A-Z_]+)=(\S+)$/.exec(line);
+          assert.ok(m, `not an export line: ${line}`);
+          return [m[1]!, m[2]!.replace(/^'|'$/g, '')];
+        }),
+      );
+      assert.equal(settings.TEMPORAL_ADDRESS, stack().temporal.address);
+      assert.equal(settings.GLUELINE_AWS_ENDPOINT, stack().aws.endpoint);
+      const status = await gluelineProcess(['status', pipelineWorkflowId(spec, { id: 'files-1' }), '--json'], {
+        ...settings,
+        GLUELINE_ENV_FILE: 'none',
+      });
+      assert.equal(status.code, 0, status.stderr);
+      assert.equal(JSON.parse(status.stdout).status, 'COMPLETED');
+      const missing = await glueline('devstack', 'env', '--dir', path.join(workDir, 'no-stack'));
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /no local stack at .*no-stack/);
     });
   });
 
