@@ -1,6 +1,6 @@
 /**
  * Plain-text views of a run's `progress` and result, shared by the demo and the starters' live view:
- * one line per step instance, and a closing summary (files, rows, bytes, time per step).
+ * one line per step instance, a closing summary (files, rows, bytes, time per step), and aligned tables.
  */
 import type { PipelineProgress, PipelineResult, StepProgress, StepStatus } from '../workflow-safe/pipeline';
 
@@ -76,4 +76,15 @@ export function formatSummary(result: PipelineResult): string[] {
     for (const s of ran) lines.push(`  ${s.step.padEnd(width)}  ${formatDuration(s.durationMs!).padStart(7)}`);
   }
   return lines;
+}
+
+/** Rows as an aligned text table with a header and a rule. */
+export function formatTable(columns: string[], rows: string[][]): string[] {
+  const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join(' | ')
+      .trimEnd();
+  return [line(columns), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map(line)];
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run glueline -- provision` (alias `npm run provision`): creates or updates what a pipeline spec
+ * `glueline provision` (alias `npm run provision`): creates or updates what a pipeline spec
  * needs (buckets, Glue databases, crawlers, the job script and the job definition) in every region. Reads
  * first and prints the plan; a second run plans nothing. Against the local stack it applies the plan at
  * once; against AWS only with --yes.
@@ -14,7 +14,7 @@ import { asUsageError, parseCommandArgs, UsageError, type CommandIo } from './co
 import { loadSpec } from './spec-arg';
 import { DEFAULT_STACK_DIR, readEndpoints } from './stack-endpoints';
 
-export const provisionUsage = `usage: npm run glueline -- provision --spec <file> [--endpoint URL | --stack-dir DIR | --aws] [options]
+export const provisionUsage = `usage: glueline provision --spec <file> [--endpoint URL | --stack-dir DIR | --aws] [options]
        (npm run provision -- ... is the same command)
 
 Creates or updates, idempotently, what the spec needs in every region: S3 buckets (SSE-S3 default

@@ -214,3 +214,15 @@ export interface ScheduledPipelineInput {
   batchIdPrefix: string;
   options?: Partial<RunOptions>;
 }
+
+/** The memo key under which a run records how it ended ({@link RunOutcomeMemo}); `glueline list` reads it. */
+export const OUTCOME_MEMO_KEY = 'outcome';
+
+/** What a closed run records in its memo: the rows it moved and the step that failed, for `glueline list`. */
+export interface RunOutcomeMemo {
+  rowsIn?: number;
+  rowsOut?: number;
+  rowsRejected?: number;
+  /** The step instance whose failure failed the run (`redshift-refresh@eu-west-1`). */
+  failedStep?: string;
+}
