@@ -47,12 +47,13 @@ export async function provisionedSpecFile(
 }
 
 /**
- * `npm run provision` of `spec` on the test stack, printing nothing, and its Redshift workgroups and
+ * `npm run provision` of `spec` on the test stack (transform.module relative to `specDir`), printing nothing, and its Redshift workgroups and
  * clusters created (provisioning leaves those to the account, as on AWS).
  */
-export async function provisionQuietly(spec: PipelineSpec): Promise<void> {
+export async function provisionQuietly(spec: PipelineSpec, options: { specDir?: string } = {}): Promise<void> {
   await provision({
     spec,
+    specDir: options.specDir,
     target: { endpoint: stack().aws.endpoint, description: 'the test stack' },
     yes: false,
     log: () => {},
