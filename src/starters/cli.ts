@@ -14,6 +14,7 @@ import { listCommand } from './list';
 import { provisionCommand } from './provision';
 import { queryCommand } from './query';
 import { redriveCommand } from './redrive';
+import { rejectsCommand } from './rejects';
 import { runCommand } from './run';
 import { s3EventsCommand } from './s3-events-command';
 import { scheduleCommand } from './schedule';
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, (args: string[], io: CommandIo) => Promise<number
   list: listCommand,
   redrive: redriveCommand,
   query: queryCommand,
+  rejects: rejectsCommand,
   schedule: scheduleCommand,
   's3-events': s3EventsCommand,
   provision: provisionCommand,
@@ -63,6 +65,7 @@ export const usage = `usage: glueline <command> [options]     (glueline <command
   list      a pipeline's recent runs, newest first: glueline list --spec <file>
   redrive   re-run a failed batch from a step: glueline redrive <workflowId> --from <step>
   query     run SQL on a region's Redshift and print a table
+  rejects   print a batch's rejected rows with their reasons (--json for a document)
   schedule  create, update, pause, unpause, trigger, delete or describe a schedule for a prefix
   s3-events start a batch's run when its files land: consume S3 ObjectCreated events from SQS
   provision create or update what a spec needs in AWS (buckets, Glue databases, crawlers, the job); also npm run provision

@@ -106,6 +106,8 @@ export interface StepAwsIds {
   statementIds?: string[];
   /** Buckets the step wrote to. */
   buckets?: string[];
+  /** transform: the s3:// prefix of the batch's rejected rows (JSON lines with their reasons), when there are any. */
+  quarantineUri?: string;
 }
 
 /** What a step instance moved or produced. */
@@ -125,6 +127,8 @@ export interface StepCounts {
   rowsIn?: number;
   rowsOut?: number;
   rowsRejected?: number;
+  /** Rows your transform (transform.module) filtered out without ctx.reject; negative when it added rows. */
+  rowsDropped?: number;
   outputFiles?: number;
   outputBytes?: number;
   executionTimeSeconds?: number;
@@ -202,6 +206,9 @@ export interface PipelineResult extends PipelineProgress {
     rowsIn?: number;
     rowsOut?: number;
     rowsRejected?: number;
+    rowsDropped?: number;
+    /** Where the rejected rows are (`glueline rejects` prints them), when there are any. */
+    quarantineUri?: string;
   };
 }
 

@@ -120,7 +120,9 @@ describe('csvPipeline, happy path', () => {
       rowsIn: 100,
       rowsOut: 97,
       rowsRejected: 3,
+      quarantineUri: `s3://sales-curated-use1/quarantine/batch_id=${result.batchId}/`,
     });
+    assert.equal(stepOf(result, 'transform').awsIds.quarantineUri, result.totals.quarantineUri);
   });
 });
 
