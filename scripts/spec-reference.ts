@@ -22,7 +22,7 @@ export const SPEC_REFERENCE = {
 } as const;
 
 /** The example specs the page quotes, in order of preference. */
-const EXAMPLES = ['specs/example-aws.yaml', 'specs/local-sales.yaml'];
+const EXAMPLES = ['specs/example-aws.yaml', 'specs/local-sales.yaml', 'specs/local-orders.yaml'];
 
 interface JsonSchema {
   type?: string;

@@ -107,6 +107,8 @@ export interface StepAwsIds {
   statementIds?: string[];
   /** Buckets the step wrote to. */
   buckets?: string[];
+  /** transform: the s3:// prefix of the batch's rejected rows (JSON lines with their reasons), when there are any. */
+  quarantineUri?: string;
 }
 
 /** What a step instance moved or produced. */
@@ -126,6 +128,8 @@ export interface StepCounts {
   rowsIn?: number;
   rowsOut?: number;
   rowsRejected?: number;
+  /** Rows your transform (transform.module) filtered out without ctx.reject; negative when it added rows. */
+  rowsDropped?: number;
   outputFiles?: number;
   outputBytes?: number;
   executionTimeSeconds?: number;
@@ -203,6 +207,9 @@ export interface PipelineResult extends PipelineProgress {
     rowsIn?: number;
     rowsOut?: number;
     rowsRejected?: number;
+    rowsDropped?: number;
+    /** Where the rejected rows are (`glueline rejects` prints them), when there are any. */
+    quarantineUri?: string;
   };
 }
 
@@ -214,4 +221,16 @@ export interface ScheduledPipelineInput {
   /** Batch ids are `<batchIdPrefix>-<scheduled time, yyyymmddThhmmssZ>`: at most 46 characters. */
   batchIdPrefix: string;
   options?: Partial<RunOptions>;
+}
+
+/** The memo key under which a run records how it ended ({@link RunOutcomeMemo}); `glueline list` reads it. */
+export const OUTCOME_MEMO_KEY = 'outcome';
+
+/** What a closed run records in its memo: the rows it moved and the step that failed, for `glueline list`. */
+export interface RunOutcomeMemo {
+  rowsIn?: number;
+  rowsOut?: number;
+  rowsRejected?: number;
+  /** The step instance whose failure failed the run (`redshift-refresh@eu-west-1`). */
+  failedStep?: string;
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { partitionOf } from './aws-regions';
 import { copyManifestKey } from './layout';
 import { glueName, identifier, PollPolicy, DEFAULT_POLLING, Column, RegionSpec, s3Prefix } from './spec-parts';
+import { checkUserTransform, userTransformFields } from './user-transform';
 
 export {
   awsRegion,
@@ -112,6 +113,7 @@ export const PipelineSpec = z
           .default('quarantine/')
           .describe('Rows that cannot be parsed land under `<quarantinePrefix>batch_id=<id>/`, with the reason.'),
         timeoutMinutes: z.number().int().min(1).max(10_080).default(120).describe("Glue's own job-run timeout."),
+        ...userTransformFields(Column),
       })
       .describe('The Glue job that turns the CSVs into Parquet, and the CSV schema.'),
     redshift: z
@@ -263,7 +265,12 @@ export const PipelineSpec = z
       }
       seen.add(r.region);
     });
-    const columns = spec.transform.columns;
+    checkUserTransform(spec.transform, (path, message) =>
+      ctx.addIssue({ code: 'custom', path: ['transform', ...path], message }),
+    );
+    // A transform of yours without declared addedColumns may add the partition column itself.
+    const freeForm = spec.transform.module !== undefined && spec.transform.addedColumns === undefined;
+    const columns = freeForm ? undefined : spec.transform.columns?.concat(spec.transform.addedColumns ?? []);
     if (spec.transform.partitionBy && columns && !columns.some((c) => c.name === spec.transform.partitionBy)) {
       ctx.addIssue({
         code: 'custom',

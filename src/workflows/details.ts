@@ -1,5 +1,6 @@
 /** The UI's "current details" line of a run. */
 import { setCurrentDetails } from '@temporalio/workflow';
+import { quarantineUri } from '../workflow-safe/layout';
 import type { StepProgress } from '../workflow-safe/pipeline';
 import type { PipelineRun } from './run-state';
 
@@ -14,5 +15,7 @@ export function showDetails(run: PipelineRun): void {
   const now = running.length
     ? running.map((s) => `**${s.step}** running${ids(s) ? ` (${ids(s)})` : ''}`).join('; ')
     : `**${run.progress.status}**${late}`;
-  setCurrentDetails(`${run.spec.name} / ${run.batch.id}: ${now}. ${done} of ${total} steps done.`);
+  const rejected = run.manifest && quarantineUri(run.spec, run.batch, run.manifest);
+  const rows = rejected ? ` ${run.manifest!.rowsRejected} rows rejected: ${rejected}.` : '';
+  setCurrentDetails(`${run.spec.name} / ${run.batch.id}: ${now}. ${done} of ${total} steps done.${rows}`);
 }

@@ -80,4 +80,31 @@ describe('the progress view', () => {
     ]);
     assert.deepEqual(summary.slice(4), ['time per step:', '  stage-raw     1.2s']);
   });
+
+  test('the summary and the transform step say where the rejected rows are, and what the transform dropped', () => {
+    const quarantineUri = 's3://cur/quarantine/batch_id=b1/';
+    const done = {
+      ...result,
+      steps: result.steps.map((s) =>
+        s.step === 'transform'
+          ? {
+              ...s,
+              status: 'succeeded' as const,
+              durationMs: 60_000,
+              awsIds: { jobRunId: 'jr_1', quarantineUri },
+              counts: { rowsIn: 10, rowsOut: 7, rowsRejected: 1, rowsDropped: 2 },
+            }
+          : s,
+      ),
+      totals: { ...result.totals, rowsOut: 7, rowsDropped: 2, quarantineUri },
+    };
+    assert.deepEqual(formatSummary(done).slice(3, 5), [
+      'rows:       10 in, 7 out, 1 rejected, 2 dropped by the transform',
+      `rejected:   ${quarantineUri} (glueline rejects prints them)`,
+    ]);
+    assert.match(
+      formatProgressLines(done)[1]!,
+      / 10 rows in, 7 out, 1 rejected, 2 dropped by the transform; rejected rows in s3:\/\/cur\/quarantine\/batch_id=b1\/; job run jr_1$/,
+    );
+  });
 });
