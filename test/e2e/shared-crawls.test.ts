@@ -168,7 +168,7 @@ for (const step of ['crawl-raw', 'crawl-curated'] as const) {
           results.set(result.batchId, result);
         }
       },
-      { timeout: 4 * TIMEOUT_MS },
+      { timeout: 2 * TIMEOUT_MS },
     );
 
     after(() => worker.stop());
