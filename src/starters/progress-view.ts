@@ -35,6 +35,10 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/** " (joined crawl 3f2a9c1e)": which crawl a crawl step waits for, shared or its own (the id shortened). */
+const crawlNote = ({ crawl }: StepProgress) =>
+  crawl ? ` (${crawl.how} crawl${crawl.crawlId ? ` ${crawl.crawlId.slice(0, 8)}` : ''})` : '';
+
 function detail(step: StepProgress): string {
   if (step.status === 'skipped') return step.skipReason ? `(${step.skipReason})` : '';
   if (step.error) return `${step.error.type}: ${step.error.message}`;
@@ -43,7 +47,7 @@ function detail(step: StepProgress): string {
   if (c.objects !== undefined) parts.push(`${c.objects} object(s), ${formatBytes(c.bytes ?? 0)}`);
   if (c.rowsIn !== undefined) parts.push(`${c.rowsIn} rows in, ${c.rowsOut} out, ${c.rowsRejected} rejected`);
   if (ids.jobRunId) parts.push(`job run ${ids.jobRunId}`);
-  else if (ids.crawlerName) parts.push(`crawler ${ids.crawlerName}`);
+  else if (ids.crawlerName) parts.push(`crawler ${ids.crawlerName}${crawlNote(step)}`);
   if (ids.statementIds?.length) parts.push(`statement ${ids.statementIds[0]}`);
   return parts.join('; ');
 }
