@@ -150,28 +150,67 @@ async function ourCrawl(glue: GlueClient, { region, crawlerName }: StartCrawlerI
 /** How much earlier than a worker-clock startedAfter (inputs of workers before shared crawls) LastCrawl may start. */
 const LEGACY_CLOCK_SKEW_MS = 2_000;
 
+/**
+ * Waits until LastCrawl is the awaited crawl or a later one. A joined crawl that ended CANCELLED (stopped by the run
+ * that started it, or by hand) does not fail the batch: with `data` the wait starts or joins another and waits for it.
+ */
 async function waitForCrawler(deps: ActivityDeps, input: WaitForCrawlerInput): Promise<CrawlResult> {
-  const { aws, workerShutdown } = deps;
   const { region, crawlerName } = input;
-  const glue = aws.glue(region);
   const given = Date.parse(input.startedAfter);
   if (Number.isNaN(given)) {
     throw invalidInput(`startedAfter '${input.startedAfter}' is not an ISO time: pass startCrawler's result`);
   }
-  const startedAfterMs = input.clock === 'aws' ? given : given - LEGACY_CLOCK_SKEW_MS;
-  let crawler: Crawler;
-  let outcome: 'done' | 'fail';
-  let polls = 0;
+  let awaited = { startedAfterMs: input.clock === 'aws' ? given : given - LEGACY_CLOCK_SKEW_MS };
+  let stopOnCancel = input.stopOnCancel !== false;
+  let replaced: CrawlJoin | undefined;
+  const polls = { count: 0 };
+  for (;;) {
+    const { crawler, outcome } = await settleCrawl(deps, input, awaited.startedAfterMs, stopOnCancel, polls);
+    if (outcome === 'done') {
+      const counts = await tableCounts(deps.aws.glue(region), crawlerName);
+      return {
+        crawlerName,
+        status: 'SUCCEEDED',
+        polls: polls.count,
+        ...counts,
+        ...(replaced ? { crawl: replaced } : {}),
+      };
+    }
+    if (stopOnCancel || !input.data || crawler.LastCrawl?.Status !== 'CANCELLED') {
+      throw crawlFailed(crawlFailedDetails(region, { ...crawler, Name: crawlerName }), crawler.LastCrawl?.StartTime);
+    }
+    log.warn('the shared crawl was stopped before it ended; starting or joining another', { crawlerName });
+    const again = await startCrawler(deps, { region, crawlerName, polling: input.polling, data: input.data });
+    awaited = { startedAfterMs: Date.parse(again.startedAfter) };
+    stopOnCancel = again.crawl?.how === 'started';
+    replaced = again.crawl && { ...again.crawl, reason: `the crawl joined was stopped; ${again.crawl.reason}` };
+  }
+}
+
+/**
+ * Polls until the crawler is idle with the awaited crawl (or a later one) as LastCrawl. When the workflow cancels
+ * the wait, stops that crawl if `stopOnCancel` (a crawl this run started; a shared one is left to its runs).
+ */
+async function settleCrawl(
+  deps: ActivityDeps,
+  input: WaitForCrawlerInput,
+  startedAfterMs: number,
+  stopOnCancel: boolean,
+  polls: { count: number },
+): Promise<{ crawler: Crawler; outcome: 'done' | 'fail' }> {
+  const { region, crawlerName } = input;
+  const glue = deps.aws.glue(region);
   try {
-    ({ value: crawler, outcome } = await pollUntilSettled({
-      workerShutdown,
+    const { value, outcome } = await pollUntilSettled({
+      workerShutdown: deps.workerShutdown,
       policy: input.polling,
-      check: () => (polls++, getCrawler(glue, region, crawlerName)),
+      check: () => (polls.count++, getCrawler(glue, region, crawlerName)),
       outcome: (c) => crawlOutcome(c, startedAfterMs),
       describe: (c) => ({ crawlerName, state: c.State, lastCrawl: c.LastCrawl?.Status }),
-    }));
+    });
+    return { crawler: value, outcome };
   } catch (err) {
-    if (!cancelRequested(err) || input.stopOnCancel === false) throw err; // a shared crawl is left to its runs
+    if (!cancelRequested(err) || !stopOnCancel) throw err;
     const ended = await stopCrawlAfterCancel(glue, input);
     if (!ended) throw err;
     if (crawlOutcome(ended, startedAfterMs) !== 'done') {
@@ -184,13 +223,8 @@ async function waitForCrawler(deps: ActivityDeps, input: WaitForCrawlerInput): P
     }
     // The crawl had succeeded before the stop reached it: its tables stand, and the wait says so.
     log.warn('the cancel came after the crawl had succeeded', { crawlerName });
-    crawler = ended;
-    outcome = 'done';
+    return { crawler: ended, outcome: 'done' };
   }
-  if (outcome === 'fail') {
-    throw crawlFailed(crawlFailedDetails(region, { ...crawler, Name: crawlerName }), crawler.LastCrawl?.StartTime);
-  }
-  return { crawlerName, status: 'SUCCEEDED', polls, ...(await tableCounts(glue, crawlerName)) };
 }
 
 /** How long a cancelled wait keeps trying StopCrawler, and then waits for the crawler to be READY, before reporting. */

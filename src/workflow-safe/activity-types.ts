@@ -162,6 +162,8 @@ export interface WaitForCrawlerInput {
   clock?: 'aws';
   /** Stop the crawl when the wait is cancelled: only a crawl this run started, never one it shares. @default true */
   stopOnCancel?: boolean;
+  /** startCrawler's `data`: a shared crawl stopped before it ended is replaced by another that covers it. */
+  data?: StartCrawlerInput['data'];
   polling: PollPolicy;
 }
 
@@ -172,6 +174,8 @@ export interface CrawlResult {
   tablesUpdated?: number;
   tablesDeleted?: number;
   polls: number;
+  /** The crawl the wait ended with, when the one it was given was stopped and it had to start or join another. */
+  crawl?: CrawlJoin;
 }
 
 export interface ExecuteStatementsInput {

@@ -263,6 +263,40 @@ describe('waitForCrawler', () => {
     assert.match(err.message, /ended CANCELLED: \(Glue gave no ErrorMessage\)/);
   });
 
+  test('a joined crawl stopped before it ended is replaced: the wait starts another that covers the batch', async () => {
+    const c = await realCrawler([{ status: 'RUNNING' }, { status: 'SUCCEEDED', afterSeconds: 0, tablesCreated: 4 }]);
+    const data = await batchObjects(c);
+    const inPlaceBy = (await latestLastModified(c, data)) + 1000;
+    await pollUntil(
+      () => gateway.clock(),
+      (clock) => clock.now >= inPlaceBy,
+    );
+    await c.aws.glue(region).send(new StartCrawlerCommand({ Name: c.crawlerName }));
+    const started = await run(activityEnv(), c.startCrawler, { ...c.startInput, data });
+    assert.equal(started.crawl?.how, 'joined');
+    const env = activityEnv();
+    // The run that started the shared crawl is cancelled, and stops it, while this one waits.
+    env.once('heartbeat', () => void c.stop());
+    const result = await run(env, c.waitForCrawler, { ...waitInput(c, started), data });
+    assert.equal(result.status, 'SUCCEEDED');
+    assert.equal(result.tablesCreated, 4);
+    assert.equal(result.crawl?.how, 'started', JSON.stringify(result));
+    assert.match(result.crawl!.reason, /^the crawl joined was stopped; /);
+    assert.equal((await gateway.counts(c.crawlerName))['glue:StartCrawler']?.count, 2, 'theirs, then ours');
+  });
+
+  test('a crawl this run started, stopped by hand, still fails the wait as CANCELLED', async () => {
+    const c = await realCrawler([{ status: 'RUNNING' }]);
+    const data = await batchObjects(c);
+    const started = await run(activityEnv(), c.startCrawler, { ...c.startInput, data });
+    assert.equal(started.crawl?.how, 'started');
+    const env = activityEnv();
+    env.once('heartbeat', () => void c.stop());
+    const err = await rejection(run(env, c.waitForCrawler, { ...waitInput(c, started), data }));
+    assert.equal(err.type, 'CrawlFailed');
+    assert.match(err.message, /ended CANCELLED/);
+  });
+
   test('survives more throttled polls than the SDK retries by itself', async () => {
     const c = await realCrawler([{ status: 'SUCCEEDED', afterSeconds: 0 }]);
     const started = await run(activityEnv(), c.startCrawler, c.startInput);

@@ -31,11 +31,12 @@ async function crawl(run: PipelineRun, p: StepProgress, region: string, crawlerN
         startedAfter: started.startedAfter,
         ...(started.clock ? { clock: started.clock } : {}),
         // A crawl other runs share is theirs too: cancelling this run must not stop it.
-        ...(started.crawl ? { stopOnCancel: started.crawl.how === 'started' } : {}),
+        ...(started.crawl ? { stopOnCancel: started.crawl.how === 'started', data } : {}),
         polling,
       },
     ],
   );
+  if (result.crawl) p.crawl = result.crawl;
   Object.assign(p.counts, {
     polls: result.polls,
     ...(result.tablesCreated !== undefined ? { tablesCreated: result.tablesCreated } : {}),
