@@ -79,6 +79,22 @@ async function latestLastModified(c: RealCrawler, data: { bucket: string; prefix
   return Math.max(...(out.Contents ?? []).map((o) => o.LastModified!.getTime()));
 }
 
+/**
+ * The batch's objects land, someone else's crawl starts once AWS's clock is past the second they were written in,
+ * and startCrawler looks at the crawler.
+ */
+async function joinTheirCrawl(c: RealCrawler) {
+  const data = await batchObjects(c);
+  const inPlaceBy = (await latestLastModified(c, data)) + 1000;
+  await pollUntil(
+    () => gateway.clock(),
+    (clock) => clock.now >= inPlaceBy,
+  );
+  await c.aws.glue(region).send(new StartCrawlerCommand({ Name: c.crawlerName }));
+  const started = await run(activityEnv(), c.startCrawler, { ...c.startInput, data });
+  return { data, inPlaceBy, started };
+}
+
 describe('startCrawler', () => {
   test("starts an idle crawler and returns a startedAfter on AWS's clock no later than the crawl it started", async () => {
     const c = await realCrawler([{ status: 'SUCCEEDED', afterSeconds: 0 }]);
@@ -149,15 +165,7 @@ describe('startCrawler', () => {
 
   test("joins a crawl in progress that started after the batch's objects were written", async () => {
     const c = await realCrawler([{ status: 'RUNNING' }]);
-    const data = await batchObjects(c);
-    const inPlaceBy = (await latestLastModified(c, data)) + 1000;
-    // Their crawl starts once AWS's clock is past the second the objects were written in.
-    await pollUntil(
-      () => gateway.clock(),
-      (clock) => clock.now >= inPlaceBy,
-    );
-    await c.aws.glue(region).send(new StartCrawlerCommand({ Name: c.crawlerName }));
-    const started = await run(activityEnv(), c.startCrawler, { ...c.startInput, data });
+    const { inPlaceBy, started } = await joinTheirCrawl(c);
     assert.equal(started.crawl?.how, 'joined', JSON.stringify(started));
     assert.equal(started.crawl?.dataInPlaceBy, new Date(inPlaceBy).toISOString());
     assert.match(started.crawl!.reason, /after the batch's objects were in place/);
@@ -265,14 +273,7 @@ describe('waitForCrawler', () => {
 
   test('a joined crawl stopped before it ended is replaced: the wait starts another that covers the batch', async () => {
     const c = await realCrawler([{ status: 'RUNNING' }, { status: 'SUCCEEDED', afterSeconds: 0, tablesCreated: 4 }]);
-    const data = await batchObjects(c);
-    const inPlaceBy = (await latestLastModified(c, data)) + 1000;
-    await pollUntil(
-      () => gateway.clock(),
-      (clock) => clock.now >= inPlaceBy,
-    );
-    await c.aws.glue(region).send(new StartCrawlerCommand({ Name: c.crawlerName }));
-    const started = await run(activityEnv(), c.startCrawler, { ...c.startInput, data });
+    const { data, started } = await joinTheirCrawl(c);
     assert.equal(started.crawl?.how, 'joined');
     const env = activityEnv();
     // The run that started the shared crawl is cancelled, and stops it, while this one waits.
