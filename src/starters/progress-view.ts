@@ -39,6 +39,10 @@ export function formatDuration(ms: number): string {
 const dropped = (c: { rowsDropped?: number }) =>
   c.rowsDropped ? `, ${Math.abs(c.rowsDropped)} ${c.rowsDropped > 0 ? 'dropped' : 'added'} by the transform` : '';
 
+/** " (joined crawl 3f2a9c1e)": which crawl a crawl step waits for, shared or its own (the id shortened). */
+const crawlNote = ({ crawl }: StepProgress) =>
+  crawl ? ` (${crawl.how} crawl${crawl.crawlId ? ` ${crawl.crawlId.slice(0, 8)}` : ''})` : '';
+
 function detail(step: StepProgress): string {
   if (step.status === 'skipped') return step.skipReason ? `(${step.skipReason})` : '';
   if (step.error) return `${step.error.type}: ${step.error.message}`;
@@ -49,7 +53,7 @@ function detail(step: StepProgress): string {
     parts.push(`${c.rowsIn} rows in, ${c.rowsOut} out, ${c.rowsRejected} rejected${dropped(c)}`);
   if (ids.quarantineUri) parts.push(`rejected rows in ${ids.quarantineUri}`);
   if (ids.jobRunId) parts.push(`job run ${ids.jobRunId}`);
-  else if (ids.crawlerName) parts.push(`crawler ${ids.crawlerName}`);
+  else if (ids.crawlerName) parts.push(`crawler ${ids.crawlerName}${crawlNote(step)}`);
   if (ids.statementIds?.length) parts.push(`statement ${ids.statementIds[0]}`);
   return parts.join('; ');
 }

@@ -140,6 +140,23 @@ export interface StepCounts {
   polls?: number;
 }
 
+/**
+ * How a crawl step came by its crawl (startCrawler's answer): every time is AWS's clock. A crawl covers a batch when
+ * it started after the batch's objects were all written; runs whose data one crawl covers share it.
+ */
+export interface CrawlJoin {
+  /** `started`: this run's StartCrawler started it; `joined`: another run's crawl that covers this batch. */
+  how: 'started' | 'joined';
+  /** ListCrawls' CrawlId, where Glue showed it. */
+  crawlId?: string;
+  /** The crawl's StartTime (ISO), where Glue showed it. */
+  crawlStartedAt?: string;
+  /** The latest LastModified of the batch's objects, plus the second S3 rounds it down by (ISO); absent when none. */
+  dataInPlaceBy?: string;
+  /** Why: "crawl 3f2a… started 12:00:05Z, after the batch's objects were in place (12:00:03Z)". */
+  reason: string;
+}
+
 /** One step instance in the `progress` query and the result. */
 export interface StepProgress {
   /** The step instance: `transform`, `crawl-curated@eu-west-1`. */
@@ -157,6 +174,8 @@ export interface StepProgress {
   durationMs?: number;
   awsIds: StepAwsIds;
   counts: StepCounts;
+  /** crawl-raw and crawl-curated@R: the crawl the step started or joined, and why. */
+  crawl?: CrawlJoin;
   error?: { type: string; message: string };
 }
 

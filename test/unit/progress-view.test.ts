@@ -66,6 +66,23 @@ describe('the progress view', () => {
     assert.equal(lines[1], '… transform                   running      1m00s  job run jr_1');
   });
 
+  test('a crawl step names its crawler and the crawl it joined', () => {
+    const crawling: PipelineResult = {
+      ...result,
+      steps: [
+        {
+          step: 'crawl-raw',
+          name: 'crawl-raw',
+          status: 'running',
+          awsIds: { crawlerName: 'sales-raw' },
+          counts: {},
+          crawl: { how: 'joined', crawlId: '3f2a9c1e-0000-4000-8000-000000000000', reason: 'covers the batch' },
+        },
+      ],
+    };
+    assert.match(formatProgressLines(crawling)[0]!, /crawler sales-raw \(joined crawl 3f2a9c1e\)$/);
+  });
+
   test('a skipped step says why', () => {
     assert.match(formatProgressLines(result)[2]!, /skipped .*\(region eu-west-1 has no redshift target\)$/);
   });
