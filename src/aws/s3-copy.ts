@@ -1,7 +1,8 @@
 /**
  * S3 copies: plan the parts, copy (CopyObject, or UploadPartCopy keeping the source's part layout so
- * the ETag matches), and verify the copy against its source by size, checksum or ETag. Every call that
- * fails throws an {@link AwsCallError}.
+ * the ETag matches, with a full-object checksum), and verify the copy against its source by size and a
+ * full-object checksum, or by ETag where ETags are digests of the data (not for SSE-KMS, DSSE-KMS, SSE-C).
+ * Every call that fails throws an {@link AwsCallError}.
  */
 import {
   AbortMultipartUploadCommand,
@@ -10,6 +11,7 @@ import {
   CreateMultipartUploadCommand,
   UploadPartCopyCommand,
   type ChecksumAlgorithm,
+  type CompletedPart,
   type HeadObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -72,6 +74,11 @@ export interface ObjectFingerprint {
   size: number;
   etag: string;
   checksums: Partial<Record<ChecksumField, string>>;
+  /**
+   * Why the ETag is no digest of the data, so two copies of the same bytes show different ones: `SSE-KMS`,
+   * `DSSE-KMS` or `SSE-C` (S3 API reference, Object.ETag). @default - the ETag is a digest (MD5, or of the parts')
+   */
+  opaqueEtag?: string;
 }
 
 const CHECKSUM_FIELDS = [
@@ -83,13 +90,17 @@ const CHECKSUM_FIELDS = [
 ] as const;
 type ChecksumField = (typeof CHECKSUM_FIELDS)[number];
 
+/** Encryptions whose objects get ETags that are not digests of their data. */
+const OPAQUE_ETAG_ENCRYPTION: Record<string, string> = { 'aws:kms': 'SSE-KMS', 'aws:kms:dsse': 'DSSE-KMS' };
+
 function fingerprintOf(head: HeadObjectCommandOutput): ObjectFingerprint {
   const checksums: ObjectFingerprint['checksums'] = {};
   for (const field of CHECKSUM_FIELDS) {
     const value = head[field];
     if (value) checksums[field] = value;
   }
-  return { size: head.ContentLength ?? 0, etag: head.ETag ?? '', checksums };
+  const opaqueEtag = head.SSECustomerAlgorithm ? 'SSE-C' : OPAQUE_ETAG_ENCRYPTION[head.ServerSideEncryption ?? ''];
+  return { size: head.ContentLength ?? 0, etag: head.ETag ?? '', checksums, ...(opaqueEtag ? { opaqueEtag } : {}) };
 }
 
 const isComposite = (value: string) => /-\d+"?$/.test(value);
@@ -103,27 +114,49 @@ const CHECKSUM_ALGORITHM = {
 } as const satisfies Record<ChecksumField, ChecksumAlgorithm>;
 
 /** The algorithm of the source's first full-object checksum, for the copy to compute the same one. */
-function checksumAlgorithmOf(fingerprint: ObjectFingerprint): ChecksumAlgorithm | undefined {
-  const field = CHECKSUM_FIELDS.find(
-    (f) => fingerprint.checksums[f] !== undefined && !isComposite(fingerprint.checksums[f]),
-  );
+function checksumAlgorithmOf(fingerprint: ObjectFingerprint, only: readonly ChecksumField[] = CHECKSUM_FIELDS) {
+  const field = only.find((f) => fingerprint.checksums[f] !== undefined && !isComposite(fingerprint.checksums[f]));
   return field === undefined ? undefined : CHECKSUM_ALGORITHM[field];
 }
 
+/** The checksums a multipart upload can keep for the whole object (FULL_OBJECT): the CRCs, not SHA-1 or SHA-256. */
+const FULL_OBJECT_MULTIPART: readonly ChecksumField[] = ['ChecksumCRC64NVME', 'ChecksumCRC32C', 'ChecksumCRC32'];
+
+/** What comparing a copy with its source found. */
+export type CopyComparison =
+  | { verdict: 'same'; by: string }
+  | { verdict: 'different'; why: string }
+  /** Nothing both report can tell: no shared full-object checksum, and ETags that are no digests. */
+  | { verdict: 'unknown'; why: string };
+
 /**
- * Why `dest` is not a copy of `source`, or undefined when it is: sizes must match, then a checksum
- * both report (full-object ones decide either way), else the ETag.
+ * Whether `dest` is a copy of `source`: sizes must match, then a full-object checksum both report decides; without
+ * one, the ETags decide only when both are digests of the data (not for SSE-KMS, DSSE-KMS or SSE-C objects, whose
+ * ETags differ between copies of the same bytes).
  */
-export function mismatch(source: ObjectFingerprint, dest: ObjectFingerprint): string | undefined {
-  if (source.size !== dest.size) return `size ${dest.size} bytes, source ${source.size} bytes`;
+export function compareCopy(source: ObjectFingerprint, dest: ObjectFingerprint): CopyComparison {
+  if (source.size !== dest.size)
+    return { verdict: 'different', why: `size ${dest.size} bytes, source ${source.size} bytes` };
   for (const field of CHECKSUM_FIELDS) {
     const a = source.checksums[field];
     const b = dest.checksums[field];
     if (a === undefined || b === undefined) continue;
-    if (a === b) return undefined;
-    if (!isComposite(a) && !isComposite(b)) return `${field} ${b}, source ${a}`;
+    if (a === b) return { verdict: 'same', by: field };
+    if (!isComposite(a) && !isComposite(b)) return { verdict: 'different', why: `${field} ${b}, source ${a}` };
   }
-  return source.etag === dest.etag ? undefined : `ETag ${dest.etag}, source ${source.etag}`;
+  const opaque = source.opaqueEtag ?? dest.opaqueEtag;
+  if (opaque) {
+    const has = (f: ObjectFingerprint) => Object.keys(f.checksums).join(', ') || 'no checksum';
+    return {
+      verdict: 'unknown',
+      why:
+        `the source (${has(source)}) and the copy (${has(dest)}) share no full-object checksum, and ${opaque} ` +
+        'ETags are no digests of the data, so they cannot be compared',
+    };
+  }
+  return source.etag === dest.etag
+    ? { verdict: 'same', by: 'ETag' }
+    : { verdict: 'different', why: `ETag ${dest.etag}, source ${source.etag}` };
 }
 
 /** `CopySource` for a key: bucket and URL-encoded key, '/' kept. */
@@ -192,6 +225,9 @@ async function multipartCopy(
   };
   const parts = planCopyParts(source.fingerprint.size, await sourcePartSize(aws.s3(source.region), source, options));
   const { Bucket, Key } = { Bucket: dest.bucket, Key: dest.key };
+  // A full-object checksum of the source's algorithm (a CRC), so the copy can be compared with the source without
+  // ETags; CRC32 when the source has no such checksum (the copy then has one for later comparisons).
+  const ChecksumAlgorithm = checksumAlgorithmOf(source.fingerprint, FULL_OBJECT_MULTIPART) ?? 'CRC32';
   const { UploadId } = await awsCall({ ...target, operation: 'CreateMultipartUpload' }, () =>
     s3.send(
       new CreateMultipartUploadCommand({
@@ -202,12 +238,14 @@ async function multipartCopy(
         ContentDisposition: src.ContentDisposition,
         CacheControl: src.CacheControl,
         Metadata: src.Metadata,
+        ChecksumAlgorithm,
+        ChecksumType: 'FULL_OBJECT',
       }),
       { abortSignal },
     ),
   );
   try {
-    const etags = new Map<number, string>();
+    const copied = new Map<number, CompletedPart>();
     await forEachLimit(parts, PART_CONCURRENCY, async (part) => {
       const out = await awsCall(target, () =>
         s3.send(
@@ -223,14 +261,29 @@ async function multipartCopy(
           { abortSignal },
         ),
       );
-      etags.set(part.partNumber, out.CopyPartResult?.ETag ?? '');
+      // The part's checksum goes back in CompleteMultipartUpload, as S3 asks of an upload created with one.
+      const { ETag, ChecksumCRC32, ChecksumCRC32C, ChecksumCRC64NVME } = out.CopyPartResult ?? {};
+      copied.set(part.partNumber, {
+        PartNumber: part.partNumber,
+        ETag,
+        ChecksumCRC32,
+        ChecksumCRC32C,
+        ChecksumCRC64NVME,
+      });
       options.onPart?.();
     });
-    const Parts = parts.map((p) => ({ PartNumber: p.partNumber, ETag: etags.get(p.partNumber) }));
+    const Parts = parts.map((p) => copied.get(p.partNumber)!);
     await awsCall({ ...target, operation: 'CompleteMultipartUpload' }, () =>
-      s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts } }), {
-        abortSignal,
-      }),
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket,
+          Key,
+          UploadId,
+          MultipartUpload: { Parts },
+          ChecksumType: 'FULL_OBJECT',
+        }),
+        { abortSignal },
+      ),
     );
   } catch (err) {
     // Best effort: a multipart upload left open costs storage until a lifecycle rule removes it.
@@ -265,8 +318,11 @@ async function singleCopy(s3: S3Client, source: SourceObject, dest: ObjectRef, {
   );
 }
 
-/** What {@link copyVerified} did: skipped (the destination already matched) or copied, and whether the copy matches. */
-export type CopyOutcome = { done: 'skipped' } | { done: 'copied'; mismatch?: string };
+/**
+ * What {@link copyVerified} did: skipped (the destination already matched) or copied, and whether the copy matches
+ * (`mismatch`: it does not; `unverifiable`: nothing both report can tell).
+ */
+export type CopyOutcome = { done: 'skipped' } | { done: 'copied'; mismatch?: string; unverifiable?: string };
 
 /**
  * Copies `source` to `dest` unless `dest` already matches it, then HEADs the copy and compares: CopyObject
@@ -281,12 +337,14 @@ export async function copyVerified(
   const s3 = aws.s3(dest.region);
   const existing = await headIfExists(s3, dest, options);
   const { fingerprint } = source;
-  if (existing && mismatch(fingerprint, fingerprintOf(existing)) === undefined) return { done: 'skipped' };
+  if (existing && compareCopy(fingerprint, fingerprintOf(existing)).verdict === 'same') return { done: 'skipped' };
   if (fingerprint.size > MAX_SINGLE_COPY_BYTES || isComposite(fingerprint.etag)) {
     await multipartCopy(aws, source, dest, options);
   } else {
     await singleCopy(s3, source, dest, options);
   }
-  const written = await headObject(s3, dest, options);
-  return { done: 'copied', mismatch: mismatch(fingerprint, fingerprintOf(written)) };
+  const written = compareCopy(fingerprint, fingerprintOf(await headObject(s3, dest, options)));
+  if (written.verdict === 'different') return { done: 'copied', mismatch: written.why };
+  if (written.verdict === 'unknown') return { done: 'copied', unverifiable: written.why };
+  return { done: 'copied' };
 }
