@@ -279,9 +279,14 @@ export const PipelineSpec = z
         glueVersion: z
           .enum(['4.0', '5.0'], { error: 'is not a Glue version the job script supports: use 4.0 or 5.0' })
           .default('5.0'),
-        /** @default 'G.1X' */
+        /** @default 'G.1X' (G.025X is for streaming jobs, which the transform is not) */
         workerType: z
           .enum(['G.025X', 'G.1X', 'G.2X', 'G.4X', 'G.8X'], { error: 'is not a Glue worker type' })
+          .refine((type) => type !== 'G.025X', {
+            error:
+              'G.025X is for Glue streaming jobs only, and the transform is a Spark ETL job (CreateJob refuses it): ' +
+              'use G.1X or larger',
+          })
           .default('G.1X'),
         /** @default 2 */
         numberOfWorkers: z.number().int().min(2).max(1000).default(2),
