@@ -43,12 +43,21 @@ export function kmsEtag(motoEtag: string, bucket: string, key: string): string {
 export class S3Etags {
   /** `bucket/key` of objects last written through the gateway with a KMS header. */
   private readonly kmsWrites = new Set<string>();
+  /**
+   * Upload ids of multipart uploads completed through the gateway: S3 answers a second CompleteMultipartUpload of
+   * one NoSuchUpload (the upload is gone once completed), where moto 5.2.5 answers 200 again.
+   */
+  private readonly completedUploads = new Set<string>();
 
   constructor(private readonly moto: Moto) {}
 
-  /** Whether the answer to `operation` may need its ETags rewritten. */
+  /** Whether the answer to `operation` may need its ETags rewritten (or, for CompleteMultipartUpload, noting). */
   rewrites(operation: string): boolean {
-    return ETAG_HEADER_OPERATIONS.has(operation) || ETAG_BODY_OPERATIONS.has(operation);
+    return (
+      ETAG_HEADER_OPERATIONS.has(operation) ||
+      ETAG_BODY_OPERATIONS.has(operation) ||
+      operation === 'CompleteMultipartUpload'
+    );
   }
 
   private async head(bucket: string, key: string) {
@@ -67,6 +76,14 @@ export class S3Etags {
    * KMS ETag in If-Match or If-None-Match becomes moto's. Answers the error S3 would, or undefined.
    */
   async checkConditions(req: http.IncomingMessage, operation: string): Promise<AwsErrorSpec | undefined> {
+    if (operation === 'CompleteMultipartUpload' && this.completedUploads.has(uploadIdOf(req))) {
+      return {
+        status: 404,
+        code: 'NoSuchUpload',
+        message:
+          'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+      };
+    }
     if (operation === 'CopyObject' || operation === 'UploadPartCopy') {
       const ifMatch = req.headers['x-amz-copy-source-if-match'];
       const ifNoneMatch = req.headers['x-amz-copy-source-if-none-match'];
@@ -115,6 +132,16 @@ export class S3Etags {
     const status = upstream.statusCode ?? 502;
     const kms = KMS.has(String(headers['x-amz-server-side-encryption'] ?? ''));
     const { bucket, key } = s3Location(req);
+    if (operation === 'CompleteMultipartUpload') {
+      // S3 can answer 200 with an error in the body; only a body naming the object completed the upload.
+      const chunks: Buffer[] = [];
+      for await (const chunk of upstream) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks);
+      if (status === 200 && body.includes('<CompleteMultipartUploadResult')) this.completedUploads.add(uploadIdOf(req));
+      delete headers['transfer-encoding'];
+      res.writeHead(status, { ...headers, 'content-length': String(body.length) }).end(body);
+      return;
+    }
     if (ETAG_HEADER_OPERATIONS.has(operation) || status >= 300) {
       // 304 Not Modified names the ETag too.
       if (status < 400 && typeof headers.etag === 'string' && kms && bucket && key) {
@@ -189,6 +216,10 @@ export class S3Etags {
     }
   }
 }
+
+/** The `uploadId` query parameter of a multipart upload request. */
+const uploadIdOf = (req: http.IncomingMessage) =>
+  new URL(req.url ?? '/', 'http://x').searchParams.get('uploadId') ?? '';
 
 /** The bucket and key an `x-amz-copy-source` header names (`bucket/key` or `/bucket/key`, URL-encoded). */
 function copySource(req: http.IncomingMessage): { bucket?: string; key?: string } | undefined {

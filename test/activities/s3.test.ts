@@ -7,10 +7,12 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutBucketEncryptionCommand,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
@@ -351,13 +353,20 @@ describe('copyObjects', () => {
     }
   });
 
-  test('copies an object uploaded in parts with the same parts, so its ETag matches', async () => {
+  test('copies an object uploaded in parts with the same parts, so its ETag matches, and keeps its tags', async () => {
     const { aws, log, source, destReplica, s3 } = await setup({});
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-')), 'big.bin');
     fs.writeFileSync(file, Buffer.alloc(11 * MiB, 7));
     const uploaded = await uploadFile(aws, file, 'out/big.bin', [{ region: primary, bucket: source }], {
       partSizeBytes: 5 * MiB,
     });
+    const TagSet = [
+      { Key: 'team', Value: 'data ml/2026' },
+      { Key: 'pii', Value: 'no' },
+    ];
+    await aws
+      .s3(primary)
+      .send(new PutObjectTaggingCommand({ Bucket: source, Key: 'out/big.bin', Tagging: { TagSet } }));
     log.calls.length = 0;
     const result = await run(activityEnv(), s3.copyObjects, {
       source: { region: primary, bucket: source, prefix: 'out/' },
@@ -368,6 +377,36 @@ describe('copyObjects', () => {
     const head = await aws.s3(replica).send(new HeadObjectCommand({ Bucket: destReplica, Key: 'out/big.bin' }));
     assert.equal(head.ETag, uploaded.etags[`${primary}/${source}`]);
     assert.equal(head.ContentLength, 11 * MiB);
+    const tags = await aws.s3(replica).send(new GetObjectTaggingCommand({ Bucket: destReplica, Key: 'out/big.bin' }));
+    assert.deepEqual(
+      tags.TagSet?.map((t) => [t.Key, t.Value]).sort(),
+      [
+        ['pii', 'no'],
+        ['team', 'data ml/2026'],
+      ],
+      'the multipart copy keeps the tags CopyObject would have kept',
+    );
+  });
+
+  test("a CompleteMultipartUpload whose answer was lost is verified, not failed on the retry's NoSuchUpload", async () => {
+    const { aws, source, destReplica, s3 } = await setup({});
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-')), 'parts.bin');
+    fs.writeFileSync(file, Buffer.alloc(6 * MiB, 3));
+    await uploadFile(aws, file, 'out/parts.bin', [{ region: primary, bucket: source }], { partSizeBytes: 5 * MiB });
+    // S3 completes the upload, then the answer is lost: the SDK sends Complete again and gets NoSuchUpload.
+    const result = await gateway.withFault(
+      { target: 's3:CompleteMultipartUpload', action: { type: 'after', then: 500 }, resource: destReplica, count: 1 },
+      () =>
+        run(activityEnv(), s3.copyObjects, {
+          source: { region: primary, bucket: source, keys: ['out/parts.bin'] },
+          destinations: [{ region: replica, bucket: destReplica }],
+        }),
+    );
+    assert.equal(result.copied, 1);
+    const counts = await gateway.counts(destReplica);
+    assert.equal(counts['s3:CompleteMultipartUpload']?.faulted, 1, 'the fault fired');
+    const head = await aws.s3(replica).send(new HeadObjectCommand({ Bucket: destReplica, Key: 'out/parts.bin' }));
+    assert.equal(head.ContentLength, 6 * MiB);
   });
 });
 

@@ -120,6 +120,25 @@ describe('S3 ETags of encrypted objects', () => {
     assert.equal(listed.Contents?.[0]?.ETag, a);
   });
 
+  test('a second CompleteMultipartUpload of a completed upload fails NoSuchUpload, as on S3', async () => {
+    const Key = 'completed-twice.bin';
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: plainBucket, Key }));
+    const { ETag } = await s3.send(
+      new UploadPartCommand({ Bucket: plainBucket, Key, UploadId, PartNumber: 1, Body: 'x' }),
+    );
+    const complete = () =>
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: plainBucket,
+          Key,
+          UploadId,
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] },
+        }),
+      );
+    assert.match((await complete()).ETag!, /-1"$/);
+    await assert.rejects(complete(), { name: 'NoSuchUpload' });
+  });
+
   test('a copy whose CopySourceIfMatch no longer holds (the source changed since) fails PreconditionFailed', async () => {
     const Bucket = plainBucket;
     const { ETag } = await s3.send(new PutObjectCommand({ Bucket, Key: 'changing.csv', Body: 'id\n4\n' }));
