@@ -7,12 +7,16 @@
  * always to the same value for one object but to different ones for two objects of the same bytes (a copy
  * and its source, multipart ones included: S3's KMS ETags never match between copies), and turns a KMS ETag
  * in a condition (If-Match, CopySourceIfMatch) back into moto's before forwarding.
+ *
+ * The same answers carry LastModified, which the gateway puts on AWS's clock (the {@link TimeScale}'s offset):
+ * S3 and Glue share one clock on AWS, so an object's LastModified and a crawl's StartTime compare as they do there.
  */
 import { createHash } from 'node:crypto';
 import type http from 'node:http';
 import { GetBucketEncryptionCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { s3Location, type AwsErrorSpec } from './aws-protocol';
 import type { Moto } from './moto';
+import type { TimeScale } from './time-scale';
 
 /** `x-amz-server-side-encryption` values whose objects get ETags that are not MD5 digests. */
 const KMS = new Set(['aws:kms', 'aws:kms:dsse']);
@@ -49,7 +53,19 @@ export class S3Etags {
    */
   private readonly completedUploads = new Set<string>();
 
-  constructor(private readonly moto: Moto) {}
+  constructor(
+    private readonly moto: Moto,
+    /** AWS's clock; @default - the machine's */
+    private readonly clock?: Pick<TimeScale, 'offsetMs'>,
+  ) {}
+
+  /** moto's time (the machine's clock) on AWS's clock, in whole seconds as S3 gives it. */
+  private shifted(time: string, format: (d: Date) => string): string {
+    const ms = Date.parse(time);
+    const offset = this.clock?.offsetMs ?? 0;
+    if (offset === 0 || Number.isNaN(ms)) return time;
+    return format(new Date(Math.floor((ms + offset) / 1000) * 1000));
+  }
 
   /** Whether the answer to `operation` may need its ETags rewritten (or, for CompleteMultipartUpload, noting). */
   rewrites(operation: string): boolean {
@@ -148,6 +164,9 @@ export class S3Etags {
         headers.etag = kmsEtag(headers.etag, bucket, key);
       }
       if (operation === 'PutObject' && status < 300 && bucket && key) this.remember(bucket, key, kms);
+      if (typeof headers['last-modified'] === 'string') {
+        headers['last-modified'] = this.shifted(headers['last-modified'], (d) => d.toUTCString());
+      }
       res.writeHead(status, headers);
       upstream.pipe(res);
       return;
@@ -165,6 +184,10 @@ export class S3Etags {
     } else if (bucket) {
       body = await this.rewriteList(bucket, body);
     }
+    body = body.replace(
+      /<LastModified>([^<]*)<\/LastModified>/g,
+      (_, time: string) => `<LastModified>${this.shifted(time, (d) => d.toISOString())}</LastModified>`,
+    );
     delete headers['transfer-encoding'];
     headers['content-length'] = String(Buffer.byteLength(body));
     res.writeHead(status, headers).end(body);
