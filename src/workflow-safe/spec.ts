@@ -198,9 +198,15 @@ export const PipelineSpec = z
           .default('5.0')
           .describe("The Glue job's GlueVersion."),
         workerType: z
-          .enum(['G.025X', 'G.1X', 'G.2X', 'G.4X', 'G.8X'], { error: 'is not a Glue worker type' })
+          .enum(['G.1X', 'G.2X', 'G.4X', 'G.8X'], {
+            error: (issue) =>
+              issue.input === 'G.025X'
+                ? 'G.025X is for Glue streaming jobs only, and the transform is a Spark ETL job (CreateJob refuses it): ' +
+                  'use G.1X or larger'
+                : 'is not a Glue worker type',
+          })
           .default('G.1X')
-          .describe("The Glue job's WorkerType."),
+          .describe("The Glue job's WorkerType (G.025X is for streaming jobs, which the transform is not)."),
         numberOfWorkers: z.number().int().min(2).max(1000).default(2).describe("The Glue job's NumberOfWorkers."),
       })
       .default({ bucketVersioning: false, glueVersion: '5.0', workerType: 'G.1X', numberOfWorkers: 2 })
