@@ -13,6 +13,7 @@ import {
 } from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
 import type { FailureNotice } from '../workflow-safe/activity-types';
+import { primaryRegion } from '../workflow-safe/layout';
 import { maximumAttemptsOf } from './activity-options';
 import type { PipelineRun } from './run-state';
 
@@ -56,6 +57,7 @@ export function buildNotice(run: PipelineRun, failure: TemporalFailure): Failure
   if (ids.statementIds?.length) awsIds.statementId = ids.statementIds.join(', ');
   if (ids.buckets?.length) awsIds.buckets = ids.buckets.join(', ');
   const attempt = step?.attempt ?? attemptOf(failure);
+  const primary = primaryRegion(run.spec);
   return {
     pipeline: run.spec.name,
     batchId: run.batch.id,
@@ -71,6 +73,7 @@ export function buildNotice(run: PipelineRun, failure: TemporalFailure): Failure
     ...(Object.keys(awsIds).length ? { awsIds } : {}),
     ...(run.spec.notify.email ? { email: run.spec.notify.email } : {}),
     ...(run.spec.notify.webhook ? { webhook: run.spec.notify.webhook } : {}),
+    sentRecord: { region: primary.region, bucket: primary.curatedBucket },
   };
 }
 
