@@ -116,7 +116,7 @@ export async function startRefusedBatch(
 ): Promise<string> {
   const o = await startRefusedRun(client, { spec, batch: found.refused }, { taskQueue, trigger: 's3-event' });
   return o.outcome === 'completed'
-    ? `${found.reason}: already refused as ${o.workflowId}; the team was told then`
+    ? `${found.reason}: already refused as ${o.workflowId}; not started again`
     : `${found.reason}: started ${o.workflowId} for the worker to refuse and notify`;
 }
 

@@ -50,9 +50,8 @@ export function refusalNotice(input: unknown, failure: ApplicationFailure, trigg
   const info = workflowInfo();
   // The notify section alone: a spec broken elsewhere still tells its team.
   const notify = PipelineSpec.shape.notify.safeParse(field(spec, 'notify'));
-  const primary = (field(spec, 'regions') as unknown[] | undefined)?.[0];
-  const region = text(field(primary, 'region'));
-  const bucket = text(field(primary, 'curatedBucket'));
+  // The marker goes to the primary curated bucket only when the regions section itself is valid.
+  const primary = PipelineSpec.shape.regions.safeParse(field(spec, 'regions')).data?.[0];
   return {
     pipeline: text(field(spec, 'name')) ?? '(unreadable spec)',
     batchId: text(field(field(input, 'batch'), 'id')) ?? '(no batch id)',
@@ -65,7 +64,7 @@ export function refusalNotice(input: unknown, failure: ApplicationFailure, trigg
     failedAt: new Date().toISOString(),
     ...(notify.success && notify.data.email ? { email: notify.data.email } : {}),
     ...(notify.success && notify.data.webhook ? { webhook: notify.data.webhook } : {}),
-    ...(region && bucket ? { sentRecord: { region, bucket } } : {}),
+    ...(primary ? { sentRecord: { region: primary.region, bucket: primary.curatedBucket } } : {}),
     refused: { trigger },
   };
 }
