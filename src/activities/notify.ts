@@ -71,6 +71,10 @@ export function redriveCommands(
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
+/** What a refused run's email says to do instead of a redrive: nothing ran, so there is no step to re-run from. */
+const REFUSED_FIX =
+  'Nothing ran. Fix the spec or the batch as the error says (the schedule, or the landing folder), then start the batch again.';
+
 /** The email's text and HTML bodies. */
 export function failureEmail(
   deps: Pick<ActivityDeps, 'temporalUiUrl' | 'namespace' | 'taskQueue'>,
@@ -104,12 +108,16 @@ export function failureEmail(
     '',
     `The run in the Temporal UI: ${url}`,
     '',
-    'Re-run from the failed step:',
-    `  ${redrive.glueline}`,
-    'or with the temporal CLI:',
-    `  ${redrive.temporal}`,
-    `  (${redrive.temporalInput})`,
-    '',
+    ...(notice.refused
+      ? [REFUSED_FIX, '']
+      : [
+          'Re-run from the failed step:',
+          `  ${redrive.glueline}`,
+          'or with the temporal CLI:',
+          `  ${redrive.temporal}`,
+          `  (${redrive.temporalInput})`,
+          '',
+        ]),
   ].join('\n');
   const h = escapeHtml;
   const html = [
@@ -122,11 +130,15 @@ export function failureEmail(
     ),
     '</table>',
     `<p><a href="${h(url)}">Open the run in the Temporal UI</a><br><code>${h(url)}</code></p>`,
-    '<p>Re-run from the failed step:</p>',
-    `<pre>${h(redrive.glueline)}</pre>`,
-    '<p>or with the temporal CLI:</p>',
-    `<pre>${h(redrive.temporal)}</pre>`,
-    `<p>${h(redrive.temporalInput)}</p>`,
+    ...(notice.refused
+      ? [`<p>${h(REFUSED_FIX)}</p>`]
+      : [
+          '<p>Re-run from the failed step:</p>',
+          `<pre>${h(redrive.glueline)}</pre>`,
+          '<p>or with the temporal CLI:</p>',
+          `<pre>${h(redrive.temporal)}</pre>`,
+          `<p>${h(redrive.temporalInput)}</p>`,
+        ]),
     '</body></html>',
   ].join('\n');
   return { subject: failureSubject(notice), text, html };

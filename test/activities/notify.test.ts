@@ -218,6 +218,8 @@ describe('refusal notices', () => {
     const message = await inboxMessage(`[glueline] sales batch ${n.batchId} refused before it started (schedule)`);
     assert.deepEqual(message.envelope.to, ['ops@example.com']);
     assert.match(message.text, /was refused before it started: its schedule start gave an input that is not valid/);
+    assert.match(message.text, /Nothing ran\. Fix the spec or the batch/);
+    assert.doesNotMatch(message.text, /redrive/, 'a refused run has no step to re-run from');
   });
 
   test('without the spec address or a fallback the activity fails naming the worker setting', async () => {
