@@ -13,7 +13,7 @@ import {
 } from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
 import type { FailureNotice } from '../workflow-safe/activity-types';
-import { primaryRegion } from '../workflow-safe/layout';
+import { primaryRegion, quarantineUri } from '../workflow-safe/layout';
 import { maximumAttemptsOf } from './activity-options';
 import type { PipelineRun } from './run-state';
 
@@ -56,6 +56,8 @@ export function buildNotice(run: PipelineRun, failure: TemporalFailure): Failure
   if (ids.jobRunId) awsIds.jobRunId = ids.jobRunId;
   if (ids.statementIds?.length) awsIds.statementId = ids.statementIds.join(', ');
   if (ids.buckets?.length) awsIds.buckets = ids.buckets.join(', ');
+  const rejected = run.manifest && quarantineUri(run.spec, run.batch, run.manifest);
+  if (rejected) awsIds.quarantine = rejected;
   const attempt = step?.attempt ?? attemptOf(failure);
   const primary = primaryRegion(run.spec);
   return {

@@ -3,7 +3,7 @@
  * the first failure, and the one failure notification.
  */
 import { workflowInfo, type TemporalFailure } from '@temporalio/workflow';
-import { type GlueManifest } from '../workflow-safe/layout';
+import { quarantineUri, type GlueManifest } from '../workflow-safe/layout';
 import {
   stepInstance,
   isPerRegionStep,
@@ -108,6 +108,8 @@ export class PipelineRun {
               rowsIn: m.rowsIn,
               rowsOut: m.rowsOut,
               rowsRejected: m.rowsRejected,
+              ...(m.rowsDropped !== undefined ? { rowsDropped: m.rowsDropped } : {}),
+              ...(m.rowsRejected > 0 ? { quarantineUri: quarantineUri(this.spec, this.batch, m) } : {}),
             }
           : {}),
       },

@@ -2,7 +2,13 @@
 import { patched } from '@temporalio/workflow';
 import type { GlueJobRunResult, StartGlueJobRunResult } from '../../workflow-safe/activity-types';
 import { FailureType } from '../../workflow-safe/failures';
-import { glueJobArguments, manifestKey, primaryRegion, type GlueManifest } from '../../workflow-safe/layout';
+import {
+  glueJobArguments,
+  manifestKey,
+  primaryRegion,
+  quarantineUri,
+  type GlueManifest,
+} from '../../workflow-safe/layout';
 import type { StepProgress } from '../../workflow-safe/pipeline';
 import { glueWaitOptions } from '../activity-options';
 import { showDetails } from '../details';
@@ -60,7 +66,9 @@ export async function transform(p: StepProgress, run: PipelineRun): Promise<void
   }
   p.counts.executionTimeSeconds = done.executionTimeSeconds;
   p.counts.polls = done.polls;
-  await readManifest(p, run);
+  const manifest = await readManifest(p, run);
+  const rejected = quarantineUri(spec, batch, manifest);
+  if (rejected) p.awsIds.quarantineUri = rejected;
 }
 
 /** Reads the job's manifest from the primary curated bucket and records its counts on the step. */
@@ -76,6 +84,7 @@ export async function readManifest(p: StepProgress, run: PipelineRun): Promise<G
     rowsIn: manifest.rowsIn,
     rowsOut: manifest.rowsOut,
     rowsRejected: manifest.rowsRejected,
+    ...(manifest.rowsDropped !== undefined ? { rowsDropped: manifest.rowsDropped } : {}),
     outputFiles: manifest.outputFiles.length,
     outputBytes: manifest.outputFiles.reduce((n, f) => n + f.bytes, 0),
   });
