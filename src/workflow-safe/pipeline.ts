@@ -8,6 +8,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { z } from 'zod';
 import { PipelineSpec, type PipelineSpecInput } from './spec';
 import { Batch, StepName, type PipelineInputRaw, type RunOptions } from './run-input';
+import { didYouMean } from './suggest';
 
 /** The task queue the worker polls unless GLUELINE_TASK_QUEUE says otherwise. */
 export const DEFAULT_TASK_QUEUE = 'glueline';
@@ -88,7 +89,7 @@ export const PipelineStepInput = z
       ctx.addIssue({
         code: 'custom',
         path: ['region'],
-        message: `is not one of the spec's regions: use one of ${regions.join(', ')}`,
+        message: `is not one of the spec's regions: use one of ${regions.join(', ')}${didYouMean(input.region!, regions)}`,
       });
     } else if (!perRegion && input.region !== undefined) {
       ctx.addIssue({

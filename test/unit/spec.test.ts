@@ -58,7 +58,7 @@ describe('the pipeline spec', () => {
 
   test('a misspelt field is named', () => {
     const problems = problemsOf({ ...base, notfiy: {} });
-    assert.deepEqual(problems, ['spec: has unknown field(s) notfiy: remove them or fix their spelling']);
+    assert.deepEqual(problems, ['spec.notfiy: unknown field "notfiy"; did you mean "notify"?']);
   });
 
   test('an unknown SQL variable is rejected before any run', () => {
