@@ -4,9 +4,10 @@
  */
 import { Context } from '@temporalio/activity';
 import { emailFailed, invalidInput, webhookFailed } from '../workflow-safe/failures';
-import type { FailureNotice, GluelineActivities } from '../workflow-safe/activity-types';
+import type { FailureNotice, GluelineActivities, SentEmail } from '../workflow-safe/activity-types';
 import type { ActivityDeps } from './deps';
 import { runUrl, shellWord } from '../temporal/run-links';
+import { earlierAcceptance, markerOf, messageIdHeader, notificationId, recordAcceptance } from './notify-record';
 
 /** How long one webhook POST may take. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -39,6 +40,8 @@ function redactDeep<T>(value: T, secrets: readonly string[]): T {
 const stepName = (step: string) => step.split('@')[0] ?? step;
 
 export function failureSubject(notice: FailureNotice): string {
+  if (notice.refused)
+    return `[glueline] ${notice.pipeline} batch ${notice.batchId} refused before it started (${notice.refused.trigger})`;
   return `[glueline] ${notice.pipeline} batch ${notice.batchId} failed at ${notice.step}`;
 }
 
@@ -68,6 +71,10 @@ export function redriveCommands(
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
+/** What a refused run's email says to do instead of a redrive: nothing ran, so there is no step to re-run from. */
+const REFUSED_FIX =
+  'Nothing ran. Fix the spec or the batch as the error says (the schedule, or the landing folder), then start the batch again.';
+
 /** The email's text and HTML bodies. */
 export function failureEmail(
   deps: Pick<ActivityDeps, 'temporalUiUrl' | 'namespace' | 'taskQueue'>,
@@ -91,24 +98,31 @@ export function failureEmail(
     ['Failed', notice.failedAt],
     ...Object.entries(notice.awsIds ?? {}).map(([k, v]) => [`AWS ${k}`, v] as [string, string]),
   ];
+  const headline = notice.refused
+    ? `glueline pipeline ${notice.pipeline}, batch ${notice.batchId}, was refused before it started: its ${notice.refused.trigger} start gave an input that is not valid`
+    : `glueline pipeline ${notice.pipeline}, batch ${notice.batchId}, failed at step ${notice.step}`;
   const text = [
-    `glueline pipeline ${notice.pipeline}, batch ${notice.batchId}, failed at step ${notice.step}.`,
+    `${headline}.`,
     '',
     ...facts.map(([k, v]) => `${k}: ${v}`),
     '',
     `The run in the Temporal UI: ${url}`,
     '',
-    'Re-run from the failed step:',
-    `  ${redrive.glueline}`,
-    'or with the temporal CLI:',
-    `  ${redrive.temporal}`,
-    `  (${redrive.temporalInput})`,
-    '',
+    ...(notice.refused
+      ? [REFUSED_FIX, '']
+      : [
+          'Re-run from the failed step:',
+          `  ${redrive.glueline}`,
+          'or with the temporal CLI:',
+          `  ${redrive.temporal}`,
+          `  (${redrive.temporalInput})`,
+          '',
+        ]),
   ].join('\n');
   const h = escapeHtml;
   const html = [
     '<!doctype html><html><body style="font-family:sans-serif">',
-    `<h2>glueline pipeline ${h(notice.pipeline)}, batch ${h(notice.batchId)}, failed at step ${h(notice.step)}</h2>`,
+    `<h2>${h(headline)}</h2>`,
     '<table cellpadding="4" style="border-collapse:collapse">',
     ...facts.map(
       ([k, v]) =>
@@ -116,11 +130,15 @@ export function failureEmail(
     ),
     '</table>',
     `<p><a href="${h(url)}">Open the run in the Temporal UI</a><br><code>${h(url)}</code></p>`,
-    '<p>Re-run from the failed step:</p>',
-    `<pre>${h(redrive.glueline)}</pre>`,
-    '<p>or with the temporal CLI:</p>',
-    `<pre>${h(redrive.temporal)}</pre>`,
-    `<p>${h(redrive.temporalInput)}</p>`,
+    ...(notice.refused
+      ? [`<p>${h(REFUSED_FIX)}</p>`]
+      : [
+          '<p>Re-run from the failed step:</p>',
+          `<pre>${h(redrive.glueline)}</pre>`,
+          '<p>or with the temporal CLI:</p>',
+          `<pre>${h(redrive.temporal)}</pre>`,
+          `<p>${h(redrive.temporalInput)}</p>`,
+        ]),
     '</body></html>',
   ].join('\n');
   return { subject: failureSubject(notice), text, html };
@@ -130,21 +148,47 @@ export function failureEmail(
 const secretsOf = (deps: ActivityDeps): string[] =>
   [deps.webhookToken, ...(deps.secretsToRedact ?? [])].filter((s): s is string => typeof s === 'string' && s !== '');
 
-async function sendFailureEmail(deps: ActivityDeps, raw: FailureNotice): Promise<{ messageId: string }> {
+/**
+ * The address to mail: the spec's, or for a refused run whose spec could not be read, the worker's fallback
+ * (GLUELINE_FALLBACK_NOTIFY_EMAIL).
+ */
+function recipientsOf(deps: ActivityDeps, notice: FailureNotice): { to: string[]; from: string } {
+  if (notice.email) return notice.email;
+  if (notice.refused && deps.fallbackNotifyEmail) return deps.fallbackNotifyEmail;
+  throw invalidInput(
+    notice.refused
+      ? 'the refused run names no email address and the worker has none: set GLUELINE_FALLBACK_NOTIFY_EMAIL on the worker'
+      : 'the failure notice has no email settings: set notify.email in the spec',
+  );
+}
+
+async function sendFailureEmail(deps: ActivityDeps, raw: FailureNotice): Promise<SentEmail> {
   const secrets = secretsOf(deps);
   const notice = redactDeep(raw, secrets);
-  if (!notice.email) throw invalidInput('the failure notice has no email settings: set notify.email in the spec');
+  const { to, from } = recipientsOf(deps, notice);
   const { subject, text, html } = failureEmail(deps, notice);
+  const messageId = notificationId(notice);
+  const marker = markerOf(notice, messageId);
+  const alreadySent = await earlierAcceptance(deps, marker, messageId);
+  if (alreadySent) {
+    Context.current().log.info('the failure email was accepted on an earlier attempt: not sent again', {
+      messageId,
+      alreadySent,
+    });
+    return { messageId, alreadySent };
+  }
+  let response: string | undefined;
   try {
     const info = (await deps.mailer.sendMail({
-      from: notice.email.from,
-      to: notice.email.to,
+      from,
+      to,
       subject,
       text,
       html,
+      messageId: messageIdHeader(messageId),
       headers: { 'X-Glueline-Workflow-Id': notice.workflowId, 'X-Glueline-Step': notice.step },
-    })) as { messageId?: string };
-    return { messageId: info.messageId ?? '' };
+    })) as { response?: string };
+    response = info.response;
   } catch (err) {
     const e = err as Error & { code?: string; responseCode?: number };
     const permanent =
@@ -163,6 +207,14 @@ async function sendFailureEmail(deps: ActivityDeps, raw: FailureNotice): Promise
       { code: e.code, responseCode: e.responseCode },
     );
   }
+  const recorded = await recordAcceptance(deps, marker, messageId, {
+    workflowId: notice.workflowId,
+    runId: notice.runId,
+    step: notice.step,
+    to,
+    ...(response ? { serverResponse: response } : {}),
+  });
+  return { messageId, ...(marker && !recorded ? { recorded } : {}) };
 }
 
 async function postFailureWebhook(deps: ActivityDeps, raw: FailureNotice): Promise<{ status: number }> {
@@ -175,11 +227,18 @@ async function postFailureWebhook(deps: ActivityDeps, raw: FailureNotice): Promi
     ...notice,
     email: undefined,
     webhook: undefined,
+    sentRecord: undefined,
+    notificationId: notificationId(notice),
     summary: failureSubject(notice),
     runUrl: noticeRunUrl(deps, notice),
     redrive: redriveCommands(deps, notice),
   };
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'glueline' };
+  // The email's Message-ID, as the key a receiver dedupes retried POSTs by.
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': 'glueline',
+    'idempotency-key': payload.notificationId,
+  };
   if (deps.webhookToken) headers.authorization = `Bearer ${deps.webhookToken}`;
   let res: Response;
   try {

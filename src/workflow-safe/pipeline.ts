@@ -14,6 +14,12 @@ import { didYouMean } from './suggest';
 export const DEFAULT_TASK_QUEUE = 'glueline';
 
 /** Workflow type names, as registered by the worker (the exported function names). */
+/**
+ * The memo key that says who started a run nobody watched start (`schedule`, `s3-event`): a run its input refuses
+ * then tells the spec's team instead of failing silently (src/workflows/refused.ts).
+ */
+export const TRIGGER_MEMO = 'trigger';
+
 export const WorkflowType = {
   pipeline: 'csvPipeline',
   step: 'pipelineStep',

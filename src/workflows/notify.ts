@@ -13,7 +13,7 @@ import {
 } from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
 import type { FailureNotice } from '../workflow-safe/activity-types';
-import { quarantineUri } from '../workflow-safe/layout';
+import { primaryRegion, quarantineUri } from '../workflow-safe/layout';
 import { maximumAttemptsOf } from './activity-options';
 import type { PipelineRun } from './run-state';
 
@@ -59,6 +59,7 @@ export function buildNotice(run: PipelineRun, failure: TemporalFailure): Failure
   const rejected = run.manifest && quarantineUri(run.spec, run.batch, run.manifest);
   if (rejected) awsIds.quarantine = rejected;
   const attempt = step?.attempt ?? attemptOf(failure);
+  const primary = primaryRegion(run.spec);
   return {
     pipeline: run.spec.name,
     batchId: run.batch.id,
@@ -74,6 +75,7 @@ export function buildNotice(run: PipelineRun, failure: TemporalFailure): Failure
     ...(Object.keys(awsIds).length ? { awsIds } : {}),
     ...(run.spec.notify.email ? { email: run.spec.notify.email } : {}),
     ...(run.spec.notify.webhook ? { webhook: run.spec.notify.webhook } : {}),
+    sentRecord: { region: primary.region, bucket: primary.curatedBucket },
   };
 }
 
