@@ -6,6 +6,9 @@
  */
 import { z } from 'zod';
 import { copyManifestKey } from './layout';
+import { DEFAULT_POLLING, PollPolicy } from './polling';
+
+export { DEFAULT_POLLING, PollPolicy } from './polling';
 
 export const bucketName = z
   .string()
@@ -31,36 +34,6 @@ export const s3Prefix = z.string().regex(/^(?!\/)(?!(.*\/)?\.\.(\/|$))(.*\/)?$/,
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,126}$/, {
   error: 'is not a usable column name: use lowercase letters, digits and _ (Redshift and Glue fold names to lowercase)',
 });
-
-/** How long to wait between polls of a long-running AWS operation: capped exponential backoff. */
-export const PollPolicy = z.strictObject({
-  /** First wait after starting. */
-  initialIntervalMs: z.number().int().min(100).max(3_600_000),
-  /** The longest wait between two polls. */
-  maxIntervalMs: z.number().int().min(100).max(3_600_000),
-  /** Each wait is the previous one times this, capped at maxIntervalMs. */
-  backoffCoefficient: z.number().min(1).max(10),
-  /**
-   * Glue job waits only: `'history'` reads the job's recent SUCCEEDED runs (one GetJobRuns call) and
-   * polls every maxIntervalMs at most until the shortest of them is nearly over, then every
-   * nearEndIntervalMs until the longest is over, then backs off.
-   * @default - capped exponential backoff only
-   */
-  expectedDurationFrom: z.enum(['history']).optional(),
-  /** The wait between polls near the expected end (with expectedDurationFrom). @default 5000 */
-  nearEndIntervalMs: z.number().int().min(100).max(3_600_000).optional(),
-});
-export type PollPolicy = z.infer<typeof PollPolicy>;
-
-/** Polling defaults, tuned to how long each AWS operation usually takes and to its API rate limits. */
-export const DEFAULT_POLLING = {
-  /** Glue job runs take minutes; GetJobRun is rate-limited per account. */
-  glueJob: { initialIntervalMs: 15_000, maxIntervalMs: 60_000, backoffCoefficient: 1.5 },
-  /** Crawls take a minute or more. */
-  crawler: { initialIntervalMs: 10_000, maxIntervalMs: 30_000, backoffCoefficient: 1.5 },
-  /** Refresh SQL takes seconds to minutes. */
-  redshift: { initialIntervalMs: 1_000, maxIntervalMs: 15_000, backoffCoefficient: 2 },
-} as const satisfies Record<string, PollPolicy>;
 
 export const ColumnType = z
   .string()
