@@ -227,3 +227,18 @@ export function jobRunDelayMs(
   if (expected) return expectedEndDelayMs(elapsedMs, expected, policy);
   return policy.elapsedRatio === undefined ? undefined : elapsedDelayMs(elapsedMs, policy);
 }
+
+/**
+ * The looks a wait on `schedule` makes at an operation that ends after `durationMs` (ms after it started): the
+ * first at once, the last the first at or after the end. For tests and benchmarks: calls and worst-case lag
+ * of a schedule, computed rather than timed. @param random jitter's random numbers @default () => 0 (none)
+ */
+export function lookTimesMs(
+  durationMs: number,
+  schedule: (elapsedMs: number) => number,
+  random: () => number = () => 0,
+): number[] {
+  const times = [0];
+  while (times.at(-1)! < durationMs) times.push(times.at(-1)! + jitteredDelayMs(schedule(times.at(-1)!), random));
+  return times;
+}

@@ -10,8 +10,8 @@ import {
   elapsedDelayMs,
   expectedDurationOf,
   expectedEndDelayMs,
-  jitteredDelayMs,
   jobRunDelayMs,
+  lookTimesMs,
   type ExpectedDuration,
 } from '../../src/aws/waiter';
 import { DEFAULT_POLLING, type PollPolicy } from '../../src/workflow-safe/spec';
@@ -22,15 +22,7 @@ const tenMinutes = { shortestMs: 590_000, longestMs: 615_000 };
 /** Unjittered (random 0), or every wait shortened by the full jitter ratio (random → 1). */
 const JITTERS = { none: () => 0, most: () => 0.999_999 };
 
-/**
- * The look times (ms after the operation started) of a wait on `schedule` for an operation that ends after
- * `durationMs`: the first look at once, the last the first at or after the end. Calls count every look.
- */
-function lookTimes(durationMs: number, schedule: (elapsedMs: number) => number, random = JITTERS.none): number[] {
-  const times = [0];
-  while (times.at(-1)! < durationMs) times.push(times.at(-1)! + jitteredDelayMs(schedule(times.at(-1)!), random));
-  return times;
-}
+const lookTimes = lookTimesMs;
 
 /** Calls, and the lag (seen this long after the end) of an operation ending after `durationMs`. */
 function wait(durationMs: number, schedule: (elapsedMs: number) => number, random = JITTERS.none) {
