@@ -78,8 +78,9 @@ async function main(): Promise<void> {
     for (const id of only) {
       const t0 = performance.now();
       log(`${id}: start`);
-      const result = await BENCHMARKS[id]!(ctx);
-      log(`${id}: done in ${fmt((performance.now() - t0) / 1000)} s`);
+      // One benchmark that breaks must not lose the others' figures: it is reported as failed, with its error.
+      const result = await BENCHMARKS[id]!(ctx).catch((err: unknown) => failedResult(id, err));
+      log(`${id}: ${result.figures.length ? 'done' : 'FAILED'} in ${fmt((performance.now() - t0) / 1000)} s`);
       results.push(result);
     }
   } finally {
@@ -134,6 +135,20 @@ async function main(): Promise<void> {
   // The tracked page shows one complete set; a trial of a few benchmarks (--only) must not replace it.
   if (onlyAt < 0) log(`tracked page ${path.relative(repoRoot, writeResultsPage(report))} (commit it with its JSON)`);
   else log('--only: docs/results/benchmarks.md left as it was (`npx tsx bench/results-page.ts` renders latest.json)');
+}
+
+/** A benchmark that threw: no figures, and the error in its section of the report. */
+function failedResult(id: string, err: unknown): BenchResult {
+  console.error(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return {
+    id,
+    title: `${id.toUpperCase()}: failed`,
+    setup: 'the benchmark threw before it had figures',
+    figures: [],
+    markdown: `**Failed**: ${message}`,
+    raw: { error: message },
+  };
 }
 
 /**
