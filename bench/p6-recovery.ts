@@ -160,7 +160,7 @@ export async function p6Recovery(ctx: BenchContext): Promise<BenchResult> {
   );
   const markdown = [
     `${RUNS} pipelineStep runs (step transform) on the real worker process, each waiting for a Glue job run scripted`,
-    `to run until stopped (default polling: 15 s ×1.5 → 60 s). ${kills} SIGKILL(s), then one SIGTERM (shutdown grace`,
+    `to run until stopped (the default polling). ${kills} SIGKILL(s), then one SIGTERM (shutdown grace`,
     `${GRACE_SECONDS} s, the worker's default); after each signal a new worker process starts at once. The wait's heartbeat`,
     `timeout (from the ActivityTaskScheduled event) is ${fmt(heartbeatSeconds)} s; its retry policy waits 5 s before the`,
     'second attempt, doubling with each further one (to 2 min), unless the failure sets its own delay. Seconds after',

@@ -13,6 +13,7 @@ import { provision } from '../src/starters/provision';
 import { isPerRegionStep, pipelineWorkflowId } from '../src/workflow-safe/pipeline';
 import type { StepName } from '../src/workflow-safe/run-input';
 import type { PipelineSpec } from '../src/workflow-safe/spec';
+import { createSpecRedshiftTargets } from '../devstack/redshift-targets';
 import { uniqueSalesSpec } from '../devstack/testkit/spec';
 import { startWorker, stackWorkerEnv, waitForOutput, type WorkerProcess } from '../devstack/testkit/worker-process';
 import { barChart, figure, fmt, type BenchContext, type BenchResult } from './support';
@@ -167,6 +168,8 @@ async function measure(
     yes: false,
     log: () => {},
   });
+  // Provisioning leaves Redshift workgroups to the account (as on AWS); the gateway refuses a statement without one.
+  await createSpecRedshiftTargets(ctx.stack.aws.endpoint, spec);
   const primary = spec.regions[0]!;
   await ctx.gateway.scriptJobRuns(spec.transform.jobName, [{ state: 'RUNNING' }], primary.region);
   await ctx.gateway.scriptCrawls(spec.raw.crawler, [{ status: 'RUNNING' }], primary.region);

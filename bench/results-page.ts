@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../devstack/paths';
-import { fmt, type BenchResult } from './support';
+import { fmt, withSpread, type BenchResult } from './support';
 
 /** What bench/run.ts writes to bench/results/<timestamp>.json. */
 export interface BenchReport {
@@ -20,6 +20,8 @@ export interface BenchReport {
   load?: { start: number[]; end: number[]; cores: number };
   /** The commit the benchmarked code was at (absent in older reports). */
   commit?: string;
+  /** Every dev-server start: why, and the journal mode of its fresh database (absent in older reports). */
+  databases?: string[];
   results: BenchResult[];
 }
 
@@ -49,7 +51,7 @@ export function renderResultsPage(report: BenchReport): string {
   const rows = report.results.flatMap((r) =>
     r.figures.map(
       (f) =>
-        `| ${r.id.toUpperCase()} | ${f.name} | ${fmt(f.value)} ${f.unit} | ${f.baselineName}: ${fmt(f.baseline)} ${f.unit} | ${fmt(f.ratio, 2)}× | ${f.goal ?? ''} |`,
+        `| ${r.id.toUpperCase()} | ${f.name} | ${withSpread(f.value, f.unit, f.valueSpread)} | ${f.baselineName}: ${withSpread(f.baseline, f.unit, f.baselineSpread)} | ${fmt(f.ratio, 2)}× | ${f.goal ?? ''} |`,
     ),
   );
   return [
@@ -63,6 +65,7 @@ export function renderResultsPage(report: BenchReport): string {
     `- Code: ${report.commit ? `commit \`${report.commit}\`` : 'commit not recorded'}.`,
     `- Machine: ${report.machine}.`,
     `- ${loadLine(report)}`,
+    ...(report.databases ? [`- Dev server databases: ${report.databases.join('; ')}.`] : []),
     `- Benchmarks: ${report.results.map((r) => r.id).join(', ')}.`,
     '',
     '| | figure | value | baseline (same run) | ratio | goal |',

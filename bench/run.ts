@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { repoRoot } from '../devstack/paths';
-import { down, up } from '../devstack/stack';
+import { devtool, repoRoot } from '../devstack/paths';
+import { down, up, type StackOptions } from '../devstack/stack';
 import { p1HandOff } from './p1-handoff';
 import { p2Throughput } from './p2-throughput';
 import { p3Polling } from './p3-polling';
@@ -18,11 +18,13 @@ import { p5Memory } from './p5-memory';
 import { p6Recovery } from './p6-recovery';
 import { p7Cancel } from './p7-cancel';
 import { p8SharedCrawls } from './p8-shared-crawls';
+import { p9EndToEnd } from './p9-end-to-end';
 import { writeResultsPage, type BenchReport } from './results-page';
-import { fmt, newGateway, type BenchContext, type BenchResult } from './support';
+import { fmt, newGateway, withSpread, type BenchContext, type BenchResult } from './support';
 
 const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = {
   p3: p3Polling,
+  p9: p9EndToEnd,
   p1: p1HandOff,
   p2: p2Throughput,
   p4: p4Copy,
@@ -47,7 +49,18 @@ async function main(): Promise<void> {
   const commit = currentCommit();
   const log = (line: string) => console.log(`bench: ${line}`);
   const dir = path.join(repoRoot, 'bench', 'results', '.stack');
-  const stack = await up({ dir, freePorts: true, log });
+  const databases: string[] = [];
+  /** Every stack start gets a fresh dev-server database: a pragma one configuration set (WAL) stays in the file. */
+  const freshStack = async (options: Pick<StackOptions, 'sqlitePragmas'>, why: string) => {
+    for (const f of ['temporal.db', 'temporal.db-wal', 'temporal.db-shm'])
+      fs.rmSync(path.join(dir, f), { force: true });
+    const s = await up({ dir, freePorts: true, log, ...options });
+    const line = `${why}: fresh database, journal_mode=${journalMode(dir)}`;
+    log(`dev server ${line}`);
+    databases.push(line);
+    return s;
+  };
+  const stack = await freshStack({}, 'start');
   const results: BenchResult[] = [];
   try {
     const ctx: BenchContext = {
@@ -58,7 +71,8 @@ async function main(): Promise<void> {
       log,
       restartStack: async (options) => {
         await down({ dir, log });
-        ctx.stack = await up({ dir, freePorts: true, log, ...options });
+        const pragmas = options.sqlitePragmas?.length ? options.sqlitePragmas.join(', ') : 'SQLite defaults';
+        ctx.stack = await freshStack(options, `restart (${pragmas})`);
         ctx.gateway = newGateway(ctx.stack);
         return ctx.stack;
       },
@@ -66,8 +80,9 @@ async function main(): Promise<void> {
     for (const id of only) {
       const t0 = performance.now();
       log(`${id}: start`);
-      const result = await BENCHMARKS[id]!(ctx);
-      log(`${id}: done in ${fmt((performance.now() - t0) / 1000)} s`);
+      // One benchmark that breaks must not lose the others' figures: it is reported as failed, with its error.
+      const result = await BENCHMARKS[id]!(ctx).catch((err: unknown) => failedResult(id, err));
+      log(`${id}: ${result.figures.length ? 'done' : 'FAILED'} in ${fmt((performance.now() - t0) / 1000)} s`);
       results.push(result);
     }
   } finally {
@@ -89,13 +104,14 @@ async function main(): Promise<void> {
     totalSeconds,
     load: { start: loadAtStart, end: os.loadavg(), cores: os.cpus().length },
     commit,
+    databases,
     results,
   };
   const json = JSON.stringify(report, null, 2);
   const summary = results.flatMap((r) =>
     r.figures.map(
       (f) =>
-        `| ${f.name} | ${fmt(f.value)} ${f.unit} | ${f.baselineName}: ${fmt(f.baseline)} ${f.unit} | ${fmt(f.ratio, 2)}× | ${f.goal ?? ''} |`,
+        `| ${f.name} | ${withSpread(f.value, f.unit, f.valueSpread)} | ${f.baselineName}: ${withSpread(f.baseline, f.unit, f.baselineSpread)} | ${fmt(f.ratio, 2)}× | ${f.goal ?? ''} |`,
     ),
   );
   const md = [
@@ -121,6 +137,35 @@ async function main(): Promise<void> {
   // The tracked page shows one complete set; a trial of a few benchmarks (--only) must not replace it.
   if (onlyAt < 0) log(`tracked page ${path.relative(repoRoot, writeResultsPage(report))} (commit it with its JSON)`);
   else log('--only: docs/results/benchmarks.md left as it was (`npx tsx bench/results-page.ts` renders latest.json)');
+}
+
+/** A benchmark that threw: no figures, and the error in its section of the report. */
+function failedResult(id: string, err: unknown): BenchResult {
+  console.error(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return {
+    id,
+    title: `${id.toUpperCase()}: failed`,
+    setup: 'the benchmark threw before it had figures',
+    figures: [],
+    markdown: `**Failed**: ${message}`,
+    raw: { error: message },
+  };
+}
+
+/**
+ * The dev server database's journal mode as its file says (WAL is kept in the file; other modes are per
+ * connection, so a file not in WAL reads as SQLite's default, delete). "unknown" when it cannot be read.
+ */
+function journalMode(dir: string): string {
+  const read =
+    'import sqlite3, sys; print(sqlite3.connect(sys.argv[1], uri=True).execute("pragma journal_mode").fetchone()[0])';
+  try {
+    const uri = `file:${path.join(dir, 'temporal.db')}?mode=ro`;
+    return execFileSync(devtool('python'), ['-c', read, uri], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** The commit the benchmarked code is at, with `-dirty` when the work tree has changes; undefined outside git. */

@@ -21,9 +21,17 @@ export interface BenchContext {
   log: (line: string) => void;
 }
 
+/** How a figure's repetitions spread: the smallest and largest of `n`. */
+export interface Spread {
+  min: number;
+  max: number;
+  n: number;
+}
+
 /** One figure of a benchmark, next to the baseline measured in the same run. */
 export interface Figure {
   name: string;
+  /** The median of the repetitions when `valueSpread` is given. */
   value: number;
   unit: string;
   baselineName: string;
@@ -31,6 +39,9 @@ export interface Figure {
   /** value / baseline */
   ratio: number;
   goal?: string;
+  /** The repetitions behind `value` (absent: one sample, or a figure that is not a median). */
+  valueSpread?: Spread;
+  baselineSpread?: Spread;
 }
 
 export interface BenchResult {
@@ -45,6 +56,21 @@ export interface BenchResult {
 
 export function figure(f: Omit<Figure, 'ratio'>): Figure {
   return { ...f, ratio: f.baseline === 0 ? Number.NaN : f.value / f.baseline };
+}
+
+/** A figure from repetitions: the medians of `values` and `baselines`, each with its spread. */
+export function medianFigure(
+  f: Omit<Figure, 'value' | 'baseline' | 'ratio' | 'valueSpread' | 'baselineSpread'> & {
+    values: number[];
+    baselines: number[];
+  },
+): Figure {
+  const { values, baselines, ...rest } = f;
+  return {
+    ...figure({ ...rest, value: median(values), baseline: median(baselines) }),
+    valueSpread: spreadOf(values),
+    baselineSpread: spreadOf(baselines),
+  };
 }
 
 export function newGateway(stack: StackEndpoints): GatewayControl {
@@ -71,6 +97,30 @@ export function benchDeps(stack: StackEndpoints, aws: AwsClients): ActivityDeps 
 /** A MockActivityEnvironment with a quiet logger. */
 export function activityEnv(): MockActivityEnvironment {
   return new MockActivityEnvironment({ heartbeatTimeoutMs: 20_000 }, { logger: new DefaultLogger('WARN') });
+}
+
+/** The median of some repetitions (the mean of the middle two for an even count). */
+export function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The smallest and largest of some repetitions, and how many there were. */
+export function spreadOf(values: number[]): Spread {
+  return { min: Math.min(...values), max: Math.max(...values), n: values.length };
+}
+
+/** A figure's value for a table: `12.0 s`, or with its repetitions `12.0 s (11.2–13.1, n=3)`. */
+export function withSpread(value: number, unit: string, spread?: Spread): string {
+  const shown = `${fmt(value)} ${unit}`;
+  return spread && spread.n > 1 ? `${shown} (${fmt(spread.min)}–${fmt(spread.max)}, n=${spread.n})` : shown;
+}
+
+/** Repetitions for a table cell: their median, with min–max and n. */
+export function medianCell(values: number[], unit = ''): string {
+  return withSpread(median(values), unit, spreadOf(values));
 }
 
 export function percentile(values: number[], p: number): number {

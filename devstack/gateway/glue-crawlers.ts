@@ -25,7 +25,7 @@ export type CrawlOutcome =
   | { status: 'RUNNING' };
 
 /** A crawler ends its crawl by STOPPING for this long (AWS seconds), as Glue does, before READY. */
-const FINISHING_SECONDS = 0.5;
+export const FINISHING_SECONDS = 0.5;
 
 /** One crawl as ListCrawls shows it (CrawlerHistory); times are AWS's clock, in ms. */
 interface CrawlHistoryEntry {

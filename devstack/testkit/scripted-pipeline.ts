@@ -11,6 +11,7 @@ import { curatedBatchPrefix, manifestKey, primaryRegion, type GlueManifest } fro
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import type { Batch } from '../../src/workflow-safe/run-input';
 import { uniqueSalesSpec } from './spec';
+import type { StackEndpoints } from '../stack';
 import { awsClientConfig, stack } from './stack';
 import { stackWorkerEnv } from './worker-process';
 
@@ -81,11 +82,11 @@ export function reliabilitySpec(webhookUrl?: string): PipelineSpec {
 
 /**
  * Lands one CSV for a batch, and writes what the (scripted) Glue job would have written: one output file and
- * the manifest, so replicate-curated has real objects to copy and verify.
+ * the manifest, so replicate-curated has real objects to copy and verify. On the test stack unless `s` is given.
  */
-export async function landBatch(spec: PipelineSpec, id: string): Promise<Batch> {
+export async function landBatch(spec: PipelineSpec, id: string, s?: StackEndpoints): Promise<Batch> {
   const primary = primaryRegion(spec);
-  const s3 = new S3Client(awsClientConfig(primary.region));
+  const s3 = new S3Client(awsClientConfig(primary.region, s));
   const batch: Batch = { id, source: { bucket: primary.rawBucket, prefix: `landing/${id}/` } };
   await s3.send(
     new PutObjectCommand({

@@ -24,11 +24,11 @@ export function stackClient(s: StackEndpoints = stack()): Promise<ConnectedClien
   return connectClient({ TEMPORAL_ADDRESS: s.temporal.address, TEMPORAL_NAMESPACE: s.temporal.namespace });
 }
 
-/** Options for any AWS SDK v3 client, pointed at the local stack. Credentials are dummies. */
-export function awsClientConfig(region = stack().aws.regions[0]!) {
+/** Options for any AWS SDK v3 client, pointed at the local stack (the test stack by default). Credentials are dummies. */
+export function awsClientConfig(region?: string, s: StackEndpoints = stack()) {
   return {
-    region,
-    endpoint: stack().aws.endpoint,
+    region: region ?? s.aws.regions[0]!,
+    endpoint: s.aws.endpoint,
     forcePathStyle: true,
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
   };

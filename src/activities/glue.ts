@@ -19,7 +19,7 @@ import {
   stopJobRun,
   type JobRunRef,
 } from '../aws/glue-job-runs';
-import { expectedDurationOf, expectedEndDelayMs } from '../aws/waiter';
+import { expectedDurationOf, jobRunDelayMs } from '../aws/waiter';
 import { glueJobRunFailed, invalidInput, jobRunNotStopped } from '../workflow-safe/failures';
 import { failureOf, viaAws } from './errors';
 import { callAfterCancel, cancelRequested, pollAfterCancel, pollUntilSettled } from './poll';
@@ -101,9 +101,9 @@ async function waitForGlueJobRun(deps: ActivityDeps, input: WaitForGlueJobRunInp
       workerShutdown,
       policy: input.polling,
       check: () => getJobRun(glue, input),
+      // From the run's own start, so a wait resumed on another worker keeps its place in the schedule.
       delayMs: (run) =>
-        expected &&
-        expectedEndDelayMs(Date.now() - (run?.StartedOn?.getTime() ?? waitStartedMs), expected, input.polling),
+        jobRunDelayMs(Date.now() - (run?.StartedOn?.getTime() ?? waitStartedMs), expected, input.polling),
       outcome: (run) => jobRunOutcome(run.JobRunState),
       describe: (run) => ({ jobRunId: input.jobRunId, jobRunState: run.JobRunState }),
     });

@@ -1,9 +1,9 @@
 /**
  * The one poll loop every wait uses, in the style of aws-sdk-js-v3's util-waiter: a `check` makes one
  * AWS call, a `state` function (normally a lookup in a state table) says what it means, and the loop
- * sleeps with capped exponential backoff and jitter between checks, so a thousand waits resumed by one
- * worker restart do not poll in lock-step. Abort-aware; no Temporal here (src/activities/poll.ts adds
- * heartbeats and cancellation on top).
+ * sleeps between checks on the policy's schedule (a fraction of the time already waited, or capped
+ * exponential backoff), with jitter, so a thousand waits resumed by one worker restart do not poll in
+ * lock-step. Abort-aware; no Temporal here (src/activities/poll.ts adds heartbeats and cancellation on top).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PollPolicy } from '../workflow-safe/spec';
@@ -12,10 +12,11 @@ import type { PollPolicy } from '../workflow-safe/spec';
 export type Outcome = 'wait' | 'done' | 'fail';
 
 /**
- * How much of each delay is random: a delay d becomes a uniform pick in [d × (1 − JITTER_RATIO), d]
- * ("equal jitter"). Jitter only shortens a delay, so the policy's cap still holds.
+ * How much of each delay is random: a delay d becomes a uniform pick in [d × (1 − JITTER_RATIO), d]. Jitter
+ * only shortens a delay, so the policy's cap, and the worst-case lag the schedule promises, still hold; a
+ * fifth is enough to spread waits resumed together, and costs at most a quarter more polls.
  */
-export const JITTER_RATIO = 0.5;
+export const JITTER_RATIO = 0.2;
 
 /** What one check saw, for heartbeats and logs. */
 export type CheckReport<T> = { checks: number } & ({ value: T; outcome: Outcome } | { error: unknown });
@@ -33,7 +34,8 @@ export interface WaiterOptions<T> {
   retryError?: (err: unknown, errorsInARow: number) => boolean;
   /**
    * The wait before the next check, from what the last check saw (undefined after an error); return
-   * undefined to use the policy's backoff. Jitter applies to it too. @default - the policy's backoff
+   * undefined to use the policy's schedule (from the time since this wait began). Jitter applies to it too.
+   * @default - the policy's schedule
    */
   delayMs?: (last: T | undefined) => number | undefined;
   /** Called after every check, before the sleep. @default - nothing */
@@ -48,6 +50,8 @@ export interface WaiterOptions<T> {
   maxWaitMs?: number;
   /** Random numbers in [0, 1), for tests. @default Math.random */
   random?: () => number;
+  /** The clock the schedule reads, for tests. @default Date.now */
+  now?: () => number;
 }
 
 export interface WaiterResult<T> {
@@ -67,9 +71,42 @@ export interface SettledResult<T> extends WaiterResult<T> {
   value: T;
 }
 
-/** The wait after `currentMs`: times the coefficient, capped at the policy's maximum. */
+/** The wait after `currentMs` under exponential backoff: times the coefficient, capped at the policy's maximum. */
 export function nextIntervalMs(currentMs: number, policy: PollPolicy): number {
-  return Math.min(policy.maxIntervalMs, Math.max(1, Math.round(currentMs * policy.backoffCoefficient)));
+  return Math.min(policy.maxIntervalMs, Math.max(1, Math.round(currentMs * (policy.backoffCoefficient ?? 1))));
+}
+
+function clamp(ms: number, policy: PollPolicy): number {
+  return Math.min(policy.maxIntervalMs, Math.max(policy.initialIntervalMs, Math.round(ms)));
+}
+
+/**
+ * How fast a policy backs off, as a fraction of the time already waited: its elapsedRatio, or for capped
+ * exponential backoff the ratio that gives the same schedule (c^n grows by (c − 1) × what was waited so far).
+ */
+export function backoffRatio(policy: PollPolicy): number {
+  return policy.elapsedRatio ?? Math.max(0.01, (policy.backoffCoefficient ?? 1) - 1);
+}
+
+/**
+ * The wait before the next look at an operation that has run `elapsedMs`: elapsedRatio × elapsedMs, between
+ * initialIntervalMs and maxIntervalMs (for a backoffCoefficient policy, its exponential schedule written the
+ * same way: initialIntervalMs + (coefficient − 1) × elapsedMs). An operation that ends between two looks is
+ * seen at most this long after its end; unjittered.
+ */
+export function elapsedDelayMs(elapsedMs: number, policy: PollPolicy): number {
+  const elapsed = Math.max(0, elapsedMs);
+  if (policy.elapsedRatio !== undefined) return clamp(policy.elapsedRatio * elapsed, policy);
+  return clamp(policy.initialIntervalMs + backoffRatio(policy) * elapsed, policy);
+}
+
+/**
+ * The policy's next wait, unjittered: from the time waited so far for an elapsedRatio policy, from the
+ * previous wait (`previousMs`, none before the first) for a backoffCoefficient one.
+ */
+export function policyDelayMs(policy: PollPolicy, elapsedMs: number, previousMs?: number): number {
+  if (policy.elapsedRatio !== undefined) return elapsedDelayMs(elapsedMs, policy);
+  return previousMs === undefined ? policy.initialIntervalMs : nextIntervalMs(previousMs, policy);
 }
 
 /** `delayMs` with jitter: uniform in [delayMs × (1 − ratio), delayMs], at least 1 ms. */
@@ -82,7 +119,8 @@ export async function waitUntil<T>(options: WaiterOptions<T> & { maxWaitMs?: und
 export async function waitUntil<T>(options: WaiterOptions<T>): Promise<WaiterResult<T>>;
 export async function waitUntil<T>(options: WaiterOptions<T>): Promise<WaiterResult<T>> {
   const { policy, abortSignal } = options;
-  const deadline = options.maxWaitMs === undefined ? Infinity : Date.now() + options.maxWaitMs;
+  const now = options.now ?? Date.now;
+  const deadline = options.maxWaitMs === undefined ? Infinity : now() + options.maxWaitMs;
   const nap =
     options.sleep ??
     ((ms: number) =>
@@ -90,7 +128,8 @@ export async function waitUntil<T>(options: WaiterOptions<T>): Promise<WaiterRes
         abortSignal?.throwIfAborted(); // the signal's own reason, not the timer's AbortError
         throw err;
       }));
-  let intervalMs = policy.initialIntervalMs;
+  const startedMs = now();
+  let intervalMs: number | undefined;
   let checks = 0;
   let errorsInARow = 0;
   let value: T | undefined;
@@ -111,10 +150,10 @@ export async function waitUntil<T>(options: WaiterOptions<T>): Promise<WaiterRes
       lastError = err;
       options.onCheck?.({ checks, error: err });
     }
+    intervalMs = policyDelayMs(policy, now() - startedMs, intervalMs);
     const delayMs = jitteredDelayMs(options.delayMs?.(seen) ?? intervalMs, options.random);
-    if (Date.now() + delayMs > deadline) return { state: 'timeout', value, lastError, checks };
+    if (now() + delayMs > deadline) return { state: 'timeout', value, lastError, checks };
     await nap(delayMs);
-    intervalMs = nextIntervalMs(intervalMs, policy);
   }
 }
 
@@ -127,21 +166,45 @@ export interface ExpectedDuration {
 /** Dense polls near the expected end are at most this many, however wide the history's spread. */
 const MAX_NEAR_END_POLLS = 10;
 
+/** The near-end interval without nearEndIntervalMs: a sixtieth of the longest recent run, between 1 and 8 s. */
+export function nearEndIntervalMs(expected: ExpectedDuration, policy: PollPolicy): number {
+  return policy.nearEndIntervalMs ?? Math.min(8_000, Math.max(1_000, Math.round(expected.longestMs / 60)));
+}
+
+/** How much faster than the policy's own schedule polls back off while a run with a history is far from its end. */
+const EARLY_MIN_RATIO = 1;
+/** While far from the expected end, the longest wait is this fraction of the shortest recent run (or maxIntervalMs). */
+const EARLY_CAP_FRACTION = 1 / 6;
+
 /**
- * The wait before the next poll of an operation `elapsedMs` old that usually takes `expected`: every
- * maxIntervalMs at most until nearEndIntervalMs before the shortest known duration, then every
- * nearEndIntervalMs (wider when the history spreads widely) until nearEndIntervalMs after the longest,
- * then backing off by half the overrun, capped at maxIntervalMs.
+ * The wait while a run is far from its expected end, when only an early failure can end it: the time already
+ * waited (or the policy's ratio of it, when higher), up to a sixth of the shortest recent run (at least
+ * maxIntervalMs). A run that fails that early is seen at most that late, and a ten-minute run costs few polls.
+ */
+function earlyDelayMs(elapsedMs: number, expected: ExpectedDuration, policy: PollPolicy): number {
+  const capMs = Math.max(policy.maxIntervalMs, Math.round(expected.shortestMs * EARLY_CAP_FRACTION));
+  const ratio = Math.max(EARLY_MIN_RATIO, backoffRatio(policy));
+  return Math.min(capMs, Math.max(policy.initialIntervalMs, Math.round(ratio * Math.max(0, elapsedMs))));
+}
+
+/**
+ * The wait before the next poll of an operation `elapsedMs` old whose recent successful runs took `expected`:
+ * polls for an early failure only (see earlyDelayMs) until nearEndIntervalMs before the shortest of them, then every nearEndIntervalMs (wider when the history spreads
+ * over more than ten of them) until nearEndIntervalMs after the longest, then backing off again in
+ * proportion to the overrun, from nearEndIntervalMs up to maxIntervalMs.
  */
 export function expectedEndDelayMs(elapsedMs: number, expected: ExpectedDuration, policy: PollPolicy): number {
-  const nearEndMs = policy.nearEndIntervalMs ?? 5_000;
+  const nearEndMs = nearEndIntervalMs(expected, policy);
   const denseFromMs = expected.shortestMs - nearEndMs;
   const denseUntilMs = expected.longestMs + nearEndMs;
-  if (elapsedMs < denseFromMs) return Math.max(1, Math.min(policy.maxIntervalMs, denseFromMs - elapsedMs));
+  // Within one near-end interval of the dense stretch counts as in it: a jittered landing falls a little short.
+  if (elapsedMs < denseFromMs - nearEndMs)
+    return Math.min(earlyDelayMs(elapsedMs, expected, policy), denseFromMs - elapsedMs);
   if (elapsedMs < denseUntilMs) {
     return Math.max(nearEndMs, Math.round((denseUntilMs - denseFromMs) / MAX_NEAR_END_POLLS));
   }
-  return Math.min(policy.maxIntervalMs, Math.max(nearEndMs, Math.round((elapsedMs - expected.longestMs) / 2)));
+  const overrunDelayMs = Math.round(backoffRatio(policy) * (elapsedMs - expected.longestMs));
+  return Math.min(policy.maxIntervalMs, Math.max(nearEndMs, overrunDelayMs));
 }
 
 /** The shortest and longest of some durations, or undefined when there are none. */
@@ -149,4 +212,33 @@ export function expectedDurationOf(durationsMs: number[]): ExpectedDuration | un
   const usable = durationsMs.filter((d) => Number.isFinite(d) && d > 0);
   if (usable.length === 0) return undefined;
   return { shortestMs: Math.min(...usable), longestMs: Math.max(...usable) };
+}
+
+/**
+ * The wait before the next look at a Glue job run `elapsedMs` old: from its history when it has one
+ * ({@link expectedEndDelayMs}), otherwise the policy's schedule by elapsed time; undefined (the waiter's own
+ * backoff) for a backoffCoefficient policy without history.
+ */
+export function jobRunDelayMs(
+  elapsedMs: number,
+  expected: ExpectedDuration | undefined,
+  policy: PollPolicy,
+): number | undefined {
+  if (expected) return expectedEndDelayMs(elapsedMs, expected, policy);
+  return policy.elapsedRatio === undefined ? undefined : elapsedDelayMs(elapsedMs, policy);
+}
+
+/**
+ * The looks a wait on `schedule` makes at an operation that ends after `durationMs` (ms after it started): the
+ * first at once, the last the first at or after the end. For tests and benchmarks: calls and worst-case lag
+ * of a schedule, computed rather than timed. @param random jitter's random numbers @default () => 0 (none)
+ */
+export function lookTimesMs(
+  durationMs: number,
+  schedule: (elapsedMs: number) => number,
+  random: () => number = () => 0,
+): number[] {
+  const times = [0];
+  while (times.at(-1)! < durationMs) times.push(times.at(-1)! + jitteredDelayMs(schedule(times.at(-1)!), random));
+  return times;
 }

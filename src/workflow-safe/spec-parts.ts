@@ -37,45 +37,7 @@ export const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,126}$/, {
   error: 'is not a usable column name: use lowercase letters, digits and _ (Redshift and Glue fold names to lowercase)',
 });
 
-/** How long to wait between polls of a long-running AWS operation: capped exponential backoff. */
-export const PollPolicy = z.strictObject({
-  initialIntervalMs: z.number().int().min(100).max(3_600_000).describe('The first wait after starting, in ms.'),
-  maxIntervalMs: z.number().int().min(100).max(3_600_000).describe('The longest wait between two polls, in ms.'),
-  backoffCoefficient: z
-    .number()
-    .min(1)
-    .max(10)
-    .describe('Each wait is the previous one times this, capped at maxIntervalMs.'),
-  expectedDurationFrom: z
-    .enum(['history'])
-    .optional()
-    .describe(
-      "Glue job waits only: `history` reads the job's recent SUCCEEDED runs (one GetJobRuns call) and polls every " +
-        'maxIntervalMs at most until the shortest of them is nearly over, then every nearEndIntervalMs until the ' +
-        'longest is over, then backs off. Left out: capped exponential backoff only.',
-    ),
-  nearEndIntervalMs: z
-    .number()
-    .int()
-    .min(100)
-    .max(3_600_000)
-    .optional()
-    .meta({
-      description: 'The wait between polls near the expected end (with expectedDurationFrom), in ms. Left out: 5000.',
-      examples: [5000],
-    }),
-});
-export type PollPolicy = z.infer<typeof PollPolicy>;
-
-/** Polling defaults, tuned to how long each AWS operation usually takes and to its API rate limits. */
-export const DEFAULT_POLLING = {
-  /** Glue job runs take minutes; GetJobRun is rate-limited per account. */
-  glueJob: { initialIntervalMs: 15_000, maxIntervalMs: 60_000, backoffCoefficient: 1.5 },
-  /** Crawls take a minute or more. */
-  crawler: { initialIntervalMs: 10_000, maxIntervalMs: 30_000, backoffCoefficient: 1.5 },
-  /** Refresh SQL takes seconds to minutes. */
-  redshift: { initialIntervalMs: 1_000, maxIntervalMs: 15_000, backoffCoefficient: 2 },
-} as const satisfies Record<string, PollPolicy>;
+export { DEFAULT_POLLING, PollPolicy } from './polling';
 
 export const ColumnType = z
   .string()

@@ -413,7 +413,7 @@ describe('waitForGlueJobRun', () => {
         nearEndIntervalMs: 100,
       },
     });
-    // The schedule itself is unit-tested in test/unit/expected-end-polling.test.ts; here: history is read once.
+    // The schedule itself is unit-tested in test/unit/poll-schedule.test.ts; here: history is read once.
     assert.equal(log.count('GetJobRuns'), 1);
     assert.equal(log.count('GetJobRun'), 2);
   });

@@ -69,6 +69,25 @@ describe('the waiter', () => {
     assert.equal(result.checks, 5);
   });
 
+  test('with elapsedRatio, sleeps that fraction of the time since the wait began, from the initial to the cap', async () => {
+    let clock = 0;
+    const slept: number[] = [];
+    const policy = { initialIntervalMs: 1000, maxIntervalMs: 5000, elapsedRatio: 0.5 };
+    const states = scripted('wait', 'wait', 'wait', 'wait', 'wait', 'wait', 'done');
+    await waitUntil({
+      policy,
+      check: states.check,
+      state: (s) => s,
+      random: () => 0,
+      now: () => clock,
+      sleep: async (ms) => {
+        slept.push(ms);
+        clock += ms;
+      },
+    });
+    assert.deepEqual(slept, [1000, 1000, 1000, 1500, 2250, 3375]);
+  });
+
   test('ends with fail when the state table says fail', async () => {
     const result = await waitUntil({ policy: fast, check: scripted('wait', 'fail').check, state: (s) => s });
     assert.equal(result.state, 'fail');

@@ -44,6 +44,12 @@ test('the page names the date, the load, the commit and every figure with its ba
   assert.match(page, /## P3: polling cost\n\nSetup: a 10-minute Glue job run at time scale 60\./);
 });
 
+test('a median is shown with the spread of its repetitions', () => {
+  const spread = { ...report.results[0]!.figures[0]!, valueSpread: { min: 12, max: 15, n: 3 } };
+  const page = renderResultsPage({ ...report, results: [{ ...report.results[0]!, figures: [spread] }] });
+  assert.match(page, /\| 13\.0 calls \(12\.0–15\.0, n=3\) \| fixed 6 s: 98\.0 calls \|/);
+});
+
 test('an idle machine is not called shared, and a report without load says so', () => {
   assert.match(renderResultsPage({ ...report, load: { start: [0.2], end: [0.4], cores: 2 } }), /mostly idle/);
   assert.match(renderResultsPage({ ...report, load: undefined }), /Machine load was not recorded separately/);

@@ -44,7 +44,32 @@ describe('the pipeline spec', () => {
     const spec = parseOrExplain(PipelineSpec, base, 'spec');
     assert.equal(spec.raw.prefix, 'raw/');
     assert.equal(spec.copy.concurrency, 8);
-    assert.equal(spec.polling.glueJob.initialIntervalMs, 15_000);
+    assert.deepEqual(spec.polling.glueJob, {
+      initialIntervalMs: 2_000,
+      maxIntervalMs: 60_000,
+      elapsedRatio: 0.5,
+      expectedDurationFrom: 'history',
+    });
+  });
+
+  test('a polling policy written in the spec is kept as written: no history schedule it did not ask for', () => {
+    const glueJob = { initialIntervalMs: 15_000, maxIntervalMs: 60_000, backoffCoefficient: 1.5 };
+    const spec = parseOrExplain(PipelineSpec, { ...base, polling: { glueJob } }, 'spec');
+    assert.deepEqual(spec.polling.glueJob, glueJob);
+    assert.equal(spec.polling.crawler.elapsedRatio, 0.25);
+  });
+
+  test('a polling policy needs exactly one of elapsedRatio and backoffCoefficient', () => {
+    const both = { initialIntervalMs: 1_000, maxIntervalMs: 5_000, backoffCoefficient: 2, elapsedRatio: 0.5 };
+    const neither = { initialIntervalMs: 1_000, maxIntervalMs: 5_000 };
+    for (const crawler of [both, neither]) {
+      const problems = problemsOf({ ...base, polling: { crawler } });
+      assert.equal(problems.length, 1, problems.join('\n'));
+      assert.match(
+        problems[0]!,
+        /^spec\.polling\.crawler: .*needs exactly one of elapsedRatio .* and backoffCoefficient/,
+      );
+    }
   });
 
   test('a bad bucket name is reported with its path, its value and the rule', () => {
