@@ -39,8 +39,16 @@ function redactDeep<T>(value: T, secrets: readonly string[]): T {
 const stepName = (step: string) => step.split('@')[0] ?? step;
 
 export function failureSubject(notice: FailureNotice): string {
+  if (notice.kind === 'warning')
+    return `[glueline] warning: ${notice.pipeline} batch ${notice.batchId} crossed a limit at ${notice.step}`;
   return `[glueline] ${notice.pipeline} batch ${notice.batchId} failed at ${notice.step}`;
 }
+
+/** The first line of the email: what happened to the batch. */
+const headline = (notice: FailureNotice) =>
+  notice.kind === 'warning'
+    ? `glueline pipeline ${notice.pipeline}, batch ${notice.batchId}: a warning at step ${notice.step}; the run goes on.`
+    : `glueline pipeline ${notice.pipeline}, batch ${notice.batchId}, failed at step ${notice.step}.`;
 
 /** The run's history in the Temporal UI. */
 export function noticeRunUrl(deps: Pick<ActivityDeps, 'temporalUiUrl' | 'namespace'>, notice: FailureNotice): string {
@@ -88,27 +96,33 @@ export function failureEmail(
     ['Run id', notice.runId],
     ['Workflow type', notice.workflowType],
     ['Started', notice.startedAt],
-    ['Failed', notice.failedAt],
+    [notice.kind === 'warning' ? 'Found' : 'Failed', notice.failedAt],
     ...Object.entries(notice.awsIds ?? {}).map(([k, v]) => [`AWS ${k}`, v] as [string, string]),
   ];
+  // A warning's run goes on: there is nothing to re-run.
+  const warning = notice.kind === 'warning';
   const text = [
-    `glueline pipeline ${notice.pipeline}, batch ${notice.batchId}, failed at step ${notice.step}.`,
+    headline(notice),
     '',
     ...facts.map(([k, v]) => `${k}: ${v}`),
     '',
     `The run in the Temporal UI: ${url}`,
     '',
-    'Re-run from the failed step:',
-    `  ${redrive.glueline}`,
-    'or with the temporal CLI:',
-    `  ${redrive.temporal}`,
-    `  (${redrive.temporalInput})`,
-    '',
+    ...(warning
+      ? []
+      : [
+          'Re-run from the failed step:',
+          `  ${redrive.glueline}`,
+          'or with the temporal CLI:',
+          `  ${redrive.temporal}`,
+          `  (${redrive.temporalInput})`,
+          '',
+        ]),
   ].join('\n');
   const h = escapeHtml;
   const html = [
     '<!doctype html><html><body style="font-family:sans-serif">',
-    `<h2>glueline pipeline ${h(notice.pipeline)}, batch ${h(notice.batchId)}, failed at step ${h(notice.step)}</h2>`,
+    `<h2>${h(headline(notice))}</h2>`,
     '<table cellpadding="4" style="border-collapse:collapse">',
     ...facts.map(
       ([k, v]) =>
@@ -116,11 +130,15 @@ export function failureEmail(
     ),
     '</table>',
     `<p><a href="${h(url)}">Open the run in the Temporal UI</a><br><code>${h(url)}</code></p>`,
-    '<p>Re-run from the failed step:</p>',
-    `<pre>${h(redrive.glueline)}</pre>`,
-    '<p>or with the temporal CLI:</p>',
-    `<pre>${h(redrive.temporal)}</pre>`,
-    `<p>${h(redrive.temporalInput)}</p>`,
+    ...(warning
+      ? []
+      : [
+          '<p>Re-run from the failed step:</p>',
+          `<pre>${h(redrive.glueline)}</pre>`,
+          '<p>or with the temporal CLI:</p>',
+          `<pre>${h(redrive.temporal)}</pre>`,
+          `<p>${h(redrive.temporalInput)}</p>`,
+        ]),
     '</body></html>',
   ].join('\n');
   return { subject: failureSubject(notice), text, html };
@@ -142,7 +160,11 @@ async function sendFailureEmail(deps: ActivityDeps, raw: FailureNotice): Promise
       subject,
       text,
       html,
-      headers: { 'X-Glueline-Workflow-Id': notice.workflowId, 'X-Glueline-Step': notice.step },
+      headers: {
+        'X-Glueline-Workflow-Id': notice.workflowId,
+        'X-Glueline-Step': notice.step,
+        'X-Glueline-Kind': notice.kind ?? 'failure',
+      },
     })) as { messageId?: string };
     return { messageId: info.messageId ?? '' };
   } catch (err) {
@@ -173,11 +195,12 @@ async function postFailureWebhook(deps: ActivityDeps, raw: FailureNotice): Promi
   const where = `${url.origin}${url.pathname}`; // never the query: it may carry a token
   const payload = {
     ...notice,
+    kind: notice.kind ?? 'failure',
     email: undefined,
     webhook: undefined,
     summary: failureSubject(notice),
     runUrl: noticeRunUrl(deps, notice),
-    redrive: redriveCommands(deps, notice),
+    redrive: notice.kind === 'warning' ? undefined : redriveCommands(deps, notice),
   };
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'glueline' };
   if (deps.webhookToken) headers.authorization = `Bearer ${deps.webhookToken}`;

@@ -2,7 +2,13 @@
  * Plain-text views of a run's `progress` and result, shared by the demo and the starters' live view:
  * one line per step instance, and a closing summary (files, rows, bytes, time per step).
  */
-import type { PipelineProgress, PipelineResult, StepProgress, StepStatus } from '../workflow-safe/pipeline';
+import type {
+  PipelineProgress,
+  PipelineResult,
+  Reconciliation,
+  StepProgress,
+  StepStatus,
+} from '../workflow-safe/pipeline';
 
 const MARK: Record<StepStatus, string> = {
   pending: '·',
@@ -35,6 +41,12 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/** `reconciled 355 of 355 rows` or `MISMATCH: 354 rows in the target, rowsOut 355`. */
+const reconciled = (r: Reconciliation) =>
+  r.matched
+    ? `reconciled ${r.actualRows} of ${r.expectedRows} rows`
+    : `MISMATCH: ${r.actualRows} rows in the target, rowsOut ${r.expectedRows}`;
+
 function detail(step: StepProgress): string {
   if (step.status === 'skipped') return step.skipReason ? `(${step.skipReason})` : '';
   if (step.error) return `${step.error.type}: ${step.error.message}`;
@@ -45,6 +57,7 @@ function detail(step: StepProgress): string {
   if (ids.jobRunId) parts.push(`job run ${ids.jobRunId}`);
   else if (ids.crawlerName) parts.push(`crawler ${ids.crawlerName}`);
   if (ids.statementIds?.length) parts.push(`statement ${ids.statementIds[0]}`);
+  if (step.reconciliation) parts.push(reconciled(step.reconciliation));
   return parts.join('; ');
 }
 
@@ -69,6 +82,9 @@ export function formatSummary(result: PipelineResult): string[] {
   if (t.curatedObjects !== undefined)
     lines.push(`files out:  ${t.curatedObjects} Parquet, ${formatBytes(t.curatedBytes ?? 0)} (per region)`);
   if (t.rowsIn !== undefined) lines.push(`rows:       ${t.rowsIn} in, ${t.rowsOut} out, ${t.rowsRejected} rejected`);
+  for (const s of result.steps.filter((s) => s.reconciliation))
+    lines.push(`reconciled: ${s.region}: ${reconciled(s.reconciliation!)} (${s.reconciliation!.sql})`);
+  for (const w of result.warnings ?? []) lines.push(`warning:    ${w.step}: ${w.message}`);
   const ran = result.steps.filter((s) => s.durationMs !== undefined);
   if (ran.length) {
     lines.push('time per step:');

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { copyManifestKey } from './layout';
+import { Reconcile, Thresholds } from './spec-guards';
 
 export const bucketName = z
   .string()
@@ -121,6 +122,12 @@ export const SQL_VARIABLES = [
   'glue_database',
 ] as const;
 
+const usesOnlySqlVariables = (sql: string) =>
+  [...sql.matchAll(/\$\{(\w+)\}/g)].every((m) => (SQL_VARIABLES as readonly string[]).includes(m[1]!));
+const SQL_VARIABLE_ERROR = {
+  error: `uses a \${name} that is not a variable: use ${SQL_VARIABLES.map((v) => `\${${v}}`).join(', ')}`,
+};
+
 /**
  * The Redshift Data API's limits: BatchExecuteStatement takes at most 40 statements, and every
  * statement (ExecuteStatement's Sql, each of BatchExecuteStatement's Sqls) at most 100 KB.
@@ -220,20 +227,12 @@ export const PipelineSpec = z
          * Parquet of the Glue job's manifest in the region, where `${curated_uri}` would also load whatever an
          * earlier run left under the prefix.
          */
-        sql: z
-          .array(
-            z
-              .string()
-              .min(1)
-              .refine(
-                (sql) =>
-                  [...sql.matchAll(/\$\{(\w+)\}/g)].every((m) => (SQL_VARIABLES as readonly string[]).includes(m[1]!)),
-                {
-                  error: `uses a \${name} that is not a variable: use ${SQL_VARIABLES.map((v) => `\${${v}}`).join(', ')}`,
-                },
-              ),
-          )
-          .min(1),
+        sql: z.array(z.string().min(1).refine(usesOnlySqlVariables, SQL_VARIABLE_ERROR)).min(1),
+        /** Counts the batch's rows in each region after the refresh (spec-guards.ts). */
+        reconcile: Reconcile.refine((r) => !r || !('sql' in r) || usesOnlySqlVariables(r.sql), {
+          ...SQL_VARIABLE_ERROR,
+          path: ['sql'],
+        }).optional(),
       })
       .optional(),
     notify: z
@@ -287,6 +286,8 @@ export const PipelineSpec = z
         numberOfWorkers: z.number().int().min(2).max(1000).default(2),
       })
       .default({ bucketVersioning: false, glueVersion: '5.0', workerType: 'G.1X', numberOfWorkers: 2 }),
+    /** Limits on rejected rows, rows in and files per batch, each failing or warning (spec-guards.ts). */
+    thresholds: Thresholds.optional(),
     copy: z
       .strictObject({
         /** Objects copied at once. @default 8 */

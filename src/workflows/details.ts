@@ -14,5 +14,14 @@ export function showDetails(run: PipelineRun): void {
   const now = running.length
     ? running.map((s) => `**${s.step}** running${ids(s) ? ` (${ids(s)})` : ''}`).join('; ')
     : `**${run.progress.status}**${late}`;
-  setCurrentDetails(`${run.spec.name} / ${run.batch.id}: ${now}. ${done} of ${total} steps done.`);
+  const reconciled = run.progress.steps
+    .filter((s) => s.reconciliation)
+    .map(({ region, reconciliation: r }) =>
+      r!.matched ? `${region} ${r!.actualRows} rows` : `${region} **MISMATCH** ${r!.actualRows} of ${r!.expectedRows}`,
+    );
+  const guards = [
+    ...(reconciled.length ? [` Reconciled: ${reconciled.join(', ')}.`] : []),
+    ...(run.progress.warnings?.length ? [` Warnings: ${run.progress.warnings.map((w) => w.limit).join(', ')}.`] : []),
+  ].join('');
+  setCurrentDetails(`${run.spec.name} / ${run.batch.id}: ${now}. ${done} of ${total} steps done.${guards}`);
 }

@@ -71,8 +71,10 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     run.progress.status = isCancellation(failure) ? 'cancelled' : 'failed';
     run.progress.endedAt = new Date().toISOString();
     await run.notifyOnce(failure);
+    await run.warningsOut();
     throw failure;
   }
+  await run.warningsOut();
   run.progress.status = 'succeeded';
   run.progress.endedAt = new Date().toISOString();
   noteLateCancel(run);

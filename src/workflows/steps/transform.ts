@@ -2,10 +2,19 @@
 import { patched } from '@temporalio/workflow';
 import type { GlueJobRunResult, StartGlueJobRunResult } from '../../workflow-safe/activity-types';
 import { FailureType } from '../../workflow-safe/failures';
-import { glueJobArguments, manifestKey, primaryRegion, type GlueManifest } from '../../workflow-safe/layout';
+import { judgeRows } from '../../workflow-safe/guards';
+import {
+  glueJobArguments,
+  manifestKey,
+  primaryRegion,
+  quarantineBatchPrefix,
+  s3Uri,
+  type GlueManifest,
+} from '../../workflow-safe/layout';
 import type { StepProgress } from '../../workflow-safe/pipeline';
 import { glueWaitOptions } from '../activity-options';
 import { showDetails } from '../details';
+import { applyLimits } from '../guards';
 import { mayStillRun, startMayHaveRun, stopLeftover, STOP_BY_RUN_TAG_PATCH } from '../leftovers';
 import type { PipelineRun } from '../run-state';
 
@@ -60,7 +69,9 @@ export async function transform(p: StepProgress, run: PipelineRun): Promise<void
   }
   p.counts.executionTimeSeconds = done.executionTimeSeconds;
   p.counts.polls = done.polls;
-  await readManifest(p, run);
+  const manifest = await readManifest(p, run);
+  const rejectsAt = s3Uri(primaryRegion(spec).curatedBucket, quarantineBatchPrefix(spec, batch));
+  applyLimits(p, run, judgeRows(spec.thresholds, manifest, rejectsAt));
 }
 
 /** Reads the job's manifest from the primary curated bucket and records its counts on the step. */
