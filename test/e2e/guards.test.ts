@@ -19,19 +19,14 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../src/workflow-safe/failures';
-import {
-  curatedBatchPrefix,
-  manifestKey,
-  primaryRegion,
-  replicaRegions,
-  type GlueManifest,
-} from '../../src/workflow-safe/layout';
+import { primaryRegion, replicaRegions } from '../../src/workflow-safe/layout';
 import { PROGRESS_QUERY, type PipelineProgress, type PipelineResult } from '../../src/workflow-safe/pipeline';
 import type { Batch } from '../../src/workflow-safe/run-input';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import type { SinkMessage } from '../../devstack/mail-sink';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { pollUntil } from '../../devstack/testkit/poll';
+import { landBatch } from '../../devstack/testkit/scripted-pipeline';
 import { provisionQuietly, uniqueSalesSpec } from '../../devstack/testkit/spec';
 import { awsClientConfig, stack, unique } from '../../devstack/testkit/stack';
 import {
@@ -146,7 +141,8 @@ describe('guards end to end: reconciliation and thresholds on the test stack (is
           ],
         },
       };
-      const batch = await landScriptedBatch(spec, unique('recon'));
+      // One CSV, and what the scripted Glue job stands for: one output file and a manifest of 2 rows out.
+      const batch = await landBatch(spec, unique('recon'));
       await gateway.scriptJobRuns(spec.transform.jobName, [{ state: 'SUCCEEDED' }]);
       const workgroup = primary.redshift!.workgroupName!;
       // Both regions' workgroups have one name: the hold names the region too.
@@ -267,31 +263,4 @@ async function landBadRows(spec: PipelineSpec, id: string): Promise<Batch> {
     s3.destroy();
   }
   return { id, source: { bucket: primary.rawBucket, prefix: `landing/${id}/` } };
-}
-
-/** A CSV for the batch, and what the scripted Glue job stands for: one output file and a manifest of 2 rows out. */
-async function landScriptedBatch(spec: PipelineSpec, id: string): Promise<Batch> {
-  const primary = primaryRegion(spec);
-  const batch: Batch = { id, source: { bucket: primary.rawBucket, prefix: `landing/${id}/` } };
-  const outputKey = `${curatedBatchPrefix(spec, batch)}part-00000.snappy.parquet`;
-  const output = `PAR1 output of ${id} ${'x'.repeat(64)}`;
-  const manifest: GlueManifest = {
-    batchId: id,
-    inputFiles: [`landing/${id}/sales.csv`],
-    rowsIn: 2,
-    rowsOut: 2,
-    rowsRejected: 0,
-    outputFiles: [{ key: outputKey, bytes: Buffer.byteLength(output) }],
-    quarantineFiles: [],
-  };
-  const s3 = new S3Client(awsClientConfig(primary.region));
-  try {
-    const put = (Bucket: string, Key: string, Body: string) => s3.send(new PutObjectCommand({ Bucket, Key, Body }));
-    await put(primary.rawBucket, `landing/${id}/sales.csv`, 'sale_id,store\n1,a\n2,b\n');
-    await put(primary.curatedBucket, outputKey, output);
-    await put(primary.curatedBucket, manifestKey(spec, batch), JSON.stringify(manifest));
-  } finally {
-    s3.destroy();
-  }
-  return batch;
 }
