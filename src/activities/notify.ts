@@ -91,7 +91,9 @@ export function failureEmail(
     ['Error type', notice.error.type],
     ['Error', notice.error.message],
     ...(notice.error.cause ? ([['Cause', notice.error.cause]] as [string, string][]) : []),
-    ['Attempt', notice.attempt === undefined ? 'unknown' : String(notice.attempt)],
+    ...(notice.kind === 'warning'
+      ? []
+      : ([['Attempt', notice.attempt === undefined ? 'unknown' : String(notice.attempt)]] as [string, string][])),
     ['Workflow id', notice.workflowId],
     ['Run id', notice.runId],
     ['Workflow type', notice.workflowType],
