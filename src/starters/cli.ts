@@ -16,6 +16,7 @@ import { runCommand } from './run';
 import { s3EventsCommand } from './s3-events-command';
 import { scheduleCommand } from './schedule';
 import { followCommand, statusCommand } from './status';
+import { healthCommand } from './health';
 import { stepCommand } from './step';
 
 const COMMANDS: Record<string, (args: string[], io: CommandIo) => Promise<number>> = {
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, (args: string[], io: CommandIo) => Promise<number
   step: stepCommand,
   status: statusCommand,
   follow: followCommand,
+  health: healthCommand,
   redrive: redriveCommand,
   query: queryCommand,
   schedule: scheduleCommand,
@@ -56,6 +58,7 @@ export const usage = `usage: glueline <command> [options]     (glueline <command
   step      run one step of a batch alone (pipelineStep)
   status    one look at a run's progress: npm run glueline -- status <workflowId>
   follow    follow a run live until it closes: npm run glueline -- follow <workflowId>
+  health    a pipeline's recent batches: rows, rejects, reconciliation, warnings, status (--json)
   redrive   re-run a failed batch from a step: npm run glueline -- redrive <workflowId> --from <step>
   query     run SQL on a region's Redshift and print a table
   schedule  create, update, pause, unpause, trigger, delete or describe a schedule for a prefix

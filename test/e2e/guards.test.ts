@@ -25,6 +25,8 @@ import type { Batch } from '../../src/workflow-safe/run-input';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import type { SinkMessage } from '../../devstack/mail-sink';
 import { GatewayControl } from '../../devstack/testkit/gateway';
+import type { BatchHealth } from '../../src/starters/health';
+import { glueline, useCliEnv } from '../../devstack/testkit/cli';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { landBatch } from '../../devstack/testkit/scripted-pipeline';
 import { provisionQuietly, uniqueSalesSpec } from '../../devstack/testkit/spec';
@@ -104,6 +106,8 @@ describe('guards end to end: reconciliation and thresholds on the test stack (is
   let worker: WorkerProcess;
   let connection: Connection;
   let client: Client;
+  /** Each test's batch, by what it tested, for the health command's test. */
+  const batches: Record<string, string> = {};
 
   before(
     async () => {
@@ -143,6 +147,7 @@ describe('guards end to end: reconciliation and thresholds on the test stack (is
       };
       // One CSV, and what the scripted Glue job stands for: one output file and a manifest of 2 rows out.
       const batch = await landBatch(spec, unique('recon'));
+      batches.recon = batch.id;
       await gateway.scriptJobRuns(spec.transform.jobName, [{ state: 'SUCCEEDED' }]);
       const workgroup = primary.redshift!.workgroupName!;
       // Both regions' workgroups have one name: the hold names the region too.
@@ -200,6 +205,7 @@ describe('guards end to end: reconciliation and thresholds on the test stack (is
       async () => {
         const spec = withRatio('fail');
         const batch = await landBadRows(spec, unique('ratio-fail'));
+        batches.fail = batch.id;
         const { error, progress } = await runToEnd(client, taskQueue, spec, batch);
         const failure = failureOf(error);
         assert.equal(failure.type, FailureType.ThresholdExceeded);
@@ -222,6 +228,7 @@ describe('guards end to end: reconciliation and thresholds on the test stack (is
       async () => {
         const spec = withRatio('warn');
         const batch = await landBadRows(spec, unique('ratio-warn'));
+        batches.warn = batch.id;
         const { result, error } = await runToEnd(client, taskQueue, spec, batch);
         assert.equal(error, undefined, String(error));
         assert.equal(result!.status, 'succeeded');
@@ -244,7 +251,70 @@ describe('guards end to end: reconciliation and thresholds on the test stack (is
       },
     );
   });
+
+  test("the health command's JSON lists the three batches with their figures", { timeout: 120_000 }, async () => {
+    await assertHealth(base.name, taskQueue, batches);
+  });
 });
+
+/** The three batches in the health command's JSON. */
+async function assertHealth(pipeline: string, taskQueue: string, batches: Record<string, string>): Promise<void> {
+  const restoreEnv = useCliEnv(taskQueue);
+  try {
+    // Visibility is eventually consistent: the last run may take a moment to be listed.
+    const listed = await pollUntil(
+      async () => {
+        const health = await glueline('health', '--pipeline', pipeline, '--limit', '200', '--json');
+        assert.notEqual(health.code, 2, health.stderr);
+        return (JSON.parse(health.stdout) as { batches: BatchHealth[] }).batches;
+      },
+      (all) => Object.values(batches).every((id) => all.some((b) => b.batchId === id)),
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    const figures = (id: string) => {
+      const b = listed.find((x) => x.batchId === id)!;
+      return {
+        status: b.status,
+        rows: [b.rowsIn, b.rowsOut, b.rowsRejected, b.rejectedRatio],
+        reconciliation: b.reconciliation.map((r) => [r.region, r.actualRows, r.expectedRows, r.matched]),
+        warnings: b.warnings.map((w) => w.limit),
+        failedStep: b.failedStep && [b.failedStep.step, b.failedStep.type],
+      };
+    };
+    const [primary, replica] = ['us-east-1', 'eu-west-1'];
+    assert.deepEqual(Object.fromEntries(Object.entries(batches).map(([what, id]) => [what, figures(id)])), {
+      recon: {
+        status: 'failed',
+        rows: [2, 2, 0, 0],
+        reconciliation: [
+          [primary, 2, 2, true],
+          [replica, 1, 2, false],
+        ],
+        warnings: [],
+        failedStep: [`redshift-refresh@${replica}`, FailureType.ReconciliationMismatch],
+      },
+      fail: {
+        status: 'failed',
+        rows: [10, 7, 3, 0.3],
+        reconciliation: [],
+        warnings: [],
+        failedStep: ['transform', FailureType.ThresholdExceeded],
+      },
+      warn: {
+        status: 'succeeded',
+        rows: [10, 7, 3, 0.3],
+        reconciliation: [
+          [primary, 7, 7, true],
+          [replica, 7, 7, true],
+        ],
+        warnings: ['maxRejectedRatio'],
+        failedStep: undefined,
+      },
+    });
+  } finally {
+    restoreEnv();
+  }
+}
 
 /** One CSV of ten sales, three of them with a quantity that is not an int: 30% of the rows are bad. */
 async function landBadRows(spec: PipelineSpec, id: string): Promise<Batch> {
