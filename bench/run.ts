@@ -17,6 +17,7 @@ import { p4Copy } from './p4-copy';
 import { p5Memory } from './p5-memory';
 import { p6Recovery } from './p6-recovery';
 import { p7Cancel } from './p7-cancel';
+import { p8SharedCrawls } from './p8-shared-crawls';
 import { writeResultsPage, type BenchReport } from './results-page';
 import { fmt, newGateway, type BenchContext, type BenchResult } from './support';
 
@@ -28,6 +29,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   p5: p5Memory,
   p6: p6Recovery,
   p7: p7Cancel,
+  p8: p8SharedCrawls,
 };
 
 async function main(): Promise<void> {

@@ -1,8 +1,11 @@
 /**
- * `npm run devstack -- up | down | status | redshift --spec FILE [--dir DIR] [--<part>-port N] [--free-ports]`
+ * `npm run devstack -- up | down | status | env | redshift --spec FILE [--dir DIR] [--<part>-port N] [--free-ports]`
+ * (also `glueline devstack ...`, src/starters/devstack.ts)
  */
 import { parseArgs } from 'node:util';
 import { loadSpecFile } from '../src/starters/spec-file';
+import { stackEnv } from '../src/starters/stack-endpoints';
+import { shellWord } from '../src/temporal/run-links';
 import { createSpecRedshiftTargets } from './redshift-targets';
 import { DEFAULT_DIR, down, readEndpoints, status, up, type StackPorts } from './stack';
 
@@ -11,6 +14,8 @@ const usage = `usage: npm run devstack -- <up|down|status> [options]
   up       start Temporal (dev server + UI), moto behind the AWS gateway, and the SMTP sink
   down     stop exactly the processes 'up' started
   status   show each part and the endpoints
+  env      print the export lines that point the worker and the commands at the stack:
+           eval "$(npm run --silent devstack -- env)"
   redshift create the Redshift workgroups and clusters that --spec FILE names (up creates
            those of specs/local-sales.yaml); the local Data API runs SQL only on targets that exist
 
@@ -69,6 +74,10 @@ async function main() {
       break;
     case 'down':
       await down({ dir: values.dir });
+      break;
+    case 'env':
+      for (const [name, value] of Object.entries(stackEnv(readEndpoints(values.dir))))
+        console.log(`export ${name}=${shellWord(value)}`);
       break;
     case 'redshift': {
       if (!values.spec) throw new Error(`redshift needs --spec FILE: the spec whose targets to create.\n\n${usage}`);

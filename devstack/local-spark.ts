@@ -104,7 +104,13 @@ export function createLocalSparkRunner(options: LocalSparkRunnerOptions): JobRun
       const staged = await stage(client, input.bucket, input.key, root, run.signal);
       log(`${run.jobRunId}: staged ${staged} object(s) from s3://${input.bucket}/${input.key}`);
 
-      outcome = await runSpark(run, args, work, root, options, timeoutMs(run.job));
+      const pythonPath = await downloadPyFiles(
+        client,
+        args['--extra-py-files'],
+        path.join(work, 'py-files'),
+        run.signal,
+      );
+      outcome = await runSpark(run, args, work, root, options, timeoutMs(run.job), pythonPath);
       if (outcome.state !== 'SUCCEEDED') return outcome;
 
       const manifestAt = parseS3Uri(args['--manifest_path']!, '--manifest_path');
@@ -179,6 +185,36 @@ async function stage(client: S3Client, bucket: string, prefix: string, root: str
   return count;
 }
 
+/**
+ * Downloads the job's --extra-py-files (comma-separated s3:// URIs of .py and .zip files) as Glue does, and
+ * returns the Python path entries: the folder of the .py files, and each .zip. A file that cannot be read
+ * fails the run, as it does in Glue.
+ */
+async function downloadPyFiles(client: S3Client, list: string | undefined, dir: string, signal: AbortSignal) {
+  const entries: string[] = [];
+  fs.mkdirSync(dir, { recursive: true });
+  for (const uri of (list ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean)) {
+    const { bucket, key } = parseS3Uri(uri, '--extra-py-files');
+    const name = path.posix.basename(key);
+    let body: Uint8Array;
+    try {
+      const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+      body = await response.Body!.transformToByteArray();
+    } catch (err) {
+      throw new Error(`--extra-py-files ${uri} cannot be read (${(err as Error).name}): run provision again`, {
+        cause: err,
+      });
+    }
+    fs.writeFileSync(path.join(dir, name), body);
+    if (name.endsWith('.zip')) entries.push(path.join(dir, name));
+    else if (!entries.includes(dir)) entries.unshift(dir);
+  }
+  return entries;
+}
+
 async function deletePrefix(client: S3Client, bucket: string, prefix: string) {
   for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: prefix })) {
     const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
@@ -194,6 +230,7 @@ function runSpark(
   root: string,
   options: LocalSparkRunnerOptions,
   deadlineMs: number,
+  pythonPath: string[],
 ): Promise<JobRunOutcome> {
   const argv = Object.entries(args).flatMap(([name, value]) => [name, value]);
   const scratch = path.join(work, 'spark');
@@ -210,6 +247,8 @@ function runSpark(
           ...process.env,
           GLUELINE_SPARK_MASTER: options.sparkMaster ?? 'local[2]',
           SPARK_LOCAL_DIRS: scratch,
+          // The job's --extra-py-files, as Glue puts them on the Python path (glueline_local.py puts glue/ first).
+          PYTHONPATH: [...pythonPath, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
         },
       },
     );

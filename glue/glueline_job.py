@@ -1,9 +1,10 @@
 """The Glue job script (Glue 4.0 and 5.0). The only file that imports awsglue: it resolves the job
 arguments, and glueline_transform (shipped with --extra-py-files) does the work.
 
-Arguments (src/workflow-safe/layout.ts glueJobArguments): --batch_id --input_path --output_path --quarantine_path
---manifest_path --delimiter --quote [--columns_json] [--partition_by], plus --glueline_run_tag and any
-extra arguments of the spec, which this script ignores.
+Arguments (src/workflow-safe/layout.ts glueJobArguments, and the job's DefaultArguments of
+src/provisioning/job.ts): --batch_id --input_path --output_path --quarantine_path --manifest_path --delimiter
+--quote [--columns_json] [--partition_by] [--transform_module] [--transform_function] [--added_columns_json],
+plus --glueline_run_tag and any extra arguments of the spec, which the user's transform sees in ctx.arguments.
 """
 
 import sys
@@ -14,7 +15,7 @@ from awsglue.utils import getResolvedOptions
 from pyspark.context import SparkContext
 
 from glueline_transform import run_transform, s3_key
-from glueline_transform.arguments import OPTIONAL, REQUIRED, options_from, present_optional
+from glueline_transform.arguments import OPTIONAL, REQUIRED, options_from, parse_argv, present_optional
 
 args = getResolvedOptions(sys.argv, ["JOB_NAME"] + REQUIRED + present_optional(sys.argv))
 glue_context = GlueContext(SparkContext.getOrCreate())
@@ -22,7 +23,9 @@ spark = glue_context.spark_session
 job = Job(glue_context)
 job.init(args["JOB_NAME"], args)
 
-options = options_from({k: v for k, v in args.items() if k in REQUIRED + OPTIONAL})
+# Every argument, for the user's transform (getResolvedOptions returns only the names asked for).
+every = {**parse_argv(sys.argv[1:]), **args}
+options = options_from({k: v for k, v in every.items() if k in REQUIRED + OPTIONAL}, every)
 result = run_transform(spark, options, key_of=s3_key)
 print(
     f"glueline: batch {options.batch_id}: {result.rows_in} rows in, {result.rows_out} written, "

@@ -2,7 +2,8 @@
 
 Takes the very arguments the Glue job gets, plus --local_root DIR: every s3://bucket/key becomes
 DIR/bucket/key, so the caller stages the input there first and uploads what appears there after. The
-manifest names S3 keys, as in Glue. A failure ends the process with status 1 and the error on a last
+manifest names S3 keys and the quarantine's source_file the s3:// URI, as in Glue. The caller puts the
+job's --extra-py-files (downloaded from S3) on PYTHONPATH, where the user's transform module is imported from. A failure ends the process with status 1 and the error on a last
 stderr line marked 'glueline-local-error: ', which the caller reports as the job run's ErrorMessage.
 """
 
@@ -29,15 +30,23 @@ def main(argv):
             raise TransformError(f"{uri} is not an s3:// URI")
         return os.path.join(root, match.group(1), match.group(2))
 
-    def key_of(path: str) -> str:
+    def bucket_and_key(path: str) -> str:
         plain = re.sub(r"^file:(//)?", "", path)
-        relative = os.path.relpath(plain, root)
-        return relative.split(os.sep, 1)[1] if os.sep in relative else relative
+        return os.path.relpath(plain, root).replace(os.sep, "/")
 
+    def key_of(path: str) -> str:
+        relative = bucket_and_key(path)
+        return relative.split("/", 1)[1] if "/" in relative else relative
+
+    def source_of(path: str) -> str:
+        # The quarantine's source_file is the object's s3:// URI, as in Glue, not the staged copy's path.
+        return f"s3://{bucket_and_key(path)}"
+
+    every = dict(args)  # what the user's transform sees as ctx.arguments: the s3:// paths, as in Glue
     for name in ("input_path", "output_path", "quarantine_path", "manifest_path"):
         if name in args:
             args[name] = local(args[name])
-    options = options_from(args)
+    options = options_from(args, every)
 
     from pyspark.sql import SparkSession
 
@@ -52,7 +61,7 @@ def main(argv):
     )
     spark.sparkContext.setLogLevel("ERROR")
     try:
-        result = run_transform(spark, options, key_of=key_of)
+        result = run_transform(spark, options, key_of=key_of, source_of=source_of)
     finally:
         spark.stop()
     print(

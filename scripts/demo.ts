@@ -1,5 +1,5 @@
 /**
- * `npm run demo [-- --fail-at <step>] [--spec <file>]`: the main job from the README's Quickstart.
+ * `npm run demo [-- --fail-at <step>] [--spec <file>] [--dir <dir>]`: the main job from the README's Quickstart.
  *
  *   1. brings the local stack up (or reuses the running one); `predemo` already installed the dev tools;
  *   2. provisions both regions (`npm run provision`, idempotent);
@@ -40,18 +40,27 @@ import { runUrl } from '../src/temporal/run-links';
 /** Steps the demo can make fail on the local stack (a copy between regions has no scripted failure). */
 const FAILABLE_STEPS: StepName[] = STEPS.filter((s) => s !== 'replicate-curated');
 
-const usage = `usage: npm run demo [-- --fail-at <step>] [--spec <file>]
+const usage = `usage: npm run demo [-- --fail-at <step>] [--spec <file>] [--dir <dir>]
 
   --fail-at STEP   make STEP fail on the local stack, to show the failure email:
                    ${FAILABLE_STEPS.join(', ')}
-  --spec FILE      the pipeline spec (default: specs/local-sales.yaml)`;
+  --spec FILE      the pipeline spec (default: specs/local-sales.yaml)
+  --dir DIR        the local stack's folder (default: .devstack); a stack not running there is started, on free
+                   ports unless DIR is the default (glueline devstack env --dir DIR prints its settings)`;
 
 const say = (line = '') => console.log(line);
 
 async function main() {
   const { values } = parseArgs({
-    options: { 'fail-at': { type: 'string' }, spec: { type: 'string' }, help: { type: 'boolean' } },
+    options: {
+      'fail-at': { type: 'string' },
+      spec: { type: 'string' },
+      dir: { type: 'string' },
+      help: { type: 'boolean' },
+    },
   });
+  // npm runs scripts in the repository; INIT_CWD is where the command was typed.
+  const dir = values.dir ? path.resolve(process.env.INIT_CWD ?? '.', values.dir) : DEFAULT_DIR;
   if (values.help) return say(usage);
   const failAt = values['fail-at'] as StepName | undefined;
   if (failAt && !FAILABLE_STEPS.includes(failAt))
@@ -59,7 +68,9 @@ async function main() {
   const specFile = path.resolve(repoRoot, values.spec ?? 'specs/local-sales.yaml');
 
   say('1. the local stack');
-  const stack = status(DEFAULT_DIR).some((p) => p.running) ? readEndpoints(DEFAULT_DIR) : await up();
+  const stack = status(dir).some((p) => p.running)
+    ? readEndpoints(dir)
+    : await up({ dir, freePorts: dir !== DEFAULT_DIR });
   say(`   Temporal ${stack.temporal.address}, AWS ${stack.aws.endpoint}, mail ${stack.smtp.uiUrl}`);
 
   let spec = loadSpecFile(specFile);
@@ -75,13 +86,13 @@ async function main() {
     '--spec',
     specFile,
     '--stack-dir',
-    DEFAULT_DIR,
+    dir,
   ]);
   // Provisioning leaves Redshift workgroups to the account, as on AWS; the local stack gets them here.
   await createSpecRedshiftTargets(stack.aws.endpoint, spec);
 
   say('3. a worker');
-  const worker = startWorker(stack);
+  const worker = startWorker(stack, dir);
   try {
     const batchId = `demo-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
     say(`4. uploading the sample CSVs as batch ${batchId}`);
@@ -134,7 +145,9 @@ async function main() {
   } finally {
     await stopWorker(worker);
   }
-  say('\nThe stack stays up for you to look around; stop it with `npm run devstack -- down`.');
+  const dirFlag = dir === DEFAULT_DIR ? '' : ` --dir ${dir}`;
+  say(`\nThe stack stays up for you to look around; stop it with \`npm run devstack -- down${dirFlag}\`.`);
+  if (dirFlag) say(`Its settings, for the worker and the commands: glueline devstack env${dirFlag}`);
 }
 
 /** Runs a command to its end, output passed through, and fails if it fails. */
@@ -152,8 +165,8 @@ const temporalEnv = (stack: StackEndpoints) => ({
 });
 
 /** The worker as its own process, configured like production but pointed at the local stack. */
-function startWorker(stack: StackEndpoints): ChildProcess {
-  const logFile = path.join(DEFAULT_DIR, 'logs', 'demo-worker.log');
+function startWorker(stack: StackEndpoints, dir: string): ChildProcess {
+  const logFile = path.join(dir, 'logs', 'demo-worker.log');
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const log = fs.openSync(logFile, 'a');
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {

@@ -12,6 +12,7 @@ import { createAwsClients } from './aws/clients';
 import { loadDotEnv } from './env-file';
 import { TemporalConnectError } from './temporal/connection';
 import { ConfigError, loadConfig, type WorkerConfig } from './worker/config';
+import { writeJsonLog } from './worker/json-log';
 
 type TunedOptions =
   | 'maxCachedWorkflows'
@@ -38,7 +39,10 @@ export function tuningOptions(
 /** Starts the worker and resolves once it has shut down. */
 export async function runWorker(config: WorkerConfig): Promise<void> {
   Runtime.install({
-    logger: new DefaultLogger(config.logLevel),
+    logger:
+      config.logFormat === 'json'
+        ? new DefaultLogger(config.logLevel, writeJsonLog)
+        : new DefaultLogger(config.logLevel),
     shutdownSignals: ['SIGINT', 'SIGTERM'],
     ...(config.metricsBind
       ? { telemetryOptions: { metrics: { prometheus: { bindAddress: config.metricsBind } } } }

@@ -6,7 +6,7 @@ import type http from 'node:http';
 import { readBody } from './aws-protocol';
 import type { RequestCounter } from './counts';
 import type { FaultRuleInput, FaultRules } from './faults';
-import type { GlueCrawlers } from './glue-crawlers';
+import type { CrawlOutcome, GlueCrawlers } from './glue-crawlers';
 import type { Holds } from './holds';
 import type { GlueJobRuns } from './glue-job-runs';
 import type { ScriptQueues } from './script-queue';
@@ -125,6 +125,15 @@ function routes(deps: ControlDeps): Route[] {
     { method: 'POST', path: /^holds\/release$/, handle: () => ({ released: holds.releaseAll() }) },
     ...scriptRoutes('glue/jobs', jobRuns.scripts),
     ...scriptRoutes('glue/crawlers', crawlers.scripts),
+    {
+      method: 'POST',
+      path: /^glue\/crawlers\/([^/]+)\/end$/,
+      handle: async ({ params, body }) => {
+        const { outcome, region } = (await body()) as { outcome: CrawlOutcome; region?: string };
+        if (outcome?.status === 'RUNNING') throw new Error('a crawl ends SUCCEEDED or FAILED, not RUNNING');
+        return { ended: crawlers.endCrawl(params[0]!, outcome, region) };
+      },
+    },
   ];
 }
 

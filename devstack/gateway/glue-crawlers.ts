@@ -4,7 +4,7 @@
  * through the control API, or by default succeeds after a second.
  */
 import { randomUUID } from 'node:crypto';
-import type { CrawlerState, LastCrawlStatus } from '@aws-sdk/client-glue';
+import type { CrawlerHistoryState, CrawlerState, LastCrawlStatus } from '@aws-sdk/client-glue';
 import { AwsError, epochSeconds } from './aws-protocol';
 import type { Moto } from './moto';
 import type { AwsJsonCall } from './router';
@@ -27,8 +27,35 @@ export type CrawlOutcome =
 /** A crawler ends its crawl by STOPPING for this long (AWS seconds), as Glue does, before READY. */
 const FINISHING_SECONDS = 0.5;
 
+/** One crawl as ListCrawls shows it (CrawlerHistory); times are AWS's clock, in ms. */
+interface CrawlHistoryEntry {
+  CrawlId: string;
+  State: CrawlerHistoryState;
+  StartTime: number;
+  EndTime?: number;
+  ErrorMessage?: string;
+  MessagePrefix: string;
+}
+
+/** ListCrawls' Filters: the fields it compares and how (Glue API reference, CrawlsFilter). */
+const FILTER_FIELDS = ['CRAWL_ID', 'STATE', 'START_TIME', 'END_TIME', 'DPU_HOUR'] as const;
+const FILTER_OPERATORS = {
+  GT: (c: number) => c > 0,
+  GE: (c: number) => c >= 0,
+  LT: (c: number) => c < 0,
+  LE: (c: number) => c <= 0,
+  EQ: (c: number) => c === 0,
+  NE: (c: number) => c !== 0,
+} as const;
+const HISTORY_STATE = { SUCCEEDED: 'COMPLETED', FAILED: 'FAILED', CANCELLED: 'STOPPED' } as const satisfies Record<
+  LastCrawlStatus,
+  CrawlerHistoryState
+>;
+
 interface CrawlerRecord {
   state: CrawlerState;
+  /** Every crawl, oldest first: ListCrawls answers from it. */
+  history: CrawlHistoryEntry[];
   lastCrawl?: { Status: LastCrawlStatus; ErrorMessage?: string; MessagePrefix: string; StartTime: number };
   /** The crawl in progress. */
   current?: { startedMs: number; scale: number; messagePrefix: string; abort: AbortController };
@@ -65,6 +92,7 @@ export class GlueCrawlers {
     'GetCrawlers',
     'BatchGetCrawlers',
     'GetCrawlerMetrics',
+    'ListCrawls',
   ];
 
   async handle({ region, operation, input }: AwsJsonCall): Promise<unknown> {
@@ -93,9 +121,26 @@ export class GlueCrawlers {
       }
       case 'GetCrawlerMetrics':
         return this.metrics(region, input);
+      case 'ListCrawls':
+        await this.moto.json(region, 'glue', 'AWSGlue.GetCrawler', { Name: input.CrawlerName });
+        return this.listCrawls(region, input);
       default:
         throw new AwsError('InvalidInputException', `the gateway does not serve ${operation}`);
     }
+  }
+
+  /**
+   * Ends the crawl in progress now, as `outcome` says (the control API's, for crawls scripted RUNNING that a test
+   * ends once its runs are where it wants them). @returns false when no crawl is running
+   */
+  endCrawl(name: string, outcome: Exclude<CrawlOutcome, { status: 'RUNNING' }>, region = 'us-east-1'): boolean {
+    validateOutcome(outcome);
+    const record = this.record(region, name);
+    if (record.state !== 'RUNNING' || !record.current) return false;
+    const { startedMs, scale, abort } = record.current;
+    abort.abort();
+    this.conclude(record, outcome, ((this.timeScale.now() - startedMs) * scale) / 1000);
+    return true;
   }
 
   /** Whether a crawl of the crawler is running or stopping (Glue refuses to update it then). */
@@ -109,6 +154,7 @@ export class GlueCrawlers {
     if (!record) {
       record = {
         state: 'READY',
+        history: [],
         metrics: { TablesCreated: 0, TablesUpdated: 0, TablesDeleted: 0, LastRuntimeSeconds: 0 },
         runtimesSeconds: [],
       };
@@ -131,21 +177,27 @@ export class GlueCrawlers {
     };
     record.state = 'RUNNING';
     record.current = current;
+    record.history.push({
+      CrawlId: current.messagePrefix,
+      State: 'RUNNING',
+      StartTime: current.startedMs,
+      MessagePrefix: current.messagePrefix,
+    });
     if (outcome.status === 'RUNNING') return; // until StopCrawler
     const seconds = outcome.afterSeconds ?? 1;
     this.timeScale.sleep(seconds, current.abort.signal).then(
-      () => {
-        if (outcome.status === 'SUCCEEDED') {
-          record.metrics.TablesCreated = outcome.tablesCreated ?? 0;
-          record.metrics.TablesUpdated = outcome.tablesUpdated ?? 0;
-          record.metrics.TablesDeleted = outcome.tablesDeleted ?? 0;
-          this.finish(record, 'SUCCEEDED', seconds);
-        } else {
-          this.finish(record, 'FAILED', seconds, outcome.errorMessage);
-        }
-      },
+      () => this.conclude(record, outcome, seconds),
       () => {}, // stopped: stop() finishes the crawl
     );
+  }
+
+  /** The crawl ends as its outcome says, after `seconds` AWS seconds. */
+  private conclude(record: CrawlerRecord, outcome: Exclude<CrawlOutcome, { status: 'RUNNING' }>, seconds: number) {
+    if (outcome.status === 'FAILED') return this.finish(record, 'FAILED', seconds, outcome.errorMessage);
+    record.metrics.TablesCreated = outcome.tablesCreated ?? 0;
+    record.metrics.TablesUpdated = outcome.tablesUpdated ?? 0;
+    record.metrics.TablesDeleted = outcome.tablesDeleted ?? 0;
+    this.finish(record, 'SUCCEEDED', seconds);
   }
 
   private stop(region: string, name: string): void {
@@ -167,6 +219,13 @@ export class GlueCrawlers {
     if (!current) return;
     record.state = 'STOPPING';
     void this.timeScale.sleep(FINISHING_SECONDS).then(() => {
+      const crawl = record.history.find((h) => h.CrawlId === current.messagePrefix);
+      if (crawl)
+        Object.assign(crawl, {
+          State: HISTORY_STATE[status],
+          EndTime: this.timeScale.now(),
+          ErrorMessage: errorMessage,
+        });
       record.state = 'READY';
       record.current = undefined;
       record.lastCrawl = {
@@ -201,6 +260,35 @@ export class GlueCrawlers {
     return merged;
   }
 
+  /**
+   * ListCrawls: the crawler's crawls, newest first, filtered as asked (every filter must hold), MaxResults
+   * (1 to 100, @default 20) a page. A crawl is RUNNING until the crawler is READY again.
+   */
+  private listCrawls(region: string, input: Record<string, unknown>) {
+    const max = input.MaxResults === undefined ? 20 : Number(input.MaxResults);
+    if (!Number.isInteger(max) || max < 1 || max > 100) {
+      throw new AwsError('InvalidInputException', `MaxResults must be 1 to 100, got ${String(input.MaxResults)}`);
+    }
+    const filters = Array.isArray(input.Filters) ? (input.Filters as Record<string, unknown>[]) : [];
+    const tests = filters.map((f) => crawlFilter(f));
+    const matching = [...this.record(region, String(input.CrawlerName)).history]
+      .reverse()
+      .filter((crawl) => tests.every((t) => t(crawl)));
+    const offset = typeof input.NextToken === 'string' ? Number(input.NextToken) : 0;
+    if (!Number.isInteger(offset) || offset < 0) throw new AwsError('InvalidInputException', 'NextToken is not valid');
+    const page = matching.slice(offset, offset + max);
+    return {
+      Crawls: page.map((c) => ({
+        ...c,
+        StartTime: epochSeconds(c.StartTime),
+        ...(c.EndTime === undefined ? {} : { EndTime: epochSeconds(c.EndTime) }),
+        LogGroup: '/aws-glue/crawlers',
+        LogStream: String(input.CrawlerName),
+      })),
+      ...(offset + max < matching.length ? { NextToken: String(offset + max) } : {}),
+    };
+  }
+
   private async metrics(region: string, input: Record<string, unknown>) {
     let names = Array.isArray(input.CrawlerNameList) ? (input.CrawlerNameList as string[]) : [];
     if (names.length === 0) {
@@ -221,4 +309,26 @@ export class GlueCrawlers {
       }),
     };
   }
+}
+
+/** One ListCrawls filter as a test of a crawl; an unknown field or operator is refused as Glue refuses it. */
+function crawlFilter(filter: Record<string, unknown>): (crawl: CrawlHistoryEntry) => boolean {
+  const field = filter.FieldName as (typeof FILTER_FIELDS)[number];
+  const operator = FILTER_OPERATORS[filter.FilterOperator as keyof typeof FILTER_OPERATORS];
+  if (!FILTER_FIELDS.includes(field) || !operator || typeof filter.FieldValue !== 'string') {
+    throw new AwsError(
+      'InvalidInputException',
+      `a crawls filter needs FieldName ${FILTER_FIELDS.join(' | ')}, FilterOperator ${Object.keys(FILTER_OPERATORS).join(' | ')} and a FieldValue, got ${JSON.stringify(filter)}`,
+    );
+  }
+  const given = filter.FieldValue;
+  return (crawl) => {
+    if (field === 'CRAWL_ID' || field === 'STATE') {
+      const value = field === 'CRAWL_ID' ? crawl.CrawlId : crawl.State;
+      return operator(value === given ? 0 : value < given ? -1 : 1);
+    }
+    // START_TIME and END_TIME are epoch milliseconds; DPU hours are not kept (0).
+    const value = field === 'START_TIME' ? crawl.StartTime : field === 'END_TIME' ? crawl.EndTime : 0;
+    return value !== undefined && operator(Math.sign(value - Number(given)));
+  };
 }

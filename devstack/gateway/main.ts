@@ -90,7 +90,7 @@ async function main() {
         'redshift-serverless': targets,
       },
       control: createControl({ counter, faults, holds, timeScale, jobRuns, crawlers }),
-      s3Etags: new S3Etags(moto),
+      s3Etags: new S3Etags(moto, timeScale),
     }),
   );
 

@@ -6,12 +6,16 @@
  * object wherever S3 shows it (PutObject, HeadObject, GetObject, CopyObject, the List operations),
  * always to the same value, and turns a KMS ETag in a condition (If-Match, CopySourceIfMatch) back
  * into moto's before forwarding. Multipart ETags (`...-N`) are not MD5 digests already and pass as they are.
+ *
+ * The same answers carry LastModified, which the gateway puts on AWS's clock (the {@link TimeScale}'s offset):
+ * S3 and Glue share one clock on AWS, so an object's LastModified and a crawl's StartTime compare as they do there.
  */
 import { createHash } from 'node:crypto';
 import type http from 'node:http';
 import { GetBucketEncryptionCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { s3Location, type AwsErrorSpec } from './aws-protocol';
 import type { Moto } from './moto';
+import type { TimeScale } from './time-scale';
 
 /** `x-amz-server-side-encryption` values whose objects get ETags that are not MD5 digests. */
 const KMS = new Set(['aws:kms', 'aws:kms:dsse']);
@@ -37,7 +41,19 @@ export class S3Etags {
   /** `bucket/key` of objects last written through the gateway with a KMS header. */
   private readonly kmsWrites = new Set<string>();
 
-  constructor(private readonly moto: Moto) {}
+  constructor(
+    private readonly moto: Moto,
+    /** AWS's clock; @default - the machine's */
+    private readonly clock?: Pick<TimeScale, 'offsetMs'>,
+  ) {}
+
+  /** moto's time (the machine's clock) on AWS's clock, in whole seconds as S3 gives it. */
+  private shifted(time: string, format: (d: Date) => string): string {
+    const ms = Date.parse(time);
+    const offset = this.clock?.offsetMs ?? 0;
+    if (offset === 0 || Number.isNaN(ms)) return time;
+    return format(new Date(Math.floor((ms + offset) / 1000) * 1000));
+  }
 
   /** Whether the answer to `operation` may need its ETags rewritten. */
   rewrites(operation: string): boolean {
@@ -111,6 +127,9 @@ export class S3Etags {
       // 304 Not Modified names the ETag too.
       if (status < 400 && typeof headers.etag === 'string' && kms) headers.etag = kmsEtag(headers.etag);
       if (operation === 'PutObject' && status < 300 && bucket && key) this.remember(bucket, key, kms);
+      if (typeof headers['last-modified'] === 'string') {
+        headers['last-modified'] = this.shifted(headers['last-modified'], (d) => d.toUTCString());
+      }
       res.writeHead(status, headers);
       upstream.pipe(res);
       return;
@@ -125,6 +144,10 @@ export class S3Etags {
     } else if (bucket) {
       body = await this.rewriteList(bucket, body);
     }
+    body = body.replace(
+      /<LastModified>([^<]*)<\/LastModified>/g,
+      (_, time: string) => `<LastModified>${this.shifted(time, (d) => d.toISOString())}</LastModified>`,
+    );
     delete headers['transfer-encoding'];
     headers['content-length'] = String(Buffer.byteLength(body));
     res.writeHead(status, headers).end(body);

@@ -2,8 +2,8 @@
  * The gateway's time: scripted durations are in AWS seconds and pass `scale` times faster in real
  * time, so a benchmark can run a 600 s Glue job in 10 s and still see ExecutionTime 600; and AWS's
  * clock can be set apart from the worker's (`offsetMs`), as a real account's clock is never quite
- * the worker's, so the Glue timestamps the gateway makes (StartedOn, CompletedOn, LastCrawl.StartTime)
- * come from a clock the worker does not share.
+ * the worker's, so the Glue timestamps the gateway makes (StartedOn, CompletedOn, LastCrawl.StartTime, the
+ * crawls' StartTime in ListCrawls) and S3's LastModified come from one clock the worker does not share.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 

@@ -1,4 +1,4 @@
-/** The `npm run glueline` CLI in tests: in this process (fast) or as its own process (exit codes, races). */
+/** The `glueline` CLI in tests: in this process (fast) or as its own process (exit codes, races). */
 import { spawn } from 'node:child_process';
 import type { Client } from '@temporalio/client';
 import { repoRoot } from '../paths';
@@ -64,13 +64,13 @@ export interface CliWorker {
 }
 
 /**
- * Starts a worker on `taskQueue` of the test stack, waits until it polls, puts {@link cliEnv} into
- * process.env (for in-process command lines) and connects a client as the CLI does.
+ * Starts a worker on `taskQueue` of the test stack (with `workerEnv` added to its environment), waits until it
+ * polls, puts {@link cliEnv} into process.env (for in-process command lines) and connects a client as the CLI does.
  */
-export async function startCliWorker(taskQueue: string): Promise<CliWorker> {
+export async function startCliWorker(taskQueue: string, workerEnv: Record<string, string> = {}): Promise<CliWorker> {
   const env = cliEnv(taskQueue);
   const restoreEnv = useCliEnv(taskQueue);
-  const worker = startWorker(stackWorkerEnv(taskQueue));
+  const worker = startWorker(stackWorkerEnv(taskQueue, workerEnv));
   const stopAll = async (close = async () => {}) => {
     restoreEnv();
     await stopWorker(worker);

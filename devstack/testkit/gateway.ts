@@ -38,6 +38,22 @@ export class GatewayControl {
     return this.call('POST', `glue/crawlers/${encodeURIComponent(crawlerName)}/outcomes`, { outcomes, region });
   }
 
+  /**
+   * Ends the crawl in progress (one scripted RUNNING) now, SUCCEEDED or FAILED as `outcome` says.
+   * @returns false when no crawl of the crawler was running
+   */
+  async endCrawl(
+    crawlerName: string,
+    outcome: Exclude<CrawlOutcome, { status: 'RUNNING' }>,
+    region?: string,
+  ): Promise<boolean> {
+    const out = await this.call<{ ended: boolean }>('POST', `glue/crawlers/${encodeURIComponent(crawlerName)}/end`, {
+      outcome,
+      region,
+    });
+    return out.ended;
+  }
+
   /** Sets how many AWS seconds of scripted Glue time pass per real second. */
   async setTimeScale(scale: number): Promise<void> {
     await this.call('PUT', 'time-scale', { scale });
@@ -53,9 +69,14 @@ export class GatewayControl {
     }
   }
 
-  /** Sets AWS's clock `offsetMs` ahead of the machine's (negative: behind), for the Glue timestamps the gateway makes. */
+  /** Sets AWS's clock `offsetMs` ahead of the machine's (negative: behind): Glue's timestamps and S3's LastModified. */
   async setClockOffset(offsetMs: number): Promise<void> {
     await this.call('PUT', 'clock', { offsetMs });
+  }
+
+  /** AWS's clock as the gateway keeps it: `now` (epoch ms) and its offset from the machine's. */
+  clock(): Promise<{ offsetMs: number; now: number }> {
+    return this.call('GET', 'clock');
   }
 
   /** Runs `body` with AWS's clock `offsetMs` off the machine's, then puts it back. */

@@ -13,8 +13,13 @@ import { awsClientConfig, stack, unique } from './stack';
 
 /** specs/local-sales.yaml with buckets, database, crawlers, job and Redshift workgroup no other test uses. */
 export function uniqueSalesSpec(options: { versioning?: boolean } = {}): PipelineSpec {
-  const base = loadSpecFile(path.join(repoRoot, 'specs', 'local-sales.yaml'));
-  const id = unique('p').toLowerCase();
+  const base = uniqueSpec(loadSpecFile(path.join(repoRoot, 'specs', 'local-sales.yaml')), 'p');
+  return { ...base, provision: { ...base.provision, bucketVersioning: options.versioning ?? false } };
+}
+
+/** `base` with buckets, database, crawlers, job and Redshift workgroup no other test uses (named `<tag>-...`). */
+export function uniqueSpec(base: PipelineSpec, tag: string): PipelineSpec {
+  const id = unique(tag).toLowerCase();
   return {
     ...base,
     regions: base.regions.map((r, i) => ({
@@ -27,7 +32,6 @@ export function uniqueSalesSpec(options: { versioning?: boolean } = {}): Pipelin
     })),
     raw: { ...base.raw, crawler: `${id}-raw` },
     transform: { ...base.transform, jobName: `${id}-job` },
-    provision: { ...base.provision, bucketVersioning: options.versioning ?? false },
   };
 }
 
@@ -47,12 +51,13 @@ export async function provisionedSpecFile(
 }
 
 /**
- * `npm run provision` of `spec` on the test stack, printing nothing, and its Redshift workgroups and
+ * `npm run provision` of `spec` on the test stack (transform.module relative to `specDir`), printing nothing, and its Redshift workgroups and
  * clusters created (provisioning leaves those to the account, as on AWS).
  */
-export async function provisionQuietly(spec: PipelineSpec): Promise<void> {
+export async function provisionQuietly(spec: PipelineSpec, options: { specDir?: string } = {}): Promise<void> {
   await provision({
     spec,
+    specDir: options.specDir,
     target: { endpoint: stack().aws.endpoint, description: 'the test stack' },
     yes: false,
     log: () => {},

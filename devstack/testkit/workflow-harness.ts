@@ -155,8 +155,10 @@ export function fakeActivities(options: FakeOptions = {}): GluelineActivities & 
     })),
     startCrawler: wrap('startCrawler', async (input) => ({
       crawlerName: input.crawlerName,
-      startedAfter: new Date().toISOString(),
+      startedAfter: '2026-11-30T12:00:00.000Z',
+      clock: 'aws' as const,
       waitedForRunningCrawl: false,
+      crawl: { how: 'started' as const, crawlStartedAt: '2026-11-30T12:00:00.000Z', reason: 'fake: none in progress' },
     })),
     waitForCrawler: wrap('waitForCrawler', async (input) => {
       // Heartbeats while it waits, so a cancellation reaches it.

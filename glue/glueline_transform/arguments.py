@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Mapping, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence
 
 from .transform import TransformError, TransformOptions, parse_columns
 
 REQUIRED = ["batch_id", "input_path", "output_path", "quarantine_path", "manifest_path", "delimiter", "quote"]
-OPTIONAL = ["columns_json", "partition_by"]
+OPTIONAL = ["columns_json", "partition_by", "transform_module", "transform_function", "added_columns_json"]
 
 
 def present_optional(argv: Sequence[str]) -> List[str]:
@@ -36,8 +36,9 @@ def parse_argv(argv: Sequence[str]) -> Dict[str, str]:
     return args
 
 
-def options_from(args: Mapping[str, str]) -> TransformOptions:
-    """TransformOptions from resolved arguments (names without the leading '--')."""
+def options_from(args: Mapping[str, str], every: Optional[Mapping[str, str]] = None) -> TransformOptions:
+    """TransformOptions from resolved arguments (names without the leading '--'); `every` argument the job got
+    is what the user's transform sees as ctx.arguments (default: `args`)."""
     missing = [f"--{name}" for name in REQUIRED if name not in args]
     if missing:
         raise TransformError(f"missing job argument(s) {', '.join(missing)}: the pipeline passes them (src/workflow-safe/layout.ts)")
@@ -54,4 +55,8 @@ def options_from(args: Mapping[str, str]) -> TransformOptions:
         quote=args["quote"],
         columns=parse_columns(args.get("columns_json")),
         partition_by=args.get("partition_by") or None,
+        transform_module=args.get("transform_module") or None,
+        transform_function=args.get("transform_function") or "transform",
+        added_columns=parse_columns(args.get("added_columns_json"), "--added_columns_json"),
+        arguments=dict(every if every is not None else args),
     )

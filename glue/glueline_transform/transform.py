@@ -49,6 +49,13 @@ class TransformOptions:
     #: The declared schema; None means infer it from the header and the values.
     columns: Optional[List[Column]] = None
     partition_by: Optional[str] = None
+    #: The user's transform (glueline_transform.hook): a module on the Python path, and its function.
+    transform_module: Optional[str] = None
+    transform_function: str = "transform"
+    #: Columns the transform adds (transform.addedColumns); None means its output is written as returned.
+    added_columns: Optional[List[Column]] = None
+    #: Every job argument (names without '--'), for the transform's ctx.arguments.
+    arguments: Dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -62,29 +69,31 @@ class TransformResult:
     output_files: List[Tuple[str, int]]
     quarantine_files: List[Tuple[str, int]]
     columns: List[Column] = field(default_factory=list)
+    #: Rows the user's transform removed (or, negative, added) without ctx.reject: filters, dedupes, joins.
+    rows_dropped: Optional[int] = None
 
 
 class TransformError(Exception):
     """A problem with the job's arguments or input as a whole (not with single rows, which are quarantined)."""
 
 
-def parse_columns(columns_json: Optional[str]) -> Optional[List[Column]]:
-    """The --columns_json argument: a JSON array of {name, type, nullable?} objects."""
+def parse_columns(columns_json: Optional[str], argument: str = "--columns_json") -> Optional[List[Column]]:
+    """The --columns_json (or --added_columns_json) argument: a JSON array of {name, type, nullable?} objects."""
     if columns_json is None or columns_json.strip() == "":
         return None
     try:
         items = json.loads(columns_json)
     except ValueError as err:
-        raise TransformError(f"--columns_json is not JSON ({err}): pass the spec's transform.columns as JSON") from err
+        raise TransformError(f"{argument} is not JSON ({err}): pass the spec's columns as JSON") from err
     if not isinstance(items, list) or not items:
-        raise TransformError("--columns_json must be a non-empty JSON array of {name, type, nullable} objects")
+        raise TransformError(f"{argument} must be a non-empty JSON array of {{name, type, nullable}} objects")
     columns = []
     for i, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not isinstance(item.get("type"), str):
-            raise TransformError(f"--columns_json[{i}] {json.dumps(item)} needs a string name and a string type")
+            raise TransformError(f"{argument}[{i}] {json.dumps(item)} needs a string name and a string type")
         if not TYPE_PATTERN.match(item["type"]):
             raise TransformError(
-                f"--columns_json[{i}].type {item['type']!r} is not supported: use string, int, bigint, double, "
+                f"{argument}[{i}].type {item['type']!r} is not supported: use string, int, bigint, double, "
                 "boolean, date, timestamp or decimal(p,s)"
             )
         columns.append(Column(item["name"], item["type"], bool(item.get("nullable", True))))
@@ -143,7 +152,12 @@ def _hadoop_glob_escape(path: str) -> str:
 
 
 def _records_df(
-    spark: SparkSession, files: Sequence[str], names: List[str], delimiter: str, quote: str
+    spark: SparkSession,
+    files: Sequence[str],
+    names: List[str],
+    delimiter: str,
+    quote: str,
+    source_of: Callable[[str], str] = lambda path: path,
 ) -> DataFrame:
     schema = StructType(
         [StructField(SOURCE, StringType()), StructField(LINE, IntegerType()), StructField(RAW, StringType())]
@@ -156,7 +170,7 @@ def _records_df(
 
     def rows(item: Tuple[str, bytes]) -> Iterable[tuple]:
         path, data = item
-        for r in split_records(path, data, names, delimiter, quote):
+        for r in split_records(source_of(path), data, names, delimiter, quote):
             yield (r.source_file, r.line, r.raw, r.problem, *r.values)
 
     return spark.createDataFrame(blobs.flatMap(rows), schema)
@@ -217,12 +231,15 @@ def run_transform(
     spark: SparkSession,
     options: TransformOptions,
     key_of: Callable[[str], str],
+    source_of: Callable[[str], str] = lambda path: path,
 ) -> TransformResult:
     """Reads the batch's CSVs, writes the rows that fit as snappy Parquet and the rest to the quarantine,
     then the manifest; returns what it wrote. Rows never fail the job: every input row ends up in exactly
-    one of the two outputs, so rows_in == rows_out + rows_rejected.
+    one of the two outputs, so rows_in == rows_out + rows_rejected (+ rows_dropped, the net count of rows a
+    user transform filtered out or added without ctx.reject).
 
-    `key_of` turns a written file's full path into its S3 key (relative to the bucket) for the manifest.
+    `key_of` turns a written file's full path into its S3 key (relative to the bucket) for the manifest;
+    `source_of` turns an input file's path into what the quarantine's `source_file` says (its s3:// URI).
     """
     spark.sparkContext._jsc.hadoopConfiguration().set("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
     for path in (options.output_path, options.quarantine_path):
@@ -234,62 +251,107 @@ def run_transform(
     if columns is None:
         columns = _infer_columns(spark, files, options.delimiter, options.quote) if files else []
     names = [c.name for c in columns]
-    if options.partition_by and columns and options.partition_by not in names:
+    output_names = names + [c.name for c in options.added_columns or []]
+    # A transform with no declared added columns may add the partition column itself: Spark checks it then.
+    free_form = bool(options.transform_module) and options.added_columns is None
+    if options.partition_by and columns and not free_form and options.partition_by not in output_names:
         raise TransformError(
-            f"--partition_by {options.partition_by!r} is not a column ({', '.join(names)}): "
+            f"--partition_by {options.partition_by!r} is not a column ({', '.join(output_names)}): "
             "name one of the columns, or leave --partition_by out"
         )
+    function = None
+    if options.transform_module:
+        from .hook import load_transform  # here, not at the top: hook imports this module
 
-    rows_in = rows_out = rows_rejected = 0
+        function = load_transform(options.transform_module, options.transform_function)
+
+    counts = {"rows_in": 0, "rows_out": 0, "rows_rejected": 0, "rows_dropped": None}
     if files and columns:
-        records = _records_df(spark, files, names, options.delimiter, options.quote)
+        records = _records_df(spark, files, names, options.delimiter, options.quote, source_of)
         checked = records.withColumn(REASON, _reason(columns)).cache()
         try:
-            totals = checked.agg(
-                F.count(F.lit(1)).alias("rows"),
-                F.sum(F.when(F.col(REASON).isNull(), 1).otherwise(0)).alias("good"),
-                F.sum(F.when(F.col(REASON).isNotNull(), 1).otherwise(0)).alias("bad"),
-            ).first()
-            rows_in, rows_out, rows_rejected = totals["rows"], totals["good"] or 0, totals["bad"] or 0
-
-            good = checked.filter(F.col(REASON).isNull()).select(
-                *[_try_cast(c.name, c.type).alias(c.name) for c in columns]
-            )
-            if rows_out > 0:
-                # Partitioned: one file per partition value, rather than one per value per input split.
-                frame = good.repartition(F.col(options.partition_by)) if options.partition_by else good
-                writer = frame.write.mode("overwrite").option("compression", "snappy")
-                if options.partition_by:
-                    writer = writer.partitionBy(options.partition_by)
-                writer.parquet(options.output_path)
-
-            if rows_rejected > 0:
-                bad = checked.filter(F.col(REASON).isNotNull()).select(
-                    F.col(SOURCE).alias("source_file"),
-                    F.col(LINE).alias("line"),
-                    F.col(REASON).alias("reason"),
-                    F.col(RAW).alias("record"),
-                )
-                bad.orderBy("source_file", "line").coalesce(1).write.mode("overwrite").json(options.quarantine_path)
+            _write_rows(spark, options, columns, checked, function, counts)
         finally:
             checked.unpersist()
+    elif function is not None:
+        counts["rows_dropped"] = 0
 
     result = TransformResult(
         input_files=files,
-        rows_in=rows_in,
-        rows_out=rows_out,
-        rows_rejected=rows_rejected,
         output_files=list_files(spark, options.output_path),
         quarantine_files=list_files(spark, options.quarantine_path),
         columns=list(columns),
+        **counts,
     )
     write_text(spark, options.manifest_path, json.dumps(manifest(options.batch_id, result, key_of), indent=2) + "\n")
     return result
 
 
+def _write_rows(spark, options: TransformOptions, columns, checked: DataFrame, function, counts) -> None:
+    """Writes the checked records' good rows (through the user's transform, when there is one) as Parquet
+    and the rejected ones to the quarantine; fills in `counts`."""
+    totals = checked.agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.sum(F.when(F.col(REASON).isNull(), 1).otherwise(0)).alias("good"),
+        F.sum(F.when(F.col(REASON).isNotNull(), 1).otherwise(0)).alias("bad"),
+    ).first()
+    counts["rows_in"], counts["rows_out"], counts["rows_rejected"] = totals["rows"], totals["good"] or 0, totals["bad"] or 0
+    typed = [_try_cast(c.name, c.type).alias(c.name) for c in columns]
+    bad = checked.filter(F.col(REASON).isNotNull()).select(
+        F.col(SOURCE).alias("source_file"), F.col(LINE).alias("line"), F.col(REASON).alias("reason"), F.col(RAW).alias("record")
+    )
+    judged = None
+    if function is None:
+        good = checked.filter(F.col(REASON).isNull()).select(*typed)
+    else:
+        from .hook import ORIGIN, RULE_REASON, TransformContext, apply_transform, written_columns
+
+        name = f"{options.transform_module}.{options.transform_function}"
+        origin = F.struct(F.col(SOURCE).alias("file"), F.col(LINE).alias("line"), F.col(RAW).alias("record"))
+        rows = checked.filter(F.col(REASON).isNull()).select(origin.alias(ORIGIN), *typed)
+        ctx = TransformContext(options.batch_id, options.arguments, spark)
+        judged = apply_transform(function, name, rows, ctx).cache()
+        split = judged.agg(
+            F.sum(F.when(F.col(RULE_REASON).isNull(), 1).otherwise(0)).alias("kept"),
+            F.sum(F.when(F.col(RULE_REASON).isNotNull(), 1).otherwise(0)).alias("rejected"),
+        ).first()
+        kept, rejected = split["kept"] or 0, split["rejected"] or 0
+        counts["rows_dropped"] = counts["rows_out"] - kept - rejected
+        counts["rows_out"], counts["rows_rejected"] = kept, counts["rows_rejected"] + rejected
+        good = judged.filter(F.col(RULE_REASON).isNull()).select(
+            *written_columns(judged, columns, options.added_columns, name)
+        )
+        present = [c for c in judged.columns if c not in (ORIGIN, RULE_REASON)]
+        from_origin = ORIGIN in judged.columns
+        # A transform that selected its columns anew lost the origin: the row's own values stand for it.
+        rule_bad = judged.filter(F.col(RULE_REASON).isNotNull()).select(
+            (F.col(f"{ORIGIN}.file") if from_origin else F.lit(None).cast("string")).alias("source_file"),
+            (F.col(f"{ORIGIN}.line") if from_origin else F.lit(None).cast("int")).alias("line"),
+            F.col(RULE_REASON).alias("reason"),
+            (F.col(f"{ORIGIN}.record") if from_origin else F.to_json(F.struct(*[F.col(f"`{c}`") for c in present]))).alias(
+                "record"
+            ),
+        )
+        bad = bad.unionByName(rule_bad)
+    try:
+        if counts["rows_out"] > 0:
+            # Partitioned: one file per partition value, rather than one per value per input split.
+            frame = good.repartition(F.col(options.partition_by)) if options.partition_by else good
+            writer = frame.write.mode("overwrite").option("compression", "snappy")
+            if options.partition_by:
+                writer = writer.partitionBy(options.partition_by)
+            writer.parquet(options.output_path)
+        if counts["rows_rejected"] > 0:
+            bad.orderBy("source_file", "line").coalesce(1).write.mode("overwrite").json(options.quarantine_path)
+    finally:
+        if judged is not None:
+            judged.unpersist()
+
+
 def manifest(batch_id: str, result: TransformResult, key_of: Callable[[str], str]) -> Dict[str, object]:
-    """The GlueManifest of src/workflow-safe/layout.ts, exactly: keys relative to the bucket."""
-    return {
+    """The GlueManifest of src/workflow-safe/layout.ts, exactly: keys relative to the bucket (rowsDropped
+    only when a user transform ran)."""
+    found: Dict[str, object] = {
         "batchId": batch_id,
         "inputFiles": [key_of(f) for f in result.input_files],
         "rowsIn": result.rows_in,
@@ -298,6 +360,9 @@ def manifest(batch_id: str, result: TransformResult, key_of: Callable[[str], str
         "outputFiles": [{"key": key_of(f), "bytes": n} for f, n in result.output_files],
         "quarantineFiles": [{"key": key_of(f), "bytes": n} for f, n in result.quarantine_files],
     }
+    if result.rows_dropped is not None:
+        found["rowsDropped"] = result.rows_dropped
+    return found
 
 
 def s3_key(uri: str) -> str:

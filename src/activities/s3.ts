@@ -318,6 +318,7 @@ const GlueManifestSchema = z.object({
   rowsIn: count,
   rowsOut: count,
   rowsRejected: count,
+  rowsDropped: z.number().int().optional(),
   outputFiles: z.array(fileEntry),
   quarantineFiles: z.array(fileEntry),
 }) satisfies z.ZodType<GlueManifest>;

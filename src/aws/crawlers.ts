@@ -5,9 +5,11 @@
 import {
   GetCrawlerCommand,
   GetCrawlerMetricsCommand,
+  ListCrawlsCommand,
   StartCrawlerCommand,
   StopCrawlerCommand,
   type Crawler,
+  type CrawlerHistory,
   type CrawlerState,
   type GlueClient,
   type LastCrawlStatus,
@@ -30,21 +32,18 @@ export const LAST_CRAWL_OUTCOME = {
   CANCELLED: 'fail',
 } as const satisfies Record<LastCrawlStatus, Outcome>;
 
-/**
- * How much earlier than startedAfter our crawl's LastCrawl.StartTime may be (AWS's clock against the
- * worker's). Small on purpose: the crawl before ours ended before we started it, so it started earlier still.
- */
-export const CLOCK_SKEW_MS = 2_000;
-
-/** 'done' when the crawler is idle (READY), 'wait' while a crawl runs or stops. */
+/** A crawler is idle only when READY; then LastCrawl says how the crawl went. */
 export const crawlerIdle = (crawler: Crawler): Outcome =>
   CRAWLER_STATE_OUTCOME[crawler.State as CrawlerState] ?? 'wait';
 
-/** The outcome of the crawl that started at or after `startedAfterMs`; 'wait' until the crawler shows it. */
+/**
+ * The outcome of the first crawl that started at or after `startedAfterMs` (AWS's clock, as LastCrawl.StartTime
+ * is); 'wait' until the crawler is idle and LastCrawl is that crawl or a later one.
+ */
 export function crawlOutcome(crawler: Crawler, startedAfterMs: number): Outcome {
   if (crawlerIdle(crawler) === 'wait') return 'wait';
   const last = crawler.LastCrawl;
-  if (!last?.StartTime || last.StartTime.getTime() < startedAfterMs - CLOCK_SKEW_MS) return 'wait';
+  if (!last?.StartTime || last.StartTime.getTime() < startedAfterMs) return 'wait';
   return LAST_CRAWL_OUTCOME[last.Status as LastCrawlStatus] ?? 'wait';
 }
 
@@ -75,6 +74,27 @@ export async function getCrawler(glue: GlueClient, region: string, crawlerName: 
   const out = await awsCall(target, () => glue.send(new GetCrawlerCommand({ Name: crawlerName })));
   if (!out.Crawler) throw missingField(target, 'Crawler');
   return out.Crawler;
+}
+
+/**
+ * The crawler's crawl in progress, as ListCrawls shows it (its CrawlId and StartTime on AWS's clock), or undefined
+ * when Glue lists none running.
+ */
+export async function runningCrawl(
+  glue: GlueClient,
+  region: string,
+  crawlerName: string,
+): Promise<(CrawlerHistory & { StartTime: Date }) | undefined> {
+  const out = await awsCall(crawlerTarget('ListCrawls', region, crawlerName), () =>
+    glue.send(
+      new ListCrawlsCommand({
+        CrawlerName: crawlerName,
+        Filters: [{ FieldName: 'STATE', FilterOperator: 'EQ', FieldValue: 'RUNNING' }],
+      }),
+    ),
+  );
+  const running = (out.Crawls ?? []).filter((c): c is CrawlerHistory & { StartTime: Date } => !!c.StartTime);
+  return running.sort((a, b) => b.StartTime.getTime() - a.StartTime.getTime())[0];
 }
 
 /** StartCrawler. CrawlerRunningException comes out as is, for the caller to wait for that crawl. */

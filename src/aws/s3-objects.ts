@@ -23,19 +23,19 @@ export interface CallOptions {
 
 const missingBucketFix = 'create the bucket (npm run provision) or fix the bucket name in the spec';
 
-/** Every key under `prefix` (folder markers left out), with its size: a paged ListObjectsV2. */
+/** Every key under `prefix` (folder markers left out), with its size and LastModified: a paged ListObjectsV2. */
 export async function listKeys(
   s3: S3Client,
   where: { region: string; bucket: string; prefix: string },
   { abortSignal }: CallOptions = {},
-): Promise<{ key: string; size?: number }[]> {
+): Promise<{ key: string; size?: number; lastModified?: Date }[]> {
   const target: AwsTarget = {
     operation: 'ListObjectsV2',
     resource: `bucket ${where.bucket}`,
     region: where.region,
     notFoundFix: missingBucketFix,
   };
-  const found: { key: string; size?: number }[] = [];
+  const found: { key: string; size?: number; lastModified?: Date }[] = [];
   let token: string | undefined;
   do {
     const page = await awsCall(target, () =>
@@ -44,7 +44,7 @@ export async function listKeys(
       }),
     );
     for (const o of page.Contents ?? []) {
-      if (o.Key && !o.Key.endsWith('/')) found.push({ key: o.Key, size: o.Size });
+      if (o.Key && !o.Key.endsWith('/')) found.push({ key: o.Key, size: o.Size, lastModified: o.LastModified });
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { s3Uri } from '../workflow-safe/layout';
-import { read, update, type Change } from './change';
+import { ProvisionError, read, update, type Change } from './change';
 
 /** Where the job script and its Python package go, in the primary region's curated bucket. */
 export const SCRIPTS_PREFIX = '_glueline/scripts/';
@@ -97,6 +97,7 @@ export async function planObject(
   key: string,
   body: Buffer,
   bucketPlanned: boolean,
+  from = 'glue/',
 ): Promise<Change[]> {
   const resource = `S3 object ${s3Uri(bucket, key)}`;
   const head = bucketPlanned
@@ -118,19 +119,39 @@ export async function planObject(
     );
   };
   if (head) return update(resource, [{ field: 'content MD5', from: current, to: digest }], permission, apply);
-  return [{ action: 'create' as const, resource, detail: `${body.length} bytes from glue/`, permission, apply }];
+  return [{ action: 'create' as const, resource, detail: `${body.length} bytes from ${from}`, permission, apply }];
 }
 
-/** The uploads of the script and the package to the primary region's curated bucket. */
+/** The user's transform module (spec.transform.module): the file to upload and where it goes. */
+export interface UserModuleUpload {
+  /** The module file on this machine (the spec's path resolved against the spec file's folder). */
+  file: string;
+  key: string;
+}
+
+/** The uploads of the script, the package and the user's transform module to the primary region's curated bucket. */
 export async function planJobScript(
   s3: S3Client,
   bucket: string,
   glueDir: string,
   bucketPlanned: boolean,
+  userModule?: UserModuleUpload,
 ): Promise<Change[]> {
   const bundle = glueBundle(glueDir);
-  return [
+  const changes = [
     ...(await planObject(s3, bucket, `${SCRIPTS_PREFIX}${JOB_SCRIPT}`, bundle.script, bucketPlanned)),
     ...(await planObject(s3, bucket, `${SCRIPTS_PREFIX}${JOB_MODULES}`, bundle.modules, bucketPlanned)),
   ];
+  if (userModule) {
+    let body: Buffer;
+    try {
+      body = fs.readFileSync(userModule.file);
+    } catch (err) {
+      throw new ProvisionError(
+        `transform.module: cannot read ${userModule.file} (${(err as Error).message}): the path is relative to the spec file's folder`,
+      );
+    }
+    changes.push(...(await planObject(s3, bucket, userModule.key, body, bucketPlanned, userModule.file)));
+  }
+  return changes;
 }

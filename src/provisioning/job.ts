@@ -12,6 +12,7 @@ import { primaryRegion, s3Uri } from '../workflow-safe/layout';
 import type { PipelineSpec } from '../workflow-safe/spec';
 import { differences, read, requireRole, roleName, update, type Change, type FieldChange } from './change';
 import { JOB_MODULES, JOB_SCRIPT, SCRIPTS_PREFIX } from './job-script';
+import { transformModuleKey, transformModuleName } from '../workflow-safe/user-transform';
 
 /** Job runs of one pipeline that may run at once (one per batch). */
 export const MAX_CONCURRENT_RUNS = 4;
@@ -37,6 +38,15 @@ export function wantedJob(spec: PipelineSpec, settings: JobSettings & { roleArn:
   };
   if (spec.transform.columns) defaults['--columns_json'] = JSON.stringify(spec.transform.columns);
   if (spec.transform.partitionBy) defaults['--partition_by'] = spec.transform.partitionBy;
+  const { module } = spec.transform;
+  if (module) {
+    // Glue puts every --extra-py-files file on the Python path: the job imports the module by its name.
+    const key = transformModuleKey(SCRIPTS_PREFIX, spec.transform.jobName, module);
+    defaults['--extra-py-files'] += `,${s3Uri(primary.curatedBucket, key)}`;
+    defaults['--transform_module'] = transformModuleName(module);
+    defaults['--transform_function'] = spec.transform.function;
+  }
+  if (spec.transform.addedColumns) defaults['--added_columns_json'] = JSON.stringify(spec.transform.addedColumns);
   return {
     // The text existing jobs carry: changing it would plan an update of every job already provisioned.
     Description: `glueline pipeline ${spec.name}: batch CSV to Parquet (managed by npm run provision)`,
@@ -54,7 +64,13 @@ export function wantedJob(spec: PipelineSpec, settings: JobSettings & { roleArn:
 }
 
 /** Default arguments glueline sets only when the spec has them: one the spec no longer has is removed. */
-const OPTIONAL_ARGUMENTS = ['--columns_json', '--partition_by'];
+const OPTIONAL_ARGUMENTS = [
+  '--columns_json',
+  '--partition_by',
+  '--transform_module',
+  '--transform_function',
+  '--added_columns_json',
+];
 
 /**
  * Which fields of an existing job differ from the wanted one. Extra DefaultArguments set by hand are left

@@ -14,7 +14,8 @@ import { ProvisionError, type Change } from './change';
 import { crawlersOf, planCrawler } from './crawlers';
 import { databasesOf, planDatabase } from './databases';
 import { planJob } from './job';
-import { planJobScript } from './job-script';
+import { planJobScript, SCRIPTS_PREFIX } from './job-script';
+import { transformModuleKey } from '../workflow-safe/user-transform';
 
 /** The clients provisioning sends its calls with, per region (an AwsClients fits). */
 export interface ProvisionClients {
@@ -33,6 +34,8 @@ export interface ProvisionOptions {
   numberOfWorkers?: number;
   /** The folder holding glueline_job.py and glueline_transform/. @default - `<repo>/glue` */
   glueDir?: string;
+  /** The spec file's folder: spec.transform.module is relative to it. @default - the current directory */
+  specDir?: string;
 }
 
 /** Reads what exists and returns the changes that make it match the spec. Changes nothing. */
@@ -58,7 +61,13 @@ export async function planProvisioning(
     (c) => c.action === 'create' && c.resource.startsWith(`S3 bucket ${primary.curatedBucket} `),
   );
   const glueDir = options.glueDir ?? path.join(packageRoot, 'glue');
-  changes.push(...(await planJobScript(clients.s3(primary.region), primary.curatedBucket, glueDir, curatedPlanned)));
+  const { module, jobName } = spec.transform;
+  const userModule = module
+    ? { file: path.resolve(options.specDir ?? '.', module), key: transformModuleKey(SCRIPTS_PREFIX, jobName, module) }
+    : undefined;
+  changes.push(
+    ...(await planJobScript(clients.s3(primary.region), primary.curatedBucket, glueDir, curatedPlanned, userModule)),
+  );
   const settings = {
     glueVersion: options.glueVersion ?? spec.provision.glueVersion,
     workerType: options.workerType ?? spec.provision.workerType,

@@ -9,9 +9,12 @@ import { loadDotEnv } from '../env-file';
 import { packageVersion } from '../package-root';
 import type { CommandIo } from './common';
 import { parseCommandArgs, processIo, UsageError } from './common';
+import { devstackCommand } from './devstack';
+import { listCommand } from './list';
 import { provisionCommand } from './provision';
 import { queryCommand } from './query';
 import { redriveCommand } from './redrive';
+import { rejectsCommand } from './rejects';
 import { runCommand } from './run';
 import { s3EventsCommand } from './s3-events-command';
 import { scheduleCommand } from './schedule';
@@ -25,12 +28,15 @@ const COMMANDS: Record<string, (args: string[], io: CommandIo) => Promise<number
   status: statusCommand,
   follow: followCommand,
   health: healthCommand,
+  list: listCommand,
   redrive: redriveCommand,
   query: queryCommand,
+  rejects: rejectsCommand,
   schedule: scheduleCommand,
   's3-events': s3EventsCommand,
   provision: provisionCommand,
   worker: workerCommand,
+  devstack: devstackCommand,
 };
 
 const workerUsage = `usage: glueline worker     (npm run worker in a checkout)
@@ -56,15 +62,18 @@ export const usage = `usage: glueline <command> [options]     (glueline <command
 
   run       start csvPipeline for a batch (S3 keys, a prefix, or local files); --wait follows it live
   step      run one step of a batch alone (pipelineStep)
-  status    one look at a run's progress: npm run glueline -- status <workflowId>
-  follow    follow a run live until it closes: npm run glueline -- follow <workflowId>
+  status    one look at a run's progress: glueline status <workflowId>
+  follow    follow a run live until it closes: glueline follow <workflowId>
+  list      a pipeline's recent runs, newest first: glueline list --spec <file>
   health    a pipeline's recent batches: rows, rejects, reconciliation, warnings, status (--json)
-  redrive   re-run a failed batch from a step: npm run glueline -- redrive <workflowId> --from <step>
+  redrive   re-run a failed batch from a step: glueline redrive <workflowId> --from <step>
   query     run SQL on a region's Redshift and print a table
+  rejects   print a batch's rejected rows with their reasons (--json for a document)
   schedule  create, update, pause, unpause, trigger, delete or describe a schedule for a prefix
   s3-events start a batch's run when its files land: consume S3 ObjectCreated events from SQS
   provision create or update what a spec needs in AWS (buckets, Glue databases, crawlers, the job); also npm run provision
   worker    run the worker that executes the runs (npm run worker in a checkout)
+  devstack  the local stack: up, down, status (in a checkout), env (its settings as export lines)
 
 Temporal from the environment, as the worker: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE,
 TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE; GLUELINE_TASK_QUEUE (default glueline);

@@ -1,5 +1,5 @@
 /**
- * What every `npm run glueline -- <command>` shares: argument parsing with usage errors (exit 2), the
+ * What every `glueline <command>` shares: argument parsing with usage errors (exit 2), the
  * Temporal client (src/temporal/connection.ts, as the worker connects), AWS clients and the UI link.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -25,13 +25,37 @@ export interface CommandIo {
   err: (line: string) => void;
   /** Whether stdout is a terminal (live redraws) or a log (one line per change). */
   isTTY: boolean;
+  /** The terminal the live view redraws in place when {@link isTTY}. @default process.stdout */
+  terminal?: Terminal;
+}
+
+/** What the live view needs of a terminal: a width, and raw writes (cursor moves). */
+export interface Terminal {
+  columns: number;
+  /** The terminal's height, when known: a taller view is cut to fit. */
+  rows?: number;
+  write(chunk: string): void;
 }
 
 export const processIo = (): CommandIo => ({
   out: (line) => console.log(line),
   err: (line) => console.error(line),
   isTTY: process.stdout.isTTY === true,
+  terminal: process.stdout,
 });
+
+/** The `--json` flag of run, status, list and query. */
+export const jsonOption = { json: { type: 'boolean', default: false } } as const;
+
+/**
+ * The io of a command's human lines: with --json they go to stderr, so stdout holds the one JSON document and
+ * nothing else (and nothing is redrawn in place).
+ */
+export const humanIo = (io: CommandIo, json: boolean | undefined): CommandIo =>
+  json ? { out: io.err, err: io.err, isTTY: false } : io;
+
+/** Prints a command's `--json` document: one JSON document on stdout. */
+export const printJson = (io: CommandIo, document: unknown): void => io.out(JSON.stringify(document, null, 2));
 
 /** node's parseArgs, with its errors turned into UsageErrors that name the command's help. */
 export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(
@@ -47,7 +71,7 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options'
       strict: true,
     });
   } catch (err) {
-    throw new UsageError(`${(err as Error).message}; see npm run glueline -- ${command} --help`);
+    throw new UsageError(`${(err as Error).message}; see glueline ${command} --help`);
   }
 }
 

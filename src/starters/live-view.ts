@@ -7,6 +7,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { PROGRESS_QUERY, type PipelineProgress, type PipelineResult } from '../workflow-safe/pipeline';
 import { formatProgressLines, formatSummary } from './progress-view';
 import type { CommandIo } from './common';
+import { TerminalFrame } from './terminal-frame';
 
 export interface FollowOptions {
   /** Put before every line. @default '' */
@@ -15,28 +16,30 @@ export interface FollowOptions {
   pollIntervalMs?: number;
 }
 
-/** Starts following `handle`'s progress; `stop()` draws the final state once more and ends. */
-export function followProgress(handle: WorkflowHandle, io: CommandIo, options: FollowOptions = {}) {
-  const indent = options.indent ?? '';
-  const interval = options.pollIntervalMs ?? 500;
-  let drawn = 0;
+/**
+ * Draws successive progress answers: on a terminal, the step lines redrawn in place, each cut to the terminal's
+ * width; otherwise (a pipe, a file) a step's line each time its status changes.
+ */
+export function progressView(io: CommandIo, indent = '', nowMs: () => number = Date.now) {
+  const frame = io.isTTY ? new TerminalFrame(io.terminal ?? process.stdout) : undefined;
   const printed = new Map<string, string>();
-  let stopped = false;
-  let wake: (() => void) | undefined;
-  const draw = (progress: PipelineProgress) => {
-    const lines = formatProgressLines(progress).map((l) => `${indent}${l}`);
-    if (io.isTTY) {
-      if (drawn > 0) process.stdout.write(`\x1b[${drawn}A\x1b[0J`);
-      process.stdout.write(`${lines.join('\n')}\n`);
-      drawn = lines.length;
-      return;
-    }
+  return (progress: PipelineProgress): void => {
+    const lines = formatProgressLines(progress, nowMs()).map((l) => `${indent}${l}`);
+    if (frame) return frame.draw(lines);
     progress.steps.forEach((step, i) => {
       if (printed.get(step.step) === step.status) return;
       printed.set(step.step, step.status);
       io.out(lines[i]!);
     });
   };
+}
+
+/** Starts following `handle`'s progress; `stop()` draws the final state once more and ends. */
+export function followProgress(handle: WorkflowHandle, io: CommandIo, options: FollowOptions = {}) {
+  const interval = options.pollIntervalMs ?? 500;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const draw = progressView(io, options.indent);
   const poll = async () => {
     while (!stopped) {
       const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined);
@@ -78,6 +81,30 @@ export async function watchRun(handle: WorkflowHandle, io: CommandIo, options: F
     io.out('');
     io.out(`${options.indent ?? ''}${handle.workflowId} failed: ${rootCause(err)}`);
     return 1;
+  }
+}
+
+/** How a run ended, for `--json`: Temporal's status, and the result or the failure's cause with the last progress. */
+export interface RunOutcome {
+  /** COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT. */
+  status: string;
+  result: PipelineResult | null;
+  /** The innermost cause's message; null when the run completed. */
+  failure: string | null;
+  /** A failed run's progress (which step failed, and why); null when the run completed or no worker answered. */
+  progress: PipelineProgress | null;
+}
+
+/** Waits for the run to close, quietly. */
+export async function awaitOutcome(handle: WorkflowHandle): Promise<RunOutcome> {
+  try {
+    const result = (await handle.result()) as PipelineResult;
+    return { status: 'COMPLETED', result, failure: null, progress: null };
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    const progress = (await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined)) ?? null;
+    const { status } = await handle.describe();
+    return { status: status.name, result: null, failure: rootCause(err), progress };
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Plain-text views of a run's `progress` and result, shared by the demo and the starters' live view:
- * one line per step instance, and a closing summary (files, rows, bytes, time per step).
+ * one line per step instance, a closing summary (files, rows, bytes, time per step), and aligned tables.
  */
 import type {
   PipelineProgress,
@@ -47,15 +47,25 @@ const reconciled = (r: Reconciliation) =>
     ? `reconciled ${r.actualRows} of ${r.expectedRows} rows`
     : `MISMATCH: ${r.actualRows} rows in the target, rowsOut ${r.expectedRows}`;
 
+/** Rows a user transform filtered out (or added), when it did. */
+const dropped = (c: { rowsDropped?: number }) =>
+  c.rowsDropped ? `, ${Math.abs(c.rowsDropped)} ${c.rowsDropped > 0 ? 'dropped' : 'added'} by the transform` : '';
+
+/** " (joined crawl 3f2a9c1e)": which crawl a crawl step waits for, shared or its own (the id shortened). */
+const crawlNote = ({ crawl }: StepProgress) =>
+  crawl ? ` (${crawl.how} crawl${crawl.crawlId ? ` ${crawl.crawlId.slice(0, 8)}` : ''})` : '';
+
 function detail(step: StepProgress): string {
   if (step.status === 'skipped') return step.skipReason ? `(${step.skipReason})` : '';
   if (step.error) return `${step.error.type}: ${step.error.message}`;
   const { awsIds: ids, counts: c } = step;
   const parts: string[] = [];
   if (c.objects !== undefined) parts.push(`${c.objects} object(s), ${formatBytes(c.bytes ?? 0)}`);
-  if (c.rowsIn !== undefined) parts.push(`${c.rowsIn} rows in, ${c.rowsOut} out, ${c.rowsRejected} rejected`);
+  if (c.rowsIn !== undefined)
+    parts.push(`${c.rowsIn} rows in, ${c.rowsOut} out, ${c.rowsRejected} rejected${dropped(c)}`);
+  if (ids.quarantineUri) parts.push(`rejected rows in ${ids.quarantineUri}`);
   if (ids.jobRunId) parts.push(`job run ${ids.jobRunId}`);
-  else if (ids.crawlerName) parts.push(`crawler ${ids.crawlerName}`);
+  else if (ids.crawlerName) parts.push(`crawler ${ids.crawlerName}${crawlNote(step)}`);
   if (ids.statementIds?.length) parts.push(`statement ${ids.statementIds[0]}`);
   if (step.reconciliation) parts.push(reconciled(step.reconciliation));
   return parts.join('; ');
@@ -81,7 +91,9 @@ export function formatSummary(result: PipelineResult): string[] {
   if (t.rawObjects !== undefined) lines.push(`files in:   ${t.rawObjects} CSV, ${formatBytes(t.rawBytes ?? 0)}`);
   if (t.curatedObjects !== undefined)
     lines.push(`files out:  ${t.curatedObjects} Parquet, ${formatBytes(t.curatedBytes ?? 0)} (per region)`);
-  if (t.rowsIn !== undefined) lines.push(`rows:       ${t.rowsIn} in, ${t.rowsOut} out, ${t.rowsRejected} rejected`);
+  if (t.rowsIn !== undefined)
+    lines.push(`rows:       ${t.rowsIn} in, ${t.rowsOut} out, ${t.rowsRejected} rejected${dropped(t)}`);
+  if (t.quarantineUri) lines.push(`rejected:   ${t.quarantineUri} (glueline rejects prints them)`);
   for (const s of result.steps.filter((s) => s.reconciliation))
     lines.push(`reconciled: ${s.region}: ${reconciled(s.reconciliation!)} (${s.reconciliation!.sql})`);
   for (const w of result.warnings ?? []) lines.push(`warning:    ${w.step}: ${w.message}`);
@@ -92,4 +104,15 @@ export function formatSummary(result: PipelineResult): string[] {
     for (const s of ran) lines.push(`  ${s.step.padEnd(width)}  ${formatDuration(s.durationMs!).padStart(7)}`);
   }
   return lines;
+}
+
+/** Rows as an aligned text table with a header and a rule. */
+export function formatTable(columns: string[], rows: string[][]): string[] {
+  const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join(' | ')
+      .trimEnd();
+  return [line(columns), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map(line)];
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run glueline -- provision` (alias `npm run provision`): creates or updates what a pipeline spec
+ * `glueline provision` (alias `npm run provision`): creates or updates what a pipeline spec
  * needs (buckets, Glue databases, crawlers, the job script and the job definition) in every region. Reads
  * first and prints the plan; a second run plans nothing. Against the local stack it applies the plan at
  * once; against AWS only with --yes.
@@ -14,12 +14,13 @@ import { asUsageError, parseCommandArgs, UsageError, type CommandIo } from './co
 import { loadSpec } from './spec-arg';
 import { DEFAULT_STACK_DIR, readEndpoints } from './stack-endpoints';
 
-export const provisionUsage = `usage: npm run glueline -- provision --spec <file> [--endpoint URL | --stack-dir DIR | --aws] [options]
+export const provisionUsage = `usage: glueline provision --spec <file> [--endpoint URL | --stack-dir DIR | --aws] [options]
        (npm run provision -- ... is the same command)
 
 Creates or updates, idempotently, what the spec needs in every region: S3 buckets (SSE-S3 default
 encryption, public access blocked, versioning when spec.provision.bucketVersioning), the Glue databases,
-the raw and curated crawlers, the job script in S3 and the Glue job. Prints the plan first: each
+the raw and curated crawlers, the job script (and spec.transform.module, relative to the spec file) in S3
+and the Glue job. Prints the plan first: each
 resource to create, and each field of an existing one to update, old -> new. Exit 2 on a bad spec or
 flag (nothing read or changed), 1 when AWS refuses or a change fails (the message says which and why).
 
@@ -78,6 +79,8 @@ export interface ProvisionRun {
   workerType?: PipelineSpec['provision']['workerType'];
   /** @default - spec.provision.numberOfWorkers */
   numberOfWorkers?: number;
+  /** The spec file's folder, which spec.transform.module is relative to. @default - the current directory */
+  specDir?: string;
   /** @default - console.log */
   log?: (line: string) => void;
   /** @default - clients for the target ({@link clientsFor}) */
@@ -102,6 +105,7 @@ export async function provision(run: ProvisionRun): Promise<ProvisionOutcome> {
     glueVersion: run.glueVersion,
     workerType: run.workerType,
     numberOfWorkers: run.numberOfWorkers,
+    specDir: run.specDir,
   });
   if (changes.length === 0) {
     log('provision: no changes: everything the spec needs is already in place.');
@@ -178,6 +182,7 @@ export async function provisionCommand(args: string[], io: CommandIo): Promise<n
     glueVersion: overrides.glueVersion,
     workerType: overrides.workerType,
     numberOfWorkers: overrides.numberOfWorkers,
+    specDir: path.dirname(path.resolve(values.spec!)),
     log: io.out,
   });
   return 0;

@@ -1,15 +1,16 @@
 /**
- * `npm run glueline -- query`: runs SQL through the Redshift Data API against a spec's region's Redshift
+ * `glueline query`: runs SQL through the Redshift Data API against a spec's region's Redshift
  * target and prints the rows as a table. The data scientists' path; locally it reads what the demo loaded.
  */
 import type { Field, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { fieldValue, runStatement } from '../aws/redshift-data';
 import type { RedshiftTarget } from '../workflow-safe/spec';
 import { shellWord } from '../temporal/run-links';
-import { awsClients, parseCommandArgs, UsageError, type CommandIo } from './common';
+import { awsClients, jsonOption, parseCommandArgs, printJson, UsageError, type CommandIo } from './common';
+import { formatTable } from './progress-view';
 import { loadSpec } from './spec-arg';
 
-export const queryUsage = `usage: npm run glueline -- query --spec <file> --region <region> --sql "<SQL>" [--max-rows N]
+export const queryUsage = `usage: glueline query --spec <file> --region <region> --sql "<SQL>" [--max-rows N] [--json]
 
 Runs SQL on the Redshift target of the spec's region (workgroup or cluster, database; a cluster's dbUser or
 secretArn) through the Redshift Data API, waits for it, and prints the rows as a table. AWS credentials come
@@ -17,6 +18,8 @@ from the SDK's chain; GLUELINE_AWS_ENDPOINT points it at a local stack (whose Re
 and the pipeline loaded). Exit 1 with Redshift's error text when the SQL fails, 2 on bad flags.
 
   --max-rows N   print at most N rows (default 100)
+  --json         print one JSON document instead: {region, statementId, columns, rows, rowCount, shown}, each
+                 row an array of its values as JSON (numbers, booleans, strings, null; a blob as base64)
 
 the same with the AWS CLI:
   aws redshift-data execute-statement --region <region> --workgroup-name <wg> --database <db> --sql "<SQL>"
@@ -30,22 +33,18 @@ const options = {
   region: { type: 'string' },
   sql: { type: 'string' },
   'max-rows': { type: 'string' },
+  ...jsonOption,
 } as const;
 
 /** A field as the table shows it: NULL for SQL NULL, a blob by its size. */
 const cellText = (f: Field): string =>
   f.blobValue !== undefined ? `<${f.blobValue.length} bytes>` : (fieldValue(f) ?? (f.isNull ? 'NULL' : ''));
 
-/** Rows as an aligned text table with a header and a rule. */
-export function formatTable(columns: string[], rows: string[][]): string[] {
-  const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join(' | ')
-      .trimEnd();
-  return [line(columns), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map(line)];
-}
+/** A field as `--json` shows it: the Data API's typed value, null for SQL NULL, a blob as base64. */
+const jsonValue = (f: Field): string | number | boolean | null =>
+  f.isNull
+    ? null
+    : (f.longValue ?? f.doubleValue ?? f.booleanValue ?? f.stringValue ?? (f.blobValue ? fieldValue(f) : null));
 
 /** Runs `sql` on `target` in `region` and waits for it; throws with Redshift's error text when it fails. */
 export async function runSql(client: RedshiftDataClient, region: string, target: RedshiftTarget, sql: string) {
@@ -54,6 +53,7 @@ export async function runSql(client: RedshiftDataClient, region: string, target:
     id: statementId,
     columns: columns.map((c) => c.label ?? c.name ?? ''),
     rows: records.map((record) => record.map(cellText)),
+    values: records.map((record) => record.map(jsonValue)),
   };
 }
 
@@ -85,7 +85,19 @@ export async function queryCommand(args: string[], io: CommandIo): Promise<numbe
     throw new UsageError(`--max-rows ${shellWord(values['max-rows']!)} is not a whole number of rows`);
   const client = awsClients().redshiftData(region.region);
   try {
-    const { columns, rows } = await runSql(client, region.region, region.redshift, values.sql);
+    const { id, columns, rows, values: typed } = await runSql(client, region.region, region.redshift, values.sql);
+    if (values.json) {
+      const shown = typed.slice(0, maxRows);
+      printJson(io, {
+        region: region.region,
+        statementId: id,
+        columns,
+        rows: shown,
+        rowCount: rows.length,
+        shown: shown.length,
+      });
+      return 0;
+    }
     for (const line of formatTable(columns, rows.slice(0, maxRows))) io.out(line);
     io.out(`(${rows.length} row${rows.length === 1 ? '' : 's'}${rows.length > maxRows ? `, ${maxRows} shown` : ''})`);
     return 0;

@@ -1,5 +1,5 @@
 /**
- * `npm run glueline -- redrive <workflowId> --from <step>`: re-runs a failed batch from a step, under a
+ * `glueline redrive <workflowId> --from <step>`: re-runs a failed batch from a step, under a
  * new run of the same business id, with the failed run's own input (read from its first history event).
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -9,7 +9,7 @@ import { STEPS, type PipelineInputRaw } from '../workflow-safe/run-input';
 import { parseCommandArgs, UsageError, withClient, type CommandIo } from './common';
 import { startPipeline } from './start-and-follow';
 
-export const redriveUsage = `usage: npm run glueline -- redrive <workflowId> --from <step> [--wait]
+export const redriveUsage = `usage: glueline redrive <workflowId> --from <step> [--wait]
 
 Re-runs a failed (or cancelled, terminated, timed-out) csvPipeline run from STEP: reads the run's input
 (spec, batch, options) from its first history event and starts a new run of the same workflow id with
@@ -56,11 +56,11 @@ export async function redriveCommand(args: string[], io: CommandIo): Promise<num
       );
     if (d.status.name === 'RUNNING')
       throw new UsageError(
-        `${workflowId} is still running (run ${d.runId}): nothing to redrive. Follow it: npm run glueline -- follow ${workflowId}`,
+        `${workflowId} is still running (run ${d.runId}): nothing to redrive. Follow it: glueline follow ${workflowId}`,
       );
     if (d.status.name === 'COMPLETED')
       throw new UsageError(
-        `${workflowId} succeeded (run ${d.runId}): nothing to redrive. To process the batch again: npm run glueline -- run ... --rerun`,
+        `${workflowId} succeeded (run ${d.runId}): nothing to redrive. To process the batch again: glueline run ... --rerun`,
       );
     const history = await client.workflow.getHandle(workflowId, d.runId).fetchHistory();
     const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];

@@ -1,16 +1,16 @@
 /**
- * `npm run glueline -- run`: starts csvPipeline for a spec and a batch (S3 keys, a prefix, or local files
+ * `glueline run`: starts csvPipeline for a spec and a batch (S3 keys, a prefix, or local files
  * uploaded first), with the business-key workflow id and the id policies of src/starters/start-options.ts.
  */
 import { uploadFiles } from '../aws/upload';
 import { primaryRegion } from '../workflow-safe/layout';
 import { STEPS } from '../workflow-safe/run-input';
 import { batchFromFlags, runOptionsFromFlags } from './batch-flags';
-import { awsClients, parseCommandArgs, withClient, type CommandIo } from './common';
+import { awsClients, humanIo, jsonOption, parseCommandArgs, withClient, type CommandIo } from './common';
 import { loadSpec } from './spec-arg';
 import { startPipeline } from './start-and-follow';
 
-export const runUsage = `usage: npm run glueline -- run --spec <file> --batch-id <id> (--prefix <p> | --key <k>... | --files <path>...) [options]
+export const runUsage = `usage: glueline run --spec <file> --batch-id <id> (--prefix <p> | --key <k>... | --files <path>...) [options]
 
 Starts csvPipeline for one batch: stage-raw, crawl-raw, transform, replicate-curated, then per region
 crawl-curated and redshift-refresh. The spec and the batch are validated first; a bad value stops here
@@ -31,6 +31,9 @@ options:
   --skip STEP           skip STEP (repeatable)
   --rerun               run the batch again even when it already completed
   --wait                follow the run live, print a summary, exit 0 if it succeeded and 1 if not
+  --json                print one JSON document on stdout instead (the other lines go to stderr):
+                        {outcome, batchId, workflowId, runId, url} and, with --wait, {status, result,
+                        failure, progress} once the run closed (no live view)
                         steps: ${STEPS.join(', ')}
 
 A second start of a batch that is running attaches to the running run (and says so); a batch that
@@ -60,15 +63,17 @@ const options = {
   skip: { type: 'string', multiple: true },
   rerun: { type: 'boolean', default: false },
   wait: { type: 'boolean', default: false },
+  ...jsonOption,
 } as const;
 
 /** The `run` command. @returns the exit code. */
-export async function runCommand(args: string[], io: CommandIo): Promise<number> {
+export async function runCommand(args: string[], stdio: CommandIo): Promise<number> {
   const { values, positionals } = parseCommandArgs('run', args, options);
   if (values.help) {
-    io.out(runUsage);
+    stdio.out(runUsage);
     return 0;
   }
+  const io = humanIo(stdio, values.json);
   const spec = loadSpec(values.spec);
   const { batch, uploads } = batchFromFlags(spec, values, positionals);
   const runOptions = runOptionsFromFlags(values);
@@ -80,6 +85,6 @@ export async function runCommand(args: string[], io: CommandIo): Promise<number>
     io.out(`  uploaded ${results.reduce((n, r) => n + r.bytes, 0)} bytes`);
   }
   return withClient((client, namespace) =>
-    startPipeline(client, namespace, io, { spec, batch, ...(runOptions ? { options: runOptions } : {}) }, values),
+    startPipeline(client, namespace, stdio, { spec, batch, ...(runOptions ? { options: runOptions } : {}) }, values),
   );
 }

@@ -1,10 +1,10 @@
-/** `npm run glueline -- s3-events`: the S3 event trigger as a long-running SQS consumer. */
+/** `glueline s3-events`: the S3 event trigger as a long-running SQS consumer. */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseCommandArgs, taskQueue, UsageError, withClient, type CommandIo } from './common';
 import { consumeS3Events } from './s3-events';
 import { loadSpec } from './spec-arg';
 
-export const s3EventsUsage = `usage: npm run glueline -- s3-events --spec <file> --queue-url <url> [options]
+export const s3EventsUsage = `usage: glueline s3-events --spec <file> --queue-url <url> [options]
 
 Consumes S3 ObjectCreated events from an SQS queue (S3 event notifications, the same through SNS, or
 EventBridge "Object Created" events) and starts csvPipeline once per batch. A batch is a folder right under

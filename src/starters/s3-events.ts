@@ -1,5 +1,5 @@
 /**
- * The S3 event trigger's shared code, used by the SQS consumer (`npm run glueline -- s3-events`) and the
+ * The S3 event trigger's shared code, used by the SQS consumer (`glueline s3-events`) and the
  * AWS Lambda handler (src/starters/s3-events-lambda.ts): S3 ObjectCreated events are parsed, grouped into
  * batches by their landing folder, and each batch is started under its business-key workflow id once it
  * has been quiet for a while. A duplicate or replayed event maps to the same workflow id, so it attaches
@@ -140,7 +140,7 @@ export const describeOutcome = (batch: Batch, o: StartOutcome): string =>
     ? `batch ${batch.id}: started ${o.workflowId} run ${o.runId}`
     : o.outcome === 'attached'
       ? `batch ${batch.id}: already running as ${o.workflowId} run ${o.runId}; no second run`
-      : `batch ${batch.id}: already completed as ${o.workflowId}; not started again (npm run glueline -- run ... --rerun to redo it)`;
+      : `batch ${batch.id}: already completed as ${o.workflowId}; not started again (glueline run ... --rerun to redo it)`;
 
 export interface ConsumeOptions extends S3TriggerOptions {
   sqs: SQSClient;

@@ -1,5 +1,5 @@
 /**
- * `npm run glueline -- schedule create|update|pause|unpause|trigger|delete|describe <scheduleId>`: a
+ * `glueline schedule create|update|pause|unpause|trigger|delete|describe <scheduleId>`: a
  * Temporal Schedule that runs the pipeline for a prefix on a cron or an interval.
  *
  * A schedule's action input is fixed when it is created, yet each run needs a batch id of its own. The
@@ -33,7 +33,7 @@ export const OVERLAP_POLICIES = [
 ] as const;
 type Overlap = (typeof OVERLAP_POLICIES)[number];
 
-export const scheduleUsage = `usage: npm run glueline -- schedule <action> <scheduleId> [options]
+export const scheduleUsage = `usage: glueline schedule <action> <scheduleId> [options]
 
 actions:
   create <id> --spec <file> --prefix <p> (--cron "<expr>" | --every <duration>) [--overlap P] [--source-bucket B]
@@ -217,19 +217,17 @@ async function run(client: Client, io: CommandIo, verb: (typeof ACTIONS)[number]
       break;
     }
     case 'pause':
-      await handle.pause(values.note ?? 'paused with npm run glueline -- schedule pause');
+      await handle.pause(values.note ?? 'paused with glueline schedule pause');
       io.out(`paused schedule ${scheduleId}`);
       break;
     case 'unpause':
-      await handle.unpause(values.note ?? 'unpaused with npm run glueline -- schedule unpause');
+      await handle.unpause(values.note ?? 'unpaused with glueline schedule unpause');
       io.out(`unpaused schedule ${scheduleId}`);
       break;
     case 'trigger':
       // The client's default is ALLOW_ALL; an operator's trigger should respect the schedule's own policy.
       await handle.trigger(overlap ?? (await handle.describe()).policies.overlap);
-      io.out(
-        `triggered schedule ${scheduleId}: a run starts now (see: npm run glueline -- schedule describe ${scheduleId})`,
-      );
+      io.out(`triggered schedule ${scheduleId}: a run starts now (see: glueline schedule describe ${scheduleId})`);
       break;
     case 'delete':
       await handle.delete();

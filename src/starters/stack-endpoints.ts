@@ -34,3 +34,20 @@ export function readEndpoints(dir = DEFAULT_STACK_DIR): StackEndpoints {
   }
   return JSON.parse(fs.readFileSync(file, 'utf8')) as StackEndpoints;
 }
+
+/**
+ * The settings that point the worker and every command at a local stack, as the environment holds them: Temporal,
+ * the UI links, the AWS gateway (with the dummy credentials it accepts and its first region) and the SMTP sink.
+ */
+export function stackEnv(endpoints: StackEndpoints): Record<string, string> {
+  return {
+    TEMPORAL_ADDRESS: endpoints.temporal.address,
+    TEMPORAL_NAMESPACE: endpoints.temporal.namespace,
+    GLUELINE_TEMPORAL_UI_URL: endpoints.temporal.uiUrl,
+    GLUELINE_AWS_ENDPOINT: endpoints.aws.endpoint,
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_REGION: endpoints.aws.regions[0] ?? 'us-east-1',
+    SMTP_URL: `smtp://${endpoints.smtp.host}:${endpoints.smtp.port}`,
+  };
+}

@@ -4,19 +4,33 @@
  */
 import type { Client } from '@temporalio/client';
 import type { PipelineInputRaw } from '../workflow-safe/run-input';
-import { asUsageError, runLink, taskQueue, type CommandIo } from './common';
-import { watchRun } from './live-view';
+import { asUsageError, humanIo, printJson, runLink, taskQueue, type CommandIo } from './common';
+import { awaitOutcome, watchRun, type RunOutcome } from './live-view';
 import { startOrAttach, type StartOutcome } from './start-options';
 import { noWorkerMessage, workerPolls } from './worker-check';
 
-/** Starts the run (or attaches to the running one); with `wait`, follows it. @returns the exit code. */
+/** `run --json`'s document: what the start did and, with --wait, how the run ended. */
+export interface StartDocument extends Partial<RunOutcome> {
+  /** started: a new run; attached: the batch was already running; completed: it had completed, nothing started. */
+  outcome: StartOutcome['outcome'];
+  batchId: string;
+  workflowId: string;
+  runId: string | null;
+  url: string | null;
+}
+
+/**
+ * Starts the run (or attaches to the running one); with `wait`, follows it. With `json`, the lines for a person go
+ * to stderr and stdout gets one {@link StartDocument}. @returns the exit code.
+ */
 export async function startPipeline(
   client: Client,
   namespace: string,
-  io: CommandIo,
+  stdio: CommandIo,
   input: PipelineInputRaw,
-  flags: { rerun: boolean; wait: boolean },
+  flags: { rerun: boolean; wait: boolean; json?: boolean },
 ): Promise<number> {
+  const io = humanIo(stdio, flags.json);
   const queue = taskQueue();
   // --wait with no worker would wait for ever in silence; without --wait the run may wait for a worker to come.
   if (flags.wait && !(await workerPolls(client, namespace, queue))) {
@@ -30,11 +44,19 @@ export async function startPipeline(
     asUsageError(err);
   }
   const { workflowId } = started;
+  const document: StartDocument = {
+    outcome: started.outcome,
+    batchId: input.batch.id,
+    workflowId,
+    runId: started.outcome === 'completed' ? null : started.runId,
+    url: started.outcome === 'completed' ? null : runLink(namespace, workflowId, started.runId),
+  };
   if (started.outcome === 'completed') {
     io.out(
       `batch ${input.batch.id} already completed (workflow ${workflowId}); nothing started. ` +
-        `Run it again with --rerun, or look at it with: npm run glueline -- status ${workflowId}`,
+        `Run it again with --rerun, or look at it with: glueline status ${workflowId}`,
     );
+    if (flags.json) printJson(stdio, document);
     return 0;
   }
   io.out(
@@ -44,10 +66,15 @@ export async function startPipeline(
   );
   io.out(`  ${runLink(namespace, workflowId, started.runId)}`);
   if (!flags.wait) {
-    io.out(`  follow it: npm run glueline -- follow ${workflowId}`);
+    io.out(`  follow it: glueline follow ${workflowId}`);
     if (!(await workerPolls(client, namespace, queue, 0)))
       io.err(`warning: ${noWorkerMessage(queue, namespace)}; the run waits on the task queue until one does`);
+    if (flags.json) printJson(stdio, document);
     return 0;
   }
-  return watchRun(client.workflow.getHandle(workflowId, started.runId), io);
+  const handle = client.workflow.getHandle(workflowId, started.runId);
+  if (!flags.json) return watchRun(handle, io);
+  const outcome = await awaitOutcome(handle);
+  printJson(stdio, { ...document, ...outcome });
+  return outcome.status === 'COMPLETED' ? 0 : 1;
 }

@@ -2,22 +2,25 @@
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { PROGRESS_QUERY, type PipelineProgress, type PipelineResult } from '../workflow-safe/pipeline';
 import { formatProgressLines, formatSummary } from './progress-view';
-import { parseCommandArgs, runLink, UsageError, withClient, type CommandIo } from './common';
+import { jsonOption, parseCommandArgs, printJson, runLink, UsageError, withClient, type CommandIo } from './common';
 import { watchRun } from './live-view';
 
-export const statusUsage = `usage: npm run glueline -- status <workflowId> [--run-id R]
+export const statusUsage = `usage: glueline status <workflowId> [--run-id R] [--json]
 
 Prints the run's status and one line per step instance (status, time, AWS ids, counts, error), from
 the run's progress query. Works on closed runs too (a worker answers the query by replaying the history;
 with no worker running, a completed run's result is shown instead). Exit 0 when the run succeeded or
 is running, 1 when it failed, was cancelled or terminated.
 
+  --json   print one JSON document instead: {workflowId, runId, type, status, url, progress, result}
+           (progress: the progress query's answer or null; result: a completed run's result or null)
+
 the same with the temporal CLI:
   temporal workflow query --workflow-id <workflowId> --name progress
   temporal workflow describe --workflow-id <workflowId>
 `;
 
-export const followUsage = `usage: npm run glueline -- follow <workflowId> [--run-id R]
+export const followUsage = `usage: glueline follow <workflowId> [--run-id R]
 
 Follows a run live, one line per step instance updated as it moves (on a terminal, redrawn in place;
 otherwise a line each time a step's status changes), until the run closes; then prints the summary.
@@ -32,9 +35,7 @@ const options = { 'run-id': { type: 'string' } } as const;
 
 function target(command: string, positionals: string[]): string {
   if (positionals.length !== 1)
-    throw new UsageError(
-      `${command} takes one workflow id, e.g. npm run glueline -- ${command} csv-pipeline-sales-2026-11-26`,
-    );
+    throw new UsageError(`${command} takes one workflow id, e.g. glueline ${command} csv-pipeline-sales-2026-11-26`);
   return positionals[0]!;
 }
 
@@ -43,35 +44,68 @@ async function describeOrExplain(handle: WorkflowHandle) {
     return await handle.describe();
   } catch (err) {
     if (err instanceof WorkflowNotFoundError)
-      throw new UsageError(
-        `no workflow ${handle.workflowId} in this namespace: check the id (npm run glueline -- status <id>)`,
-      );
+      throw new UsageError(`no workflow ${handle.workflowId} in this namespace: check the id (glueline status <id>)`);
     throw err;
   }
 }
 
 /** The `status` command. @returns the exit code. */
 export async function statusCommand(args: string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs('status', args, options);
+  const { values, positionals } = parseCommandArgs('status', args, { ...options, ...jsonOption });
   if (values.help) {
     io.out(statusUsage);
     return 0;
   }
   const workflowId = target('status', positionals);
-  return withClient((client, namespace) => showStatus(client, namespace, io, workflowId, values['run-id']));
+  return withClient(async (client, namespace) => {
+    const s = await readStatus(client, namespace, workflowId, values['run-id']);
+    if (values.json) printJson(io, s);
+    else showStatus(io, s);
+    return ['RUNNING', 'COMPLETED', 'CONTINUED_AS_NEW'].includes(s.status) ? 0 : 1;
+  });
 }
 
-async function showStatus(client: Client, namespace: string, io: CommandIo, workflowId: string, runId?: string) {
+/** What `status` shows of a run, and its `--json` document. */
+export interface RunStatus {
+  workflowId: string;
+  runId: string;
+  /** The workflow type: csvPipeline, pipelineStep. */
+  type: string;
+  /** Temporal's execution status: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT... */
+  status: string;
+  /** The run's page in the Temporal UI. */
+  url: string;
+  /** The progress query's answer; null when no worker answered it. */
+  progress: PipelineProgress | null;
+  /** A completed run's result, read from its history when no worker answered the query; null otherwise. */
+  result: PipelineResult | null;
+}
+
+async function readStatus(client: Client, namespace: string, workflowId: string, runId?: string): Promise<RunStatus> {
   const handle = client.workflow.getHandle(workflowId, runId);
   const d = await describeOrExplain(handle);
-  io.out(`${d.type} ${workflowId} run ${d.runId}: ${d.status.name}`);
-  io.out(`  ${runLink(namespace, workflowId, d.runId)}`);
-  const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined);
-  if (progress) for (const line of formatProgressLines(progress)) io.out(line);
-  else if (d.status.name === 'COMPLETED')
-    for (const line of formatSummary((await handle.result()) as PipelineResult)) io.out(line);
-  else io.out('(no progress: no worker answered the progress query; start one with npm run worker)');
-  return ['RUNNING', 'COMPLETED', 'CONTINUED_AS_NEW'].includes(d.status.name) ? 0 : 1;
+  const progress = (await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined)) ?? null;
+  const result =
+    !progress && d.status.name === 'COMPLETED'
+      ? ((await client.workflow.getHandle(workflowId, d.runId).result()) as PipelineResult)
+      : null;
+  return {
+    workflowId,
+    runId: d.runId,
+    type: d.type,
+    status: d.status.name,
+    url: runLink(namespace, workflowId, d.runId),
+    progress,
+    result,
+  };
+}
+
+function showStatus(io: CommandIo, s: RunStatus): void {
+  io.out(`${s.type} ${s.workflowId} run ${s.runId}: ${s.status}`);
+  io.out(`  ${s.url}`);
+  if (s.progress) for (const line of formatProgressLines(s.progress)) io.out(line);
+  else if (s.result) for (const line of formatSummary(s.result)) io.out(line);
+  else io.out('(no progress: no worker answered the progress query; start one with glueline worker)');
 }
 
 /** The `follow` command. @returns the exit code. */

@@ -1,4 +1,4 @@
-/** `npm run glueline -- step`: runs one step instance alone through the pipelineStep workflow. */
+/** `glueline step`: runs one step instance alone through the pipelineStep workflow. */
 import { WorkflowType, type PipelineStepWorkflow } from '../workflow-safe/pipeline';
 import { STEPS } from '../workflow-safe/run-input';
 import { pipelineStepStartOptions } from './start-options';
@@ -8,7 +8,7 @@ import { noWorkerMessage, workerPolls } from './worker-check';
 import { batchFromFlags } from './batch-flags';
 import { loadSpec } from './spec-arg';
 
-export const stepUsage = `usage: npm run glueline -- step --spec <file> --batch-id <id> --step <step> [--region R] (--prefix <p> | --key <k>...) [--wait]
+export const stepUsage = `usage: glueline step --spec <file> --batch-id <id> --step <step> [--region R] (--prefix <p> | --key <k>...) [--wait]
 
 Runs exactly one step instance of a batch through the pipelineStep workflow: the same code, activity
 options and history as in csvPipeline. A step that needs an earlier step's output (replicate-curated

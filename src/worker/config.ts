@@ -91,6 +91,11 @@ const Env = z.object({
       error: 'is not a log level: use TRACE, DEBUG, INFO, WARN or ERROR',
     })
     .default('INFO'),
+  GLUELINE_LOG_FORMAT: z
+    .enum(['text', 'json'], {
+      error: 'is not a log format: use text (the default) or json (one JSON object per line)',
+    })
+    .default('text'),
 });
 
 /** Everything the worker reads from its environment, validated. */
@@ -113,6 +118,8 @@ export interface WorkerConfig {
   /** How long running activities get to finish after SIGINT or SIGTERM before they are cancelled. */
   shutdownGraceMs: number;
   logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** GLUELINE_LOG_FORMAT: text lines, or one JSON object per line. @default 'text' */
+  logFormat: 'text' | 'json';
   /** Encrypts every payload (GLUELINE_CODEC_KEY, GLUELINE_CODEC_KEY_ID). @default - payloads are plain JSON */
   codec?: AesGcmCodec;
   /** Workflow cache size (GLUELINE_MAX_CACHED_WORKFLOWS). @default {@link DEFAULT_MAX_CACHED_WORKFLOWS} */
@@ -189,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     ...(e.GLUELINE_METRICS_BIND ? { metricsBind: e.GLUELINE_METRICS_BIND } : {}),
     shutdownGraceMs: e.GLUELINE_SHUTDOWN_GRACE_SECONDS * 1000,
     logLevel: e.GLUELINE_LOG_LEVEL,
+    logFormat: e.GLUELINE_LOG_FORMAT,
     ...(codec ? { codec } : {}),
     maxCachedWorkflows: e.GLUELINE_MAX_CACHED_WORKFLOWS,
     maxConcurrentActivityTaskExecutions: e.GLUELINE_MAX_CONCURRENT_ACTIVITIES,

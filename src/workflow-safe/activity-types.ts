@@ -4,6 +4,7 @@
  * keeps the two in step. Every input is plain JSON (it lands in workflow history): never a secret.
  */
 import type { GlueManifest } from './layout';
+import type { CrawlJoin } from './pipeline';
 import type { PollPolicy, RedshiftTarget } from './spec';
 
 /** Objects in one bucket: given keys, or every object under a prefix. */
@@ -133,20 +134,36 @@ export interface StartCrawlerInput {
   crawlerName: string;
   /** Used while waiting for someone else's crawl to end before starting ours. */
   polling: PollPolicy;
+  /**
+   * Where the batch's objects for this crawler are. A crawl in progress that started after the latest of them was
+   * written (their LastModified, AWS's clock) covers them, and is joined. @default - not known: a crawl in progress
+   * is waited out unless it started after this run first looked
+   */
+  data?: { bucket: string; prefix: string };
 }
 
 export interface StartCrawlerResult {
   crawlerName: string;
-  /** ISO time just before our StartCrawler call: LastCrawl.StartTime at or after it is our crawl. */
+  /** AWS's clock (ISO): a finished crawl whose LastCrawl.StartTime is at or after it covers the batch. */
   startedAfter: string;
+  /** 'aws' when startedAfter is AWS's clock; absent in the answers of workers before shared crawls (worker clock). */
+  clock?: 'aws';
   /** True when another crawl was running and we waited for it first. */
   waitedForRunningCrawl: boolean;
+  /** The crawl started or joined, and why. Absent in the answers of workers before shared crawls. */
+  crawl?: CrawlJoin;
 }
 
 export interface WaitForCrawlerInput {
   region: string;
   crawlerName: string;
   startedAfter: string;
+  /** startCrawler's `clock`: 'aws' compares startedAfter with LastCrawl.StartTime as it is. */
+  clock?: 'aws';
+  /** Stop the crawl when the wait is cancelled: only a crawl this run started, never one it shares. @default true */
+  stopOnCancel?: boolean;
+  /** startCrawler's `data`: a shared crawl stopped before it ended is replaced by another that covers it. */
+  data?: StartCrawlerInput['data'];
   polling: PollPolicy;
 }
 
@@ -157,6 +174,8 @@ export interface CrawlResult {
   tablesUpdated?: number;
   tablesDeleted?: number;
   polls: number;
+  /** The crawl the wait ended with, when the one it was given was stopped and it had to start or join another. */
+  crawl?: CrawlJoin;
 }
 
 export interface ExecuteStatementsInput {

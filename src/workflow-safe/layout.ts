@@ -19,6 +19,11 @@ export function regionSpec(spec: PipelineSpec, region: string): RegionSpec {
 
 /** The batch's CSVs in every raw bucket. */
 export const rawBatchPrefix = (spec: PipelineSpec, batch: Batch) => `${spec.raw.prefix}batch_id=${batch.id}/`;
+/** The s3:// prefix of the batch's rejected rows, when its manifest counts any: what the run's progress and notices show. */
+export function quarantineUri(spec: PipelineSpec, batch: Batch, manifest: Pick<GlueManifest, 'rowsRejected'>) {
+  if (manifest.rowsRejected === 0) return undefined;
+  return s3Uri(primaryRegion(spec).curatedBucket, quarantineBatchPrefix(spec, batch));
+}
 /** The batch's Parquet in every curated bucket. */
 export const curatedBatchPrefix = (spec: PipelineSpec, batch: Batch) =>
   `${spec.transform.curatedPrefix}batch_id=${batch.id}/`;
@@ -84,6 +89,8 @@ export interface GlueManifest {
   rowsIn: number;
   rowsOut: number;
   rowsRejected: number;
+  /** Rows a user transform removed without ctx.reject (negative: added); only when transform.module ran. */
+  rowsDropped?: number;
   outputFiles: { key: string; bytes: number }[];
   quarantineFiles: { key: string; bytes: number }[];
 }

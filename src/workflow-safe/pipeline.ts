@@ -106,6 +106,8 @@ export interface StepAwsIds {
   statementIds?: string[];
   /** Buckets the step wrote to. */
   buckets?: string[];
+  /** transform: the s3:// prefix of the batch's rejected rows (JSON lines with their reasons), when there are any. */
+  quarantineUri?: string;
 }
 
 /** What a step instance moved or produced. */
@@ -125,6 +127,8 @@ export interface StepCounts {
   rowsIn?: number;
   rowsOut?: number;
   rowsRejected?: number;
+  /** Rows your transform (transform.module) filtered out without ctx.reject; negative when it added rows. */
+  rowsDropped?: number;
   outputFiles?: number;
   outputBytes?: number;
   executionTimeSeconds?: number;
@@ -133,6 +137,23 @@ export interface StepCounts {
   tablesDeleted?: number;
   /** Status polls the waiting activity made. */
   polls?: number;
+}
+
+/**
+ * How a crawl step came by its crawl (startCrawler's answer): every time is AWS's clock. A crawl covers a batch when
+ * it started after the batch's objects were all written; runs whose data one crawl covers share it.
+ */
+export interface CrawlJoin {
+  /** `started`: this run's StartCrawler started it; `joined`: another run's crawl that covers this batch. */
+  how: 'started' | 'joined';
+  /** ListCrawls' CrawlId, where Glue showed it. */
+  crawlId?: string;
+  /** The crawl's StartTime (ISO), where Glue showed it. */
+  crawlStartedAt?: string;
+  /** The latest LastModified of the batch's objects, plus the second S3 rounds it down by (ISO); absent when none. */
+  dataInPlaceBy?: string;
+  /** Why: "crawl 3f2a… started 12:00:05Z, after the batch's objects were in place (12:00:03Z)". */
+  reason: string;
 }
 
 /** One step instance in the `progress` query and the result. */
@@ -152,6 +173,8 @@ export interface StepProgress {
   durationMs?: number;
   awsIds: StepAwsIds;
   counts: StepCounts;
+  /** crawl-raw and crawl-curated@R: the crawl the step started or joined, and why. */
+  crawl?: CrawlJoin;
   error?: { type: string; message: string };
   /** redshift-refresh@R: the batch's rows counted in the region's target after the refresh, against rowsOut. */
   reconciliation?: Reconciliation;
@@ -229,6 +252,9 @@ export interface PipelineResult extends PipelineProgress {
     rowsIn?: number;
     rowsOut?: number;
     rowsRejected?: number;
+    rowsDropped?: number;
+    /** Where the rejected rows are (`glueline rejects` prints them), when there are any. */
+    quarantineUri?: string;
   };
 }
 
@@ -240,4 +266,16 @@ export interface ScheduledPipelineInput {
   /** Batch ids are `<batchIdPrefix>-<scheduled time, yyyymmddThhmmssZ>`: at most 46 characters. */
   batchIdPrefix: string;
   options?: Partial<RunOptions>;
+}
+
+/** The memo key under which a run records how it ended ({@link RunOutcomeMemo}); `glueline list` reads it. */
+export const OUTCOME_MEMO_KEY = 'outcome';
+
+/** What a closed run records in its memo: the rows it moved and the step that failed, for `glueline list`. */
+export interface RunOutcomeMemo {
+  rowsIn?: number;
+  rowsOut?: number;
+  rowsRejected?: number;
+  /** The step instance whose failure failed the run (`redshift-refresh@eu-west-1`). */
+  failedStep?: string;
 }

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { copyManifestKey } from './layout';
 import { Reconcile, Thresholds } from './spec-guards';
+import { checkUserTransform, userTransformFields } from './user-transform';
 
 export const bucketName = z
   .string()
@@ -216,6 +217,7 @@ export const PipelineSpec = z
       quarantinePrefix: s3Prefix.default('quarantine/'),
       /** Glue's own job-run timeout. @default 120 */
       timeoutMinutes: z.number().int().min(1).max(10_080).default(120),
+      ...userTransformFields(Column),
     }),
     redshift: z
       .strictObject({
@@ -327,7 +329,12 @@ export const PipelineSpec = z
       }
       seen.add(r.region);
     });
-    const columns = spec.transform.columns;
+    checkUserTransform(spec.transform, (path, message) =>
+      ctx.addIssue({ code: 'custom', path: ['transform', ...path], message }),
+    );
+    // A transform of yours without declared addedColumns may add the partition column itself.
+    const freeForm = spec.transform.module !== undefined && spec.transform.addedColumns === undefined;
+    const columns = freeForm ? undefined : spec.transform.columns?.concat(spec.transform.addedColumns ?? []);
     if (spec.transform.partitionBy && columns && !columns.some((c) => c.name === spec.transform.partitionBy)) {
       ctx.addIssue({
         code: 'custom',

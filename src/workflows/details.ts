@@ -1,7 +1,11 @@
 /** The UI's "current details" line of a run. */
 import { setCurrentDetails } from '@temporalio/workflow';
+import { quarantineUri } from '../workflow-safe/layout';
 import type { StepProgress } from '../workflow-safe/pipeline';
 import type { PipelineRun } from './run-state';
+
+/** A crawl step's crawl: " (joined crawl 3f2a…: <why>)". */
+const crawl = (s: StepProgress) => (s.crawl ? ` (${s.crawl.how} a crawl: ${s.crawl.reason})` : '');
 
 /** One line for the UI's "current details": what the run is doing now. */
 export function showDetails(run: PipelineRun): void {
@@ -12,7 +16,7 @@ export function showDetails(run: PipelineRun): void {
     [s.awsIds.jobRunId, ...(s.awsIds.statementIds ?? [])].filter((x): x is string => !!x).join(', ');
   const late = run.progress.cancelRequest ? ` (${run.progress.cancelRequest.message})` : '';
   const now = running.length
-    ? running.map((s) => `**${s.step}** running${ids(s) ? ` (${ids(s)})` : ''}`).join('; ')
+    ? running.map((s) => `**${s.step}** running${ids(s) ? ` (${ids(s)})` : ''}${crawl(s)}`).join('; ')
     : `**${run.progress.status}**${late}`;
   const reconciled = run.progress.steps
     .filter((s) => s.reconciliation)
@@ -23,5 +27,7 @@ export function showDetails(run: PipelineRun): void {
     ...(reconciled.length ? [` Reconciled: ${reconciled.join(', ')}.`] : []),
     ...(run.progress.warnings?.length ? [` Warnings: ${run.progress.warnings.map((w) => w.limit).join(', ')}.`] : []),
   ].join('');
-  setCurrentDetails(`${run.spec.name} / ${run.batch.id}: ${now}. ${done} of ${total} steps done.${guards}`);
+  const rejected = run.manifest && quarantineUri(run.spec, run.batch, run.manifest);
+  const rows = rejected ? ` ${run.manifest!.rowsRejected} rows rejected: ${rejected}.` : '';
+  setCurrentDetails(`${run.spec.name} / ${run.batch.id}: ${now}. ${done} of ${total} steps done.${rows}${guards}`);
 }

@@ -15,6 +15,7 @@ import { RetryState } from '@temporalio/common';
 import type { FailureNotice } from '../workflow-safe/activity-types';
 import type { LimitBreach } from '../workflow-safe/guards';
 import type { NotificationOutcome, StepProgress } from '../workflow-safe/pipeline';
+import { quarantineUri } from '../workflow-safe/layout';
 import { maximumAttemptsOf } from './activity-options';
 import type { PipelineRun } from './run-state';
 
@@ -95,6 +96,8 @@ export function buildNotice(
   if (ids.jobRunId) awsIds.jobRunId = ids.jobRunId;
   if (ids.statementIds?.length) awsIds.statementId = ids.statementIds.join(', ');
   if (ids.buckets?.length) awsIds.buckets = ids.buckets.join(', ');
+  const rejected = run.manifest && quarantineUri(run.spec, run.batch, run.manifest);
+  if (rejected) awsIds.quarantine = rejected;
   const attempt = step?.attempt ?? (failure && attemptOf(failure));
   return {
     pipeline: run.spec.name,

@@ -4,7 +4,7 @@
  */
 import { workflowInfo, type TemporalFailure } from '@temporalio/workflow';
 import type { LimitBreach } from '../workflow-safe/guards';
-import { type GlueManifest } from '../workflow-safe/layout';
+import { quarantineUri, type GlueManifest } from '../workflow-safe/layout';
 import {
   stepInstance,
   isPerRegionStep,
@@ -123,6 +123,8 @@ export class PipelineRun {
               rowsIn: m.rowsIn,
               rowsOut: m.rowsOut,
               rowsRejected: m.rowsRejected,
+              ...(m.rowsDropped !== undefined ? { rowsDropped: m.rowsDropped } : {}),
+              ...(m.rowsRejected > 0 ? { quarantineUri: quarantineUri(this.spec, this.batch, m) } : {}),
             }
           : {}),
       },

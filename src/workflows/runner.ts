@@ -29,6 +29,7 @@ import { parseOrExplain, SpecValidationError } from '../workflow-safe/validation
 import { noteLateCancel, watchCancelRequest } from './cancel-request';
 import { showDetails } from './details';
 import { attemptOf, describeFailure } from './notify';
+import { logStepEnd, publishOutcome } from './outcome';
 import type { PipelineRun, StepBody } from './run-state';
 import { STEP_BODIES } from './steps';
 import type { z } from 'zod';
@@ -70,6 +71,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     const failure = run.failure?.error ?? asTemporalFailure(err);
     run.progress.status = isCancellation(failure) ? 'cancelled' : 'failed';
     run.progress.endedAt = new Date().toISOString();
+    publishOutcome(run);
     await run.notifyOnce(failure);
     await run.warningsOut();
     throw failure;
@@ -77,6 +79,7 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
   await run.warningsOut();
   run.progress.status = 'succeeded';
   run.progress.endedAt = new Date().toISOString();
+  publishOutcome(run);
   noteLateCancel(run);
   showDetails(run);
   return run.result();
@@ -120,6 +123,7 @@ async function runStep(run: PipelineRun, name: StepName, region?: string): Promi
     p.endedAt = new Date().toISOString();
     p.durationMs = Date.parse(p.endedAt) - Date.parse(p.startedAt);
     showDetails(run);
+    logStepEnd(run, p);
   }
 }
 

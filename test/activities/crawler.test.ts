@@ -1,9 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CreateCrawlerCommand, GetCrawlerCommand, StartCrawlerCommand, StopCrawlerCommand } from '@aws-sdk/client-glue';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { createCrawlerActivities } from '../../src/activities/crawler';
-import { CLOCK_SKEW_MS, crawlOutcome } from '../../src/aws/crawlers';
-import { activityEnv, awsDeps, countingClients, fastPolling, rejection, run } from '../../devstack/testkit/aws';
+import { crawlOutcome } from '../../src/aws/crawlers';
+import type { StartCrawlerResult } from '../../src/workflow-safe/activity-types';
+import {
+  activityEnv,
+  awsDeps,
+  countingClients,
+  fastPolling,
+  newBucket,
+  putObjects,
+  rejection,
+  run,
+} from '../../devstack/testkit/aws';
 import { GatewayControl, type CrawlOutcome } from '../../devstack/testkit/gateway';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { stack, unique } from '../../devstack/testkit/stack';
@@ -38,22 +49,65 @@ async function realCrawler(outcomes: CrawlOutcome[] = []) {
   };
 }
 
+type RealCrawler = Awaited<ReturnType<typeof realCrawler>>;
+
+/** The wait that follows startCrawler's answer, as the crawl step makes it. */
+const waitInput = (c: RealCrawler, started: StartCrawlerResult) => ({
+  ...c.startInput,
+  startedAfter: started.startedAfter,
+  clock: started.clock,
+  stopOnCancel: started.crawl?.how !== 'joined',
+});
+
 /** Starts a crawl through the activity and waits for it through the other. */
-async function crawl(c: Awaited<ReturnType<typeof realCrawler>>, env = activityEnv()) {
+async function crawl(c: RealCrawler, env = activityEnv()) {
   const started = await run(activityEnv(), c.startCrawler, c.startInput);
-  return run(env, c.waitForCrawler, { ...c.startInput, startedAfter: started.startedAfter });
+  return run(env, c.waitForCrawler, waitInput(c, started));
+}
+
+/** A batch's objects in a new bucket; @returns where they are, as the crawl step names them */
+async function batchObjects(c: RealCrawler) {
+  const bucket = await newBucket(c.aws, region, 'act-crawl');
+  const prefix = 'raw/batch_id=b1/';
+  await putObjects(c.aws, region, bucket, { [`${prefix}a.csv`]: 'id\n1\n', [`${prefix}b.csv`]: 'id\n2\n' });
+  return { bucket, prefix };
+}
+
+/** The latest LastModified of the objects under `data`, as S3 gives it (whole seconds, AWS's clock). */
+async function latestLastModified(c: RealCrawler, data: { bucket: string; prefix: string }) {
+  const out = await c.aws.s3(region).send(new ListObjectsV2Command({ Bucket: data.bucket, Prefix: data.prefix }));
+  return Math.max(...(out.Contents ?? []).map((o) => o.LastModified!.getTime()));
+}
+
+/**
+ * The batch's objects land, someone else's crawl starts once AWS's clock is past the second they were written in,
+ * and startCrawler looks at the crawler.
+ */
+async function joinTheirCrawl(c: RealCrawler) {
+  const data = await batchObjects(c);
+  const inPlaceBy = (await latestLastModified(c, data)) + 1000;
+  await pollUntil(
+    () => gateway.clock(),
+    (clock) => clock.now >= inPlaceBy,
+  );
+  await c.aws.glue(region).send(new StartCrawlerCommand({ Name: c.crawlerName }));
+  const started = await run(activityEnv(), c.startCrawler, { ...c.startInput, data });
+  return { data, inPlaceBy, started };
 }
 
 describe('startCrawler', () => {
-  test('starts an idle crawler and returns a startedAfter no later than the crawl it started', async () => {
+  test("starts an idle crawler and returns a startedAfter on AWS's clock no later than the crawl it started", async () => {
     const c = await realCrawler([{ status: 'SUCCEEDED', afterSeconds: 0 }]);
     const result = await run(activityEnv(), c.startCrawler, c.startInput);
     assert.equal(result.waitedForRunningCrawl, false);
+    assert.equal(result.clock, 'aws');
+    assert.equal(result.crawl?.how, 'started');
+    assert.match(result.crawl!.reason, /none was in progress/);
     assert.equal((await gateway.counts(c.crawlerName))['glue:StartCrawler']?.count, 1);
-    const done = await run(activityEnv(), c.waitForCrawler, { ...c.startInput, startedAfter: result.startedAfter });
+    const done = await run(activityEnv(), c.waitForCrawler, waitInput(c, result));
     assert.equal(done.status, 'SUCCEEDED');
     const last = (await c.crawler()).LastCrawl!;
-    assert.ok(Date.parse(result.startedAfter) <= last.StartTime!.getTime() + CLOCK_SKEW_MS);
+    assert.ok(Date.parse(result.startedAfter) <= last.StartTime!.getTime());
   });
 
   test('fails non-retryably, naming the crawler and the fix, when the crawler does not exist', async () => {
@@ -78,14 +132,14 @@ describe('startCrawler', () => {
     env.once('heartbeat', () => void c.stop());
     const started = await run(env, c.startCrawler, c.startInput);
     assert.equal(started.waitedForRunningCrawl, true);
-    const result = await run(activityEnv(), c.waitForCrawler, { ...c.startInput, startedAfter: started.startedAfter });
+    const result = await run(activityEnv(), c.waitForCrawler, waitInput(c, started));
     assert.equal(result.status, 'SUCCEEDED');
     assert.equal(result.tablesCreated, 3);
     assert.equal((await gateway.counts(c.crawlerName))['glue:StartCrawler']?.count, 2);
   });
 
-  test('does not count CrawlerRunningException as its crawl: waits, then starts its own', async () => {
-    const c = await realCrawler([{ status: 'RUNNING' }, { status: 'SUCCEEDED', afterSeconds: 0, tablesCreated: 3 }]);
+  test('joins the crawl another run started between its look and its StartCrawler (CrawlerRunningException)', async () => {
+    const c = await realCrawler([{ status: 'RUNNING' }]);
     // Someone else's StartCrawler overtakes ours: ours is held at the gateway until theirs has started.
     const hold = await gateway.addFault({
       target: 'glue:StartCrawler',
@@ -93,10 +147,7 @@ describe('startCrawler', () => {
       resource: c.crawlerName,
       count: 1,
     });
-    const env = activityEnv();
-    // Their crawl runs until ours, refused, is seen waiting for it (its first heartbeat).
-    env.once('heartbeat', () => void c.stop());
-    const starting = run(env, c.startCrawler, c.startInput);
+    const starting = run(activityEnv(), c.startCrawler, c.startInput);
     await pollUntil(
       () => gateway.faults(),
       (rules) => rules.find((r) => r.id === hold.id)?.fired === 1,
@@ -104,11 +155,59 @@ describe('startCrawler', () => {
     await c.aws.glue(region).send(new StartCrawlerCommand({ Name: c.crawlerName }));
     await gateway.deleteFault(hold.id);
     const started = await starting;
-    assert.equal(started.waitedForRunningCrawl, true);
-    const result = await run(activityEnv(), c.waitForCrawler, { ...c.startInput, startedAfter: started.startedAfter });
-    assert.equal(result.tablesCreated, 3);
-    assert.equal((await gateway.counts(c.crawlerName))['glue:StartCrawler']?.count, 3, 'ours, theirs, ours again');
+    // Their crawl started after our look found the crawler idle with our objects in place: it covers us.
+    assert.equal(started.crawl?.how, 'joined', JSON.stringify(started));
+    assert.match(started.crawl!.reason, /after this run found the crawler idle/);
+    assert.equal(started.startedAfter, started.crawl!.crawlStartedAt, 'the wait is for their crawl');
+    assert.equal((await gateway.counts(c.crawlerName))['glue:StartCrawler']?.count, 2, 'ours (refused), theirs');
+    await c.stop();
   });
+
+  test("joins a crawl in progress that started after the batch's objects were written", async () => {
+    const c = await realCrawler([{ status: 'RUNNING' }]);
+    const { inPlaceBy, started } = await joinTheirCrawl(c);
+    assert.equal(started.crawl?.how, 'joined', JSON.stringify(started));
+    assert.equal(started.crawl?.dataInPlaceBy, new Date(inPlaceBy).toISOString());
+    assert.match(started.crawl!.reason, /after the batch's objects were in place/);
+    assert.ok(Date.parse(started.crawl!.crawlStartedAt!) >= inPlaceBy);
+    assert.equal(started.waitedForRunningCrawl, false);
+    assert.equal((await gateway.counts(c.crawlerName))['glue:StartCrawler']?.count, 1, 'theirs only');
+    await c.stop();
+  });
+
+  test('is not satisfied by a crawl that was running when its objects landed: waits for it, then starts one', async () => {
+    const c = await realCrawler([{ status: 'RUNNING' }, { status: 'SUCCEEDED', afterSeconds: 0, tablesUpdated: 2 }]);
+    await c.aws.glue(region).send(new StartCrawlerCommand({ Name: c.crawlerName }));
+    const data = await batchObjects(c);
+    const env = activityEnv();
+    // The earlier crawl ends once ours is seen waiting for it.
+    env.once('heartbeat', () => void c.stop());
+    const started = await run(env, c.startCrawler, { ...c.startInput, data });
+    assert.equal(started.crawl?.how, 'started', JSON.stringify(started));
+    assert.equal(started.waitedForRunningCrawl, true);
+    assert.match(started.crawl!.reason, /began before the batch's objects were in place/);
+    const result = await run(activityEnv(), c.waitForCrawler, waitInput(c, started));
+    assert.equal(result.tablesUpdated, 2, "the wait reported our crawl, not the earlier one's CANCELLED");
+    const last = (await c.crawler()).LastCrawl!;
+    assert.ok(last.StartTime!.getTime() >= (await latestLastModified(c, data)), 'our crawl started after the objects');
+    assert.equal((await gateway.counts(c.crawlerName))['glue:StartCrawler']?.count, 2);
+  });
+
+  for (const offsetMs of [-3_600_000, 3_600_000]) {
+    test(`judges coverage and completion on AWS's clock, ${offsetMs / 3_600_000} h off the worker's`, async () => {
+      const c = await realCrawler([{ status: 'SUCCEEDED', afterSeconds: 0, tablesCreated: 1 }]);
+      const result = await gateway.atClockOffset(offsetMs, async () => {
+        const data = await batchObjects(c);
+        const started = await run(activityEnv(), c.startCrawler, { ...c.startInput, data });
+        const awsNow = (await gateway.clock()).now;
+        // The objects' LastModified is AWS's clock, not the worker's: within a minute of AWS's now.
+        assert.ok(Math.abs(Date.parse(started.crawl!.dataInPlaceBy!) - awsNow) < 60_000, JSON.stringify(started));
+        return run(activityEnv(), c.waitForCrawler, waitInput(c, started));
+      });
+      assert.equal(result.status, 'SUCCEEDED');
+      assert.equal(result.tablesCreated, 1);
+    });
+  }
 
   test('survives throttled GetCrawler and StartCrawler calls', async () => {
     const c = await realCrawler([{ status: 'SUCCEEDED', afterSeconds: 0 }]);
@@ -172,12 +271,39 @@ describe('waitForCrawler', () => {
     assert.match(err.message, /ended CANCELLED: \(Glue gave no ErrorMessage\)/);
   });
 
+  test('a joined crawl stopped before it ended is replaced: the wait starts another that covers the batch', async () => {
+    const c = await realCrawler([{ status: 'RUNNING' }, { status: 'SUCCEEDED', afterSeconds: 0, tablesCreated: 4 }]);
+    const { data, started } = await joinTheirCrawl(c);
+    assert.equal(started.crawl?.how, 'joined');
+    const env = activityEnv();
+    // The run that started the shared crawl is cancelled, and stops it, while this one waits.
+    env.once('heartbeat', () => void c.stop());
+    const result = await run(env, c.waitForCrawler, { ...waitInput(c, started), data });
+    assert.equal(result.status, 'SUCCEEDED');
+    assert.equal(result.tablesCreated, 4);
+    assert.equal(result.crawl?.how, 'started', JSON.stringify(result));
+    assert.match(result.crawl!.reason, /^the crawl joined was stopped; /);
+    assert.equal((await gateway.counts(c.crawlerName))['glue:StartCrawler']?.count, 2, 'theirs, then ours');
+  });
+
+  test('a crawl this run started, stopped by hand, still fails the wait as CANCELLED', async () => {
+    const c = await realCrawler([{ status: 'RUNNING' }]);
+    const data = await batchObjects(c);
+    const started = await run(activityEnv(), c.startCrawler, { ...c.startInput, data });
+    assert.equal(started.crawl?.how, 'started');
+    const env = activityEnv();
+    env.once('heartbeat', () => void c.stop());
+    const err = await rejection(run(env, c.waitForCrawler, { ...waitInput(c, started), data }));
+    assert.equal(err.type, 'CrawlFailed');
+    assert.match(err.message, /ended CANCELLED/);
+  });
+
   test('survives more throttled polls than the SDK retries by itself', async () => {
     const c = await realCrawler([{ status: 'SUCCEEDED', afterSeconds: 0 }]);
     const started = await run(activityEnv(), c.startCrawler, c.startInput);
     const result = await gateway.withFault(
       { target: 'glue:GetCrawler', action: { type: 'throttle' }, resource: c.crawlerName, count: 4 },
-      () => run(activityEnv(), c.waitForCrawler, { ...c.startInput, startedAfter: started.startedAfter }),
+      () => run(activityEnv(), c.waitForCrawler, waitInput(c, started)),
     );
     assert.equal(result.status, 'SUCCEEDED');
     assert.equal((await gateway.counts(c.crawlerName))['glue:GetCrawler']?.faulted, 4);
@@ -201,10 +327,16 @@ describe('crawlOutcome', () => {
       'wait',
     );
   });
-  test('accepts our crawl started slightly before startedAfter by clock skew', () => {
+  test('accepts the crawl that started at startedAfter, on the same clock', () => {
+    assert.equal(
+      crawlOutcome({ State: 'READY', LastCrawl: { Status: 'SUCCEEDED', StartTime: new Date(after) } }, after),
+      'done',
+    );
+  });
+  test('gives no leeway to a crawl that started a second before startedAfter', () => {
     assert.equal(
       crawlOutcome({ State: 'READY', LastCrawl: { Status: 'SUCCEEDED', StartTime: t('2026-11-26T09:59:59Z') } }, after),
-      'done',
+      'wait',
     );
   });
 });

@@ -5,6 +5,7 @@ import {
   GetCrawlerCommand,
   GetCrawlerMetricsCommand,
   GlueClient,
+  ListCrawlsCommand,
   StartCrawlerCommand,
   StopCrawlerCommand,
   type Crawler,
@@ -114,5 +115,58 @@ describe('Glue crawler runs through the gateway', () => {
       ]),
       [[Name, 2, 1, 0, 0.2]],
     );
+  });
+
+  test('ListCrawls lists the crawls newest first, the running one RUNNING, with the same StartTime as LastCrawl', async () => {
+    const Name = await createCrawler();
+    await gateway.scriptCrawls(Name, [{ status: 'SUCCEEDED', afterSeconds: 0.2 }, { status: 'RUNNING' }]);
+    await glue.send(new StartCrawlerCommand({ Name }));
+    const first = await crawlUntilReady(Name);
+    await glue.send(new StartCrawlerCommand({ Name }));
+    const { Crawls } = await glue.send(new ListCrawlsCommand({ CrawlerName: Name }));
+    assert.deepEqual(
+      Crawls?.map((c) => c.State),
+      ['RUNNING', 'COMPLETED'],
+    );
+    assert.equal(Crawls![1]!.StartTime!.getTime(), first.LastCrawl!.StartTime!.getTime());
+    assert.ok(Crawls![1]!.EndTime! <= Crawls![0]!.StartTime!);
+    const running = await glue.send(
+      new ListCrawlsCommand({
+        CrawlerName: Name,
+        Filters: [{ FieldName: 'STATE', FilterOperator: 'EQ', FieldValue: 'RUNNING' }],
+      }),
+    );
+    assert.deepEqual(
+      running.Crawls?.map((c) => c.CrawlId),
+      [Crawls![0]!.CrawlId],
+    );
+    await glue.send(new StopCrawlerCommand({ Name }));
+    const stopped = await crawlUntilReady(Name);
+    assert.equal(stopped.LastCrawl?.Status, 'CANCELLED');
+    const after = await glue.send(new ListCrawlsCommand({ CrawlerName: Name, MaxResults: 1 }));
+    assert.deepEqual(
+      after.Crawls?.map((c) => [c.CrawlId, c.State]),
+      [[Crawls![0]!.CrawlId, 'STOPPED']],
+    );
+    assert.ok(after.NextToken, 'a second page is left');
+  });
+
+  test('ListCrawls refuses a MaxResults over 100 and an unknown filter field, and an unknown crawler', async () => {
+    const Name = await createCrawler();
+    await assert.rejects(glue.send(new ListCrawlsCommand({ CrawlerName: Name, MaxResults: 101 })), {
+      name: 'InvalidInputException',
+    });
+    await assert.rejects(
+      glue.send(
+        new ListCrawlsCommand({
+          CrawlerName: Name,
+          Filters: [{ FieldName: 'NAME' as 'STATE', FilterOperator: 'EQ', FieldValue: 'x' }],
+        }),
+      ),
+      { name: 'InvalidInputException' },
+    );
+    await assert.rejects(glue.send(new ListCrawlsCommand({ CrawlerName: unique('gw-no-such-crawler') })), {
+      name: 'EntityNotFoundException',
+    });
   });
 });

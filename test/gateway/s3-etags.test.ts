@@ -12,6 +12,7 @@ import {
   S3Client,
   type ServerSideEncryption,
 } from '@aws-sdk/client-s3';
+import { GatewayControl } from '../../devstack/testkit/gateway';
 import { awsClientConfig, unique } from '../../devstack/testkit/stack';
 
 const s3 = new S3Client(awsClientConfig());
@@ -106,5 +107,37 @@ describe('S3 ETags of encrypted objects', () => {
     await assert.rejects(copy(ETag!), { name: 'PreconditionFailed' });
     const now = await s3.send(new HeadObjectCommand({ Bucket, Key: 'changing.csv' }));
     assert.ok((await copy(now.ETag!)).CopyObjectResult?.ETag);
+  });
+});
+
+describe("S3 LastModified on AWS's clock", () => {
+  const gateway = new GatewayControl();
+
+  test('HeadObject, GetObject, ListObjectsV2 and CopyObject show LastModified on the shifted clock', async () => {
+    const Bucket = unique('gw-clock');
+    await s3.send(new CreateBucketCommand({ Bucket }));
+    const hour = 3_600_000;
+    const seen = await gateway.atClockOffset(-hour, async () => {
+      await s3.send(new PutObjectCommand({ Bucket, Key: 'a.csv', Body: 'id\n1\n' }));
+      const copy = await s3.send(new CopyObjectCommand({ Bucket, Key: 'b.csv', CopySource: `${Bucket}/a.csv` }));
+      const head = await s3.send(new HeadObjectCommand({ Bucket, Key: 'a.csv' }));
+      const get = await s3.send(new GetObjectCommand({ Bucket, Key: 'a.csv' }));
+      await get.Body!.transformToString();
+      const list = await s3.send(new ListObjectsV2Command({ Bucket }));
+      return [
+        head.LastModified,
+        get.LastModified,
+        copy.CopyObjectResult?.LastModified,
+        ...(list.Contents ?? []).map((o) => o.LastModified),
+      ];
+    });
+    assert.equal(seen.length, 5);
+    for (const time of seen) {
+      const agoMs = Date.now() - time!.getTime();
+      // An hour behind the machine's clock, give or take the minute the calls can take under load.
+      assert.ok(agoMs > hour - 60_000 && agoMs < hour + 60_000, `LastModified ${time?.toISOString()}`);
+    }
+    const unshifted = await s3.send(new HeadObjectCommand({ Bucket, Key: 'a.csv' }));
+    assert.ok(Math.abs(Date.now() - unshifted.LastModified!.getTime()) < 60_000, 'back on the machine clock');
   });
 });

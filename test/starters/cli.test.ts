@@ -13,10 +13,13 @@ import { repoRoot } from '../../devstack/paths';
 import { primaryRegion } from '../../src/workflow-safe/layout';
 import { pipelineWorkflowId, type PipelineResult } from '../../src/workflow-safe/pipeline';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
+import type { ListedRun } from '../../src/starters/list';
+import type { StartDocument } from '../../src/starters/start-and-follow';
+import type { RunStatus } from '../../src/starters/status';
 import { glueline, gluelineProcess, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { provisionedSpecFile } from '../../devstack/testkit/spec';
-import { awsClientConfig, unique } from '../../devstack/testkit/stack';
+import { awsClientConfig, stack, stackDir, unique } from '../../devstack/testkit/stack';
 
 const samples = path.join(repoRoot, 'samples', 'sales');
 const sampleFiles = fs
@@ -57,7 +60,9 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
           }),
         );
       s3.destroy();
-      cliWorker = await startCliWorker(taskQueue);
+      // JSON log lines, and no workflow cache: every workflow task replays the whole history, so a step's log
+      // line that the workflow logger wrote again on replay would show up twice.
+      cliWorker = await startCliWorker(taskQueue, { GLUELINE_LOG_FORMAT: 'json', GLUELINE_MAX_CACHED_WORKFLOWS: '0' });
       ({ client, env } = cliWorker);
     },
     { timeout: 120_000 },
@@ -251,6 +256,165 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
       assert.equal(code, 0);
       assert.match(stdout, /^✔ crawl-raw\s+succeeded/m);
       assert.match(stdout, /^files in:\s+\d+ CSV/m);
+    });
+  });
+
+  describe('--json and list', () => {
+    /** The one JSON document a command printed: stdout must hold nothing else. */
+    const document = <T>(stdout: string): T => JSON.parse(stdout) as T;
+
+    test('status --json is one document holding the run, its status and its steps', async () => {
+      const workflowId = pipelineWorkflowId(spec, { id: 'files-1' });
+      const { code, stdout } = await glueline('status', workflowId, '--json');
+      assert.equal(code, 0);
+      const s = document<RunStatus>(stdout);
+      assert.equal(s.workflowId, workflowId);
+      assert.equal(s.runId, (await client.workflow.getHandle(workflowId).describe()).runId);
+      assert.equal(s.type, 'csvPipeline');
+      assert.equal(s.status, 'COMPLETED');
+      assert.match(s.url, /\/namespaces\/default\/workflows\/csv-pipeline-/);
+      const steps = Object.fromEntries(s.progress!.steps.map((p) => [p.step, p.status]));
+      assert.equal(steps['stage-raw'], 'succeeded');
+      assert.equal(steps['transform'], 'skipped');
+    });
+
+    test('status --json of a failed run exits 1 and holds the error', async () => {
+      const { code, stdout } = await glueline('status', pipelineWorkflowId(spec, { id: 'fail-1' }), '--json');
+      assert.equal(code, 1);
+      const s = document<RunStatus>(stdout);
+      assert.equal(s.status, 'FAILED');
+      assert.match(s.progress!.steps.find((p) => p.step === 'crawl-raw')!.error!.message, /glueline test: crawl fails/);
+    });
+
+    test('run --json --wait prints only the document: the start and the result', async () => {
+      const { code, stdout, stderr } = await gluelineProcess(
+        [
+          'run',
+          '--spec',
+          specFile,
+          '--batch-id',
+          'json-1',
+          '--prefix',
+          'landing/base/',
+          '--stop-after',
+          'stage-raw',
+        ].concat(['--wait', '--json']),
+        env,
+      );
+      assert.equal(code, 0, stderr);
+      const d = document<StartDocument>(stdout);
+      assert.equal(d.outcome, 'started');
+      assert.equal(d.workflowId, pipelineWorkflowId(spec, { id: 'json-1' }));
+      assert.equal(d.status, 'COMPLETED');
+      assert.equal(d.result!.steps.find((p) => p.step === 'stage-raw')!.status, 'succeeded');
+      assert.match(stderr, /^started workflow csv-pipeline-\S+-json-1 run /m);
+    });
+
+    test("list --json holds the pipeline's runs, newest first, with a failed run's step", async () => {
+      const { code, stdout } = await glueline('list', '--spec', specFile, '--json', '--limit', '50');
+      assert.equal(code, 0);
+      const { pipeline, runs } = document<{ pipeline: string; runs: ListedRun[] }>(stdout);
+      assert.equal(pipeline, spec.name);
+      const starts = runs.map((r) => r.startTime);
+      assert.deepEqual(starts, [...starts].sort().reverse());
+      const files = runs.find((r) => r.batchId === 'files-1')!;
+      assert.equal(files.status, 'COMPLETED');
+      assert.equal(files.workflowId, pipelineWorkflowId(spec, { id: 'files-1' }));
+      assert.equal(files.runId, (await client.workflow.getHandle(files.workflowId).describe()).runId);
+      assert.ok(files.durationMs > 0 && files.closeTime);
+      assert.equal(files.failedStep, null);
+      assert.equal(files.rowsIn, null, 'stopped after crawl-raw: no rows');
+      const failed = runs.find((r) => r.batchId === 'fail-1' && r.status === 'FAILED')!;
+      assert.equal(failed.failedStep, 'crawl-raw');
+    });
+
+    test('list prints a table, and a pipeline without runs says so', async () => {
+      const { code, stdout } = await glueline('list', '--spec', specFile, '--limit', '3');
+      assert.equal(code, 0);
+      const lines = stdout.split('\n');
+      assert.match(
+        lines[0]!,
+        /^started \(UTC\) +\| batch +\| status +\| duration +\| rows in\/out\/rej \| failed step \| workflow id$/,
+      );
+      assert.equal(lines.length, 2 + 3);
+      const none = await glueline('list', '--pipeline', 'no-such-pipeline');
+      assert.equal(none.code, 0);
+      assert.match(none.stdout, /^no runs of pipeline no-such-pipeline/);
+      assert.equal((await glueline('list', '--pipeline', "x' OR 1=1")).code, 2);
+    });
+
+    test('query --json holds typed values and nulls', async () => {
+      const { code, stdout } = await query('eu-west-1', "select 1 as one, 'two' as label union all select 3, null");
+      assert.equal(code, 0);
+      assert.equal(stdout.split('\n').length, 5, 'the table, as before');
+      const json = await glueline(
+        'query',
+        '--spec',
+        specFile,
+        '--region',
+        'eu-west-1',
+        '--json',
+        '--sql',
+        "select 1 as one, 'two' as label union all select 3, null",
+      );
+      assert.equal(json.code, 0, json.stderr);
+      const d = document<{ columns: string[]; rows: unknown[][]; rowCount: number }>(json.stdout);
+      assert.deepEqual(d.columns, ['one', 'label']);
+      assert.deepEqual(d.rows, [
+        [1, 'two'],
+        [3, null],
+      ]);
+      assert.equal(d.rowCount, 2);
+    });
+  });
+
+  describe('devstack env', () => {
+    test("prints the stack's settings as export lines that a command runs with", async () => {
+      const { code, stdout } = await glueline('devstack', 'env', '--dir', stackDir);
+      assert.equal(code, 0);
+      const settings = Object.fromEntries(
+        stdout.split('\n').map((line) => {
+          const m = /^export ([A-Z_]+)=(\S+)$/.exec(line);
+          assert.ok(m, `not an export line: ${line}`);
+          return [m[1]!, m[2]!.replace(/^'|'$/g, '')];
+        }),
+      );
+      assert.equal(settings.TEMPORAL_ADDRESS, stack().temporal.address);
+      assert.equal(settings.GLUELINE_AWS_ENDPOINT, stack().aws.endpoint);
+      const status = await gluelineProcess(['status', pipelineWorkflowId(spec, { id: 'files-1' }), '--json'], {
+        ...settings,
+        GLUELINE_ENV_FILE: 'none',
+      });
+      assert.equal(status.code, 0, status.stderr);
+      assert.equal(JSON.parse(status.stdout).status, 'COMPLETED');
+      const missing = await glueline('devstack', 'env', '--dir', path.join(workDir, 'no-stack'));
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /no local stack at .*no-stack/);
+    });
+  });
+
+  describe("the worker's log", () => {
+    test('one JSON object per line, and one line per step instance with its batch, AWS ids and duration', () => {
+      const output = cliWorker!.worker.output();
+      assert.doesNotMatch(output, /^\S+ \[(INFO|WARN|ERROR)\] /m, 'a line in the text format');
+      const lines = output
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.ok(lines.some((l) => l.message === 'glueline worker started' && l.level === 'INFO' && l.time));
+      const files = pipelineWorkflowId(spec, { id: 'files-1' });
+      const stepLines = (workflowId: string, step: string) =>
+        lines.filter((l) => l.workflowId === workflowId && l.step === step);
+      const [stage, ...again] = stepLines(files, 'stage-raw');
+      assert.equal(again.length, 0, 'a step line written again on replay');
+      assert.equal(stage!.message, 'step stage-raw succeeded');
+      assert.equal(stage!.batchId, 'files-1');
+      assert.equal(stage!.objects, sampleFiles.length);
+      assert.equal(typeof stage!.durationMs, 'number');
+      assert.equal(stepLines(files, 'crawl-raw')[0]!.crawlerName, spec.raw.crawler);
+      const failed = stepLines(pipelineWorkflowId(spec, { id: 'fail-1' }), 'crawl-raw')[0]!;
+      assert.equal(failed.level, 'WARN');
+      assert.match(String(failed.error), /glueline test: crawl fails/);
     });
   });
 

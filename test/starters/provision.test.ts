@@ -314,7 +314,7 @@ describe('npm run glueline -- provision (npm run provision)', () => {
       assert.equal(targets.code, 2, targets.stderr);
       assert.match(targets.stderr, /use only one of --endpoint, --stack-dir and --aws \(got --endpoint, --aws\)/);
       assert.equal(help.code, 0);
-      assert.match(help.stdout, /^usage: npm run glueline -- provision --spec <file>/);
+      assert.match(help.stdout, /^usage: glueline provision --spec <file>/);
     });
   });
 });

@@ -66,6 +66,23 @@ describe('the progress view', () => {
     assert.equal(lines[1], '… transform                   running      1m00s  job run jr_1');
   });
 
+  test('a crawl step names its crawler and the crawl it joined', () => {
+    const crawling: PipelineResult = {
+      ...result,
+      steps: [
+        {
+          step: 'crawl-raw',
+          name: 'crawl-raw',
+          status: 'running',
+          awsIds: { crawlerName: 'sales-raw' },
+          counts: {},
+          crawl: { how: 'joined', crawlId: '3f2a9c1e-0000-4000-8000-000000000000', reason: 'covers the batch' },
+        },
+      ],
+    };
+    assert.match(formatProgressLines(crawling)[0]!, /crawler sales-raw \(joined crawl 3f2a9c1e\)$/);
+  });
+
   test('a skipped step says why', () => {
     assert.match(formatProgressLines(result)[2]!, /skipped .*\(region eu-west-1 has no redshift target\)$/);
   });
@@ -79,5 +96,32 @@ describe('the progress view', () => {
       'rows:       10 in, 9 out, 1 rejected',
     ]);
     assert.deepEqual(summary.slice(4), ['time per step:', '  stage-raw     1.2s']);
+  });
+
+  test('the summary and the transform step say where the rejected rows are, and what the transform dropped', () => {
+    const quarantineUri = 's3://cur/quarantine/batch_id=b1/';
+    const done = {
+      ...result,
+      steps: result.steps.map((s) =>
+        s.step === 'transform'
+          ? {
+              ...s,
+              status: 'succeeded' as const,
+              durationMs: 60_000,
+              awsIds: { jobRunId: 'jr_1', quarantineUri },
+              counts: { rowsIn: 10, rowsOut: 7, rowsRejected: 1, rowsDropped: 2 },
+            }
+          : s,
+      ),
+      totals: { ...result.totals, rowsOut: 7, rowsDropped: 2, quarantineUri },
+    };
+    assert.deepEqual(formatSummary(done).slice(3, 5), [
+      'rows:       10 in, 7 out, 1 rejected, 2 dropped by the transform',
+      `rejected:   ${quarantineUri} (glueline rejects prints them)`,
+    ]);
+    assert.match(
+      formatProgressLines(done)[1]!,
+      / 10 rows in, 7 out, 1 rejected, 2 dropped by the transform; rejected rows in s3:\/\/cur\/quarantine\/batch_id=b1\/; job run jr_1$/,
+    );
   });
 });

@@ -11,6 +11,12 @@ import { SpecValidationError, parseOrExplain } from '../../src/workflow-safe/val
 import { loadSpecFile } from '../../src/starters/spec-file';
 
 const specs = path.join(repoRoot, 'specs');
+const settings = {
+  roleArn: 'arn:aws:iam::123456789012:role/r',
+  glueVersion: '5.0',
+  workerType: 'G.1X',
+  numberOfWorkers: 2,
+} as const;
 
 describe('the shipped spec files', () => {
   for (const name of fs.readdirSync(specs).filter((n) => /\.(ya?ml|json)$/.test(n))) {
@@ -92,12 +98,6 @@ describe('the Glue job bundle', () => {
 
 describe('job drift', () => {
   const spec = loadSpecFile(path.join(specs, 'local-sales.yaml'));
-  const settings = {
-    roleArn: 'arn:aws:iam::123456789012:role/r',
-    glueVersion: '5.0',
-    workerType: 'G.1X',
-    numberOfWorkers: 2,
-  } as const;
   const wanted = wantedJob(spec, settings);
 
   test('names each field that differs from the spec, with the old and the new value', () => {
@@ -140,6 +140,72 @@ describe('job drift', () => {
     assert.equal(update.NumberOfWorkers, wanted.NumberOfWorkers);
     assert.equal(update.SecurityConfiguration, 'kms-at-rest');
     assert.equal(update.DefaultArguments?.['--enable-metrics'], 'true');
+  });
+});
+
+describe('a spec with a transform of its own (transform.module)', () => {
+  const spec = loadSpecFile(path.join(specs, 'local-orders.yaml'));
+
+  test('ships the module with --extra-py-files, in a folder of the job, and tells the job what to call', () => {
+    const args = wantedJob(spec, settings).DefaultArguments;
+    const scripts = `s3://${spec.regions[0]!.curatedBucket}/_glueline/scripts/`;
+    assert.equal(
+      args['--extra-py-files'],
+      `${scripts}glueline_transform.zip,${scripts}${spec.transform.jobName}/orders.py`,
+    );
+    assert.equal(args['--transform_module'], 'orders');
+    assert.equal(args['--transform_function'], 'transform');
+    assert.deepEqual(JSON.parse(args['--added_columns_json']!), [
+      { name: 'total', type: 'decimal(12,2)', nullable: true },
+    ]);
+  });
+
+  test('removes the transform arguments when the spec no longer has a module', () => {
+    const { module: _, addedColumns: __, ...transform } = spec.transform;
+    const wanted = wantedJob(spec, settings);
+    const plain = wantedJob({ ...spec, transform }, settings);
+
+    assert.deepEqual(
+      jobDrift(wanted, plain).map((f) => f.field),
+      [
+        'DefaultArguments --extra-py-files',
+        'DefaultArguments --transform_module',
+        'DefaultArguments --transform_function',
+        'DefaultArguments --added_columns_json',
+      ],
+    );
+  });
+
+  const parsed = (transform: Record<string, unknown>) =>
+    PipelineSpec.safeParse({ ...spec, transform: { ...spec.transform, ...transform } });
+  const problems = (transform: Record<string, unknown>) => {
+    const result = parsed(transform);
+    return result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')} ${i.message}`);
+  };
+
+  test('refuses a module that is not a relative .py file with an importable name, naming the fix', () => {
+    for (const module of ['/abs/orders.py', 'transforms/orders.txt', 'transforms/2orders.py', 'my-orders.py']) {
+      assert.match(problems({ module }).join('\n'), /^transform\.module is not a usable transform module/, module);
+    }
+    assert.match(problems({ module: 'glueline_transform.py' }).join('\n'), /must not start with glueline_/);
+    assert.deepEqual(problems({ module: '../transforms/orders.py' }), []);
+  });
+
+  test('refuses added columns without a module, and an added column that is already a column', () => {
+    assert.deepEqual(problems({ module: undefined }), [
+      'transform.addedColumns needs transform.module: only a transform of yours adds columns',
+    ]);
+    assert.deepEqual(problems({ addedColumns: [{ name: 'quantity', type: 'int' }] }), [
+      'transform.addedColumns.0.name quantity is already in transform.columns: list each column once',
+    ]);
+  });
+
+  test('lets the Parquet be partitioned by an added column', () => {
+    assert.deepEqual(problems({ partitionBy: 'total' }), []);
+    assert.match(
+      problems({ partitionBy: 'nope' }).join('\n'),
+      /transform\.partitionBy is not one of the declared columns/,
+    );
   });
 });
 

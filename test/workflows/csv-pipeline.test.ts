@@ -7,6 +7,7 @@ import { FailureType } from '../../src/workflow-safe/failures';
 import { csvPipelineStartOptions } from '../../src/starters/start-options';
 import {
   pipelineWorkflowId,
+  OUTCOME_MEMO_KEY,
   SearchAttributeKeys,
   type PipelineProgress,
   type PipelineResult,
@@ -119,7 +120,9 @@ describe('csvPipeline, happy path', () => {
       rowsIn: 100,
       rowsOut: 97,
       rowsRejected: 3,
+      quarantineUri: `s3://sales-curated-use1/quarantine/batch_id=${result.batchId}/`,
     });
+    assert.equal(stepOf(result, 'transform').awsIds.quarantineUri, result.totals.quarantineUri);
   });
 });
 
@@ -250,13 +253,16 @@ describe('csvPipeline, visibility', () => {
     });
   });
 
-  test('a run carries the pipeline and batch as search attributes and memo', async () => {
+  test('a run carries the pipeline and batch as search attributes and memo, and its rows in the memo at the end', async () => {
     const input = testInput();
-    const { handle } = await runPipeline(input);
+    const { handle, result } = await runPipeline(input);
     const description = await handle.describe();
     assert.equal(description.typedSearchAttributes.get(SearchAttributeKeys.pipeline), 'sales');
     assert.equal(description.typedSearchAttributes.get(SearchAttributeKeys.batch), (input.batch as { id: string }).id);
     assert.equal((description.memo as { pipeline?: string } | undefined)?.pipeline, 'sales');
+    const { rowsIn, rowsOut, rowsRejected } = result!.totals;
+    assert.ok(rowsIn !== undefined && rowsIn > 0);
+    assert.deepEqual(description.memo?.[OUTCOME_MEMO_KEY], { rowsIn, rowsOut, rowsRejected });
   });
 });
 

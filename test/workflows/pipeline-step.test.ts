@@ -44,6 +44,37 @@ describe('pipelineStep', () => {
     assert.equal(result.workflowType, 'pipelineStep');
   });
 
+  test("a crawl step names the batch's objects, reports the crawl it joined, and leaves a shared crawl running on cancel", async () => {
+    const input = stepInput('crawl-raw');
+    const joined = {
+      how: 'joined' as const,
+      crawlId: 'crawl-1',
+      crawlStartedAt: '2026-11-30T12:00:05.000Z',
+      dataInPlaceBy: '2026-11-30T12:00:04.000Z',
+      reason: "crawl crawl-1 started 2026-11-30T12:00:05.000Z, after the batch's objects were in place",
+    };
+    const { result, called } = await bed.runToEnd('pipelineStep', input, {
+      replace: {
+        startCrawler: async (i) => ({
+          crawlerName: i.crawlerName,
+          startedAfter: joined.crawlStartedAt,
+          clock: 'aws',
+          waitedForRunningCrawl: false,
+          crawl: joined,
+        }),
+      },
+    });
+    assert.ok(result);
+    const start = called('startCrawler')[0]!.input as { data: { bucket: string; prefix: string } };
+    assert.deepEqual(start.data, {
+      bucket: 'sales-raw-use1',
+      prefix: `raw/batch_id=${(input.batch as { id: string }).id}/`,
+    });
+    const wait = called('waitForCrawler')[0]!.input as { startedAfter: string; clock: string; stopOnCancel: boolean };
+    assert.deepEqual([wait.startedAfter, wait.clock, wait.stopOnCancel], [joined.crawlStartedAt, 'aws', false]);
+    assert.deepEqual(result.steps[0]!.crawl, joined);
+  });
+
   test('runs transform with the same Glue job arguments and run tag as csvPipeline would', async () => {
     const { result, called, handle } = await bed.runToEnd('pipelineStep', stepInput('transform'));
     assert.ok(result);

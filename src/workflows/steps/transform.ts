@@ -9,6 +9,7 @@ import {
   primaryRegion,
   quarantineBatchPrefix,
   s3Uri,
+  quarantineUri,
   type GlueManifest,
 } from '../../workflow-safe/layout';
 import type { StepProgress } from '../../workflow-safe/pipeline';
@@ -70,6 +71,8 @@ export async function transform(p: StepProgress, run: PipelineRun): Promise<void
   p.counts.executionTimeSeconds = done.executionTimeSeconds;
   p.counts.polls = done.polls;
   const manifest = await readManifest(p, run);
+  const rejected = quarantineUri(spec, batch, manifest);
+  if (rejected) p.awsIds.quarantineUri = rejected;
   const rejectsAt = s3Uri(primaryRegion(spec).curatedBucket, quarantineBatchPrefix(spec, batch));
   applyLimits(p, run, judgeRows(spec.thresholds, manifest, rejectsAt));
 }
@@ -87,6 +90,7 @@ export async function readManifest(p: StepProgress, run: PipelineRun): Promise<G
     rowsIn: manifest.rowsIn,
     rowsOut: manifest.rowsOut,
     rowsRejected: manifest.rowsRejected,
+    ...(manifest.rowsDropped !== undefined ? { rowsDropped: manifest.rowsDropped } : {}),
     outputFiles: manifest.outputFiles.length,
     outputBytes: manifest.outputFiles.reduce((n, f) => n + f.bytes, 0),
   });
