@@ -26,6 +26,7 @@ import {
   DEFAULT_TASK_QUEUE,
   pipelineWorkflowId,
   PROGRESS_QUERY,
+  TRIGGER_MEMO,
   type PipelineProgress,
 } from '../src/workflow-safe/pipeline';
 import type { PipelineSpec } from '../src/workflow-safe/spec';
@@ -184,6 +185,29 @@ const scenarios: Scenario[] = [
         throw new Error(`expected one failure email naming transform, got: ${emails.map((m) => m.subject).join('; ')}`);
       if (ctx.webhook.requests.length !== hooksBefore + 1)
         throw new Error(`expected one webhook post, got ${ctx.webhook.requests.length - hooksBefore}`);
+      return run;
+    },
+  },
+  {
+    name: 'refused-notified',
+    covers:
+      'csvPipeline refused by validation (an unknown key in the spec) that a schedule started (memo trigger: ' +
+      'schedule): the notify-refused-runs patch marker, the refusal email and webhook, then the run fails InvalidInput',
+    async run(ctx) {
+      const batch = {
+        id: 'refused',
+        source: { bucket: primaryRegion(ctx.spec).rawBucket, prefix: 'landing/refused/' },
+      };
+      const started = await ctx.client.workflow.start('csvPipeline', {
+        taskQueue: DEFAULT_TASK_QUEUE,
+        workflowId: pipelineWorkflowId(ctx.spec, batch),
+        args: [{ spec: { ...ctx.spec, surprise: 'an unknown key' } as PipelineSpec, batch }],
+        memo: { [TRIGGER_MEMO]: 'schedule' },
+      });
+      const run = await runToEnd(ctx.client, started, 'FAILED');
+      const inbox = (await (await fetch(stack().smtp.inboxUrl)).json()) as SinkMessage[];
+      const emails = inbox.filter((m) => m.subject.includes(`batch ${batch.id} refused before it started (schedule)`));
+      if (emails.length !== 1) throw new Error(`expected one refusal email, got ${emails.length}`);
       return run;
     },
   },

@@ -32,6 +32,7 @@ function report(lines: Figures[], mode: string, minutes: number, code: number): 
   const notify = of('notify');
   const sigterm = of('sigterm');
   const held = of('held-kills');
+  const mail = of('held-mail');
   const show = (v: unknown) => (v === undefined ? 'not measured' : String(v));
   return [
     `reliability report (${mode}, ${os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${minutes.toFixed(1)} min)`,
@@ -41,6 +42,7 @@ function report(lines: Figures[], mode: string, minutes: number, code: number): 
     `  duplicate statements      ${show(crashes.duplicateStatements)}`,
     `  emails per failed run     ${show(crashes.emailsPerFailedRun)}`,
     `  kills while held          ${show(held.kills)} (${show(held.windows)}; ${show(held.duplicateJobRuns)} duplicate job runs, ${show(held.duplicateStatements)} duplicate statements)`,
+    `  mails per Message-ID      ${show(mail.markedDeliveries)} when killed after the sent record, ${show(mail.dataWindowDeliveries)} when killed in DATA before it (the stated window; ${show(mail.interrupted)})`,
     `  call-count ratio, faults  ${show(faults.callRatio)} (${show(faults.faultedCalls)} vs ${show(faults.cleanCalls)} calls, ${show(faults.faultsFired)} faults)`,
     `  bad-input cases passed    ${show(bad.passed)} of ${show(bad.cases)}`,
     `  server restarts survived  ${show(restart.serverRestarts)} (${show(restart.downSeconds)} s down each; ${show(restart.restartCompleted)} of ${show(restart.restartRuns)} runs completed, ${show(restart.restartDuplicates)} duplicate job runs or statements)`,

@@ -1,122 +1,16 @@
 /**
- * Redshift's `COPY <table> FROM 's3://bucket/prefix' ...` on the local stack: lists the objects
- * under the prefix in moto's S3 (or, with MANIFEST, reads the manifest's entries), reads each (CSV as
- * is, Parquet decoded and matched to the table's columns by name), and feeds the rows to Postgres's own
- * COPY through PGlite's `/dev/blob`.
+ * Redshift's `COPY <table> FROM 's3://bucket/prefix' ...` on the local stack (parsed and checked in
+ * redshift-copy-options.ts): lists the objects under the prefix in moto's S3 (or, with MANIFEST, reads the
+ * manifest's entries), reads each (CSV as is; Parquet decoded, its columns loaded by position into the table's,
+ * or the column list's, with Redshift's count check), and feeds the rows to Postgres's own COPY through PGlite's
+ * `/dev/blob`.
  */
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Transaction } from '@electric-sql/pglite';
+import type { CopyCommand } from './redshift-copy-options';
 
-/** A parsed Redshift COPY from S3. */
-export interface CopyCommand {
-  /** As written in the SQL, possibly schema-qualified or quoted. */
-  table: string;
-  columns?: string[];
-  bucket: string;
-  /** The key prefix to load, or with `manifest` the manifest's key. */
-  prefix: string;
-  /** MANIFEST: `prefix` names a JSON manifest whose entries are the files to load. */
-  manifest: boolean;
-  format: 'CSV' | 'PARQUET';
-  /** Lines to skip at the top of every file. */
-  ignoreHeader: number;
-  delimiter: string;
-  quote: string;
-  nullAs?: string;
-  gzip: boolean;
-  /** The bucket's region when it differs from the cluster's. */
-  region?: string;
-}
-
-const COPY_FROM_S3 =
-  /^\s*copy\s+((?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))?)\s*(?:\(([^)]*)\))?\s+from\s+'s3:\/\/([^/']+)\/?([^']*)'([\s\S]*?);?\s*$/i;
-
-/** Options that change nothing on the local stack (credentials, statistics, error tolerance). */
-const IGNORED_WITH_VALUE = new Set([
-  'IAM_ROLE',
-  'CREDENTIALS',
-  'ACCESS_KEY_ID',
-  'SECRET_ACCESS_KEY',
-  'SESSION_TOKEN',
-  'TIMEFORMAT',
-  'DATEFORMAT',
-  'MAXERROR',
-  'COMPUPDATE',
-  'STATUPDATE',
-]);
-const IGNORED_FLAGS = new Set([
-  'EMPTYASNULL',
-  'BLANKSASNULL',
-  'TRUNCATECOLUMNS',
-  'TRIMBLANKS',
-  'ACCEPTANYDATE',
-  'ACCEPTINVCHARS',
-  'SERIALIZETOJSON',
-  'EXPLICIT_IDS',
-]);
-
-/** Words and 'quoted strings' (with '' escapes) of COPY's option list. */
-function tokens(text: string): { word?: string; string?: string }[] {
-  const out: { word?: string; string?: string }[] = [];
-  const re = /'((?:[^']|'')*)'|([^\s']+)/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    out.push(m[1] !== undefined ? { string: m[1].replace(/''/g, "'") } : { word: m[2]!.toUpperCase() });
-  }
-  return out;
-}
-
-/**
- * Parses a COPY from S3, or returns undefined when the SQL is not one. An option the gateway cannot
- * honour throws, so the statement fails rather than loading something else than Redshift would.
- */
-export function parseCopy(sql: string): CopyCommand | undefined {
-  const match = COPY_FROM_S3.exec(sql);
-  if (!match) return undefined;
-  const [, table, columns, bucket, prefix, options] = match;
-  const command: CopyCommand = {
-    table: table!,
-    columns: columns?.split(',').map((c) => c.trim()),
-    bucket: bucket!,
-    prefix: prefix!,
-    manifest: false,
-    format: 'CSV',
-    ignoreHeader: 0,
-    delimiter: ',',
-    quote: '"',
-    gzip: false,
-  };
-  let format: string | undefined;
-  const list = tokens(options!);
-  for (let i = 0; i < list.length; i++) {
-    const word = list[i]!.word;
-    const valueAfter = () => {
-      if (list[i + 1]?.word === 'AS') i++;
-      const value = list[++i];
-      if (!value) throw new Error(`COPY option ${word} needs a value`);
-      return value.string ?? value.word!;
-    };
-    if (word === undefined) throw new Error(`unexpected '${list[i]!.string}' in COPY options`);
-    if (IGNORED_WITH_VALUE.has(word)) valueAfter();
-    else if (IGNORED_FLAGS.has(word)) continue;
-    else if (word === 'FORMAT') format = valueAfter();
-    else if (word === 'CSV' || word === 'PARQUET') format = word;
-    else if (word === 'IGNOREHEADER') command.ignoreHeader = Number(valueAfter());
-    else if (word === 'DELIMITER') command.delimiter = valueAfter();
-    else if (word === 'QUOTE') command.quote = valueAfter();
-    else if (word === 'NULL') command.nullAs = valueAfter();
-    else if (word === 'REGION') command.region = valueAfter();
-    else if (word === 'GZIP') command.gzip = true;
-    else if (word === 'MANIFEST') command.manifest = true;
-    else
-      throw new Error(`COPY option ${word} is not supported by the local gateway (devstack/gateway/redshift-copy.ts)`);
-  }
-  if (format !== 'CSV' && format !== 'PARQUET') {
-    throw new Error(`the local gateway loads COPY ... FORMAT AS PARQUET or CSV only, got ${format ?? 'no FORMAT'}`);
-  }
-  command.format = format;
-  return command;
-}
+export { parseCopy, type CopyCommand } from './redshift-copy-options';
 
 /**
  * Keys a COPY reads under a prefix: not folder markers, not Spark's `_SUCCESS` and other
@@ -253,25 +147,30 @@ async function tableColumns(tx: Transaction, table: string): Promise<string[]> {
   return rows.map((r) => `"${r.attname.replace(/"/g, '""')}"`);
 }
 
-/** Parquet rows as CSV, with the column list they fill: Parquet columns matched to the table's by name. */
+/**
+ * Parquet rows as CSV, with the column list they fill. As on Redshift, the file's columns go into the table's
+ * (or the COPY's column list's) by position, not by name, and their numbers must match (with FILLRECORD, the file
+ * may lack trailing columns, which load NULL); the count error is worded as Redshift's Spectrum scan words it.
+ */
 async function parquetAsCsv(tx: Transaction, command: CopyCommand, file: Uint8Array, uri: string) {
   const { parquetMetadata, parquetReadObjects, parquetSchema } = await import('hyparquet');
   const { compressors } = await import('hyparquet-compressors');
   const buffer = file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer;
   const metadata = parquetMetadata(buffer);
   const parquetColumns = parquetSchema(metadata).children.map((c) => c.element.name);
-  const wanted = command.columns ?? (await tableColumns(tx, command.table));
-  const byName = new Map(wanted.map((c) => [c.replace(/"/g, '').toLowerCase(), c]));
-  const matched = parquetColumns.filter((c) => byName.has(c.toLowerCase()));
-  if (matched.length === 0) {
+  const target = command.columns ?? (await tableColumns(tx, command.table));
+  const fits = command.fillRecord ? parquetColumns.length <= target.length : parquetColumns.length === target.length;
+  if (!fits) {
     throw new Error(
-      `none of the Parquet columns of ${uri} (${parquetColumns.join(', ')}) ` +
-        `is a column of ${command.table} (${wanted.join(', ')})`,
+      `Spectrum Scan Error: Unmatched number of columns between table and file. Table columns: ${target.length}, ` +
+        `Data columns: ${parquetColumns.length}, File name: ${uri} (a COPY of Parquet loads the file's columns ` +
+        `(${parquetColumns.join(', ')}) by position into ${command.columns ? 'the column list' : command.table} ` +
+        `(${target.join(', ')}): make them the same columns in the same order, or name the columns to load)`,
     );
   }
-  const rows = await parquetReadObjects({ file: buffer, metadata, compressors, columns: matched });
-  const csv = rows.map((row) => matched.map((c) => csvField(row[c])).join(',')).join('\n');
-  return { csv: csv ? `${csv}\n` : '', columns: matched.map((c) => byName.get(c.toLowerCase())!) };
+  const rows = await parquetReadObjects({ file: buffer, metadata, compressors, columns: parquetColumns });
+  const csv = rows.map((row) => parquetColumns.map((c) => csvField(row[c])).join(',')).join('\n');
+  return { csv: csv ? `${csv}\n` : '', columns: target.slice(0, parquetColumns.length) };
 }
 
 /** Runs a parsed COPY inside the statement's transaction; returns the number of rows loaded. */

@@ -4,8 +4,9 @@
  * ... and are encrypted by SSE-C or SSE-KMS, have ETags that are not an MD5 digest of their object
  * data"). moto gives every single-part object its MD5, so the gateway rewrites the ETag of a KMS
  * object wherever S3 shows it (PutObject, HeadObject, GetObject, CopyObject, the List operations),
- * always to the same value, and turns a KMS ETag in a condition (If-Match, CopySourceIfMatch) back
- * into moto's before forwarding. Multipart ETags (`...-N`) are not MD5 digests already and pass as they are.
+ * always to the same value for one object but to different ones for two objects of the same bytes (a copy
+ * and its source, multipart ones included: S3's KMS ETags never match between copies), and turns a KMS ETag
+ * in a condition (If-Match, CopySourceIfMatch) back into moto's before forwarding.
  *
  * The same answers carry LastModified, which the gateway puts on AWS's clock (the {@link TimeScale}'s offset):
  * S3 and Glue share one clock on AWS, so an object's LastModified and a crawl's StartTime compare as they do there.
@@ -30,16 +31,27 @@ const CONDITION_HEADERS = ['if-match', 'if-none-match'] as const;
 
 const unquote = (etag: string) => etag.replace(/^(?:"|&quot;|&#34;)|(?:"|&quot;|&#34;)$/g, '');
 
-/** The ETag the gateway shows for a KMS object whose MD5 ETag (as moto has it) is `md5Etag`. */
-export function kmsEtag(md5Etag: string): string {
-  const hex = unquote(md5Etag);
-  if (!/^[0-9a-f]{32}$/.test(hex)) return md5Etag; // multipart, or not one of moto's: leave it
-  return `"${createHash('sha256').update(`sse-kms:${hex}`).digest('hex').slice(0, 32)}"`;
+/**
+ * The ETag the gateway shows for a KMS object at `bucket/key` whose ETag (as moto has it) is `motoEtag`. As on S3,
+ * it is no digest of the data: two objects with the same bytes (a copy and its source) show different ETags,
+ * multipart ones too (`<hex>-<parts>`); one object shows the same one wherever S3 shows it.
+ */
+export function kmsEtag(motoEtag: string, bucket: string, key: string): string {
+  const raw = unquote(motoEtag);
+  const match = /^[0-9a-f]{32}(-\d+)?$/.exec(raw);
+  if (!match) return motoEtag; // not one of moto's: leave it
+  const digest = createHash('sha256').update(`sse-kms:${bucket}/${key}:${raw}`).digest('hex').slice(0, 32);
+  return `"${digest}${match[1] ?? ''}"`;
 }
 
 export class S3Etags {
   /** `bucket/key` of objects last written through the gateway with a KMS header. */
   private readonly kmsWrites = new Set<string>();
+  /**
+   * Upload ids of multipart uploads completed through the gateway: S3 answers a second CompleteMultipartUpload of
+   * one NoSuchUpload (the upload is gone once completed), where moto 5.2.5 answers 200 again.
+   */
+  private readonly completedUploads = new Set<string>();
 
   constructor(
     private readonly moto: Moto,
@@ -55,9 +67,13 @@ export class S3Etags {
     return format(new Date(Math.floor((ms + offset) / 1000) * 1000));
   }
 
-  /** Whether the answer to `operation` may need its ETags rewritten. */
+  /** Whether the answer to `operation` may need its ETags rewritten (or, for CompleteMultipartUpload, noting). */
   rewrites(operation: string): boolean {
-    return ETAG_HEADER_OPERATIONS.has(operation) || ETAG_BODY_OPERATIONS.has(operation);
+    return (
+      ETAG_HEADER_OPERATIONS.has(operation) ||
+      ETAG_BODY_OPERATIONS.has(operation) ||
+      operation === 'CompleteMultipartUpload'
+    );
   }
 
   private async head(bucket: string, key: string) {
@@ -76,6 +92,14 @@ export class S3Etags {
    * KMS ETag in If-Match or If-None-Match becomes moto's. Answers the error S3 would, or undefined.
    */
   async checkConditions(req: http.IncomingMessage, operation: string): Promise<AwsErrorSpec | undefined> {
+    if (operation === 'CompleteMultipartUpload' && this.completedUploads.has(uploadIdOf(req))) {
+      return {
+        status: 404,
+        code: 'NoSuchUpload',
+        message:
+          'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+      };
+    }
     if (operation === 'CopyObject' || operation === 'UploadPartCopy') {
       const ifMatch = req.headers['x-amz-copy-source-if-match'];
       const ifNoneMatch = req.headers['x-amz-copy-source-if-none-match'];
@@ -83,7 +107,7 @@ export class S3Etags {
       if ((typeof ifMatch === 'string' || typeof ifNoneMatch === 'string') && source?.bucket && source.key) {
         const found = await this.head(source.bucket, source.key);
         if (found) {
-          const shown = unquote(found.kms ? kmsEtag(found.etag) : found.etag);
+          const shown = unquote(found.kms ? kmsEtag(found.etag, source.bucket, source.key) : found.etag);
           const matches = (given: string) => given.trim() === '*' || unquote(given.trim()) === shown;
           delete req.headers['x-amz-copy-source-if-match'];
           delete req.headers['x-amz-copy-source-if-none-match'];
@@ -107,7 +131,8 @@ export class S3Etags {
       const found = await this.head(bucket, key);
       if (!found?.kms) continue;
       // The ETag S3 showed becomes moto's; any other (moto's MD5 included, which S3 never showed) matches nothing.
-      req.headers[name] = unquote(kmsEtag(found.etag)) === unquote(given) ? found.etag : `"${'0'.repeat(32)}"`;
+      req.headers[name] =
+        unquote(kmsEtag(found.etag, bucket, key)) === unquote(given) ? found.etag : `"${'0'.repeat(32)}"`;
     }
     return undefined;
   }
@@ -123,9 +148,21 @@ export class S3Etags {
     const status = upstream.statusCode ?? 502;
     const kms = KMS.has(String(headers['x-amz-server-side-encryption'] ?? ''));
     const { bucket, key } = s3Location(req);
+    if (operation === 'CompleteMultipartUpload') {
+      // S3 can answer 200 with an error in the body; only a body naming the object completed the upload.
+      const chunks: Buffer[] = [];
+      for await (const chunk of upstream) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks);
+      if (status === 200 && body.includes('<CompleteMultipartUploadResult')) this.completedUploads.add(uploadIdOf(req));
+      delete headers['transfer-encoding'];
+      res.writeHead(status, { ...headers, 'content-length': String(body.length) }).end(body);
+      return;
+    }
     if (ETAG_HEADER_OPERATIONS.has(operation) || status >= 300) {
       // 304 Not Modified names the ETag too.
-      if (status < 400 && typeof headers.etag === 'string' && kms) headers.etag = kmsEtag(headers.etag);
+      if (status < 400 && typeof headers.etag === 'string' && kms && bucket && key) {
+        headers.etag = kmsEtag(headers.etag, bucket, key);
+      }
       if (operation === 'PutObject' && status < 300 && bucket && key) this.remember(bucket, key, kms);
       if (typeof headers['last-modified'] === 'string') {
         headers['last-modified'] = this.shifted(headers['last-modified'], (d) => d.toUTCString());
@@ -139,8 +176,11 @@ export class S3Etags {
     let body = Buffer.concat(chunks).toString('utf8');
     if (operation === 'CopyObject') {
       if (bucket && key) this.remember(bucket, key, kms);
-      if (kms)
-        body = body.replace(/<ETag>([^<]*)<\/ETag>/, (_, etag: string) => `<ETag>${xmlQuoted(kmsEtag(etag))}</ETag>`);
+      if (kms && bucket && key)
+        body = body.replace(
+          /<ETag>([^<]*)<\/ETag>/,
+          (_, etag: string) => `<ETag>${xmlQuoted(kmsEtag(xmlText(etag), bucket, key))}</ETag>`,
+        );
     } else if (bucket) {
       body = await this.rewriteList(bucket, body);
     }
@@ -180,7 +220,10 @@ export class S3Etags {
     if (kmsKeys.size === 0) return body;
     return body.replace(/<(Contents|Version)>([\s\S]*?)<\/\1>/g, (whole, _tag: string, inner: string) =>
       kmsKeys.has(keyOf(inner))
-        ? whole.replace(/<ETag>([^<]*)<\/ETag>/, (_, etag: string) => `<ETag>${xmlQuoted(kmsEtag(etag))}</ETag>`)
+        ? whole.replace(
+            /<ETag>([^<]*)<\/ETag>/,
+            (_, etag: string) => `<ETag>${xmlQuoted(kmsEtag(xmlText(etag), bucket, keyOf(inner)))}</ETag>`,
+          )
         : whole,
     );
   }
@@ -196,6 +239,10 @@ export class S3Etags {
     }
   }
 }
+
+/** The `uploadId` query parameter of a multipart upload request. */
+const uploadIdOf = (req: http.IncomingMessage) =>
+  new URL(req.url ?? '/', 'http://x').searchParams.get('uploadId') ?? '';
 
 /** The bucket and key an `x-amz-copy-source` header names (`bucket/key` or `/bucket/key`, URL-encoded). */
 function copySource(req: http.IncomingMessage): { bucket?: string; key?: string } | undefined {

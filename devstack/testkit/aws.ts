@@ -50,7 +50,15 @@ export function countingClients(): { aws: AwsClients; log: CallLog } {
       }
       return client;
     };
-  return { aws: { s3: wrap(inner.s3), glue: wrap(inner.glue), redshiftData: wrap(inner.redshiftData) }, log };
+  return {
+    aws: {
+      s3: wrap(inner.s3),
+      glue: wrap(inner.glue),
+      glueNoRetry: wrap(inner.glueNoRetry),
+      redshiftData: wrap(inner.redshiftData),
+    },
+    log,
+  };
 }
 
 /** Deps for activities that only use AWS. */
@@ -152,5 +160,5 @@ export function fakeClients(answer: (command: string, input: Record<string, unkn
         ]);
       },
     }) as never;
-  return { aws: { s3: client, glue: client, redshiftData: client }, log };
+  return { aws: { s3: client, glue: client, glueNoRetry: client, redshiftData: client }, log };
 }

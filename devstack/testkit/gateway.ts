@@ -8,7 +8,7 @@ import type { FaultRule, FaultRuleInput } from '../gateway/faults';
 import type { CrawlOutcome } from '../gateway/glue-crawlers';
 import type { JobRunOutcome } from '../gateway/glue-job-runs';
 import type { HeldResponse } from '../gateway/holds';
-import { pollUntil } from './poll';
+import { controlCall, waitForItem } from './poll';
 import { stack } from './stack';
 
 export type { CrawlOutcome, FaultRule, FaultRuleInput, HeldResponse, JobRunOutcome, RequestCounts };
@@ -17,15 +17,8 @@ export class GatewayControl {
   /** @param controlUrl the stack's `aws.controlUrl` @default - the test stack's */
   constructor(private readonly controlUrl = stack().aws.controlUrl) {}
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.controlUrl}/${path}`, {
-      method,
-      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`gateway control ${method} /_gateway/${path} answered ${res.status}: ${text}`);
-    return JSON.parse(text) as T;
+  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return controlCall('gateway control', `${this.controlUrl}/${path}`, method, body);
   }
 
   /** Queues outcomes for the next runs of a Glue job, one per StartJobRun. @returns all queued now */
@@ -126,13 +119,8 @@ export class GatewayControl {
    * Waits until a response matching `match` is held (the request has taken effect, its caller waits) and
    * returns it. @param timeoutMs how long to wait @default 120_000
    */
-  async waitForHold(match: (held: HeldResponse) => boolean, timeoutMs = 120_000): Promise<HeldResponse> {
-    const held = await pollUntil(
-      async () => (await this.holds()).find(match),
-      (found) => found !== undefined,
-      { timeoutMs, intervalMs: 100 },
-    );
-    return held!;
+  waitForHold(match: (held: HeldResponse) => boolean, timeoutMs = 120_000): Promise<HeldResponse> {
+    return waitForItem(() => this.holds(), match, timeoutMs);
   }
 
   /** Sends a held response to its caller (nothing, if the caller has gone). */

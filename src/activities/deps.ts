@@ -13,6 +13,11 @@ export interface ActivityDeps {
    * webhook body should an error message ever carry one. @default []
    */
   secretsToRedact?: string[];
+  /**
+   * Who is mailed about a refused scheduled or event-started run whose spec names nobody that can be read.
+   * @default - nobody
+   */
+  fallbackNotifyEmail?: { to: string[]; from: string };
   /** Base URL of the Temporal UI, for the run link in notifications. */
   temporalUiUrl: string;
   namespace: string;

@@ -5,11 +5,12 @@
  * src/aws/glue-job-runs.ts; here are the Temporal decisions.
  */
 import type { GlueClient } from '@aws-sdk/client-glue';
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { awsErrorName, errorText } from '../aws/errors';
+import { awsErrorName, errorText, mayHaveTakenEffect } from '../aws/errors';
 import {
   findTaggedRun,
+  RUN_TAG_CLOCK_SKEW_MS,
   getJobRun,
   jobRunFailedDetails,
   jobRunOutcome,
@@ -20,7 +21,7 @@ import {
 } from '../aws/glue-job-runs';
 import { expectedDurationOf, expectedEndDelayMs } from '../aws/waiter';
 import { glueJobRunFailed, invalidInput, jobRunNotStopped } from '../workflow-safe/failures';
-import { viaAws } from './errors';
+import { failureOf, viaAws } from './errors';
 import { callAfterCancel, cancelRequested, pollAfterCancel, pollUntilSettled } from './poll';
 import type {
   GlueJobRunResult,
@@ -41,22 +42,49 @@ import type { ActivityDeps } from './deps';
  */
 const STOP_WAIT_MS = 10 * 60_000;
 
-/** What a start attempt found: our run, or a job at its MaxConcurrentRuns. */
-type StartLook = StartGlueJobRunResult | { busy: true };
+/**
+ * What a start attempt found: our run, a job at its MaxConcurrentRuns, or a StartJobRun that failed after
+ * Glue may have acted on it (`unsure`).
+ */
+type StartLook = StartGlueJobRunResult | { busy: true } | { unsure: unknown };
 
 async function startGlueJobRun(deps: ActivityDeps, input: StartGlueJobRunInput): Promise<StartGlueJobRunResult> {
   const { aws, workerShutdown } = deps;
-  const glue = aws.glue(input.region);
+  const glue = { look: aws.glue(input.region), start: aws.glueNoRetry(input.region) };
+  // Our run cannot have started before the first attempt of this activity was scheduled.
+  const startedAfter = new Date(Context.current().info.scheduledTimestampMs - RUN_TAG_CLOCK_SKEW_MS);
   const { value } = await pollUntilSettled<StartLook>({
     workerShutdown,
     policy: input.polling ?? DEFAULT_POLLING.glueJob,
-    check: () => startOnce(glue, input),
+    check: () => startOnce(glue, { ...input, startedAfter }),
     // The job is at its MaxConcurrentRuns: wait for a slot rather than failing or starting blindly.
     outcome: (look) => ('busy' in look ? 'wait' : 'done'),
     describe: (look) =>
-      'busy' in look ? { waitingFor: 'ConcurrentRunsExceededException', jobName: input.jobName } : { ...look },
+      'busy' in look
+        ? { waitingFor: 'ConcurrentRunsExceededException', jobName: input.jobName }
+        : 'unsure' in look
+          ? { startUnsure: errorText(look.unsure) }
+          : { ...look },
   });
+  if ('unsure' in value) throw startUnsure(value.unsure);
   return value as StartGlueJobRunResult;
+}
+
+/**
+ * The retryable failure of an attempt whose StartJobRun may have started the run: Temporal's retry makes the
+ * next attempt, which looks for the run by its tag before it starts one.
+ */
+function startUnsure(err: unknown): unknown {
+  const failure = failureOf(err);
+  if (!(failure instanceof ApplicationFailure)) return failure;
+  return ApplicationFailure.create({
+    type: failure.type ?? undefined,
+    nonRetryable: false,
+    message:
+      `${failure.message}; the run may have started all the same (StartJobRun has no idempotency token, so it is ` +
+      'not resent): the next attempt looks for it by its run tag before starting one',
+    details: failure.details ?? [],
+  });
 }
 
 async function waitForGlueJobRun(deps: ActivityDeps, input: WaitForGlueJobRunInput): Promise<GlueJobRunResult> {
@@ -132,19 +160,25 @@ async function stopGlueJobRun(deps: ActivityDeps, input: StopGlueJobRunInput): P
 }
 
 /**
- * One try at starting the run: a run a previous attempt started (and died before recording) is found
- * by its tag and reused; a job at its MaxConcurrentRuns answers busy.
+ * One try at starting the run: a run a previous attempt started (and died, or lost StartJobRun's answer, before
+ * recording it) is found by its tag and reused; a job at its MaxConcurrentRuns answers busy. StartJobRun is sent
+ * once, by a client without SDK retries, and only after the lookup.
  */
-async function startOnce(glue: GlueClient, input: StartGlueJobRunInput): Promise<StartLook> {
-  const existing = await findTaggedRun(glue, input);
+async function startOnce(
+  glue: { look: GlueClient; start: GlueClient },
+  input: StartGlueJobRunInput & { startedAfter: Date },
+): Promise<StartLook> {
+  const existing = await findTaggedRun(glue.look, input);
   if (existing) {
     log.info('reusing the glue job run this pipeline run started before', { jobRunId: existing });
     return { jobRunId: existing, reused: true };
   }
   try {
-    return { jobRunId: await startJobRun(glue, input), reused: false };
+    return { jobRunId: await startJobRun(glue.start, input), reused: false };
   } catch (err) {
     if (awsErrorName(err) === 'ConcurrentRunsExceededException') return { busy: true };
+    // Throttled or refused: Glue did not act on it, and the next look (lookup first) may start it again.
+    if (mayHaveTakenEffect(err)) return { unsure: err };
     throw err;
   }
 }

@@ -4,9 +4,10 @@
  */
 import { Context } from '@temporalio/activity';
 import { emailFailed, invalidInput, webhookFailed } from '../workflow-safe/failures';
-import type { FailureNotice, GluelineActivities } from '../workflow-safe/activity-types';
+import type { FailureNotice, GluelineActivities, SentEmail } from '../workflow-safe/activity-types';
 import type { ActivityDeps } from './deps';
 import { runUrl, shellWord } from '../temporal/run-links';
+import { earlierAcceptance, markerOf, messageIdHeader, notificationId, recordAcceptance } from './notify-record';
 
 /** How long one webhook POST may take. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -41,14 +42,10 @@ const stepName = (step: string) => step.split('@')[0] ?? step;
 export function failureSubject(notice: FailureNotice): string {
   if (notice.kind === 'warning')
     return `[glueline] warning: ${notice.pipeline} batch ${notice.batchId} crossed a limit at ${notice.step}`;
+  if (notice.refused)
+    return `[glueline] ${notice.pipeline} batch ${notice.batchId} refused before it started (${notice.refused.trigger})`;
   return `[glueline] ${notice.pipeline} batch ${notice.batchId} failed at ${notice.step}`;
 }
-
-/** The first line of the email: what happened to the batch. */
-const headline = (notice: FailureNotice) =>
-  notice.kind === 'warning'
-    ? `glueline pipeline ${notice.pipeline}, batch ${notice.batchId}: a warning at step ${notice.step}; the run goes on.`
-    : `glueline pipeline ${notice.pipeline}, batch ${notice.batchId}, failed at step ${notice.step}.`;
 
 /** The run's history in the Temporal UI. */
 export function noticeRunUrl(deps: Pick<ActivityDeps, 'temporalUiUrl' | 'namespace'>, notice: FailureNotice): string {
@@ -75,6 +72,10 @@ export function redriveCommands(
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/** What a refused run's email says to do instead of a redrive: nothing ran, so there is no step to re-run from. */
+const REFUSED_FIX =
+  'Nothing ran. Fix the spec or the batch as the error says (the schedule, or the landing folder), then start the batch again.';
 
 /** The email's text and HTML bodies. */
 export function failureEmail(
@@ -103,8 +104,13 @@ export function failureEmail(
   ];
   // A warning's run goes on: there is nothing to re-run.
   const warning = notice.kind === 'warning';
+  const headline = notice.refused
+    ? `glueline pipeline ${notice.pipeline}, batch ${notice.batchId}, was refused before it started: its ${notice.refused.trigger} start gave an input that is not valid`
+    : warning
+      ? `glueline pipeline ${notice.pipeline}, batch ${notice.batchId}: a warning at step ${notice.step}; the run goes on`
+      : `glueline pipeline ${notice.pipeline}, batch ${notice.batchId}, failed at step ${notice.step}`;
   const text = [
-    headline(notice),
+    `${headline}.`,
     '',
     ...facts.map(([k, v]) => `${k}: ${v}`),
     '',
@@ -112,19 +118,21 @@ export function failureEmail(
     '',
     ...(warning
       ? []
-      : [
-          'Re-run from the failed step:',
-          `  ${redrive.glueline}`,
-          'or with the temporal CLI:',
-          `  ${redrive.temporal}`,
-          `  (${redrive.temporalInput})`,
-          '',
-        ]),
+      : notice.refused
+        ? [REFUSED_FIX, '']
+        : [
+            'Re-run from the failed step:',
+            `  ${redrive.glueline}`,
+            'or with the temporal CLI:',
+            `  ${redrive.temporal}`,
+            `  (${redrive.temporalInput})`,
+            '',
+          ]),
   ].join('\n');
   const h = escapeHtml;
   const html = [
     '<!doctype html><html><body style="font-family:sans-serif">',
-    `<h2>${h(headline(notice))}</h2>`,
+    `<h2>${h(headline)}</h2>`,
     '<table cellpadding="4" style="border-collapse:collapse">',
     ...facts.map(
       ([k, v]) =>
@@ -134,13 +142,15 @@ export function failureEmail(
     `<p><a href="${h(url)}">Open the run in the Temporal UI</a><br><code>${h(url)}</code></p>`,
     ...(warning
       ? []
-      : [
-          '<p>Re-run from the failed step:</p>',
-          `<pre>${h(redrive.glueline)}</pre>`,
-          '<p>or with the temporal CLI:</p>',
-          `<pre>${h(redrive.temporal)}</pre>`,
-          `<p>${h(redrive.temporalInput)}</p>`,
-        ]),
+      : notice.refused
+        ? [`<p>${h(REFUSED_FIX)}</p>`]
+        : [
+            '<p>Re-run from the failed step:</p>',
+            `<pre>${h(redrive.glueline)}</pre>`,
+            '<p>or with the temporal CLI:</p>',
+            `<pre>${h(redrive.temporal)}</pre>`,
+            `<p>${h(redrive.temporalInput)}</p>`,
+          ]),
     '</body></html>',
   ].join('\n');
   return { subject: failureSubject(notice), text, html };
@@ -150,25 +160,51 @@ export function failureEmail(
 const secretsOf = (deps: ActivityDeps): string[] =>
   [deps.webhookToken, ...(deps.secretsToRedact ?? [])].filter((s): s is string => typeof s === 'string' && s !== '');
 
-async function sendFailureEmail(deps: ActivityDeps, raw: FailureNotice): Promise<{ messageId: string }> {
+/**
+ * The address to mail: the spec's, or for a refused run whose spec could not be read, the worker's fallback
+ * (GLUELINE_FALLBACK_NOTIFY_EMAIL).
+ */
+function recipientsOf(deps: ActivityDeps, notice: FailureNotice): { to: string[]; from: string } {
+  if (notice.email) return notice.email;
+  if (notice.refused && deps.fallbackNotifyEmail) return deps.fallbackNotifyEmail;
+  throw invalidInput(
+    notice.refused
+      ? 'the refused run names no email address and the worker has none: set GLUELINE_FALLBACK_NOTIFY_EMAIL on the worker'
+      : 'the failure notice has no email settings: set notify.email in the spec',
+  );
+}
+
+async function sendFailureEmail(deps: ActivityDeps, raw: FailureNotice): Promise<SentEmail> {
   const secrets = secretsOf(deps);
   const notice = redactDeep(raw, secrets);
-  if (!notice.email) throw invalidInput('the failure notice has no email settings: set notify.email in the spec');
+  const { to, from } = recipientsOf(deps, notice);
   const { subject, text, html } = failureEmail(deps, notice);
+  const messageId = notificationId(notice);
+  const marker = markerOf(notice, messageId);
+  const alreadySent = await earlierAcceptance(deps, marker, messageId);
+  if (alreadySent) {
+    Context.current().log.info('the failure email was accepted on an earlier attempt: not sent again', {
+      messageId,
+      alreadySent,
+    });
+    return { messageId, alreadySent };
+  }
+  let response: string | undefined;
   try {
     const info = (await deps.mailer.sendMail({
-      from: notice.email.from,
-      to: notice.email.to,
+      from,
+      to,
       subject,
       text,
       html,
+      messageId: messageIdHeader(messageId),
       headers: {
         'X-Glueline-Workflow-Id': notice.workflowId,
         'X-Glueline-Step': notice.step,
         'X-Glueline-Kind': notice.kind ?? 'failure',
       },
-    })) as { messageId?: string };
-    return { messageId: info.messageId ?? '' };
+    })) as { response?: string };
+    response = info.response;
   } catch (err) {
     const e = err as Error & { code?: string; responseCode?: number };
     const permanent =
@@ -187,6 +223,14 @@ async function sendFailureEmail(deps: ActivityDeps, raw: FailureNotice): Promise
       { code: e.code, responseCode: e.responseCode },
     );
   }
+  const recorded = await recordAcceptance(deps, marker, messageId, {
+    workflowId: notice.workflowId,
+    runId: notice.runId,
+    step: notice.step,
+    to,
+    ...(response ? { serverResponse: response } : {}),
+  });
+  return { messageId, ...(marker && !recorded ? { recorded } : {}) };
 }
 
 async function postFailureWebhook(deps: ActivityDeps, raw: FailureNotice): Promise<{ status: number }> {
@@ -200,11 +244,18 @@ async function postFailureWebhook(deps: ActivityDeps, raw: FailureNotice): Promi
     kind: notice.kind ?? 'failure',
     email: undefined,
     webhook: undefined,
+    sentRecord: undefined,
+    notificationId: notificationId(notice),
     summary: failureSubject(notice),
     runUrl: noticeRunUrl(deps, notice),
     redrive: notice.kind === 'warning' ? undefined : redriveCommands(deps, notice),
   };
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'glueline' };
+  // The email's Message-ID, as the key a receiver dedupes retried POSTs by.
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': 'glueline',
+    'idempotency-key': payload.notificationId,
+  };
   if (deps.webhookToken) headers.authorization = `Bearer ${deps.webhookToken}`;
   let res: Response;
   try {

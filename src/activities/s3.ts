@@ -140,18 +140,30 @@ interface CopyItem {
   id: string;
 }
 
-/** Copies one item (unless it already matches) and checks the copy; a mismatch is CopyVerificationFailed. */
+/**
+ * Copies one item (unless it already matches) and checks the copy; a mismatch, or a copy nothing can compare with
+ * its source (no shared checksum, and KMS or SSE-C ETags), is CopyVerificationFailed.
+ */
 async function copyOne(aws: AwsClients, item: CopyItem, beat: () => void): Promise<'copied' | 'skipped'> {
   const outcome = await s3Calls(() => copyVerified(aws, item.source, item.dest, { ...cancellable(), onPart: beat }));
-  if (outcome.done === 'copied' && outcome.mismatch !== undefined) {
-    const { source, dest } = item;
+  if (outcome.done === 'skipped') return 'skipped';
+  const { source, dest } = item;
+  const what = `copy of ${uri(source.bucket, source.key)} (${source.region}) to ${uri(dest.bucket, dest.key)} (${dest.region})`;
+  const details = { source: uri(source.bucket, source.key), destination: item.id };
+  if (outcome.mismatch !== undefined) {
     throw copyVerificationFailed(
-      `copy of ${uri(source.bucket, source.key)} (${source.region}) to ${uri(dest.bucket, dest.key)} ` +
-        `(${dest.region}) does not match its source: ${outcome.mismatch}. Delete the destination objects and run the step again`,
-      { source: uri(source.bucket, source.key), destination: item.id, why: outcome.mismatch },
+      `${what} does not match its source: ${outcome.mismatch}. Delete the destination objects and run the step again`,
+      { ...details, why: outcome.mismatch },
     );
   }
-  return outcome.done;
+  if (outcome.unverifiable !== undefined) {
+    throw copyVerificationFailed(
+      `${what} cannot be verified: ${outcome.unverifiable}. Give the source objects a checksum (S3 adds CRC64NVME to ` +
+        'objects written since December 2024; older ones need copying once with a ChecksumAlgorithm) and run the step again',
+      { ...details, why: outcome.unverifiable },
+    );
+  }
+  return 'copied';
 }
 
 async function copyObjects(deps: ActivityDeps, input: CopyObjectsInput): Promise<CopyObjectsResult> {

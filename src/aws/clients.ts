@@ -7,6 +7,11 @@ import type { AwsCredentialIdentity } from '@aws-sdk/types';
 export interface AwsClients {
   s3(region: string): S3Client;
   glue(region: string): GlueClient;
+  /**
+   * Glue with the SDK's own retries off (one attempt per send), for StartJobRun: it has no idempotency token,
+   * so a request whose answer was lost must not be sent again before the run-tag lookup has looked for its run.
+   */
+  glueNoRetry(region: string): GlueClient;
   redshiftData(region: string): RedshiftDataClient;
 }
 
@@ -39,6 +44,7 @@ export function createAwsClients(options: AwsClientsOptions = {}): AwsClients {
     // Path-style addressing only off AWS: a local endpoint has no per-bucket DNS names.
     s3: cache((region) => new S3Client({ ...common(region), forcePathStyle: options.endpoint !== undefined })),
     glue: cache((region) => new GlueClient(common(region))),
+    glueNoRetry: cache((region) => new GlueClient({ ...common(region), maxAttempts: 1 })),
     redshiftData: cache((region) => new RedshiftDataClient(common(region))),
   };
 }

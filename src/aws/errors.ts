@@ -112,6 +112,19 @@ export function isRetryableAwsError(err: unknown): boolean {
   return !(status >= 400 && status < 500);
 }
 
+/**
+ * True when a call that failed may still have taken effect: its answer was lost (a dropped connection, a
+ * timeout: no HTTP status) or the service failed after receiving it (5xx other than throttling). A throttled or
+ * refused (4xx) request was not acted on.
+ */
+export function mayHaveTakenEffect(err: unknown): boolean {
+  const inner = unwrap(err);
+  if (!isAwsError(inner)) return true;
+  if (THROTTLING_ERRORS.has(inner.name) || inner.$retryable?.throttling) return false;
+  const status = inner.$metadata?.httpStatusCode;
+  return status === undefined || status >= 500;
+}
+
 /** True when AWS refused the call for lack of permission (by name, or HTTP 403). */
 export function isAccessDenied(err: unknown): boolean {
   return ACCESS_DENIED_ERRORS.has(errorName(err)) || httpStatusOf(err) === 403;

@@ -35,9 +35,19 @@ export const GLUE_JOB_RUN_OUTCOME = {
 export const jobRunOutcome = (state: string | undefined): Outcome =>
   GLUE_JOB_RUN_OUTCOME[state as JobRunState] ?? 'wait';
 
-/** How far back {@link findTaggedRun} looks for a run with its tag: pages of GetJobRuns, newest first. */
+/**
+ * How far back {@link findTaggedRun} looks for a run with its tag when it has no start time to stop at: pages of
+ * GetJobRuns, newest first.
+ */
 export const RUN_TAG_SCAN_PAGES = 5;
 const RUN_TAG_SCAN_PAGE_SIZE = 200;
+/**
+ * How far AWS's clock (a run's StartedOn) may be behind Temporal's (when the start activity was first scheduled): the
+ * run-tag lookup reads runs back to this long before the first attempt. A larger skew could hide our own run
+ * from the lookup; a smaller one only costs pages of GetJobRuns.
+ */
+export const RUN_TAG_CLOCK_SKEW_MS = 60 * 60_000;
+
 /** How many of the job's latest runs {@link recentRunDurationsMs} reads. */
 export const HISTORY_RUNS = 10;
 const DEFAULT_LOG_GROUP = '/aws-glue/jobs';
@@ -99,20 +109,36 @@ export async function getJobRun(glue: GlueClient, run: JobRunRef): Promise<JobRu
   return out.JobRun;
 }
 
-/** The newest run of the job tagged with `runTag`, within the last {@link RUN_TAG_SCAN_PAGES} pages of runs. */
-export async function findTaggedRun(
-  glue: GlueClient,
-  job: { region: string; jobName: string; runTag: string },
-): Promise<string | undefined> {
+/** Which runs {@link findTaggedRun} looks through for the one a pipeline run started. */
+export interface TaggedRunLookup {
+  region: string;
+  jobName: string;
+  runTag: string;
+  /**
+   * No run with the tag can have started before this (AWS's clock, skew allowed for): GetJobRuns lists runs
+   * newest first, so the lookup reads pages until it reaches a run that started earlier, however many pages
+   * that takes. @default - none: the last {@link RUN_TAG_SCAN_PAGES} pages of runs
+   */
+  startedAfter?: Date;
+}
+
+/** The newest run of the job tagged with `runTag`, among the runs that started after `startedAfter`. */
+export async function findTaggedRun(glue: GlueClient, job: TaggedRunLookup): Promise<string | undefined> {
+  const bound = job.startedAfter?.getTime();
   let token: string | undefined;
-  for (let page = 0; page < RUN_TAG_SCAN_PAGES; page++) {
+  for (let page = 0; bound !== undefined || page < RUN_TAG_SCAN_PAGES; page++) {
     const out = await awsCall(jobTarget('GetJobRuns', job.region, job.jobName), () =>
       glue.send(new GetJobRunsCommand({ JobName: job.jobName, NextToken: token, MaxResults: RUN_TAG_SCAN_PAGE_SIZE })),
     );
-    const found = out.JobRuns?.find((r) => r.Arguments?.[RUN_TAG_ARGUMENT] === job.runTag);
+    const runs = out.JobRuns ?? [];
+    const found = runs.find((r) => r.Arguments?.[RUN_TAG_ARGUMENT] === job.runTag);
     if (found?.Id) return found.Id;
     token = out.NextToken;
     if (!token) return undefined;
+    // Newest first: once a page reaches a run older than the bound, the pages after it hold only older runs.
+    if (bound !== undefined && runs.some((r) => r.StartedOn !== undefined && r.StartedOn.getTime() < bound)) {
+      return undefined;
+    }
   }
   return undefined;
 }
@@ -123,7 +149,11 @@ export async function findTaggedRun(
  */
 export type StartJobRunOptions = Omit<StartGlueJobRunInput, 'polling'>;
 
-/** StartJobRun; @returns the JobRunId. ConcurrentRunsExceededException comes out as is, for the caller to wait. */
+/**
+ * StartJobRun, sent once: `glue` must be a client without SDK retries (`AwsClients.glueNoRetry`), as
+ * StartJobRun has no idempotency token and a resent request whose first answer was lost starts a second run.
+ * @returns the JobRunId. ConcurrentRunsExceededException comes out as is, for the caller to wait.
+ */
 export async function startJobRun(glue: GlueClient, options: StartJobRunOptions): Promise<string> {
   const target = jobTarget('StartJobRun', options.region, options.jobName);
   const out = await awsCall(target, () =>

@@ -1,22 +1,34 @@
 /**
  * S3 copies: plan the parts, copy (CopyObject, or UploadPartCopy keeping the source's part layout so
- * the ETag matches), and verify the copy against its source by size, checksum or ETag. Every call that
- * fails throws an {@link AwsCallError}.
+ * the ETag matches, with a full-object checksum), and verify the copy against its source by size and a
+ * full-object checksum, or by ETag where ETags are digests of the data (not for SSE-KMS, DSSE-KMS, SSE-C).
+ * Every call that fails throws an {@link AwsCallError}.
  */
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
+  GetObjectTaggingCommand,
   UploadPartCopyCommand,
-  type ChecksumAlgorithm,
+  type CompletedPart,
   type HeadObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { s3Uri as uri } from '../workflow-safe/layout';
 import type { AwsClients } from './clients';
-import { awsCall, type AwsTarget } from './errors';
+import { awsCall, awsErrorName, mayHaveTakenEffect, missingField, type AwsTarget } from './errors';
+import {
+  checksumAlgorithmOf,
+  compareCopy,
+  fingerprintOf,
+  FULL_OBJECT_MULTIPART,
+  isComposite,
+  type ObjectFingerprint,
+} from './s3-compare';
 import { headIfExists, headObject, type CallOptions, type ObjectRef } from './s3-objects';
+
+export { compareCopy, type CopyComparison, type ObjectFingerprint } from './s3-compare';
 
 const missingDestinationFix = 'create the destination bucket (npm run provision) or fix its name in the spec';
 
@@ -67,65 +79,6 @@ export function planCopyParts(sizeBytes: number, partSizeBytes?: number): CopyPa
   return parts;
 }
 
-/** What we compare of an object: its size, ETag and any checksums S3 reports. */
-export interface ObjectFingerprint {
-  size: number;
-  etag: string;
-  checksums: Partial<Record<ChecksumField, string>>;
-}
-
-const CHECKSUM_FIELDS = [
-  'ChecksumCRC64NVME',
-  'ChecksumCRC32C',
-  'ChecksumCRC32',
-  'ChecksumSHA256',
-  'ChecksumSHA1',
-] as const;
-type ChecksumField = (typeof CHECKSUM_FIELDS)[number];
-
-function fingerprintOf(head: HeadObjectCommandOutput): ObjectFingerprint {
-  const checksums: ObjectFingerprint['checksums'] = {};
-  for (const field of CHECKSUM_FIELDS) {
-    const value = head[field];
-    if (value) checksums[field] = value;
-  }
-  return { size: head.ContentLength ?? 0, etag: head.ETag ?? '', checksums };
-}
-
-const isComposite = (value: string) => /-\d+"?$/.test(value);
-
-const CHECKSUM_ALGORITHM = {
-  ChecksumCRC64NVME: 'CRC64NVME',
-  ChecksumCRC32C: 'CRC32C',
-  ChecksumCRC32: 'CRC32',
-  ChecksumSHA256: 'SHA256',
-  ChecksumSHA1: 'SHA1',
-} as const satisfies Record<ChecksumField, ChecksumAlgorithm>;
-
-/** The algorithm of the source's first full-object checksum, for the copy to compute the same one. */
-function checksumAlgorithmOf(fingerprint: ObjectFingerprint): ChecksumAlgorithm | undefined {
-  const field = CHECKSUM_FIELDS.find(
-    (f) => fingerprint.checksums[f] !== undefined && !isComposite(fingerprint.checksums[f]),
-  );
-  return field === undefined ? undefined : CHECKSUM_ALGORITHM[field];
-}
-
-/**
- * Why `dest` is not a copy of `source`, or undefined when it is: sizes must match, then a checksum
- * both report (full-object ones decide either way), else the ETag.
- */
-export function mismatch(source: ObjectFingerprint, dest: ObjectFingerprint): string | undefined {
-  if (source.size !== dest.size) return `size ${dest.size} bytes, source ${source.size} bytes`;
-  for (const field of CHECKSUM_FIELDS) {
-    const a = source.checksums[field];
-    const b = dest.checksums[field];
-    if (a === undefined || b === undefined) continue;
-    if (a === b) return undefined;
-    if (!isComposite(a) && !isComposite(b)) return `${field} ${b}, source ${a}`;
-  }
-  return source.etag === dest.etag ? undefined : `ETag ${dest.etag}, source ${source.etag}`;
-}
-
 /** `CopySource` for a key: bucket and URL-encoded key, '/' kept. */
 const copySource = (bucket: string, key: string) =>
   `${bucket}/${key
@@ -173,6 +126,61 @@ async function sourcePartSize(s3: S3Client, source: SourceObject, options: CallO
   return Math.ceil(source.fingerprint.size / partSize) === count ? partSize : undefined;
 }
 
+/**
+ * The source's tags as CreateMultipartUpload's `Tagging` (a URL query string), or undefined when it has none:
+ * CopyObject keeps an object's tags by itself, a multipart copy only when given them.
+ */
+async function sourceTagging(s3: S3Client, source: SourceObject, { abortSignal }: CallOptions) {
+  const target: AwsTarget = {
+    operation: 'GetObjectTagging',
+    resource: `object ${uri(source.bucket, source.key)}`,
+    bucket: source.bucket,
+    region: source.region,
+  };
+  const out = await awsCall(target, () =>
+    s3.send(new GetObjectTaggingCommand({ Bucket: source.bucket, Key: source.key }), { abortSignal }),
+  );
+  const tags = out.TagSet ?? [];
+  // Percent-encoded, spaces as %20 (not URLSearchParams's '+', which S3 could read as a plus sign).
+  const pairs = tags.map((t) => `${encodeURIComponent(t.Key ?? '')}=${encodeURIComponent(t.Value ?? '')}`);
+  return pairs.length === 0 ? undefined : pairs.join('&');
+}
+
+/**
+ * CreateMultipartUpload of the copy, with the source's headers, metadata and tags, and a full-object checksum of the
+ * source's algorithm (a CRC), so the copy can be compared with the source without ETags; CRC32 when the source has
+ * no such checksum (the copy then has one for later comparisons). @returns the UploadId
+ */
+async function createUpload(
+  aws: AwsClients,
+  source: SourceObject,
+  dest: ObjectRef,
+  options: CallOptions & { target: AwsTarget },
+): Promise<string> {
+  const { head: src } = source;
+  const Tagging = await sourceTagging(aws.s3(source.region), source, options);
+  const target = { ...options.target, operation: 'CreateMultipartUpload' };
+  const { UploadId } = await awsCall(target, () =>
+    aws.s3(dest.region).send(
+      new CreateMultipartUploadCommand({
+        Bucket: dest.bucket,
+        Key: dest.key,
+        ContentType: src.ContentType,
+        ContentEncoding: src.ContentEncoding,
+        ContentDisposition: src.ContentDisposition,
+        CacheControl: src.CacheControl,
+        Metadata: src.Metadata,
+        ChecksumAlgorithm: checksumAlgorithmOf(source.fingerprint, FULL_OBJECT_MULTIPART) ?? 'CRC32',
+        ChecksumType: 'FULL_OBJECT',
+        Tagging,
+      }),
+      { abortSignal: options.abortSignal },
+    ),
+  );
+  if (!UploadId) throw missingField(target, 'UploadId');
+  return UploadId;
+}
+
 /** UploadPartCopy of every part, at most {@link PART_CONCURRENCY} at once; `onPart` after each. */
 async function multipartCopy(
   aws: AwsClients,
@@ -182,7 +190,6 @@ async function multipartCopy(
 ): Promise<void> {
   const s3 = aws.s3(dest.region);
   const { abortSignal } = options;
-  const { head: src } = source;
   const target: AwsTarget = {
     operation: 'UploadPartCopy',
     resource: `object ${uri(dest.bucket, dest.key)}`,
@@ -192,22 +199,9 @@ async function multipartCopy(
   };
   const parts = planCopyParts(source.fingerprint.size, await sourcePartSize(aws.s3(source.region), source, options));
   const { Bucket, Key } = { Bucket: dest.bucket, Key: dest.key };
-  const { UploadId } = await awsCall({ ...target, operation: 'CreateMultipartUpload' }, () =>
-    s3.send(
-      new CreateMultipartUploadCommand({
-        Bucket,
-        Key,
-        ContentType: src.ContentType,
-        ContentEncoding: src.ContentEncoding,
-        ContentDisposition: src.ContentDisposition,
-        CacheControl: src.CacheControl,
-        Metadata: src.Metadata,
-      }),
-      { abortSignal },
-    ),
-  );
+  const UploadId = await createUpload(aws, source, dest, { ...options, target });
   try {
-    const etags = new Map<number, string>();
+    const copied = new Map<number, CompletedPart>();
     await forEachLimit(parts, PART_CONCURRENCY, async (part) => {
       const out = await awsCall(target, () =>
         s3.send(
@@ -223,18 +217,63 @@ async function multipartCopy(
           { abortSignal },
         ),
       );
-      etags.set(part.partNumber, out.CopyPartResult?.ETag ?? '');
+      // The part's checksum goes back in CompleteMultipartUpload, as S3 asks of an upload created with one.
+      const { ETag, ChecksumCRC32, ChecksumCRC32C, ChecksumCRC64NVME } = out.CopyPartResult ?? {};
+      copied.set(part.partNumber, {
+        PartNumber: part.partNumber,
+        ETag,
+        ChecksumCRC32,
+        ChecksumCRC32C,
+        ChecksumCRC64NVME,
+      });
       options.onPart?.();
     });
-    const Parts = parts.map((p) => ({ PartNumber: p.partNumber, ETag: etags.get(p.partNumber) }));
-    await awsCall({ ...target, operation: 'CompleteMultipartUpload' }, () =>
-      s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts } }), {
-        abortSignal,
-      }),
+    await completeUpload(
+      s3,
+      source,
+      dest,
+      { UploadId, Parts: parts.map((p) => copied.get(p.partNumber)!) },
+      {
+        ...options,
+        target: { ...target, operation: 'CompleteMultipartUpload' },
+      },
     );
   } catch (err) {
     // Best effort: a multipart upload left open costs storage until a lifecycle rule removes it.
     await s3.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId })).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * CompleteMultipartUpload. A Complete whose answer was lost may have completed the upload all the same, and its
+ * retry (the SDK's, or the next attempt's) then gets NoSuchUpload: the destination is looked at, and when it is a
+ * copy of the source the upload did complete.
+ */
+async function completeUpload(
+  s3: S3Client,
+  source: SourceObject,
+  dest: ObjectRef,
+  upload: { UploadId: string; Parts: CompletedPart[] },
+  options: CallOptions & { target: AwsTarget },
+): Promise<void> {
+  try {
+    await awsCall(options.target, () =>
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: dest.bucket,
+          Key: dest.key,
+          UploadId: upload.UploadId,
+          MultipartUpload: { Parts: upload.Parts },
+          ChecksumType: 'FULL_OBJECT',
+        }),
+        { abortSignal: options.abortSignal },
+      ),
+    );
+  } catch (err) {
+    if (awsErrorName(err) !== 'NoSuchUpload' && !mayHaveTakenEffect(err)) throw err;
+    const written = await headIfExists(s3, dest, options);
+    if (written && compareCopy(source.fingerprint, fingerprintOf(written)).verdict === 'same') return;
     throw err;
   }
 }
@@ -265,8 +304,11 @@ async function singleCopy(s3: S3Client, source: SourceObject, dest: ObjectRef, {
   );
 }
 
-/** What {@link copyVerified} did: skipped (the destination already matched) or copied, and whether the copy matches. */
-export type CopyOutcome = { done: 'skipped' } | { done: 'copied'; mismatch?: string };
+/**
+ * What {@link copyVerified} did: skipped (the destination already matched) or copied, and whether the copy matches
+ * (`mismatch`: it does not; `unverifiable`: nothing both report can tell).
+ */
+export type CopyOutcome = { done: 'skipped' } | { done: 'copied'; mismatch?: string; unverifiable?: string };
 
 /**
  * Copies `source` to `dest` unless `dest` already matches it, then HEADs the copy and compares: CopyObject
@@ -281,12 +323,14 @@ export async function copyVerified(
   const s3 = aws.s3(dest.region);
   const existing = await headIfExists(s3, dest, options);
   const { fingerprint } = source;
-  if (existing && mismatch(fingerprint, fingerprintOf(existing)) === undefined) return { done: 'skipped' };
+  if (existing && compareCopy(fingerprint, fingerprintOf(existing)).verdict === 'same') return { done: 'skipped' };
   if (fingerprint.size > MAX_SINGLE_COPY_BYTES || isComposite(fingerprint.etag)) {
     await multipartCopy(aws, source, dest, options);
   } else {
     await singleCopy(s3, source, dest, options);
   }
-  const written = await headObject(s3, dest, options);
-  return { done: 'copied', mismatch: mismatch(fingerprint, fingerprintOf(written)) };
+  const written = compareCopy(fingerprint, fingerprintOf(await headObject(s3, dest, options)));
+  if (written.verdict === 'different') return { done: 'copied', mismatch: written.why };
+  if (written.verdict === 'unknown') return { done: 'copied', unverifiable: written.why };
+  return { done: 'copied' };
 }

@@ -5,6 +5,7 @@
 import type { Field, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { fieldValue, runStatement } from '../aws/redshift-data';
 import type { RedshiftTarget } from '../workflow-safe/spec';
+import { didYouMean } from '../workflow-safe/suggest';
 import { shellWord } from '../temporal/run-links';
 import { awsClients, jsonOption, parseCommandArgs, printJson, UsageError, type CommandIo } from './common';
 import { formatTable } from './progress-view';
@@ -69,7 +70,8 @@ export async function queryCommand(args: string[], io: CommandIo): Promise<numbe
   const region = spec.regions.find((r) => r.region === values.region);
   if (!region)
     throw new UsageError(
-      `--region ${values.region ?? '(missing)'}: name one of the spec's regions, ${regions.join(', ')}`,
+      `--region ${values.region ?? '(missing)'}: name one of the spec's regions, ${regions.join(', ')}` +
+        didYouMean(values.region ?? '', regions),
     );
   if (!region.redshift)
     throw new UsageError(

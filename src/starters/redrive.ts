@@ -6,6 +6,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { WorkflowType } from '../workflow-safe/pipeline';
 import { STEPS, type PipelineInputRaw } from '../workflow-safe/run-input';
+import { didYouMean } from '../workflow-safe/suggest';
 import { parseCommandArgs, UsageError, withClient, type CommandIo } from './common';
 import { startPipeline } from './start-and-follow';
 
@@ -40,7 +41,9 @@ export async function redriveCommand(args: string[], io: CommandIo): Promise<num
   const workflowId = positionals[0]!;
   const from = values.from;
   if (!from || !(STEPS as readonly string[]).includes(from))
-    throw new UsageError(`--from ${from ?? '(missing)'}: name the step to start at, one of ${STEPS.join(', ')}`);
+    throw new UsageError(
+      `--from ${from ?? '(missing)'}: name the step to start at, one of ${STEPS.join(', ')}${didYouMean(from ?? '', STEPS)}`,
+    );
   return withClient(async (client, namespace) => {
     const handle = client.workflow.getHandle(workflowId);
     let d;

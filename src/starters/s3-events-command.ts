@@ -12,6 +12,8 @@ the landing prefix of the source bucket: s3://<bucket>/landing/<batch id>/<files
 event for the batch arrived for the quiet period, with batch {id: <batch id>, source: {prefix: landing/<batch id>/}}.
 Duplicate and replayed events map to the same workflow id: they attach to the running run or find the batch
 completed, and never start a second run. A message is deleted only once its batch has been started.
+A folder whose name is not a usable batch id is started at once for the worker to refuse: the spec's notify
+address (or the worker's GLUELINE_FALLBACK_NOTIFY_EMAIL) hears of it, once per folder.
 
   --spec FILE          the pipeline spec (required)
   --queue-url URL      the SQS queue S3 notifies (required)

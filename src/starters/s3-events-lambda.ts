@@ -14,7 +14,14 @@ import { connectClient } from '../temporal/connection';
 import type { PipelineSpec } from '../workflow-safe/spec';
 import type { Batch } from '../workflow-safe/run-input';
 import { taskQueue } from './common';
-import { batchOf, describeOutcome, parseS3Events, startBatch, type S3TriggerOptions } from './s3-events';
+import {
+  batchOf,
+  describeOutcome,
+  parseS3Events,
+  startBatch,
+  startRefusedBatch,
+  type S3TriggerOptions,
+} from './s3-events';
 import { loadSpecFile } from './spec-file';
 
 /** The part of Lambda's SQSEvent the handler reads. */
@@ -33,6 +40,7 @@ export async function handleSqsEvent(
 ): Promise<SqsBatchResponse> {
   const log = deps.log ?? ((line: string) => console.log(line));
   const batches = new Map<string, { batch: Batch; messageIds: Set<string> }>();
+  const failed = new Set<string>();
   for (const record of event.Records) {
     for (const object of parseS3Events(record.body)) {
       const found = batchOf(deps, object);
@@ -40,12 +48,20 @@ export async function handleSqsEvent(
         log(`ignored s3://${object.bucket}/${object.key}: ${found.ignored}`);
         continue;
       }
+      if ('refused' in found) {
+        try {
+          log(await startRefusedBatch(deps.client, deps.spec, found, deps.taskQueue));
+        } catch (err) {
+          log(`${found.reason}: could not start its refusal: ${(err as Error).message}`);
+          failed.add(record.messageId);
+        }
+        continue;
+      }
       const entry = batches.get(found.batch.id) ?? { batch: found.batch, messageIds: new Set<string>() };
       entry.messageIds.add(record.messageId);
       batches.set(found.batch.id, entry);
     }
   }
-  const failed = new Set<string>();
   for (const { batch, messageIds } of batches.values()) {
     try {
       log(describeOutcome(batch, await startBatch(deps.client, deps.spec, batch, deps.taskQueue)));

@@ -18,7 +18,7 @@ import type { Client } from '@temporalio/client';
 import { primaryRegion } from '../workflow-safe/layout';
 import { type PipelineSpec } from '../workflow-safe/spec';
 import { Batch } from '../workflow-safe/run-input';
-import { startOrAttach, type StartOutcome } from './start-options';
+import { startOrAttach, startRefusedRun, type StartOutcome } from './start-options';
 
 /** One object that S3 says was created. */
 export interface S3ObjectCreated {
@@ -77,8 +77,17 @@ export interface S3TriggerOptions {
   landingPrefix?: string;
 }
 
-/** The batch an object belongs to, or why it belongs to none. */
-export function batchOf(options: S3TriggerOptions, object: S3ObjectCreated): { batch: Batch } | { ignored: string } {
+/** A batch folder whose name is no batch id: started anyway, for the worker to refuse it and tell the team. */
+export interface RefusedBatch {
+  refused: { id: string; source: { bucket: string; prefix: string } };
+  reason: string;
+}
+
+/** The batch an object belongs to, the folder refused as a batch, or why the object belongs to none. */
+export function batchOf(
+  options: S3TriggerOptions,
+  object: S3ObjectCreated,
+): { batch: Batch } | { ignored: string } | RefusedBatch {
   const bucket = options.sourceBucket ?? primaryRegion(options.spec).rawBucket;
   const landing = options.landingPrefix ?? 'landing/';
   if (object.bucket !== bucket) return { ignored: `bucket ${object.bucket} is not the source bucket ${bucket}` };
@@ -89,12 +98,26 @@ export function batchOf(options: S3TriggerOptions, object: S3ObjectCreated): { b
   const name = rest.slice(rest.lastIndexOf('/') + 1);
   if (name === '' || name.startsWith('_') || name.startsWith('.'))
     return { ignored: `${object.key} is a folder marker or a hidden file` };
-  const parsed = Batch.safeParse({
-    id: rest.slice(0, slash),
-    source: { bucket, prefix: `${landing}${rest.slice(0, slash)}/` },
-  });
-  if (!parsed.success) return { ignored: `${rest.slice(0, slash)} is not a usable batch id` };
+  const folder = { id: rest.slice(0, slash), source: { bucket, prefix: `${landing}${rest.slice(0, slash)}/` } };
+  const parsed = Batch.safeParse(folder);
+  if (!parsed.success) return { refused: folder, reason: `${folder.id} is not a usable batch id` };
   return { batch: parsed.data };
+}
+
+/**
+ * Starts the run of a folder that is no batch, so that the worker refuses it and the spec's team hears of it.
+ * @returns the log line
+ */
+export async function startRefusedBatch(
+  client: Client,
+  spec: PipelineSpec,
+  found: RefusedBatch,
+  taskQueue: string,
+): Promise<string> {
+  const o = await startRefusedRun(client, { spec, batch: found.refused }, { taskQueue, trigger: 's3-event' });
+  return o.outcome === 'completed'
+    ? `${found.reason}: already refused as ${o.workflowId}; not started again`
+    : `${found.reason}: started ${o.workflowId} for the worker to refuse and notify`;
 }
 
 /** Batches gathering events until they have been quiet for `quietMs`. */
@@ -132,7 +155,7 @@ export class BatchGrouper {
 
 /** Starts (or attaches to) the batch's run; the outcome says which, so duplicates are visible in logs. */
 export function startBatch(client: Client, spec: PipelineSpec, batch: Batch, taskQueue: string): Promise<StartOutcome> {
-  return startOrAttach(client, { spec, batch }, { redo: false, taskQueue });
+  return startOrAttach(client, { spec, batch }, { redo: false, taskQueue, trigger: 's3-event' });
 }
 
 export const describeOutcome = (batch: Batch, o: StartOutcome): string =>
@@ -201,6 +224,10 @@ export async function consumeS3Events(options: ConsumeOptions): Promise<void> {
         const found = batchOf(options, object);
         if ('ignored' in found) {
           log(`ignored s3://${object.bucket}/${object.key}: ${found.ignored}`);
+          continue;
+        }
+        if ('refused' in found) {
+          log(await startRefusedBatch(options.client, options.spec, found, options.taskQueue));
           continue;
         }
         grouper.add(found.batch, object.key, id, now);

@@ -19,6 +19,8 @@ import {
 import { type PipelineSpec } from '../workflow-safe/spec';
 import { PipelineInput, type Batch, type PipelineInputRaw } from '../workflow-safe/run-input';
 import { parseOrExplain } from '../workflow-safe/validation';
+import type { RunTrigger } from '../workflow-safe/activity-types';
+import { TRIGGER_MEMO } from '../workflow-safe/pipeline';
 
 export interface StartRunOptions {
   /** @default 'glueline' */
@@ -28,6 +30,11 @@ export interface StartRunOptions {
    * is always started again (the redrive case). @default false
    */
   redo?: boolean;
+  /**
+   * Who starts the run when nobody watches it start (a schedule, an S3 event): stored in the memo, so a run the
+   * worker refuses tells the spec's team (src/workflows/refused.ts). @default - started by hand
+   */
+  trigger?: RunTrigger;
 }
 
 function visibility(spec: PipelineSpec, batch: Batch) {
@@ -48,9 +55,10 @@ function visibility(spec: PipelineSpec, batch: Batch) {
  */
 export function csvPipelineStartOptions(
   input: PipelineInputRaw,
-  { taskQueue = DEFAULT_TASK_QUEUE, redo = false }: StartRunOptions = {},
+  { taskQueue = DEFAULT_TASK_QUEUE, redo = false, trigger }: StartRunOptions = {},
 ): WorkflowStartOptions<CsvPipelineWorkflow> {
   const parsed = parseOrExplain(PipelineInput, input, 'input');
+  const shown = visibility(parsed.spec, parsed.batch);
   return {
     workflowId: pipelineWorkflowId(parsed.spec, parsed.batch),
     taskQueue,
@@ -58,7 +66,8 @@ export function csvPipelineStartOptions(
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: redo ? 'ALLOW_DUPLICATE' : 'ALLOW_DUPLICATE_FAILED_ONLY',
     staticSummary: `${parsed.spec.name}: batch ${parsed.batch.id}`,
-    ...visibility(parsed.spec, parsed.batch),
+    ...shown,
+    memo: { ...shown.memo, ...(trigger ? { [TRIGGER_MEMO]: trigger } : {}) },
   };
 }
 
@@ -90,7 +99,7 @@ export type StartOutcome =
 export async function startOrAttach(
   client: Client,
   input: PipelineInputRaw,
-  options: { redo: boolean; taskQueue: string },
+  options: { redo: boolean; taskQueue: string; trigger?: RunTrigger },
 ): Promise<StartOutcome> {
   const start = csvPipelineStartOptions(input, options);
   // A token only this start carries: the memo of the run we get back tells whether we started it or
@@ -107,6 +116,35 @@ export async function startOrAttach(
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError)
       return { outcome: 'completed', workflowId: start.workflowId };
+    throw err;
+  }
+}
+
+/**
+ * Starts csvPipeline for a batch the starter itself finds unusable (an S3 folder whose name is no batch id),
+ * unvalidated and marked with `trigger`, so the worker refuses it and tells the spec's team instead of the
+ * starter dropping it with a log line. One run per batch folder: a redelivered event finds it (running, or
+ * failed with its refusal) and starts nothing.
+ */
+export async function startRefusedRun(
+  client: Client,
+  input: { spec: PipelineSpec; batch: { id: string; source: { bucket: string; prefix: string } } },
+  options: { taskQueue: string; trigger: RunTrigger },
+): Promise<StartOutcome> {
+  const workflowId = pipelineWorkflowId(input.spec, input.batch);
+  try {
+    const handle = await client.workflow.start(WorkflowType.pipeline, {
+      workflowId,
+      taskQueue: options.taskQueue,
+      args: [input as unknown as PipelineInputRaw],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      staticSummary: `${input.spec.name}: batch folder ${input.batch.id} (refused: not a batch id)`,
+      memo: { pipeline: input.spec.name, [TRIGGER_MEMO]: options.trigger },
+    });
+    return { outcome: 'started', workflowId, runId: handle.firstExecutionRunId };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { outcome: 'completed', workflowId };
     throw err;
   }
 }

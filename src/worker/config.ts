@@ -54,6 +54,18 @@ const Env = z.object({
         'is not an smtp:// or smtps:// URL with a host: use smtp://user:password@host:587 or smtps://user:password@host:465',
     }),
   GLUELINE_WEBHOOK_TOKEN: z.string().min(1, { error: 'is empty: set the token or unset the variable' }).optional(),
+  GLUELINE_FALLBACK_NOTIFY_EMAIL: z
+    .string()
+    .transform((v) => v.split(',').map((a) => a.trim()))
+    .pipe(
+      z.array(
+        z.email({ error: 'is not a comma-separated list of email addresses: use, for example, data-ops@example.com' }),
+      ),
+    )
+    .optional(),
+  GLUELINE_FALLBACK_NOTIFY_FROM: z
+    .email({ error: 'is not an email address: use, for example, glueline@example.com' })
+    .optional(),
   GLUELINE_TEMPORAL_UI_URL: z
     .url({
       protocol: /^https?$/,
@@ -112,6 +124,12 @@ export interface WorkerConfig {
   smtpHost: string;
   /** Bearer token for the failure webhook. A secret. */
   webhookToken?: string;
+  /**
+   * Who is told of a run a schedule or an S3 event started that was refused before it started, when its spec
+   * names nobody that can be read (GLUELINE_FALLBACK_NOTIFY_EMAIL, GLUELINE_FALLBACK_NOTIFY_FROM).
+   * @default - nobody: such a refusal is only in the run's history and the worker's log
+   */
+  fallbackNotifyEmail?: { to: string[]; from: string };
   temporalUiUrl: string;
   /** Prometheus scrape endpoint, `host:port`. @default - no metrics endpoint */
   metricsBind?: string;
@@ -192,6 +210,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     smtpUrl: e.SMTP_URL,
     smtpHost: smtpHostOf(e.SMTP_URL),
     ...(e.GLUELINE_WEBHOOK_TOKEN ? { webhookToken: e.GLUELINE_WEBHOOK_TOKEN } : {}),
+    ...(e.GLUELINE_FALLBACK_NOTIFY_EMAIL
+      ? {
+          fallbackNotifyEmail: {
+            to: e.GLUELINE_FALLBACK_NOTIFY_EMAIL,
+            from: e.GLUELINE_FALLBACK_NOTIFY_FROM ?? e.GLUELINE_FALLBACK_NOTIFY_EMAIL[0]!,
+          },
+        }
+      : {}),
     temporalUiUrl: e.GLUELINE_TEMPORAL_UI_URL.replace(/\/+$/, ''),
     ...(e.GLUELINE_METRICS_BIND ? { metricsBind: e.GLUELINE_METRICS_BIND } : {}),
     shutdownGraceMs: e.GLUELINE_SHUTDOWN_GRACE_SECONDS * 1000,

@@ -250,6 +250,29 @@ export interface FailureNotice {
   awsIds?: Record<string, string>;
   email?: { to: string[]; from: string };
   webhook?: { url: string };
+  /**
+   * Where the email activity keeps its sent record (`_glueline/notifications/<message-id>`): the primary curated
+   * bucket. @default - no marker, only the activity's heartbeat
+   */
+  sentRecord?: { region: string; bucket: string };
+  /**
+   * Set when the run was refused before it started (its input is not valid) and it was started by a schedule or
+   * an S3 event, so nobody watched it start. @default - a step failed
+   */
+  refused?: { trigger: RunTrigger };
+}
+
+/** Who started a run that nobody watched start. */
+export type RunTrigger = 'schedule' | 's3-event';
+
+/** What sendFailureEmail did. */
+export interface SentEmail {
+  /** The Message-ID (without angle brackets): the same on every attempt. */
+  messageId: string;
+  /** The email was not sent again: an earlier attempt's record (its marker or its heartbeat) says it was accepted. */
+  alreadySent?: 'marker' | 'heartbeat';
+  /** False when the server accepted the email but its marker could not be written. */
+  recorded?: boolean;
 }
 
 export interface GluelineActivities {
@@ -288,7 +311,7 @@ export interface GluelineActivities {
   cancelStatement(input: CancelStatementInput): Promise<CancelStatementResult>;
 
   /** Emails the notice (nodemailer, SMTP URL from the worker's environment). */
-  sendFailureEmail(notice: FailureNotice): Promise<{ messageId: string }>;
+  sendFailureEmail(notice: FailureNotice): Promise<SentEmail>;
   /** POSTs the notice as JSON to spec.notify.webhook.url. */
   postFailureWebhook(notice: FailureNotice): Promise<{ status: number }>;
 }

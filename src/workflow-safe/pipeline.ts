@@ -8,11 +8,18 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { z } from 'zod';
 import { PipelineSpec, type PipelineSpecInput } from './spec';
 import { Batch, StepName, type PipelineInputRaw, type RunOptions } from './run-input';
+import { didYouMean } from './suggest';
 
 /** The task queue the worker polls unless GLUELINE_TASK_QUEUE says otherwise. */
 export const DEFAULT_TASK_QUEUE = 'glueline';
 
 /** Workflow type names, as registered by the worker (the exported function names). */
+/**
+ * The memo key that says who started a run nobody watched start (`schedule`, `s3-event`): a run its input refuses
+ * then tells the spec's team instead of failing silently (src/workflows/refused.ts).
+ */
+export const TRIGGER_MEMO = 'trigger';
+
 export const WorkflowType = {
   pipeline: 'csvPipeline',
   step: 'pipelineStep',
@@ -82,7 +89,7 @@ export const PipelineStepInput = z
       ctx.addIssue({
         code: 'custom',
         path: ['region'],
-        message: `is not one of the spec's regions: use one of ${regions.join(', ')}`,
+        message: `is not one of the spec's regions: use one of ${regions.join(', ')}${didYouMean(input.region!, regions)}`,
       });
     } else if (!perRegion && input.region !== undefined) {
       ctx.addIssue({

@@ -42,13 +42,16 @@ export const LimitAction = z.enum(['fail', 'warn'], {
 });
 export type LimitAction = z.output<typeof LimitAction>;
 
-/** One limit: its value and what crossing it does. */
-const limit = (value: z.ZodNumber) =>
-  z.strictObject({
-    value,
-    /** @default 'fail' */
-    action: LimitAction.default('fail'),
-  });
+/** One limit: its value (described, with an example) and what crossing it does. */
+const limit = (value: z.ZodNumber, what: string, example: number) =>
+  z
+    .strictObject({
+      value: value.describe(`The limit: ${what}.`).meta({ examples: [example] }),
+      action: LimitAction.default('fail').describe(
+        "What crossing it does: 'fail' fails the run (ThresholdExceeded), 'warn' sends a warning and the run goes on.",
+      ),
+    })
+    .describe(`A limit on ${what}, and what crossing it does.`);
 
 const count = z.number().int().min(0);
 
@@ -59,16 +62,19 @@ const count = z.number().int().min(0);
  */
 export const Thresholds = z
   .strictObject({
-    /** Most rows the Glue job may reject (manifest rowsRejected). */
-    maxRejectedRows: limit(count).optional(),
-    /** Largest share of rows in that may be rejected, 0 to 1 (rowsRejected / rowsIn). */
-    maxRejectedRatio: limit(z.number().min(0).max(1)).optional(),
-    /** Fewest rows the batch may hold (manifest rowsIn). */
-    minRowsIn: limit(count).optional(),
-    /** Fewest CSV files the batch may have. */
-    minFiles: limit(count).optional(),
-    /** Most CSV files the batch may have. */
-    maxFiles: limit(count.min(1)).optional(),
+    maxRejectedRows: limit(
+      count,
+      "the most rows the Glue job may reject (the manifest's rowsRejected)",
+      500,
+    ).optional(),
+    maxRejectedRatio: limit(
+      z.number().min(0).max(1),
+      'the largest share of rows in that may be rejected, 0 to 1 (rowsRejected / rowsIn)',
+      0.1,
+    ).optional(),
+    minRowsIn: limit(count, "the fewest rows the batch may hold (the manifest's rowsIn)", 1000).optional(),
+    minFiles: limit(count, 'the fewest CSV files the batch may have (judged at stage-raw)', 24).optional(),
+    maxFiles: limit(count.min(1), 'the most CSV files the batch may have (judged at stage-raw)', 48).optional(),
   })
   .refine((t) => !t.minFiles || !t.maxFiles || t.minFiles.value <= t.maxFiles.value, {
     error: 'has minFiles.value above maxFiles.value: no batch could pass both; lower minFiles or raise maxFiles',

@@ -23,22 +23,26 @@ export const transformModulePath = z
 /** The fields `transform` gets for a user transform, given the spec's column schema. */
 export function userTransformFields<C extends z.ZodType>(column: C) {
   return {
-    /**
-     * A Python module of yours (a path relative to the spec file) whose function gets the typed rows and a
-     * context, and returns the DataFrame to write. `provision` uploads it and passes it to the job with
-     * --extra-py-files. @default - none: the rows are written as typed
-     */
-    module: transformModulePath.optional(),
-    /** The module's function, called as `function(df, ctx)`. @default 'transform' */
+    module: transformModulePath.optional().meta({
+      description:
+        'A Python module of yours (a path relative to the spec file) whose function gets the typed rows and a ' +
+        'context, and returns the DataFrame to write. `provision` uploads it and passes it to the job with ' +
+        '--extra-py-files. Left out: the rows are written as typed.',
+      examples: ['transforms/orders.py'],
+    }),
     function: z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'is not a Python function name' })
-      .default('transform'),
-    /**
-     * Columns the transform adds, with their types, after `columns`: the job checks the transform returns
-     * them (and no column the spec does not know) and casts them. @default - the transform's output is written as returned
-     */
-    addedColumns: z.array(column).min(1).optional(),
+      .default('transform')
+      .describe("The module's function, called as `function(df, ctx)`."),
+    addedColumns: z
+      .array(column)
+      .min(1)
+      .optional()
+      .describe(
+        'Columns the transform adds, with their types, after `columns`: the job checks the transform returns ' +
+          'them (and no column the spec does not know) and casts them. Left out: the output is written as returned.',
+      ),
   };
 }
 

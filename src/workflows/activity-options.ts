@@ -117,11 +117,16 @@ export function activityProxies(spec: Pick<PipelineSpec, 'timeouts' | 'notify'>)
       heartbeatTimeout: `${spec.timeouts.heartbeatSeconds} seconds`,
     }),
     /** Failure notifications. */
-    notifications: proxyActivities<Pick<GluelineActivities, 'sendFailureEmail' | 'postFailureWebhook'>>({
-      ...NOTIFY_OPTIONS,
-      scheduleToCloseTimeout: `${spec.notify.retryWindowMinutes} minutes`,
-    }),
+    notifications: notifyActivities(spec.notify.retryWindowMinutes),
   };
+}
+
+/** The notification activities, retried for `retryWindowMinutes`. */
+export function notifyActivities(retryWindowMinutes: number) {
+  return proxyActivities<Pick<GluelineActivities, 'sendFailureEmail' | 'postFailureWebhook'>>({
+    ...NOTIFY_OPTIONS,
+    scheduleToCloseTimeout: `${retryWindowMinutes} minutes`,
+  });
 }
 
 /** The retry limit of the profile an activity runs under, for the attempt count of a failure that used them all. */

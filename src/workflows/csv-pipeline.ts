@@ -12,15 +12,17 @@ import {
   type StepName,
 } from '../workflow-safe/run-input';
 import { allStepInstances, PipelineRun, type SkipRule } from './run-state';
+import { validateOrNotify } from './refused';
 import { runPipeline, validateInput } from './runner';
 
 /**
  * Runs a batch through the pipeline: stage-raw, crawl-raw, transform, replicate-curated, then
  * crawl-curated and redshift-refresh in every region in parallel. `options` start at, stop after or
- * skip steps. Any failure sends one notification, then fails the run with the original cause.
+ * skip steps. Any failure sends one notification, then fails the run with the original cause. An input refused
+ * before any step runs notifies only when a schedule or an S3 event started the run (see ./refused).
  */
 export async function csvPipeline(input: PipelineInputRaw): Promise<PipelineResult> {
-  const { spec, batch, options } = validateInput(PipelineInput, input);
+  const { spec, batch, options } = await validateOrNotify(PipelineInput, input);
   return runPipeline(new PipelineRun(spec, batch, allStepInstances(spec), optionsSkipRule(options)));
 }
 

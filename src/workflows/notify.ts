@@ -15,7 +15,7 @@ import { RetryState } from '@temporalio/common';
 import type { FailureNotice } from '../workflow-safe/activity-types';
 import type { LimitBreach } from '../workflow-safe/guards';
 import type { NotificationOutcome, StepProgress } from '../workflow-safe/pipeline';
-import { quarantineUri } from '../workflow-safe/layout';
+import { primaryRegion, quarantineUri } from '../workflow-safe/layout';
 import { maximumAttemptsOf } from './activity-options';
 import type { PipelineRun } from './run-state';
 
@@ -99,6 +99,7 @@ export function buildNotice(
   const rejected = run.manifest && quarantineUri(run.spec, run.batch, run.manifest);
   if (rejected) awsIds.quarantine = rejected;
   const attempt = step?.attempt ?? (failure && attemptOf(failure));
+  const primary = primaryRegion(run.spec);
   return {
     pipeline: run.spec.name,
     batchId: run.batch.id,
@@ -114,6 +115,7 @@ export function buildNotice(
     ...(Object.keys(awsIds).length ? { awsIds } : {}),
     ...(run.spec.notify.email ? { email: run.spec.notify.email } : {}),
     ...(run.spec.notify.webhook ? { webhook: run.spec.notify.webhook } : {}),
+    sentRecord: { region: primary.region, bucket: primary.curatedBucket },
   };
 }
 

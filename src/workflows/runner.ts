@@ -39,8 +39,8 @@ export const progressQuery = defineQuery<PipelineProgress>(PROGRESS_QUERY);
 
 /**
  * Validates workflow input. A bad spec fails the run at once, non-retryably, with every problem's path,
- * value and fix, before any step runs. No notification is sent: nothing ran, the caller sees the error as
- * the run's result, and a spec this broken may not even hold usable notification settings.
+ * value and fix, before any step runs. No notification is sent here: nothing ran and the caller sees the error
+ * as the run's result; a run nobody watched start (a schedule, an S3 event) is notified by ./refused.
  */
 export function validateInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   try {

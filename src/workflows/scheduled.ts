@@ -10,6 +10,7 @@ import { executeChild, ParentClosePolicy, workflowInfo } from '@temporalio/workf
 import {
   pipelineWorkflowId,
   SearchAttributeKeys,
+  TRIGGER_MEMO,
   WorkflowType,
   type PipelineResult,
   type ScheduledPipelineInput,
@@ -32,23 +33,27 @@ export async function scheduledCsvPipeline(input: ScheduledPipelineInput): Promi
   // Triggered by hand (schedule trigger) the attribute is still set; a direct start falls back to its start time.
   const at = info.typedSearchAttributes.get(scheduledStartTime) ?? info.runStartTime;
   const batch = { id: `${input.batchIdPrefix}-${batchTimestamp(at)}`, source: input.source };
+  // csvPipeline validates the spec; a spec too broken to have a name must still start it, so that it refuses the
+  // run and tells someone (./refused) instead of failing this workflow's task over and over.
+  const name = typeof input.spec?.name === 'string' ? input.spec.name : 'unreadable-spec';
   const pipelineInput = {
     spec: input.spec,
     batch,
     ...(input.options ? { options: input.options } : {}),
   } as PipelineInputRaw;
   return executeChild(WorkflowType.pipeline, {
-    workflowId: pipelineWorkflowId(input.spec, batch),
+    workflowId: pipelineWorkflowId({ name }, batch),
     args: [pipelineInput],
     // A completed batch is never redone; a failed one is redriven with npm run glueline -- redrive.
     workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
     // Cancelling or terminating the scheduled run does not strand a batch half-way.
     parentClosePolicy: ParentClosePolicy.ABANDON,
-    staticSummary: `${input.spec.name}: batch ${batch.id} (scheduled)`,
+    staticSummary: `${name}: batch ${batch.id} (scheduled)`,
     typedSearchAttributes: [
-      { key: SearchAttributeKeys.pipeline, value: input.spec.name },
+      { key: SearchAttributeKeys.pipeline, value: name },
       { key: SearchAttributeKeys.batch, value: batch.id },
     ],
-    memo: { pipeline: input.spec.name, batchId: batch.id },
+    // The trigger tells csvPipeline that nobody watched this run start: a refusal is mailed (./refused).
+    memo: { pipeline: name, batchId: batch.id, [TRIGGER_MEMO]: 'schedule' },
   });
 }

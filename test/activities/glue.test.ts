@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-glue';
 import { ApplicationFailure, CancelledFailure, ActivityCancellationDetails } from '@temporalio/common';
 import { createGlueActivities } from '../../src/activities/glue';
-import { GLUE_JOB_RUN_OUTCOME } from '../../src/aws/glue-job-runs';
+import { GLUE_JOB_RUN_OUTCOME, RUN_TAG_CLOCK_SKEW_MS } from '../../src/aws/glue-job-runs';
 import type { StartGlueJobRunInput } from '../../src/workflow-safe/activity-types';
 import { RUN_TAG_ARGUMENT } from '../../src/workflow-safe/layout';
 import {
@@ -206,7 +206,74 @@ describe('startGlueJobRun', () => {
     assert.equal(result.reused, false);
     const counts = await gateway.counts(jobName);
     assert.deepEqual(counts['glue:StartJobRun'], { count: 3, faulted: 2 });
-    assert.deepEqual(counts['glue:GetJobRuns'], { count: 3, faulted: 2 });
+    // The SDK retries the throttled lookups (three calls for the first look); every StartJobRun comes after a lookup.
+    assert.deepEqual(counts['glue:GetJobRuns'], { count: 5, faulted: 2 });
+  });
+
+  for (const then of ['drop', 500] as const) {
+    test(`a StartJobRun served but answered with ${then === 'drop' ? 'a dropped connection' : 'a 500'} is not resent: the next attempt finds the run by its tag`, async () => {
+      // Two slots, so a second StartJobRun would start a second run rather than be refused.
+      const { aws, jobName, glue } = await realJob([{ state: 'RUNNING' }, { state: 'RUNNING' }], {
+        ExecutionProperty: { MaxConcurrentRuns: 2 },
+      });
+      const runTag = unique('run');
+      const scheduled = { scheduledTimestampMs: Date.now() };
+      const first = await gateway.withFault(
+        { target: 'glue:StartJobRun', action: { type: 'after', then }, resource: jobName, count: 1 },
+        () => rejection(run(activityEnv(scheduled), glue.startGlueJobRun, startInput(jobName, runTag))),
+      );
+      assert.equal(first.nonRetryable, false, 'Temporal retries the attempt');
+      assert.match(first.message, /StartJobRun on glue job .* the next attempt looks for it by its run tag/);
+      assert.deepEqual(
+        (await gateway.counts(jobName))['glue:StartJobRun'],
+        { count: 1, faulted: 1 },
+        'the SDK must not resend StartJobRun: it has no idempotency token',
+      );
+      const retry = await run(
+        activityEnv({ ...scheduled, attempt: 2 }),
+        glue.startGlueJobRun,
+        startInput(jobName, runTag),
+      );
+      assert.equal(retry.reused, true);
+      const runs = (await aws.glue(region).send(new GetJobRunsCommand({ JobName: jobName }))).JobRuns ?? [];
+      assert.deepEqual(
+        runs.map((r) => [r.Id, r.Arguments?.[RUN_TAG_ARGUMENT]]),
+        [[retry.jobRunId, runTag]],
+        'exactly one run of the batch',
+      );
+      assert.deepEqual((await gateway.counts(jobName))['glue:StartJobRun'], { count: 1, faulted: 1 });
+      await aws.glue(region).send(new BatchStopJobRunCommand({ JobName: jobName, JobRunIds: [retry.jobRunId] }));
+    });
+  }
+
+  test('the run-tag lookup reads GetJobRuns back to the first attempt (with clock skew allowed), not further', async () => {
+    const old = 199; // with the recent run below, one full page of 200 in front of older runs still
+    const { aws, jobName, glue } = await realJob(
+      Array.from({ length: old + 3 }, () => ({ state: 'SUCCEEDED' as const, afterSeconds: 0 })),
+      { ExecutionProperty: { MaxConcurrentRuns: old + 3 } },
+    );
+    const startAll = async (n: number) => {
+      for (let i = 0; i < n; i += 20) {
+        await Promise.all(
+          Array.from({ length: Math.min(20, n - i) }, () =>
+            aws.glue(region).send(new StartJobRunCommand({ JobName: jobName })),
+          ),
+        );
+      }
+    };
+    // Runs AWS started two hours ago (beyond the lookup's hour of clock skew), then one of another pipeline run now.
+    await gateway.atClockOffset(-2 * RUN_TAG_CLOCK_SKEW_MS, () => startAll(old + 1));
+    await startAll(1);
+    await gateway.resetCounts(jobName);
+    const ours = await run(
+      activityEnv({ scheduledTimestampMs: Date.now() }),
+      glue.startGlueJobRun,
+      startInput(jobName, unique('run')),
+    );
+    assert.equal(ours.reused, false);
+    const counts = await gateway.counts(jobName);
+    assert.equal(counts['glue:GetJobRuns']?.count, 1, 'the first page already reached runs older than ours can be');
+    assert.equal(counts['glue:StartJobRun']?.count, 1);
   });
 });
 

@@ -8,7 +8,9 @@ import { createNotifyActivities } from '../../src/activities/notify';
 import type { FailureNotice } from '../../src/workflow-safe/activity-types';
 import type { ActivityDeps } from '../../src/activities/deps';
 import { freePort } from '../../devstack/stack';
-import { activityEnv, rejection, run, testCredentials } from '../../devstack/testkit/aws';
+import { activityEnv, newBucket, rejection, run, testCredentials } from '../../devstack/testkit/aws';
+import { NOTIFICATION_MARKER_PREFIX, notificationId } from '../../src/activities/notify-record';
+import { getObjectText } from '../../src/aws/s3-objects';
 import { createAwsClients } from '../../src/aws/clients';
 import { stack, unique } from '../../devstack/testkit/stack';
 
@@ -139,7 +141,108 @@ describe('sendFailureEmail', () => {
   });
 });
 
+describe('sendFailureEmail at most once', () => {
+  const inbox = async (subject: string) =>
+    ((await (await fetch(stack().smtp.inboxUrl)).json()) as SinkMessage[]).filter((m) => m.subject === subject);
+
+  test('the Message-ID is fixed by the run and the failure, and a marker records the acceptance', async () => {
+    const d = deps(sinkMailer());
+    const bucket = await newBucket(d.aws, 'us-east-1', 'notify');
+    const n = notice({ sentRecord: { region: 'us-east-1', bucket } });
+    const id = notificationId(n);
+    assert.equal(id, `notify.failure.${n.workflowId}.${n.runId}.transform@glueline`);
+    assert.deepEqual(await run(activityEnv(), createNotifyActivities(d).sendFailureEmail, n), { messageId: id });
+    const marker = JSON.parse(
+      await getObjectText(d.aws.s3('us-east-1'), {
+        region: 'us-east-1',
+        bucket,
+        key: `${NOTIFICATION_MARKER_PREFIX}${id}`,
+      }),
+    ) as Record<string, unknown>;
+    assert.equal(marker.messageId, id);
+    assert.equal(marker.workflowId, n.workflowId);
+    assert.match(String(marker.serverResponse), /^250/);
+    // A retry (a new attempt, a new worker) finds the marker and sends nothing.
+    const again = await run(activityEnv({ attempt: 2 }), createNotifyActivities(d).sendFailureEmail, n);
+    assert.deepEqual(again, { messageId: id, alreadySent: 'marker' });
+    const sent = await inbox(`[glueline] sales batch ${n.batchId} failed at transform`);
+    assert.deepEqual(
+      sent.map((m) => m.messageId),
+      [`<${id}>`],
+    );
+  });
+
+  test('a retry whose earlier attempt heartbeated the acceptance sends nothing, even without a marker', async () => {
+    const n = notice();
+    const id = notificationId(n);
+    const env = activityEnv({ attempt: 2, heartbeatDetails: { accepted: id } });
+    assert.deepEqual(await run(env, createNotifyActivities(deps(sinkMailer())).sendFailureEmail, n), {
+      messageId: id,
+      alreadySent: 'heartbeat',
+    });
+    assert.deepEqual(await inbox(`[glueline] sales batch ${n.batchId} failed at transform`), []);
+    // Another failure's heartbeat is not this one's.
+    const other = notice();
+    const sent = await run(env, createNotifyActivities(deps(sinkMailer())).sendFailureEmail, other);
+    assert.equal(sent.alreadySent, undefined);
+  });
+
+  test('heartbeats the acceptance; a marker that cannot be written leaves the email sent, recorded: false', async () => {
+    const n = notice({ sentRecord: { region: 'us-east-1', bucket: unique('no-such-bucket').toLowerCase() } });
+    const env = activityEnv();
+    const sent = await run(env, createNotifyActivities(deps(sinkMailer())).sendFailureEmail, n);
+    assert.deepEqual(sent, { messageId: notificationId(n), recorded: false });
+    assert.deepEqual(env.heartbeats, [{ accepted: notificationId(n) }]);
+    assert.equal((await inbox(`[glueline] sales batch ${n.batchId} failed at transform`)).length, 1);
+  });
+
+  test('ids stay valid Message-IDs whatever the workflow id holds, and long ones become a hash', () => {
+    const n = notice({ workflowId: 'csv pipeline <x>@y', step: 'crawl-curated@eu-west-1' });
+    assert.match(
+      notificationId(n),
+      /^notify\.failure\.csv=20pipeline=20=3Cx=3E=40y\.[\w-]+\.crawl-curated=40eu-west-1@glueline$/,
+    );
+    assert.match(notificationId(notice({ workflowId: 'w'.repeat(300) })), /^notify\.failure\.[0-9a-f]{40}@glueline$/);
+    assert.notEqual(notificationId(n), notificationId({ ...n, runId: 'another-run' }));
+  });
+});
+
+describe('refusal notices', () => {
+  const refused = (overrides: Partial<FailureNotice> = {}) =>
+    notice({ step: 'input', email: undefined, refused: { trigger: 'schedule' }, ...overrides });
+
+  test('a refused run without a readable address goes to the worker fallback', async () => {
+    const n = refused();
+    const d = { ...deps(sinkMailer()), fallbackNotifyEmail: { to: ['ops@example.com'], from: 'glueline@example.com' } };
+    await run(activityEnv(), createNotifyActivities(d).sendFailureEmail, n);
+    const message = await inboxMessage(`[glueline] sales batch ${n.batchId} refused before it started (schedule)`);
+    assert.deepEqual(message.envelope.to, ['ops@example.com']);
+    assert.match(message.text, /was refused before it started: its schedule start gave an input that is not valid/);
+    assert.match(message.text, /Nothing ran\. Fix the spec or the batch/);
+    assert.doesNotMatch(message.text, /redrive/, 'a refused run has no step to re-run from');
+  });
+
+  test('without the spec address or a fallback the activity fails naming the worker setting', async () => {
+    const err = await rejection(
+      run(activityEnv(), createNotifyActivities(deps(sinkMailer())).sendFailureEmail, refused()),
+    );
+    assert.equal(err.type, 'InvalidInput');
+    assert.match(err.message, /GLUELINE_FALLBACK_NOTIFY_EMAIL/);
+  });
+});
+
 describe('postFailureWebhook', () => {
+  test('sends the notification id as the Idempotency-Key, the same as the email Message-ID', async () => {
+    received = [];
+    statuses = [204];
+    const n = notice({ webhook: { url: webhookUrl }, sentRecord: { region: 'us-east-1', bucket: 'b' } });
+    await run(activityEnv(), createNotifyActivities(deps(sinkMailer())).postFailureWebhook, n);
+    assert.equal(received[0]!.headers['idempotency-key'], notificationId(n));
+    const body = JSON.parse(received[0]!.body) as Record<string, unknown>;
+    assert.equal(body.notificationId, notificationId(n));
+    assert.equal(body.sentRecord, undefined);
+  });
+
   test('still posts the notice with the bearer token when SMTP is down', async () => {
     received = [];
     statuses = [200];

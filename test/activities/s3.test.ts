@@ -3,10 +3,22 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutBucketEncryptionCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { CancelledFailure } from '@temporalio/common';
 import { createS3Activities } from '../../src/activities/s3';
-import { mismatch, planCopyParts, MAX_PARTS } from '../../src/aws/s3-copy';
+import { compareCopy, planCopyParts, MAX_PARTS } from '../../src/aws/s3-copy';
 import type { CopyProgress } from '../../src/workflow-safe/activity-types';
 import { uploadFile } from '../../src/aws/upload';
 import {
@@ -21,7 +33,7 @@ import {
 } from '../../devstack/testkit/aws';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { pollUntil } from '../../devstack/testkit/poll';
-import { stack, unique } from '../../devstack/testkit/stack';
+import { awsClientConfig, stack, unique } from '../../devstack/testkit/stack';
 
 const [primary, replica] = stack().aws.regions as [string, string];
 const GiB = 1024 ** 3;
@@ -341,13 +353,20 @@ describe('copyObjects', () => {
     }
   });
 
-  test('copies an object uploaded in parts with the same parts, so its ETag matches', async () => {
+  test('copies an object uploaded in parts with the same parts, so its ETag matches, and keeps its tags', async () => {
     const { aws, log, source, destReplica, s3 } = await setup({});
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-')), 'big.bin');
     fs.writeFileSync(file, Buffer.alloc(11 * MiB, 7));
     const uploaded = await uploadFile(aws, file, 'out/big.bin', [{ region: primary, bucket: source }], {
       partSizeBytes: 5 * MiB,
     });
+    const TagSet = [
+      { Key: 'team', Value: 'data ml/2026' },
+      { Key: 'pii', Value: 'no' },
+    ];
+    await aws
+      .s3(primary)
+      .send(new PutObjectTaggingCommand({ Bucket: source, Key: 'out/big.bin', Tagging: { TagSet } }));
     log.calls.length = 0;
     const result = await run(activityEnv(), s3.copyObjects, {
       source: { region: primary, bucket: source, prefix: 'out/' },
@@ -358,6 +377,36 @@ describe('copyObjects', () => {
     const head = await aws.s3(replica).send(new HeadObjectCommand({ Bucket: destReplica, Key: 'out/big.bin' }));
     assert.equal(head.ETag, uploaded.etags[`${primary}/${source}`]);
     assert.equal(head.ContentLength, 11 * MiB);
+    const tags = await aws.s3(replica).send(new GetObjectTaggingCommand({ Bucket: destReplica, Key: 'out/big.bin' }));
+    assert.deepEqual(
+      tags.TagSet?.map((t) => [t.Key, t.Value]).sort(),
+      [
+        ['pii', 'no'],
+        ['team', 'data ml/2026'],
+      ],
+      'the multipart copy keeps the tags CopyObject would have kept',
+    );
+  });
+
+  test("a CompleteMultipartUpload whose answer was lost is verified, not failed on the retry's NoSuchUpload", async () => {
+    const { aws, source, destReplica, s3 } = await setup({});
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-')), 'parts.bin');
+    fs.writeFileSync(file, Buffer.alloc(6 * MiB, 3));
+    await uploadFile(aws, file, 'out/parts.bin', [{ region: primary, bucket: source }], { partSizeBytes: 5 * MiB });
+    // S3 completes the upload, then the answer is lost: the SDK sends Complete again and gets NoSuchUpload.
+    const result = await gateway.withFault(
+      { target: 's3:CompleteMultipartUpload', action: { type: 'after', then: 500 }, resource: destReplica, count: 1 },
+      () =>
+        run(activityEnv(), s3.copyObjects, {
+          source: { region: primary, bucket: source, keys: ['out/parts.bin'] },
+          destinations: [{ region: replica, bucket: destReplica }],
+        }),
+    );
+    assert.equal(result.copied, 1);
+    const counts = await gateway.counts(destReplica);
+    assert.equal(counts['s3:CompleteMultipartUpload']?.faulted, 1, 'the fault fired');
+    const head = await aws.s3(replica).send(new HeadObjectCommand({ Bucket: destReplica, Key: 'out/parts.bin' }));
+    assert.equal(head.ContentLength, 6 * MiB);
   });
 });
 
@@ -403,25 +452,136 @@ describe('planCopyParts', () => {
   });
 });
 
-describe('mismatch', () => {
-  const fp = (size: number, etag: string, checksums = {}) => ({ size, etag, checksums });
+describe('compareCopy', () => {
+  const fp = (size: number, etag: string, checksums = {}, opaqueEtag?: string) => ({
+    size,
+    etag,
+    checksums,
+    opaqueEtag,
+  });
   test('reports a size difference first', () => {
-    assert.match(mismatch(fp(3, '"a"'), fp(4, '"a"')) ?? '', /size 4 bytes, source 3 bytes/);
+    assert.deepEqual(compareCopy(fp(3, '"a"'), fp(4, '"a"')), {
+      verdict: 'different',
+      why: 'size 4 bytes, source 3 bytes',
+    });
   });
   test('trusts a full-object checksum both sides report over differing ETags', () => {
-    assert.equal(
-      mismatch(fp(3, '"a-2"', { ChecksumCRC64NVME: 'x' }), fp(3, '"b"', { ChecksumCRC64NVME: 'x' })),
-      undefined,
+    assert.deepEqual(
+      compareCopy(fp(3, '"a-2"', { ChecksumCRC64NVME: 'x' }), fp(3, '"b"', { ChecksumCRC64NVME: 'x' })),
+      { verdict: 'same', by: 'ChecksumCRC64NVME' },
     );
   });
   test('reports differing full-object checksums', () => {
-    assert.match(
-      mismatch(fp(3, '"a"', { ChecksumCRC32: 'x' }), fp(3, '"a"', { ChecksumCRC32: 'y' })) ?? '',
-      /ChecksumCRC32 y, source x/,
-    );
+    assert.deepEqual(compareCopy(fp(3, '"a"', { ChecksumCRC32: 'x' }), fp(3, '"a"', { ChecksumCRC32: 'y' })), {
+      verdict: 'different',
+      why: 'ChecksumCRC32 y, source x',
+    });
   });
-  test('falls back to the ETag when no checksum is comparable', () => {
-    assert.match(mismatch(fp(3, '"a"'), fp(3, '"b"')) ?? '', /ETag "b", source "a"/);
+  test('falls back to the ETag when no checksum is comparable and the ETags are digests', () => {
+    assert.deepEqual(compareCopy(fp(3, '"a"'), fp(3, '"b"')), { verdict: 'different', why: 'ETag "b", source "a"' });
+    assert.deepEqual(compareCopy(fp(3, '"a-2"'), fp(3, '"a-2"')), { verdict: 'same', by: 'ETag' });
+  });
+  test('never compares the ETags of SSE-KMS, DSSE-KMS or SSE-C objects: without a shared checksum it cannot tell', () => {
+    for (const sse of ['SSE-KMS', 'DSSE-KMS', 'SSE-C']) {
+      const verdict = compareCopy(fp(3, '"a"', {}, sse), fp(3, '"a"', { ChecksumCRC32: 'y' }, sse));
+      assert.equal(verdict.verdict, 'unknown', sse);
+      assert.match(
+        (verdict as { why: string }).why,
+        new RegExp(
+          `source \\(no checksum\\) and the copy \\(ChecksumCRC32\\) share no full-object checksum, and ${sse} ETags`,
+        ),
+      );
+    }
+  });
+});
+
+describe('copyObjects between SSE-KMS buckets (ETags that are no digests)', () => {
+  /** The test's buckets with SSE-KMS default encryption. */
+  async function kmsSetup() {
+    const found = await setup({});
+    for (const [region, Bucket] of [
+      [primary, found.source],
+      [replica, found.destReplica],
+    ] as const) {
+      await found.aws.s3(region).send(
+        new PutBucketEncryptionCommand({
+          Bucket,
+          ServerSideEncryptionConfiguration: {
+            Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms' } }],
+          },
+        }),
+      );
+    }
+    return found;
+  }
+
+  test('a multipart copy gets a full-object checksum and is verified by it, not by the ETags', async () => {
+    const { aws, source, destReplica, s3 } = await kmsSetup();
+    // Uploaded in 5 MiB parts with a FULL_OBJECT CRC32, as S3 keeps a full-object CRC of objects written today.
+    const client = aws.s3(primary);
+    const Key = 'out/big.bin';
+    const { UploadId } = await client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: source,
+        Key,
+        ChecksumAlgorithm: 'CRC32',
+        ChecksumType: 'FULL_OBJECT',
+      }),
+    );
+    const Parts = [];
+    for (const [i, size] of [5 * MiB, 5 * MiB, 1 * MiB].entries()) {
+      const part = await client.send(
+        new UploadPartCommand({
+          Bucket: source,
+          Key,
+          UploadId,
+          PartNumber: i + 1,
+          Body: Buffer.alloc(size, i + 1),
+          ChecksumAlgorithm: 'CRC32',
+        }),
+      );
+      Parts.push({ PartNumber: i + 1, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32 });
+    }
+    await client.send(
+      new CompleteMultipartUploadCommand({ Bucket: source, Key, UploadId, MultipartUpload: { Parts } }),
+    );
+    const result = await run(activityEnv(), s3.copyObjects, {
+      source: { region: primary, bucket: source, keys: [Key] },
+      destinations: [{ region: replica, bucket: destReplica }],
+    });
+    assert.equal(result.copied, 1);
+    const head = (bucket: string, region: string) =>
+      aws.s3(region).send(new HeadObjectCommand({ Bucket: bucket, Key, ChecksumMode: 'ENABLED' }));
+    const [from, to] = [await head(source, primary), await head(destReplica, replica)];
+    assert.equal(to.ServerSideEncryption, 'aws:kms');
+    assert.notEqual(to.ETag, from.ETag, "S3's KMS ETags differ between copies of the same bytes");
+    assert.equal(to.ChecksumCRC32, from.ChecksumCRC32);
+    assert.equal(to.ChecksumType, 'FULL_OBJECT');
+  });
+
+  test('a copy with no checksum to compare fails CopyVerificationFailed saying so, not naming differing ETags', async () => {
+    const { aws, source, destReplica, s3 } = await kmsSetup();
+    // A client that sends no checksum: the object has none (as objects S3 stored before December 2024).
+    const bare = new S3Client({ ...awsClientConfig(primary), requestChecksumCalculation: 'WHEN_REQUIRED' });
+    try {
+      await bare.send(new PutObjectCommand({ Bucket: source, Key: 'out/old.parquet', Body: 'old' }));
+    } finally {
+      bare.destroy();
+    }
+    const head = await aws
+      .s3(primary)
+      .send(new HeadObjectCommand({ Bucket: source, Key: 'out/old.parquet', ChecksumMode: 'ENABLED' }));
+    assert.equal(head.ChecksumCRC32 ?? head.ChecksumCRC64NVME, undefined, 'the source must have no checksum');
+    const err = await rejection(
+      run(activityEnv(), s3.copyObjects, {
+        source: { region: primary, bucket: source, keys: ['out/old.parquet'] },
+        destinations: [{ region: replica, bucket: destReplica }],
+      }),
+    );
+    assert.equal(err.type, 'CopyVerificationFailed');
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, /cannot be verified: the source \(no checksum\) .* SSE-KMS ETags are no digests/);
+    assert.match(err.message, /Give the source objects a checksum/);
   });
 });
 

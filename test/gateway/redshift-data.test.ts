@@ -144,14 +144,14 @@ describe('Redshift Data API on the embedded Postgres', () => {
     assert.equal(values[2499], 2500);
   });
 
-  test('COPY of a Parquet object in local S3 loads its rows', async () => {
+  test('COPY of a Parquet object in local S3 loads its rows, column by column in order', async () => {
     const { parquetWriteBuffer } = await import('hyparquet-writer');
     const Bucket = unique('gw-curated');
     await s3.send(new CreateBucketCommand({ Bucket }));
     const parquet = parquetWriteBuffer({
       columnData: [
-        { name: 'name', data: ['a', 'b', 'c'], type: 'STRING' },
         { name: 'id', data: [1, 2, 3], type: 'INT32' },
+        { name: 'name', data: ['a', 'b', 'c'], type: 'STRING' },
         { name: 'amount', data: [1.5, null, 3.25], type: 'DOUBLE' },
       ],
     });
@@ -211,7 +211,7 @@ describe('Redshift Data API on the embedded Postgres', () => {
   test('COPY from a prefix with no objects ends FAILED', async () => {
     const Bucket = unique('gw-empty');
     await s3.send(new CreateBucketCommand({ Bucket }));
-    const done = await execute(`copy nothing from 's3://${Bucket}/none/' format as parquet`);
+    const done = await execute(`copy nothing from 's3://${Bucket}/none/' iam_role default format as parquet`);
     assert.equal(done.Status, 'FAILED');
     assert.match(done.Error!, /prefix 'none\/' does not exist/);
   });
@@ -316,9 +316,100 @@ describe('Redshift Data API on the embedded Postgres', () => {
       await putManifest('m/csv.manifest', [{ url: `s3://${Bucket}/csv/a.csv`, mandatory: true }]);
       const table = tableName('manifest_csv');
       await execute(`create table ${table} (id int)`);
-      const done = await execute(`copy ${table} from 's3://${Bucket}/m/csv.manifest' csv ignoreheader 1 manifest`);
+      const done = await execute(
+        `copy ${table} from 's3://${Bucket}/m/csv.manifest' iam_role default csv ignoreheader 1 manifest`,
+      );
       assert.equal(done.Status, 'FINISHED', done.Error);
       assert.equal(await rows(table), 2);
+    });
+  });
+
+  describe('COPY as Redshift checks it', () => {
+    let Bucket: string;
+    before(async () => {
+      const { parquetWriteBuffer } = await import('hyparquet-writer');
+      Bucket = unique('gw-copy-rules');
+      await s3.send(new CreateBucketCommand({ Bucket }));
+      // Columns a, b: a table (b, a) shows whether COPY goes by position or by name.
+      const parquet = parquetWriteBuffer({
+        columnData: [
+          { name: 'a', data: [1, 2], type: 'INT32' },
+          { name: 'b', data: [10, 20], type: 'INT32' },
+        ],
+      });
+      await s3.send(new PutObjectCommand({ Bucket, Key: 'ab/part-0.parquet', Body: new Uint8Array(parquet) }));
+      await s3.send(new PutObjectCommand({ Bucket, Key: 'csv/a.csv', Body: '1,x\n' }));
+    });
+    /** A fresh table of `columns`, then `copy <table> <rest>` from the a, b Parquet (or `from` instead). */
+    const copyInto = async (columns: string, rest: string, from = 'ab/') => {
+      const table = tableName('rules');
+      await execute(`create table ${table} (${columns})`);
+      const done = await execute(`copy ${table} ${rest.replace('FROM', `from 's3://${Bucket}/${from}'`)}`);
+      return { table, done };
+    };
+
+    test('loads Parquet columns by position, not by name, as Redshift does', async () => {
+      const { table, done } = await copyInto('b int, a int', 'FROM iam_role default format as parquet');
+      assert.equal(done.Status, 'FINISHED', done.Error);
+      // The file's first column (a: 1, 2) lands in the table's first (b).
+      assert.deepEqual(await scalar(`select string_agg(b::text, ',' order by b) from ${table}`), '1,2');
+    });
+
+    test('a Parquet file with another number of columns than the table fails, naming both counts', async () => {
+      const more = await copyInto('a int, b int, c int', 'FROM iam_role default format as parquet');
+      assert.equal(more.done.Status, 'FAILED');
+      assert.match(
+        more.done.Error!,
+        /^ERROR: Spectrum Scan Error: Unmatched number of columns between table and file\. Table columns: 3, Data columns: 2, File name: s3:\/\/.*ab\/part-0\.parquet/,
+      );
+      assert.equal(await scalar(`select count(*) from ${more.table}`), 0);
+      const fewer = await copyInto('a int', 'FROM iam_role default format as parquet');
+      assert.match(fewer.done.Error!, /Table columns: 1, Data columns: 2/);
+    });
+
+    test('a column list takes the Parquet columns in its order; FILLRECORD lets the file lack trailing columns', async () => {
+      const listed = await copyInto('a int, b int, c int', '(c, a) FROM iam_role default format as parquet');
+      assert.equal(listed.done.Status, 'FINISHED', listed.done.Error);
+      assert.equal(await scalar(`select c from ${listed.table} where a = 10`), 1);
+      const filled = await copyInto('a int, b int, c int', 'FROM iam_role default format as parquet fillrecord');
+      assert.equal(filled.done.Status, 'FINISHED', filled.done.Error);
+      assert.equal(await scalar(`select count(*) from ${filled.table} where c is null`), 2);
+    });
+
+    test("a COPY without IAM_ROLE or CREDENTIALS fails with Redshift's message and the fix", async () => {
+      for (const rest of ['FROM format as parquet', 'FROM csv']) {
+        const { done } = await copyInto('a int, b text', rest, rest.includes('csv') ? 'csv/' : 'ab/');
+        assert.equal(done.Status, 'FAILED', rest);
+        assert.match(done.Error!, /^ERROR: Invalid credentials\. Must be of the format: .*add IAM_ROLE default/);
+      }
+    });
+
+    test('IAM_ROLE default, a role ARN, or CREDENTIALS with a role are accepted; two authorizations or a bad ARN are not', async () => {
+      const arn = 'arn:aws:iam::123456789012:role/redshift-copy';
+      for (const auth of ['iam_role default', `iam_role '${arn}'`, `credentials 'aws_iam_role=${arn}'`]) {
+        const { done } = await copyInto('a int, b int', `FROM ${auth} format as parquet`);
+        assert.equal(done.Status, 'FINISHED', `${auth}: ${done.Error}`);
+      }
+      const both = await copyInto('a int, b int', `FROM iam_role default credentials 'aws_iam_role=${arn}' parquet`);
+      assert.match(both.done.Error!, /COPY takes one authorization, got IAM_ROLE and CREDENTIALS/);
+      const bad = await copyInto('a int, b int', `FROM iam_role 'redshift-copy' format as parquet`);
+      assert.match(bad.done.Error!, /IAM_ROLE must be default or a quoted role ARN/);
+      const badCredentials = await copyInto('a int, b int', `FROM credentials 'aws_iam_role=nope' format as parquet`);
+      assert.match(badCredentials.done.Error!, /^ERROR: Invalid credentials\. Must be of the format/);
+    });
+
+    test('REGION, and other parameters Redshift does not take for columnar data, fail a COPY of Parquet', async () => {
+      const region = await copyInto('a int, b int', "FROM iam_role default region 'us-east-1' format as parquet");
+      assert.equal(region.done.Status, 'FAILED');
+      assert.match(region.done.Error!, /^ERROR: REGION argument is not supported for PARQUET based COPY/);
+      for (const option of ['ignoreheader 1', 'maxerror 10', 'gzip']) {
+        const { done } = await copyInto('a int, b int', `FROM iam_role default format as parquet ${option}`);
+        assert.equal(done.Status, 'FAILED', option);
+        const name = option.split(' ')[0]!.toUpperCase();
+        assert.match(done.Error!, new RegExp(`^ERROR: ${name} argument is not supported for PARQUET based COPY`));
+      }
+      const csv = await copyInto('a int, b text', "FROM iam_role default region 'us-east-1' csv", 'csv/');
+      assert.equal(csv.done.Status, 'FINISHED', `REGION stays valid for CSV: ${csv.done.Error}`);
     });
   });
 

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
   CreateBucketCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -10,6 +12,7 @@ import {
   PutBucketEncryptionCommand,
   PutObjectCommand,
   S3Client,
+  UploadPartCommand,
   type ServerSideEncryption,
 } from '@aws-sdk/client-s3';
 import { GatewayControl } from '../../devstack/testkit/gateway';
@@ -83,6 +86,7 @@ describe('S3 ETags of encrypted objects', () => {
     const head = await s3.send(new HeadObjectCommand({ Bucket: kmsBucket, Key: 'copy.csv' }));
     assert.equal(copy.CopyObjectResult?.ETag, head.ETag);
     assert.notEqual(head.ETag, md5('id\n3\n'));
+    assert.notEqual(head.ETag, source.head, "as on S3, a KMS copy's ETag is not its source's, though the bytes are");
     await assert.rejects(
       s3.send(
         new CopyObjectCommand({
@@ -94,6 +98,46 @@ describe('S3 ETags of encrypted objects', () => {
       ),
       { name: 'PreconditionFailed' },
     );
+  });
+
+  test('a multipart KMS object gets a -N ETag of its own, not the one of another object of the same parts', async () => {
+    const parts = async (Key: string) => {
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: kmsBucket, Key }));
+      const Parts = [];
+      for (const PartNumber of [1, 2]) {
+        const Body = Buffer.alloc(PartNumber === 1 ? 5 * 1024 * 1024 : 10, PartNumber);
+        const { ETag } = await s3.send(new UploadPartCommand({ Bucket: kmsBucket, Key, UploadId, PartNumber, Body }));
+        Parts.push({ PartNumber, ETag });
+      }
+      await s3.send(
+        new CompleteMultipartUploadCommand({ Bucket: kmsBucket, Key, UploadId, MultipartUpload: { Parts } }),
+      );
+      return (await s3.send(new HeadObjectCommand({ Bucket: kmsBucket, Key }))).ETag!;
+    };
+    const [a, b] = [await parts('mp-a.bin'), await parts('mp-b.bin')];
+    assert.match(a, /^"[0-9a-f]{32}-2"$/);
+    assert.notEqual(a, b);
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: kmsBucket, Prefix: 'mp-a' }));
+    assert.equal(listed.Contents?.[0]?.ETag, a);
+  });
+
+  test('a second CompleteMultipartUpload of a completed upload fails NoSuchUpload, as on S3', async () => {
+    const Key = 'completed-twice.bin';
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: plainBucket, Key }));
+    const { ETag } = await s3.send(
+      new UploadPartCommand({ Bucket: plainBucket, Key, UploadId, PartNumber: 1, Body: 'x' }),
+    );
+    const complete = () =>
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: plainBucket,
+          Key,
+          UploadId,
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] },
+        }),
+      );
+    assert.match((await complete()).ETag!, /-1"$/);
+    await assert.rejects(complete(), { name: 'NoSuchUpload' });
   });
 
   test('a copy whose CopySourceIfMatch no longer holds (the source changed since) fails PreconditionFailed', async () => {

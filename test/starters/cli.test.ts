@@ -132,7 +132,10 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
         'landing/base/',
       );
       assert.equal(code, 2);
-      assert.match(stderr, /regions\[0\]\.region: "mars-1" is not an AWS region name: use a code such as us-east-1/);
+      assert.match(
+        stderr,
+        /bad\.json:\d+:\d+: regions\[0\]\.region: "mars-1" is not a region of an AWS partition .*: use a code such as us-east-1/,
+      );
     });
 
     test('a batch without its data, or with two kinds of it, exits 2', async () => {

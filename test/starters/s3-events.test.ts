@@ -134,10 +134,11 @@ describe('S3 event trigger', () => {
       /not in a batch folder/,
     );
     assert.match((batchOf({ spec }, { bucket, key: 'landing/b/_SUCCESS' }) as { ignored: string }).ignored, /hidden/);
-    assert.match(
-      (batchOf({ spec }, { bucket, key: 'landing/bad id!/a.csv' }) as { ignored: string }).ignored,
-      /not a usable batch id/,
-    );
+    // A folder that is no batch is not dropped: it is started for the worker to refuse and tell the team.
+    assert.deepEqual(batchOf({ spec }, { bucket, key: 'landing/bad id!/a.csv' }), {
+      refused: { id: 'bad id!', source: { bucket, prefix: 'landing/bad id!/' } },
+      reason: 'bad id! is not a usable batch id',
+    });
   });
 
   test('two identical events a second apart, and a second file of the batch, start exactly one run of the folder', async () => {

@@ -47,6 +47,28 @@ describe('worker configuration', () => {
     );
   });
 
+  test('GLUELINE_FALLBACK_NOTIFY_EMAIL is a list of addresses, sent from the first unless FROM is set', () => {
+    assert.equal(loadConfig(VALID).fallbackNotifyEmail, undefined);
+    assert.deepEqual(
+      loadConfig({ ...VALID, GLUELINE_FALLBACK_NOTIFY_EMAIL: 'ops@example.com, b@example.com' }).fallbackNotifyEmail,
+      {
+        to: ['ops@example.com', 'b@example.com'],
+        from: 'ops@example.com',
+      },
+    );
+    const both = {
+      ...VALID,
+      GLUELINE_FALLBACK_NOTIFY_EMAIL: 'ops@example.com',
+      GLUELINE_FALLBACK_NOTIFY_FROM: 'g@example.com',
+    };
+    assert.equal(loadConfig(both).fallbackNotifyEmail?.from, 'g@example.com');
+    const [problem] = problemsOf({ ...VALID, GLUELINE_FALLBACK_NOTIFY_EMAIL: 'ops at example' });
+    assert.equal(
+      problem,
+      'GLUELINE_FALLBACK_NOTIFY_EMAIL: "ops at example" is not a comma-separated list of email addresses: use, for example, data-ops@example.com',
+    );
+  });
+
   test('every bad variable is reported at once', () => {
     const problems = problemsOf({ ...VALID, GLUELINE_AWS_ENDPOINT: 'localhost:4566', GLUELINE_LOG_LEVEL: 'LOUD' });
     assert.deepEqual(

@@ -50,7 +50,8 @@ describe('the shipped spec files', () => {
     assert.throws(
       () => loadSpecFile(file),
       (err: unknown) =>
-        err instanceof SpecValidationError && /\.name: "Sales!" is not a usable pipeline name/.test(err.message),
+        err instanceof SpecValidationError &&
+        /bad\.yaml:\d+:1: name: "Sales!" is not a usable pipeline name/.test(err.message),
     );
   });
 });

@@ -23,7 +23,7 @@ const base: PipelineSpecInput = {
   redshift: {
     sql: [
       "delete from sales where batch_id = '${batch_id}'",
-      "copy sales from '${copy_manifest_uri}' format as parquet manifest",
+      "copy sales from '${copy_manifest_uri}' iam_role default format as parquet manifest",
     ],
   },
   notify: { email: { to: ['team@example.com'], from: 'glueline@example.com' } },
@@ -58,7 +58,7 @@ describe('the pipeline spec', () => {
 
   test('a misspelt field is named', () => {
     const problems = problemsOf({ ...base, notfiy: {} });
-    assert.deepEqual(problems, ['spec: has unknown field(s) notfiy: remove them or fix their spelling']);
+    assert.deepEqual(problems, ['spec.notfiy: unknown field "notfiy"; did you mean "notify"?']);
   });
 
   test('an unknown SQL variable is rejected before any run', () => {
@@ -89,6 +89,13 @@ describe('the pipeline spec', () => {
       /^spec\.redshift\.sql\[1\]: "select .*\.\.\. is 102452 bytes in eu-west-1 .*at most 102400 bytes \(100 KB\) per statement: split it/,
     );
     assert.deepEqual(problemsOf({ ...base, redshift: { sql: [sql.replace('${batch_id}', 'b')] } }), []);
+  });
+
+  test('G.025X is refused for the transform job: Glue takes it for streaming jobs only, and CreateJob refuses it', () => {
+    const problems = problemsOf({ ...base, provision: { workerType: 'G.025X' } });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^spec\.provision\.workerType: .*G\.025X is for Glue streaming jobs only.*use G\.1X/);
+    assert.deepEqual(problemsOf({ ...base, provision: { workerType: 'G.2X' } }), []);
   });
 
   test('a spec without a notification channel is rejected', () => {
@@ -134,7 +141,7 @@ describe('the batch layout', () => {
   test("the refresh SQL names each region's own curated bucket", () => {
     assert.deepEqual(renderSql(spec, batch, 'eu-west-1'), [
       "delete from sales where batch_id = 'b1'",
-      "copy sales from 's3://cur-b/_glueline/copy-manifests/sales/b1.manifest' format as parquet manifest",
+      "copy sales from 's3://cur-b/_glueline/copy-manifests/sales/b1.manifest' iam_role default format as parquet manifest",
     ]);
   });
 

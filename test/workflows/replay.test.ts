@@ -30,6 +30,7 @@ const RECORDED: Record<string, string> = {
   'cancel-during-transform.json': 'a csvPipeline run cancelled while its Glue job run was running',
   'redrive-start-at.json': 'a csvPipeline run redriven with options.startAt = replicate-curated',
   'pipeline-step.json': 'a pipelineStep run of redshift-refresh in one region',
+  'refused-notified.json': 'a csvPipeline run a schedule started that its input refused, with the refusal notice sent',
 };
 
 const files = fs
