@@ -36,8 +36,11 @@ const idPart = (s: string) =>
  * The notification's id, without angle brackets: `notify.<kind>.<workflow id>.<run id>.<step>@glueline`. It
  * depends only on the run and the failure, so every attempt of the activity (and the webhook) uses the same one.
  */
-export function notificationId(notice: Pick<FailureNotice, 'workflowId' | 'runId' | 'step' | 'refused'>): string {
-  const kind = notice.refused ? 'refused' : 'failure';
+export function notificationId(
+  notice: Pick<FailureNotice, 'workflowId' | 'runId' | 'step' | 'refused' | 'kind'>,
+): string {
+  // A warning is a notice of its own: never taken for the run's failure notice, nor it for a warning.
+  const kind = notice.refused ? 'refused' : notice.kind === 'warning' ? 'warning' : 'failure';
   const left = ['notify', kind, idPart(notice.workflowId), idPart(notice.runId), idPart(notice.step)].join('.');
   if (left.length <= MAX_READABLE) return `${left}@glueline`;
   return `notify.${kind}.${createHash('sha256').update(left).digest('hex').slice(0, 40)}@glueline`;

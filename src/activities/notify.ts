@@ -40,6 +40,8 @@ function redactDeep<T>(value: T, secrets: readonly string[]): T {
 const stepName = (step: string) => step.split('@')[0] ?? step;
 
 export function failureSubject(notice: FailureNotice): string {
+  if (notice.kind === 'warning')
+    return `[glueline] warning: ${notice.pipeline} batch ${notice.batchId} crossed a limit at ${notice.step}`;
   if (notice.refused)
     return `[glueline] ${notice.pipeline} batch ${notice.batchId} refused before it started (${notice.refused.trigger})`;
   return `[glueline] ${notice.pipeline} batch ${notice.batchId} failed at ${notice.step}`;
@@ -90,17 +92,23 @@ export function failureEmail(
     ['Error type', notice.error.type],
     ['Error', notice.error.message],
     ...(notice.error.cause ? ([['Cause', notice.error.cause]] as [string, string][]) : []),
-    ['Attempt', notice.attempt === undefined ? 'unknown' : String(notice.attempt)],
+    ...(notice.kind === 'warning'
+      ? []
+      : ([['Attempt', notice.attempt === undefined ? 'unknown' : String(notice.attempt)]] as [string, string][])),
     ['Workflow id', notice.workflowId],
     ['Run id', notice.runId],
     ['Workflow type', notice.workflowType],
     ['Started', notice.startedAt],
-    ['Failed', notice.failedAt],
+    [notice.kind === 'warning' ? 'Found' : 'Failed', notice.failedAt],
     ...Object.entries(notice.awsIds ?? {}).map(([k, v]) => [`AWS ${k}`, v] as [string, string]),
   ];
+  // A warning's run goes on: there is nothing to re-run.
+  const warning = notice.kind === 'warning';
   const headline = notice.refused
     ? `glueline pipeline ${notice.pipeline}, batch ${notice.batchId}, was refused before it started: its ${notice.refused.trigger} start gave an input that is not valid`
-    : `glueline pipeline ${notice.pipeline}, batch ${notice.batchId}, failed at step ${notice.step}`;
+    : warning
+      ? `glueline pipeline ${notice.pipeline}, batch ${notice.batchId}: a warning at step ${notice.step}; the run goes on`
+      : `glueline pipeline ${notice.pipeline}, batch ${notice.batchId}, failed at step ${notice.step}`;
   const text = [
     `${headline}.`,
     '',
@@ -108,16 +116,18 @@ export function failureEmail(
     '',
     `The run in the Temporal UI: ${url}`,
     '',
-    ...(notice.refused
-      ? [REFUSED_FIX, '']
-      : [
-          'Re-run from the failed step:',
-          `  ${redrive.glueline}`,
-          'or with the temporal CLI:',
-          `  ${redrive.temporal}`,
-          `  (${redrive.temporalInput})`,
-          '',
-        ]),
+    ...(warning
+      ? []
+      : notice.refused
+        ? [REFUSED_FIX, '']
+        : [
+            'Re-run from the failed step:',
+            `  ${redrive.glueline}`,
+            'or with the temporal CLI:',
+            `  ${redrive.temporal}`,
+            `  (${redrive.temporalInput})`,
+            '',
+          ]),
   ].join('\n');
   const h = escapeHtml;
   const html = [
@@ -130,15 +140,17 @@ export function failureEmail(
     ),
     '</table>',
     `<p><a href="${h(url)}">Open the run in the Temporal UI</a><br><code>${h(url)}</code></p>`,
-    ...(notice.refused
-      ? [`<p>${h(REFUSED_FIX)}</p>`]
-      : [
-          '<p>Re-run from the failed step:</p>',
-          `<pre>${h(redrive.glueline)}</pre>`,
-          '<p>or with the temporal CLI:</p>',
-          `<pre>${h(redrive.temporal)}</pre>`,
-          `<p>${h(redrive.temporalInput)}</p>`,
-        ]),
+    ...(warning
+      ? []
+      : notice.refused
+        ? [`<p>${h(REFUSED_FIX)}</p>`]
+        : [
+            '<p>Re-run from the failed step:</p>',
+            `<pre>${h(redrive.glueline)}</pre>`,
+            '<p>or with the temporal CLI:</p>',
+            `<pre>${h(redrive.temporal)}</pre>`,
+            `<p>${h(redrive.temporalInput)}</p>`,
+          ]),
     '</body></html>',
   ].join('\n');
   return { subject: failureSubject(notice), text, html };
@@ -186,7 +198,11 @@ async function sendFailureEmail(deps: ActivityDeps, raw: FailureNotice): Promise
       text,
       html,
       messageId: messageIdHeader(messageId),
-      headers: { 'X-Glueline-Workflow-Id': notice.workflowId, 'X-Glueline-Step': notice.step },
+      headers: {
+        'X-Glueline-Workflow-Id': notice.workflowId,
+        'X-Glueline-Step': notice.step,
+        'X-Glueline-Kind': notice.kind ?? 'failure',
+      },
     })) as { response?: string };
     response = info.response;
   } catch (err) {
@@ -225,13 +241,14 @@ async function postFailureWebhook(deps: ActivityDeps, raw: FailureNotice): Promi
   const where = `${url.origin}${url.pathname}`; // never the query: it may carry a token
   const payload = {
     ...notice,
+    kind: notice.kind ?? 'failure',
     email: undefined,
     webhook: undefined,
     sentRecord: undefined,
     notificationId: notificationId(notice),
     summary: failureSubject(notice),
     runUrl: noticeRunUrl(deps, notice),
-    redrive: redriveCommands(deps, notice),
+    redrive: notice.kind === 'warning' ? undefined : redriveCommands(deps, notice),
   };
   // The email's Message-ID, as the key a receiver dedupes retried POSTs by.
   const headers: Record<string, string> = {

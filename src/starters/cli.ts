@@ -19,6 +19,7 @@ import { runCommand } from './run';
 import { s3EventsCommand } from './s3-events-command';
 import { scheduleCommand } from './schedule';
 import { followCommand, statusCommand } from './status';
+import { healthCommand } from './health';
 import { stepCommand } from './step';
 
 const COMMANDS: Record<string, (args: string[], io: CommandIo) => Promise<number>> = {
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, (args: string[], io: CommandIo) => Promise<number
   step: stepCommand,
   status: statusCommand,
   follow: followCommand,
+  health: healthCommand,
   list: listCommand,
   redrive: redriveCommand,
   query: queryCommand,
@@ -63,6 +65,7 @@ export const usage = `usage: glueline <command> [options]     (glueline <command
   status    one look at a run's progress: glueline status <workflowId>
   follow    follow a run live until it closes: glueline follow <workflowId>
   list      a pipeline's recent runs, newest first: glueline list --spec <file>
+  health    a pipeline's recent batches: rows, rejects, reconciliation, warnings, status (--json)
   redrive   re-run a failed batch from a step: glueline redrive <workflowId> --from <step>
   query     run SQL on a region's Redshift and print a table
   rejects   print a batch's rejected rows with their reasons (--json for a document)

@@ -2,7 +2,13 @@
  * Plain-text views of a run's `progress` and result, shared by the demo and the starters' live view:
  * one line per step instance, a closing summary (files, rows, bytes, time per step), and aligned tables.
  */
-import type { PipelineProgress, PipelineResult, StepProgress, StepStatus } from '../workflow-safe/pipeline';
+import type {
+  PipelineProgress,
+  PipelineResult,
+  Reconciliation,
+  StepProgress,
+  StepStatus,
+} from '../workflow-safe/pipeline';
 
 const MARK: Record<StepStatus, string> = {
   pending: '·',
@@ -35,6 +41,12 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/** `reconciled 355 of 355 rows` or `MISMATCH: 354 rows in the target, rowsOut 355`. */
+const reconciled = (r: Reconciliation) =>
+  r.matched
+    ? `reconciled ${r.actualRows} of ${r.expectedRows} rows`
+    : `MISMATCH: ${r.actualRows} rows in the target, rowsOut ${r.expectedRows}`;
+
 /** Rows a user transform filtered out (or added), when it did. */
 const dropped = (c: { rowsDropped?: number }) =>
   c.rowsDropped ? `, ${Math.abs(c.rowsDropped)} ${c.rowsDropped > 0 ? 'dropped' : 'added'} by the transform` : '';
@@ -55,6 +67,7 @@ function detail(step: StepProgress): string {
   if (ids.jobRunId) parts.push(`job run ${ids.jobRunId}`);
   else if (ids.crawlerName) parts.push(`crawler ${ids.crawlerName}${crawlNote(step)}`);
   if (ids.statementIds?.length) parts.push(`statement ${ids.statementIds[0]}`);
+  if (step.reconciliation) parts.push(reconciled(step.reconciliation));
   return parts.join('; ');
 }
 
@@ -81,6 +94,9 @@ export function formatSummary(result: PipelineResult): string[] {
   if (t.rowsIn !== undefined)
     lines.push(`rows:       ${t.rowsIn} in, ${t.rowsOut} out, ${t.rowsRejected} rejected${dropped(t)}`);
   if (t.quarantineUri) lines.push(`rejected:   ${t.quarantineUri} (glueline rejects prints them)`);
+  for (const s of result.steps.filter((s) => s.reconciliation))
+    lines.push(`reconciled: ${s.region}: ${reconciled(s.reconciliation!)} (${s.reconciliation!.sql})`);
+  for (const w of result.warnings ?? []) lines.push(`warning:    ${w.step}: ${w.message}`);
   const ran = result.steps.filter((s) => s.durationMs !== undefined);
   if (ran.length) {
     lines.push('time per step:');

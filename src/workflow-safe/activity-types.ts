@@ -231,6 +231,8 @@ export interface StatementResult {
 
 /** Everything the team needs to act on a failure. Built by the workflow, sent by the notify activities. */
 export interface FailureNotice {
+  /** A failure of the run, or a warning (a `warn` limit crossed; the run goes on). @default 'failure' */
+  kind?: 'failure' | 'warning';
   pipeline: string;
   batchId: string;
   /** The failed step, with its region where it runs per region (`crawl-curated@eu-west-1`). */

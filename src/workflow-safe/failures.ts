@@ -28,6 +28,10 @@ export const FailureType = {
   ManifestInvalid: 'ManifestInvalid',
   /** Two source keys would land on the same destination key. */
   KeyCollision: 'KeyCollision',
+  /** After the refresh, a region's target held another number of the batch's rows than the manifest's rowsOut. */
+  ReconciliationMismatch: 'ReconciliationMismatch',
+  /** The batch crossed a spec limit (thresholds) whose action is `fail`. */
+  ThresholdExceeded: 'ThresholdExceeded',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -234,6 +238,44 @@ export function keyCollision(bucket: string, details: KeyCollisionDetails): Appl
     FailureType.KeyCollision,
     `source keys ${first} and ${second} in s3://${bucket} would both be copied to ${details.destinationKey}: ` +
       `rename one of them or change rename.stripPrefix/addPrefix`,
+    details,
+  );
+}
+
+/** Details of {@link FailureType.ReconciliationMismatch}. */
+export interface ReconciliationMismatchDetails {
+  region: string;
+  /** The manifest's rowsOut, and what the statement counted. */
+  expectedRows: number;
+  actualRows: number;
+  sql: string;
+  statementId: string;
+}
+
+/** The region's target does not hold the batch's rowsOut rows after the refresh: both numbers and the SQL. */
+export function reconciliationMismatch(details: ReconciliationMismatchDetails): ApplicationFailure {
+  const { region, expectedRows, actualRows, sql, statementId } = details;
+  return terminal(
+    FailureType.ReconciliationMismatch,
+    `after the refresh, redshift in ${region} holds ${actualRows} row(s) of the batch where the Glue job's manifest ` +
+      `says rowsOut ${expectedRows} (counted by statement ${statementId}: ${sql}): check the refresh SQL and ` +
+      `whatever else writes or deletes the table, then re-run from redshift-refresh; if the count is not meant to ` +
+      `equal rowsOut, set redshift.reconcile in the spec`,
+    details,
+  );
+}
+
+/** Details of {@link FailureType.ThresholdExceeded}: every `fail` limit the batch crossed at one step. */
+export interface ThresholdExceededDetails {
+  limits: { limit: string; value: number; threshold: number; message: string }[];
+}
+
+/** The batch crossed one or more `fail` limits; the message names each limit, the value and the fix. */
+export function thresholdExceeded(details: ThresholdExceededDetails): ApplicationFailure {
+  return terminal(
+    FailureType.ThresholdExceeded,
+    `the batch crossed ${details.limits.length === 1 ? 'a limit' : `${details.limits.length} limits`} of the spec's ` +
+      `thresholds: ${details.limits.map((l) => l.message).join('; ')}`,
     details,
   );
 }

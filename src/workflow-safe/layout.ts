@@ -97,6 +97,11 @@ export interface GlueManifest {
 
 /** The refresh SQL for one region, with the run's values in place of `${name}` variables. */
 export function renderSql(spec: PipelineSpec, batch: Batch, region: string): string[] {
+  return (spec.redshift?.sql ?? []).map((sql) => fillSqlVariables(spec, batch, region, sql));
+}
+
+/** `sql` with the run's values in one region in place of its `${name}` variables (the spec allows no others). */
+export function fillSqlVariables(spec: PipelineSpec, batch: Batch, region: string, sql: string): string {
   const r = regionSpec(spec, region);
   const vars: Record<SqlVariable, string> = {
     batch_id: batch.id,
@@ -107,10 +112,8 @@ export function renderSql(spec: PipelineSpec, batch: Batch, region: string): str
     copy_manifest_uri: s3Uri(r.curatedBucket, copyManifestKey(spec, batch)),
     glue_database: r.glueDatabase,
   };
-  return (spec.redshift?.sql ?? []).map((sql) =>
-    // The spec schema rejects unknown variables, so every name here is one of SQL_VARIABLES.
-    sql.replace(/\$\{(\w+)\}/g, (_, name: string) => vars[name as SqlVariable]),
-  );
+  // The spec schema rejects unknown variables, so every name here is one of SQL_VARIABLES.
+  return sql.replace(/\$\{(\w+)\}/g, (_, name: string) => vars[name as SqlVariable]);
 }
 
 /** The longest prefix, ending in '/', that every key shares ('' when none). */

@@ -183,6 +183,29 @@ export interface StepProgress {
   /** crawl-raw and crawl-curated@R: the crawl the step started or joined, and why. */
   crawl?: CrawlJoin;
   error?: { type: string; message: string };
+  /** redshift-refresh@R: the batch's rows counted in the region's target after the refresh, against rowsOut. */
+  reconciliation?: Reconciliation;
+}
+
+/** A region's reconciliation (spec redshift.reconcile): what was counted, with which SQL, against what. */
+export interface Reconciliation {
+  /** The manifest's rowsOut. */
+  expectedRows: number;
+  /** What the statement counted. */
+  actualRows: number;
+  matched: boolean;
+  sql: string;
+  statementId: string;
+}
+
+/** A `warn` limit the batch crossed (spec thresholds): the run went on, and a warning notification was sent. */
+export interface ThresholdWarning {
+  /** The step that judged it: stage-raw (files) or transform (rows). */
+  step: string;
+  limit: string;
+  value: number;
+  threshold: number;
+  message: string;
 }
 
 /** The answer to the `progress` query. */
@@ -199,6 +222,10 @@ export interface PipelineProgress {
   steps: StepProgress[];
   /** The failure notification's outcome per channel, once sent. */
   notifications?: { email?: NotificationOutcome; webhook?: NotificationOutcome };
+  /** The `warn` limits the batch crossed, each told in a warning notification. */
+  warnings?: ThresholdWarning[];
+  /** The warning notifications' outcome per channel (the last one sent). */
+  warningNotifications?: { email?: NotificationOutcome; webhook?: NotificationOutcome };
   /**
    * A cancel request that came too late to stop anything: the steps running when it came had already finished
    * their AWS work, so their results stand and the run completed. Absent when nobody asked, and when the cancel

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { partitionOf } from './aws-regions';
 import { copyManifestKey } from './layout';
+import { Reconcile, Thresholds } from './spec-guards';
 import { glueName, identifier, PollPolicy, DEFAULT_POLLING, Column, RegionSpec, s3Prefix } from './spec-parts';
 import { checkUserTransform, userTransformFields } from './user-transform';
 
@@ -32,6 +33,12 @@ export const SQL_VARIABLES = [
   'curated_prefix',
   'glue_database',
 ] as const;
+
+const usesOnlySqlVariables = (sql: string) =>
+  [...sql.matchAll(/\$\{(\w+)\}/g)].every((m) => (SQL_VARIABLES as readonly string[]).includes(m[1]!));
+const SQL_VARIABLE_ERROR = {
+  error: `uses a \${name} that is not a variable: use ${SQL_VARIABLES.map((v) => `\${${v}}`).join(', ')}`,
+};
 
 /**
  * The Redshift Data API's limits: BatchExecuteStatement takes at most 40 statements, and every
@@ -119,18 +126,7 @@ export const PipelineSpec = z
     redshift: z
       .strictObject({
         sql: z
-          .array(
-            z
-              .string()
-              .min(1)
-              .refine(
-                (sql) =>
-                  [...sql.matchAll(/\$\{(\w+)\}/g)].every((m) => (SQL_VARIABLES as readonly string[]).includes(m[1]!)),
-                {
-                  error: `uses a \${name} that is not a variable: use ${SQL_VARIABLES.map((v) => `\${${v}}`).join(', ')}`,
-                },
-              ),
-          )
+          .array(z.string().min(1).refine(usesOnlySqlVariables, SQL_VARIABLE_ERROR))
           .min(1)
           .describe(
             'The refresh statements, run in one transaction in every region that has a Redshift target. ' +
@@ -138,6 +134,12 @@ export const PipelineSpec = z
               "batch with `COPY ... FROM '${copy_manifest_uri}' ... MANIFEST`: it names exactly this run's Parquet " +
               'in the region, where `${curated_uri}` would also load whatever an earlier run left under the prefix.',
           ),
+        reconcile: Reconcile.refine((r) => !r || !('sql' in r) || usesOnlySqlVariables(r.sql), {
+          ...SQL_VARIABLE_ERROR,
+          path: ['sql'],
+        })
+          .optional()
+          .describe("After the refresh, how the batch's rows are counted in each region (docs/guards.md)."),
       })
       .optional()
       .describe('The Redshift refresh. Left out: no SQL runs.'),
@@ -211,6 +213,9 @@ export const PipelineSpec = z
       })
       .default({ bucketVersioning: false, glueVersion: '5.0', workerType: 'G.1X', numberOfWorkers: 2 })
       .describe('What `provision` sets up beyond the names above.'),
+    thresholds: Thresholds.optional().describe(
+      'Limits on rejected rows, rows in and files per batch, each failing the run or warning (docs/guards.md).',
+    ),
     copy: z
       .strictObject({
         concurrency: z.number().int().min(1).max(64).default(8).describe('Objects copied at once.'),

@@ -18,7 +18,16 @@ export function showDetails(run: PipelineRun): void {
   const now = running.length
     ? running.map((s) => `**${s.step}** running${ids(s) ? ` (${ids(s)})` : ''}${crawl(s)}`).join('; ')
     : `**${run.progress.status}**${late}`;
+  const reconciled = run.progress.steps
+    .filter((s) => s.reconciliation)
+    .map(({ region, reconciliation: r }) =>
+      r!.matched ? `${region} ${r!.actualRows} rows` : `${region} **MISMATCH** ${r!.actualRows} of ${r!.expectedRows}`,
+    );
+  const guards = [
+    ...(reconciled.length ? [` Reconciled: ${reconciled.join(', ')}.`] : []),
+    ...(run.progress.warnings?.length ? [` Warnings: ${run.progress.warnings.map((w) => w.limit).join(', ')}.`] : []),
+  ].join('');
   const rejected = run.manifest && quarantineUri(run.spec, run.batch, run.manifest);
   const rows = rejected ? ` ${run.manifest!.rowsRejected} rows rejected: ${rejected}.` : '';
-  setCurrentDetails(`${run.spec.name} / ${run.batch.id}: ${now}. ${done} of ${total} steps done.${rows}`);
+  setCurrentDetails(`${run.spec.name} / ${run.batch.id}: ${now}. ${done} of ${total} steps done.${rows}${guards}`);
 }

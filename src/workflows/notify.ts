@@ -13,6 +13,8 @@ import {
 } from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
 import type { FailureNotice } from '../workflow-safe/activity-types';
+import type { LimitBreach } from '../workflow-safe/guards';
+import type { NotificationOutcome, StepProgress } from '../workflow-safe/pipeline';
 import { primaryRegion, quarantineUri } from '../workflow-safe/layout';
 import { maximumAttemptsOf } from './activity-options';
 import type { PipelineRun } from './run-state';
@@ -24,10 +26,44 @@ import type { PipelineRun } from './run-state';
  */
 export async function notifyFailure(run: PipelineRun, failure: TemporalFailure): Promise<void> {
   const notice = buildNotice(run, failure);
+  run.progress.notifications = await sendNotice(
+    run,
+    notice,
+    `notify-failure: ${notice.step} failed (${notice.error.type})`,
+  );
+}
+
+/**
+ * Sends a warning notification: the `warn` limits `step` found crossed, as a notice of kind `warning` (its email
+ * subject and webhook payload say so). The run goes on; the team reads the limits, the values and the fixes.
+ */
+export async function notifyWarning(run: PipelineRun, step: StepProgress, breaches: LimitBreach[]): Promise<void> {
+  const notice: FailureNotice = {
+    ...buildNotice(run, undefined, step),
+    kind: 'warning',
+    error: {
+      type: 'ThresholdWarning',
+      message:
+        `the batch crossed ${breaches.length === 1 ? 'a limit' : `${breaches.length} limits`} of the spec's ` +
+        `thresholds set to warn; the run goes on: ${breaches.map((b) => b.message).join('; ')}`,
+    },
+  };
+  run.progress.warningNotifications = await sendNotice(
+    run,
+    notice,
+    `notify-warning: ${step.step} crossed ${breaches.map((b) => b.limit).join(', ')}`,
+  );
+}
+
+/** Sends `notice` on every channel at once, in a scope a cancellation cannot interrupt. @returns each outcome */
+async function sendNotice(
+  run: PipelineRun,
+  notice: FailureNotice,
+  summary: string,
+): Promise<{ email?: NotificationOutcome; webhook?: NotificationOutcome }> {
   const { email, webhook } = run.spec.notify;
-  await CancellationScope.nonCancellable(async () => {
+  return CancellationScope.nonCancellable(async () => {
     const channels: ['email' | 'webhook', Promise<unknown>][] = [];
-    const summary = `notify-failure: ${notice.step} failed (${notice.error.type})`;
     if (email)
       channels.push(['email', run.activities.notifications.sendFailureEmail.executeWithOptions({ summary }, [notice])]);
     if (webhook)
@@ -36,19 +72,23 @@ export async function notifyFailure(run: PipelineRun, failure: TemporalFailure):
         run.activities.notifications.postFailureWebhook.executeWithOptions({ summary }, [notice]),
       ]);
     const outcomes = await Promise.allSettled(channels.map(([, sent]) => sent));
-    run.progress.notifications = {};
+    const sent: { email?: NotificationOutcome; webhook?: NotificationOutcome } = {};
     outcomes.forEach((outcome, i) => {
       const channel = channels[i]![0];
-      run.progress.notifications![channel] = outcome.status === 'fulfilled' ? 'sent' : 'failed';
+      sent[channel] = outcome.status === 'fulfilled' ? 'sent' : 'failed';
       if (outcome.status === 'rejected')
-        log.error(`the failure ${channel} could not be sent`, { error: String(outcome.reason) });
+        log.error(`the ${notice.kind ?? 'failure'} ${channel} could not be sent`, { error: String(outcome.reason) });
     });
+    return sent;
   });
 }
 
 /** The notice the team receives: the failed step, the error, the attempt, the run and its AWS ids. */
-export function buildNotice(run: PipelineRun, failure: TemporalFailure): FailureNotice {
-  const step = run.failure?.step;
+export function buildNotice(
+  run: PipelineRun,
+  failure: TemporalFailure | undefined,
+  step = run.failure?.step,
+): FailureNotice {
   const awsIds: Record<string, string> = {};
   const ids = step?.awsIds ?? {};
   if (ids.crawlerName) awsIds.crawlerName = ids.crawlerName;
@@ -58,14 +98,14 @@ export function buildNotice(run: PipelineRun, failure: TemporalFailure): Failure
   if (ids.buckets?.length) awsIds.buckets = ids.buckets.join(', ');
   const rejected = run.manifest && quarantineUri(run.spec, run.batch, run.manifest);
   if (rejected) awsIds.quarantine = rejected;
-  const attempt = step?.attempt ?? attemptOf(failure);
+  const attempt = step?.attempt ?? (failure && attemptOf(failure));
   const primary = primaryRegion(run.spec);
   return {
     pipeline: run.spec.name,
     batchId: run.batch.id,
     step: step?.step ?? 'workflow',
     ...(step?.region ? { region: step.region } : {}),
-    error: describeFailure(failure),
+    error: failure ? describeFailure(failure) : { type: 'Warning', message: '' },
     ...(attempt !== undefined ? { attempt } : {}),
     workflowId: run.progress.workflowId,
     runId: run.progress.runId,

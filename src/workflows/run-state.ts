@@ -3,6 +3,7 @@
  * the first failure, and the one failure notification.
  */
 import { workflowInfo, type TemporalFailure } from '@temporalio/workflow';
+import type { LimitBreach } from '../workflow-safe/guards';
 import { quarantineUri, type GlueManifest } from '../workflow-safe/layout';
 import {
   stepInstance,
@@ -14,7 +15,7 @@ import {
 import { type PipelineSpec } from '../workflow-safe/spec';
 import { STEPS, type Batch, type StepName } from '../workflow-safe/run-input';
 import { activityProxies } from './activity-options';
-import { notifyFailure } from './notify';
+import { notifyFailure, notifyWarning } from './notify';
 
 /** What a step does, given its progress to keep and the run it belongs to. */
 export type StepBody = (p: StepProgress, run: PipelineRun) => Promise<void>;
@@ -86,6 +87,20 @@ export class PipelineRun {
   /** Sends the run's failure notification; later calls wait for the same one: one notice per failed run. */
   notifyOnce(failure: TemporalFailure): Promise<void> {
     return (this.notified ??= notifyFailure(this, failure));
+  }
+
+  private readonly warningsSent: Promise<void>[] = [];
+  /**
+   * Sends one warning notification of `breaches` (`warn` limits `step` found crossed) without holding up the
+   * run: a mail server that is down must not delay the data. The run waits for it before it ends.
+   */
+  warn(step: StepProgress, breaches: LimitBreach[]): void {
+    this.warningsSent.push(notifyWarning(this, step, breaches));
+  }
+
+  /** Waits until every warning notification is out, or given up (each channel's outcome is on the progress). */
+  async warningsOut(): Promise<void> {
+    await Promise.allSettled(this.warningsSent);
   }
 
   get runTag(): string {

@@ -73,8 +73,10 @@ export async function runPipeline(run: PipelineRun): Promise<PipelineResult> {
     run.progress.endedAt = new Date().toISOString();
     publishOutcome(run);
     await run.notifyOnce(failure);
+    await run.warningsOut();
     throw failure;
   }
+  await run.warningsOut();
   run.progress.status = 'succeeded';
   run.progress.endedAt = new Date().toISOString();
   publishOutcome(run);

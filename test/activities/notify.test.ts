@@ -326,3 +326,38 @@ describe('postFailureWebhook', () => {
     assert.match(err.message, /ECONNREFUSED/);
   });
 });
+
+describe('warning notices (kind: warning, issue 18)', () => {
+  const warning = () =>
+    notice({
+      kind: 'warning',
+      error: { type: 'ThresholdWarning', message: 'maxRejectedRatio: 0.3 of the batch rows were rejected (3 of 10)' },
+      webhook: { url: webhookUrl },
+    });
+
+  test('the email says warning in its subject, first line and header, and offers no re-run', async () => {
+    const mailer = sinkMailer();
+    const n = warning();
+    await run(activityEnv(), createNotifyActivities(deps(mailer)).sendFailureEmail, n);
+    mailer.close();
+    const message = await inboxMessage(`[glueline] warning: sales batch ${n.batchId} crossed a limit at transform`);
+    assert.match(message.text, /^glueline pipeline sales, batch \S+: a warning at step transform; the run goes on\./);
+    assert.match(message.text, /maxRejectedRatio: 0\.3/);
+    assert.equal(message.headers['x-glueline-kind'], 'warning');
+    assert.ok(!message.text.includes('redrive'), 'a warning offers a re-run');
+  });
+
+  test("the webhook payload's kind and summary say warning; a failure's kind says failure", async () => {
+    received = [];
+    statuses = [200, 200];
+    const activities = createNotifyActivities(deps(sinkMailer()));
+    await run(activityEnv(), activities.postFailureWebhook, warning());
+    await run(activityEnv(), activities.postFailureWebhook, notice({ webhook: { url: webhookUrl } }));
+    const [warned, failed] = received.map((r) => JSON.parse(r.body) as Record<string, unknown>);
+    assert.equal(warned!.kind, 'warning');
+    assert.match(String(warned!.summary), /^\[glueline\] warning: /);
+    assert.equal(warned!.redrive, undefined);
+    assert.equal(failed!.kind, 'failure');
+    assert.ok(failed!.redrive);
+  });
+});

@@ -4,9 +4,11 @@ import type { StatementResult } from '../../workflow-safe/activity-types';
 import { FailureType } from '../../workflow-safe/failures';
 import { renderSql } from '../../workflow-safe/layout';
 import { showDetails } from '../details';
+import { reconcile } from '../guards';
 import { mayStillRun, stopLeftover, STOP_LEFTOVERS_PATCH } from '../leftovers';
 import type { StepProgress } from '../../workflow-safe/pipeline';
 import type { PipelineRun } from '../run-state';
+import { readManifest } from './transform';
 
 /**
  * redshift-refresh@R: runs the refresh SQL with an idempotency key of this run and step, then waits for
@@ -57,4 +59,5 @@ export async function redshiftRefresh(p: StepProgress, run: PipelineRun): Promis
   }
   p.awsIds.statementIds = [executed.statementId, ...result.subStatements.map((s) => s.id)];
   p.counts.polls = result.polls;
+  await reconcile(p, run, target, () => readManifest(p, run));
 }

@@ -1,6 +1,8 @@
 /** The stage-raw step. */
 import type { ObjectSet } from '../../workflow-safe/activity-types';
+import { judgeFiles } from '../../workflow-safe/guards';
 import { commonDirectory, primaryRegion, rawBatchPrefix } from '../../workflow-safe/layout';
+import { applyLimits } from '../guards';
 import type { StepProgress } from '../../workflow-safe/pipeline';
 import type { PipelineRun } from '../run-state';
 import { copyCounts } from './copy-counts';
@@ -34,4 +36,6 @@ export async function stageRaw(p: StepProgress, run: PipelineRun): Promise<void>
     ],
   );
   Object.assign(p.counts, copyCounts(result));
+  const from = `s3://${source.bucket}/${source.keys ? commonDirectory(source.keys) : source.prefix!}`;
+  applyLimits(p, run, judgeFiles(spec.thresholds, result.objects, from));
 }

@@ -2,16 +2,20 @@
 import { patched } from '@temporalio/workflow';
 import type { GlueJobRunResult, StartGlueJobRunResult } from '../../workflow-safe/activity-types';
 import { FailureType } from '../../workflow-safe/failures';
+import { judgeRows } from '../../workflow-safe/guards';
 import {
   glueJobArguments,
   manifestKey,
   primaryRegion,
+  quarantineBatchPrefix,
+  s3Uri,
   quarantineUri,
   type GlueManifest,
 } from '../../workflow-safe/layout';
 import type { StepProgress } from '../../workflow-safe/pipeline';
 import { glueWaitOptions } from '../activity-options';
 import { showDetails } from '../details';
+import { applyLimits } from '../guards';
 import { mayStillRun, startMayHaveRun, stopLeftover, STOP_BY_RUN_TAG_PATCH } from '../leftovers';
 import type { PipelineRun } from '../run-state';
 
@@ -69,6 +73,8 @@ export async function transform(p: StepProgress, run: PipelineRun): Promise<void
   const manifest = await readManifest(p, run);
   const rejected = quarantineUri(spec, batch, manifest);
   if (rejected) p.awsIds.quarantineUri = rejected;
+  const rejectsAt = s3Uri(primaryRegion(spec).curatedBucket, quarantineBatchPrefix(spec, batch));
+  applyLimits(p, run, judgeRows(spec.thresholds, manifest, rejectsAt));
 }
 
 /** Reads the job's manifest from the primary curated bucket and records its counts on the step. */
