@@ -1,11 +1,11 @@
 /**
  * P7, cancel reach: how long `temporal workflow cancel` takes to reach AWS while a run waits. The real worker
  * (`src/worker.ts`, a child process) runs pipelineStep for a Glue job run, a crawl and a Redshift statement that
- * never end on their own (gateway-scripted RUNNING, `select pg_sleep(1)` × 120); the run is cancelled a few
- * seconds after its wait first polled, and the delay is from the cancel request to the gateway's first
- * BatchStopJobRun, StopCrawler or CancelStatement (counts sampled every 100 ms). Baseline: the same with the
- * worker's heartbeat interval at 60 s, which is the SDK's default throttling for the 2-minute heartbeat timeout
- * (0.8 × timeout, capped at 60 s): what the worker did before issue 22.
+ * never end on their own (gateway-scripted RUNNING, `select pg_sleep(3)` × 40: BatchExecuteStatement takes at
+ * most 40); the run is cancelled a few seconds after its wait first polled, and the delay is from the cancel
+ * request to the gateway's first BatchStopJobRun, StopCrawler or CancelStatement (counts sampled every 100 ms).
+ * Baseline: the same with the worker's heartbeat interval at 60 s, which is the SDK's default throttling for the
+ * 2-minute heartbeat timeout (0.8 × timeout, capped at 60 s): what the worker did before issue 22.
  */
 import { Client, Connection } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -114,7 +114,7 @@ export async function p7Cancel(ctx: BenchContext): Promise<BenchResult> {
     `${s.kind}, ${s.heartbeatIntervalMs === 'default' ? 'default' : `${s.heartbeatIntervalMs / 1000} s`}, +${s.cancelAfterSeconds} s`;
   const markdown = [
     'pipelineStep runs on the real worker process, each waiting for AWS work that never ends on its own (a Glue job',
-    'run and a crawl scripted RUNNING, a refresh of 120 × `select pg_sleep(1)`); the run is cancelled some seconds',
+    'run and a crawl scripted RUNNING, a refresh of 40 × `select pg_sleep(3)`); the run is cancelled some seconds',
     "after its wait first polled. Delay: from the cancel request to the gateway's first BatchStopJobRun, StopCrawler",
     "or CancelStatement (counts sampled every 100 ms). Heartbeat interval: the worker's GLUELINE_HEARTBEAT_INTERVAL_MS",
     `(default, or ${BASELINE_HEARTBEAT_INTERVAL_MS / 1000} s: the SDK's own throttling for a 2-minute heartbeat timeout).`,
@@ -160,7 +160,7 @@ async function measure(
   const base = uniqueSalesSpec();
   const spec: PipelineSpec = {
     ...base,
-    redshift: { sql: Array.from({ length: 120 }, () => 'select pg_sleep(1)') },
+    redshift: { sql: Array.from({ length: 40 }, () => 'select pg_sleep(3)') },
   };
   await provision({
     spec,
