@@ -11,13 +11,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   DescribeStatementCommand,
-  ExecuteStatementCommand,
   RedshiftDataClient,
   type DescribeStatementCommandOutput,
 } from '@aws-sdk/client-redshift-data';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { runStatement } from '../../src/aws/redshift-data';
 import { FailureType } from '../../src/workflow-safe/failures';
 import { primaryRegion, replicaRegions } from '../../src/workflow-safe/layout';
 import { PROGRESS_QUERY, type PipelineProgress, type PipelineResult } from '../../src/workflow-safe/pipeline';
@@ -42,15 +42,12 @@ import {
 /** One Spark run; Spark's start-up alone takes tens of seconds on a busy 2-core machine. */
 const RUN_TIMEOUT_MS = 600_000;
 
-/** Runs one statement on a region's target and waits for it to end. */
-async function runSql(spec: PipelineSpec, region: string, sql: string): Promise<DescribeStatementCommandOutput> {
+/** Runs one statement on a region's target and waits for it to end (glueline's own runStatement). */
+async function runSql(spec: PipelineSpec, region: string, sql: string): Promise<void> {
   const target = spec.regions.find((r) => r.region === region)!.redshift!;
   const redshift = new RedshiftDataClient(awsClientConfig(region));
   try {
-    const { Id } = await redshift.send(
-      new ExecuteStatementCommand({ WorkgroupName: target.workgroupName, Database: target.database, Sql: sql }),
-    );
-    return await waitForStatement(redshift, Id!);
+    await runStatement(redshift, { region, target, sqls: [sql] });
   } finally {
     redshift.destroy();
   }
