@@ -13,7 +13,16 @@ import { after, before, describe, test } from 'node:test';
 import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
 import { freshnessWorkflowId, type FreshnessState } from '../../src/workflow-safe/freshness';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
-import { glueline, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
+import type { Client } from '@temporalio/client';
+import { cliEnv, glueline, useCliEnv } from '../../devstack/testkit/cli';
+import { connectClient } from '../../src/temporal/connection';
+import {
+  startWorker,
+  stackWorkerEnv,
+  stopWorker,
+  waitForOutput,
+  type WorkerProcess,
+} from '../../devstack/testkit/worker-process';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { MailSinkControl, type SinkMessage } from '../../devstack/testkit/mail-sink';
 import { pollUntil } from '../../devstack/testkit/poll';
@@ -30,13 +39,16 @@ describe('freshness watch end to end (issue 18)', () => {
   const taskQueue = unique('fresh');
   let spec: PipelineSpec;
   let specFile: string;
-  let cli: CliWorker;
+  let worker: WorkerProcess;
+  let client: Client;
+  let closeClient = async () => {};
+  let restoreEnv = () => {};
 
   /** Runs one batch to completion (the Glue job scripted to succeed). */
   async function completeBatch(id: string): Promise<void> {
     const batch = await landBatch(spec, id);
     await gateway.scriptJobRuns(spec.transform.jobName, [{ state: 'SUCCEEDED', afterSeconds: 1 }]);
-    const handle = await cli.client.workflow.start('csvPipeline', {
+    const handle = await client.workflow.start('csvPipeline', {
       taskQueue,
       workflowId: pipelineWorkflowId(spec, batch),
       args: [{ spec, batch }],
@@ -58,14 +70,22 @@ describe('freshness watch end to end (issue 18)', () => {
       await provisionQuietly(spec);
       specFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-fresh-')), 'spec.json');
       fs.writeFileSync(specFile, JSON.stringify(spec));
-      cli = await startCliWorker(taskQueue);
+      restoreEnv = useCliEnv(taskQueue);
+      worker = startWorker(stackWorkerEnv(taskQueue));
+      // Bundling the workflows alone takes half a minute when the machine is busy.
+      await waitForOutput(worker, 'glueline worker started', WAIT_MS);
+      const connected = await connectClient(cliEnv(taskQueue));
+      client = connected.client;
+      closeClient = () => connected.connection.close();
       await completeBatch('good');
     },
     { timeout: WAIT_MS },
   );
 
   after(async () => {
-    await cli?.stop();
+    restoreEnv();
+    if (worker) await stopWorker(worker);
+    await closeClient();
   });
 
   test('a missed window: one no-data email naming the last good batch; a late batch: one data-back email', async () => {
@@ -139,7 +159,7 @@ describe('freshness watch end to end (issue 18)', () => {
     const stopped = await glueline('freshness', '--spec', specFile);
     assert.equal(stopped.code, 0, stopped.stderr);
     assert.match(stopped.stdout, /stopped the freshness watch/);
-    const state = (await cli.client.workflow.getHandle(freshnessWorkflowId(spec.name)).result()) as FreshnessState;
+    const state = (await client.workflow.getHandle(freshnessWorkflowId(spec.name)).result()) as FreshnessState;
     assert.equal(state.lastGood?.batchId, 'late');
     const again = await glueline('freshness', '--spec', specFile);
     assert.match(again.stdout, /no freshness watch/);
