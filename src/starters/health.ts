@@ -141,10 +141,18 @@ export function formatHealth(pipeline: string, batches: BatchHealth[]): string[]
 
 /** The freshness watch's state; undefined when the pipeline has none running (or no worker answers). */
 export async function freshnessOf(client: Client, pipeline: string): Promise<FreshnessState | undefined> {
-  return client.workflow
-    .getHandle(freshnessWorkflowId(pipeline))
-    .query<FreshnessState>(FRESHNESS_QUERY)
-    .catch(() => undefined);
+  const handle = client.workflow.getHandle(freshnessWorkflowId(pipeline));
+  const running = await handle.describe().then(
+    (d) => d.status.name === 'RUNNING',
+    () => false,
+  );
+  if (!running) return undefined;
+  return handle.query<FreshnessState>(FRESHNESS_QUERY).catch((err: unknown) => {
+    throw new Error(
+      `the freshness watch ${handle.workflowId} runs but did not answer its query (${(err as Error).message}): ` +
+        'start a worker (glueline worker) and try again',
+    );
+  });
 }
 
 const batchText = (b: { batchId: string; completedAt: string }) => `${b.batchId} (completed ${b.completedAt})`;

@@ -83,7 +83,9 @@ export async function freshnessWatch(input: FreshnessWatchInput): Promise<Freshn
   }
   await judge(input, carry, deadline);
   carry.lastDeadline = iso(deadline);
-  return continueWith(input);
+  // New settings that came while the window was judged are not lost in the continue-as-new.
+  const next = reconfigured ? (reconfigured as { next: FreshnessWatchInput | null }).next : input;
+  return next === null ? state() : continueWith(next);
 }
 
 /** Judges the window ending at `deadline`: fresh, back after a miss, or missed (one notice). */

@@ -64,6 +64,8 @@ describe('freshness watch end to end (issue 18)', () => {
       const base = reliabilitySpec();
       spec = {
         ...base,
+        // A name of its own: health lists every run of the name, and the watch's workflow id is made of it.
+        name: unique('fresh'),
         transform: { ...base.transform, jobName: `${base.transform.jobName}-fresh` },
         freshness: { every: '20s', timeZone: 'UTC' },
       };
