@@ -9,6 +9,24 @@ import type { FailureNotice } from '../workflow-safe/activity-types';
 export const escapeHtml = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
+/** A notice's HTML body: the headline, the facts as a table, the run's link, then `tail` (HTML lines). */
+export function emailHtml(headline: string, facts: [string, string][], url: string, linkText: string, tail: string[]) {
+  const h = escapeHtml;
+  return [
+    '<!doctype html><html><body style="font-family:sans-serif">',
+    `<h2>${h(headline)}</h2>`,
+    '<table cellpadding="4" style="border-collapse:collapse">',
+    ...facts.map(
+      ([k, v]) =>
+        `<tr><th align="left" valign="top">${h(k)}</th><td style="white-space:pre-wrap;font-family:monospace">${h(v)}</td></tr>`,
+    ),
+    '</table>',
+    `<p><a href="${h(url)}">${h(linkText)}</a><br><code>${h(url)}</code></p>`,
+    ...tail,
+    '</body></html>',
+  ].join('\n');
+}
+
 /** Whether the notice is the freshness watch's. */
 export const isFreshnessNotice = (notice: Pick<FailureNotice, 'kind'>): boolean =>
   notice.kind === 'freshness-missed' || notice.kind === 'freshness-back';
@@ -42,18 +60,6 @@ export function freshnessEmail(notice: FailureNotice, url: string): { subject: s
     `The freshness watch in the Temporal UI: ${url}`,
     '',
   ].join('\n');
-  const h = escapeHtml;
-  const html = [
-    '<!doctype html><html><body style="font-family:sans-serif">',
-    `<h2>${h(headline)}</h2>`,
-    '<table cellpadding="4" style="border-collapse:collapse">',
-    ...facts.map(
-      ([k, v]) =>
-        `<tr><th align="left" valign="top">${h(k)}</th><td style="white-space:pre-wrap;font-family:monospace">${h(v)}</td></tr>`,
-    ),
-    '</table>',
-    `<p><a href="${h(url)}">Open the freshness watch in the Temporal UI</a><br><code>${h(url)}</code></p>`,
-    '</body></html>',
-  ].join('\n');
+  const html = emailHtml(headline, facts, url, 'Open the freshness watch in the Temporal UI', []);
   return { subject: freshnessSubject(notice), text, html };
 }

@@ -7,7 +7,7 @@ import { emailFailed, invalidInput, webhookFailed } from '../workflow-safe/failu
 import type { FailureNotice, GluelineActivities, SentEmail } from '../workflow-safe/activity-types';
 import type { ActivityDeps } from './deps';
 import { runUrl, shellWord } from '../temporal/run-links';
-import { escapeHtml, freshnessEmail, freshnessSubject, isFreshnessNotice } from './notify-freshness';
+import { emailHtml, escapeHtml, freshnessEmail, freshnessSubject, isFreshnessNotice } from './notify-freshness';
 import { earlierAcceptance, markerOf, messageIdHeader, notificationId, recordAcceptance } from './notify-record';
 
 /** How long one webhook POST may take. */
@@ -130,16 +130,7 @@ export function failureEmail(
           ]),
   ].join('\n');
   const h = escapeHtml;
-  const html = [
-    '<!doctype html><html><body style="font-family:sans-serif">',
-    `<h2>${h(headline)}</h2>`,
-    '<table cellpadding="4" style="border-collapse:collapse">',
-    ...facts.map(
-      ([k, v]) =>
-        `<tr><th align="left" valign="top">${h(k)}</th><td style="white-space:pre-wrap;font-family:monospace">${h(v)}</td></tr>`,
-    ),
-    '</table>',
-    `<p><a href="${h(url)}">Open the run in the Temporal UI</a><br><code>${h(url)}</code></p>`,
+  const html = emailHtml(headline, facts, url, 'Open the run in the Temporal UI', [
     ...(warning
       ? []
       : notice.refused
@@ -151,8 +142,7 @@ export function failureEmail(
             `<pre>${h(redrive.temporal)}</pre>`,
             `<p>${h(redrive.temporalInput)}</p>`,
           ]),
-    '</body></html>',
-  ].join('\n');
+  ]);
   return { subject: failureSubject(notice), text, html };
 }
 
