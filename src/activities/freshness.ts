@@ -5,6 +5,7 @@
 import { Context } from '@temporalio/activity';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { GluelineActivities } from '../workflow-safe/activity-types';
+import { invalidInput } from '../workflow-safe/failures';
 import type { CheckFreshnessInput, FreshnessFindings, GoodBatch } from '../workflow-safe/freshness';
 import { OUTCOME_MEMO_KEY, SearchAttributeKeys, WorkflowType, type RunOutcomeMemo } from '../workflow-safe/pipeline';
 
@@ -31,7 +32,9 @@ const good = (info: WorkflowExecutionInfo | undefined): GoodBatch | undefined =>
 
 /** What completed, failed and still runs of `input.pipeline` in [from, to], and its last good batch. */
 export async function checkFreshness(client: Client, input: CheckFreshnessInput): Promise<FreshnessFindings> {
-  if (!/^[a-z][a-z0-9-]{0,39}$/.test(input.pipeline)) throw new Error(`not a pipeline name: ${input.pipeline}`);
+  // The name goes into a visibility query: only a spec's pipeline name (no quotes) may.
+  if (!/^[a-z][a-z0-9-]{0,39}$/.test(input.pipeline))
+    throw invalidInput(`pipeline ${JSON.stringify(input.pipeline)} is not a pipeline name: give the spec's name`);
   const runs = `GluelinePipeline = '${input.pipeline}' AND WorkflowType = '${WorkflowType.pipeline}'`;
   const window = `CloseTime >= '${input.from}' AND CloseTime <= '${input.to}'`;
   const [closed, running, completed] = await Promise.all([
