@@ -137,7 +137,7 @@ describe('sendFailureEmail', () => {
       );
       assert.ok(!body.includes('redrive '), 'redrive refuses pipelineStep runs: the email must not offer it');
       assert.ok(body.includes('--type pipelineStep'), 'the temporal CLI command is missing');
-      assert.match(body, /this run's input, unchanged/);
+      assert.match(body, /this run(&#39;|')s input, unchanged/);
     }
   });
 

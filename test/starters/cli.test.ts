@@ -153,7 +153,7 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
       assert.equal((await run('b1', '--prefix', 'no-slash')).code, 2);
       assert.match(
         (await run('b1', '--prefix', 'a/', '--stop-after', 'nope')).stderr,
-        /options\.stopAfter: "nope" is not a step/,
+        /--stop-after: "nope" is not a step/,
       );
     });
 
