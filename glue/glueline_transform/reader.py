@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sys
 from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from pyspark import RDD
@@ -28,6 +29,9 @@ from pyspark.sql import SparkSession
 from .records import BOM, normalize_name, unique_names
 
 REPLACEMENT = "\ufffd"
+# The csv module refuses fields over 128 KiB by default; a long free-text field is still a field. Set on import,
+# so in each of Spark's Python workers too.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 _FIELD_START, _UNQUOTED, _QUOTED, _QUOTE_IN_QUOTED = range(4)
 
 

@@ -26,3 +26,7 @@ def test_header_cells_become_usable_distinct_column_names():
     assert normalize_name(" Sale Date ") == "sale_date"
     assert normalize_name("2nd") == "c_2nd"
     assert unique_names(["A", "a", "Prix (€)"]) == ["a", "a_2", "prix"]
+
+
+def test_a_field_over_the_csv_modules_default_limit_of_128_kib_is_a_field():
+    assert parse_record("1," + "x" * 200_000 + ",3", ",", '"') == (["1", "x" * 200_000, "3"], None)
