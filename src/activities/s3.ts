@@ -27,6 +27,7 @@ import {
   noSourceObjects,
 } from '../workflow-safe/failures';
 import { redshiftCopyManifest, s3Uri as uri, type GlueManifest } from '../workflow-safe/layout';
+import { planChecksum, progressDetails, resumedItems } from './copy-progress';
 import { failureOf } from './errors';
 import type {
   CopyObjectsInput,
@@ -40,7 +41,7 @@ import type {
 import type { AwsClients } from '../aws/clients';
 import type { ActivityDeps } from './deps';
 
-/** The shortest time between two progress heartbeats of copyObjects (each carries every verified key). */
+/** The shortest time between two progress heartbeats of copyObjects. */
 const PROGRESS_HEARTBEAT_MS = 1_000;
 
 /** The signal that aborts SDK calls when the activity is cancelled, as the calls' options. */
@@ -110,34 +111,37 @@ function copyPlan(input: CopyObjectsInput, listed: string[]): { mainKeys: string
 }
 
 /**
- * The copy's progress, resumed from the last attempt's heartbeat: every heartbeat carries the whole
- * progress (never empty details, which would erase it), at most once a second unless forced.
+ * The copy's progress over its planned items, resumed from the last attempt's heartbeat: every heartbeat carries
+ * the whole progress as a bitmap (never empty details, which would erase it), at most once a second unless forced.
  */
-function progressTracker() {
+function progressTracker(ids: readonly string[]) {
+  const plan = planChecksum(ids);
   const previous = Context.current().info.heartbeatDetails as Partial<CopyProgress> | undefined;
-  const verified = new Set(Array.isArray(previous?.verified) ? previous.verified : []);
+  const verified = resumedItems(previous, ids, plan);
   let bytesDone = typeof previous?.bytesDone === 'number' ? previous.bytesDone : 0;
   let lastBeatMs = 0;
   const beat = (force = false) => {
     const now = Date.now();
     if (!force && now - lastBeatMs < PROGRESS_HEARTBEAT_MS) return;
     lastBeatMs = now;
-    Context.current().heartbeat({ verified: [...verified], bytesDone } satisfies CopyProgress);
+    Context.current().heartbeat(progressDetails(ids.length, plan, verified, bytesDone));
   };
-  const markVerified = (id: string, bytes: number) => {
-    verified.add(id);
+  const markVerified = (index: number, bytes: number) => {
+    verified.add(index);
     bytesDone += bytes;
     beat();
   };
-  return { beat, markVerified, isVerified: (id: string) => verified.has(id) };
+  return { beat, markVerified, isVerified: (index: number) => verified.has(index) };
 }
 
 /** One copy to make: a source object to one destination. */
 interface CopyItem {
   source: SourceObject;
   dest: { region: string; bucket: string; key: string };
-  /** `<region>/<bucket>/<key>`, as in CopyProgress.verified. */
+  /** `<region>/<bucket>/<key>`. */
   id: string;
+  /** Its place in the copy's plan (CopyProgress's bitmap). */
+  index: number;
 }
 
 /**
@@ -172,29 +176,34 @@ async function copyObjects(deps: ActivityDeps, input: CopyObjectsInput): Promise
   const sourceS3 = aws.s3(source.region);
   const { mainKeys, lastKeys } = copyPlan(input, await keysOf(sourceS3, source));
   const allKeys = [...mainKeys, ...lastKeys];
-  const progress = progressTracker();
+  const sources = new Map<string, SourceObject>();
+  // Every destination of a key, keys in plan order: the order the progress bitmap counts in.
+  const planned = allKeys.flatMap((key) =>
+    input.destinations.map((d) => {
+      const dest = { region: d.region, bucket: d.bucket, key: destinationKey(input, key) };
+      return { key, dest, id: `${d.region}/${d.bucket}/${dest.key}` };
+    }),
+  );
+  const progress = progressTracker(planned.map((p) => p.id));
   // One CopyObject of a large object, or thousands of HEADs, can outlast the heartbeat timeout.
   const keepAlive = setInterval(() => progress.beat(), PROGRESS_HEARTBEAT_MS);
   keepAlive.unref();
   const concurrency = Math.max(1, input.concurrency ?? 8);
-  const sources = new Map<string, SourceObject>();
   const counts = { copied: 0, skipped: 0 };
   const run = async (item: CopyItem) => {
-    if (progress.isVerified(item.id)) {
+    if (progress.isVerified(item.index)) {
       counts.skipped++;
       return;
     }
     counts[await copyOne(aws, item, () => progress.beat())]++;
-    progress.markVerified(item.id, item.source.fingerprint.size);
+    progress.markVerified(item.index, item.source.fingerprint.size);
   };
-  const itemsFor = (keys: string[]): CopyItem[] =>
-    keys.flatMap((key) =>
-      input.destinations.map((d) => {
-        const destKey = destinationKey(input, key);
-        const dest = { region: d.region, bucket: d.bucket, key: destKey };
-        return { source: sources.get(key)!, dest, id: `${d.region}/${d.bucket}/${destKey}` };
-      }),
+  const itemsFor = (keys: string[]): CopyItem[] => {
+    const wanted = new Set(keys);
+    return planned.flatMap((p, index) =>
+      wanted.has(p.key) ? [{ source: sources.get(p.key)!, dest: p.dest, id: p.id, index }] : [],
     );
+  };
   try {
     await forEachLimit(allKeys, concurrency, async (key) => {
       sources.set(key, await s3Calls(() => sourceObject(sourceS3, { ...source, key }, cancellable())));

@@ -42,10 +42,19 @@ export interface CopyObjectsResult {
   verifiedKeys: number;
 }
 
-/** Heartbeat details of copyObjects, so a retry after a worker crash resumes without redoing verified objects. */
+/**
+ * Heartbeat details of copyObjects, so a retry after a worker crash resumes without redoing verified objects.
+ * Bounded: a bitmap over the copy's items, not their keys (src/activities/copy-progress.ts).
+ */
 export interface CopyProgress {
-  /** `<region>/<bucket>/<key>` of each destination object verified so far. */
-  verified: string[];
+  /** How many items (destination objects) the copy plans, in order: each key's destinations, the last keys last. */
+  items?: number;
+  /** A checksum of the planned items' `<region>/<bucket>/<key>` ids in order; a retry with another plan starts over. */
+  plan?: string;
+  /** Base64 bitmap: bit i (byte i >> 3, bit i & 7) is set when item i is verified. */
+  done?: string;
+  /** Heartbeats of workers before the bitmap: `<region>/<bucket>/<key>` of each verified object (still read). */
+  verified?: string[];
   bytesDone: number;
 }
 
