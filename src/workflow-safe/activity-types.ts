@@ -4,6 +4,7 @@
  * keeps the two in step. Every input is plain JSON (it lands in workflow history): never a secret.
  */
 import type { GlueManifest } from './layout';
+import type { ManifestFiles } from './manifest-files';
 import type { CrawlJoin } from './pipeline';
 import type { PollPolicy, RedshiftTarget } from './spec';
 
@@ -13,6 +14,11 @@ export interface ObjectSet {
   bucket: string;
   keys?: string[];
   prefix?: string;
+  /**
+   * The output files a Glue manifest lists, besides `keys`: the input names the manifest, not every key, so its
+   * size does not grow with the files. The activity refuses a manifest that no longer matches count and checksum.
+   */
+  manifestFiles?: ManifestFiles;
 }
 
 export interface CopyObjectsInput {
@@ -61,6 +67,8 @@ export interface CopyProgress {
 export type DeleteObjectsInput = ObjectSet & {
   /** Keys to leave in place: with `prefix`, deletes what an earlier run left beside them. @default [] */
   except?: string[];
+  /** Also leave in place the output files this Glue manifest lists. @default - none */
+  exceptManifestFiles?: ManifestFiles;
 };
 
 export interface WriteCopyManifestInput {
@@ -69,7 +77,9 @@ export interface WriteCopyManifestInput {
   /** Where the Redshift COPY manifest goes (layout's copyManifestKey). */
   key: string;
   /** The files it lists, in `bucket`, with the sizes the Glue manifest gives them; each is checked with HEAD. */
-  files: { key: string; bytes: number }[];
+  files?: { key: string; bytes: number }[];
+  /** The same, named by the Glue manifest (its output files and sizes) instead of listed. */
+  manifestFiles?: ManifestFiles;
 }
 
 export interface StartGlueJobRunInput {
