@@ -100,7 +100,7 @@ export async function p4Copy(ctx: BenchContext): Promise<BenchResult> {
     { region: primary, bucket: await bucket(aws, primary, `bench-p4-up1-${suffix}`) },
     { region: replica, bucket: await bucket(aws, replica, `bench-p4-up2-${suffix}`) },
   ];
-  ctx.log(`p4: dual-region upload of ${fmt(fileBytes / 2 ** 20)} MiB, then two sequential uploads`);
+  ctx.log(`p4: dual-region upload of ${fmt(fileBytes / 2 ** 20)} MiB, then one upload and a server-side copy`);
   // bytesRead is upload.ts's own count; rchar (all reads, sockets included) checks it from outside.
   let u0 = performance.now();
   let r0 = ioField('rchar');

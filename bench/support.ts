@@ -9,7 +9,7 @@ import { createAwsClients } from '../src/aws/clients';
 import type { AwsClients } from '../src/aws/clients';
 import type { ActivityDeps } from '../src/activities/deps';
 import { GatewayControl } from '../devstack/testkit/gateway';
-import { createSpecRedshiftTargets } from '../devstack/redshift-targets';
+import { createSpecRedshiftTargets, warmSpecRedshiftTargets } from '../devstack/redshift-targets';
 import { reliabilitySpec } from '../devstack/testkit/scripted-pipeline';
 import { provision } from '../src/starters/provision';
 import type { PipelineSpec } from '../src/workflow-safe/spec';
@@ -155,7 +155,7 @@ export function fmt(n: number, digits = 1): string {
 /**
  * The scripted pipeline's spec (devstack/testkit/scripted-pipeline.ts) with names of its own, without the fast
  * polling and short timeouts it sets for the reliability tests (so the defaults apply), provisioned on the bench
- * stack with its Redshift targets.
+ * stack with its Redshift targets, their databases open.
  */
 export async function provisionedBenchSpec(ctx: BenchContext): Promise<PipelineSpec> {
   const { polling: _polling, timeouts: _timeouts, ...spec } = reliabilitySpec();
@@ -166,5 +166,6 @@ export async function provisionedBenchSpec(ctx: BenchContext): Promise<PipelineS
     log: () => {},
   });
   await createSpecRedshiftTargets(ctx.stack.aws.endpoint, spec);
+  await warmSpecRedshiftTargets(ctx.stack.aws.controlUrl, spec);
   return spec as PipelineSpec;
 }
