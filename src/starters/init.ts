@@ -146,7 +146,7 @@ next steps:
   3. glueline provision --spec ${spec}
   4. glueline worker &                                           (or in another terminal)
   5. glueline run --spec ${spec} --batch-id ${plan.name}-1 --files ${plan.csv} --wait
-  6. glueline query --spec ${spec} --sql "select * from ${plan.name.replace(/-/g, '_')} limit 10"
+  6. glueline query --spec ${spec} --region us-east-1 --sql "select * from ${plan.name.replace(/-/g, '_')} limit 10"
      glueline rejects --spec ${spec} --batch-id ${plan.name}-1
 `;
 }

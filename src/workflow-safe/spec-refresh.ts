@@ -63,18 +63,22 @@ export const refreshFields = {
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,126}$/, { error: 'is not a usable column name: use lowercase letters, digits and _' })
     .optional()
-    .describe(
-      "With `table`: the column that holds each row's batch id (varchar(63)), by which a batch is replaced. " +
+    .meta({
+      description:
+        "With `table`: the column that holds each row's batch id (varchar(63)), by which a batch is replaced. " +
         'Left out: batch_id.',
-    ),
-  before: statementList
-    .optional()
-    .describe('With `table`: statements of yours run before the generated refresh, in the same transaction.'),
-  after: statementList
-    .optional()
-    .describe(
-      'With `table`: statements of yours run after the generated refresh (rollups, grants), in the same transaction.',
-    ),
+      examples: ['batch_id'],
+    }),
+  before: statementList.optional().meta({
+    description: 'With `table`: statements of yours run before the generated refresh, in the same transaction.',
+    examples: [['create table if not exists orders_loads (batch_id varchar(63), loaded_at timestamp)']],
+  }),
+  after: statementList.optional().meta({
+    description:
+      'With `table`: statements of yours run after the generated refresh (rollups, grants), in the same ' +
+      'transaction; `{ sqlFile }` for a long script.',
+    examples: [["insert into orders_loads values ('${batch_id}', getdate())", { sqlFile: 'sql/orders-rollups.sql' }]],
+  }),
 };
 
 interface RefreshSection {

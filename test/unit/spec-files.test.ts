@@ -202,7 +202,14 @@ describe('a spec with a transform of its own (transform.module)', () => {
   });
 
   test('lets the Parquet be partitioned by an added column', () => {
-    assert.deepEqual(problems({ partitionBy: 'total' }), []);
+    // With a refresh of its own: the generated one (redshift.table) loads no partition column (spec-refresh.test.ts).
+    const handWritten = PipelineSpec.safeParse({
+      ...spec,
+      redshift: { sql: ['select 1'] },
+      transform: { ...spec.transform, partitionBy: 'total' },
+    });
+    assert.ok(handWritten.success, handWritten.error?.message);
+    assert.match(problems({ partitionBy: 'total' }).join('\n'), /redshift\.table cannot load total/);
     assert.match(
       problems({ partitionBy: 'nope' }).join('\n'),
       /transform\.partitionBy is not one of the declared columns/,
