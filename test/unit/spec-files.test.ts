@@ -194,7 +194,7 @@ describe('a spec with a transform of its own (transform.module)', () => {
 
   test('refuses added columns without a module, and an added column that is already a column', () => {
     assert.deepEqual(problems({ module: undefined }), [
-      'transform.addedColumns needs transform.module: only a transform of yours adds columns',
+      'transform.addedColumns needs transform.module (or transform.script): only a transform of yours adds columns',
     ]);
     assert.deepEqual(problems({ addedColumns: [{ name: 'quantity', type: 'int' }] }), [
       'transform.addedColumns.0.name quantity is already in transform.columns: list each column once',
