@@ -6,7 +6,7 @@ import path from 'node:path';
 import { primaryRegion } from '../workflow-safe/layout';
 import { type PipelineSpec } from '../workflow-safe/spec';
 import { Batch, RunOptions } from '../workflow-safe/run-input';
-import { parseOrExplain } from '../workflow-safe/validation';
+import { parseOrExplain, SpecValidationError } from '../workflow-safe/validation';
 import { asUsageError, UsageError } from './common';
 
 /** The batch the flags name, validated; local files are returned for upload. */
@@ -61,6 +61,12 @@ export function runOptionsFromFlags(values: {
   try {
     return parseOrExplain(RunOptions, raw, 'options');
   } catch (err) {
-    asUsageError(err);
+    if (!(err instanceof SpecValidationError)) throw err;
+    // Name the flag the value came from (a command line has no line numbers): `--skip tranform`, not `options.skip[0]`.
+    const flags: Record<string, string> = { startAt: '--start-at', stopAfter: '--stop-after', skip: '--skip' };
+    const problems = err.problems.map((p) =>
+      p.replace(/^options\.(startAt|stopAfter|skip)(\[\d+\])?(?=:)/, (_, field: string) => flags[field]!),
+    );
+    asUsageError(new SpecValidationError('the step flags', problems));
   }
 }
