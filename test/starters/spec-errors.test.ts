@@ -55,7 +55,7 @@ describe('glueline with a misspelt name', () => {
       env,
     );
     assert.equal(code, 2, stderr);
-    assert.match(stderr, /  - --start-at: "tranform" is not a step: use one of .*; did you mean "transform"\?/);
+    assert.match(stderr, / {2}- --start-at: "tranform" is not a step: use one of .*; did you mean "transform"\?/);
   });
 
   test('a missing sqlFile exits 2 at its line and column, with the path it was looked for at', async () => {
