@@ -37,12 +37,26 @@ const resultPageRows = process.env.GATEWAY_RESULT_PAGE_ROWS ? Number(process.env
 /**
  * The local stack's default: glueline's own job script runs on local Spark against moto's S3 (not
  * through the gateway, so fault rules never hit the runner's own calls); any other job succeeds after
- * GATEWAY_JOB_RUN_MS (1000) without running anything.
+ * GATEWAY_JOB_RUN_MS (1000) without running anything, except a script of the user's own (transform.script),
+ * which fails saying so.
  */
 function localJobRunner(): JobRunner {
   const spark = createLocalSparkRunner({ s3Endpoint: upstream.href, workRoot: path.join(dataDir, 'glue-runs') });
   const instant = delayedSuccessRunner(Number(process.env.GATEWAY_JOB_RUN_MS ?? 1000));
-  return (run) => (runsScript(run.job) ? spark(run) : instant(run));
+  return (run) => {
+    if (runsScript(run.job)) return spark(run);
+    // A script of the user's own (transform.script, where provision puts it) must not pass for having run.
+    const script = run.job.Command?.ScriptLocation ?? '';
+    if (script.includes(`/_glueline/scripts/${run.jobName}/`)) {
+      return Promise.resolve({
+        state: 'FAILED' as const,
+        errorMessage:
+          `job ${run.jobName} runs a script of your own (${script}, transform.script): the local stack runs only ` +
+          "glueline's job script (glueline_job.py); run it on AWS Glue, or put your logic in transform.module",
+      });
+    }
+    return instant(run);
+  };
 }
 
 /**

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { s3Uri } from '../workflow-safe/layout';
 import { ProvisionError, read, update, type Change } from './change';
+import { scriptContractProblems } from './custom-script';
 
 /** Where the job script and its Python package go, in the primary region's curated bucket. */
 export const SCRIPTS_PREFIX = '_glueline/scripts/';
@@ -122,36 +123,49 @@ export async function planObject(
   return [{ action: 'create' as const, resource, detail: `${body.length} bytes from ${from}`, permission, apply }];
 }
 
-/** The user's transform module (spec.transform.module): the file to upload and where it goes. */
+/** A file of the user's to upload beside the job: `transform.module`, or `transform.script` (checked first). */
 export interface UserModuleUpload {
-  /** The module file on this machine (the spec's path resolved against the spec file's folder). */
+  /** The spec field that names it. */
+  field: 'module' | 'script';
+  /** The file on this machine (the spec's path resolved against the spec file's folder). */
   file: string;
   key: string;
 }
 
-/** The uploads of the script, the package and the user's transform module to the primary region's curated bucket. */
+/**
+ * The uploads of the script, the package and the user's files to the primary region's curated bucket. A
+ * `transform.script` that does not read the contract's arguments is refused before anything is planned.
+ */
 export async function planJobScript(
   s3: S3Client,
   bucket: string,
   glueDir: string,
   bucketPlanned: boolean,
-  userModule?: UserModuleUpload,
+  userFiles: UserModuleUpload[] = [],
 ): Promise<Change[]> {
+  // Every user file is read (and a script checked) before anything is asked of S3.
+  const bodies = userFiles.map((user) => {
+    let body: Buffer;
+    try {
+      body = fs.readFileSync(user.file);
+    } catch (err) {
+      throw new ProvisionError(
+        `transform.${user.field}: cannot read ${user.file} (${(err as Error).message}): the path is relative to the spec file's folder`,
+      );
+    }
+    if (user.field === 'script') {
+      const problems = scriptContractProblems(body.toString('utf8'));
+      if (problems.length) throw new ProvisionError(`transform.script ${user.file} ${problems.join('; ')}`);
+    }
+    return body;
+  });
   const bundle = glueBundle(glueDir);
   const changes = [
     ...(await planObject(s3, bucket, `${SCRIPTS_PREFIX}${JOB_SCRIPT}`, bundle.script, bucketPlanned)),
     ...(await planObject(s3, bucket, `${SCRIPTS_PREFIX}${JOB_MODULES}`, bundle.modules, bucketPlanned)),
   ];
-  if (userModule) {
-    let body: Buffer;
-    try {
-      body = fs.readFileSync(userModule.file);
-    } catch (err) {
-      throw new ProvisionError(
-        `transform.module: cannot read ${userModule.file} (${(err as Error).message}): the path is relative to the spec file's folder`,
-      );
-    }
-    changes.push(...(await planObject(s3, bucket, userModule.key, body, bucketPlanned, userModule.file)));
+  for (const [i, user] of userFiles.entries()) {
+    changes.push(...(await planObject(s3, bucket, user.key, bodies[i]!, bucketPlanned, user.file)));
   }
   return changes;
 }

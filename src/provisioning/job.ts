@@ -51,7 +51,7 @@ export function wantedJob(spec: PipelineSpec, settings: JobSettings & { roleArn:
     // The text existing jobs carry: changing it would plan an update of every job already provisioned.
     Description: `glueline pipeline ${spec.name}: batch CSV to Parquet (managed by npm run provision)`,
     Role: settings.roleArn,
-    Command: { Name: 'glueetl', ScriptLocation: `${scripts}${JOB_SCRIPT}`, PythonVersion: '3' },
+    Command: { Name: 'glueetl', ScriptLocation: scriptLocation(spec, scripts), PythonVersion: '3' },
     DefaultArguments: defaults,
     GlueVersion: settings.glueVersion,
     WorkerType: settings.workerType,
@@ -61,6 +61,13 @@ export function wantedJob(spec: PipelineSpec, settings: JobSettings & { roleArn:
     MaxRetries: 0,
     ExecutionProperty: { MaxConcurrentRuns: MAX_CONCURRENT_RUNS },
   };
+}
+
+/** glueline's job script, or the spec's own (`transform.script`), where provision uploads it. */
+function scriptLocation(spec: PipelineSpec, scripts: string): string {
+  const { script, jobName } = spec.transform;
+  if (!script) return `${scripts}${JOB_SCRIPT}`;
+  return `${scripts}${transformModuleKey('', jobName, script)}`;
 }
 
 /** Default arguments glueline sets only when the spec has them: one the spec no longer has is removed. */

@@ -61,12 +61,20 @@ export async function planProvisioning(
     (c) => c.action === 'create' && c.resource.startsWith(`S3 bucket ${primary.curatedBucket} `),
   );
   const glueDir = options.glueDir ?? path.join(packageRoot, 'glue');
-  const { module, jobName } = spec.transform;
-  const userModule = module
-    ? { file: path.resolve(options.specDir ?? '.', module), key: transformModuleKey(SCRIPTS_PREFIX, jobName, module) }
-    : undefined;
+  const { module, script, jobName } = spec.transform;
+  const userFiles = (['module', 'script'] as const).flatMap((field) => {
+    const file = field === 'module' ? module : script;
+    if (!file) return [];
+    return [
+      {
+        field,
+        file: path.resolve(options.specDir ?? '.', file),
+        key: transformModuleKey(SCRIPTS_PREFIX, jobName, file),
+      },
+    ];
+  });
   changes.push(
-    ...(await planJobScript(clients.s3(primary.region), primary.curatedBucket, glueDir, curatedPlanned, userModule)),
+    ...(await planJobScript(clients.s3(primary.region), primary.curatedBucket, glueDir, curatedPlanned, userFiles)),
   );
   const settings = {
     glueVersion: options.glueVersion ?? spec.provision.glueVersion,

@@ -22,9 +22,11 @@ import { s3EventsCommand } from './s3-events-command';
 import { scheduleCommand } from './schedule';
 import { followCommand, statusCommand } from './status';
 import { healthCommand } from './health';
+import { initCommand } from './init';
 import { stepCommand } from './step';
 
 const COMMANDS: Record<string, (args: string[], io: CommandIo) => Promise<number>> = {
+  init: initCommand,
   run: runCommand,
   step: stepCommand,
   status: statusCommand,
@@ -63,6 +65,7 @@ async function workerCommand(args: string[], io: CommandIo): Promise<number> {
 export const usage = `usage: glueline <command> [options]     (glueline <command> --help for each; glueline --version)
        in a checkout: npm run glueline -- <command> [options]
 
+  init      write a spec and a transform stub from a CSV (types from its header and a sample of rows)
   run       start csvPipeline for a batch (S3 keys, a prefix, or local files); --wait follows it live
   step      run one step of a batch alone (pipelineStep)
   status    one look at a run's progress: glueline status <workflowId>

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parse as parseYaml, parseDocument } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import { PipelineSpec } from '../workflow-safe/spec';
-import { parseOrExplain, type Locate } from '../workflow-safe/validation';
+import { parseOrExplain, SpecValidationError, type Locate } from '../workflow-safe/validation';
+import { inlineSqlFiles } from './sql-file';
 
 /**
  * Where each path of a YAML (or JSON: YAML reads it too) text is written: the key of a field (so an
@@ -34,7 +35,10 @@ export function yamlLocator(text: string): Locate | undefined {
   };
 }
 
-/** The spec in `file` (`.json`, `.yaml` or `.yml`), validated; throws naming every bad field, with its line. */
+/**
+ * The spec in `file` (`.json`, `.yaml` or `.yml`), its `{ sqlFile }` items read (relative to it), validated; throws
+ * naming every bad field, with its line.
+ */
 export function loadSpecFile(file: string): PipelineSpec {
   let text: string;
   try {
@@ -49,5 +53,8 @@ export function loadSpecFile(file: string): PipelineSpec {
   } catch (err) {
     throw new Error(`${file} is not valid ${json ? 'JSON' : 'YAML'}: ${(err as Error).message}`, { cause: err });
   }
-  return parseOrExplain(PipelineSpec, value, file, yamlLocator(text));
+  const locate = yamlLocator(text);
+  const unread = inlineSqlFiles(value, file, locate);
+  if (unread.length) throw new SpecValidationError(file, unread);
+  return parseOrExplain(PipelineSpec, value, file, locate);
 }

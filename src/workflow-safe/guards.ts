@@ -6,13 +6,14 @@ import { fillSqlVariables } from './layout';
 import type { Batch } from './run-input';
 import type { LimitAction, LimitName, Thresholds } from './spec-guards';
 import type { PipelineSpec } from './spec';
+import { refreshStatements } from './spec-refresh';
 
 /**
  * The table and batch column of the refresh's `delete from <table> where <column> = '${batch_id}'`: how a
  * refresh that replaces a batch names where the batch lands. Undefined unless exactly one statement says so.
  */
 export function refreshTarget(spec: PipelineSpec): { table: string; batchColumn: string } | undefined {
-  const found = (spec.redshift?.sql ?? []).flatMap((sql) => {
+  const found = refreshStatements(spec).flatMap((sql) => {
     const m =
       /^\s*delete\s+from\s+([a-z_][\w$]*(?:\.[a-z_][\w$]*)?)\s+where\s+([a-z_]\w*)\s*=\s*'\$\{batch_id\}'\s*;?\s*$/i.exec(
         sql,

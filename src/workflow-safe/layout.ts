@@ -3,6 +3,7 @@
  * shared by the workflow (deterministic), the activities, the starters and the Glue script's contract.
  */
 import type { PipelineSpec, RegionSpec, SQL_VARIABLES } from './spec';
+import { refreshStatements } from './spec-refresh';
 import type { Batch } from './run-input';
 
 type SqlVariable = (typeof SQL_VARIABLES)[number];
@@ -95,9 +96,12 @@ export interface GlueManifest {
   quarantineFiles: { key: string; bytes: number }[];
 }
 
-/** The refresh SQL for one region, with the run's values in place of `${name}` variables. */
+/**
+ * The refresh SQL for one region (`redshift.sql`, or the refresh generated for `redshift.table`), with the run's
+ * values in place of `${name}` variables.
+ */
 export function renderSql(spec: PipelineSpec, batch: Batch, region: string): string[] {
-  return (spec.redshift?.sql ?? []).map((sql) => fillSqlVariables(spec, batch, region, sql));
+  return refreshStatements(spec).map((sql) => fillSqlVariables(spec, batch, region, sql));
 }
 
 /** `sql` with the run's values in one region in place of its `${name}` variables (the spec allows no others). */

@@ -5,11 +5,7 @@
  * judging the workflow does with them is in ./guards.ts.
  */
 import { z } from 'zod';
-
-/** A Redshift table name, optionally schema-qualified: `sales`, `analytics.sales`. */
-const tableName = z.string().regex(/^[a-z_][a-z0-9_$]{0,126}(\.[a-z_][a-z0-9_$]{0,126})?$/, {
-  error: 'is not a usable table name: use lowercase letters, digits, _ and $, optionally schema.table',
-});
+import { tableName } from './spec-refresh';
 
 const columnName = z.string().regex(/^[a-z_][a-z0-9_]{0,126}$/, {
   error: 'is not a usable column name: use lowercase letters, digits and _',

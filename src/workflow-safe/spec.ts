@@ -9,7 +9,17 @@ import { partitionOf } from './aws-regions';
 import { copyManifestKey } from './layout';
 import { Freshness } from './spec-freshness';
 import { Reconcile, Thresholds } from './spec-guards';
+import {
+  checkRefresh,
+  refreshFields,
+  refreshStatements,
+  SQL_VARIABLES,
+  SQL_VARIABLE_ERROR,
+  statementList,
+  usesOnlySqlVariables,
+} from './spec-refresh';
 import { glueName, identifier, PollPolicy, DEFAULT_POLLING, Column, RegionSpec, s3Prefix } from './spec-parts';
+export { SQL_VARIABLES } from './spec-refresh';
 import { checkUserTransform, userTransformFields } from './user-transform';
 
 export {
@@ -23,23 +33,6 @@ export {
   RegionSpec,
   s3Prefix,
 } from './spec-parts';
-
-/** What `${name}` may stand for in spec.redshift.sql; src/workflow-safe/layout.ts fills them in per region. */
-export const SQL_VARIABLES = [
-  'batch_id',
-  'region',
-  'curated_uri',
-  'copy_manifest_uri',
-  'curated_bucket',
-  'curated_prefix',
-  'glue_database',
-] as const;
-
-const usesOnlySqlVariables = (sql: string) =>
-  [...sql.matchAll(/\$\{(\w+)\}/g)].every((m) => (SQL_VARIABLES as readonly string[]).includes(m[1]!));
-const SQL_VARIABLE_ERROR = {
-  error: `uses a \${name} that is not a variable: use ${SQL_VARIABLES.map((v) => `\${${v}}`).join(', ')}`,
-};
 
 /**
  * The Redshift Data API's limits: BatchExecuteStatement takes at most 40 statements, and every
@@ -126,15 +119,17 @@ export const PipelineSpec = z
       .describe('The Glue job that turns the CSVs into Parquet, and the CSV schema.'),
     redshift: z
       .strictObject({
-        sql: z
-          .array(z.string().min(1).refine(usesOnlySqlVariables, SQL_VARIABLE_ERROR))
-          .min(1)
+        sql: statementList
+          .optional()
           .describe(
-            'The refresh statements, run in one transaction in every region that has a Redshift target. ' +
+            'The refresh statements (a statement, or `{ sqlFile }` for the statements of a file), run in one ' +
+              'transaction in every region that has a Redshift target. ' +
               `${SQL_VARIABLES.map((v) => `\${${v}}`).join(', ')} are replaced with the run's values. Load the ` +
               "batch with `COPY ... FROM '${copy_manifest_uri}' ... MANIFEST`: it names exactly this run's Parquet " +
-              'in the region, where `${curated_uri}` would also load whatever an earlier run left under the prefix.',
+              'in the region, where `${curated_uri}` would also load whatever an earlier run left under the prefix. ' +
+              'Left out: `table` generates the refresh.',
           ),
+        ...refreshFields,
         reconcile: Reconcile.refine((r) => !r || !('sql' in r) || usesOnlySqlVariables(r.sql), {
           ...SQL_VARIABLE_ERROR,
           path: ['sql'],
@@ -295,7 +290,12 @@ export const PipelineSpec = z
         message: `is not one of the declared columns (${columns.map((c) => c.name).join(', ')})`,
       });
     }
-    const sqls = spec.redshift?.sql ?? [];
+    if (spec.redshift) {
+      checkRefresh(spec.redshift, spec.transform, (path, message) =>
+        ctx.addIssue({ code: 'custom', path: ['redshift', ...path], message }),
+      );
+    }
+    const sqls = refreshStatements(spec);
     if (sqls.length > DATA_API_LIMITS.statements) {
       ctx.addIssue({
         code: 'custom',
@@ -317,7 +317,7 @@ export const PipelineSpec = z
       if (longest && longest.bytes > DATA_API_LIMITS.statementBytes) {
         ctx.addIssue({
           code: 'custom',
-          path: ['redshift', 'sql', i],
+          path: spec.redshift?.table ? ['redshift'] : ['redshift', 'sql', i],
           message:
             `is ${longest.bytes} bytes in ${longest.region} with its variables filled in (a batch id of 63 ` +
             `characters); the Redshift Data API takes at most ${DATA_API_LIMITS.statementBytes} bytes (100 KB) ` +

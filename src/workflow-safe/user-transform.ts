@@ -30,6 +30,14 @@ export function userTransformFields<C extends z.ZodType>(column: C) {
         '--extra-py-files. Left out: the rows are written as typed.',
       examples: ['transforms/orders.py'],
     }),
+    script: transformModulePath.optional().meta({
+      description:
+        "A Glue job script of yours in place of glueline's (a path relative to the spec file), honouring the " +
+        'argument and manifest contract of glue/README.md ("A full script of your own"); `provision` checks the ' +
+        "script reads the contract's arguments, uploads it and makes it the job's ScriptLocation. Runs on AWS " +
+        "Glue only (the local stack runs glueline's script). Left out: glueline's script.",
+      examples: ['jobs/orders_job.py'],
+    }),
     function: z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'is not a Python function name' })
@@ -58,14 +66,18 @@ export function transformModuleKey(scriptsPrefix: string, jobName: string, modul
 
 interface TransformSection {
   module?: string;
+  script?: string;
   addedColumns?: { name: string }[];
   columns?: { name: string }[];
 }
 
 /** Cross-field checks of the user transform fields; `issue` adds a problem at a path under `transform`. */
 export function checkUserTransform(t: TransformSection, issue: (path: (string | number)[], message: string) => void) {
-  if (t.addedColumns && !t.module) {
-    issue(['addedColumns'], 'needs transform.module: only a transform of yours adds columns');
+  if (t.script && t.module) {
+    issue(['script'], 'and transform.module both replace the transform: a script of yours calls your own code itself');
+  }
+  if (t.addedColumns && !t.module && !t.script) {
+    issue(['addedColumns'], 'needs transform.module (or transform.script): only a transform of yours adds columns');
   }
   const declared = new Set((t.columns ?? []).map((c) => c.name));
   t.addedColumns?.forEach((c, i) => {

@@ -49,13 +49,37 @@ describe('glueline with a misspelt name', () => {
     for (const line of expected) assert.ok(lines.includes(`  - ${line}`), `missing:\n${line}\nin:\n${stderr}`);
   });
 
-  test('a misspelt step exits 2 naming the step it most likely meant', async () => {
+  test('a misspelt step exits 2 naming the flag, and the step it most likely meant', async () => {
     const { code, stderr } = await gluelineProcess(
       ['run', '--spec', good, '--batch-id', 'b1', '--prefix', 'landing/b1/', '--start-at', 'tranform'],
       env,
     );
     assert.equal(code, 2, stderr);
     assert.match(stderr, /--start-at: "tranform" is not a step: use one of .*; did you mean "transform"\?/);
+  });
+
+  test('a missing sqlFile exits 2 at its line and column, with the path it was looked for at', async () => {
+    const orders = fs
+      .readFileSync(path.join(repoRoot, 'specs', 'local-orders.yaml'), 'utf8')
+      .replace('  table: orders\n', '  table: orders\n  after:\n    - { sqlFile: sql/rollups.sql }\n');
+    const file = path.join(workDir, 'orders.yaml');
+    fs.writeFileSync(file, orders);
+
+    const { code, stderr } = await gluelineProcess(
+      ['run', '--spec', file, '--batch-id', 'b1', '--prefix', 'landing/b1/'],
+      env,
+    );
+
+    assert.equal(code, 2, stderr);
+    const at = position(orders, 'sqlFile: sql/rollups.sql', 'sqlFile');
+    const missing = path.join(workDir, 'sql', 'rollups.sql');
+    assert.ok(
+      stderr.includes(
+        `  - ${file}:${at}: redshift.after[0].sqlFile: "sql/rollups.sql" cannot be read (no such file: ${missing}): ` +
+          'the path is relative to the spec file',
+      ),
+      stderr,
+    );
   });
 
   test('a misspelt region flag exits 2 naming the region it most likely meant', async () => {

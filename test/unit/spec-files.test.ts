@@ -195,7 +195,7 @@ describe('a spec with a transform of its own (transform.module)', () => {
 
   test('refuses added columns without a module, and an added column that is already a column', () => {
     assert.deepEqual(problems({ module: undefined }), [
-      'transform.addedColumns needs transform.module: only a transform of yours adds columns',
+      'transform.addedColumns needs transform.module (or transform.script): only a transform of yours adds columns',
     ]);
     assert.deepEqual(problems({ addedColumns: [{ name: 'quantity', type: 'int' }] }), [
       'transform.addedColumns.0.name quantity is already in transform.columns: list each column once',
@@ -203,7 +203,14 @@ describe('a spec with a transform of its own (transform.module)', () => {
   });
 
   test('lets the Parquet be partitioned by an added column', () => {
-    assert.deepEqual(problems({ partitionBy: 'total' }), []);
+    // With a refresh of its own: the generated one (redshift.table) loads no partition column (spec-refresh.test.ts).
+    const handWritten = PipelineSpec.safeParse({
+      ...spec,
+      redshift: { sql: ['select 1'] },
+      transform: { ...spec.transform, partitionBy: 'total' },
+    });
+    assert.ok(handWritten.success, handWritten.error?.message);
+    assert.match(problems({ partitionBy: 'total' }).join('\n'), /redshift\.table cannot load total/);
     assert.match(
       problems({ partitionBy: 'nope' }).join('\n'),
       /transform\.partitionBy is not one of the declared columns/,
