@@ -38,15 +38,19 @@ export function parseCsv(text: string, delimiter = ',', quote = '"', maxRecords 
   return records;
 }
 
-/** A header name as a spec column name: lowercase letters, digits and `_` (Redshift and Glue fold names to lowercase). */
+/**
+ * A header name as a spec column name, by the rule the Glue job matches headers with
+ * (glue/glueline_transform/records.py `normalize_name`): lowercase, each character other than an ASCII letter,
+ * digit or `_` becomes `_`, leading and trailing `_` dropped, `c_` before a leading digit. Both must agree, or
+ * every row of the CSV that init read would be quarantined for a header that does not name the columns.
+ */
 export function columnName(header: string): string {
-  const name = header
-    .trim()
-    .toLowerCase()
-    .replace(/[^a-z0-9_]+/g, '_')
+  const name = [...header.trim().toLowerCase()]
+    .map((c) => (/^[a-z0-9_]$/.test(c) ? c : '_'))
+    .join('')
     .replace(/^_+|_+$/g, '');
-  if (!name) return 'column';
-  return /^[0-9]/.test(name) ? `_${name}` : name.slice(0, 127);
+  if (!name) return 'col';
+  return /^[0-9]/.test(name) ? `c_${name}` : name;
 }
 
 const INT = /^[+-]?\d+$/;
@@ -112,13 +116,13 @@ export function inferColumns(text: string, sampleRows: number, delimiter = ',', 
   const [header, ...rows] = parseCsv(text, delimiter, quote, sampleRows + 1);
   if (!header || header.every((h) => h.trim() === ''))
     throw new Error('has no header row: init needs the column names in its first line');
-  const seen = new Map<string, number>();
-  const columns = header.map((h, i) => {
-    let name = columnName(h);
-    const count = seen.get(name) ?? 0;
-    seen.set(name, count + 1);
-    if (count) name = `${name}_${count + 1}`;
-    return { name, header: h, type: inferType(rows.map((r) => r[i] ?? '')) };
-  });
+  const names = header.map(columnName);
+  const twice = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];
+  if (twice.length)
+    throw new Error(
+      `has a header that names ${twice.join(', ')} more than once (after folding to column names): the job ` +
+        'matches headers by name and would quarantine every row, so give each column one name in the header',
+    );
+  const columns = header.map((h, i) => ({ name: names[i]!, header: h, type: inferType(rows.map((r) => r[i] ?? '')) }));
   return { columns, sampled: rows.length };
 }
