@@ -89,7 +89,7 @@ async function main() {
         'redshift-data': new RedshiftData(databases, targets, { resultPageRows }),
         'redshift-serverless': targets,
       },
-      control: createControl({ counter, faults, holds, timeScale, jobRuns, crawlers }),
+      control: createControl({ counter, faults, holds, timeScale, jobRuns, crawlers, databases }),
       s3Etags: new S3Etags(moto, timeScale),
     }),
   );
