@@ -45,6 +45,7 @@ import { GatewayControl } from '../devstack/testkit/gateway';
 import { pollUntil } from '../devstack/testkit/poll';
 import { stack } from '../devstack/testkit/stack';
 import { startWorker, stopWorker, temporalWorkflowStart, waitForOutput } from '../devstack/testkit/worker-process';
+import { recordFreshnessWatch, type NamedRun } from './record-histories-freshness';
 
 const historiesDir = path.join(repoRoot, 'test', 'histories');
 /** A scenario on the local stack takes seconds; this only keeps a stuck one from hanging the script. */
@@ -71,8 +72,8 @@ interface Scenario {
   name: string;
   /** What the history covers, printed with the result. */
   covers: string;
-  /** Runs the scenario and returns the run whose history is saved. */
-  run(ctx: Context): Promise<RunRef>;
+  /** Runs the scenario and returns the run whose history is saved, or several runs, each saved by its name. */
+  run(ctx: Context): Promise<RunRef | NamedRun[]>;
 }
 
 /** Waits for the run's end; fails unless it ended as `expected`. */
@@ -244,6 +245,11 @@ const scenarios: Scenario[] = [
       return { workflowId, runId };
     },
   },
+  {
+    name: 'freshness',
+    covers: 'freshnessWatch: freshness-missed.json, freshness-back.json and freshness-stopped.json',
+    run: recordFreshnessWatch,
+  },
 ];
 
 /**
@@ -331,6 +337,23 @@ function selected(args: string[]): Scenario[] {
   return scenarios.filter((s) => chosen.has(s));
 }
 
+/** Writes the history into test/histories/ once it is checked clean (else beside the stack, to look at). */
+function save(name: string, covers: string, text: string): void {
+  try {
+    checkClean(name, text, secrets);
+  } catch (err) {
+    fs.writeFileSync(path.join(stackDir, `${name}.rejected.json`), text);
+    throw err;
+  }
+  const file = path.join(historiesDir, `${name}.json`);
+  fs.writeFileSync(file, text);
+  const events = (JSON.parse(text) as { events: unknown[] }).events.length;
+  console.log(
+    `record-histories: ${path.relative(repoRoot, file)}: ${events} events, ${(text.length / 1024).toFixed(1)} KiB` +
+      `\n  ${covers}`,
+  );
+}
+
 async function record(chosen: Scenario[]): Promise<void> {
   const webhook = await startWebhookReceiver();
   const spec = reliabilitySpec(webhook.url);
@@ -347,21 +370,9 @@ async function record(chosen: Scenario[]): Promise<void> {
     for (const scenario of chosen) {
       // The redrive re-runs the success scenario's batch: run that first (unsaved) when it was not asked for.
       if (scenario.name === 'redrive-start-at' && !ctx.batches.has('success')) await scenarios[0]!.run(ctx);
-      const text = sanitize(historyJson(await scenario.run(ctx)));
-      try {
-        checkClean(scenario.name, text, secrets);
-      } catch (err) {
-        // Kept out of test/histories, but where the leak can be looked at.
-        fs.writeFileSync(path.join(stackDir, `${scenario.name}.rejected.json`), text);
-        throw err;
-      }
-      const file = path.join(historiesDir, `${scenario.name}.json`);
-      fs.writeFileSync(file, text);
-      const events = (JSON.parse(text) as { events: unknown[] }).events.length;
-      console.log(
-        `record-histories: ${path.relative(repoRoot, file)}: ${events} events, ${(text.length / 1024).toFixed(1)} KiB` +
-          `\n  ${scenario.covers}`,
-      );
+      const ran = await scenario.run(ctx);
+      for (const { name, covers, run } of Array.isArray(ran) ? ran : [{ ...scenario, run: ran }])
+        save(name, covers, sanitize(historyJson(run)));
     }
   } catch (err) {
     console.error(`record-histories: the worker's output is in ${path.relative(repoRoot, workerLog)}`);

@@ -4,7 +4,7 @@
  * (runs found by the GluelinePipeline search attribute) and each run's progress query, or its result.
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { FRESHNESS_QUERY, freshnessWorkflowId, type FreshnessState } from '../workflow-safe/freshness';
+import { FRESHNESS_MEMO, FRESHNESS_QUERY, freshnessWorkflowId, type FreshnessState } from '../workflow-safe/freshness';
 import { PROGRESS_QUERY, WorkflowType, type PipelineProgress } from '../workflow-safe/pipeline';
 import { parseCommandArgs, UsageError, withClient, type CommandIo } from './common';
 import { formatDuration } from './progress-view';
@@ -15,8 +15,8 @@ Lists the pipeline's most recent csvPipeline runs, newest first (default 20): st
 rejected (with the rejected share), each region's reconciliation (rows counted after the refresh against
 rowsOut), warnings, the step a failed run failed at, and how long it took. First, the freshness watch's state
 when the spec has a freshness section (glueline freshness): the rule, fresh or missed (each missed window and
-what was found), the last good batch and the next deadline. --json prints one JSON document: {pipeline,
-freshness, batches}.
+what was found), the last good batch and the next deadline (with no worker running: the state the watch
+last wrote to its memo, said so). --json prints one JSON document: {pipeline, freshness, batches}.
 The progress of a closed run comes from a worker replaying it; with none running, a completed run's result.
 
 the same with the temporal CLI:
@@ -139,15 +139,18 @@ export function formatHealth(pipeline: string, batches: BatchHealth[]): string[]
   ];
 }
 
-/** The freshness watch's state; undefined when the pipeline has none running (or no worker answers). */
+/**
+ * The freshness watch's state; undefined when the pipeline has none running. When no worker answers the query, the
+ * state the watch last wrote to its memo (`freshness`, at the start of each run and when data came back), marked
+ * `fromMemo`; an error when there is none either.
+ */
 export async function freshnessOf(client: Client, pipeline: string): Promise<FreshnessState | undefined> {
   const handle = client.workflow.getHandle(freshnessWorkflowId(pipeline));
-  const running = await handle.describe().then(
-    (d) => d.status.name === 'RUNNING',
-    () => false,
-  );
-  if (!running) return undefined;
+  const described = await handle.describe().catch(() => undefined);
+  if (described?.status.name !== 'RUNNING') return undefined;
   return handle.query<FreshnessState>(FRESHNESS_QUERY).catch((err: unknown) => {
+    const memo = described.memo?.[FRESHNESS_MEMO] as FreshnessState | undefined;
+    if (memo) return { ...memo, fromMemo: true };
     throw new Error(
       `the freshness watch ${handle.workflowId} runs but did not answer its query (${(err as Error).message}): ` +
         'start a worker (glueline worker) and try again',
@@ -169,5 +172,8 @@ export function formatFreshness(state: FreshnessState | undefined): string[] {
   return [
     `freshness: a batch ${state.rule}: ${status}; last good batch ${state.lastGood ? batchText(state.lastGood) : 'none'}; next deadline ${state.nextDeadline}`,
     ...state.missed.map((m) => `  missed ${m.start} to ${m.end}: ${m.found}: ${m.detail}`),
+    ...(state.fromMemo
+      ? ["  (from the watch's memo: no worker answered its query, so a deadline may have passed since; start a worker)"]
+      : []),
   ];
 }

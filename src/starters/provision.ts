@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createAwsClients } from '../aws/clients';
 import { iamPolicies } from '../provisioning/iam';
 import { applyChanges, describePlan, planProvisioning, type ProvisionClients } from '../provisioning';
+import { describeRule } from '../workflow-safe/freshness';
 import { PipelineSpec } from '../workflow-safe/spec';
 import { parseOrExplain } from '../workflow-safe/validation';
 import { asUsageError, parseCommandArgs, UsageError, type CommandIo } from './common';
@@ -24,6 +25,8 @@ the raw and curated crawlers, the job script (and spec.transform.module, relativ
 and the Glue job. Prints the plan first: each
 resource to create, and each field of an existing one to update, old -> new. Exit 2 on a bad spec or
 flag (nothing read or changed), 1 when AWS refuses or a change fails (the message says which and why).
+A spec with a freshness section: its watch is a Temporal workflow, which provision does not touch; provision
+ends with the line to run, glueline freshness --spec <file>.
 
 where (at most one):
   (default)            the local stack of .devstack/endpoints.json when it exists, else AWS
@@ -94,6 +97,8 @@ export interface ProvisionRun {
   numberOfWorkers?: number;
   /** The spec file's folder, which spec.transform.module is relative to. @default - the current directory */
   specDir?: string;
+  /** The spec file as the user named it, for the freshness hint's command line. @default - `<spec file>` */
+  specFile?: string;
   /** @default - console.log */
   log?: (line: string) => void;
   /** @default - clients for the target ({@link clientsFor}) */
@@ -108,9 +113,29 @@ export interface ProvisionOutcome {
 
 const changesText = (n: number) => `${n} change${n === 1 ? '' : 's'}`;
 
-/** Plans, prints the plan, and applies it when the target allows. */
+/**
+ * The line that tells how to set up the spec's freshness watch, or undefined when the spec has no `freshness`
+ * section. Provision changes AWS only (plan first, `--yes` against AWS); the watch is a Temporal workflow that
+ * `glueline freshness` starts, updates or stops, so provision names that command instead of reaching Temporal.
+ */
+export function freshnessHint(spec: PipelineSpec, specFile = '<spec file>'): string | undefined {
+  if (!spec.freshness) return undefined;
+  return (
+    `provision: the spec has a freshness section (a batch ${describeRule(spec.freshness)}); its watch runs in ` +
+    `Temporal, not AWS: start or update it with \`glueline freshness --spec ${specFile}\`.`
+  );
+}
+
+/** Plans, prints the plan, and applies it when the target allows; then the freshness hint, if any. */
 export async function provision(run: ProvisionRun): Promise<ProvisionOutcome> {
   const log = run.log ?? ((line: string) => console.log(line));
+  const outcome = await provisionAws(run, log);
+  const hint = freshnessHint(run.spec, run.specFile);
+  if (hint) log(hint);
+  return outcome;
+}
+
+async function provisionAws(run: ProvisionRun, log: (line: string) => void): Promise<ProvisionOutcome> {
   const local = run.target.endpoint !== undefined;
   log(`provision: spec ${run.spec.name}, ${run.target.description}`);
   const changes = await planProvisioning(run.spec, run.clients ?? clientsFor(run.target), {
@@ -200,6 +225,7 @@ export async function provisionCommand(args: string[], io: CommandIo): Promise<n
     workerType: overrides.workerType,
     numberOfWorkers: overrides.numberOfWorkers,
     specDir: path.dirname(path.resolve(values.spec!)),
+    specFile: values.spec,
     log: io.out,
   });
   return 0;

@@ -10,6 +10,10 @@ import { windowMs, type Freshness } from './spec-freshness';
 export const FRESHNESS_WORKFLOW = 'freshnessWatch';
 /** The query the watch answers with its {@link FreshnessState}. */
 export const FRESHNESS_QUERY = 'freshness';
+/** The memo key under which the watch keeps its {@link FreshnessState}, for `health` when no worker answers. */
+export const FRESHNESS_MEMO = 'freshness';
+/** The patch id behind which the watch writes that memo (runs recorded before it wrote none). */
+export const FRESHNESS_MEMO_PATCH = 'freshness-state-memo';
 /** The signal that gives the watch new settings (a {@link FreshnessWatchInput}), or `null` to stop it. */
 export const FRESHNESS_CONFIGURE_SIGNAL = 'configure';
 
@@ -145,6 +149,8 @@ export interface FreshnessState extends FreshnessCarry {
   status: 'fresh' | 'missed' | 'waiting';
   /** The deadline the watch waits for (ISO). */
   nextDeadline: string;
+  /** Read from the watch's memo, because no worker answered its query (set by `health`, never by the watch). */
+  fromMemo?: boolean;
 }
 
 /** The watch's input for a spec: undefined when the spec has no freshness section. */

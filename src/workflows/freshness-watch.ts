@@ -16,14 +16,18 @@ import {
   defineQuery,
   defineSignal,
   log,
+  patched,
   proxyActivities,
   setHandler,
+  upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { FailureNotice, GluelineActivities } from '../workflow-safe/activity-types';
 import {
   describeRule,
   FRESHNESS_CONFIGURE_SIGNAL,
+  FRESHNESS_MEMO,
+  FRESHNESS_MEMO_PATCH,
   FRESHNESS_QUERY,
   FRESHNESS_WORKFLOW,
   nextDeadline,
@@ -66,6 +70,12 @@ export async function freshnessWatch(input: FreshnessWatchInput): Promise<Freshn
   });
   setHandler(freshnessQuery, state);
   setHandler(configureSignal, (next) => void (reconfigured = { next }));
+  // The state in the memo too, so health can show it when no worker answers the query: at the start of each run
+  // (a deadline's verdict is carried into the next run) and when data comes back.
+  const publish = () => {
+    if (patched(FRESHNESS_MEMO_PATCH)) upsertMemo({ [FRESHNESS_MEMO]: state() });
+  };
+  publish();
   const continueWith = (next: FreshnessWatchInput) => continueAsNew<typeof freshnessWatch>({ ...next, carry });
 
   for (;;) {
@@ -79,7 +89,10 @@ export async function freshnessWatch(input: FreshnessWatchInput): Promise<Freshn
     // A window is missed: has data arrived since it began?
     const since = carry.missed[0]!.start;
     const found = await checkFreshness({ pipeline: input.pipeline, from: since, to: iso(Date.now()) });
-    if (found.completed) await dataBack(input, carry, found.completed);
+    if (found.completed) {
+      await dataBack(input, carry, found.completed);
+      publish();
+    }
   }
   await judge(input, carry, deadline);
   carry.lastDeadline = iso(deadline);

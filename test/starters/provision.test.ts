@@ -300,6 +300,25 @@ describe('npm run glueline -- provision (npm run provision)', () => {
       assert.match(first.stdout, /provision: done, 11 changes applied\./);
       assert.equal(second.code, 0, second.stderr);
       assert.match(second.stdout, /no changes: everything the spec needs is already in place/);
+      assert.doesNotMatch(first.stdout + second.stdout, /freshness/);
+    });
+
+    test('names the freshness command for a spec with a freshness section, whether it changed anything or not', async () => {
+      const specFile = specFileOf({ ...uniqueSalesSpec(), freshness: { every: '6h' } });
+      const provisionOn = () => glueline('provision', '--spec', specFile, '--endpoint', stack().aws.endpoint);
+      const hint = (file: string) =>
+        `provision: the spec has a freshness section (a batch every 6h); its watch runs in Temporal, not AWS: ` +
+        `start or update it with \`glueline freshness --spec ${file}\`.`;
+
+      const first = await provisionOn();
+      const second = await provisionOn();
+
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stdout, /provision: done, 11 changes applied\./);
+      assert.equal(first.stdout.trimEnd().split('\n').at(-1), hint(specFile));
+      assert.equal(second.code, 0, second.stderr);
+      assert.match(second.stdout, /no changes/);
+      assert.equal(second.stdout.trimEnd().split('\n').at(-1), hint(specFile));
     });
 
     test('exits 2 on a bad spec, a bad flag or two targets, naming the fix; 0 on --help', async () => {

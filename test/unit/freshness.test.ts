@@ -141,6 +141,9 @@ describe('health text', () => {
       'freshness: a batch every 6h: fresh; last good batch b-41 (completed 2026-11-30T05:10:00.000Z); next deadline 2026-11-30T18:00:00.000Z',
     ]);
     assert.match(formatFreshness(undefined)[0]!, /^freshness: no watch/);
+    assert.deepEqual(formatFreshness({ ...state, status: 'fresh', missed: [], fromMemo: true }).slice(1), [
+      "  (from the watch's memo: no worker answered its query, so a deadline may have passed since; start a worker)",
+    ]);
   });
 
   test('the batches: one line each, with rows, reconciliation, warnings and the failed step', () => {

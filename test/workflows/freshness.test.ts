@@ -15,6 +15,7 @@ import type {
 } from '../../src/workflow-safe/freshness';
 import {
   FRESHNESS_CONFIGURE_SIGNAL,
+  FRESHNESS_MEMO,
   FRESHNESS_QUERY,
   freshnessWatchInput,
   nextDeadline,
@@ -108,6 +109,16 @@ async function noticesWhen(calls: Call[], count: number): Promise<FailureNotice[
 
 const stateOf = (handle: WorkflowHandle) => handle.query<FreshnessState>(FRESHNESS_QUERY);
 
+/** Waits (real time) until the watch's memo holds a state that `ok` accepts, then returns it. */
+async function memoWhen(handle: WorkflowHandle, ok: (state: FreshnessState) => boolean): Promise<FreshnessState> {
+  const memo = await pollUntil(
+    async () => (await handle.describe()).memo?.[FRESHNESS_MEMO] as FreshnessState | undefined,
+    (m) => m !== undefined && ok(m),
+    { timeoutMs: 30_000, intervalMs: 50 },
+  );
+  return memo!;
+}
+
 describe('freshness watch', () => {
   test('a missed window sends one no-data notice naming the last good batch; a late batch one data-back notice', async () => {
     const start = await bed.env.currentTimeMs();
@@ -135,6 +146,10 @@ describe('freshness watch', () => {
         [[iso(d1 - HOUR), iso(d1), 'no-run']],
       );
       assert.equal(state.lastGood?.batchId, 'b-good');
+      // The same state in the memo, for health when no worker answers (the run after the deadline writes it).
+      const missedMemo = await memoWhen(handle, (m) => m.status === 'missed');
+      assert.deepEqual(missedMemo.missed, state.missed);
+      assert.equal(missedMemo.nextDeadline, iso(d1 + HOUR));
       // 40 minutes on: the watch looked again (every 15 minutes) and told nobody twice.
       await skipTo(d1 + 40 * 60_000);
       await pollUntil(
@@ -160,6 +175,7 @@ describe('freshness watch', () => {
       assert.equal(fresh.status, 'fresh');
       assert.deepEqual(fresh.missed, []);
       assert.equal(fresh.lastGood?.batchId, 'b-late');
+      assert.equal((await memoWhen(handle, (m) => m.status === 'fresh')).lastGood?.batchId, 'b-late');
       // The next window holds the late batch: fresh, nothing sent.
       await skipTo(d1 + HOUR + 1000);
       await pollUntil(

@@ -31,6 +31,10 @@ const RECORDED: Record<string, string> = {
   'redrive-start-at.json': 'a csvPipeline run redriven with options.startAt = replicate-curated',
   'pipeline-step.json': 'a pipelineStep run of redshift-refresh in one region',
   'refused-notified.json': 'a csvPipeline run a schedule started that its input refused, with the refusal notice sent',
+  'freshness-missed.json':
+    'a freshnessWatch run that judged a window missed, sent the no-data notice and continued as new',
+  'freshness-back.json': 'a freshnessWatch run that found a late batch completed and sent the data-back notice',
+  'freshness-stopped.json': 'a freshnessWatch run stopped by the configure signal with null',
 };
 
 const files = fs
