@@ -20,6 +20,7 @@ import { freePort, type StackEndpoints } from '../../devstack/stack';
 import type { GatewayControl, HeldResponse } from '../../devstack/testkit/gateway';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { awsClientConfig, stack, stackDir } from '../../devstack/testkit/stack';
+import { secrets } from '../../devstack/testkit/scripted-pipeline';
 import { startWorker, waitForOutput, type WorkerProcess } from '../../devstack/testkit/worker-process';
 
 export {
@@ -326,4 +327,54 @@ export function recordHeldWindow(kill: HeldKill, completedAttempt: number, dupli
     completedAttempt,
     duplicates,
   });
+}
+
+/** A text to scan for secrets, and where it came from. */
+export type ScanPlace = [where: string, text: string];
+
+/** Every `values` entry found in any place, as `<name> in <where>`. */
+export function scanForSecrets(places: ScanPlace[], values: Record<string, string> = secrets): string[] {
+  return places.flatMap(([where, text]) =>
+    Object.entries(values)
+      .filter(([, value]) => text.includes(value))
+      .map(([name]) => `${name} in ${where}`),
+  );
+}
+
+/**
+ * What a scenario leaves behind that a secret could leak into: its runs' histories (payloads decoded), its
+ * worker's log across all its lives, and the stack's gateway and Temporal server logs (or `serverLog`).
+ */
+export function scenarioPlaces(
+  workflowIds: string[],
+  workerLog: string,
+  options: { temporal?: StackEndpoints['temporal']; serverLog?: string } = {},
+): ScanPlace[] {
+  const read = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');
+  const logs = path.join(stackDir, 'logs');
+  return [
+    ...workflowIds.map((id): ScanPlace => [`history of ${id}`, historyText(id, options.temporal)]),
+    [`worker log ${workerLog}`, read(workerLog)],
+    ['gateway log', read(path.join(logs, 'gateway.log'))],
+    ['Temporal server log', read(options.serverLog ?? path.join(logs, 'temporal.log'))],
+  ];
+}
+
+/**
+ * Scans a scenario's places for the worker's secrets, records the figures, and returns what was found; first
+ * proves the scan sees each kind of place, by finding `canary` (a value known to be in the first history and
+ * the worker log) there.
+ */
+export function scanScenario(scenario: string, places: ScanPlace[], canary: string): string[] {
+  const control = scanForSecrets(places, { canary });
+  const history = places.find(([where]) => where.startsWith('history of'))?.[0];
+  const log = places.find(([where]) => where.startsWith('worker log'))?.[0];
+  for (const where of [history, log]) {
+    if (!control.includes(`canary in ${where}`)) {
+      throw new Error(`the positive control found ${canary} only in ${control.join(', ') || 'nothing'}: not in ${where}`);
+    }
+  }
+  const found = scanForSecrets(places);
+  recordFigure('secrets-scan', { scenario, places: places.length, found: found.length, canaryFound: control.length });
+  return found;
 }
