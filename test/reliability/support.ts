@@ -57,7 +57,8 @@ export class KillableWorker {
 
   async start(): Promise<void> {
     this.worker = startWorker(this.env);
-    await waitForOutput(this.worker, 'glueline worker started');
+    // Bundling the workflows takes a minute or more on a loaded 2-core machine: a guard, not a measure.
+    await waitForOutput(this.worker, 'glueline worker started', 300_000);
   }
 
   private saveLog(): void {
