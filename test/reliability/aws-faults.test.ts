@@ -19,6 +19,8 @@ import type { FaultAction } from '../../devstack/gateway/faults';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { awsClientConfig, unique } from '../../devstack/testkit/stack';
 import {
+  scenarioPlaces,
+  scanScenario,
   KillableWorker,
   landBatch,
   mode,
@@ -211,5 +213,11 @@ describe(`AWS faults (${mode}): one ${FAULT_RATE * 100}% rule mixing every kind 
     });
     assert.ok(perRun('clean') > 0);
     assert.ok(ratio <= 2, `${perRun('faulted')} calls a run under faults vs ${perRun('clean')} without: ${ratio}x`);
+  });
+
+  test('no secret in any history or the worker, gateway and server logs', async () => {
+    await worker.stop();
+    const ids = [...runs.warmup, ...runs.clean, ...runs.faulted].map((r) => pipelineWorkflowId(r.spec, r.batch));
+    assert.deepEqual(scanScenario('faults', scenarioPlaces(ids, worker.logFile), ids[0]!), []);
   });
 });

@@ -33,6 +33,8 @@ import { GatewayControl } from '../../devstack/testkit/gateway';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { awsClientConfig, unique } from '../../devstack/testkit/stack';
 import {
+  scenarioPlaces,
+  scanScenario,
   KillableWorker,
   completedActivities,
   killWhileHeld,
@@ -226,5 +228,11 @@ describe(`held-response kills (${mode}): SIGKILL while StartCrawler's and the co
     for (const r of spec.regions.filter((x) => x.redshift)) {
       assert.equal((await refreshExecutions(spec, r.region)).get(batch.id), 1, `refresh of ${batch.id} in ${r.region}`);
     }
+  });
+
+  test('no secret in its history or the worker, gateway and server logs', async () => {
+    await worker.stop();
+    const places = scenarioPlaces([workflowId], worker.logFile);
+    assert.deepEqual(scanScenario('held-kills-crawl-copy', places, workflowId), []);
   });
 });

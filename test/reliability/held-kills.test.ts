@@ -16,6 +16,8 @@ import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { awsClientConfig, unique } from '../../devstack/testkit/stack';
 import {
+  scenarioPlaces,
+  scanScenario,
   KillableWorker,
   activityAttempts,
   completedActivities,
@@ -187,5 +189,10 @@ describe(`held-response kills (${mode}): SIGKILL while StartJobRun's and the ref
       startGlueJobRunAttempts: attempts.get('startGlueJobRun') ?? 0,
       executeStatementsAttempts: attempts.get('executeStatements') ?? 0,
     });
+  });
+
+  test('no secret in its history or the worker, gateway and server logs', async () => {
+    await worker.stop();
+    assert.deepEqual(scanScenario('held-kills', scenarioPlaces([workflowId], worker.logFile), workflowId), []);
   });
 });

@@ -19,8 +19,10 @@ import type { Batch } from '../../src/workflow-safe/run-input';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { stackDir, unique } from '../../devstack/testkit/stack';
-import { stackWorkerEnv } from '../../devstack/testkit/worker-process';
 import {
+  secretWorkerEnv,
+  scenarioPlaces,
+  scanScenario,
   KillableWorker,
   landBatch,
   mode,
@@ -51,6 +53,7 @@ describe(`Temporal server restart (${mode}): runs in flight, the worker rides it
   const runs: Run[] = [];
   const outcomes = new Map<string, string>();
   let server: TemporalServer;
+  let serverDir: string;
   let worker: KillableWorker;
   let client: Client;
   let connection: Connection;
@@ -61,7 +64,8 @@ describe(`Temporal server restart (${mode}): runs in flight, the worker rides it
 
   before(
     async () => {
-      server = await startTemporalServer(path.join(stackDir, unique('temporal-restart')));
+      serverDir = path.join(stackDir, unique('temporal-restart'));
+      server = await startTemporalServer(serverDir);
       base = reliabilitySpec();
       await provisionQuietly(base);
       // Run 0 waits on a long Glue job; run 1's job ends at once, so it is copying when the server goes down.
@@ -79,11 +83,13 @@ describe(`Temporal server restart (${mode}): runs in flight, the worker rides it
         action: { type: 'latency', ms: COPY_LATENCY_MS },
         count: 1,
       });
+      // A worker holding every secret, on this scenario's own server.
       worker = new KillableWorker(
-        stackWorkerEnv(taskQueue, {
+        {
+          ...secretWorkerEnv(taskQueue),
           TEMPORAL_ADDRESS: server.endpoints.address,
           GLUELINE_TEMPORAL_UI_URL: server.endpoints.uiUrl,
-        }),
+        },
         taskQueue,
       );
       await worker.start();
@@ -171,5 +177,15 @@ describe(`Temporal server restart (${mode}): runs in flight, the worker rides it
       }
     }
     recordFigure('restart', { restartDuplicates: duplicates });
+  });
+
+  test("no secret in any history, the worker's or the gateway's log, or the crashed server's", async () => {
+    await worker.stop();
+    const ids = runs.map((r) => r.workflowId);
+    const places = scenarioPlaces(ids, worker.logFile, {
+      temporal: server.endpoints,
+      serverLog: path.join(serverDir, 'logs', 'temporal.log'),
+    });
+    assert.deepEqual(scanScenario('restart', places, ids[0]!), []);
   });
 });

@@ -372,7 +372,9 @@ export function scanScenario(scenario: string, places: ScanPlace[], canary: stri
   const log = places.find(([where]) => where.startsWith('worker log'))?.[0];
   for (const where of [history, log]) {
     if (!control.includes(`canary in ${where}`)) {
-      throw new Error(`the positive control found ${canary} only in ${control.join(', ') || 'nothing'}: not in ${where}`);
+      throw new Error(
+        `the positive control found ${canary} only in ${control.join(', ') || 'nothing'}: not in ${where}`,
+      );
     }
   }
   const found = scanForSecrets(places);
