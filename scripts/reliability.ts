@@ -28,6 +28,7 @@ function report(lines: Figures[], mode: string, minutes: number, code: number): 
   const secrets = of('secrets');
   const faults = of('faults');
   const bad = of('bad-input');
+  const nasty = of('nasty-batches');
   const restart = of('restart');
   const notify = of('notify');
   const sigterm = of('sigterm');
@@ -57,6 +58,7 @@ function report(lines: Figures[], mode: string, minutes: number, code: number): 
     `  operations faulted        ${show(faults.operationsFaulted)} of ${show(faults.operations)} the pipeline uses (${show(faults.faultedRuns)} faulted runs, ${show(faults.cleanRuns)} clean)`,
     `  call-count ratio, faults  ${show(faults.callRatio)} (${show(faults.faultedCalls)} vs ${show(faults.cleanCalls)} calls a run)`,
     `  bad-input cases passed    ${show(bad.passed)} of ${show(bad.cases)}`,
+    `  nasty files accounted for ${show(nasty.filesAccounted)} of ${show(nasty.files)} (${show(nasty.rowsIn)} rows in: ${show(nasty.rowsOut)} loaded in every region, ${show(nasty.rowsRejected)} quarantined with a reason)`,
     `  server restarts survived  ${show(restart.serverRestarts)} (${show(restart.serverSigkills)} by SIGKILL; ${show(restart.downSeconds)} s down each; ${show(restart.restartCompleted)} of ${show(restart.restartRuns)} runs completed, ${show(restart.restartDuplicates)} duplicate job runs or statements)`,
     `  SMTP outage               ${show(notify.emailsAfterOutage)} email after it (attempt ${show(notify.emailAttempts)}), ${show(notify.webhooksDuringOutage)} webhook during it`,
     `  SIGTERM handoffs          ${show(sigterm.sigterms)} (wait attempts ${show(sigterm.sigtermWaitAttempts)}, StartJobRun ${show(sigterm.sigtermStarts)})`,

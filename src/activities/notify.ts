@@ -7,6 +7,8 @@ import { emailFailed, invalidInput, webhookFailed } from '../workflow-safe/failu
 import type { FailureNotice, GluelineActivities, SentEmail } from '../workflow-safe/activity-types';
 import type { ActivityDeps } from './deps';
 import { runUrl, shellWord } from '../temporal/run-links';
+import { emailHtml, escapeHtml, freshnessEmail, freshnessSubject, isFreshnessNotice } from './notify-freshness';
+import { WorkflowType } from '../workflow-safe/pipeline';
 import { earlierAcceptance, markerOf, messageIdHeader, notificationId, recordAcceptance } from './notify-record';
 
 /** How long one webhook POST may take. */
@@ -40,6 +42,7 @@ function redactDeep<T>(value: T, secrets: readonly string[]): T {
 const stepName = (step: string) => step.split('@')[0] ?? step;
 
 export function failureSubject(notice: FailureNotice): string {
+  if (isFreshnessNotice(notice)) return freshnessSubject(notice);
   if (notice.kind === 'warning')
     return `[glueline] warning: ${notice.pipeline} batch ${notice.batchId} crossed a limit at ${notice.step}`;
   if (notice.refused)
@@ -52,26 +55,39 @@ export function noticeRunUrl(deps: Pick<ActivityDeps, 'temporalUiUrl' | 'namespa
   return runUrl(deps.temporalUiUrl, deps.namespace, notice.workflowId, notice.runId);
 }
 
-/** How to re-run from the failed step: the starter's redrive, and the temporal CLI equivalent. */
+/**
+ * How to run the failed step again: for csvPipeline, `glueline redrive` from the failed step; for a step run alone
+ * (pipelineStep), `glueline step` for the same step (redrive refuses pipelineStep runs). Each with the temporal CLI
+ * equivalent.
+ */
 export function redriveCommands(
   deps: Pick<ActivityDeps, 'namespace' | 'taskQueue'>,
   notice: FailureNotice,
-): { glueline: string; temporal: string; temporalInput: string } {
+): { heading: string; glueline: string; temporal: string; temporalInput: string } {
   const step = stepName(notice.step);
   const id = shellWord(notice.workflowId);
+  const shown =
+    `temporal workflow show --workflow-id ${id} --run-id ${shellWord(notice.runId)} ` +
+    `--output json: the first event's input`;
+  const temporal =
+    `temporal workflow start --namespace ${shellWord(deps.namespace)} --task-queue ${shellWord(deps.taskQueue)} ` +
+    `--type ${shellWord(notice.workflowType)} --workflow-id ${id} --input-file redrive-input.json`;
+  if (notice.workflowType === WorkflowType.step)
+    return {
+      heading: 'Run the step again (with its spec file, and the batch given as when the step was started):',
+      glueline:
+        `glueline step --spec <spec file> --batch-id ${shellWord(notice.batchId)} --step ${step}` +
+        `${notice.region ? ` --region ${shellWord(notice.region)}` : ''} (--prefix <prefix> | --key <key>...)`,
+      temporal,
+      temporalInput: `redrive-input.json is this run's input, unchanged (${shown})`,
+    };
   return {
-    glueline: `npm run glueline -- redrive ${id} --from ${step}`,
-    temporal:
-      `temporal workflow start --namespace ${shellWord(deps.namespace)} --task-queue ${shellWord(deps.taskQueue)} ` +
-      `--type ${shellWord(notice.workflowType)} --workflow-id ${id} --input-file redrive-input.json`,
-    temporalInput:
-      `redrive-input.json is this run's input (temporal workflow show --workflow-id ${id} --run-id ${shellWord(notice.runId)} ` +
-      `--output json: the first event's input) with "options": {"startAt": "${step}"}`,
+    heading: 'Re-run from the failed step:',
+    glueline: `glueline redrive ${id} --from ${step}`,
+    temporal,
+    temporalInput: `redrive-input.json is this run's input (${shown}) with "options": {"startAt": "${step}"}`,
   };
 }
-
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** What a refused run's email says to do instead of a redrive: nothing ran, so there is no step to re-run from. */
 const REFUSED_FIX =
@@ -83,6 +99,7 @@ export function failureEmail(
   notice: FailureNotice,
 ): { subject: string; text: string; html: string } {
   const url = noticeRunUrl(deps, notice);
+  if (isFreshnessNotice(notice)) return freshnessEmail(notice, url);
   const redrive = redriveCommands(deps, notice);
   const facts: [string, string][] = [
     ['Pipeline', notice.pipeline],
@@ -121,7 +138,7 @@ export function failureEmail(
       : notice.refused
         ? [REFUSED_FIX, '']
         : [
-            'Re-run from the failed step:',
+            redrive.heading,
             `  ${redrive.glueline}`,
             'or with the temporal CLI:',
             `  ${redrive.temporal}`,
@@ -130,29 +147,19 @@ export function failureEmail(
           ]),
   ].join('\n');
   const h = escapeHtml;
-  const html = [
-    '<!doctype html><html><body style="font-family:sans-serif">',
-    `<h2>${h(headline)}</h2>`,
-    '<table cellpadding="4" style="border-collapse:collapse">',
-    ...facts.map(
-      ([k, v]) =>
-        `<tr><th align="left" valign="top">${h(k)}</th><td style="white-space:pre-wrap;font-family:monospace">${h(v)}</td></tr>`,
-    ),
-    '</table>',
-    `<p><a href="${h(url)}">Open the run in the Temporal UI</a><br><code>${h(url)}</code></p>`,
+  const html = emailHtml(headline, facts, url, 'Open the run in the Temporal UI', [
     ...(warning
       ? []
       : notice.refused
         ? [`<p>${h(REFUSED_FIX)}</p>`]
         : [
-            '<p>Re-run from the failed step:</p>',
+            `<p>${h(redrive.heading)}</p>`,
             `<pre>${h(redrive.glueline)}</pre>`,
             '<p>or with the temporal CLI:</p>',
             `<pre>${h(redrive.temporal)}</pre>`,
             `<p>${h(redrive.temporalInput)}</p>`,
           ]),
-    '</body></html>',
-  ].join('\n');
+  ]);
   return { subject: failureSubject(notice), text, html };
 }
 
@@ -248,7 +255,7 @@ async function postFailureWebhook(deps: ActivityDeps, raw: FailureNotice): Promi
     notificationId: notificationId(notice),
     summary: failureSubject(notice),
     runUrl: noticeRunUrl(deps, notice),
-    redrive: notice.kind === 'warning' ? undefined : redriveCommands(deps, notice),
+    redrive: (notice.kind ?? 'failure') === 'failure' ? redriveCommands(deps, notice) : undefined,
   };
   // The email's Message-ID, as the key a receiver dedupes retried POSTs by.
   const headers: Record<string, string> = {

@@ -255,7 +255,7 @@ async function writeCopyManifest(deps: ActivityDeps, input: WriteCopyManifestInp
       (found
         ? `is ${found.ContentLength} bytes, not the ${file.bytes} bytes the Glue job's manifest gives`
         : `does not exist, though the Glue job's manifest lists it`) +
-        `: run the batch again from transform (npm run glueline -- redrive <workflowId> --from transform)`,
+        `: run the batch again from transform (glueline redrive <workflowId> --from transform)`,
     );
   }
   const text = JSON.stringify(redshiftCopyManifest(input.bucket, input.files));
