@@ -332,6 +332,8 @@ export interface TemporalServer {
   start(): Promise<void>;
   /** Stops it (SIGTERM, then SIGKILL), keeping its SQLite file. */
   stop(): Promise<void>;
+  /** SIGKILLs it at once, as a crash or an OOM kill would (no graceful shutdown), keeping its SQLite file. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -361,6 +363,10 @@ export async function startTemporalServer(dir: string): Promise<TemporalServer> 
     },
     async stop() {
       if (part) await stopPart(part, () => {});
+      part = undefined;
+    },
+    async kill() {
+      if (part) await stopPart(part, () => {}, 'SIGKILL');
       part = undefined;
     },
   };
@@ -395,7 +401,12 @@ export async function down(options: Pick<StackOptions, 'dir' | 'log'> = {}): Pro
   fs.rmSync(files(dir).endpoints, { force: true });
 }
 
-async function stopPart(part: PartProcess, log: (line: string) => void): Promise<void> {
+/** SIGTERM, then SIGKILL after 5 s; or SIGKILL at once with `first` = 'SIGKILL'. */
+async function stopPart(
+  part: PartProcess,
+  log: (line: string) => void,
+  first: 'SIGTERM' | 'SIGKILL' = 'SIGTERM',
+): Promise<void> {
   if (!isOurs(part)) return;
   const signalGroup = (signal: NodeJS.Signals) => {
     try {
@@ -404,7 +415,7 @@ async function stopPart(part: PartProcess, log: (line: string) => void): Promise
       // already gone
     }
   };
-  signalGroup('SIGTERM');
+  signalGroup(first);
   for (let i = 0; i < 50 && isOurs(part); i++) await sleep(100);
   if (isOurs(part)) signalGroup('SIGKILL');
   for (let i = 0; i < 20 && isOurs(part); i++) await sleep(100);

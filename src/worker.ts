@@ -12,7 +12,7 @@ import { createAwsClients } from './aws/clients';
 import { loadDotEnv } from './env-file';
 import { TemporalConnectError } from './temporal/connection';
 import { ConfigError, loadConfig, type WorkerConfig } from './worker/config';
-import { writeJsonLog } from './worker/json-log';
+import { redactingInterceptors, redactingLogFunction } from './worker/redaction';
 
 type TunedOptions =
   | 'maxCachedWorkflows'
@@ -39,10 +39,11 @@ export function tuningOptions(
 /** Starts the worker and resolves once it has shut down. */
 export async function runWorker(config: WorkerConfig): Promise<void> {
   Runtime.install({
-    logger:
-      config.logFormat === 'json'
-        ? new DefaultLogger(config.logLevel, writeJsonLog)
-        : new DefaultLogger(config.logLevel),
+    // Every line redacted of the worker's secrets, whatever an AWS error or a key brought into it.
+    logger: new DefaultLogger(
+      config.logLevel,
+      redactingLogFunction(config.secretsToRedact, config.logFormat === 'json'),
+    ),
     shutdownSignals: ['SIGINT', 'SIGTERM'],
     ...(config.metricsBind
       ? { telemetryOptions: { metrics: { prometheus: { bindAddress: config.metricsBind } } } }
@@ -81,6 +82,8 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       workflowsPath: require.resolve('./workflows'),
       activities,
       shutdownGraceTime: config.shutdownGraceMs,
+      // Failures and results go into histories: redacted of the worker's secrets first.
+      interceptors: redactingInterceptors(config.secretsToRedact),
       ...(config.codec ? { dataConverter: { payloadCodecs: [config.codec] } } : {}),
       ...tuningOptions(config),
     });

@@ -40,8 +40,8 @@ export interface FaultRuleInput {
   /** `service:operation` with `*` wildcards: `glue:GetJobRun`, `s3:PutObject`, `redshift-data:*`, `*`. */
   target: string;
   action: FaultAction;
-  /** Only requests signed for this region. @default - any region */
-  region?: string;
+  /** Only requests signed for this region, or one of these regions. @default - any region */
+  region?: string | string[];
   /**
    * Only requests about a bucket, job, crawler or cluster whose name starts with this. A request that names
    * no resource (`s3:ListBuckets`, a statement id Redshift Data no longer knows) matches when the rule also
@@ -184,6 +184,10 @@ export class FaultRules {
     if (probability !== undefined && !(probability >= 0 && probability <= 1)) {
       throw new Error(`probability must be between 0 and 1, got ${probability}`);
     }
+    const regions = region === undefined ? [] : Array.isArray(region) ? region : [region];
+    if (region !== undefined && (regions.length === 0 || regions.some((r) => typeof r !== 'string' || r === ''))) {
+      throw new Error(`region must be a region name or a non-empty list of them, got ${JSON.stringify(region)}`);
+    }
     if (count !== undefined && !(Number.isInteger(count) && count >= 0)) {
       throw new Error(`count must be a whole number >= 0, got ${count}`);
     }
@@ -227,7 +231,7 @@ export class FaultRules {
 
   private fires(rule: FaultRule, subject: FaultSubject): boolean {
     if (rule.count !== undefined && rule.fired >= rule.count) return false;
-    if (rule.region !== undefined && rule.region !== subject.region) return false;
+    if (rule.region !== undefined && ![rule.region].flat().includes(subject.region)) return false;
     if (rule.resource !== undefined && !this.resourceMatches(rule, subject)) return false;
     if (!targetMatches(rule.target, subject)) return false;
     return rule.probability === undefined || Math.random() < rule.probability;

@@ -128,7 +128,11 @@ export function createRouter(options: RouterOptions): http.RequestListener {
       id.protocol === 's3' ? s3Location(req).bucket : (service?.resourceOf?.(call) ?? defaultResource(input));
 
     const decision = faults.decide({ ...id, resource }, id.protocol);
-    counter.record({ service: id.service, operation: id.operation, resource }, decision.outcome !== undefined);
+    counter.record(
+      { service: id.service, operation: id.operation, resource, region: id.region },
+      decision.outcome !== undefined,
+      decision.latencyMs > 0,
+    );
     if (decision.latencyMs > 0) await sleep(decision.latencyMs);
     if (decision.outcome?.type === 'drop') return req.socket.destroy();
     if (decision.outcome?.type === 'respond') {

@@ -102,6 +102,15 @@ export interface FakeOptions {
   manifest?: GlueManifest;
   /** Milliseconds each crawl wait takes (real time), so parallel regions overlap visibly. */
   crawlMs?: number | ((input: { region: string; crawlerName: string }) => number);
+  /**
+   * A crawl wait goes on (heartbeating, up to `limitMs`) until `done` says so, given the calls so far: a test then
+   * waits for a condition (the other region's wait started, the email went out), however slow the machine.
+   */
+  crawlUntil?: {
+    done: (input: { region: string; crawlerName: string }, calls: readonly Call[]) => boolean;
+    /** @default 60000 */
+    limitMs?: number;
+  };
 }
 
 /** Fake activities: record each call, succeed with plausible results, fail where `fail` says. */
@@ -164,6 +173,14 @@ export function fakeActivities(options: FakeOptions = {}): GluelineActivities & 
       crawl: { how: 'started' as const, crawlStartedAt: '2026-11-30T12:00:00.000Z', reason: 'fake: none in progress' },
     })),
     waitForCrawler: wrap('waitForCrawler', async (input) => {
+      const until = options.crawlUntil;
+      for (
+        const end = Date.now() + (until?.limitMs ?? 60_000);
+        until && !until.done(input, calls) && Date.now() < end;
+      ) {
+        Context.current().heartbeat();
+        await sleep(20);
+      }
       // Heartbeats while it waits, so a cancellation reaches it.
       const ms = typeof options.crawlMs === 'function' ? options.crawlMs(input) : (options.crawlMs ?? 0);
       for (const end = Date.now() + ms; Date.now() < end;) {

@@ -17,8 +17,3 @@ export function jsonLogLine(entry: LogEntry): string {
   const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
   return JSON.stringify({ ...entry.meta, time, level: entry.level, message: entry.message }, plain);
 }
-
-/** A DefaultLogger log function that writes {@link jsonLogLine}s to stderr. */
-export function writeJsonLog(entry: LogEntry): void {
-  process.stderr.write(`${jsonLogLine(entry)}\n`);
-}

@@ -74,6 +74,12 @@ function fakeRedshift(statements: Partial<DescribeStatementResponse>[]) {
   });
 }
 
+/**
+ * A batch still running when a cancel comes, however slow the machine: the local Redshift sees a cancel between two
+ * statements, so 40 one-second sleeps (BatchExecuteStatement's most) give it 40 chances and end soon after it.
+ */
+const STILL_RUNNING_SQLS = Array.from({ length: 40 }, () => 'select pg_sleep(1)');
+
 describe('executeStatements', () => {
   test('runs one statement on a cluster with named parameters, and the wait fetches its rows', async () => {
     const result = await sql(
@@ -252,14 +258,14 @@ describe('waitForStatement', () => {
     const { statementId } = await run(
       activityEnv(),
       redshift.executeStatements,
-      execInput({ sqls: ['select pg_sleep(1)'] }),
+      execInput({ sqls: STILL_RUNNING_SQLS }),
     );
     const env = activityEnv();
     env.once('heartbeat', () => void aws.redshiftData(region).send(new CancelStatementCommand({ Id: statementId })));
     const err = await rejection(run(env, redshift.waitForStatement, waitInput(statementId)));
     assert.equal(err.type, 'StatementFailed');
     assert.equal(err.nonRetryable, true);
-    assert.match(err.message, /ended ABORTED \(select pg_sleep\(1\)\)/);
+    assert.match(err.message, new RegExp(`redshift statement ${statementId} in us-east-1 ended ABORTED`));
   });
 
   test('survives more throttled polls than the SDK retries by itself', async () => {
@@ -281,13 +287,13 @@ describe('waitForStatement', () => {
     assert.match(err.message, new RegExp(`redshift statement ${statementId} does not exist in us-east-1`));
   });
 
-  /** Starts a statement that sleeps `seconds` and cancels its wait at the first heartbeat. */
-  async function cancelledWait(seconds = 1) {
+  /** Starts a statement that is still running when the cancel comes, and cancels its wait at the first heartbeat. */
+  async function cancelledWait() {
     await gateway.resetCounts(clusterId);
     const { statementId } = await run(
       activityEnv(),
       redshift.executeStatements,
-      execInput({ sqls: [`select pg_sleep(${seconds})`] }),
+      execInput({ sqls: STILL_RUNNING_SQLS }),
     );
     const env = activityEnv();
     env.once('heartbeat', () => env.cancel());
@@ -313,8 +319,7 @@ describe('waitForStatement', () => {
   test('cancels the statement even if CancelStatement is throttled beyond the SDK retries', async () => {
     const statementId = await gateway.withFault(
       { target: 'redshift-data:CancelStatement', action: { type: 'throttle' }, resource: clusterId, count: 4 },
-      // Long enough to outlast the SDK's backoff between the throttled attempts (a few seconds at most).
-      () => cancelledWait(8),
+      () => cancelledWait(),
     );
     assert.deepEqual((await gateway.counts(clusterId))['redshift-data:CancelStatement'], { count: 5, faulted: 4 });
     assert.equal((await describeStatement(statementId)).Status, 'ABORTED');
@@ -341,13 +346,12 @@ describe('waitForStatement', () => {
 
 describe('cancelStatement', () => {
   const cancelInput = (statementId: string) => ({ region, statementId, polling: fastPolling });
-  const sleeping = async (seconds: number) =>
-    (await run(activityEnv(), redshift.executeStatements, execInput({ sqls: [`select pg_sleep(${seconds})`] })))
-      .statementId;
+  const sleeping = async () =>
+    (await run(activityEnv(), redshift.executeStatements, execInput({ sqls: STILL_RUNNING_SQLS }))).statementId;
 
   test('cancels a running statement: CancelStatement reaches Redshift and the statement ends ABORTED', async () => {
     await gateway.resetCounts(clusterId);
-    const statementId = await sleeping(2);
+    const statementId = await sleeping();
     const result = await run(activityEnv(), redshift.cancelStatement, cancelInput(statementId));
     assert.deepEqual(result, { statementId, cancelled: true });
     assert.equal((await gateway.counts(clusterId))['redshift-data:CancelStatement']?.count, 1);
@@ -358,7 +362,7 @@ describe('cancelStatement', () => {
     const finished = await sql({});
     const result = await run(activityEnv(), redshift.cancelStatement, cancelInput(finished.statementId));
     assert.deepEqual(result, { statementId: finished.statementId, cancelled: false, status: 'FINISHED' });
-    const aborted = await sleeping(1);
+    const aborted = await sleeping();
     await run(activityEnv(), redshift.cancelStatement, cancelInput(aborted));
     const again = await run(activityEnv({ attempt: 2 }), redshift.cancelStatement, cancelInput(aborted));
     assert.deepEqual(again, { statementId: aborted, cancelled: false, status: 'ABORTED' });
@@ -366,8 +370,7 @@ describe('cancelStatement', () => {
 
   test('cancels the statement even if CancelStatement is throttled beyond the SDK retries', async () => {
     await gateway.resetCounts(clusterId);
-    // Long enough to outlast the SDK's backoff between the throttled attempts (a few seconds at most).
-    const statementId = await sleeping(8);
+    const statementId = await sleeping();
     const result = await gateway.withFault(
       { target: 'redshift-data:CancelStatement', action: { type: 'throttle' }, resource: clusterId, count: 4 },
       () => run(activityEnv(), redshift.cancelStatement, cancelInput(statementId)),

@@ -347,15 +347,31 @@ describe('copyObjects', () => {
   test('keeps heartbeating while one long copy runs', async () => {
     const { source, destReplica, s3 } = await setup({ big: 'b' });
     const env = activityEnv();
-    await gateway.withFault(
-      { target: 's3:CopyObject', action: { type: 'latency', ms: 2_300 }, resource: destReplica },
-      () =>
-        run(env, s3.copyObjects, {
-          source: { region: primary, bucket: source, keys: ['big'] },
-          destinations: [{ region: replica, bucket: destReplica }],
-        }),
-    );
-    assert.ok(env.heartbeats.length >= 3, `only ${env.heartbeats.length} heartbeats during a 2.3 s copy`);
+    // The CopyObject is served and its answer held until the activity has heartbeaten twice more while waiting.
+    const rule = await gateway.addFault({
+      target: 's3:CopyObject',
+      action: { type: 'hold' },
+      resource: destReplica,
+      count: 1,
+    });
+    try {
+      const copying = run(env, s3.copyObjects, {
+        source: { region: primary, bucket: source, keys: ['big'] },
+        destinations: [{ region: replica, bucket: destReplica }],
+      });
+      const held = await gateway.waitForHold((h) => h.ruleId === rule.id, 60_000);
+      const atHold = env.heartbeats.length;
+      await pollUntil(
+        async () => env.heartbeats.length,
+        (n) => n >= atHold + 2,
+        { timeoutMs: 60_000 },
+      );
+      await gateway.release(held.id);
+      assert.equal((await copying).copied, 1);
+    } finally {
+      await gateway.deleteFault(rule.id);
+      for (const h of await gateway.holds()) if (h.ruleId === rule.id) await gateway.release(h.id);
+    }
   });
 
   test('survives throttled (SlowDown) listing, HEAD and copy requests', async () => {

@@ -252,6 +252,29 @@ describe('fault injection', () => {
     );
   });
 
+  test('a rule may list regions; resource-less requests are counted per region, stalls apart', async () => {
+    const [one, two] = ['ap-northeast-3', 'sa-east-1'];
+    const clients = [one, two, 'ca-central-1'].map((r) => new S3Client({ ...awsClientConfig(r), maxAttempts: 1 }));
+    after(() => clients.forEach((c) => c.destroy()));
+    for (const r of [one, two, 'ca-central-1']) await gateway.resetCounts(`@${r}`);
+    const rule = { target: 's3:ListBuckets', region: [one, two], resource: unique('gw-regions') };
+    const deny = await gateway.addFault({ ...rule, action: { type: 'deny' }, count: 2 });
+    try {
+      await assert.rejects(clients[0]!.send(new ListBucketsCommand({})), { name: 'AccessDenied' });
+      await assert.rejects(clients[1]!.send(new ListBucketsCommand({})), { name: 'AccessDenied' });
+      // Not one of the rule's regions: served.
+      await clients[2]!.send(new ListBucketsCommand({}));
+    } finally {
+      await gateway.deleteFault(deny.id);
+    }
+    await gateway.withFault({ ...rule, action: { type: 'latency', ms: 1 }, count: 1 }, async () => {
+      await clients[0]!.send(new ListBucketsCommand({}));
+    });
+    assert.deepEqual((await gateway.counts(`@${one}`))['s3:ListBuckets'], { count: 2, faulted: 1, stalled: 1 });
+    assert.deepEqual((await gateway.counts(`@${two}`))['s3:ListBuckets'], { count: 1, faulted: 1 });
+    assert.deepEqual((await gateway.counts('@ca-central-1'))['s3:ListBuckets'], { count: 1, faulted: 0 });
+  });
+
   test('a mix rule draws each of its actions', async () => {
     const Bucket = await createBucket();
     const rule = await gateway.addFault({

@@ -13,11 +13,17 @@ import { primaryRegion } from '../../src/workflow-safe/layout';
 import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
 import type { Batch } from '../../src/workflow-safe/run-input';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
-import { GatewayControl, type HeldResponse } from '../../devstack/testkit/gateway';
+import { GatewayControl } from '../../devstack/testkit/gateway';
 import { awsClientConfig, unique } from '../../devstack/testkit/stack';
 import {
+  scenarioPlaces,
+  scanScenario,
   KillableWorker,
   activityAttempts,
+  completedActivities,
+  killWhileHeld,
+  recordHeldWindow,
+  type HeldKill,
   landBatch,
   mode,
   provisionQuietly,
@@ -32,41 +38,10 @@ import {
 /** Long enough for a kill's heartbeat or start-to-close timeout (30 s in the reliability spec), twice over. */
 const TIMEOUT_MS = 600_000;
 
-/** One activity's completed attempt: its input, its result and the attempt that produced it. */
-interface CompletedActivity {
-  input: Record<string, unknown>;
-  result: Record<string, unknown>;
-  attempt: number;
-}
-
-const decode = (payload: { data?: Uint8Array | null } | undefined) =>
-  JSON.parse(Buffer.from(payload?.data ?? []).toString('utf8')) as Record<string, unknown>;
-
-/** Every completed activity of `type` in a run's history (payloads are plain JSON: the test worker has no codec). */
-async function completedActivities(client: Client, workflowId: string, type: string): Promise<CompletedActivity[]> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  const scheduled = new Map<string, Record<string, unknown>>();
-  const attempts = new Map<string, number>();
-  const completed: CompletedActivity[] = [];
-  for (const e of history.events ?? []) {
-    const s = e.activityTaskScheduledEventAttributes;
-    if (s?.activityType?.name === type) scheduled.set(String(e.eventId), decode(s.input?.payloads?.[0]));
-    const started = e.activityTaskStartedEventAttributes;
-    if (started) attempts.set(String(started.scheduledEventId), started.attempt ?? 1);
-    const done = e.activityTaskCompletedEventAttributes;
-    const input = done && scheduled.get(String(done.scheduledEventId));
-    if (done && input) {
-      const attempt = attempts.get(String(done.scheduledEventId)) ?? 1;
-      completed.push({ input, result: decode(done.result?.payloads?.[0]), attempt });
-    }
-  }
-  return completed;
-}
-
 describe(`held-response kills (${mode}): SIGKILL while StartJobRun's and the refresh's responses are held`, () => {
   const gateway = new GatewayControl();
   const taskQueue = unique('rel-held');
-  const interrupted: { window: string; held: HeldResponse }[] = [];
+  const interrupted: HeldKill[] = [];
   let worker: KillableWorker;
   let client: Client;
   let connection: Connection;
@@ -116,19 +91,16 @@ describe(`held-response kills (${mode}): SIGKILL while StartJobRun's and the ref
         () => (outcome = 'failed'),
       );
 
-      /** Waits for the held response, kills the worker waiting for it, starts another, then releases it. */
-      const killWhileHeld = async (window: string, match: (h: HeldResponse) => boolean) => {
-        const held = await gateway.waitForHold(match, 300_000);
-        await worker.replace('SIGKILL');
-        // The killed worker's connection closed: the released response reaches no one.
-        await gateway.waitForHold((h) => h.id === held.id && h.callerGone, 60_000);
-        await gateway.release(held.id);
-        interrupted.push({ window, held });
-      };
-      await killWhileHeld('StartJobRun', (h) => h.operation === 'StartJobRun' && h.resource === spec.transform.jobName);
-      await killWhileHeld(
-        'BatchExecuteStatement',
-        (h) => h.operation === 'BatchExecuteStatement' && h.resource === workgroup && h.region === region,
+      const context = { gateway, worker, client, workflowId };
+      interrupted.push(
+        await killWhileHeld(context, 'StartJobRun', 'startGlueJobRun', [
+          (h) => h.operation === 'StartJobRun' && h.resource === spec.transform.jobName,
+        ]),
+      );
+      interrupted.push(
+        await killWhileHeld(context, 'BatchExecuteStatement', 'executeStatements', [
+          (h) => h.operation === 'BatchExecuteStatement' && h.resource === workgroup && h.region === region,
+        ]),
       );
       await result;
       elapsedMs = Date.now() - startedAt;
@@ -163,26 +135,33 @@ describe(`held-response kills (${mode}): SIGKILL while StartJobRun's and the ref
     const glue = new GlueClient(awsClientConfig(region));
     const { JobRuns } = await glue.send(new GetJobRunsCommand({ JobName: spec.transform.jobName }));
     glue.destroy();
-    const heldRunId = (interrupted[0]!.held.response as { JobRunId: string }).JobRunId;
+    const heldRunId = (interrupted[0]!.held[0]!.response as { JobRunId: string }).JobRunId;
     recordFigure('held-kills', { duplicateJobRuns: Math.max(0, (JobRuns?.length ?? 0) - 1) });
+    const [start, ...more] = await completedActivities(client, workflowId, 'startGlueJobRun');
+    recordHeldWindow(interrupted[0]!, start?.attempt ?? 0, Math.max(0, (JobRuns?.length ?? 0) - 1));
     assert.deepEqual(
       JobRuns?.map((r) => r.Id),
       [heldRunId],
       'one job run for the batch: the held one',
     );
-    const [start, ...more] = await completedActivities(client, workflowId, 'startGlueJobRun');
     assert.equal(more.length, 0);
-    assert.ok(start!.attempt >= 2, `startGlueJobRun completed on attempt ${start!.attempt}: the kill ended attempt 1`);
+    assert.ok(
+      start!.attempt > interrupted[0]!.attempt,
+      `startGlueJobRun completed on attempt ${start!.attempt}: the kill ended attempt ${interrupted[0]!.attempt}`,
+    );
     assert.deepEqual(start!.result, { jobRunId: heldRunId, reused: true });
   });
 
   test('the refresh retry got the held statement id by its ClientToken: one refresh per region', async () => {
     const region = primaryRegion(spec).region;
-    const heldId = (interrupted[1]!.held.response as { Id: string }).Id;
+    const heldId = (interrupted[1]!.held[0]!.response as { Id: string }).Id;
     const executed = await completedActivities(client, workflowId, 'executeStatements');
     const primary = executed.filter((e) => e.input.region === region);
     assert.equal(primary.length, 1, JSON.stringify(executed));
-    assert.ok(primary[0]!.attempt >= 2, `executeStatements in ${region} completed: ${JSON.stringify(executed)}`);
+    assert.ok(
+      primary[0]!.attempt > interrupted[1]!.attempt,
+      `executeStatements in ${region} completed on attempt ${primary[0]!.attempt}: the kill ended attempt ${interrupted[1]!.attempt}`,
+    );
     assert.deepEqual(primary[0]!.result, { statementId: heldId }, 'the retry got the statement the held request made');
     const workgroup = primaryRegion(spec).redshift!.workgroupName!;
     const batchCalls = (await gateway.counts(workgroup))['redshift-data:BatchExecuteStatement'];
@@ -190,11 +169,13 @@ describe(`held-response kills (${mode}): SIGKILL while StartJobRun's and the ref
     assert.deepEqual(batchCalls, { count: 3, faulted: 1 }, 'the held call, its retry and the other region');
     // Both calls named one statement: the Data API lists one refresh of this batch in the region.
     const redshift = new RedshiftDataClient(awsClientConfig(region));
-    const { Statements } = await redshift.send(
-      new ListStatementsCommand({ StatementName: `glueline-${spec.name}-${batch.id}` }),
-    );
+    const refreshName = `glueline-${spec.name}-${batch.id}`;
+    const listed = await redshift.send(new ListStatementsCommand({ StatementName: refreshName }));
     redshift.destroy();
+    // StatementName is a prefix: the reconcile guard's statement (`<name>-reconcile`) is listed too.
+    const Statements = listed.Statements?.filter((s) => s.StatementName === refreshName);
     recordFigure('held-kills', { duplicateStatements: Math.max(0, (Statements?.length ?? 0) - 1) });
+    recordHeldWindow(interrupted[1]!, primary[0]!.attempt, Math.max(0, (Statements?.length ?? 0) - 1));
     assert.deepEqual(
       (Statements ?? []).map((s) => s.Id),
       [heldId],
@@ -208,5 +189,10 @@ describe(`held-response kills (${mode}): SIGKILL while StartJobRun's and the ref
       startGlueJobRunAttempts: attempts.get('startGlueJobRun') ?? 0,
       executeStatementsAttempts: attempts.get('executeStatements') ?? 0,
     });
+  });
+
+  test('no secret in its history or the worker, gateway and server logs', async () => {
+    await worker.stop();
+    assert.deepEqual(scanScenario('held-kills', scenarioPlaces([workflowId], worker.logFile), workflowId), []);
   });
 });

@@ -26,6 +26,8 @@ import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
 import type { Batch } from '../../src/workflow-safe/run-input';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import {
+  scenarioPlaces,
+  scanScenario,
   KillableWorker,
   mode,
   provisionQuietly,
@@ -216,5 +218,11 @@ describe(`held mail kills (${mode}): SIGKILL in the SMTP DATA window and after t
     recordFigure('held-mail', { markedDeliveries: k.deliveries.get(`<${k.messageId}>`) ?? 0 });
     assert.deepEqual([...k.deliveries], [[`<${k.messageId}>`, 1]]);
     assert.deepEqual(k.completed, [{ messageId: k.messageId, alreadySent: 'marker', attempt: 2 }]);
+  });
+
+  test('no secret in any history or the worker, gateway and server logs', async () => {
+    await worker.stop();
+    const ids = kills.map((k) => k.workflowId);
+    assert.deepEqual(scanScenario('held-mail', scenarioPlaces(ids, worker.logFile), ids[0]!), []);
   });
 });

@@ -17,6 +17,8 @@ import { pollUntil } from '../../devstack/testkit/poll';
 import { stackWorkerEnv } from '../../devstack/testkit/worker-process';
 import { unique } from '../../devstack/testkit/stack';
 import {
+  scenarioPlaces,
+  scanScenario,
   KillableWorker,
   activityAttempts,
   historyText,
@@ -128,5 +130,10 @@ describe(`notification outage (${mode}): SMTP is down when a run fails`, () => {
       assert.ok(!history.includes(secret), 'a secret is in the history');
       assert.ok(!log.includes(secret), 'a secret is in the worker log');
     }
+  });
+
+  test('no secret in its history or the worker, gateway and server logs', async () => {
+    await worker.stop();
+    assert.deepEqual(scanScenario('notify-outage', scenarioPlaces([workflowId], worker.logFile), workflowId), []);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * Issue 8, Temporal server restart: several runs are in flight (one in its Glue wait, one in a replica copy
  * held open by the gateway) on a Temporal dev server of this scenario's own (its own SQLite file and free
- * ports, so the stack other tests share is never disturbed). The server is stopped, stays down for a while,
- * and is started again on the same file and ports. The worker process must ride it out (it is never
+ * ports, so the stack other tests share is never disturbed). The server is SIGKILLed (the first cycle: no
+ * graceful shutdown, as a crash or an OOM kill) or stopped, stays down for a while, and is started again on the
+ * same file and ports. The worker process must ride it out (it is never
  * restarted), and every run must complete with exactly one StartJobRun and one refresh per region.
  */
 import assert from 'node:assert/strict';
@@ -18,8 +19,10 @@ import type { Batch } from '../../src/workflow-safe/run-input';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { stackDir, unique } from '../../devstack/testkit/stack';
-import { stackWorkerEnv } from '../../devstack/testkit/worker-process';
 import {
+  secretWorkerEnv,
+  scenarioPlaces,
+  scanScenario,
   KillableWorker,
   landBatch,
   mode,
@@ -50,16 +53,19 @@ describe(`Temporal server restart (${mode}): runs in flight, the worker rides it
   const runs: Run[] = [];
   const outcomes = new Map<string, string>();
   let server: TemporalServer;
+  let serverDir: string;
   let worker: KillableWorker;
   let client: Client;
   let connection: Connection;
   let base: PipelineSpec;
   let restarts = 0;
+  let sigkills = 0;
   let workerAliveWhileDown = true;
 
   before(
     async () => {
-      server = await startTemporalServer(path.join(stackDir, unique('temporal-restart')));
+      serverDir = path.join(stackDir, unique('temporal-restart'));
+      server = await startTemporalServer(serverDir);
       base = reliabilitySpec();
       await provisionQuietly(base);
       // Run 0 waits on a long Glue job; run 1's job ends at once, so it is copying when the server goes down.
@@ -77,11 +83,13 @@ describe(`Temporal server restart (${mode}): runs in flight, the worker rides it
         action: { type: 'latency', ms: COPY_LATENCY_MS },
         count: 1,
       });
+      // A worker holding every secret, on this scenario's own server.
       worker = new KillableWorker(
-        stackWorkerEnv(taskQueue, {
+        {
+          ...secretWorkerEnv(taskQueue),
           TEMPORAL_ADDRESS: server.endpoints.address,
           GLUELINE_TEMPORAL_UI_URL: server.endpoints.uiUrl,
-        }),
+        },
         taskQueue,
       );
       await worker.start();
@@ -102,7 +110,11 @@ describe(`Temporal server restart (${mode}): runs in flight, the worker rides it
         { timeoutMs: 180_000, intervalMs: 200 },
       );
       for (let i = 0; i < RESTARTS; i++) {
-        await server.stop();
+        // The first cycle is a crash: whatever the server had not yet written to SQLite is lost with it.
+        if (i === 0) {
+          await server.kill();
+          sigkills++;
+        } else await server.stop();
         await sleep(DOWN_SECONDS * 1000);
         workerAliveWhileDown &&= worker.running;
         await server.start();
@@ -134,10 +146,11 @@ describe(`Temporal server restart (${mode}): runs in flight, the worker rides it
 
   test('the worker process survived every restart without being restarted itself', () => {
     assert.equal(restarts, RESTARTS);
+    assert.ok(sigkills >= 1, 'at least one restart cycle SIGKILLs the server');
     assert.equal(workerAliveWhileDown, true, `the worker exited while the server was down:\n${worker.output()}`);
     assert.equal(worker.running, true, `the worker exited:\n${worker.output()}`);
     assert.equal(worker.kills, 0);
-    recordFigure('restart', { serverRestarts: restarts, downSeconds: DOWN_SECONDS });
+    recordFigure('restart', { serverRestarts: restarts, serverSigkills: sigkills, downSeconds: DOWN_SECONDS });
   });
 
   test('every run in flight completed', () => {
@@ -164,5 +177,15 @@ describe(`Temporal server restart (${mode}): runs in flight, the worker rides it
       }
     }
     recordFigure('restart', { restartDuplicates: duplicates });
+  });
+
+  test("no secret in any history, the worker's or the gateway's log, or the crashed server's", async () => {
+    await worker.stop();
+    const ids = runs.map((r) => r.workflowId);
+    const places = scenarioPlaces(ids, worker.logFile, {
+      temporal: server.endpoints,
+      serverLog: path.join(serverDir, 'logs', 'temporal.log'),
+    });
+    assert.deepEqual(scanScenario('restart', places, ids[0]!), []);
   });
 });

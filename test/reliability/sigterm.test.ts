@@ -11,9 +11,11 @@ import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { pollUntil } from '../../devstack/testkit/poll';
-import { stackWorkerEnv } from '../../devstack/testkit/worker-process';
 import { unique } from '../../devstack/testkit/stack';
 import {
+  secretWorkerEnv,
+  scenarioPlaces,
+  scanScenario,
   KillableWorker,
   activityAttempts,
   landBatch,
@@ -56,7 +58,7 @@ describe(`SIGTERM during a long Glue wait (${mode}): graceful shutdown, a new wo
       const batch = await landBatch(spec, 'b-sigterm');
       await gateway.scriptJobRuns(spec.transform.jobName, [{ state: 'SUCCEEDED', afterSeconds: GLUE_SECONDS }]);
       ({ client, connection } = await temporalClient());
-      worker = new KillableWorker(stackWorkerEnv(taskQueue, { GLUELINE_SHUTDOWN_GRACE_SECONDS: '5' }), taskQueue);
+      worker = new KillableWorker({ ...secretWorkerEnv(taskQueue), GLUELINE_SHUTDOWN_GRACE_SECONDS: '5' }, taskQueue);
       await worker.start();
       workflowId = unique(pipelineWorkflowId(spec, batch));
       const handle = await client.workflow.start('csvPipeline', {
@@ -111,5 +113,10 @@ describe(`SIGTERM during a long Glue wait (${mode}): graceful shutdown, a new wo
     const timedOut = (history.events ?? []).filter((e) => e.activityTaskTimedOutEventAttributes).length;
     assert.equal(timedOut, 0);
     recordFigure('sigterm', { sigtermWaitAttempts: attempts.get('waitForGlueJobRun') ?? 0 });
+  });
+
+  test('no secret in its history or the worker, gateway and server logs', async () => {
+    await worker.stop();
+    assert.deepEqual(scanScenario('sigterm', scenarioPlaces([workflowId], worker.logFile), workflowId), []);
   });
 });

@@ -17,8 +17,10 @@ import { Client, Connection } from '@temporalio/client';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import { devtool, repoRoot } from '../../devstack/paths';
 import { freePort, type StackEndpoints } from '../../devstack/stack';
+import type { GatewayControl, HeldResponse } from '../../devstack/testkit/gateway';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { awsClientConfig, stack, stackDir } from '../../devstack/testkit/stack';
+import { secrets } from '../../devstack/testkit/scripted-pipeline';
 import { startWorker, waitForOutput, type WorkerProcess } from '../../devstack/testkit/worker-process';
 
 export {
@@ -55,7 +57,8 @@ export class KillableWorker {
 
   async start(): Promise<void> {
     this.worker = startWorker(this.env);
-    await waitForOutput(this.worker, 'glueline worker started');
+    // Bundling the workflows takes a minute or more on a loaded 2-core machine: a guard, not a measure.
+    await waitForOutput(this.worker, 'glueline worker started', 300_000);
   }
 
   private saveLog(): void {
@@ -224,4 +227,157 @@ export async function activityAttempts(client: Client, workflowId: string): Prom
 /** Sum of every request count (faulted ones included) for resources under `prefix`. */
 export function totalCalls(counts: Record<string, { count: number }>): number {
   return Object.values(counts).reduce((n, c) => n + c.count, 0);
+}
+
+/** One activity's completed attempt: its input, its result and the attempt that produced it. */
+export interface CompletedActivity {
+  input: Record<string, unknown>;
+  result: Record<string, unknown>;
+  attempt: number;
+}
+
+const decode = (payload: { data?: Uint8Array | null } | undefined) =>
+  JSON.parse(Buffer.from(payload?.data ?? []).toString('utf8')) as Record<string, unknown>;
+
+/** Every completed activity of `type` in a run's history (payloads are plain JSON: the test worker has no codec). */
+export async function completedActivities(
+  client: Client,
+  workflowId: string,
+  type: string,
+): Promise<CompletedActivity[]> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const scheduled = new Map<string, Record<string, unknown>>();
+  const attempts = new Map<string, number>();
+  const completed: CompletedActivity[] = [];
+  for (const e of history.events ?? []) {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s?.activityType?.name === type) scheduled.set(String(e.eventId), decode(s.input?.payloads?.[0]));
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) attempts.set(String(started.scheduledEventId), started.attempt ?? 1);
+    const done = e.activityTaskCompletedEventAttributes;
+    const input = done && scheduled.get(String(done.scheduledEventId));
+    if (done && input) {
+      const attempt = attempts.get(String(done.scheduledEventId)) ?? 1;
+      completed.push({ input, result: decode(done.result?.payloads?.[0]), attempt });
+    }
+  }
+  return completed;
+}
+
+/** An activity attempt in flight, as the server describes the run: what a kill at this moment interrupts. */
+export interface PendingAttempt {
+  activity: string;
+  attempt: number;
+  state: string;
+}
+
+/** The run's pending activities that a worker has started (state STARTED). */
+export async function startedActivities(client: Client, workflowId: string): Promise<PendingAttempt[]> {
+  const description = await client.workflow.getHandle(workflowId).describe();
+  return (description.raw.pendingActivities ?? [])
+    .map((a) => ({
+      activity: a.activityType?.name ?? '?',
+      attempt: a.attempt ?? 1,
+      state: String(a.state ?? ''),
+    }))
+    .filter((a) => a.state === 'PENDING_ACTIVITY_STATE_STARTED' || a.state === '2');
+}
+
+/** One kill in a held window: the held responses, and the activity attempt the kill interrupted. */
+export interface HeldKill {
+  window: string;
+  held: HeldResponse[];
+  activity: string;
+  attempt: number;
+}
+
+/**
+ * Waits until every `match` has a held response, checks that `activity` is in flight (the attempt the kill
+ * interrupts), SIGKILLs the worker and starts another, waits until the held requests' callers are gone, and
+ * releases the responses into the dead connections.
+ */
+export async function killWhileHeld(
+  context: { gateway: GatewayControl; worker: KillableWorker; client: Client; workflowId: string },
+  window: string,
+  activity: string,
+  matches: ((h: HeldResponse) => boolean)[],
+): Promise<HeldKill> {
+  const { gateway, worker, client, workflowId } = context;
+  const held: HeldResponse[] = [];
+  for (const match of matches) held.push(await gateway.waitForHold(match, 300_000));
+  const inFlight = (await startedActivities(client, workflowId)).filter((a) => a.activity === activity);
+  if (inFlight.length === 0) {
+    const all = JSON.stringify(await startedActivities(client, workflowId));
+    throw new Error(`${window}: the response is held but ${activity} is not in flight (in flight: ${all})`);
+  }
+  await worker.replace('SIGKILL');
+  for (const h of held) {
+    // The killed worker's connection closed: the released response reaches no one.
+    await gateway.waitForHold((x) => x.id === h.id && x.callerGone, 60_000);
+    await gateway.release(h.id);
+  }
+  return { window, held, activity, attempt: Math.max(...inFlight.map((a) => a.attempt)) };
+}
+
+/** One line of the report per held window: the kill, the attempt it interrupted, the one that finished, duplicates. */
+export function recordHeldWindow(kill: HeldKill, completedAttempt: number, duplicates: number): void {
+  recordFigure('held-window', {
+    window: kill.window,
+    activity: kill.activity,
+    interruptedAttempt: kill.attempt,
+    completedAttempt,
+    duplicates,
+  });
+}
+
+/** A text to scan for secrets, and where it came from. */
+export type ScanPlace = [where: string, text: string];
+
+/** Every `values` entry found in any place, as `<name> in <where>`. */
+export function scanForSecrets(places: ScanPlace[], values: Record<string, string> = secrets): string[] {
+  return places.flatMap(([where, text]) =>
+    Object.entries(values)
+      .filter(([, value]) => text.includes(value))
+      .map(([name]) => `${name} in ${where}`),
+  );
+}
+
+/**
+ * What a scenario leaves behind that a secret could leak into: its runs' histories (payloads decoded), its
+ * worker's log across all its lives, and the stack's gateway and Temporal server logs (or `serverLog`).
+ */
+export function scenarioPlaces(
+  workflowIds: string[],
+  workerLog: string,
+  options: { temporal?: StackEndpoints['temporal']; serverLog?: string } = {},
+): ScanPlace[] {
+  const read = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');
+  const logs = path.join(stackDir, 'logs');
+  return [
+    ...workflowIds.map((id): ScanPlace => [`history of ${id}`, historyText(id, options.temporal)]),
+    [`worker log ${workerLog}`, read(workerLog)],
+    ['gateway log', read(path.join(logs, 'gateway.log'))],
+    ['Temporal server log', read(options.serverLog ?? path.join(logs, 'temporal.log'))],
+  ];
+}
+
+/**
+ * Scans a scenario's places for the worker's secrets, records the figures, and returns what was found; first
+ * proves the scan sees each kind of place, by finding `canary` (a value known to be in the first history and
+ * the worker log) there.
+ */
+export function scanScenario(scenario: string, places: ScanPlace[], canary: string): string[] {
+  const control = scanForSecrets(places, { canary });
+  const history = places.find(([where]) => where.startsWith('history of'))?.[0];
+  const log = places.find(([where]) => where.startsWith('worker log'))?.[0];
+  for (const where of [history, log]) {
+    if (!control.includes(`canary in ${where}`)) {
+      throw new Error(
+        `the positive control found ${canary} only in ${control.join(', ') || 'nothing'}: not in ${where}`,
+      );
+    }
+  }
+  const found = scanForSecrets(places);
+  recordFigure('secrets-scan', { scenario, places: places.length, found: found.length, canaryFound: control.length });
+  return found;
 }

@@ -24,6 +24,7 @@ import {
   testInput,
   testSpec,
   WorkflowTestBed,
+  type Call,
   type FakeOptions,
 } from '../../devstack/testkit/workflow-harness';
 
@@ -56,7 +57,14 @@ const statuses = (result: PipelineProgress) => Object.fromEntries(result.steps.m
 
 describe('csvPipeline, happy path', () => {
   test('runs every step in order, regions in parallel, and returns durations, AWS ids and counts', async () => {
-    const fakes = fakeActivities({ crawlMs: 300 });
+    // Each curated crawl wait goes on until both have started: in parallel, both are in progress at once.
+    const curatedWaits = (calls: readonly Call[]) =>
+      calls.filter(
+        (c) => c.name === 'waitForCrawler' && (c.input as { crawlerName: string }).crawlerName.includes('curated'),
+      ).length;
+    const fakes = fakeActivities({
+      crawlUntil: { done: (i, calls) => !i.crawlerName.includes('curated') || curatedWaits(calls) >= 2 },
+    });
     const { worker, taskQueue } = await bed.worker(fakes);
     const input = testInput();
     const workflowId = pipelineWorkflowId(PipelineSpec.parse(input.spec), input.batch);

@@ -217,7 +217,10 @@ describe('csvPipeline, a failing step', () => {
 
   test('a failure in one region is notified at once, the other region still finishes, then the run fails', async () => {
     const { error, called, progress } = await bed.runToEnd('csvPipeline', testInput(), {
-      crawlMs: (i) => (i.crawlerName === 'sales-curated-euw1' ? 3_000 : 0),
+      // The replica's crawl goes on until the primary's failure was emailed.
+      crawlUntil: {
+        done: (i, calls) => i.crawlerName !== 'sales-curated-euw1' || calls.some((c) => c.name === 'sendFailureEmail'),
+      },
       fail: {
         startCrawler: (i: Input) =>
           i.crawlerName === 'sales-curated-use1' ? nonRetryable('EntityNotFoundException') : undefined,
