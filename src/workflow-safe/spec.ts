@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { partitionOf } from './aws-regions';
 import { copyManifestKey } from './layout';
 import { Reconcile, Thresholds } from './spec-guards';
+import { AUTO_COMMIT_SQL_DESCRIPTION, AUTO_COMMIT_SQL_EXAMPLES, refreshGroupProblems } from './spec-refresh';
 import { glueName, identifier, PollPolicy, DEFAULT_POLLING, Column, RegionSpec, s3Prefix } from './spec-parts';
 import { checkUserTransform, userTransformFields } from './user-transform';
 
@@ -134,6 +135,10 @@ export const PipelineSpec = z
               "batch with `COPY ... FROM '${copy_manifest_uri}' ... MANIFEST`: it names exactly this run's Parquet " +
               'in the region, where `${curated_uri}` would also load whatever an earlier run left under the prefix.',
           ),
+        autoCommitSql: z
+          .array(z.string().min(1).refine(usesOnlySqlVariables, SQL_VARIABLE_ERROR))
+          .optional()
+          .meta({ description: AUTO_COMMIT_SQL_DESCRIPTION, examples: AUTO_COMMIT_SQL_EXAMPLES }),
         reconcile: Reconcile.refine((r) => !r || !('sql' in r) || usesOnlySqlVariables(r.sql), {
           ...SQL_VARIABLE_ERROR,
           path: ['sql'],
@@ -300,25 +305,18 @@ export const PipelineSpec = z
       });
     }
     const targets = spec.regions.filter((r) => r.redshift);
-    sqls.forEach((sql, i) => {
-      // Reported once per statement, for the region where it comes out longest.
-      const sizes = targets.map((region) => {
-        const vars = longestSqlVariables(spec, region);
-        const filled = sql.replace(/\$\{(\w+)\}/g, (text, name: string) => vars[name as keyof typeof vars] ?? text);
-        return { region: region.region, bytes: new TextEncoder().encode(filled).length };
-      });
-      const longest = sizes.sort((a, b) => b.bytes - a.bytes)[0];
-      if (longest && longest.bytes > DATA_API_LIMITS.statementBytes) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['redshift', 'sql', i],
-          message:
-            `is ${longest.bytes} bytes in ${longest.region} with its variables filled in (a batch id of 63 ` +
-            `characters); the Redshift Data API takes at most ${DATA_API_LIMITS.statementBytes} bytes (100 KB) ` +
-            `per statement: split it, or move it into a stored procedure`,
-        });
-      }
-    });
+    // Reported once per statement, for the region where it comes out longest.
+    const longestOf = (sql: string) =>
+      targets
+        .map((region) => {
+          const vars = longestSqlVariables(spec, region);
+          const filled = sql.replace(/\$\{(\w+)\}/g, (text, name: string) => vars[name as keyof typeof vars] ?? text);
+          return { region: region.region, bytes: new TextEncoder().encode(filled).length };
+        })
+        .sort((a, b) => b.bytes - a.bytes)[0];
+    for (const { path, message } of refreshGroupProblems(spec.redshift, longestOf, DATA_API_LIMITS.statementBytes)) {
+      ctx.addIssue({ code: 'custom', path, message });
+    }
     if (spec.redshift && !spec.regions.some((r) => r.redshift)) {
       ctx.addIssue({
         code: 'custom',

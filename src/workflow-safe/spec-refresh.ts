@@ -1,0 +1,118 @@
+/**
+ * The refresh's two groups of statements and Redshift's transaction rules for them. `redshift.sql` runs in
+ * one transaction (BatchExecuteStatement, or ExecuteStatement for a single statement); `redshift.autoCommitSql`
+ * runs first, each statement by an ExecuteStatement of its own, committed as it ends: the place for what
+ * Redshift refuses inside a transaction block (external-table DDL such as `ALTER TABLE ... ADD PARTITION`,
+ * `VACUUM`) or what would end the transaction early (`TRUNCATE`, a `CALL` to a procedure that commits).
+ * Kept beside spec.ts, which declares the field and calls the check; pure and deterministic.
+ */
+
+/** The description of `redshift.autoCommitSql`, for the schema and the generated reference. */
+export const AUTO_COMMIT_SQL_DESCRIPTION =
+  'Statements that cannot run inside a transaction block, run before `sql` in every region that has a ' +
+  'Redshift target, each by an ExecuteStatement call of its own and committed as it ends (a failed one stops ' +
+  'the refresh; those before it stay committed): external-table DDL (`ALTER TABLE ... ADD PARTITION`, ' +
+  '`CREATE EXTERNAL TABLE`), `INSERT` into an external table, `VACUUM`, `TRUNCATE`, a `CALL` to a procedure ' +
+  'that COMMITs or TRUNCATEs. Same `${name}` variables as `sql`. Left out: none.';
+
+/** Examples of `redshift.autoCommitSql`, for the generated reference. */
+export const AUTO_COMMIT_SQL_EXAMPLES = [
+  ["call orders_mart.prepare_batch('${batch_id}')"],
+  ["alter table spectrum.events add if not exists partition (batch_id='${batch_id}') location '${curated_uri}'"],
+];
+
+/** ALTER TABLE clauses that only external (Spectrum) tables have. */
+const EXTERNAL_ALTER =
+  /^alter\s+table\s+(?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))?\s+(?:add\s+(?:if\s+not\s+exists\s+)?partition\b|drop\s+partition\b|partition\s*\(|set\s+(?:location|file\s+format|table\s+properties)\b)/i;
+
+/** Statements Redshift will not run, or not roll back, inside a transaction block, with why (Redshift's docs). */
+const RULES: { pattern: RegExp; name: (m: RegExpExecArray) => string; why: string }[] = [
+  {
+    pattern: /^(create|alter|drop)\s+external\s+table\b/i,
+    name: (m) => `${m[1]!.toUpperCase()} EXTERNAL TABLE`,
+    why: 'Redshift refuses external-table DDL inside a transaction block',
+  },
+  {
+    pattern: EXTERNAL_ALTER,
+    name: () => 'ALTER TABLE on an external table',
+    why: 'Redshift refuses ALTER TABLE on an external table inside a transaction block',
+  },
+  {
+    pattern: /^alter\s+table\s+\S+\s+append\b/i,
+    name: () => 'ALTER TABLE APPEND',
+    why: 'Redshift refuses ALTER TABLE APPEND inside a transaction block',
+  },
+  {
+    pattern: /^(vacuum|create\s+database|drop\s+database)\b/i,
+    name: (m) => m[1]!.replace(/\s+/g, ' ').toUpperCase(),
+    why: 'Redshift refuses it inside a transaction block',
+  },
+  {
+    pattern: /^truncate\b/i,
+    name: () => 'TRUNCATE',
+    why: 'Redshift commits the transaction a TRUNCATE runs in, so the statements before it could not be rolled back',
+  },
+];
+
+/** `sql` without leading comments and blank space. */
+const statementText = (sql: string) => sql.replace(/^(?:\s*(?:--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/))*\s*/, '');
+
+/**
+ * What makes `sql` unfit for a transaction block on Redshift (its name and why), or undefined when nothing
+ * that can be told from its text does. A `CALL` cannot be judged by its text: a procedure that COMMITs or
+ * TRUNCATEs fails inside the transaction, and belongs in autoCommitSql.
+ */
+export function nonTransactionalStatement(sql: string): { name: string; why: string } | undefined {
+  const text = statementText(sql);
+  for (const rule of RULES) {
+    const m = rule.pattern.exec(text);
+    if (m) return { name: rule.name(m), why: rule.why };
+  }
+  return undefined;
+}
+
+/** A problem with the refresh's statements, at its path under the spec. */
+export interface RefreshProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * Problems with the refresh groups: a statement in `redshift.sql` that cannot run in its transaction, and a
+ * statement of either group over the Data API's 100 KB with its variables filled in.
+ * @param longest the longest `sql` becomes in any region, in bytes, and where
+ */
+export function refreshGroupProblems(
+  redshift: { sql: string[]; autoCommitSql?: string[] } | undefined,
+  longest: (sql: string) => { region: string; bytes: number } | undefined,
+  maxBytes: number,
+): RefreshProblem[] {
+  if (!redshift) return [];
+  const problems: RefreshProblem[] = [];
+  redshift.sql.forEach((sql, i) => {
+    const found = nonTransactionalStatement(sql);
+    if (!found) return;
+    problems.push({
+      path: ['redshift', 'sql', i],
+      message:
+        `is ${found.name} (${statementText(sql).slice(0, 80)}), which cannot run in the refresh's transaction: ` +
+        `${found.why}. Move it to redshift.autoCommitSql, which runs each statement on its own before the ` +
+        'transaction',
+    });
+  });
+  const groups = [['sql', redshift.sql] as const, ['autoCommitSql', redshift.autoCommitSql ?? []] as const];
+  for (const [field, sqls] of groups) {
+    sqls.forEach((sql, i) => {
+      const size = longest(sql);
+      if (!size || size.bytes <= maxBytes) return;
+      problems.push({
+        path: ['redshift', field, i],
+        message:
+          `is ${size.bytes} bytes in ${size.region} with its variables filled in (a batch id of 63 characters); ` +
+          `the Redshift Data API takes at most ${maxBytes} bytes (100 KB) per statement: split it, or move it ` +
+          'into a stored procedure',
+      });
+    });
+  }
+  return problems;
+}
