@@ -116,3 +116,50 @@ export function refreshGroupProblems(
   }
   return problems;
 }
+
+/** A COPY's source bucket (when written out, not a variable), whether its format is columnar, and its REGION. */
+function copySource(sql: string): { bucket: string; columnar: boolean; region?: string } | undefined {
+  const text = statementText(sql);
+  const from = /^copy\b[\s\S]*?\bfrom\s+'s3:\/\/([^/'$]+)/i.exec(text);
+  if (!from) return undefined;
+  const region = /\bregion\s+(?:as\s+)?'([^']+)'/i.exec(text)?.[1];
+  return { bucket: from[1]!, columnar: /\b(parquet|orc)\b/i.test(text), region };
+}
+
+/**
+ * A refresh COPY that reads a bucket the spec puts in another region than the Redshift target it runs on:
+ * Redshift reads Parquet and ORC only from its own region (REGION is refused for columnar formats), and other
+ * formats from another region only with REGION naming it.
+ */
+export function copyRegionProblems(spec: {
+  regions: { region: string; rawBucket: string; curatedBucket: string; redshift?: unknown }[];
+  redshift?: { sql: string[]; autoCommitSql?: string[] };
+}): RefreshProblem[] {
+  if (!spec.redshift) return [];
+  const bucketRegion = new Map(
+    spec.regions.flatMap((r) => [[r.rawBucket, r.region] as const, [r.curatedBucket, r.region] as const]),
+  );
+  const problems: RefreshProblem[] = [];
+  const groups = [['sql', spec.redshift.sql] as const, ['autoCommitSql', spec.redshift.autoCommitSql ?? []] as const];
+  for (const [field, sqls] of groups) {
+    sqls.forEach((sql, i) => {
+      const copy = copySource(sql);
+      const home = copy && bucketRegion.get(copy.bucket);
+      if (!copy || !home) return;
+      const away = spec.regions.find((r) => r.redshift && r.region !== home && (copy.columnar || copy.region !== home));
+      if (!away) return;
+      problems.push({
+        path: ['redshift', field, i],
+        message:
+          `is a COPY from s3://${copy.bucket}, which the spec puts in ${home}, but it also runs on the Redshift ` +
+          `target in ${away.region}: ` +
+          (copy.columnar
+            ? 'Redshift COPY reads Parquet and ORC only from a bucket in its own region (REGION is refused for ' +
+              "columnar formats). Read the region's own copy: FROM '${copy_manifest_uri}' ... MANIFEST"
+            : `Redshift COPY reads another region's bucket only with REGION '${home}'. Add it, or read the ` +
+              "region's own copy: FROM '${copy_manifest_uri}' ... MANIFEST"),
+      });
+    });
+  }
+  return problems;
+}

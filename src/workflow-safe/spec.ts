@@ -8,7 +8,12 @@ import { z } from 'zod';
 import { partitionOf } from './aws-regions';
 import { copyManifestKey } from './layout';
 import { Reconcile, Thresholds } from './spec-guards';
-import { AUTO_COMMIT_SQL_DESCRIPTION, AUTO_COMMIT_SQL_EXAMPLES, refreshGroupProblems } from './spec-refresh';
+import {
+  AUTO_COMMIT_SQL_DESCRIPTION,
+  AUTO_COMMIT_SQL_EXAMPLES,
+  copyRegionProblems,
+  refreshGroupProblems,
+} from './spec-refresh';
 import { glueName, identifier, PollPolicy, DEFAULT_POLLING, Column, RegionSpec, s3Prefix } from './spec-parts';
 import { checkUserTransform, userTransformFields } from './user-transform';
 
@@ -314,7 +319,11 @@ export const PipelineSpec = z
           return { region: region.region, bytes: new TextEncoder().encode(filled).length };
         })
         .sort((a, b) => b.bytes - a.bytes)[0];
-    for (const { path, message } of refreshGroupProblems(spec.redshift, longestOf, DATA_API_LIMITS.statementBytes)) {
+    const refreshProblems = [
+      ...refreshGroupProblems(spec.redshift, longestOf, DATA_API_LIMITS.statementBytes),
+      ...copyRegionProblems(spec),
+    ];
+    for (const { path, message } of refreshProblems) {
       ctx.addIssue({ code: 'custom', path, message });
     }
     if (spec.redshift && !spec.regions.some((r) => r.redshift)) {

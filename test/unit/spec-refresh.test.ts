@@ -93,4 +93,51 @@ describe('the refresh groups: transactional sql and autoCommitSql', () => {
         "'s3://cur-a/_glueline/copy-manifests/orders/b-1.manifest'",
     ]);
   });
+
+  test("a COPY from another region's bucket is refused with the region and the fix; the region's own copy is not", () => {
+    const twoRegions: PipelineSpecInput = {
+      ...base,
+      regions: [
+        ...base.regions,
+        {
+          region: 'eu-west-1',
+          rawBucket: 'raw-b',
+          curatedBucket: 'cur-b',
+          glueDatabase: 'db',
+          curatedCrawler: 'cur-b',
+          redshift: { workgroupName: 'wg', database: 'dev' },
+        },
+      ],
+    };
+    const problemsIn = (sql: string[]) => {
+      try {
+        parseOrExplain(PipelineSpec, { ...twoRegions, redshift: { sql } }, 'spec');
+      } catch (err) {
+        assert.ok(err instanceof SpecValidationError);
+        return err.problems;
+      }
+      return [];
+    };
+    const parquet = problemsIn([
+      'delete from t',
+      "copy t from 's3://cur-a/orders/batch_id=${batch_id}/' iam_role default format as parquet",
+    ]);
+    assert.equal(parquet.length, 1, parquet.join('\n'));
+    assert.match(
+      parquet[0]!,
+      /^spec\.redshift\.sql\[1\]: .*is a COPY from s3:\/\/cur-a, which the spec puts in us-east-1, but it also runs on the Redshift target in eu-west-1: Redshift COPY reads Parquet and ORC only from a bucket in its own region \(REGION is refused for columnar formats\)\. Read the region's own copy: FROM '\$\{copy_manifest_uri\}'/,
+    );
+    const csv = problemsIn(["copy t from 's3://raw-b/raw/' iam_role default csv"]);
+    assert.match(
+      csv[0]!,
+      /s3:\/\/raw-b, which the spec puts in eu-west-1, .*in us-east-1: .*only with REGION 'eu-west-1'/,
+    );
+    assert.deepEqual(problemsIn(["copy t from 's3://raw-b/raw/' iam_role default csv region 'eu-west-1'"]), []);
+    assert.deepEqual(
+      problemsIn(["copy t from '${copy_manifest_uri}' iam_role default format as parquet manifest"]),
+      [],
+    );
+    // A bucket the spec does not name: its region is unknown here.
+    assert.deepEqual(problemsIn(["copy t from 's3://elsewhere/x/' iam_role default format as parquet"]), []);
+  });
 });
