@@ -226,9 +226,11 @@ export function renderSpecReference(): string {
     const s = schema.properties![key]!;
     out.push('', `## \`${key}\``, '', s.description ?? '', '', ...table(fields, examples, missing), '');
     const block = exampleBlock(key);
-    const text = block?.text ?? stringifyYaml({ [key]: s.default }).trimEnd();
+    // A section with no default (optional, off when left out) shows its own example instead.
+    const own = s.default === undefined ? s.examples?.[0] : undefined;
+    const text = block?.text ?? stringifyYaml({ [key]: own ?? s.default }).trimEnd();
     out.push(
-      block ? `From [${block.file}](../${block.file}):` : 'Its defaults, written out:',
+      block ? `From [${block.file}](../${block.file}):` : own ? 'For example:' : 'Its defaults, written out:',
       '',
       '```yaml',
       text,

@@ -181,6 +181,8 @@ export function fakeActivities(options: FakeOptions = {}): GluelineActivities & 
     cancelStatement: wrap('cancelStatement', async (input) => ({ statementId: input.statementId, cancelled: true })),
     sendFailureEmail: wrap('sendFailureEmail', async () => ({ messageId: '<fake@glueline>' })),
     postFailureWebhook: wrap('postFailureWebhook', async () => ({ status: 200 })),
+    // Nothing ran: a freshness test replaces it with the runs it plays.
+    checkFreshness: wrap('checkFreshness', async () => ({})),
   };
   // As createActivities does: failures carry the attempt they happened on.
   return Object.assign(reportingAttempts(activities), { calls });

@@ -1,6 +1,7 @@
 /** All of glueline's activities, built from injected clients and settings. */
 import { createCrawlerActivities } from './crawler';
 import { reportingAttempts } from './errors';
+import { createFreshnessActivities } from './freshness';
 import { createGlueActivities } from './glue';
 import { createNotifyActivities } from './notify';
 import { createRedshiftActivities } from './redshift';
@@ -19,5 +20,6 @@ export function createActivities(deps: ActivityDeps): GluelineActivities {
     ...createCrawlerActivities(deps),
     ...createRedshiftActivities(deps),
     ...createNotifyActivities(deps),
+    ...createFreshnessActivities(),
   });
 }

@@ -33,15 +33,18 @@ const idPart = (s: string) =>
     .join('');
 
 /**
- * The notification's id, without angle brackets: `notify.<kind>.<workflow id>.<run id>.<step>@glueline`. It
+ * The notification's id, without angle brackets: `notify.<kind>.<workflow id>.<run id>.<step>@glueline` (the
+ * freshness watch's: `notify.freshness-missed.<workflow id>.freshness@<deadline>@glueline`). It
  * depends only on the run and the failure, so every attempt of the activity (and the webhook) uses the same one.
  */
 export function notificationId(
   notice: Pick<FailureNotice, 'workflowId' | 'runId' | 'step' | 'refused' | 'kind'>,
 ): string {
   // A warning is a notice of its own: never taken for the run's failure notice, nor it for a warning.
-  const kind = notice.refused ? 'refused' : notice.kind === 'warning' ? 'warning' : 'failure';
-  const left = ['notify', kind, idPart(notice.workflowId), idPart(notice.runId), idPart(notice.step)].join('.');
+  const kind = notice.refused ? 'refused' : (notice.kind ?? 'failure');
+  // The freshness watch continues as new at each deadline: its notices are fixed by the window (the step), not the run.
+  const run = kind.startsWith('freshness') ? [] : [idPart(notice.runId)];
+  const left = ['notify', kind, idPart(notice.workflowId), ...run, idPart(notice.step)].join('.');
   if (left.length <= MAX_READABLE) return `${left}@glueline`;
   return `notify.${kind}.${createHash('sha256').update(left).digest('hex').slice(0, 40)}@glueline`;
 }

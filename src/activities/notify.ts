@@ -7,6 +7,7 @@ import { emailFailed, invalidInput, webhookFailed } from '../workflow-safe/failu
 import type { FailureNotice, GluelineActivities, SentEmail } from '../workflow-safe/activity-types';
 import type { ActivityDeps } from './deps';
 import { runUrl, shellWord } from '../temporal/run-links';
+import { emailHtml, escapeHtml, freshnessEmail, freshnessSubject, isFreshnessNotice } from './notify-freshness';
 import { earlierAcceptance, markerOf, messageIdHeader, notificationId, recordAcceptance } from './notify-record';
 
 /** How long one webhook POST may take. */
@@ -40,6 +41,7 @@ function redactDeep<T>(value: T, secrets: readonly string[]): T {
 const stepName = (step: string) => step.split('@')[0] ?? step;
 
 export function failureSubject(notice: FailureNotice): string {
+  if (isFreshnessNotice(notice)) return freshnessSubject(notice);
   if (notice.kind === 'warning')
     return `[glueline] warning: ${notice.pipeline} batch ${notice.batchId} crossed a limit at ${notice.step}`;
   if (notice.refused)
@@ -70,9 +72,6 @@ export function redriveCommands(
   };
 }
 
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
 /** What a refused run's email says to do instead of a redrive: nothing ran, so there is no step to re-run from. */
 const REFUSED_FIX =
   'Nothing ran. Fix the spec or the batch as the error says (the schedule, or the landing folder), then start the batch again.';
@@ -83,6 +82,7 @@ export function failureEmail(
   notice: FailureNotice,
 ): { subject: string; text: string; html: string } {
   const url = noticeRunUrl(deps, notice);
+  if (isFreshnessNotice(notice)) return freshnessEmail(notice, url);
   const redrive = redriveCommands(deps, notice);
   const facts: [string, string][] = [
     ['Pipeline', notice.pipeline],
@@ -130,16 +130,7 @@ export function failureEmail(
           ]),
   ].join('\n');
   const h = escapeHtml;
-  const html = [
-    '<!doctype html><html><body style="font-family:sans-serif">',
-    `<h2>${h(headline)}</h2>`,
-    '<table cellpadding="4" style="border-collapse:collapse">',
-    ...facts.map(
-      ([k, v]) =>
-        `<tr><th align="left" valign="top">${h(k)}</th><td style="white-space:pre-wrap;font-family:monospace">${h(v)}</td></tr>`,
-    ),
-    '</table>',
-    `<p><a href="${h(url)}">Open the run in the Temporal UI</a><br><code>${h(url)}</code></p>`,
+  const html = emailHtml(headline, facts, url, 'Open the run in the Temporal UI', [
     ...(warning
       ? []
       : notice.refused
@@ -151,8 +142,7 @@ export function failureEmail(
             `<pre>${h(redrive.temporal)}</pre>`,
             `<p>${h(redrive.temporalInput)}</p>`,
           ]),
-    '</body></html>',
-  ].join('\n');
+  ]);
   return { subject: failureSubject(notice), text, html };
 }
 
@@ -248,7 +238,7 @@ async function postFailureWebhook(deps: ActivityDeps, raw: FailureNotice): Promi
     notificationId: notificationId(notice),
     summary: failureSubject(notice),
     runUrl: noticeRunUrl(deps, notice),
-    redrive: notice.kind === 'warning' ? undefined : redriveCommands(deps, notice),
+    redrive: (notice.kind ?? 'failure') === 'failure' ? redriveCommands(deps, notice) : undefined,
   };
   // The email's Message-ID, as the key a receiver dedupes retried POSTs by.
   const headers: Record<string, string> = {

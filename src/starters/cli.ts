@@ -10,6 +10,7 @@ import { packageVersion } from '../package-root';
 import type { CommandIo } from './common';
 import { parseCommandArgs, processIo, UsageError } from './common';
 import { devstackCommand } from './devstack';
+import { freshnessCommand } from './freshness';
 import { listCommand } from './list';
 import { provisionCommand } from './provision';
 import { queryCommand } from './query';
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, (args: string[], io: CommandIo) => Promise<number
   schedule: scheduleCommand,
   's3-events': s3EventsCommand,
   provision: provisionCommand,
+  freshness: freshnessCommand,
   worker: workerCommand,
   devstack: devstackCommand,
 };
@@ -72,6 +74,7 @@ export const usage = `usage: glueline <command> [options]     (glueline <command
   schedule  create, update, pause, unpause, trigger, delete or describe a schedule for a prefix
   s3-events start a batch's run when its files land: consume S3 ObjectCreated events from SQS
   provision create or update what a spec needs in AWS (buckets, Glue databases, crawlers, the job); also npm run provision
+  freshness start, update or stop the pipeline's freshness watch (spec freshness): glueline freshness --spec <file>
   worker    run the worker that executes the runs (npm run worker in a checkout)
   devstack  the local stack: up, down, status (in a checkout), env (its settings as export lines)
 

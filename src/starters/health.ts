@@ -4,6 +4,7 @@
  * (runs found by the GluelinePipeline search attribute) and each run's progress query, or its result.
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { FRESHNESS_QUERY, freshnessWorkflowId, type FreshnessState } from '../workflow-safe/freshness';
 import { PROGRESS_QUERY, WorkflowType, type PipelineProgress } from '../workflow-safe/pipeline';
 import { parseCommandArgs, UsageError, withClient, type CommandIo } from './common';
 import { formatDuration } from './progress-view';
@@ -12,7 +13,10 @@ export const healthUsage = `usage: npm run glueline -- health --pipeline <name> 
 
 Lists the pipeline's most recent csvPipeline runs, newest first (default 20): status, rows in, out and
 rejected (with the rejected share), each region's reconciliation (rows counted after the refresh against
-rowsOut), warnings, the step a failed run failed at, and how long it took. --json prints one JSON document.
+rowsOut), warnings, the step a failed run failed at, and how long it took. First, the freshness watch's state
+when the spec has a freshness section (glueline freshness): the rule, fresh or missed (each missed window and
+what was found), the last good batch and the next deadline. --json prints one JSON document: {pipeline,
+freshness, batches}.
 The progress of a closed run comes from a worker replaying it; with none running, a completed run's result.
 
 the same with the temporal CLI:
@@ -53,9 +57,11 @@ export async function healthCommand(args: string[], io: CommandIo): Promise<numb
   const limit = Number(values.limit ?? 20);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
     throw new UsageError(`--limit ${values.limit} is not a whole number from 1 to 1000`);
-  const batches = await withClient((client) => recentBatches(client, pipeline, limit));
-  if (values.json) io.out(JSON.stringify({ pipeline, batches }, null, 2));
-  else for (const line of formatHealth(pipeline, batches)) io.out(line);
+  const [batches, freshness] = await withClient((client) =>
+    Promise.all([recentBatches(client, pipeline, limit), freshnessOf(client, pipeline)]),
+  );
+  if (values.json) io.out(JSON.stringify({ pipeline, freshness: freshness ?? null, batches }, null, 2));
+  else for (const line of [...formatFreshness(freshness), ...formatHealth(pipeline, batches)]) io.out(line);
   return batches[0]?.status === 'failed' ? 1 : 0;
 }
 
@@ -130,5 +136,38 @@ export function formatHealth(pipeline: string, batches: BatchHealth[]): string[]
       const took = b.durationMs === undefined ? '' : formatDuration(b.durationMs);
       return [b.batchId, b.status, took, rows, recon, warned, failed].filter(Boolean).join('  ');
     }),
+  ];
+}
+
+/** The freshness watch's state; undefined when the pipeline has none running (or no worker answers). */
+export async function freshnessOf(client: Client, pipeline: string): Promise<FreshnessState | undefined> {
+  const handle = client.workflow.getHandle(freshnessWorkflowId(pipeline));
+  const running = await handle.describe().then(
+    (d) => d.status.name === 'RUNNING',
+    () => false,
+  );
+  if (!running) return undefined;
+  return handle.query<FreshnessState>(FRESHNESS_QUERY).catch((err: unknown) => {
+    throw new Error(
+      `the freshness watch ${handle.workflowId} runs but did not answer its query (${(err as Error).message}): ` +
+        'start a worker (glueline worker) and try again',
+    );
+  });
+}
+
+const batchText = (b: { batchId: string; completedAt: string }) => `${b.batchId} (completed ${b.completedAt})`;
+
+/** The freshness lines of `health`: the rule, fresh or missed, the last good batch, the next deadline. */
+export function formatFreshness(state: FreshnessState | undefined): string[] {
+  if (!state) return ['freshness: no watch (no freshness section in the spec, or glueline freshness was not run)'];
+  const status =
+    state.status === 'missed'
+      ? `MISSED ${state.missed.length} window(s)`
+      : state.status === 'fresh'
+        ? 'fresh'
+        : 'waiting for the first deadline';
+  return [
+    `freshness: a batch ${state.rule}: ${status}; last good batch ${state.lastGood ? batchText(state.lastGood) : 'none'}; next deadline ${state.nextDeadline}`,
+    ...state.missed.map((m) => `  missed ${m.start} to ${m.end}: ${m.found}: ${m.detail}`),
   ];
 }

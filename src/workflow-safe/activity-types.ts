@@ -3,6 +3,7 @@
  * (`proxyActivities<GluelineActivities>`), `createActivities(deps)` implements it, and the compiler
  * keeps the two in step. Every input is plain JSON (it lands in workflow history): never a secret.
  */
+import type { CheckFreshnessInput, FreshnessFindings } from './freshness';
 import type { GlueManifest } from './layout';
 import type { CrawlJoin } from './pipeline';
 import type { PollPolicy, RedshiftTarget } from './spec';
@@ -231,8 +232,12 @@ export interface StatementResult {
 
 /** Everything the team needs to act on a failure. Built by the workflow, sent by the notify activities. */
 export interface FailureNotice {
-  /** A failure of the run, or a warning (a `warn` limit crossed; the run goes on). @default 'failure' */
-  kind?: 'failure' | 'warning';
+  /**
+   * A failure of the run, a warning (a `warn` limit crossed; the run goes on), or the freshness watch's notices: a
+   * window passed with no batch completed (`freshness-missed`), data arrived again (`freshness-back`).
+   * @default 'failure'
+   */
+  kind?: NoticeKind;
   pipeline: string;
   batchId: string;
   /** The failed step, with its region where it runs per region (`crawl-curated@eu-west-1`). */
@@ -261,6 +266,9 @@ export interface FailureNotice {
    */
   refused?: { trigger: RunTrigger };
 }
+
+/** What a notice tells. */
+export type NoticeKind = 'failure' | 'warning' | 'freshness-missed' | 'freshness-back';
 
 /** Who started a run that nobody watched start. */
 export type RunTrigger = 'schedule' | 's3-event';
@@ -314,4 +322,7 @@ export interface GluelineActivities {
   sendFailureEmail(notice: FailureNotice): Promise<SentEmail>;
   /** POSTs the notice as JSON to spec.notify.webhook.url. */
   postFailureWebhook(notice: FailureNotice): Promise<{ status: number }>;
+
+  /** The freshness watch's look at a pipeline's runs (Temporal visibility): what completed, failed or runs. */
+  checkFreshness(input: CheckFreshnessInput): Promise<FreshnessFindings>;
 }

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { partitionOf } from './aws-regions';
 import { copyManifestKey } from './layout';
+import { Freshness } from './spec-freshness';
 import { Reconcile, Thresholds } from './spec-guards';
 import {
   AUTO_COMMIT_SQL_DESCRIPTION,
@@ -226,6 +227,11 @@ export const PipelineSpec = z
     thresholds: Thresholds.optional().describe(
       'Limits on rejected rows, rows in and files per batch, each failing the run or warning (docs/guards.md).',
     ),
+    freshness: Freshness.optional()
+      .describe(
+        'When a batch is expected: a watch run by Temporal notifies when a window passes without one (docs/guards.md).',
+      )
+      .meta({ examples: [{ by: '07:00', timeZone: 'Europe/Berlin' }] }),
     copy: z
       .strictObject({
         concurrency: z.number().int().min(1).max(64).default(8).describe('Objects copied at once.'),

@@ -2,3 +2,4 @@
 export { csvPipeline, pipelineStep } from './csv-pipeline';
 export { progressQuery } from './runner';
 export { scheduledCsvPipeline } from './scheduled';
+export { freshnessWatch } from './freshness-watch';
