@@ -1,16 +1,28 @@
 /**
  * P2, throughput: many csvPipeline runs at once with instant activities on one in-process worker.
  * Pipelines/s and activities/s, the worker's (bench process's) CPU and RSS, the dev server's CPU and
- * RSS from /proc, for several worker options and the dev server's SQLite pragmas. Baseline: the first
- * configuration (SDK defaults, dev server defaults), in the same run.
+ * RSS from /proc, for several worker options and the dev server's SQLite pragmas. The configurations on one
+ * dev-server database take turns within each repetition (interleaved), so load from other work falls on all
+ * alike; figures are medians with min–max. Headline: glueline's worker defaults against the SDK's defaults.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  type WorkerOptions,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { testInput } from '../devstack/testkit/workflow-harness';
 import { instantWorker } from './instant-activities';
-import { barChart, figure, fmt, type BenchContext, type BenchResult } from './support';
+import {
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_MAX_CACHED_WORKFLOWS,
+  DEFAULT_MAX_CONCURRENT_ACTIVITIES,
+} from '../src/worker/config';
+import { tuningOptions } from '../src/worker';
+import { barChart, fmt, median, medianCell, medianFigure, type BenchContext, type BenchResult } from './support';
 import { stackClient } from '../devstack/testkit/stack';
 
 interface Config {
@@ -27,9 +39,20 @@ const TUNED: Partial<WorkerOptions> = {
   maxCachedWorkflows: 1000,
 };
 
+/** What src/worker.ts runs with when nothing is set in its environment. */
+const GLUELINE_DEFAULTS = tuningOptions({
+  maxCachedWorkflows: DEFAULT_MAX_CACHED_WORKFLOWS,
+  maxConcurrentActivityTaskExecutions: DEFAULT_MAX_CONCURRENT_ACTIVITIES,
+  heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS,
+});
+
+const SDK_DEFAULTS = 'SDK defaults, SQLite defaults';
+const GLUELINE = `glueline worker defaults (cache ${DEFAULT_MAX_CACHED_WORKFLOWS}, ${DEFAULT_MAX_CONCURRENT_ACTIVITIES} activity slots)`;
+
+/** In groups of one dev-server configuration each (a stack restart between groups); first group first. */
 const CONFIGS: Config[] = [
-  { label: 'SDK defaults, SQLite defaults', worker: {} },
-  { label: 'cache 50 workflows', worker: { maxCachedWorkflows: 50 } },
+  { label: SDK_DEFAULTS, worker: {} },
+  { label: GLUELINE, worker: GLUELINE_DEFAULTS },
   { label: 'tuned worker (WFT 100, polls 20, cache 1000)', worker: TUNED },
   {
     label: 'tuned worker + journal_mode=wal, synchronous=NORMAL',
@@ -45,6 +68,8 @@ const CONFIGS: Config[] = [
 
 interface Sample {
   label: string;
+  /** Which repetition (1-based): every configuration of a group runs once per repetition, in turn. */
+  rep: number;
   pipelines: number;
   seconds: number;
   pipelinesPerSecond: number;
@@ -83,126 +108,157 @@ function serverPid(stackDir: string): number {
   return parts.find((p) => p.name === 'temporal')!.pid;
 }
 
+/** One sample: `n` pipelines at once on a fresh worker with `config`'s options, after one warm-up pipeline. */
+async function sample(
+  ctx: BenchContext,
+  bundle: WorkflowBundleWithSourceMap,
+  config: Config,
+  n: number,
+  rep: number,
+): Promise<Sample> {
+  const taskQueue = `bench-p2-${Date.now().toString(36)}`;
+  const {
+    worker,
+    connection: native,
+    activities,
+  } = await instantWorker(ctx.stack.temporal.address, bundle, taskQueue, config.worker);
+  const { client, connection } = await stackClient(ctx.stack);
+  const pid = serverPid(ctx.stackDir);
+  try {
+    return await worker.runUntil(async () => {
+      // Warm-up: one pipeline, so the bundle is loaded before the clock starts.
+      await client.workflow.execute('csvPipeline', { taskQueue, workflowId: `${taskQueue}-warm`, args: [testInput()] });
+      const callsBefore = activities.calls.length;
+      const cpu0 = process.cpuUsage();
+      const server0 = procCpuSeconds(pid);
+      const written0 = procWriteBytes(pid);
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          client.workflow.execute('csvPipeline', { taskQueue, workflowId: `${taskQueue}-${i}`, args: [testInput()] }),
+        ),
+      );
+      const seconds = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      return {
+        label: config.label,
+        rep,
+        pipelines: n,
+        seconds,
+        pipelinesPerSecond: n / seconds,
+        activitiesPerSecond: (activities.calls.length - callsBefore) / seconds,
+        workerCores: (cpu.user + cpu.system) / 1e6 / seconds,
+        workerRssMiB: process.memoryUsage().rss / 2 ** 20,
+        serverCores: (procCpuSeconds(pid) - server0) / seconds,
+        serverRssMiB: procRssMiB(pid),
+        serverWriteKiBPerPipeline: (procWriteBytes(pid) - written0) / 1024 / n,
+        loadAverage: os.loadavg()[0]!,
+      };
+    });
+  } finally {
+    await connection.close();
+    await native.close();
+  }
+}
+
 export async function p2Throughput(ctx: BenchContext): Promise<BenchResult> {
   const n = ctx.quick ? 40 : 150;
+  const reps = ctx.quick ? 3 : 5;
   const bundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('./workflows'),
     logger: new DefaultLogger('WARN'),
   });
   const samples: Sample[] = [];
-  let pragmas: string | undefined;
-  for (const config of CONFIGS) {
-    const wanted = (config.sqlitePragmas ?? []).join(',');
-    if (wanted !== (pragmas ?? '')) {
+  const groups = new Map<string, Config[]>();
+  for (const c of CONFIGS) {
+    const key = (c.sqlitePragmas ?? []).join(',');
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  let pragmas = '';
+  for (const [wanted, configs] of groups) {
+    if (wanted !== pragmas) {
       ctx.log(`p2: restarting the stack with SQLite pragmas ${wanted || '(defaults)'}`);
-      ctx.stack = await ctx.restartStack({ sqlitePragmas: config.sqlitePragmas });
+      ctx.stack = await ctx.restartStack({ sqlitePragmas: wanted ? wanted.split(',') : [] });
     }
     pragmas = wanted;
-    ctx.log(`p2: ${n} pipelines at once: ${config.label}`);
-    const taskQueue = `bench-p2-${Date.now().toString(36)}`;
-    const {
-      worker,
-      connection: native,
-      activities,
-    } = await instantWorker(ctx.stack.temporal.address, bundle, taskQueue, config.worker);
-    const { client, connection } = await stackClient(ctx.stack);
-    const pid = serverPid(ctx.stackDir);
-    try {
-      await worker.runUntil(async () => {
-        // Warm-up: one pipeline, so the bundle is loaded before the clock starts.
-        await client.workflow.execute('csvPipeline', {
-          taskQueue,
-          workflowId: `${taskQueue}-warm`,
-          args: [testInput()],
-        });
-        const callsBefore = activities.calls.length;
-        const cpu0 = process.cpuUsage();
-        const server0 = procCpuSeconds(pid);
-        const written0 = procWriteBytes(pid);
-        const t0 = performance.now();
-        await Promise.all(
-          Array.from({ length: n }, (_, i) =>
-            client.workflow.execute('csvPipeline', { taskQueue, workflowId: `${taskQueue}-${i}`, args: [testInput()] }),
-          ),
+    for (let rep = 1; rep <= reps; rep++) {
+      for (const config of configs) {
+        const s = await sample(ctx, bundle, config, n, rep);
+        samples.push(s);
+        ctx.log(
+          `p2: rep ${rep}/${reps}, ${n} pipelines at once, ${config.label}: ${fmt(s.pipelinesPerSecond)} pipelines/s, worker ${fmt(s.workerCores, 2)} cores, server ${fmt(s.serverCores, 2)} cores`,
         );
-        const seconds = (performance.now() - t0) / 1000;
-        const cpu = process.cpuUsage(cpu0);
-        samples.push({
-          label: config.label,
-          pipelines: n,
-          seconds,
-          pipelinesPerSecond: n / seconds,
-          activitiesPerSecond: (activities.calls.length - callsBefore) / seconds,
-          workerCores: (cpu.user + cpu.system) / 1e6 / seconds,
-          workerRssMiB: process.memoryUsage().rss / 2 ** 20,
-          serverCores: (procCpuSeconds(pid) - server0) / seconds,
-          serverRssMiB: procRssMiB(pid),
-          serverWriteKiBPerPipeline: (procWriteBytes(pid) - written0) / 1024 / n,
-          loadAverage: os.loadavg()[0]!,
-        });
-      });
-    } finally {
-      await connection.close();
-      await native.close();
+      }
     }
-    const s = samples.at(-1)!;
-    ctx.log(
-      `p2: ${fmt(s.pipelinesPerSecond)} pipelines/s, worker ${fmt(s.workerCores, 2)} cores, server ${fmt(s.serverCores, 2)} cores`,
-    );
   }
   if (pragmas) ctx.stack = await ctx.restartStack({});
 
-  const base = samples[0]!;
-  const best = samples.reduce((a, b) => (b.pipelinesPerSecond > a.pipelinesPerSecond ? b : a));
+  return report(samples, n, reps);
+}
+
+/** Per-configuration medians (min–max) of the interleaved repetitions; glueline's defaults against the SDK's. */
+function report(samples: Sample[], n: number, reps: number): BenchResult {
+  const of = (label: string) => samples.filter((s) => s.label === label);
+  const med = (label: string, k: keyof Sample) => median(of(label).map((s) => s[k] as number));
+  const cell = (label: string, k: keyof Sample) => medianCell(of(label).map((s) => s[k] as number));
   // Neither side near the core count means the run waits rather than computes: for CPU that other work on the
   // machine holds (load average above the cores), or on the dev server's persistence and task dispatch.
   const cores = os.cpus().length;
-  const bottleneck = (s: Sample) => {
-    const busy = s.serverCores + s.workerCores;
-    if (busy < 0.75 * cores && s.loadAverage > cores)
-      return `CPU held by other work (load ${fmt(s.loadAverage)} on ${cores} cores; ours ${fmt(busy, 2)})`;
+  const bottleneck = (label: string) => {
+    const [server, worker, load] = [med(label, 'serverCores'), med(label, 'workerCores'), med(label, 'loadAverage')];
+    const busy = server + worker;
+    if (busy < 0.75 * cores && load > cores)
+      return `CPU held by other work (load ${fmt(load)} on ${cores} cores; ours ${fmt(busy, 2)})`;
     if (busy < 0.75 * cores) return `latency, not CPU (${fmt(busy, 2)} of ${cores} cores busy)`;
-    return s.serverCores > s.workerCores
-      ? `dev server CPU (${fmt(s.serverCores, 2)} cores)`
-      : `worker CPU (${fmt(s.workerCores, 2)} cores)`;
+    return server > worker ? `dev server CPU (${fmt(server, 2)} cores)` : `worker CPU (${fmt(worker, 2)} cores)`;
   };
+  const values = (label: string, k: keyof Sample) => of(label).map((s) => s[k] as number);
   const figures = [
-    figure({
-      name: `P2 pipelines/s, best (${best.label})`,
-      value: best.pipelinesPerSecond,
+    medianFigure({
+      name: `P2 pipelines/s, ${GLUELINE}`,
+      values: values(GLUELINE, 'pipelinesPerSecond'),
       unit: '/s',
-      baselineName: base.label,
-      baseline: base.pipelinesPerSecond,
+      baselineName: SDK_DEFAULTS,
+      baselines: values(SDK_DEFAULTS, 'pipelinesPerSecond'),
       goal: '≥ 10 /s',
     }),
-    figure({
-      name: `P2 activities/s, best (${best.label})`,
-      value: best.activitiesPerSecond,
+    medianFigure({
+      name: `P2 activities/s, ${GLUELINE}`,
+      values: values(GLUELINE, 'activitiesPerSecond'),
       unit: '/s',
-      baselineName: base.label,
-      baseline: base.activitiesPerSecond,
+      baselineName: SDK_DEFAULTS,
+      baselines: values(SDK_DEFAULTS, 'activitiesPerSecond'),
     }),
   ];
+  const baseRate = med(SDK_DEFAULTS, 'pipelinesPerSecond');
   const markdown = [
     `${n} csvPipeline runs started at once (after one warm-up) on one in-process worker with instant activities`,
-    `(${fmt(base.activitiesPerSecond / base.pipelinesPerSecond, 0)} activities per pipeline). Worker CPU is the bench process`,
-    '(worker plus client); dev server CPU and RSS from /proc; load is the 1-minute load average at the end.',
+    `(${fmt(med(SDK_DEFAULTS, 'activitiesPerSecond') / baseRate, 0)} activities per pipeline), ${reps} repetitions: the`,
+    'configurations on one dev-server database take turns within each repetition (the SQLite pragma groups need a',
+    'restart each, so they are interleaved within their group only). Medians with min–max and n. Worker CPU is the',
+    'bench process (worker plus client); dev server CPU and RSS from /proc; load is the 1-minute load average at the end.',
     '',
-    '| configuration | pipelines/s | × baseline | activities/s | worker cores | worker RSS (MiB) | server cores | server RSS (MiB) | server KiB written per pipeline | load | bottleneck |',
+    '| configuration | pipelines/s | × SDK defaults | activities/s | worker cores | worker RSS (MiB) | server cores | server RSS (MiB) | server KiB written per pipeline | load | bottleneck |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-    ...samples.map(
-      (s) =>
-        `| ${s.label} | ${fmt(s.pipelinesPerSecond, 2)} | ${fmt(s.pipelinesPerSecond / base.pipelinesPerSecond, 2)} | ${fmt(s.activitiesPerSecond)} | ${fmt(s.workerCores, 2)} | ${fmt(s.workerRssMiB)} | ${fmt(s.serverCores, 2)} | ${fmt(s.serverRssMiB)} | ${fmt(s.serverWriteKiBPerPipeline)} | ${fmt(s.loadAverage)} | ${bottleneck(s)} |`,
+    ...CONFIGS.map(
+      ({ label }) =>
+        `| ${label} | ${cell(label, 'pipelinesPerSecond')} | ${fmt(med(label, 'pipelinesPerSecond') / baseRate, 2)} | ${cell(label, 'activitiesPerSecond')} | ${fmt(med(label, 'workerCores'), 2)} | ${fmt(med(label, 'workerRssMiB'))} | ${fmt(med(label, 'serverCores'), 2)} | ${fmt(med(label, 'serverRssMiB'))} | ${fmt(med(label, 'serverWriteKiBPerPipeline'))} | ${fmt(med(label, 'loadAverage'))} | ${bottleneck(label)} |`,
     ),
     '',
-    'Pipelines per second:',
+    'Pipelines per second (median):',
     '',
-    barChart(samples.map((s) => ({ label: s.label, value: s.pipelinesPerSecond, note: fmt(s.pipelinesPerSecond, 2) }))),
+    barChart(
+      CONFIGS.map(({ label }) => ({
+        label,
+        value: med(label, 'pipelinesPerSecond'),
+        note: cell(label, 'pipelinesPerSecond'),
+      })),
+    ),
   ].join('\n');
   return {
     id: 'p2',
     title: 'P2: throughput (concurrent pipelines, instant activities)',
-    setup: `${n} pipelines per configuration, ${CONFIGS.length} configurations`,
+    setup: `${n} pipelines per sample, ${CONFIGS.length} configurations × ${reps} interleaved repetitions`,
     figures,
     markdown,
     raw: { samples },

@@ -1,69 +1,151 @@
 /**
- * P5, memory per open run: csvPipeline runs parked in their Glue wait (the real waitForGlueJobRun, heartbeating
- * and polling job runs the gateway keeps RUNNING) on one worker process (`bench/p5-worker.ts`, tuned from its
- * environment like `src/worker.ts`); the process's RSS growth per open run, under glueline's default tuning and
- * with a workflow cache that holds every run (the SDK's default on this machine) and with none. Baseline: the same worker's
- * RSS when idle, after one warm-up run, in the same run.
+ * P5, memory per open run: csvPipeline runs parked in their Glue wait on one production worker process
+ * (`src/worker.ts`, its own activities, tuned from its environment): each run stages its batch, crawls, starts its
+ * Glue job run (with the run-tag scan) and waits for it with heartbeats and GetJobRun against job runs the gateway
+ * keeps RUNNING. The worker process's RSS growth per open run (/proc), with glueline's default tuning, with a
+ * workflow cache that holds every run, and with none. Baseline: the same worker's RSS when idle, after one warm-up
+ * run, in the same run.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateJobCommand } from '@aws-sdk/client-glue';
-import type { WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { DEFAULT_MAX_CACHED_WORKFLOWS, DEFAULT_MAX_CONCURRENT_ACTIVITIES } from '../src/worker/config';
-import { startWorker, stackWorkerEnv, waitForOutput, type WorkerProcess } from '../devstack/testkit/worker-process';
-import { testInput } from '../devstack/testkit/workflow-harness';
-import { barChart, benchAws, figure, fmt, type BenchContext, type BenchResult } from './support';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { landBatch } from '../devstack/testkit/scripted-pipeline';
 import { stackClient } from '../devstack/testkit/stack';
+import { startWorker, stackWorkerEnv, waitForOutput, type WorkerProcess } from '../devstack/testkit/worker-process';
+import { csvPipelineStartOptions } from '../src/starters/start-options';
+import type { PipelineSpec } from '../src/workflow-safe/spec';
+import { DEFAULT_MAX_CACHED_WORKFLOWS, DEFAULT_MAX_CONCURRENT_ACTIVITIES } from '../src/worker/config';
+import {
+  barChart,
+  benchAws,
+  figure,
+  fmt,
+  median,
+  provisionedBenchSpec,
+  type BenchContext,
+  type BenchResult,
+} from './support';
 
 const MiB = 2 ** 20;
-
-interface Memory {
-  openWaits: number;
-  rss: number;
-  heapUsed: number;
-  external: number;
-}
 
 interface Measured {
   label: string;
   env: Record<string, string>;
-  idle: Memory;
-  /** Mean of the samples taken while every run was parked. */
-  parked: Memory;
+  /** RSS of the worker process (bytes) after one warm-up run. */
+  idle: number;
+  /** Median of the samples taken while every run was parked. */
+  parked: number;
   parkSeconds: number;
 }
 
-/** The worker's last `p5 memory` line. */
-function lastMemory(worker: WorkerProcess): Memory | undefined {
-  const line = worker
-    .output()
-    .split('\n')
-    .filter((l) => l.startsWith('p5 memory '))
-    .at(-1);
-  return line ? (JSON.parse(line.slice('p5 memory '.length)) as Memory) : undefined;
+/** The worker process's resident set (bytes), from /proc. */
+function rssOf(worker: WorkerProcess): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${worker.child.pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0) * 1024;
 }
 
-function mean(samples: Memory[]): Memory {
-  const avg = (k: keyof Memory) => samples.reduce((a, s) => a + s[k], 0) / samples.length;
-  return { openWaits: avg('openWaits'), rss: avg('rss'), heapUsed: avg('heapUsed'), external: avg('external') };
+/** The runs among `handles` whose pending activity is the Glue wait, asked 50 at a time. */
+async function parkedOf(handles: WorkflowHandle[]): Promise<Set<WorkflowHandle>> {
+  const parked = new Set<WorkflowHandle>();
+  for (let i = 0; i < handles.length; i += 50) {
+    await Promise.all(
+      handles.slice(i, i + 50).map(async (h) => {
+        const d = await h.describe().catch(() => undefined);
+        if (d?.raw.pendingActivities?.some((a) => a.activityType?.name === 'waitForGlueJobRun')) parked.add(h);
+      }),
+    );
+  }
+  return parked;
+}
+
+/** The spec every run uses: the scripted pipeline's, provisioned, with a Glue job of its own that allows `n` runs. */
+async function benchSpec(ctx: BenchContext, n: number, jobName: string): Promise<PipelineSpec> {
+  const base = await provisionedBenchSpec(ctx);
+  const spec: PipelineSpec = { ...base, transform: { ...base.transform, jobName } };
+  await benchAws(ctx.stack)
+    .glue(spec.regions[0]!.region)
+    .send(
+      new CreateJobCommand({
+        Name: jobName,
+        Role: 'arn:aws:iam::123456789012:role/glueline-bench',
+        Command: { Name: 'glueetl', ScriptLocation: 's3://glueline-scripts/job.py' },
+        ExecutionProperty: { MaxConcurrentRuns: n + 10 },
+      }),
+    );
+  return spec;
+}
+
+/** Starts `n` runs, 100 at a time, each with a batch of its own. */
+async function startRuns(ctx: BenchContext, client: Client, spec: PipelineSpec, taskQueue: string, n: number) {
+  const handles: WorkflowHandle[] = [];
+  for (let i = 0; i < n; i += 100) {
+    const ids = Array.from({ length: Math.min(100, n - i) }, (_, j) => `${taskQueue}-${i + j}`);
+    const batches = await Promise.all(ids.map((id) => landBatch(spec, id, ctx.stack)));
+    handles.push(
+      ...(await Promise.all(
+        batches.map((batch) =>
+          client.workflow.start('csvPipeline', csvPipelineStartOptions({ spec, batch }, { taskQueue })),
+        ),
+      )),
+    );
+  }
+  return handles;
+}
+
+/** One configuration: a fresh worker process, one warm-up run, then `n` runs parked; RSS idle and parked. */
+async function measureConfig(
+  ctx: BenchContext,
+  client: Client,
+  config: { label: string; env: Record<string, string> },
+  n: number,
+  c: number,
+): Promise<Measured> {
+  const suffix = `${Date.now().toString(36)}-${c}`;
+  const spec = await benchSpec(ctx, n, `bench-p5-${suffix}`);
+  const region = spec.regions[0]!.region;
+  // The warm-up run's job run ends at once; every other stays RUNNING.
+  await ctx.gateway.scriptJobRuns(
+    spec.transform.jobName,
+    [{ state: 'SUCCEEDED', afterSeconds: 0.5 }, ...Array.from({ length: n }, () => ({ state: 'RUNNING' as const }))],
+    region,
+  );
+  const taskQueue = `bench-p5-${suffix}`;
+  const worker = startWorker(stackWorkerEnv(taskQueue, config.env, ctx.stack));
+  let handles: WorkflowHandle[] = [];
+  try {
+    await waitForOutput(worker, 'glueline worker started', 120_000);
+    const warm = await landBatch(spec, `${taskQueue}-warm`, ctx.stack);
+    const start = csvPipelineStartOptions({ spec, batch: warm, options: { stopAfter: 'transform' } }, { taskQueue });
+    await client.workflow.execute('csvPipeline', start);
+    await sleep(3_000);
+    const idle = rssOf(worker);
+    ctx.log(`p5: ${config.label}: parking ${n} csvPipeline runs in their Glue wait`);
+    const t0 = performance.now();
+    handles = await startRuns(ctx, client, spec, taskQueue, n);
+    let waiting = handles;
+    for (const end = Date.now() + 1_800_000; waiting.length > 0; await sleep(2_000)) {
+      if (Date.now() > end || worker.child.exitCode !== null)
+        throw new Error(`p5: ${waiting.length} of ${n} runs never parked:\n${worker.output().slice(-3000)}`);
+      const parked = await parkedOf(waiting);
+      waiting = waiting.filter((h) => !parked.has(h));
+    }
+    const parkSeconds = (performance.now() - t0) / 1000;
+    const samples: number[] = [];
+    for (let s = 0; s < (ctx.quick ? 10 : 20); s++, await sleep(1_000)) samples.push(rssOf(worker));
+    const measured = { ...config, idle, parked: median(samples), parkSeconds };
+    ctx.log(`p5: ${config.label}: ${fmt((measured.parked - idle) / MiB)} MiB for ${n} runs`);
+    return measured;
+  } finally {
+    for (let i = 0; i < handles.length; i += 100)
+      await Promise.all(handles.slice(i, i + 100).map((h) => h.terminate('bench p5 done').catch(() => undefined)));
+    worker.child.kill('SIGKILL');
+    await worker.exited;
+  }
 }
 
 export async function p5Memory(ctx: BenchContext): Promise<BenchResult> {
   const n = ctx.quick ? 150 : 1000;
-  const settleSeconds = ctx.quick ? 10 : 20;
-  const region = ctx.stack.aws.regions[0]!;
-  const suffix = Date.now().toString(36);
-  const bundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('./workflows'),
-    logger: new DefaultLogger('WARN'),
-  });
-  const bundlePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-p5-')), 'workflows.js');
-  fs.writeFileSync(bundlePath, bundle.code);
-  const { client, connection } = await stackClient(ctx.stack);
-
   const configs: { label: string; env: Record<string, string> }[] = [
     {
       label: `cache holds every run (${n + 20})`,
@@ -76,93 +158,20 @@ export async function p5Memory(ctx: BenchContext): Promise<BenchResult> {
     // Nothing of the run stays on the worker but its heartbeating wait: what an activity slot costs.
     { label: 'no workflow cache (0)', env: { GLUELINE_MAX_CACHED_WORKFLOWS: '0' } },
   ];
+  const { client, connection } = await stackClient(ctx.stack);
   const measured: Measured[] = [];
   try {
-    for (const [c, config] of configs.entries()) {
-      const jobName = `bench-p5-${suffix}-${c}`;
-      await benchAws(ctx.stack)
-        .glue(region)
-        .send(
-          new CreateJobCommand({
-            Name: jobName,
-            Role: 'arn:aws:iam::123456789012:role/glueline-bench',
-            Command: { Name: 'glueetl', ScriptLocation: 's3://glueline-scripts/job.py' },
-            ExecutionProperty: { MaxConcurrentRuns: n + 10 },
-          }),
-        );
-      // The warm-up run's job run ends at once; every other stays RUNNING.
-      await ctx.gateway.scriptJobRuns(
-        jobName,
-        [
-          { state: 'SUCCEEDED', afterSeconds: 0.5 },
-          ...Array.from({ length: n }, () => ({ state: 'RUNNING' as const })),
-        ],
-        region,
-      );
-      const taskQueue = `bench-p5-${suffix}-${c}`;
-      const input = (fastPolling: boolean) => {
-        const base = testInput();
-        const spec = { ...base.spec, transform: { ...base.spec.transform, jobName } };
-        if (fastPolling)
-          spec.polling = { glueJob: { initialIntervalMs: 200, maxIntervalMs: 200, backoffCoefficient: 1 } };
-        return { ...base, spec };
-      };
-      const worker = startWorker(
-        stackWorkerEnv(
-          taskQueue,
-          { P5_WORKFLOW_BUNDLE: bundlePath, GLUELINE_LOG_LEVEL: 'WARN', ...config.env },
-          ctx.stack,
-        ),
-        'bench/p5-worker.ts',
-      );
-      const handles: WorkflowHandle[] = [];
-      try {
-        await waitForOutput(worker, 'p5 memory', 120_000);
-        await client.workflow.execute('csvPipeline', {
-          taskQueue,
-          workflowId: `${taskQueue}-warm`,
-          args: [input(true)],
-        });
-        await sleep(3_000);
-        const idle = lastMemory(worker)!;
-        ctx.log(`p5: ${config.label}: parking ${n} csvPipeline runs in their Glue wait`);
-        const t0 = performance.now();
-        for (let i = 0; i < n; i += 100) {
-          handles.push(
-            ...(await Promise.all(
-              Array.from({ length: Math.min(100, n - i) }, (_, j) =>
-                client.workflow.start('csvPipeline', {
-                  taskQueue,
-                  workflowId: `${taskQueue}-${i + j}`,
-                  args: [input(false)],
-                }),
-              ),
-            )),
-          );
-        }
-        for (const end = Date.now() + 900_000; (lastMemory(worker)?.openWaits ?? 0) < n; await sleep(500)) {
-          if (Date.now() > end || worker.child.exitCode !== null)
-            throw new Error(`p5: only ${lastMemory(worker)?.openWaits} of ${n} runs parked:\n${worker.output()}`);
-        }
-        const parkSeconds = (performance.now() - t0) / 1000;
-        const samples: Memory[] = [];
-        for (let s = 0; s < settleSeconds; s++, await sleep(1_000)) samples.push(lastMemory(worker)!);
-        measured.push({ ...config, idle, parked: mean(samples), parkSeconds });
-        ctx.log(`p5: ${config.label}: ${fmt((mean(samples).rss - idle.rss) / MiB)} MiB for ${n} runs`);
-      } finally {
-        for (let i = 0; i < handles.length; i += 100)
-          await Promise.all(handles.slice(i, i + 100).map((h) => h.terminate('bench p5 done').catch(() => undefined)));
-        worker.child.kill('SIGKILL');
-        await worker.exited;
-      }
-    }
+    for (const [c, config] of configs.entries()) measured.push(await measureConfig(ctx, client, config, n, c));
   } finally {
     await connection.close();
-    fs.rmSync(path.dirname(bundlePath), { recursive: true, force: true });
   }
+  return report(measured, n, ctx.quick ? 10 : 20);
+}
 
-  const perRunKiB = (m: Measured, k: keyof Memory = 'rss') => (m.parked[k] - m.idle[k]) / 1024 / n;
+function report(measured: Measured[], n: number, samples: number): BenchResult {
+  const perRunKiB = (m: Measured) => (m.parked - m.idle) / 1024 / n;
   const [all, tuned, uncached] = measured as [Measured, Measured, Measured];
+  const cachedKiB = (all.parked - uncached.parked) / 1024 / n;
   const figures = [
     figure({
       name: `P5 worker RSS per open csvPipeline run in its Glue wait, glueline defaults (${n} runs)`,
@@ -173,37 +182,37 @@ export async function p5Memory(ctx: BenchContext): Promise<BenchResult> {
       goal: '≤ 1024 KiB',
     }),
     figure({
-      name: `P5 worker RSS per open run without a workflow cache (the heartbeating wait alone)`,
-      value: perRunKiB(uncached),
+      name: 'P5 worker RSS per cached run (cache holding every run minus no cache, per run)',
+      value: cachedKiB,
       unit: 'KiB',
-      baselineName: 'cache holding every run',
-      baseline: perRunKiB(all),
+      baselineName: 'per open run without a workflow cache',
+      baseline: perRunKiB(uncached),
+      goal: '≤ 1024 KiB',
     }),
     figure({
       name: `P5 worker RSS with ${n} runs parked, glueline defaults`,
-      value: tuned.parked.rss / MiB,
+      value: tuned.parked / MiB,
       unit: 'MiB',
       baselineName: 'the same worker idle',
-      baseline: tuned.idle.rss / MiB,
+      baseline: tuned.idle / MiB,
     }),
   ];
   const markdown = [
-    `${n} csvPipeline runs parked at once in their Glue wait (the real waitForGlueJobRun: heartbeats, GetJobRun on the`,
-    `default schedule against job runs the gateway keeps RUNNING) on one worker process, once per configuration, each`,
-    `in a fresh process on its own task queue. Idle: after one warm-up run; parked: the mean of ${settleSeconds} samples`,
-    '(one a second) once every run was in its wait. The Node heap is part of RSS; the rest of the growth is the',
-    "SDK's Rust core (workflow state machines, activity heartbeats) and allocator slack.",
+    `${n} csvPipeline runs parked at once in their Glue wait on the production worker process (\`src/worker.ts\`, its`,
+    'own activities): each run stages a batch, crawls, starts its Glue job run (after the run-tag scan) and waits for it',
+    '(heartbeats, GetJobRun on the default schedule against job runs the gateway keeps RUNNING). Once per configuration,',
+    `each in a fresh process on its own task queue and Glue job. Idle: after one warm-up run; parked: the median of`,
+    `${samples} samples (one a second, /proc VmRSS) once every run was in its wait.`,
     '',
-    '| configuration | idle RSS (MiB) | parked RSS (MiB) | KiB RSS per run | KiB heap per run | KiB external per run | seconds to park all |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| configuration | idle RSS (MiB) | parked RSS (MiB) | KiB RSS per run | seconds to park all |',
+    '| --- | ---: | ---: | ---: | ---: |',
     ...measured.map(
       (m) =>
-        `| ${m.label} | ${fmt(m.idle.rss / MiB)} | ${fmt(m.parked.rss / MiB)} | ${fmt(perRunKiB(m))} | ${fmt(perRunKiB(m, 'heapUsed'))} | ${fmt(perRunKiB(m, 'external'))} | ${fmt(m.parkSeconds)} |`,
+        `| ${m.label} | ${fmt(m.idle / MiB)} | ${fmt(m.parked / MiB)} | ${fmt(perRunKiB(m))} | ${fmt(m.parkSeconds)} |`,
     ),
     '',
-    `A cached run costs about ${fmt((all.parked.rss - uncached.parked.rss) / 1024 / n)} KiB more than an evicted one (cache holding`,
-    'every run against no cache); an evicted run parked in its wait costs only its heartbeating activity. The Node heap',
-    "figures are the main thread's (activities); workflows run in the SDK's workflow thread, whose heap is only in RSS.",
+    `A cached run costs about ${fmt(cachedKiB)} KiB more than an evicted one (cache holding every run against no`,
+    'cache); an evicted run parked in its wait costs only its heartbeating activity.',
     '',
     'KiB of worker RSS per open run:',
     '',
@@ -211,7 +220,7 @@ export async function p5Memory(ctx: BenchContext): Promise<BenchResult> {
   ].join('\n');
   return {
     id: 'p5',
-    title: 'P5: memory per open run',
+    title: 'P5: memory per open run (production worker)',
     setup: `${n} runs parked at once, per configuration`,
     figures,
     markdown,

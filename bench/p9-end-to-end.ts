@@ -10,11 +10,9 @@
 import { WorkflowIdReusePolicy } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { FINISHING_SECONDS } from '../devstack/gateway/glue-crawlers';
-import { createSpecRedshiftTargets } from '../devstack/redshift-targets';
-import { landBatch, reliabilitySpec } from '../devstack/testkit/scripted-pipeline';
+import { landBatch } from '../devstack/testkit/scripted-pipeline';
 import { stackClient } from '../devstack/testkit/stack';
 import { startWorker, stackWorkerEnv, waitForOutput } from '../devstack/testkit/worker-process';
-import { provision } from '../src/starters/provision';
 import { csvPipelineStartOptions } from '../src/starters/start-options';
 import type { PipelineResult } from '../src/workflow-safe/pipeline';
 import type { PipelineSpec, PipelineSpecInput } from '../src/workflow-safe/spec';
@@ -24,6 +22,7 @@ import {
   fmt,
   median,
   medianCell,
+  provisionedBenchSpec,
   type BenchContext,
   type BenchResult,
   type Figure,
@@ -104,17 +103,8 @@ export async function p9EndToEnd(ctx: BenchContext): Promise<BenchResult> {
 
 /** A provisioned spec of its own for `config`: the scripted pipeline's, with the config's polling or none. */
 async function specFor(ctx: BenchContext, config: Config): Promise<PipelineSpecInput> {
-  // The scripted pipeline's spec, without the fast polling and short timeouts it sets for the reliability tests.
-  const { polling: _polling, timeouts: _timeouts, ...spec } = reliabilitySpec();
-  const withPolling: PipelineSpecInput = CONFIGS[config].polling ? { ...spec, polling: CONFIGS[config].polling } : spec;
-  await provision({
-    spec: spec as PipelineSpec,
-    target: { endpoint: ctx.stack.aws.endpoint, description: 'the bench stack' },
-    yes: false,
-    log: () => {},
-  });
-  await createSpecRedshiftTargets(ctx.stack.aws.endpoint, spec);
-  return withPolling;
+  const spec: PipelineSpecInput = await provisionedBenchSpec(ctx);
+  return CONFIGS[config].polling ? { ...spec, polling: CONFIGS[config].polling } : spec;
 }
 
 function report(samples: Sample[], reps: number): BenchResult {

@@ -19,6 +19,7 @@ import { p6Recovery } from './p6-recovery';
 import { p7Cancel } from './p7-cancel';
 import { p8SharedCrawls } from './p8-shared-crawls';
 import { p9EndToEnd } from './p9-end-to-end';
+import { p10ScaleOut } from './p10-scale-out';
 import { writeResultsPage, type BenchReport } from './results-page';
 import { fmt, newGateway, withSpread, type BenchContext, type BenchResult } from './support';
 
@@ -32,6 +33,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = 
   p6: p6Recovery,
   p7: p7Cancel,
   p8: p8SharedCrawls,
+  p10: p10ScaleOut,
 };
 
 async function main(): Promise<void> {

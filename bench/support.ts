@@ -9,6 +9,10 @@ import { createAwsClients } from '../src/aws/clients';
 import type { AwsClients } from '../src/aws/clients';
 import type { ActivityDeps } from '../src/activities/deps';
 import { GatewayControl } from '../devstack/testkit/gateway';
+import { createSpecRedshiftTargets, warmSpecRedshiftTargets } from '../devstack/redshift-targets';
+import { reliabilitySpec } from '../devstack/testkit/scripted-pipeline';
+import { provision } from '../src/starters/provision';
+import type { PipelineSpec } from '../src/workflow-safe/spec';
 
 export interface BenchContext {
   stack: StackEndpoints;
@@ -146,4 +150,22 @@ export function barChart(rows: { label: string; value: number; note?: string }[]
 export function fmt(n: number, digits = 1): string {
   if (!Number.isFinite(n)) return String(n);
   return Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(digits);
+}
+
+/**
+ * The scripted pipeline's spec (devstack/testkit/scripted-pipeline.ts) with names of its own, without the fast
+ * polling and short timeouts it sets for the reliability tests (so the defaults apply), provisioned on the bench
+ * stack with its Redshift targets, their databases open.
+ */
+export async function provisionedBenchSpec(ctx: BenchContext): Promise<PipelineSpec> {
+  const { polling: _polling, timeouts: _timeouts, ...spec } = reliabilitySpec();
+  await provision({
+    spec: spec as PipelineSpec,
+    target: { endpoint: ctx.stack.aws.endpoint, description: 'the bench stack' },
+    yes: false,
+    log: () => {},
+  });
+  await createSpecRedshiftTargets(ctx.stack.aws.endpoint, spec);
+  await warmSpecRedshiftTargets(ctx.stack.aws.controlUrl, spec);
+  return spec as PipelineSpec;
 }

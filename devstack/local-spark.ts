@@ -235,6 +235,9 @@ function runSpark(
   const argv = Object.entries(args).flatMap(([name, value]) => [name, value]);
   const scratch = path.join(work, 'spark');
   fs.mkdirSync(scratch, { recursive: true });
+  // The job's runs as GetJobRuns reports them now, for the job's check that no earlier live run holds the batch.
+  const runsFile = path.join(work, 'job-runs.json');
+  fs.writeFileSync(runsFile, JSON.stringify(run.jobRuns?.() ?? []));
   return new Promise((resolve) => {
     const child = spawn(
       devtool('python'),
@@ -247,6 +250,8 @@ function runSpark(
           ...process.env,
           GLUELINE_SPARK_MASTER: options.sparkMaster ?? 'local[2]',
           SPARK_LOCAL_DIRS: scratch,
+          GLUELINE_LOCAL_JOB_RUN_ID: run.jobRunId,
+          GLUELINE_LOCAL_JOB_RUNS: runsFile,
           // The job's --extra-py-files, as Glue puts them on the Python path (glueline_local.py puts glue/ first).
           PYTHONPATH: [...pythonPath, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
         },

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_STACK_DIR, endpointsFile, readEndpoints, type StackEndpoints } from '../src/starters/stack-endpoints';
 import { loadSpecFile } from '../src/starters/spec-file';
 import { devtool, repoRoot } from './paths';
-import { createSpecRedshiftTargets } from './redshift-targets';
+import { createSpecRedshiftTargets, warmSpecRedshiftTargets } from './redshift-targets';
 
 export { readEndpoints, type StackEndpoints };
 
@@ -274,7 +274,10 @@ export async function up(options: StackOptions = {}): Promise<StackEndpoints> {
       waitFor('mail', () => httpOk(endpoints.smtp.inboxUrl), logOf('mail')),
     ]);
     // The sample spec's workgroups, as an account that runs it would have them (README, "The AWS gateway").
-    await createSpecRedshiftTargets(endpoints.aws.endpoint, loadSpecFile(SAMPLE_SPEC));
+    const sample = loadSpecFile(SAMPLE_SPEC);
+    await createSpecRedshiftTargets(endpoints.aws.endpoint, sample);
+    // Their databases open now, not on the demo's first refresh (seconds each), and stay open.
+    await warmSpecRedshiftTargets(endpoints.aws.controlUrl, sample);
   } catch (err) {
     await down({ dir, log: () => {} });
     throw err;
@@ -313,6 +316,11 @@ async function temporalCommand(
     'GluelineBatch=Keyword',
     '--log-level',
     'warn',
+    // Eager activity dispatch: an activity a workflow task schedules on the worker's own task queue comes back in
+    // the answer to that task, without a round through matching. The dev server of this CLI has it on already; set
+    // here so the stack does not depend on that default (a self-hosted server needs the same setting).
+    '--dynamic-config-value',
+    'system.enableActivityEagerExecution=true',
     ...sqlitePragmas.flatMap((p) => ['--sqlite-pragma', p]),
   ];
 }

@@ -2,7 +2,9 @@
 
 Takes the very arguments the Glue job gets, plus --local_root DIR: every s3://bucket/key becomes
 DIR/bucket/key, so the caller stages the input there first and uploads what appears there after. The
-manifest names S3 keys and the quarantine's source_file the s3:// URI, as in Glue. The caller puts the
+manifest names S3 keys and the quarantine's source_file the s3:// URI, as in Glue. GLUELINE_LOCAL_JOB_RUN_ID
+and GLUELINE_LOCAL_JOB_RUNS (a JSON file of the job's runs, GetJobRuns' shape) let it refuse a batch an
+earlier live run holds, as glueline_job.py does with GetJobRuns (glueline_transform.claim). The caller puts the
 job's --extra-py-files (downloaded from S3) on PYTHONPATH, where the user's transform module is imported from. A failure ends the process with status 1 and the error on a last
 stderr line marked 'glueline-local-error: ', which the caller reports as the job run's ErrorMessage.
 """
@@ -47,6 +49,17 @@ def main(argv):
         if name in args:
             args[name] = local(args[name])
     options = options_from(args, every)
+
+    runs_file = os.environ.get("GLUELINE_LOCAL_JOB_RUNS")
+    if runs_file:
+        # The job's runs as the local Glue's GetJobRuns reports them, which the caller wrote when it started Spark.
+        import json
+
+        from glueline_transform.claim import refuse_if_batch_is_held
+
+        with open(runs_file, encoding="utf-8") as f:
+            runs = json.load(f)
+        refuse_if_batch_is_held(os.environ.get("GLUELINE_LOCAL_JOB_RUN_ID"), options.batch_id, runs)
 
     from pyspark.sql import SparkSession
 

@@ -22,7 +22,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ActivityFailure, WorkflowFailedError } from '@temporalio/client';
 import type { SinkMessage } from '../devstack/mail-sink';
 import { repoRoot } from '../devstack/paths';
-import { createSpecRedshiftTargets } from '../devstack/redshift-targets';
+import { createSpecRedshiftTargets, warmSpecRedshiftTargets } from '../devstack/redshift-targets';
 import { DEFAULT_DIR, readEndpoints, status, up, type StackEndpoints } from '../devstack/stack';
 import { runStatement } from '../src/aws/redshift-data';
 import { primaryRegion, replicaRegions } from '../src/workflow-safe/layout';
@@ -90,6 +90,9 @@ async function main() {
   ]);
   // Provisioning leaves Redshift workgroups to the account, as on AWS; the local stack gets them here.
   await createSpecRedshiftTargets(stack.aws.endpoint, spec);
+  // Opened while the run stages and transforms, so the refresh does not wait for them (at once when open already);
+  // one that fails to open is opened again by the refresh itself, which then reports why.
+  void warmSpecRedshiftTargets(stack.aws.controlUrl, spec).catch(() => undefined);
 
   say('3. a worker');
   const worker = startWorker(stack, dir);

@@ -28,6 +28,7 @@ function report(lines: Figures[], mode: string, minutes: number, code: number): 
   const secrets = of('secrets');
   const faults = of('faults');
   const bad = of('bad-input');
+  const nasty = of('nasty-batches');
   const restart = of('restart');
   const notify = of('notify');
   const sigterm = of('sigterm');
@@ -45,6 +46,7 @@ function report(lines: Figures[], mode: string, minutes: number, code: number): 
     `  mails per Message-ID      ${show(mail.markedDeliveries)} when killed after the sent record, ${show(mail.dataWindowDeliveries)} when killed in DATA before it (the stated window; ${show(mail.interrupted)})`,
     `  call-count ratio, faults  ${show(faults.callRatio)} (${show(faults.faultedCalls)} vs ${show(faults.cleanCalls)} calls, ${show(faults.faultsFired)} faults)`,
     `  bad-input cases passed    ${show(bad.passed)} of ${show(bad.cases)}`,
+    `  nasty files accounted for ${show(nasty.filesAccounted)} of ${show(nasty.files)} (${show(nasty.rowsIn)} rows in: ${show(nasty.rowsOut)} loaded in every region, ${show(nasty.rowsRejected)} quarantined with a reason)`,
     `  server restarts survived  ${show(restart.serverRestarts)} (${show(restart.downSeconds)} s down each; ${show(restart.restartCompleted)} of ${show(restart.restartRuns)} runs completed, ${show(restart.restartDuplicates)} duplicate job runs or statements)`,
     `  SMTP outage               ${show(notify.emailsAfterOutage)} email after it (attempt ${show(notify.emailAttempts)}), ${show(notify.webhooksDuringOutage)} webhook during it`,
     `  SIGTERM handoffs          ${show(sigterm.sigterms)} (wait attempts ${show(sigterm.sigtermWaitAttempts)}, StartJobRun ${show(sigterm.sigtermStarts)})`,

@@ -7,6 +7,7 @@ import { readBody } from './aws-protocol';
 import type { RequestCounter } from './counts';
 import type { FaultRuleInput, FaultRules } from './faults';
 import type { CrawlOutcome, GlueCrawlers } from './glue-crawlers';
+import type { RedshiftDatabases } from './redshift-databases';
 import type { Holds } from './holds';
 import type { GlueJobRuns } from './glue-job-runs';
 import type { ScriptQueues } from './script-queue';
@@ -19,6 +20,7 @@ export interface ControlDeps {
   timeScale: TimeScale;
   jobRuns: GlueJobRuns;
   crawlers: GlueCrawlers;
+  databases: RedshiftDatabases;
 }
 
 interface RouteContext {
@@ -59,7 +61,7 @@ function scriptRoutes<T>(prefix: string, queues: ScriptQueues<T>): Route[] {
 }
 
 function routes(deps: ControlDeps): Route[] {
-  const { counter, faults, holds, timeScale, jobRuns, crawlers } = deps;
+  const { counter, faults, holds, timeScale, jobRuns, crawlers, databases } = deps;
   const resource = (query: URLSearchParams) => query.get('resource') ?? undefined;
   return [
     { method: 'GET', path: /^health$/, handle: () => ({ ok: true }) },
@@ -74,6 +76,29 @@ function routes(deps: ControlDeps): Route[] {
         timeScale.setOffset(0);
         jobRuns.scripts.reset();
         crawlers.scripts.reset();
+        return { ok: true };
+      },
+    },
+    {
+      // Opens a Redshift database now and keeps it open: the stack warms its own targets at start.
+      method: 'POST',
+      path: /^redshift\/warm$/,
+      handle: async ({ body }) => {
+        const { region, workgroupName, clusterIdentifier, database } = await body();
+        const name = (v: unknown, field: string) => {
+          if (v !== undefined && typeof v !== 'string') throw new Error(`${field} must be a string, not ${String(v)}`);
+          return v;
+        };
+        if (typeof region !== 'string' || typeof database !== 'string' || !(workgroupName ?? clusterIdentifier))
+          throw new Error('body must be { "region", "database", and "workgroupName" or "clusterIdentifier" }');
+        const target = {
+          region,
+          database,
+          workgroupName: name(workgroupName, 'workgroupName'),
+          clusterIdentifier: name(clusterIdentifier, 'clusterIdentifier'),
+        };
+        const outcome = await databases.warm(target);
+        if (outcome.status !== 'FINISHED') throw new Error(`could not open the database: ${JSON.stringify(outcome)}`);
         return { ok: true };
       },
     },

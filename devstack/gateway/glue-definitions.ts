@@ -1,5 +1,6 @@
 /**
- * The Glue definition updates moto 5.2.5 lacks: UpdateJob and UpdateCrawler. The gateway writes the
+ * The Glue definition updates moto 5.2.5 lacks, UpdateJob and UpdateCrawler, and the recrawl-policy rules it does
+ * not check on CreateCrawler. The gateway writes the
  * updated definition back into moto, which stays the one place definitions live, so every later read
  * (GetJob, GetJobs, GetCrawler, the JobRunner's GetJob) sees it. moto keeps tags apart, by ARN, so they
  * survive an update; unlike Glue, CreatedOn (CreationTime) becomes the time of the update and a
@@ -44,8 +45,32 @@ function requiredString(input: Definition, field: string): string {
   return value;
 }
 
+/**
+ * Glue's rules for a crawler's recrawl policy, which moto does not check (CreateCrawler, UpdateCrawler): crawling
+ * new folders only needs a SchemaChangePolicy of LOG and LOG (Glue's defaults, UPDATE_IN_DATABASE and
+ * DEPRECATE_IN_DATABASE, are refused), and event mode an SQS queue on every S3 target.
+ */
+export function checkRecrawlPolicy(crawler: Definition): void {
+  const behavior = (crawler.RecrawlPolicy as { RecrawlBehavior?: string } | undefined)?.RecrawlBehavior;
+  const schema = (crawler.SchemaChangePolicy ?? {}) as { UpdateBehavior?: string; DeleteBehavior?: string };
+  if (behavior === 'CRAWL_NEW_FOLDERS_ONLY' && (schema.UpdateBehavior !== 'LOG' || schema.DeleteBehavior !== 'LOG')) {
+    throw new AwsError(
+      'InvalidInputException',
+      'The SchemaChangePolicy for "Crawl new folders only" Amazon S3 target can have only LOG DeleteBehavior value ' +
+        'and LOG UpdateBehavior value.',
+    );
+  }
+  const s3Targets = (crawler.Targets as { S3Targets?: { EventQueueArn?: string }[] } | undefined)?.S3Targets ?? [];
+  if (behavior === 'CRAWL_EVENT_MODE' && (s3Targets.length === 0 || s3Targets.some((t) => !t.EventQueueArn))) {
+    throw new AwsError(
+      'InvalidInputException',
+      'A crawler with RecrawlBehavior CRAWL_EVENT_MODE needs an EventQueueArn on each of its S3 targets.',
+    );
+  }
+}
+
 export class GlueDefinitions implements GluePart {
-  readonly operations = ['UpdateJob', 'UpdateCrawler'];
+  readonly operations = ['CreateCrawler', 'UpdateJob', 'UpdateCrawler'];
 
   constructor(
     private readonly moto: Moto,
@@ -56,6 +81,9 @@ export class GlueDefinitions implements GluePart {
     const glue = (target: string, body: Definition) =>
       this.moto.json<Definition>(region, 'glue', `AWSGlue.${target}`, body);
     switch (operation) {
+      case 'CreateCrawler':
+        checkRecrawlPolicy(input);
+        return glue('CreateCrawler', input);
       case 'UpdateJob': {
         const JobName = requiredString(input, 'JobName');
         const update = input.JobUpdate;
@@ -80,6 +108,7 @@ export class GlueDefinitions implements GluePart {
         // is deleted first, and put back if moto refuses the new one. A GetCrawler in between would find
         // no crawler; the crawl check above keeps the pipeline's own waits out of that moment.
         const current = crawlerInput(crawler as Definition);
+        checkRecrawlPolicy({ ...current, ...input });
         await glue('DeleteCrawler', { Name });
         try {
           await glue('CreateCrawler', { ...current, ...input });

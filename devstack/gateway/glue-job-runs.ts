@@ -189,6 +189,10 @@ export class GlueJobRuns {
       arguments: args,
       job,
       signal: abort.signal,
+      jobRuns: () =>
+        [...this.runs.values()]
+          .filter((r) => r.region === region && r.run.JobName === run.JobName)
+          .map((r) => this.report(r)),
     })
       .catch((err: unknown) => ({
         state: 'FAILED' as const,

@@ -17,6 +17,11 @@ export interface JobRunRequest {
   arguments: Record<string, string>;
   /** The job's definition, as moto's GetJob returns it. */
   job: Job;
+  /**
+   * The job's runs in the run's region (this one included), as GetJobRuns reports them now: the job refuses a
+   * batch that an earlier live run holds (glue/glueline_transform/claim.py). @default - none known
+   */
+  jobRuns?: () => Record<string, unknown>[];
   /** Aborts when BatchStopJobRun stops the run; the run is STOPPED once the promise settles. */
   signal: AbortSignal;
 }

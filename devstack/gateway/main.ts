@@ -90,7 +90,7 @@ async function main() {
         'redshift-data': new RedshiftData(databases, targets, { resultPageRows }),
         'redshift-serverless': targets,
       },
-      control: createControl({ counter, faults, holds, timeScale, jobRuns, crawlers }),
+      control: createControl({ counter, faults, holds, timeScale, jobRuns, crawlers, databases }),
       s3Etags: new S3Etags(moto, timeScale),
       s3Regions: new S3BucketRegions(moto),
     }),

@@ -130,14 +130,24 @@ export class RedshiftDatabases {
     statements: BoundSql[],
     mode: CommitMode,
     onProgress: (progress: RunProgress) => void,
+    keepOpen = false,
   ): { done: Promise<RunOutcome>; cancel: () => void } {
     const dataDir = this.folder(target);
     fs.mkdirSync(dataDir, { recursive: true });
     const worker = this.startedWorker();
     const runId = ++this.nextRunId;
     const done = worker.submit(runId, onProgress);
-    worker.send({ type: 'run', runId, database: { dataDir, region: target.region }, statements, mode });
+    worker.send({ type: 'run', runId, database: { dataDir, region: target.region }, statements, mode, keepOpen });
     return { done, cancel: () => worker.send({ type: 'cancel', runId }) };
+  }
+
+  /**
+   * Opens a database now (creating it if new) and keeps it open until the gateway stops, so the first
+   * statement of a pipeline does not wait seconds for PGlite to start. Resolves once it answers `select 1`.
+   */
+  async warm(target: DatabaseTarget): Promise<RunOutcome> {
+    const select = { sql: 'select 1', text: 'select 1', values: [] };
+    return this.run(target, [select], 'single', () => undefined, true).done;
   }
 
   /** Closes every database, so their folders open cleanly on the next start. */

@@ -7,7 +7,8 @@
  * database would load the runtime once per thread. The main thread (redshift-databases.ts) sends
  * submissions; each runs in one transaction, after those before it on the same database, and every
  * sub-statement's start and end is reported back. A database unused for a while is closed, to give
- * its memory back; the next statement opens it again.
+ * its memory back; the next statement opens it again. A database submitted to with `keepOpen` (the stack's own
+ * targets, warmed at its start: opening one takes seconds) stays open until the gateway stops.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
@@ -46,7 +47,15 @@ export interface BoundSql {
 export type CommitMode = 'single' | 'transaction' | 'auto-commit';
 
 export type ToWorker =
-  | { type: 'run'; runId: number; database: DatabaseLocation; statements: BoundSql[]; mode: CommitMode }
+  | {
+      type: 'run';
+      runId: number;
+      database: DatabaseLocation;
+      statements: BoundSql[];
+      mode: CommitMode;
+      /** Never close this database for idleness from now on. */
+      keepOpen?: boolean;
+    }
   | { type: 'cancel'; runId: number }
   | { type: 'close' };
 
@@ -71,6 +80,8 @@ interface OpenDatabase {
   queue: Promise<void>;
   pending: number;
   idleTimer?: NodeJS.Timeout;
+  /** Kept open until the gateway stops (warmed): never closed for idleness. */
+  keep?: boolean;
 }
 
 function startWorker(init: WorkerInit) {
@@ -96,7 +107,7 @@ function startWorker(init: WorkerInit) {
   }
 
   function closeWhenIdle(dataDir: string, open: OpenDatabase): void {
-    if (open.pending > 0) return;
+    if (open.pending > 0 || open.keep) return;
     open.idleTimer = setTimeout(() => {
       databases.delete(dataDir);
       const closed = open.db.then((db) => db.close()).catch(() => undefined);
@@ -182,8 +193,9 @@ function startWorker(init: WorkerInit) {
     }
   }
 
-  function submit({ runId, database: location, statements, mode }: Extract<ToWorker, { type: 'run' }>): void {
+  function submit({ runId, database: location, statements, mode, keepOpen }: Extract<ToWorker, { type: 'run' }>): void {
     const open = database(location.dataDir);
+    if (keepOpen) open.keep = true;
     open.pending += 1;
     open.queue = open.queue.then(async () => {
       let outcome: RunOutcome;

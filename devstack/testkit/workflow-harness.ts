@@ -125,7 +125,8 @@ export function fakeActivities(options: FakeOptions = {}): GluelineActivities & 
   const sleep = (ms: number) => (ms > 0 ? Context.current().sleep(ms) : Promise.resolve());
   const activities: GluelineActivities = {
     copyObjects: wrap('copyObjects', async (input) => {
-      const n = input.source.keys?.length ?? 3;
+      const given = (input.source.keys?.length ?? 0) + (input.source.manifestFiles?.count ?? 0);
+      const n = given || 3;
       return {
         objects: n,
         bytes: n * 100,
@@ -135,7 +136,9 @@ export function fakeActivities(options: FakeOptions = {}): GluelineActivities & 
       };
     }),
     deleteObjects: wrap('deleteObjects', async (input) => ({ deleted: input.keys?.length ?? 0 })),
-    writeCopyManifest: wrap('writeCopyManifest', async (input) => ({ entries: input.files.length })),
+    writeCopyManifest: wrap('writeCopyManifest', async (input) => ({
+      entries: input.files?.length ?? input.manifestFiles?.count ?? 0,
+    })),
     readManifest: wrap('readManifest', async () => options.manifest ?? MANIFEST),
     startGlueJobRun: wrap('startGlueJobRun', async () => ({ jobRunId: 'jr_test_1', reused: false })),
     waitForGlueJobRun: wrap(

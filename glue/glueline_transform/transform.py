@@ -16,7 +16,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import IntegerType, StringType, StructField, StructType
 
-from .records import read_header, split_records, unique_names
+from .reader import CsvBatch, header_problem, parse_record
+from .records import unique_names
 
 TYPE_PATTERN = re.compile(r"^(string|int|bigint|double|boolean|date|timestamp|decimal\((\d{1,2}),(\d{1,2})\))$")
 #: Tried in this order when no schema is declared; the first type every value of a column fits wins.
@@ -143,49 +144,52 @@ def write_text(spark: SparkSession, uri: str, text: str) -> None:
         stream.close()
 
 
-def _hadoop_glob_escape(path: str) -> str:
-    # binaryFiles takes a comma-separated list of glob patterns: escape what would be read as either.
-    return re.sub(r"([\\,{}\[\]*?])", r"\\\1", path)
-
-
 # --- the transform ----------------------------------------------------------------------------------------
 
 
 def _records_df(
     spark: SparkSession,
-    files: Sequence[str],
+    batch: CsvBatch,
     names: List[str],
-    delimiter: str,
-    quote: str,
     source_of: Callable[[str], str] = lambda path: path,
 ) -> DataFrame:
+    """One row per data record: where it came from, its text, its problem (or null), and its values in the order
+    of `names`, matched to each file's header by name (a file whose header does not name them is quarantined)."""
     schema = StructType(
         [StructField(SOURCE, StringType()), StructField(LINE, IntegerType()), StructField(RAW, StringType())]
         + [StructField(PROBLEM, StringType())]
         + [StructField(n, StringType()) for n in names]
     )
-    sc = spark.sparkContext
-    pattern = ",".join(_hadoop_glob_escape(f) for f in files)
-    blobs = sc.binaryFiles(pattern, minPartitions=max(1, min(len(files), sc.defaultParallelism * 2)))
+    plans = []
+    for path, header in zip(batch.files, batch.headers):
+        order, problem = header_problem(header.fields, names) if header.fields is not None else (None, None)
+        plans.append((source_of(path), header.line, order, problem))
+    delimiter, quote, width = batch.delimiter, batch.quote, len(names)
 
-    def rows(item: Tuple[str, bytes]) -> Iterable[tuple]:
-        path, data = item
-        for r in split_records(source_of(path), data, names, delimiter, quote):
-            yield (r.source_file, r.line, r.raw, r.problem, *r.values)
+    def row(record: Tuple[int, int, str]) -> Iterable[tuple]:
+        file, line, text = record
+        source, header_line, order, problem = plans[file]
+        if line == header_line:
+            return []
+        values: List[Optional[str]] = [None] * width
+        if problem is None:
+            fields, problem = parse_record(text, delimiter, quote)
+            if problem is None and len(fields) != width:
+                problem = f"has {len(fields)} fields, expected {width}"
+            if problem is None and order is not None:
+                values = [fields[i] if fields[i] != "" else None for i in order]
+        return [(source, line, text, problem, *values)]
 
-    return spark.createDataFrame(blobs.flatMap(rows), schema)
+    return spark.createDataFrame(batch.records().flatMap(row), schema)
 
 
-def _infer_columns(spark: SparkSession, files: Sequence[str], delimiter: str, quote: str) -> List[Column]:
+def _infer_columns(spark: SparkSession, batch: CsvBatch) -> List[Column]:
     """Column names from the first file that has a header; types from the values (see INFERRED_TYPES)."""
-    sc = spark.sparkContext
-    pattern = ",".join(_hadoop_glob_escape(f) for f in files)
-    headers = sc.binaryFiles(pattern).map(lambda item: (item[0], read_header(item[1], delimiter, quote))).collect()
-    header = next((h for _, h in sorted(headers, key=lambda x: x[0]) if h), None)
+    header = next((h.fields for h in batch.headers if h.fields), None)
     if header is None:
         return []
     names = unique_names(header)
-    df = _records_df(spark, files, names, delimiter, quote).filter(F.col(PROBLEM).isNull())
+    df = _records_df(spark, batch, names).filter(F.col(PROBLEM).isNull())
     checks = [
         F.sum(F.when(F.col(n).isNotNull() & _try_cast(n, t).isNull(), 1).otherwise(0)).alias(f"{n}\u0001{t}")
         for n in names
@@ -247,9 +251,10 @@ def run_transform(
 
     inputs = list_files(spark, options.input_path)
     files = [name for name, _ in inputs]
+    batch = CsvBatch(spark, files, options.delimiter, options.quote) if files else None
     columns = options.columns
     if columns is None:
-        columns = _infer_columns(spark, files, options.delimiter, options.quote) if files else []
+        columns = _infer_columns(spark, batch) if batch else []
     names = [c.name for c in columns]
     output_names = names + [c.name for c in options.added_columns or []]
     # A transform with no declared added columns may add the partition column itself: Spark checks it then.
@@ -266,8 +271,8 @@ def run_transform(
         function = load_transform(options.transform_module, options.transform_function)
 
     counts = {"rows_in": 0, "rows_out": 0, "rows_rejected": 0, "rows_dropped": None}
-    if files and columns:
-        records = _records_df(spark, files, names, options.delimiter, options.quote, source_of)
+    if batch and columns:
+        records = _records_df(spark, batch, names, source_of)
         checked = records.withColumn(REASON, _reason(columns)).cache()
         try:
             _write_rows(spark, options, columns, checked, function, counts)

@@ -84,3 +84,35 @@ def test_the_glue_script_runs_the_transform_with_the_arguments_the_pipeline_pass
     assert manifest["inputFiles"] == ["in/a.csv"]
     assert fake_awsglue["init"][0] == "sales-to-parquet"
     assert fake_awsglue["commit"] is True
+
+
+def test_the_glue_script_asks_glue_for_the_jobs_runs_and_refuses_a_batch_an_earlier_run_holds(
+    fake_awsglue, tmp_path, monkeypatch
+):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "kept.parquet").write_bytes(b"first run's")
+    asked = []
+
+    class FakeGlue:
+        def get_job_runs(self, **kwargs):
+            asked.append(kwargs)
+            runs = [
+                {"Id": "jr_later", "JobRunState": "RUNNING", "StartedOn": 20, "Arguments": {"--batch_id": "b1"}},
+                {"Id": "jr_first", "JobRunState": "RUNNING", "StartedOn": 10, "Arguments": {"--batch_id": "b1"}},
+            ]
+            return {"JobRuns": runs}
+
+    monkeypatch.setitem(sys.modules, "boto3", types.SimpleNamespace(client=lambda name: FakeGlue()))
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["glueline_job.py", "--JOB_NAME", "sales-to-parquet", "--JOB_RUN_ID", "jr_later", "--batch_id", "b1"]
+        + ["--input_path", str(tmp_path / "in"), "--output_path", str(tmp_path / "out")]
+        + ["--quarantine_path", str(tmp_path / "q"), "--manifest_path", str(tmp_path / "m.json")]
+        + ["--delimiter", ",", "--quote", '"'],
+    )
+    with pytest.raises(glueline_transform.TransformError, match="job run jr_first of batch b1 is still RUNNING"):
+        runpy.run_path(SCRIPT, run_name="__main__")
+    assert asked == [{"JobName": "sales-to-parquet", "MaxResults": 200}]
+    assert (tmp_path / "out" / "kept.parquet").read_bytes() == b"first run's"
+    assert "commit" not in fake_awsglue

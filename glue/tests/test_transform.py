@@ -65,6 +65,14 @@ NASTY = {
     "a null in a non-nullable column": (b"id,name,amount\n,a,1\n2,,\n", 1, 1),
     "bytes that are not UTF-8": (b"id,name,amount\n1,\xff,1\n2,b,2\n", 1, 1),
     "no trailing newline": (b"id,name,amount\n1,a,1", 1, 0),
+    "a header in another order": (b"amount,ID,name\n1.5,1,a\n", 1, 0),
+    "a header naming other columns": (b"id,nom,amount\n1,a,1\n2,b,2\n", 0, 2),
+    "duplicate header names": (b"id,name,name,amount\n1,a,a,1\n", 0, 1),
+    "a wrong delimiter": (b"id;name;amount\n1;a;1\n2;b;2\n", 0, 2),
+    "a Latin-1 file": ("id,name,amount\n1,caf\u00e9,1\n2,b,2\n".encode("latin-1"), 1, 1),
+    "a UTF-16 file": ("id,name,amount\r\n1,a,1\r\n2,b,2\r\n".encode("utf-16"), 0, 2),
+    "a UTF-16 big-endian file": ("\ufeffid,name,amount\n1,a,1\n".encode("utf-16-be"), 0, 1),
+    "a field of 2 MB": (b"id,name,amount\n1," + b"x" * 2_000_000 + b",1\n2,b,2\n", 2, 0),
 }
 
 

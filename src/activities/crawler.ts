@@ -205,6 +205,7 @@ async function settleCrawl(
       workerShutdown: deps.workerShutdown,
       policy: input.polling,
       check: () => (polls.count++, getCrawler(glue, region, crawlerName)),
+      resumeKey: `crawler ${crawlerName} crawl after ${startedAfterMs}`,
       outcome: (c) => crawlOutcome(c, startedAfterMs),
       describe: (c) => ({ crawlerName, state: c.State, lastCrawl: c.LastCrawl?.Status }),
     });

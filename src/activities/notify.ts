@@ -8,6 +8,7 @@ import type { FailureNotice, GluelineActivities, SentEmail } from '../workflow-s
 import type { ActivityDeps } from './deps';
 import { runUrl, shellWord } from '../temporal/run-links';
 import { emailHtml, escapeHtml, freshnessEmail, freshnessSubject, isFreshnessNotice } from './notify-freshness';
+import { WorkflowType } from '../workflow-safe/pipeline';
 import { earlierAcceptance, markerOf, messageIdHeader, notificationId, recordAcceptance } from './notify-record';
 
 /** How long one webhook POST may take. */
@@ -54,21 +55,37 @@ export function noticeRunUrl(deps: Pick<ActivityDeps, 'temporalUiUrl' | 'namespa
   return runUrl(deps.temporalUiUrl, deps.namespace, notice.workflowId, notice.runId);
 }
 
-/** How to re-run from the failed step: the starter's redrive, and the temporal CLI equivalent. */
+/**
+ * How to run the failed step again: for csvPipeline, `glueline redrive` from the failed step; for a step run alone
+ * (pipelineStep), `glueline step` for the same step (redrive refuses pipelineStep runs). Each with the temporal CLI
+ * equivalent.
+ */
 export function redriveCommands(
   deps: Pick<ActivityDeps, 'namespace' | 'taskQueue'>,
   notice: FailureNotice,
-): { glueline: string; temporal: string; temporalInput: string } {
+): { heading: string; glueline: string; temporal: string; temporalInput: string } {
   const step = stepName(notice.step);
   const id = shellWord(notice.workflowId);
+  const shown =
+    `temporal workflow show --workflow-id ${id} --run-id ${shellWord(notice.runId)} ` +
+    `--output json: the first event's input`;
+  const temporal =
+    `temporal workflow start --namespace ${shellWord(deps.namespace)} --task-queue ${shellWord(deps.taskQueue)} ` +
+    `--type ${shellWord(notice.workflowType)} --workflow-id ${id} --input-file redrive-input.json`;
+  if (notice.workflowType === WorkflowType.step)
+    return {
+      heading: 'Run the step again (with its spec file, and the batch given as when the step was started):',
+      glueline:
+        `glueline step --spec <spec file> --batch-id ${shellWord(notice.batchId)} --step ${step}` +
+        `${notice.region ? ` --region ${shellWord(notice.region)}` : ''} (--prefix <prefix> | --key <key>...)`,
+      temporal,
+      temporalInput: `redrive-input.json is this run's input, unchanged (${shown})`,
+    };
   return {
-    glueline: `npm run glueline -- redrive ${id} --from ${step}`,
-    temporal:
-      `temporal workflow start --namespace ${shellWord(deps.namespace)} --task-queue ${shellWord(deps.taskQueue)} ` +
-      `--type ${shellWord(notice.workflowType)} --workflow-id ${id} --input-file redrive-input.json`,
-    temporalInput:
-      `redrive-input.json is this run's input (temporal workflow show --workflow-id ${id} --run-id ${shellWord(notice.runId)} ` +
-      `--output json: the first event's input) with "options": {"startAt": "${step}"}`,
+    heading: 'Re-run from the failed step:',
+    glueline: `glueline redrive ${id} --from ${step}`,
+    temporal,
+    temporalInput: `redrive-input.json is this run's input (${shown}) with "options": {"startAt": "${step}"}`,
   };
 }
 
@@ -121,7 +138,7 @@ export function failureEmail(
       : notice.refused
         ? [REFUSED_FIX, '']
         : [
-            'Re-run from the failed step:',
+            redrive.heading,
             `  ${redrive.glueline}`,
             'or with the temporal CLI:',
             `  ${redrive.temporal}`,
@@ -136,7 +153,7 @@ export function failureEmail(
       : notice.refused
         ? [`<p>${h(REFUSED_FIX)}</p>`]
         : [
-            '<p>Re-run from the failed step:</p>',
+            `<p>${h(redrive.heading)}</p>`,
             `<pre>${h(redrive.glueline)}</pre>`,
             '<p>or with the temporal CLI:</p>',
             `<pre>${h(redrive.temporal)}</pre>`,

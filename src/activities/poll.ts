@@ -33,6 +33,12 @@ export interface PollOptions<T> {
    */
   delayMs?: (last: T | undefined) => number | undefined;
   /**
+   * What this wait is for (a statement id, a crawler and its crawl): a retry of the activity whose last heartbeat
+   * names the same goes on with that attempt's schedule and poll count (after a worker crash or shutdown) instead of
+   * starting over with the shortest intervals. @default - every attempt starts its schedule afresh
+   */
+  resumeKey?: string;
+  /**
    * The worker's shutdown signal ({@link ActivityDeps.workerShutdown}): when it aborts, the attempt ends at once
    * with a retryable, benign WorkerShutdown failure. @default - the wait sleeps on until the shutdown grace time ends
    */
@@ -87,12 +93,34 @@ async function sleepUntilShutdown(ms: number, workerShutdown: AbortSignal, detai
   }
 }
 
+/** What a wait's heartbeat carries so that the next attempt can resume it: see {@link PollOptions.resumeKey}. */
+interface ResumeState {
+  resumeKey: string;
+  /** When the first attempt's wait began (epoch ms). */
+  waitingSince: number;
+  polls: number;
+}
+
+/** The schedule an earlier attempt's last heartbeat recorded for the same wait, if any. */
+function resumedWait(resumeKey: string | undefined): Partial<ResumeState> {
+  if (resumeKey === undefined) return {};
+  const last = Context.current().info.heartbeatDetails as Partial<ResumeState> | undefined;
+  if (last?.resumeKey !== resumeKey || typeof last.waitingSince !== 'number') return {};
+  return { waitingSince: last.waitingSince, polls: typeof last.polls === 'number' ? last.polls : 0 };
+}
+
 /** Checks until the outcome is not 'wait', heartbeating after every check and while sleeping. */
 export async function pollUntilSettled<T>(options: PollOptions<T>): Promise<PollResult<T>> {
   const maxErrors = options.maxConsecutiveErrors ?? 5;
+  const resumed = resumedWait(options.resumeKey);
+  const resume =
+    options.resumeKey === undefined
+      ? {}
+      : { resumeKey: options.resumeKey, waitingSince: resumed.waitingSince ?? Date.now() };
   let details: Record<string, unknown> = {};
   const { state, value, checks }: SettledResult<T> = await waitUntil<T>({
     policy: options.policy,
+    ...(resumed.waitingSince !== undefined ? { startedMs: resumed.waitingSince, checksBefore: resumed.polls } : {}),
     check: async () => {
       Context.current().cancellationSignal.throwIfAborted();
       try {
@@ -107,8 +135,8 @@ export async function pollUntilSettled<T>(options: PollOptions<T>): Promise<Poll
     onCheck: (report) => {
       details =
         'error' in report
-          ? { polls: report.checks, lastError: (report.error as Error).message }
-          : { polls: report.checks, ...options.describe?.(report.value) };
+          ? { polls: report.checks, lastError: (report.error as Error).message, ...resume }
+          : { polls: report.checks, ...options.describe?.(report.value), ...resume };
       Context.current().heartbeat(details);
     },
     sleep: (ms) => heartbeatingSleep(ms, details, options.workerShutdown),

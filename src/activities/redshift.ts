@@ -71,6 +71,7 @@ async function waitForStatement(deps: ActivityDeps, input: WaitForStatementInput
       workerShutdown: deps.workerShutdown,
       policy: input.polling,
       check: () => (polls++, look()),
+      resumeKey: `statement ${input.statementId}`,
       outcome: (st) => statementOutcome(st.Status),
       describe: (st) => ({ statementId: input.statementId, status: st.Status }),
     }));

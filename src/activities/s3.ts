@@ -3,31 +3,21 @@
  * manifest, and the Redshift COPY manifest written from it. The calls are in src/aws/s3-objects.ts and src/aws/s3-copy.ts; here are the Temporal
  * decisions (progress heartbeats, resuming, cancellation, which failure).
  */
-import type { S3Client } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
-import { z } from 'zod';
-import { awsErrorName } from '../aws/errors';
 import { copyVerified, forEachLimit, sourceObject, type SourceObject } from '../aws/s3-copy';
-import {
-  DELETE_BATCH_KEYS,
-  deleteKeys,
-  getObjectText,
-  headIfExists,
-  listKeys,
-  putObjectText,
-  type CallOptions,
-} from '../aws/s3-objects';
+import { DELETE_BATCH_KEYS, deleteKeys, headIfExists, listKeys, putObjectText } from '../aws/s3-objects';
 import {
   copyVerificationFailed,
   deleteObjectsFailed,
   invalidInput,
   keyCollision,
   manifestFileMismatch,
-  manifestInvalid,
   noSourceObjects,
 } from '../workflow-safe/failures';
-import { redshiftCopyManifest, s3Uri as uri, type GlueManifest } from '../workflow-safe/layout';
-import { failureOf } from './errors';
+import { redshiftCopyManifest, s3Uri as uri } from '../workflow-safe/layout';
+import { planChecksum, progressDetails, resumedItems } from './copy-progress';
+import { manifestOutputFiles, readManifest } from './glue-manifest';
+import { cancellable, s3Calls } from './s3-calls';
 import type {
   CopyObjectsInput,
   CopyObjectsResult,
@@ -40,35 +30,27 @@ import type {
 import type { AwsClients } from '../aws/clients';
 import type { ActivityDeps } from './deps';
 
-/** The shortest time between two progress heartbeats of copyObjects (each carries every verified key). */
+/** The shortest time between two progress heartbeats of copyObjects. */
 const PROGRESS_HEARTBEAT_MS = 1_000;
 
-/** The signal that aborts SDK calls when the activity is cancelled, as the calls' options. */
-const cancellable = (): CallOptions => ({ abortSignal: Context.current().cancellationSignal });
-
-/** Runs calls of the AWS layer; an abort after cancellation comes out as the cancellation itself. */
-async function s3Calls<T>(calls: () => Promise<T>): Promise<T> {
-  try {
-    return await calls();
-  } catch (err) {
-    // An aborted call fails with whatever the SDK makes of the abort: report the cancellation instead.
-    const signal = Context.current().cancellationSignal;
-    if (signal.aborted) throw signal.reason;
-    throw failureOf(err);
-  }
-}
-
 function describeSet(set: ObjectSet): string {
+  if (set.manifestFiles)
+    return `the ${set.manifestFiles.count} output files of ${uri(set.bucket, set.manifestFiles.key)}`;
   return set.keys ? `${set.keys.length} given keys in s3://${set.bucket}/` : uri(set.bucket, set.prefix ?? '');
 }
 
-/** Every key of the set: the given keys, or a listing of the prefix. */
-async function keysOf(s3: S3Client, set: ObjectSet): Promise<string[]> {
+/** Every key of the set: the given keys and the files a manifest lists, or a listing of the prefix. */
+async function keysOf(deps: ActivityDeps, set: ObjectSet): Promise<string[]> {
+  if (set.manifestFiles) {
+    const listed = (await manifestOutputFiles(deps, set.manifestFiles)).map((f) => f.key);
+    return [...new Set([...(set.keys ?? []), ...listed])];
+  }
   if (set.keys) return [...new Set(set.keys)];
   const prefix = set.prefix;
   if (prefix === undefined) {
     throw invalidInput(`object set in s3://${set.bucket} names neither keys nor a prefix: give one of them`);
   }
+  const s3 = deps.aws.s3(set.region);
   return (await s3Calls(() => listKeys(s3, { ...set, prefix }, cancellable()))).map((o) => o.key);
 }
 
@@ -110,34 +92,37 @@ function copyPlan(input: CopyObjectsInput, listed: string[]): { mainKeys: string
 }
 
 /**
- * The copy's progress, resumed from the last attempt's heartbeat: every heartbeat carries the whole
- * progress (never empty details, which would erase it), at most once a second unless forced.
+ * The copy's progress over its planned items, resumed from the last attempt's heartbeat: every heartbeat carries
+ * the whole progress as a bitmap (never empty details, which would erase it), at most once a second unless forced.
  */
-function progressTracker() {
+function progressTracker(ids: readonly string[]) {
+  const plan = planChecksum(ids);
   const previous = Context.current().info.heartbeatDetails as Partial<CopyProgress> | undefined;
-  const verified = new Set(Array.isArray(previous?.verified) ? previous.verified : []);
+  const verified = resumedItems(previous, ids, plan);
   let bytesDone = typeof previous?.bytesDone === 'number' ? previous.bytesDone : 0;
   let lastBeatMs = 0;
   const beat = (force = false) => {
     const now = Date.now();
     if (!force && now - lastBeatMs < PROGRESS_HEARTBEAT_MS) return;
     lastBeatMs = now;
-    Context.current().heartbeat({ verified: [...verified], bytesDone } satisfies CopyProgress);
+    Context.current().heartbeat(progressDetails(ids.length, plan, verified, bytesDone));
   };
-  const markVerified = (id: string, bytes: number) => {
-    verified.add(id);
+  const markVerified = (index: number, bytes: number) => {
+    verified.add(index);
     bytesDone += bytes;
     beat();
   };
-  return { beat, markVerified, isVerified: (id: string) => verified.has(id) };
+  return { beat, markVerified, isVerified: (index: number) => verified.has(index) };
 }
 
 /** One copy to make: a source object to one destination. */
 interface CopyItem {
   source: SourceObject;
   dest: { region: string; bucket: string; key: string };
-  /** `<region>/<bucket>/<key>`, as in CopyProgress.verified. */
+  /** `<region>/<bucket>/<key>`. */
   id: string;
+  /** Its place in the copy's plan (CopyProgress's bitmap). */
+  index: number;
 }
 
 /**
@@ -170,31 +155,36 @@ async function copyObjects(deps: ActivityDeps, input: CopyObjectsInput): Promise
   const { aws } = deps;
   const { source } = input;
   const sourceS3 = aws.s3(source.region);
-  const { mainKeys, lastKeys } = copyPlan(input, await keysOf(sourceS3, source));
+  const { mainKeys, lastKeys } = copyPlan(input, await keysOf(deps, source));
   const allKeys = [...mainKeys, ...lastKeys];
-  const progress = progressTracker();
+  const sources = new Map<string, SourceObject>();
+  // Every destination of a key, keys in plan order: the order the progress bitmap counts in.
+  const planned = allKeys.flatMap((key) =>
+    input.destinations.map((d) => {
+      const dest = { region: d.region, bucket: d.bucket, key: destinationKey(input, key) };
+      return { key, dest, id: `${d.region}/${d.bucket}/${dest.key}` };
+    }),
+  );
+  const progress = progressTracker(planned.map((p) => p.id));
   // One CopyObject of a large object, or thousands of HEADs, can outlast the heartbeat timeout.
   const keepAlive = setInterval(() => progress.beat(), PROGRESS_HEARTBEAT_MS);
   keepAlive.unref();
   const concurrency = Math.max(1, input.concurrency ?? 8);
-  const sources = new Map<string, SourceObject>();
   const counts = { copied: 0, skipped: 0 };
   const run = async (item: CopyItem) => {
-    if (progress.isVerified(item.id)) {
+    if (progress.isVerified(item.index)) {
       counts.skipped++;
       return;
     }
     counts[await copyOne(aws, item, () => progress.beat())]++;
-    progress.markVerified(item.id, item.source.fingerprint.size);
+    progress.markVerified(item.index, item.source.fingerprint.size);
   };
-  const itemsFor = (keys: string[]): CopyItem[] =>
-    keys.flatMap((key) =>
-      input.destinations.map((d) => {
-        const destKey = destinationKey(input, key);
-        const dest = { region: d.region, bucket: d.bucket, key: destKey };
-        return { source: sources.get(key)!, dest, id: `${d.region}/${d.bucket}/${destKey}` };
-      }),
+  const itemsFor = (keys: string[]): CopyItem[] => {
+    const wanted = new Set(keys);
+    return planned.flatMap((p, index) =>
+      wanted.has(p.key) ? [{ source: sources.get(p.key)!, dest: p.dest, id: p.id, index }] : [],
     );
+  };
   try {
     await forEachLimit(allKeys, concurrency, async (key) => {
       sources.set(key, await s3Calls(() => sourceObject(sourceS3, { ...source, key }, cancellable())));
@@ -218,8 +208,9 @@ async function copyObjects(deps: ActivityDeps, input: CopyObjectsInput): Promise
 async function deleteObjects(deps: ActivityDeps, input: DeleteObjectsInput): Promise<{ deleted: number }> {
   const { aws } = deps;
   const s3 = aws.s3(input.region);
-  const keep = new Set(input.except ?? []);
-  const keys = (await keysOf(s3, input)).filter((key) => !keep.has(key));
+  const kept = input.exceptManifestFiles ? await manifestOutputFiles(deps, input.exceptManifestFiles) : [];
+  const keep = new Set([...(input.except ?? []), ...kept.map((f) => f.key)]);
+  const keys = (await keysOf(deps, input)).filter((key) => !keep.has(key));
   let deleted = 0;
   for (let i = 0; i < keys.length; i += DELETE_BATCH_KEYS) {
     const batch = keys.slice(i, i + DELETE_BATCH_KEYS);
@@ -244,7 +235,8 @@ async function deleteObjects(deps: ActivityDeps, input: DeleteObjectsInput): Pro
 
 async function writeCopyManifest(deps: ActivityDeps, input: WriteCopyManifestInput): Promise<{ entries: number }> {
   const s3 = deps.aws.s3(input.region);
-  for (const file of input.files) {
+  const files = input.manifestFiles ? await manifestOutputFiles(deps, input.manifestFiles) : (input.files ?? []);
+  for (const file of files) {
     const where = { region: input.region, bucket: input.bucket, key: file.key };
     const found = await s3Calls(() => headIfExists(s3, where, cancellable()));
     if (found?.ContentLength === file.bytes) continue;
@@ -255,10 +247,10 @@ async function writeCopyManifest(deps: ActivityDeps, input: WriteCopyManifestInp
       (found
         ? `is ${found.ContentLength} bytes, not the ${file.bytes} bytes the Glue job's manifest gives`
         : `does not exist, though the Glue job's manifest lists it`) +
-        `: run the batch again from transform (npm run glueline -- redrive <workflowId> --from transform)`,
+        `: run the batch again from transform (glueline redrive <workflowId> --from transform)`,
     );
   }
-  const text = JSON.stringify(redshiftCopyManifest(input.bucket, input.files));
+  const text = JSON.stringify(redshiftCopyManifest(input.bucket, files));
   await s3Calls(() =>
     putObjectText(
       s3,
@@ -268,26 +260,7 @@ async function writeCopyManifest(deps: ActivityDeps, input: WriteCopyManifestInp
       cancellable(),
     ),
   );
-  return { entries: input.files.length };
-}
-
-async function readManifest(
-  deps: ActivityDeps,
-  input: { region: string; bucket: string; key: string },
-): Promise<GlueManifest> {
-  const { aws } = deps;
-  const text = await s3Calls(async () => {
-    try {
-      return await getObjectText(aws.s3(input.region), input, cancellable());
-    } catch (err) {
-      if (awsErrorName(err) !== 'NoSuchKey') throw err;
-      throw manifestInvalid(
-        input,
-        'does not exist: the job writes it last when it succeeds, so it did not finish; see its logs in CloudWatch',
-      );
-    }
-  });
-  return parseManifest(input, text);
+  return { entries: files.length };
 }
 
 /** The S3 activities, over the clients and settings in `deps`. */
@@ -301,36 +274,3 @@ export function createS3Activities(
     writeCopyManifest: (input) => writeCopyManifest(deps, input),
   };
 }
-
-/** The manifest's text as a GlueManifest, or ManifestInvalid naming what is wrong with it. */
-function parseManifest(where: { region: string; bucket: string; key: string }, text: string): GlueManifest {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw manifestInvalid(where, `is not JSON (${(err as Error).message}): the job's manifest writer is broken`);
-  }
-  const parsed = GlueManifestSchema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues
-      .slice(0, 5)
-      .map((i) => `${i.path.length ? i.path.join('.') : '(root)'} ${i.message}`)
-      .join('; ');
-    throw manifestInvalid(where, `does not have the expected shape: ${problems}`);
-  }
-  return parsed.data;
-}
-
-const fileEntry = z.object({ key: z.string().min(1), bytes: z.number().int().nonnegative() });
-const count = z.number().int().nonnegative();
-/** The manifest's shape, checked field by field so the failure names the field. */
-const GlueManifestSchema = z.object({
-  batchId: z.string().min(1),
-  inputFiles: z.array(z.string()),
-  rowsIn: count,
-  rowsOut: count,
-  rowsRejected: count,
-  rowsDropped: z.number().int().optional(),
-  outputFiles: z.array(fileEntry),
-  quarantineFiles: z.array(fileEntry),
-}) satisfies z.ZodType<GlueManifest>;

@@ -38,6 +38,13 @@ export interface WaiterOptions<T> {
    * @default - the policy's schedule
    */
   delayMs?: (last: T | undefined) => number | undefined;
+  /**
+   * When this wait began, when it resumes one an earlier attempt began (epoch ms): the schedule goes on from the
+   * time waited since then, not from its first, shortest interval. @default - now
+   */
+  startedMs?: number;
+  /** Checks an earlier attempt of this wait made: counted on from there. @default 0 */
+  checksBefore?: number;
   /** Called after every check, before the sleep. @default - nothing */
   onCheck?: (report: CheckReport<T>) => void;
   /**
@@ -128,9 +135,9 @@ export async function waitUntil<T>(options: WaiterOptions<T>): Promise<WaiterRes
         abortSignal?.throwIfAborted(); // the signal's own reason, not the timer's AbortError
         throw err;
       }));
-  const startedMs = now();
+  const startedMs = options.startedMs ?? now();
   let intervalMs: number | undefined;
-  let checks = 0;
+  let checks = options.checksBefore ?? 0;
   let errorsInARow = 0;
   let value: T | undefined;
   let lastError: unknown;
@@ -150,7 +157,11 @@ export async function waitUntil<T>(options: WaiterOptions<T>): Promise<WaiterRes
       lastError = err;
       options.onCheck?.({ checks, error: err });
     }
-    intervalMs = policyDelayMs(policy, now() - startedMs, intervalMs);
+    // A resumed wait's first interval is where the schedule had got to; the exponential one is written by elapsed time.
+    intervalMs =
+      intervalMs === undefined && options.startedMs !== undefined
+        ? elapsedDelayMs(now() - startedMs, policy)
+        : policyDelayMs(policy, now() - startedMs, intervalMs);
     const delayMs = jitteredDelayMs(options.delayMs?.(seen) ?? intervalMs, options.random);
     if (now() + delayMs > deadline) return { state: 'timeout', value, lastError, checks };
     await nap(delayMs);

@@ -13,6 +13,14 @@ import { differences, read, requireRole, roleName, update, type Change, type Fie
 /** Every partition folder (batch_id=...) of a prefix is one table, not a table per batch. */
 const CRAWLER_CONFIGURATION = { Version: 1.0, Grouping: { TableGroupingPolicy: 'CombineCompatibleSchemas' } };
 
+/**
+ * Each crawl reads only the folders added since the last one (a batch adds batch_id=<id>/), not every batch again;
+ * Glue allows that only with a SchemaChangePolicy of LOG and LOG: new tables and partitions are still added, but a
+ * changed schema is only logged (docs/operations-on-aws.md says how to re-crawl everything after a column change).
+ */
+export const RECRAWL_POLICY = { RecrawlBehavior: 'CRAWL_NEW_FOLDERS_ONLY' } as const;
+export const SCHEMA_CHANGE_POLICY = { UpdateBehavior: 'LOG', DeleteBehavior: 'LOG' } as const;
+
 /** A crawler as the spec wants it. */
 export interface CrawlerWanted {
   name: string;
@@ -58,6 +66,15 @@ export function crawlerDrift(actual: Crawler, wanted: CrawlerWanted, roleArn: st
     ['Description', actual.Description, wanted.description],
     ['Targets.S3Targets', (actual.Targets?.S3Targets ?? []).map((t) => t.Path), [wanted.path]],
     ['Configuration', configuration, CRAWLER_CONFIGURATION],
+    ['RecrawlPolicy.RecrawlBehavior', actual.RecrawlPolicy?.RecrawlBehavior, RECRAWL_POLICY.RecrawlBehavior],
+    [
+      'SchemaChangePolicy',
+      {
+        UpdateBehavior: actual.SchemaChangePolicy?.UpdateBehavior,
+        DeleteBehavior: actual.SchemaChangePolicy?.DeleteBehavior,
+      },
+      SCHEMA_CHANGE_POLICY,
+    ],
   ]);
 }
 
@@ -77,6 +94,8 @@ export async function planCrawler(
     Description: wanted.description,
     Targets: { S3Targets: [{ Path: wanted.path }] },
     Configuration: JSON.stringify(CRAWLER_CONFIGURATION),
+    RecrawlPolicy: RECRAWL_POLICY,
+    SchemaChangePolicy: SCHEMA_CHANGE_POLICY,
   };
   if (!found?.Crawler) {
     const role = requireRole(roleArn, resource);

@@ -70,6 +70,10 @@ export function runOptionsFromFlags(values: {
   try {
     return parseOrExplain(RunOptions, raw, 'options');
   } catch (err) {
-    asUsageError(err);
+    asUsageError(err, {
+      'options.startAt': '--start-at',
+      'options.stopAfter': '--stop-after',
+      'options.skip': '--skip',
+    });
   }
 }

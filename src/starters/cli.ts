@@ -6,6 +6,7 @@
  * command line are relative to the current directory, and `.env` there is loaded first (src/env-file.ts).
  */
 import { loadDotEnv } from '../env-file';
+import { didYouMean } from '../workflow-safe/suggest';
 import { packageVersion } from '../package-root';
 import type { CommandIo } from './common';
 import { parseCommandArgs, processIo, UsageError } from './common';
@@ -99,7 +100,9 @@ export async function main(argv: string[], io: CommandIo = processIo()): Promise
   }
   const command = COMMANDS[name];
   if (!command) {
-    io.err(`glueline: unknown command ${name}: use one of ${Object.keys(COMMANDS).join(', ')}`);
+    io.err(
+      `glueline: unknown command ${name}: use one of ${Object.keys(COMMANDS).join(', ')}${didYouMean(name, Object.keys(COMMANDS))}`,
+    );
     return 2;
   }
   try {

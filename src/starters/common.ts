@@ -8,6 +8,7 @@ import { createAwsClients, type AwsClients } from '../aws/clients';
 import { connectClient } from '../temporal/connection';
 import { DEFAULT_TEMPORAL_UI_URL, runUrl } from '../temporal/run-links';
 import { DEFAULT_TASK_QUEUE } from '../workflow-safe/pipeline';
+import { didYouMean } from '../workflow-safe/suggest';
 import { SpecValidationError } from '../workflow-safe/validation';
 
 /** Bad input on the command line or in a spec: the process exits 2, and nothing was started. */
@@ -71,14 +72,37 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options'
       strict: true,
     });
   } catch (err) {
-    throw new UsageError(`${(err as Error).message}; see glueline ${command} --help`);
+    throw new UsageError(`${unknownFlag(err, options) ?? (err as Error).message}; see glueline ${command} --help`);
   }
 }
 
-/** Turns a spec or input validation error into a usage error (exit 2), keeping its per-field lines. */
-export function asUsageError(err: unknown): never {
-  if (err instanceof SpecValidationError) throw new UsageError(err.message);
-  throw err;
+/** For an unknown flag, a message naming it and the command's flag it most likely meant; else undefined. */
+function unknownFlag(err: unknown, options: NonNullable<ParseArgsConfig['options']>): string | undefined {
+  if ((err as { code?: string }).code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return undefined;
+  const flag = /Unknown option '(-{1,2}[^'=]+)/.exec((err as Error).message)?.[1];
+  if (!flag) return undefined;
+  const flags = [...Object.keys(options), 'help'].map((name) => `--${name}`);
+  return `unknown flag ${flag}${didYouMean(flag, flags)}`;
+}
+
+/**
+ * Turns a spec or input validation error into a usage error (exit 2), keeping its per-field lines. `flags` names
+ * the flag each input field came from (`{'options.startAt': '--start-at'}`): the message names the flag the
+ * person typed, not the field.
+ */
+export function asUsageError(err: unknown, flags: Record<string, string> = {}): never {
+  if (!(err instanceof SpecValidationError)) throw err;
+  let named = 0;
+  const problems = err.problems.map((problem) => {
+    const field = Object.keys(flags).find((f) => problem.startsWith(f) && /^[:.[]/.test(problem.slice(f.length)));
+    if (field === undefined) return problem;
+    named++;
+    return `${flags[field]}${problem.slice(field.length)}`;
+  });
+  if (named === 0) throw new UsageError(err.message);
+  throw new UsageError(
+    problems.length === 1 ? problems[0]! : `the flags are not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+  );
 }
 
 /** The task queue the worker polls: GLUELINE_TASK_QUEUE, as the worker reads it. */

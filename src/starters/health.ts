@@ -9,7 +9,7 @@ import { PROGRESS_QUERY, WorkflowType, type PipelineProgress } from '../workflow
 import { parseCommandArgs, UsageError, withClient, type CommandIo } from './common';
 import { formatDuration } from './progress-view';
 
-export const healthUsage = `usage: npm run glueline -- health --pipeline <name> [--limit N] [--json]
+export const healthUsage = `usage: glueline health --pipeline <name> [--limit N] [--json]
 
 Lists the pipeline's most recent csvPipeline runs, newest first (default 20): status, rows in, out and
 rejected (with the rejected share), each region's reconciliation (rows counted after the refresh against

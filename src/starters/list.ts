@@ -4,11 +4,20 @@
  * (rows in/out/rejected, the failed step).
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { OUTCOME_MEMO_KEY, SearchAttributeKeys, WorkflowType, type RunOutcomeMemo } from '../workflow-safe/pipeline';
+import {
+  OUTCOME_MEMO_KEY,
+  PROGRESS_QUERY,
+  SearchAttributeKeys,
+  WorkflowType,
+  type PipelineProgress,
+  type PipelineResult,
+  type RunOutcomeMemo,
+} from '../workflow-safe/pipeline';
 import { shellWord } from '../temporal/run-links';
 import { jsonOption, parseCommandArgs, printJson, runLink, UsageError, withClient, type CommandIo } from './common';
 import { formatDuration, formatTable } from './progress-view';
 import { loadSpec } from './spec-arg';
+import { workerPolls } from './worker-check';
 
 export const listUsage = `usage: glueline list (--spec <file> | --pipeline <name>) [--limit N] [--json]
 
@@ -16,12 +25,15 @@ Lists a pipeline's recent runs, newest first: its csvPipeline and pipelineStep r
 out; the batches they start are listed). One line per run: when it started, the batch, Temporal's status, the
 duration (so far, for a running run), rows in/out/rejected and the step that failed, then the workflow id for
 \`glueline status\`. Rows and the failed step come from what a run records when it ends: empty while it runs.
+A run that ended without recording them (it closed before glueline did, or was terminated) shows its result's
+figures, or a worker's replay of it when a worker polls its task queue; otherwise a line below says why not.
 
   --spec FILE       the pipeline spec (the runs of its name)
   --pipeline NAME   the pipeline's name, instead of --spec
   --limit N         at most N runs (default 20)
   --json            print one JSON document instead: {pipeline, runs: [{batchId, status, type, workflowId, runId,
-                    startTime, closeTime, durationMs, rowsIn, rowsOut, rowsRejected, failedStep, url}]}
+                    startTime, closeTime, durationMs, rowsIn, rowsOut, rowsRejected, failedStep, figuresFrom
+                    (memo, result, progress or null), figuresNote (why none, or null), url}]}
 
 the same with the temporal CLI:
   temporal workflow list --limit 20 \\
@@ -52,6 +64,14 @@ export interface ListedRun {
   rowsOut: number | null;
   rowsRejected: number | null;
   failedStep: string | null;
+  /**
+   * Where rows and the failed step came from: the outcome memo a run records as it ends, or, for a run that ended
+   * without one (it closed before glueline recorded outcomes, or was terminated), its result (completed) or a
+   * worker's replay of it (the progress query); null when there is nothing to show or nothing answered.
+   */
+  figuresFrom: 'memo' | 'result' | 'progress' | null;
+  /** Why a closed run shows no figures, and what would find them; null otherwise. */
+  figuresNote: string | null;
   url: string;
 }
 
@@ -110,10 +130,15 @@ export async function listRuns(
     if (infos.length >= limit) break;
   }
   const now = Date.now();
-  return infos
-    .sort((a, b) => b.startTime.getTime() - a.startTime.getTime())
-    .map((info) => {
-      const outcome = (info.memo?.[OUTCOME_MEMO_KEY] ?? {}) as RunOutcomeMemo;
+  const sorted = infos.sort((a, b) => b.startTime.getTime() - a.startTime.getTime());
+  const pollers = new Map<string, Promise<boolean>>();
+  const polled = (queue: string) => {
+    if (!pollers.has(queue)) pollers.set(queue, workerPolls(client, namespace, queue, 0));
+    return pollers.get(queue)!;
+  };
+  return Promise.all(
+    sorted.map(async (info) => {
+      const found = await figuresOf(client, info, polled);
       return {
         batchId: info.typedSearchAttributes.get(SearchAttributeKeys.batch) ?? null,
         status: info.status.name,
@@ -123,13 +148,68 @@ export async function listRuns(
         startTime: info.startTime.toISOString(),
         closeTime: info.closeTime?.toISOString() ?? null,
         durationMs: (info.closeTime?.getTime() ?? now) - info.startTime.getTime(),
-        rowsIn: outcome.rowsIn ?? null,
-        rowsOut: outcome.rowsOut ?? null,
-        rowsRejected: outcome.rowsRejected ?? null,
-        failedStep: outcome.failedStep ?? null,
+        rowsIn: found.figures.rowsIn ?? null,
+        rowsOut: found.figures.rowsOut ?? null,
+        rowsRejected: found.figures.rowsRejected ?? null,
+        failedStep: found.figures.failedStep ?? null,
+        figuresFrom: found.from,
+        figuresNote: found.note,
         url: runLink(namespace, info.workflowId, info.runId),
       };
-    });
+    }),
+  );
+}
+
+interface Found {
+  figures: RunOutcomeMemo;
+  from: ListedRun['figuresFrom'];
+  note: string | null;
+}
+
+/**
+ * A run's rows and failed step: its outcome memo; for a closed run without one, its result (completed) or a
+ * worker's replay (the progress query, asked only when a worker polls the run's task queue: otherwise the query
+ * would wait for one).
+ */
+async function figuresOf(
+  client: Client,
+  info: WorkflowExecutionInfo,
+  polled: (queue: string) => Promise<boolean>,
+): Promise<Found> {
+  const memo = info.memo?.[OUTCOME_MEMO_KEY] as RunOutcomeMemo | undefined;
+  if (memo) return { figures: memo, from: 'memo', note: null };
+  if (info.status.name === 'RUNNING') return { figures: {}, from: null, note: null };
+  const handle = client.workflow.getHandle(info.workflowId, info.runId);
+  if (info.status.name === 'COMPLETED') {
+    const result = (await handle.result().catch(() => undefined)) as Partial<PipelineResult> | undefined;
+    if (result?.steps)
+      return { figures: fromProgress(result as PipelineProgress, result.totals), from: 'result', note: null };
+  }
+  if (!(await polled(info.taskQueue)))
+    return {
+      figures: {},
+      from: null,
+      note:
+        `ended without recording its figures (before glueline recorded them, or terminated): a worker's replay ` +
+        `finds them, and none polls task queue ${info.taskQueue} (start one: glueline worker)`,
+    };
+  const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY).catch((err: Error) => err);
+  if (progress instanceof Error)
+    return { figures: {}, from: null, note: `the worker's replay of it failed: ${progress.message}` };
+  return { figures: fromProgress(progress), from: 'progress', note: null };
+}
+
+/** Rows in/out/rejected (transform's counts, or the result's totals) and the failed step of a run's progress. */
+function fromProgress(progress: PipelineProgress, totals?: PipelineResult['totals']): RunOutcomeMemo {
+  const counts =
+    totals?.rowsIn !== undefined ? totals : progress.steps.find((s) => s.counts.rowsIn !== undefined)?.counts;
+  const failed = progress.steps.find((s) => s.status === 'failed');
+  return {
+    ...(counts?.rowsIn !== undefined
+      ? { rowsIn: counts.rowsIn, rowsOut: counts.rowsOut, rowsRejected: counts.rowsRejected }
+      : {}),
+    ...(failed ? { failedStep: failed.step } : {}),
+  };
 }
 
 function showRuns(io: CommandIo, pipeline: string, runs: ListedRun[]): void {
@@ -150,4 +230,7 @@ function showRuns(io: CommandIo, pipeline: string, runs: ListedRun[]): void {
   ]);
   const header = ['started (UTC)', 'batch', 'status', 'duration', 'rows in/out/rej', 'failed step', 'workflow id'];
   for (const line of formatTable(header, rows)) io.out(line);
+  const notes = new Map<string, number>();
+  for (const r of runs) if (r.figuresNote) notes.set(r.figuresNote, (notes.get(r.figuresNote) ?? 0) + 1);
+  for (const [note, count] of notes) io.out(`${count} run(s) without rows or failed step: ${note}`);
 }

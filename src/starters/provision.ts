@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createAwsClients } from '../aws/clients';
+import { iamPolicies } from '../provisioning/iam';
 import { applyChanges, describePlan, planProvisioning, type ProvisionClients } from '../provisioning';
 import { PipelineSpec } from '../workflow-safe/spec';
 import { parseOrExplain } from '../workflow-safe/validation';
@@ -37,6 +38,14 @@ options:
   --glue-version V     4.0 or 5.0 (default: spec.provision.glueVersion)
   --worker-type T      G.025X, G.1X, G.2X, G.4X or G.8X (default: spec.provision.workerType)
   --workers N          number of workers (default: spec.provision.numberOfWorkers)
+
+IAM (prints, reads and changes nothing):
+  --print-iam          print the least-privilege IAM policy of every principal as JSON: the worker, the
+                       provisioning identity, the Glue job and crawler roles, the Redshift COPY role, the S3
+                       event consumer and Lambda (docs/operations-on-aws.md#iam)
+  --account ID         the AWS account in the ARNs (default: that of spec.provision.roleArn, else *)
+  --landing-bucket B   a bucket batches are read from (run --source-bucket), besides the raw buckets; repeatable
+  --queue-arn ARN      the SQS queue S3 notifies (default: any queue of the primary region)
 `;
 
 const options = {
@@ -49,6 +58,10 @@ const options = {
   'glue-version': { type: 'string' },
   'worker-type': { type: 'string' },
   workers: { type: 'string' },
+  'print-iam': { type: 'boolean', default: false },
+  account: { type: 'string' },
+  'landing-bucket': { type: 'string', multiple: true },
+  'queue-arn': { type: 'string' },
 } as const;
 
 /** Where provisioning runs: a local endpoint (dummy credentials) or AWS. */
@@ -156,6 +169,10 @@ export async function provisionCommand(args: string[], io: CommandIo): Promise<n
   if (positionals.length)
     throw new UsageError(`unexpected argument(s) ${positionals.join(' ')}: name the spec with --spec`);
   const spec = loadSpec(values.spec);
+  if (values['print-iam']) {
+    io.out(printableIam(spec, values));
+    return 0;
+  }
   const target = targetFrom(values);
   let overrides: PipelineSpec['provision'];
   try {
@@ -186,4 +203,37 @@ export async function provisionCommand(args: string[], io: CommandIo): Promise<n
     log: io.out,
   });
   return 0;
+}
+
+/** `--print-iam`'s JSON: each principal's description, trust policy (service roles) and policy. */
+export function printableIam(
+  spec: PipelineSpec,
+  values: { account?: string; 'landing-bucket'?: string[]; 'queue-arn'?: string },
+): string {
+  if (values.account !== undefined && !/^\d{12}$/.test(values.account)) {
+    throw new UsageError(`--account ${values.account} is not an AWS account id: give its 12 digits`);
+  }
+  const principals = iamPolicies(spec, {
+    account: values.account,
+    landingBuckets: values['landing-bucket'],
+    queueArn: values['queue-arn'],
+  });
+  const printable = Object.fromEntries(
+    Object.entries(principals).map(([name, p]) => [
+      name,
+      {
+        description: p.description,
+        ...(p.trustedServices
+          ? {
+              trustPolicy: {
+                Version: '2012-10-17',
+                Statement: [{ Effect: 'Allow', Principal: { Service: p.trustedServices }, Action: 'sts:AssumeRole' }],
+              },
+            }
+          : {}),
+        policy: p.policy,
+      },
+    ]),
+  );
+  return JSON.stringify(printable, null, 2);
 }

@@ -7,10 +7,10 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { WorkflowType } from '../workflow-safe/pipeline';
 import { STEPS, type PipelineInputRaw } from '../workflow-safe/run-input';
 import { didYouMean } from '../workflow-safe/suggest';
-import { parseCommandArgs, UsageError, withClient, type CommandIo } from './common';
+import { humanIo, jsonOption, parseCommandArgs, UsageError, withClient, type CommandIo } from './common';
 import { startPipeline } from './start-and-follow';
 
-export const redriveUsage = `usage: glueline redrive <workflowId> --from <step> [--wait]
+export const redriveUsage = `usage: glueline redrive <workflowId> --from <step> [--wait] [--json]
 
 Re-runs a failed (or cancelled, terminated, timed-out) csvPipeline run from STEP: reads the run's input
 (spec, batch, options) from its first history event and starts a new run of the same workflow id with
@@ -19,6 +19,9 @@ is still running or that succeeded.
 
   --from STEP   one of ${STEPS.join(', ')} (required)
   --wait        follow the new run live; exit 0 if it succeeded, 1 if not
+  --json        print one JSON document on stdout instead (the other lines go to stderr): {outcome, batchId,
+                redrive: {runId, status, from}, workflowId, runId, url} and, with --wait, {status, result,
+                failure, progress} once the new run closed (no live view)
 
 the same with the temporal CLI:
   temporal workflow show --workflow-id <workflowId> --output json   (the first event's input, into redrive-input.json,
@@ -27,7 +30,7 @@ the same with the temporal CLI:
     --id-reuse-policy AllowDuplicateFailedOnly --input-file redrive-input.json
 `;
 
-const options = { from: { type: 'string' }, wait: { type: 'boolean', default: false } } as const;
+const options = { from: { type: 'string' }, wait: { type: 'boolean', default: false }, ...jsonOption } as const;
 
 /** The `redrive` command. @returns the exit code. */
 export async function redriveCommand(args: string[], io: CommandIo): Promise<number> {
@@ -55,7 +58,8 @@ export async function redriveCommand(args: string[], io: CommandIo): Promise<num
     }
     if (d.type !== WorkflowType.pipeline)
       throw new UsageError(
-        `${workflowId} is a ${d.type} run; redrive re-runs csvPipeline runs (for one step use: step)`,
+        `${workflowId} is a ${d.type} run; redrive re-runs csvPipeline runs. Run one step again with: ` +
+          `glueline step --spec <spec file> --batch-id <batch id> --step <step> (see glueline step --help)`,
       );
     if (d.status.name === 'RUNNING')
       throw new UsageError(
@@ -69,13 +73,13 @@ export async function redriveCommand(args: string[], io: CommandIo): Promise<num
     const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
     if (!payload) throw new Error(`the first event of ${workflowId} run ${d.runId} holds no input`);
     const input = defaultPayloadConverter.fromPayload<PipelineInputRaw>(payload);
-    io.out(`redriving ${workflowId} (run ${d.runId}, ${d.status.name}) from ${from}`);
+    humanIo(io, values.json).out(`redriving ${workflowId} (run ${d.runId}, ${d.status.name}) from ${from}`);
     return startPipeline(
       client,
       namespace,
       io,
       { ...input, options: { ...input.options, startAt: from as (typeof STEPS)[number] } },
-      { rerun: false, wait: values.wait },
+      { rerun: false, wait: values.wait, json: values.json, redrive: { runId: d.runId, status: d.status.name, from } },
     );
   });
 }

@@ -7,6 +7,7 @@
  * `<scheduleId>-<scheduled time as yyyymmddThhmmssZ>` and runs csvPipeline for it as a child under the
  * usual business-key workflow id (csv-pipeline-<spec name>-<batch id>).
  */
+import { didYouMean } from '../workflow-safe/suggest';
 import {
   ScheduleAlreadyRunning,
   ScheduleNotFoundError,
@@ -249,7 +250,9 @@ export async function scheduleCommand(args: string[], io: CommandIo): Promise<nu
   }
   const [verb, scheduleId, ...rest] = positionals;
   if (!verb || !(ACTIONS as readonly string[]).includes(verb))
-    throw new UsageError(`schedule ${verb ?? ''}: name an action, one of ${ACTIONS.join(', ')}`.replace('  ', ' '));
+    throw new UsageError(
+      `schedule${verb ? ` ${verb}` : ''}: name an action, one of ${ACTIONS.join(', ')}${didYouMean(verb ?? '', ACTIONS)}`,
+    );
   if (!scheduleId) throw new UsageError(`schedule ${verb} needs a schedule id: schedule ${verb} <scheduleId>`);
   if (rest.length) throw new UsageError(`unexpected argument(s) ${rest.join(' ')}`);
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,45}$/.test(scheduleId))

@@ -9,15 +9,22 @@ import { awaitOutcome, watchRun, type RunOutcome } from './live-view';
 import { startOrAttach, type StartOutcome } from './start-options';
 import { noWorkerMessage, workerPolls } from './worker-check';
 
-/** `run --json`'s document: what the start did and, with --wait, how the run ended. */
+/** `run --json`'s document (and step's and redrive's): what the start did and, with --wait, how the run ended. */
 export interface StartDocument extends Partial<RunOutcome> {
   /** started: a new run; attached: the batch was already running; completed: it had completed, nothing started. */
   outcome: StartOutcome['outcome'];
   batchId: string;
+  /** `step`: the step instance run alone (`crawl-curated@eu-west-1`). */
+  step?: string;
+  /** `redrive`: the run redriven, and the step the new run starts at. */
+  redrive?: { runId: string; status: string; from: string };
   workflowId: string;
   runId: string | null;
   url: string | null;
 }
+
+/** What a start is of, for the lines a person reads: `batch 2026-11-26`, `crawl-raw of batch 2026-11-26`. */
+const subject = (document: StartDocument) => `${document.step ? `${document.step} of ` : ''}batch ${document.batchId}`;
 
 /**
  * Starts the run (or attaches to the running one); with `wait`, follows it. With `json`, the lines for a person go
@@ -28,7 +35,7 @@ export async function startPipeline(
   namespace: string,
   stdio: CommandIo,
   input: PipelineInputRaw,
-  flags: { rerun: boolean; wait: boolean; json?: boolean },
+  flags: { rerun: boolean; wait: boolean; json?: boolean; redrive?: StartDocument['redrive'] },
 ): Promise<number> {
   const io = humanIo(stdio, flags.json);
   const queue = taskQueue();
@@ -43,36 +50,54 @@ export async function startPipeline(
   } catch (err) {
     asUsageError(err);
   }
-  const { workflowId } = started;
   const document: StartDocument = {
     outcome: started.outcome,
     batchId: input.batch.id,
-    workflowId,
+    ...(flags.redrive ? { redrive: flags.redrive } : {}),
+    workflowId: started.workflowId,
     runId: started.outcome === 'completed' ? null : started.runId,
-    url: started.outcome === 'completed' ? null : runLink(namespace, workflowId, started.runId),
+    url: started.outcome === 'completed' ? null : runLink(namespace, started.workflowId, started.runId),
   };
   if (started.outcome === 'completed') {
     io.out(
-      `batch ${input.batch.id} already completed (workflow ${workflowId}); nothing started. ` +
-        `Run it again with --rerun, or look at it with: glueline status ${workflowId}`,
+      `batch ${input.batch.id} already completed (workflow ${started.workflowId}); nothing started. ` +
+        `Run it again with --rerun, or look at it with: glueline status ${started.workflowId}`,
     );
     if (flags.json) printJson(stdio, document);
     return 0;
   }
+  return reportStart(client, namespace, stdio, { ...document, runId: started.runId }, flags);
+}
+
+/**
+ * After a start (or an attach): the workflow and its UI link; without `wait`, how to follow it and a warning when
+ * no worker polls; with `wait`, the live view (or, with `json`, the run's outcome in the document).
+ * @returns the exit code: 0, or with `wait` 0 if the run succeeded and 1 if not
+ */
+export async function reportStart(
+  client: Client,
+  namespace: string,
+  stdio: CommandIo,
+  document: StartDocument & { runId: string },
+  flags: { wait: boolean; json?: boolean },
+): Promise<number> {
+  const io = humanIo(stdio, flags.json);
+  const { workflowId, runId } = document;
   io.out(
-    started.outcome === 'attached'
-      ? `batch ${input.batch.id} is already running: attached to workflow ${workflowId} run ${started.runId}`
-      : `started workflow ${workflowId} run ${started.runId}`,
+    document.outcome === 'attached'
+      ? `${subject(document)} is already running: attached to workflow ${workflowId} run ${runId}`
+      : `started workflow ${workflowId} run ${runId}`,
   );
-  io.out(`  ${runLink(namespace, workflowId, started.runId)}`);
+  io.out(`  ${runLink(namespace, workflowId, runId)}`);
   if (!flags.wait) {
     io.out(`  follow it: glueline follow ${workflowId}`);
+    const queue = taskQueue();
     if (!(await workerPolls(client, namespace, queue, 0)))
       io.err(`warning: ${noWorkerMessage(queue, namespace)}; the run waits on the task queue until one does`);
     if (flags.json) printJson(stdio, document);
     return 0;
   }
-  const handle = client.workflow.getHandle(workflowId, started.runId);
+  const handle = client.workflow.getHandle(workflowId, runId);
   if (!flags.json) return watchRun(handle, io);
   const outcome = await awaitOutcome(handle);
   printJson(stdio, { ...document, ...outcome });

@@ -102,22 +102,37 @@ export async function startOrAttach(
   options: { redo: boolean; taskQueue: string; trigger?: RunTrigger },
 ): Promise<StartOutcome> {
   const start = csvPipelineStartOptions(input, options);
-  // A token only this start carries: the memo of the run we get back tells whether we started it or
-  // attached to a run already going (the start call does not say).
-  const token = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
   try {
-    const handle = await client.workflow.start<CsvPipelineWorkflow>(WorkflowType.pipeline, {
-      ...start,
-      memo: { ...start.memo, startToken: token },
-    });
-    const described = await handle.describe();
-    const outcome = described.memo?.startToken === token ? 'started' : 'attached';
-    return { outcome, workflowId: handle.workflowId, runId: described.runId };
+    return await startOrFind(client, WorkflowType.pipeline, start);
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError)
       return { outcome: 'completed', workflowId: start.workflowId };
     throw err;
   }
+}
+
+/** Starts pipelineStep for one step instance, or attaches to the same step of the batch already running. */
+export function startOrAttachStep(
+  client: Client,
+  input: PipelineStepInputRaw,
+  options: { taskQueue: string },
+): Promise<{ outcome: 'started' | 'attached'; workflowId: string; runId: string }> {
+  return startOrFind(client, WorkflowType.step, pipelineStepStartOptions(input, options));
+}
+
+/** Starts a run with USE_EXISTING, and tells whether it started a new one or found one already running. */
+async function startOrFind(
+  client: Client,
+  type: string,
+  start: WorkflowStartOptions,
+): Promise<{ outcome: 'started' | 'attached'; workflowId: string; runId: string }> {
+  // A token only this start carries: the memo of the run we get back tells whether we started it or
+  // attached to a run already going (the start call does not say).
+  const token = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const handle = await client.workflow.start(type, { ...start, memo: { ...start.memo, startToken: token } });
+  const described = await handle.describe();
+  const outcome = described.memo?.startToken === token ? 'started' : 'attached';
+  return { outcome, workflowId: handle.workflowId, runId: described.runId };
 }
 
 /**

@@ -1,14 +1,24 @@
 /** `glueline step`: runs one step instance alone through the pipelineStep workflow. */
-import { WorkflowType, type PipelineStepWorkflow } from '../workflow-safe/pipeline';
+import { stepInstance } from '../workflow-safe/pipeline';
 import { STEPS } from '../workflow-safe/run-input';
-import { pipelineStepStartOptions } from './start-options';
-import { asUsageError, parseCommandArgs, runLink, taskQueue, UsageError, withClient, type CommandIo } from './common';
-import { watchRun } from './live-view';
+import { pipelineStepStartOptions, startOrAttachStep } from './start-options';
+import {
+  asUsageError,
+  humanIo,
+  jsonOption,
+  parseCommandArgs,
+  runLink,
+  taskQueue,
+  UsageError,
+  withClient,
+  type CommandIo,
+} from './common';
+import { reportStart } from './start-and-follow';
 import { noWorkerMessage, workerPolls } from './worker-check';
 import { batchFromFlags } from './batch-flags';
 import { loadSpec } from './spec-arg';
 
-export const stepUsage = `usage: glueline step --spec <file> --batch-id <id> --step <step> [--region R] (--prefix <p> | --key <k>...) [--wait]
+export const stepUsage = `usage: glueline step --spec <file> --batch-id <id> --step <step> [--region R] (--prefix <p> | --key <k>...) [--wait] [--json]
 
 Runs exactly one step instance of a batch through the pipelineStep workflow: the same code, activity
 options and history as in csvPipeline. A step that needs an earlier step's output (replicate-curated
@@ -22,6 +32,9 @@ needs the Glue manifest) finds it from that step's earlier run. Bad input exits 
   --source-bucket B  where the batch's objects are
   --source-region R  the source bucket's region, when it is not the primary region
   --wait             follow the run live; exit 0 if the step succeeded, 1 if not
+  --json             print one JSON document on stdout instead (the other lines go to stderr): {outcome,
+                     batchId, step, workflowId, runId, url} and, with --wait, {status, result, failure,
+                     progress} once the run closed (no live view)
 
 The workflow id is pipeline-step-<spec name>-<batch id>-<step>[@<region>]; a step already running is attached to.
 
@@ -43,37 +56,45 @@ const options = {
   'source-bucket': { type: 'string' },
   'source-region': { type: 'string' },
   wait: { type: 'boolean', default: false },
+  ...jsonOption,
 } as const;
 
 /** The `step` command. @returns the exit code. */
-export async function stepCommand(args: string[], io: CommandIo): Promise<number> {
+export async function stepCommand(args: string[], stdio: CommandIo): Promise<number> {
   const { values, positionals } = parseCommandArgs('step', args, options);
   if (values.help) {
-    io.out(stepUsage);
+    stdio.out(stepUsage);
     return 0;
   }
+  const io = humanIo(stdio, values.json);
   const spec = loadSpec(values.spec);
-  if (!values.step) throw new UsageError(`--step is required: one of ${STEPS.join(', ')}`);
+  if (!values.step) throw new UsageError(`--step is required: name the step to run, one of ${STEPS.join(', ')}`);
   const { batch } = batchFromFlags(spec, values, positionals);
-  let start;
+  const input = {
+    spec,
+    batch,
+    step: values.step as (typeof STEPS)[number],
+    ...(values.region ? { region: values.region } : {}),
+  };
   try {
-    start = pipelineStepStartOptions(
-      { spec, batch, step: values.step as (typeof STEPS)[number], ...(values.region ? { region: values.region } : {}) },
-      { taskQueue: taskQueue() },
-    );
+    pipelineStepStartOptions(input);
   } catch (err) {
-    asUsageError(err);
+    asUsageError(err, { 'input.step': '--step', 'input.region': '--region' });
   }
   return withClient(async (client, namespace) => {
     if (values.wait && !(await workerPolls(client, namespace, taskQueue()))) {
       io.err(`${noWorkerMessage(taskQueue(), namespace)}; nothing was started`);
       return 1;
     }
-    const handle = await client.workflow.start<PipelineStepWorkflow>(WorkflowType.step, start);
-    const { runId } = await handle.describe();
-    io.out(`started workflow ${handle.workflowId} run ${runId}`);
-    io.out(`  ${runLink(namespace, handle.workflowId, runId)}`);
-    if (!values.wait) return 0;
-    return watchRun(client.workflow.getHandle(handle.workflowId, runId), io);
+    const started = await startOrAttachStep(client, input, { taskQueue: taskQueue() });
+    const document = {
+      outcome: started.outcome,
+      batchId: batch.id,
+      step: stepInstance(input.step, input.region),
+      workflowId: started.workflowId,
+      runId: started.runId,
+      url: runLink(namespace, started.workflowId, started.runId),
+    };
+    return reportStart(client, namespace, stdio, document, { wait: values.wait, json: values.json });
   });
 }

@@ -5,6 +5,7 @@
  */
 import type { CheckFreshnessInput, FreshnessFindings } from './freshness';
 import type { GlueManifest } from './layout';
+import type { ManifestFiles } from './manifest-files';
 import type { CrawlJoin } from './pipeline';
 import type { PollPolicy, RedshiftTarget } from './spec';
 
@@ -14,6 +15,11 @@ export interface ObjectSet {
   bucket: string;
   keys?: string[];
   prefix?: string;
+  /**
+   * The output files a Glue manifest lists, besides `keys`: the input names the manifest, not every key, so its
+   * size does not grow with the files. The activity refuses a manifest that no longer matches count and checksum.
+   */
+  manifestFiles?: ManifestFiles;
 }
 
 export interface CopyObjectsInput {
@@ -43,16 +49,27 @@ export interface CopyObjectsResult {
   verifiedKeys: number;
 }
 
-/** Heartbeat details of copyObjects, so a retry after a worker crash resumes without redoing verified objects. */
+/**
+ * Heartbeat details of copyObjects, so a retry after a worker crash resumes without redoing verified objects.
+ * Bounded: a bitmap over the copy's items, not their keys (src/activities/copy-progress.ts).
+ */
 export interface CopyProgress {
-  /** `<region>/<bucket>/<key>` of each destination object verified so far. */
-  verified: string[];
+  /** How many items (destination objects) the copy plans, in order: each key's destinations, the last keys last. */
+  items?: number;
+  /** A checksum of the planned items' `<region>/<bucket>/<key>` ids in order; a retry with another plan starts over. */
+  plan?: string;
+  /** Base64 bitmap: bit i (byte i >> 3, bit i & 7) is set when item i is verified. */
+  done?: string;
+  /** Heartbeats of workers before the bitmap: `<region>/<bucket>/<key>` of each verified object (still read). */
+  verified?: string[];
   bytesDone: number;
 }
 
 export type DeleteObjectsInput = ObjectSet & {
   /** Keys to leave in place: with `prefix`, deletes what an earlier run left beside them. @default [] */
   except?: string[];
+  /** Also leave in place the output files this Glue manifest lists. @default - none */
+  exceptManifestFiles?: ManifestFiles;
 };
 
 export interface WriteCopyManifestInput {
@@ -61,7 +78,9 @@ export interface WriteCopyManifestInput {
   /** Where the Redshift COPY manifest goes (layout's copyManifestKey). */
   key: string;
   /** The files it lists, in `bucket`, with the sizes the Glue manifest gives them; each is checked with HEAD. */
-  files: { key: string; bytes: number }[];
+  files?: { key: string; bytes: number }[];
+  /** The same, named by the Glue manifest (its output files and sizes) instead of listed. */
+  manifestFiles?: ManifestFiles;
 }
 
 export interface StartGlueJobRunInput {

@@ -44,7 +44,7 @@ export async function scheduledCsvPipeline(input: ScheduledPipelineInput): Promi
   return executeChild(WorkflowType.pipeline, {
     workflowId: pipelineWorkflowId({ name }, batch),
     args: [pipelineInput],
-    // A completed batch is never redone; a failed one is redriven with npm run glueline -- redrive.
+    // A completed batch is never redone; a failed one is redriven with glueline redrive.
     workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
     // Cancelling or terminating the scheduled run does not strand a batch half-way.
     parentClosePolicy: ParentClosePolicy.ABANDON,

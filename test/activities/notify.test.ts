@@ -106,11 +106,39 @@ describe('sendFailureEmail', () => {
       assert.match(body, /ended FAILED/);
       assert.match(body, /Attempt/);
       assert.ok(body.includes(link), 'the UI link is missing');
-      assert.ok(body.includes(`npm run glueline -- redrive ${n.workflowId} --from crawl-curated`), 'redrive missing');
+      assert.ok(body.includes(`glueline redrive ${n.workflowId} --from crawl-curated`), 'redrive missing');
+      assert.ok(!body.includes('npm run glueline'), 'the command is glueline, as installed');
       assert.ok(body.includes('--task-queue glueline'), 'temporal CLI command missing');
       assert.ok(body.includes('jr_123'));
     }
     assert.ok(message.html.includes('&lt;b&gt;boom&lt;/b&gt;'), 'HTML was not escaped');
+  });
+
+  test('for a step run alone (pipelineStep), names the step command that runs it again, not redrive', async () => {
+    const mailer = sinkMailer();
+    const n = notice({
+      step: 'crawl-curated@eu-west-1',
+      region: 'eu-west-1',
+      workflowType: 'pipelineStep',
+      workflowId: `pipeline-step-sales-${unique('b')}-crawl-curated@eu-west-1`,
+    });
+    await run(activityEnv(), createNotifyActivities(deps(mailer)).sendFailureEmail, n);
+    mailer.close();
+    const message = await inboxMessage(`[glueline] sales batch ${n.batchId} failed at crawl-curated@eu-west-1`);
+    for (const body of [message.text, message.html]) {
+      assert.ok(
+        body.includes(
+          `glueline step --spec &lt;spec file&gt; --batch-id ${n.batchId} --step crawl-curated --region eu-west-1`,
+        ) ||
+          body.includes(
+            `glueline step --spec <spec file> --batch-id ${n.batchId} --step crawl-curated --region eu-west-1`,
+          ),
+        `the step command is missing:\n${body}`,
+      );
+      assert.ok(!body.includes('redrive '), 'redrive refuses pipelineStep runs: the email must not offer it');
+      assert.ok(body.includes('--type pipelineStep'), 'the temporal CLI command is missing');
+      assert.match(body, /this run(&#39;|')s input, unchanged/);
+    }
   });
 
   test('never puts a configured secret in the email', async () => {

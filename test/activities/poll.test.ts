@@ -56,6 +56,32 @@ describe('the poll loop', () => {
     assert.ok(Date.now() - started < 5_000, 'the wait kept sleeping after the shutdown began');
   });
 
+  test("a retry resumes the wait its last attempt's heartbeat names, and no other", async () => {
+    const policy = { initialIntervalMs: 50, maxIntervalMs: 10_000, elapsedRatio: 0.5 };
+    const waitedOnce = async (resumeKey: string, heartbeatDetails: unknown) => {
+      const env = activityEnv({ heartbeatDetails, attempt: 2 });
+      let checks = 0;
+      await run(env, () =>
+        pollUntilSettled({
+          policy,
+          resumeKey,
+          check: () => Promise.resolve(++checks),
+          outcome: (n) => (n >= 2 ? 'done' : 'wait'),
+        }),
+      );
+      return env.heartbeats as { polls: number; waitingSince: number; resumeKey: string }[];
+    };
+    // The previous attempt began its wait 4 s ago and made 9 checks: this one counts on and keeps its start.
+    const since = Date.now() - 4_000;
+    const resumed = await waitedOnce('statement s-1', { resumeKey: 'statement s-1', waitingSince: since, polls: 9 });
+    assert.equal(resumed.at(-1)!.polls, 11);
+    assert.equal(resumed.at(-1)!.waitingSince, since);
+    // A heartbeat of another wait (another statement) is not resumed: the schedule and count start afresh.
+    const fresh = await waitedOnce('statement s-2', { resumeKey: 'statement s-1', waitingSince: since, polls: 9 });
+    assert.equal(fresh.at(-1)!.polls, 2);
+    assert.ok(fresh.at(-1)!.waitingSince > since);
+  });
+
   test('stops sleeping at once when the activity is cancelled', async () => {
     const env = activityEnv();
     const slow = { initialIntervalMs: 60_000, maxIntervalMs: 60_000, backoffCoefficient: 1 };

@@ -17,6 +17,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { CancelledFailure } from '@temporalio/common';
+import { planChecksum, progressDetails } from '../../src/activities/copy-progress';
 import { createS3Activities } from '../../src/activities/s3';
 import { compareCopy, planCopyParts, MAX_PARTS } from '../../src/aws/s3-copy';
 import type { CopyProgress } from '../../src/workflow-safe/activity-types';
@@ -118,7 +119,7 @@ describe('copyObjects', () => {
     assert.deepEqual(result, { objects: 3, bytes: 8, copied: 1, skipped: 2, verifiedKeys: 3 });
   });
 
-  test('heartbeats the verified destination keys and the bytes done', async () => {
+  test('heartbeats the verified destinations as a bitmap over the plan, not their keys, and the bytes done', async () => {
     const { source, destReplica, s3 } = await setup();
     const env = activityEnv();
     await run(env, s3.copyObjects, {
@@ -127,12 +128,41 @@ describe('copyObjects', () => {
       concurrency: 1,
     });
     const last = env.heartbeats.at(-1) as CopyProgress;
-    assert.deepEqual([...last.verified].sort(), [
-      `${replica}/${destReplica}/out/a.parquet`,
-      `${replica}/${destReplica}/out/b.parquet`,
-      `${replica}/${destReplica}/out/c.parquet`,
-    ]);
-    assert.equal(last.bytesDone, 8);
+    assert.equal(last.verified, undefined, 'the heartbeat lists keys');
+    const ids = ['a', 'b', 'c'].map((k) => `${replica}/${destReplica}/out/${k}.parquet`);
+    assert.deepEqual(last, progressDetails(3, planChecksum(ids), [0, 1, 2], 8));
+  });
+
+  test('resumes from a bitmap heartbeat of the same plan, and starts over from one of another plan', async () => {
+    const { log, source, destReplica, s3 } = await setup();
+    const ids = ['a', 'b', 'c'].map((k) => `${replica}/${destReplica}/out/${k}.parquet`);
+    const input = {
+      source: { region: primary, bucket: source, prefix: 'out/' },
+      destinations: [{ region: replica, bucket: destReplica }],
+    };
+    const resumed = await run(
+      activityEnv({ heartbeatDetails: progressDetails(3, planChecksum(ids), [0, 2], 4), attempt: 2 }),
+      s3.copyObjects,
+      input,
+    );
+    assert.deepEqual(
+      log.calls.filter((c) => c.command === 'CopyObject').map((c) => c.input.Key),
+      ['out/b.parquet'],
+    );
+    assert.deepEqual(resumed, { objects: 3, bytes: 8, copied: 1, skipped: 2, verifiedKeys: 3 });
+    // Another plan's bitmap (here: other keys) says nothing about these items: each is looked at again.
+    const other = progressDetails(3, planChecksum(['x', 'y', 'z']), [0, 1, 2], 8);
+    log.calls.length = 0;
+    const again = await run(activityEnv({ heartbeatDetails: other, attempt: 2 }), s3.copyObjects, input);
+    // The bitmap said all three were done; a and c were never copied, and are now.
+    assert.deepEqual(
+      log.calls
+        .filter((c) => c.command === 'CopyObject')
+        .map((c) => String(c.input.Key))
+        .sort(),
+      ['out/a.parquet', 'out/c.parquet'],
+    );
+    assert.deepEqual(again, { objects: 3, bytes: 8, copied: 2, skipped: 1, verifiedKeys: 3 });
   });
 
   test('renames keys by stripping one prefix and adding another', async () => {
@@ -287,7 +317,8 @@ describe('copyObjects', () => {
       }),
     );
     assert.equal(err.nonRetryable, false);
-    assert.deepEqual((env.heartbeats.at(-1) as CopyProgress).verified, [`${replica}/dst/a`, `${replica}/dst/b`]);
+    const ids = ['a', 'b', 'c'].map((k) => `${replica}/dst/${k}`);
+    assert.deepEqual(env.heartbeats.at(-1), progressDetails(3, planChecksum(ids), [0, 1], 2));
   });
 
   test('aborts the copies in flight and starts no more when cancelled', async () => {

@@ -88,6 +88,30 @@ describe('the waiter', () => {
     assert.deepEqual(slept, [1000, 1000, 1000, 1500, 2250, 3375]);
   });
 
+  test('a resumed wait goes on from the time already waited and the checks already made', async () => {
+    let clock = 600_000;
+    const slept: number[] = [];
+    const policy = { initialIntervalMs: 1000, maxIntervalMs: 60_000, backoffCoefficient: 2 };
+    const states = scripted('wait', 'wait', 'done');
+    const result = await waitUntil({
+      policy,
+      check: states.check,
+      state: (s) => s,
+      random: () => 0,
+      now: () => clock,
+      // Begun 10 minutes ago by an earlier attempt, which made 7 checks.
+      startedMs: 0,
+      checksBefore: 7,
+      sleep: async (ms) => {
+        slept.push(ms);
+        clock += ms;
+      },
+    });
+    // Not 1 s, 2 s as a fresh wait would: the capped schedule after 10 minutes of waiting.
+    assert.deepEqual(slept, [60_000, 60_000]);
+    assert.equal(result.checks, 10);
+  });
+
   test('ends with fail when the state table says fail', async () => {
     const result = await waitUntil({ policy: fast, check: scripted('wait', 'fail').check, state: (s) => s });
     assert.equal(result.state, 'fail');

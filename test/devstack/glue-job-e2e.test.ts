@@ -35,6 +35,7 @@ import {
 } from '../../src/workflow-safe/layout';
 import type { PipelineSpec, RegionSpec } from '../../src/workflow-safe/spec';
 import type { Batch } from '../../src/workflow-safe/run-input';
+import { GatewayControl } from '../../devstack/testkit/gateway';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { processesWith } from '../../devstack/testkit/processes';
 import { provisionQuietly, putSampleCsvs, uniqueSalesSpec } from '../../devstack/testkit/spec';
@@ -94,6 +95,39 @@ describe("glueline's job through the gateway, after npm run provision", () => {
 
     assert.equal(run.JobRunState, 'FAILED');
     assert.equal(run.ErrorMessage, "TransformError: --delimiter ';;' must be exactly one character");
+  });
+
+  test("a second live run of a batch fails before it touches the first run's output and manifest", async () => {
+    const b = batch('held');
+    const outputKey = `${curatedBatchPrefix(spec, b)}part-00000-first.snappy.parquet`;
+    await s3.send(new PutObjectCommand({ Bucket: primary.curatedBucket, Key: outputKey, Body: 'first run output' }));
+    await s3.send(new PutObjectCommand({ Bucket: primary.curatedBucket, Key: manifestKey(spec, b), Body: 'first' }));
+    // The first run stays RUNNING (scripted) until it is stopped: a live run of the batch, as a duplicate start leaves.
+    await new GatewayControl().scriptJobRuns(spec.transform.jobName, [{ state: 'RUNNING' }]);
+    const first = await startJobRun(b);
+    try {
+      const second = await jobRunEnded(await startJobRun(b));
+
+      assert.equal(second.JobRunState, 'FAILED');
+      assert.match(
+        second.ErrorMessage ?? '',
+        new RegExp(`^TransformError: job run ${first} of batch held is still RUNNING .* this run ${second.Id} stops`),
+      );
+      assert.equal(await getText(outputKey), 'first run output');
+      assert.equal(await getText(manifestKey(spec, b)), 'first');
+    } finally {
+      await glue.send(new BatchStopJobRunCommand({ JobName: spec.transform.jobName, JobRunIds: [first] }));
+    }
+    // Once the first run has ended, a run of the batch goes ahead and replaces the output.
+    await pollUntil(
+      async () => (await glue.send(new GetJobRunCommand({ JobName: spec.transform.jobName, RunId: first }))).JobRun!,
+      (run) => run.JobRunState === 'STOPPED',
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    await putSampleCsvs(spec, rawBatchPrefix(spec, b), 1);
+    const third = await jobRunEnded(await startJobRun(b));
+    assert.equal(third.JobRunState, 'SUCCEEDED', third.ErrorMessage);
+    assert.equal((JSON.parse(await getText(manifestKey(spec, b))) as GlueManifest).batchId, 'held');
   });
 
   test("BatchStopJobRun ends a running Spark run STOPPED and kills Spark's processes", async () => {

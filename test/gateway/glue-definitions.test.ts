@@ -126,3 +126,60 @@ describe('Glue definition updates through the gateway', () => {
     );
   });
 });
+
+describe('the gateway refuses the recrawl policies Glue refuses', () => {
+  const target = { S3Targets: [{ Path: 's3://raw-bucket/in/' }] };
+  const base = () => ({ Name: unique('gw-recrawl'), Role: ROLE, DatabaseName: 'raw', Targets: target });
+  const refusal = async (send: Promise<unknown>) => {
+    const err = await send.then(
+      () => assert.fail('accepted'),
+      (e: unknown) => e as Error,
+    );
+    assert.equal(err.name, 'InvalidInputException');
+    return err.message;
+  };
+
+  test("CreateCrawler: new folders only needs SchemaChangePolicy LOG and LOG (not Glue's defaults)", async () => {
+    const recrawl = { RecrawlBehavior: 'CRAWL_NEW_FOLDERS_ONLY' as const };
+    assert.match(
+      await refusal(glue.send(new CreateCrawlerCommand({ ...base(), RecrawlPolicy: recrawl }))),
+      /"Crawl new folders only" .* only LOG DeleteBehavior value and LOG UpdateBehavior value/,
+    );
+    const deprecate = { UpdateBehavior: 'LOG' as const, DeleteBehavior: 'DEPRECATE_IN_DATABASE' as const };
+    await refusal(
+      glue.send(new CreateCrawlerCommand({ ...base(), RecrawlPolicy: recrawl, SchemaChangePolicy: deprecate })),
+    );
+    const ok = base();
+    const log = { UpdateBehavior: 'LOG' as const, DeleteBehavior: 'LOG' as const };
+    await glue.send(new CreateCrawlerCommand({ ...ok, RecrawlPolicy: recrawl, SchemaChangePolicy: log }));
+    const { Crawler: crawler } = await glue.send(new GetCrawlerCommand({ Name: ok.Name }));
+    assert.equal(crawler?.RecrawlPolicy?.RecrawlBehavior, 'CRAWL_NEW_FOLDERS_ONLY');
+  });
+
+  test('CreateCrawler: event mode needs an EventQueueArn on its S3 targets', async () => {
+    assert.match(
+      await refusal(
+        glue.send(new CreateCrawlerCommand({ ...base(), RecrawlPolicy: { RecrawlBehavior: 'CRAWL_EVENT_MODE' } })),
+      ),
+      /EventQueueArn/,
+    );
+  });
+
+  test('UpdateCrawler: switching to new folders only with the default schema policy is refused, and changes nothing', async () => {
+    const Name = await createCrawler();
+    await refusal(
+      glue.send(new UpdateCrawlerCommand({ Name, RecrawlPolicy: { RecrawlBehavior: 'CRAWL_NEW_FOLDERS_ONLY' } })),
+    );
+    const { Crawler: crawler } = await glue.send(new GetCrawlerCommand({ Name }));
+    assert.notEqual(crawler?.RecrawlPolicy?.RecrawlBehavior, 'CRAWL_NEW_FOLDERS_ONLY');
+    await glue.send(
+      new UpdateCrawlerCommand({
+        Name,
+        RecrawlPolicy: { RecrawlBehavior: 'CRAWL_NEW_FOLDERS_ONLY' },
+        SchemaChangePolicy: { UpdateBehavior: 'LOG', DeleteBehavior: 'LOG' },
+      }),
+    );
+    const { Crawler: updated } = await glue.send(new GetCrawlerCommand({ Name }));
+    assert.equal(updated?.RecrawlPolicy?.RecrawlBehavior, 'CRAWL_NEW_FOLDERS_ONLY');
+  });
+});

@@ -109,6 +109,15 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
       const bad = await glueline('run', '--bogus');
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /--bogus/);
+      const misspelt = await glueline('run', '--batchid', 'x');
+      assert.equal(misspelt.code, 2);
+      assert.match(
+        misspelt.stderr,
+        /^glueline run: unknown flag --batchid; did you mean "--batch-id"\?; see glueline run --help$/,
+      );
+      const command = await glueline('stauts');
+      assert.equal(command.code, 2);
+      assert.match(command.stderr, /unknown command stauts: .*; did you mean "status"\?/);
     });
   });
 
@@ -144,7 +153,7 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
       assert.equal((await run('b1', '--prefix', 'no-slash')).code, 2);
       assert.match(
         (await run('b1', '--prefix', 'a/', '--stop-after', 'nope')).stderr,
-        /options\.stopAfter: "nope" is not a step/,
+        /--stop-after: "nope" is not a step/,
       );
     });
 
@@ -458,6 +467,42 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
       await client.workflow.getHandle(pipelineWorkflowId(spec, { id: 'dup-1' })).terminate('test done');
     });
 
+    test('list says why a run that ended without its figures shows none: no worker polls its queue', async () => {
+      // dup-1 was terminated above: a run that ends so records no outcome, like the runs from before the memo.
+      const { code, stdout } = await glueline('list', '--spec', specFile, '--json', '--limit', '50');
+      assert.equal(code, 0);
+      const { runs } = JSON.parse(stdout) as { runs: ListedRun[] };
+      const dup = runs.find((r) => r.batchId === 'dup-1' && r.status === 'TERMINATED')!;
+      assert.equal(dup.figuresFrom, null);
+      assert.equal(dup.rowsIn, null);
+      assert.match(dup.figuresNote!, new RegExp(`none polls task queue ${idleQueue} \\(start one: glueline worker\\)`));
+      assert.equal(runs.find((r) => r.batchId === 'files-1')!.figuresFrom, 'memo');
+      const table = await glueline('list', '--spec', specFile, '--limit', '50');
+      assert.match(
+        table.stdout,
+        new RegExp(`^\\d+ run\\(s\\) without rows or failed step: .*task queue ${idleQueue} `, 'm'),
+      );
+    });
+
+    test('--json prints one document naming the run redriven, and how the new run ended', async () => {
+      await new GatewayControl().scriptCrawls(spec.raw.crawler, [
+        { status: 'FAILED', errorMessage: 'glueline test: crawl fails' },
+      ]);
+      const failed = await run('fail-2', '--prefix', 'landing/base/', '--stop-after', 'crawl-raw', '--wait');
+      assert.equal(failed.code, 1, failed.stdout);
+      const workflowId = pipelineWorkflowId(spec, { id: 'fail-2' });
+      const failedRun = (await client.workflow.getHandle(workflowId).describe()).runId;
+      const { code, stdout, stderr } = await glueline('redrive', workflowId, '--from', 'crawl-raw', '--wait', '--json');
+      assert.equal(code, 0, stderr);
+      const d = JSON.parse(stdout) as StartDocument;
+      assert.deepEqual(d.redrive, { runId: failedRun, status: 'FAILED', from: 'crawl-raw' });
+      assert.equal(d.outcome, 'started');
+      assert.equal(d.workflowId, workflowId);
+      assert.notEqual(d.runId, failedRun);
+      assert.equal(d.status, 'COMPLETED');
+      assert.match(stderr, /^redriving \S+ \(run \S+, FAILED\) from crawl-raw/m);
+    });
+
     test('an unknown step exits 2 naming the steps', async () => {
       const { code, stderr } = await glueline('redrive', 'x', '--from', 'load');
       assert.equal(code, 2);
@@ -474,13 +519,26 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
       assert.doesNotMatch(stdout, /stage-raw/);
     });
 
-    test('a per-region step without --region exits 2 naming the regions', async () => {
+    test('a per-region step without --region exits 2 naming the flag and the regions', async () => {
       const { code, stderr } = await step('--step', 'crawl-curated');
       assert.equal(code, 2);
       assert.match(
         stderr,
-        /input\.region: is required: crawl-curated runs per region, name one of us-east-1, eu-west-1/,
+        /^glueline step: --region: is required: crawl-curated runs per region, name one of us-east-1, eu-west-1$/,
       );
+    });
+
+    test('--json prints one document: the step instance, the start and how it ended', async () => {
+      const { code, stdout, stderr } = await step('--step', 'stage-raw', '--wait', '--json');
+      assert.equal(code, 0, stderr);
+      const d = JSON.parse(stdout) as StartDocument;
+      assert.equal(d.outcome, 'started');
+      assert.equal(d.batchId, 'step-1');
+      assert.equal(d.step, 'stage-raw');
+      assert.match(d.workflowId, /^pipeline-step-\S+-step-1-stage-raw$/);
+      assert.equal(d.runId, (await client.workflow.getHandle(d.workflowId).describe()).runId);
+      assert.equal(d.status, 'COMPLETED');
+      assert.match(stderr, /^started workflow pipeline-step-\S+-step-1-stage-raw run /m);
     });
   });
 

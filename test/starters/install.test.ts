@@ -13,35 +13,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { repoRoot } from '../../devstack/paths';
 import { cliEnv } from '../../devstack/testkit/cli';
+import { cleanEnv, exec, packProject } from '../../devstack/testkit/packed';
 import { provisionedSpecFile } from '../../devstack/testkit/spec';
 import { unique } from '../../devstack/testkit/stack';
 import { stackWorkerEnv } from '../../devstack/testkit/worker-process';
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The environment without npm's own variables (a parent `npm test` sets npm_config_*), plus `env`. */
-function cleanEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && !/^(TEMPORAL_|GLUELINE_|AWS_|SMTP_URL$)/.test(k)),
-  );
-  return { ...base, ...env };
-}
-
-function exec(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
 
 /** A local port nothing listens on (bound, then released). */
 async function closedPort(): Promise<number> {
@@ -67,16 +42,13 @@ describe('the installed glueline CLI (npm pack, npm install --prefix)', () => {
   before(
     async () => {
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-install-'));
-      const npmEnv = cleanEnv();
-      const pack = await exec('npm', ['pack', '--pack-destination', tmp, '--silent'], repoRoot, npmEnv);
-      assert.equal(pack.code, 0, `npm pack failed:\n${pack.stdout}\n${pack.stderr}`);
-      const tarball = path.join(tmp, pack.stdout.trim().split('\n').pop()!);
+      const tarball = await packProject(tmp);
       const prefix = path.join(tmp, 'prefix');
       const install = await exec(
         'npm',
         ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball],
         tmp,
-        npmEnv,
+        cleanEnv(),
       );
       assert.equal(install.code, 0, `npm install failed:\n${install.stdout}\n${install.stderr}`);
       bin = path.join(prefix, 'node_modules', '.bin', 'glueline');

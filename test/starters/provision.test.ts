@@ -84,6 +84,14 @@ describe('npm run glueline -- provision (npm run provision)', () => {
       curatedCrawler.Crawler?.Targets?.S3Targets?.map((t) => t.Path),
       [`s3://${replica.curatedBucket}/sales/`],
     );
+    // Each crawl reads only the batch folders added since the last, which Glue allows with LOG and LOG only.
+    for (const { Crawler: crawler } of [rawCrawler, curatedCrawler]) {
+      assert.equal(crawler?.RecrawlPolicy?.RecrawlBehavior, 'CRAWL_NEW_FOLDERS_ONLY');
+      assert.deepEqual(
+        [crawler?.SchemaChangePolicy?.UpdateBehavior, crawler?.SchemaChangePolicy?.DeleteBehavior],
+        ['LOG', 'LOG'],
+      );
+    }
     assert.equal(job?.Command?.ScriptLocation, `s3://${primary.curatedBucket}/_glueline/scripts/glueline_job.py`);
     assert.equal(job?.GlueVersion, '5.0');
     assert.equal(

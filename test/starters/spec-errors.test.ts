@@ -55,7 +55,7 @@ describe('glueline with a misspelt name', () => {
       env,
     );
     assert.equal(code, 2, stderr);
-    assert.match(stderr, /options\.startAt: "tranform" is not a step: use one of .*; did you mean "transform"\?/);
+    assert.match(stderr, /--start-at: "tranform" is not a step: use one of .*; did you mean "transform"\?/);
   });
 
   test('a misspelt region flag exits 2 naming the region it most likely meant', async () => {

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { devtool, repoRoot } from '../../devstack/paths';
+import type { Crawler } from '@aws-sdk/client-glue';
 import { crawlerDrift, glueBundle, jobDrift, jobUpdate, wantedJob } from '../../src/provisioning';
 import { PipelineSpec } from '../../src/workflow-safe/spec';
 import { SpecValidationError, parseOrExplain } from '../../src/workflow-safe/validation';
@@ -225,7 +226,9 @@ describe('crawler drift', () => {
     Description: 'raw CSV batches',
     Targets: { S3Targets: [{ Path: 's3://raw/raw/', Exclusions: [] }] },
     Configuration: '{"Version":1.0,"Grouping":{"TableGroupingPolicy":"CombineCompatibleSchemas"}}',
-  };
+    RecrawlPolicy: { RecrawlBehavior: 'CRAWL_NEW_FOLDERS_ONLY' },
+    SchemaChangePolicy: { UpdateBehavior: 'LOG', DeleteBehavior: 'LOG' },
+  } satisfies Crawler;
 
   test('takes a role Glue reports by name as the same role as its ARN', () => {
     const roleArn = actual.Role;
@@ -238,6 +241,22 @@ describe('crawler drift', () => {
   test('takes the configuration JSON with other spacing and key order as unchanged', () => {
     const configuration = '{ "Grouping": { "TableGroupingPolicy": "CombineCompatibleSchemas" }, "Version": 1 }';
     assert.deepEqual(crawlerDrift({ ...actual, Configuration: configuration }, wanted, undefined), []);
+  });
+
+  test("a crawler that re-crawls every folder (Glue's default) drifts to new folders only, with LOG and LOG", () => {
+    const everything = {
+      ...actual,
+      RecrawlPolicy: { RecrawlBehavior: 'CRAWL_EVERYTHING' },
+      SchemaChangePolicy: { UpdateBehavior: 'UPDATE_IN_DATABASE', DeleteBehavior: 'DEPRECATE_IN_DATABASE' },
+    } as const;
+    assert.deepEqual(crawlerDrift(everything, wanted, undefined), [
+      { field: 'RecrawlPolicy.RecrawlBehavior', from: 'CRAWL_EVERYTHING', to: 'CRAWL_NEW_FOLDERS_ONLY' },
+      {
+        field: 'SchemaChangePolicy',
+        from: { UpdateBehavior: 'UPDATE_IN_DATABASE', DeleteBehavior: 'DEPRECATE_IN_DATABASE' },
+        to: { UpdateBehavior: 'LOG', DeleteBehavior: 'LOG' },
+      },
+    ]);
   });
 
   test('names a changed target path, old and new', () => {

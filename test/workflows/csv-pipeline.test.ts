@@ -4,6 +4,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temp
 import { ApplicationFailure } from '@temporalio/common';
 import type { CopyObjectsInput } from '../../src/workflow-safe/activity-types';
 import { FailureType } from '../../src/workflow-safe/failures';
+import { keysChecksum } from '../../src/workflow-safe/manifest-files';
 import { csvPipelineStartOptions } from '../../src/starters/start-options';
 import {
   pipelineWorkflowId,
@@ -135,24 +136,39 @@ describe('csvPipeline, replicate-curated', () => {
     const replicaBucket = 'sales-curated-euw1';
     const manifestKey = `_glueline/manifests/sales/${batchId}.json`;
     const copyManifestKey = `_glueline/copy-manifests/sales/${batchId}.manifest`;
-    const dataKeys = MANIFEST.outputFiles.map((f) => f.key);
+    // The manifest's files by the manifest: where it is, how many and the checksum of their keys.
+    const files = {
+      region: PRIMARY,
+      bucket: 'sales-curated-use1',
+      key: manifestKey,
+      count: 2,
+      checksum: keysChecksum(MANIFEST.outputFiles.map((f) => f.key)),
+    };
     // In order: the earlier manifests, the data, earlier runs' files, the COPY manifests, the Glue manifest last.
     assert.deepEqual(
       called('deleteObjects').map((c) => c.input),
       [
         { region: REPLICA, bucket: replicaBucket, keys: [manifestKey, copyManifestKey] },
-        { region: REPLICA, bucket: replicaBucket, prefix: `curated/sales/batch_id=${batchId}/`, except: dataKeys },
+        {
+          region: REPLICA,
+          bucket: replicaBucket,
+          prefix: `curated/sales/batch_id=${batchId}/`,
+          exceptManifestFiles: files,
+        },
       ],
     );
-    const copies = called('copyObjects').map((c) => (c.input as CopyObjectsInput).source.keys);
-    assert.deepEqual(copies.slice(1), [dataKeys, [manifestKey]]);
+    const copies = called('copyObjects').map((c) => (c.input as CopyObjectsInput).source);
+    assert.deepEqual(copies.slice(1), [
+      { region: PRIMARY, bucket: 'sales-curated-use1', manifestFiles: files },
+      { region: PRIMARY, bucket: 'sales-curated-use1', keys: [manifestKey] },
+    ]);
     assert.deepEqual(
       called('writeCopyManifest')
         .map((c) => c.input)
         .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
       [
-        { region: REPLICA, bucket: replicaBucket, key: copyManifestKey, files: MANIFEST.outputFiles },
-        { region: PRIMARY, bucket: 'sales-curated-use1', key: copyManifestKey, files: MANIFEST.outputFiles },
+        { region: REPLICA, bucket: replicaBucket, key: copyManifestKey, manifestFiles: files },
+        { region: PRIMARY, bucket: 'sales-curated-use1', key: copyManifestKey, manifestFiles: files },
       ],
     );
     // Each waits for the one before: the calls never overlap.
@@ -165,6 +181,25 @@ describe('csvPipeline, replicate-curated', () => {
     }
     const counts = stepOf(result!, 'replicate-curated').counts;
     assert.deepEqual([counts.staleDeleted, counts.copyManifests], [0, 2]);
+  });
+
+  test('with 10,000 Parquet files, no activity input passes a few KB (the 2 MB payload limit is far)', async () => {
+    const outputFiles = Array.from({ length: 10_000 }, (_, i) => ({
+      key: `curated/sales/batch_id=b/order_date=2026-11-29/part-${String(i).padStart(5, '0')}-3f2a9c1e-8b7d-4e6f-a1b2-c3d4e5f6a7b8.c000.snappy.parquet`,
+      bytes: 1_000_000,
+    }));
+    const manifest = { ...MANIFEST, outputFiles };
+    const { result, called } = await runPipeline(testInput(), { manifest });
+    assert.equal(result?.status, 'succeeded');
+    const replicate = ['copyObjects', 'deleteObjects', 'writeCopyManifest'] as const;
+    const inputs = replicate.flatMap((name) =>
+      called(name).map((c) => ({ name, bytes: JSON.stringify(c.input).length })),
+    );
+    assert.ok(inputs.length >= 6, JSON.stringify(inputs));
+    const largest = Math.max(...inputs.map((i) => i.bytes));
+    assert.ok(largest < 4 * 1024, `largest input ${largest} bytes: ${JSON.stringify(inputs)}`);
+    // What one of them held before: every key, about 1.4 MB.
+    assert.ok(JSON.stringify(outputFiles).length > 1024 * 1024);
   });
 
   test('a refresh SQL names the COPY manifest of its own region', async () => {

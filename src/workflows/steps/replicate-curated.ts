@@ -1,6 +1,6 @@
 /** The replicate-curated step. */
 import { CancellationScope, log, patched } from '@temporalio/workflow';
-import type { CopyObjectsResult } from '../../workflow-safe/activity-types';
+import type { CopyObjectsResult, ObjectSet } from '../../workflow-safe/activity-types';
 import { noSourceObjects } from '../../workflow-safe/failures';
 import {
   copyManifestKey,
@@ -13,6 +13,7 @@ import {
   s3Uri,
   type GlueManifest,
 } from '../../workflow-safe/layout';
+import { manifestFiles, type ManifestFiles } from '../../workflow-safe/manifest-files';
 import type { StepProgress } from '../../workflow-safe/pipeline';
 import type { PipelineRun } from '../run-state';
 import { copyCounts } from './copy-counts';
@@ -23,6 +24,13 @@ import { readManifest } from './transform';
  * files and writes a Redshift COPY manifest per region; runs started before it replay the plain copy.
  */
 export const EXACT_CURATED_PATCH = 'curated-prefix-holds-exactly-the-manifest';
+
+/**
+ * Marks histories whose replicate-curated names the Glue manifest's files by the manifest (ManifestFiles: where,
+ * count, checksum) in its copy, delete and COPY-manifest inputs instead of listing every key, so no input grows
+ * with the files (10,000 keys are about 1 MB of Temporal's 2 MB payload limit). Older runs replay the key lists.
+ */
+export const MANIFEST_FILES_PATCH = 'replicate-curated-names-the-manifest-not-its-keys';
 
 /**
  * replicate-curated: makes every replica's batch prefix hold exactly the Parquet the manifest lists, verified,
@@ -52,9 +60,13 @@ export async function replicateCurated(p: StepProgress, run: PipelineRun): Promi
     );
   }
   const exact = patched(EXACT_CURATED_PATCH);
+  const byManifest = exact && patched(MANIFEST_FILES_PATCH);
+  const files = byManifest
+    ? manifestFiles({ region: primary.region, bucket: primary.curatedBucket, key: manifestKey(spec, batch) }, manifest)
+    : undefined;
   const replicas = replicaRegions(spec);
   if (replicas.length === 0) {
-    if (exact) await writeCopyManifests(p, run, manifest, [primary.region]);
+    if (exact) await writeCopyManifests(p, run, manifest, [primary.region], files);
     return;
   }
   const mKey = manifestKey(spec, batch);
@@ -63,7 +75,7 @@ export async function replicateCurated(p: StepProgress, run: PipelineRun): Promi
   const destinations = replicas.map((r) => ({ region: r.region, bucket: r.curatedBucket }));
   p.awsIds.buckets = destinations.map((d) => d.bucket);
   try {
-    if (exact) await replicateExactly(p, run, manifest, destinations);
+    if (exact) await replicateExactly(p, run, manifest, destinations, files);
     else {
       const result = await run.activities.awsWaits.copyObjects.executeWithOptions(
         {
@@ -83,14 +95,19 @@ export async function replicateCurated(p: StepProgress, run: PipelineRun): Promi
     }
   } catch (err) {
     await CancellationScope.nonCancellable(async () => {
+      const deleteCopy = (d: { region: string; bucket: string }, set: Omit<ObjectSet, 'region' | 'bucket'>) =>
+        run.activities.awsCalls.deleteObjects.executeWithOptions(
+          { summary: `replicate-curated: delete the unverified copy in s3://${d.bucket}` },
+          [{ region: d.region, bucket: d.bucket, ...set }],
+        );
       const cleanups = await Promise.allSettled(
-        destinations.map((d) =>
-          run.activities.awsCalls.deleteObjects.executeWithOptions(
-            { summary: `replicate-curated: delete the unverified copy in s3://${d.bucket}` },
-            // The manifests first: without them a partial copy never looks complete, nor is loaded.
-            [{ region: d.region, bucket: d.bucket, keys: exact ? [mKey, cKey, ...dataKeys] : [mKey, ...dataKeys] }],
-          ),
-        ),
+        destinations.map(async (d) => {
+          // The manifests first: without them a partial copy never looks complete, nor is loaded.
+          if (!files) return deleteCopy(d, { keys: exact ? [mKey, cKey, ...dataKeys] : [mKey, ...dataKeys] });
+          // Apart, so that a manifest rewritten since (the data delete then fails) still leaves none.
+          await deleteCopy(d, { keys: [mKey, cKey] });
+          return deleteCopy(d, { manifestFiles: files });
+        }),
       );
       cleanups.forEach((c, i) => {
         if (c.status === 'rejected')
@@ -110,6 +127,7 @@ async function replicateExactly(
   run: PipelineRun,
   manifest: GlueManifest,
   destinations: { region: string; bucket: string }[],
+  files: ManifestFiles | undefined,
 ): Promise<void> {
   const { spec, batch } = run;
   const primary = primaryRegion(spec);
@@ -127,17 +145,17 @@ async function replicateExactly(
       [{ region: d.region, bucket: d.bucket, keys: [mKey, copyManifestKey(spec, batch)] }],
     ),
   );
-  const copy = (keys: string[], summary: string) =>
+  const copy = (which: Pick<ObjectSet, 'keys' | 'manifestFiles'>, summary: string) =>
     run.activities.awsWaits.copyObjects.executeWithOptions({ summary }, [
       {
-        source: { region: primary.region, bucket: primary.curatedBucket, keys },
+        source: { region: primary.region, bucket: primary.curatedBucket, ...which },
         destinations,
         requireObjects: true,
         concurrency: spec.copy.concurrency,
       },
     ]);
   const data = await copy(
-    dataKeys,
+    files ? { manifestFiles: files } : { keys: dataKeys },
     `replicate-curated: copy ${dataKeys.length} Parquet file(s) of ${prefix} to ${regions}`,
   );
   // Spark names its files anew each run: what else is under the prefix is an earlier run's, and a COPY, a
@@ -145,12 +163,19 @@ async function replicateExactly(
   const stale = await eachReplica((d) =>
     run.activities.awsCalls.deleteObjects.executeWithOptions(
       { summary: `replicate-curated: delete earlier runs' files under s3://${d.bucket}/${prefix}` },
-      [{ region: d.region, bucket: d.bucket, prefix, except: dataKeys }],
+      [
+        {
+          region: d.region,
+          bucket: d.bucket,
+          prefix,
+          ...(files ? { exceptManifestFiles: files } : { except: dataKeys }),
+        },
+      ],
     ),
   );
-  await writeCopyManifests(p, run, manifest, [primary.region, ...destinations.map((d) => d.region)]);
+  await writeCopyManifests(p, run, manifest, [primary.region, ...destinations.map((d) => d.region)], files);
   const last = await copy(
-    [mKey],
+    { keys: [mKey] },
     `replicate-curated: copy the Glue job's manifest of batch ${batch.id} to ${regions}, last`,
   );
   Object.assign(p.counts, copyCounts(sumCopies(data, last)), {
@@ -167,6 +192,7 @@ async function writeCopyManifests(
   run: PipelineRun,
   manifest: GlueManifest,
   regions: string[],
+  files: ManifestFiles | undefined,
 ): Promise<void> {
   const { spec, batch } = run;
   if (!spec.redshift) return;
@@ -175,7 +201,14 @@ async function writeCopyManifests(
     targets.map((r) =>
       run.activities.awsCalls.writeCopyManifest.executeWithOptions(
         { summary: `replicate-curated: write the COPY manifest of batch ${batch.id} in s3://${r.curatedBucket}` },
-        [{ region: r.region, bucket: r.curatedBucket, key: copyManifestKey(spec, batch), files: manifest.outputFiles }],
+        [
+          {
+            region: r.region,
+            bucket: r.curatedBucket,
+            key: copyManifestKey(spec, batch),
+            ...(files ? { manifestFiles: files } : { files: manifest.outputFiles }),
+          },
+        ],
       ),
     ),
   );
