@@ -166,6 +166,8 @@ export interface AwsErrorSpec {
   /** AWS's error code: `ThrottlingException`, `SlowDown`, `ValidationException`. */
   code: string;
   message: string;
+  /** Headers the error carries (S3's 301 names the bucket's region in one). @default - none */
+  headers?: Record<string, string>;
 }
 
 /** An AWS error the gateway's own handlers throw; the router writes it in the request's protocol. */
@@ -210,6 +212,7 @@ export function writeAwsError(res: http.ServerResponse, protocol: AwsProtocol, e
       'x-amz-request-id': requestId,
       'x-amzn-requestid': requestId,
       'content-length': Buffer.byteLength(body),
+      ...error.headers,
     })
     .end(body);
 }

@@ -22,6 +22,7 @@ import { RedshiftData } from './redshift-data';
 import { RedshiftDatabases } from './redshift-databases';
 import { RedshiftTargets } from './redshift-targets';
 import { createRouter } from './router';
+import { S3BucketRegions } from './s3-regions';
 import { S3Etags } from './s3-etags';
 import { TimeScale } from './time-scale';
 
@@ -105,6 +106,7 @@ async function main() {
       },
       control: createControl({ counter, faults, holds, timeScale, jobRuns, crawlers, databases }),
       s3Etags: new S3Etags(moto, timeScale),
+      s3Regions: new S3BucketRegions(moto),
     }),
   );
 

@@ -18,6 +18,7 @@ import type { RequestCounter } from './counts';
 import type { FaultRules } from './faults';
 import { actAfterServe, CapturedResponse, type Holds } from './holds';
 import type { S3Etags } from './s3-etags';
+import type { S3BucketRegions } from './s3-regions';
 
 /** One awsJson call the gateway serves itself. */
 export interface AwsJsonCall {
@@ -48,6 +49,8 @@ export interface RouterOptions {
   control: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
   /** Gives SSE-KMS objects the non-MD5 ETags AWS gives them. @default - moto's ETags as they are */
   s3Etags?: S3Etags;
+  /** Answers 301 for a bucket in another region than the request's, as S3 does. @default - moto's leniency */
+  s3Regions?: S3BucketRegions;
 }
 
 /** Names AWS requests commonly carry their resource under. */
@@ -60,7 +63,7 @@ function defaultResource(input: Record<string, unknown>): string | undefined {
 
 /** Builds the gateway's request listener. */
 export function createRouter(options: RouterOptions): http.RequestListener {
-  const { upstream, counter, faults, holds, services, control, s3Etags } = options;
+  const { upstream, counter, faults, holds, services, control, s3Etags, s3Regions } = options;
 
   function forward(
     req: http.IncomingMessage,
@@ -157,6 +160,13 @@ export function createRouter(options: RouterOptions): http.RequestListener {
   ) {
     const { id, service, input, body } = request;
     if (service?.serves(id.operation)) return serve(res, id, service, input);
+    if (id.protocol === 's3' && s3Regions) {
+      const redirect = await s3Regions.redirect(id.region, id.operation, s3Location(req).bucket);
+      if (redirect) {
+        if (!body) req.resume();
+        return writeAwsError(res, 's3', redirect, req.method);
+      }
+    }
     if (id.protocol === 's3' && s3Etags) {
       const refused = await s3Etags.checkConditions(req, id.operation);
       if (refused) {

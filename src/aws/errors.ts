@@ -25,6 +25,19 @@ const THROTTLING_ERRORS = new Set([
   'PreconditionFailed',
 ]);
 
+/**
+ * 4xx errors a later attempt can get past: S3's RequestTimeout (400: the upload's body came too slowly), and
+ * expired temporary credentials, which the SDK's credential provider renews for the next attempt.
+ */
+const RETRYABLE_CLIENT_ERRORS = new Set([
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'ExpiredToken',
+  'ExpiredTokenException',
+]);
+
+const EXPIRED_CREDENTIALS = new Set(['ExpiredToken', 'ExpiredTokenException']);
+
 /** Error names that say the resource is not there: the fix is to create it (or to fix its name). */
 const NOT_FOUND_ERRORS = new Set([
   'EntityNotFoundException',
@@ -105,9 +118,12 @@ export function isRetryableAwsError(err: unknown): boolean {
   const inner = unwrap(err);
   if (!isAwsError(inner)) return true;
   if (THROTTLING_ERRORS.has(inner.name) || inner.$retryable?.throttling) return true;
+  if (RETRYABLE_CLIENT_ERRORS.has(inner.name)) return true;
   if (NON_RETRYABLE.has(inner.name)) return false;
   const status = inner.$metadata?.httpStatusCode;
   if (status === undefined) return true;
+  // A redirect to the bucket's region (301 PermanentRedirect, without a body for HEAD): the same every time.
+  if (status === 301) return false;
   if (status === 408 || status === 429) return true;
   return !(status >= 400 && status < 500);
 }
@@ -127,6 +143,7 @@ export function mayHaveTakenEffect(err: unknown): boolean {
 
 /** True when AWS refused the call for lack of permission (by name, or HTTP 403). */
 export function isAccessDenied(err: unknown): boolean {
+  if (EXPIRED_CREDENTIALS.has(errorName(err))) return false;
   return ACCESS_DENIED_ERRORS.has(errorName(err)) || httpStatusOf(err) === 403;
 }
 
@@ -165,6 +182,13 @@ export function describeAwsError(err: unknown, target: AwsTarget): AwsErrorDescr
   } else if (NOT_FOUND_ERRORS.has(name)) {
     message = `${target.resource} does not exist in ${target.region} (${target.operation}: ${name}: ${awsMessage})`;
     if (target.notFoundFix) message += `: ${target.notFoundFix}`;
+  } else if (name === 'PermanentRedirect' || status === 301) {
+    message = wrongRegionMessage(err, target);
+  } else if (EXPIRED_CREDENTIALS.has(name)) {
+    message =
+      `${target.operation} on ${where} was refused: the worker's AWS credentials expired (${name}: ${awsMessage}). ` +
+      'Tried again with renewed credentials; if this persists, make the credential source renew them ' +
+      '(an instance or task role, or a profile with a role to assume)';
   } else if (name === 'AccessDenied' || name === 'AccessDeniedException') {
     message =
       `${target.operation} on ${where} was denied (${awsMessage}): ` +
@@ -186,6 +210,28 @@ export function describeAwsError(err: unknown, target: AwsTarget): AwsErrorDescr
       requestId: isAwsError(err) ? err.$metadata?.requestId : undefined,
     },
   };
+}
+
+/** The region S3 says a bucket is in: the 301's x-amz-bucket-region header, else the region in its Endpoint. */
+export function bucketRegionOf(err: unknown): string | undefined {
+  const inner = unwrap(err) as {
+    $response?: { headers?: Record<string, string | undefined> };
+    Endpoint?: string;
+  } | null;
+  const header = inner?.$response?.headers?.['x-amz-bucket-region'];
+  if (header) return header;
+  return /\bs3[.-]([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com/.exec(inner?.Endpoint ?? '')?.[1];
+}
+
+function wrongRegionMessage(err: unknown, target: AwsTarget): string {
+  const bucket = target.bucket ?? target.resource;
+  const region = bucketRegionOf(err);
+  const inRegion = region ? `is in ${region}` : 'is in another region';
+  return (
+    `bucket ${bucket} ${inRegion}, not ${target.region}: S3 answered ${target.operation} with 301 PermanentRedirect. ` +
+    `Name the bucket's region${region ? ` (${region})` : ''}: --source-region for a batch's landing bucket, the ` +
+    "event record's awsRegion for S3 events, or the region of the bucket in the spec"
+  );
 }
 
 /** Runs one AWS call; any exception it throws comes out as an {@link AwsCallError} on `target`. */

@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { primaryRegion } from '../workflow-safe/layout';
 import type { PipelineSpec } from '../workflow-safe/spec';
-import { errorName, httpStatusOf as httpStatus, isAccessDenied } from '../aws/errors';
+import { bucketRegionOf, errorName, httpStatusOf as httpStatus, isAccessDenied } from '../aws/errors';
 import { ProvisionError, read, readFailure, update, type Change, type FieldChange } from './change';
 
 /** The buckets the spec needs, with their regions: every curated bucket; raw in the primary (and every region when staged there). */
@@ -90,7 +90,8 @@ async function bucketExists(s3: S3Client, bucket: string, region: string, resour
     if (httpStatus(err) === 404 || errorName(err) === 'NotFound' || errorName(err) === 'NoSuchBucket') return false;
     if (httpStatus(err) === 301)
       throw new ProvisionError(
-        `S3 bucket ${bucket} exists in another region than ${region} (S3 answered 301): rename it in the spec, or move the region. Nothing was changed.`,
+        `S3 bucket ${bucket} exists in ${bucketRegionOf(err) ?? 'another region'}, but the spec puts it in ${region} ` +
+          '(S3 answered 301): rename it in the spec, or move the region. Nothing was changed.',
         { cause: err },
       );
     if (isAccessDenied(err))

@@ -12,7 +12,14 @@ import { asUsageError, UsageError } from './common';
 /** The batch the flags name, validated; local files are returned for upload. */
 export function batchFromFlags(
   spec: PipelineSpec,
-  values: { 'batch-id'?: string; prefix?: string; key?: string[]; files?: string[]; 'source-bucket'?: string },
+  values: {
+    'batch-id'?: string;
+    prefix?: string;
+    key?: string[];
+    files?: string[];
+    'source-bucket'?: string;
+    'source-region'?: string;
+  },
   positionals: string[],
 ): { batch: Batch; uploads: { path: string; key: string }[] } {
   if (!values['batch-id']) throw new UsageError('--batch-id is required: name the batch, e.g. --batch-id 2026-11-26');
@@ -24,18 +31,20 @@ export function batchFromFlags(
   if (positionals.length && chosen[0] === 'prefix')
     throw new UsageError(`unexpected argument(s) ${positionals.join(' ')}: --prefix takes one prefix`);
   const bucket = values['source-bucket'] ?? primaryRegion(spec).rawBucket;
+  // A landing bucket outside the primary region is read through its own region's endpoint (S3 answers 301 otherwise).
+  const where = values['source-region'] ? { region: values['source-region'] } : {};
   const batchId = values['batch-id'];
   let uploads: { path: string; key: string }[] = [];
   let source: Record<string, unknown>;
-  if (values.prefix !== undefined) source = { bucket, prefix: values.prefix };
-  else if (values.key) source = { bucket, keys: [...values.key, ...positionals] };
+  if (values.prefix !== undefined) source = { bucket, ...where, prefix: values.prefix };
+  else if (values.key) source = { bucket, ...where, keys: [...values.key, ...positionals] };
   else {
     const files = [...values.files!, ...positionals];
     uploads = files.map((f) => ({ path: f, key: `landing/${batchId}/${path.basename(f)}` }));
     const names = new Set(uploads.map((u) => u.key));
     if (names.size !== uploads.length)
       throw new UsageError('--files: two files have the same name; each file lands as landing/<batch id>/<file name>');
-    source = { bucket, keys: uploads.map((u) => u.key) };
+    source = { bucket, ...where, keys: uploads.map((u) => u.key) };
   }
   let batch: Batch;
   try {

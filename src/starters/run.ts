@@ -26,6 +26,7 @@ options:
   --spec FILE           the pipeline spec, JSON or YAML (required)
   --batch-id ID         names the batch: the workflow id is csv-pipeline-<spec name>-<batch id> (required)
   --source-bucket B     where the batch's objects are (default: the primary region's raw bucket)
+  --source-region R     the source bucket's region, when it is not the primary region
   --start-at STEP       skip every step before STEP
   --stop-after STEP     skip every step after STEP
   --skip STEP           skip STEP (repeatable)
@@ -58,6 +59,7 @@ const options = {
   key: { type: 'string', multiple: true },
   files: { type: 'string', multiple: true },
   'source-bucket': { type: 'string' },
+  'source-region': { type: 'string' },
   'start-at': { type: 'string' },
   'stop-after': { type: 'string' },
   skip: { type: 'string', multiple: true },

@@ -19,6 +19,7 @@ address (or the worker's GLUELINE_FALLBACK_NOTIFY_EMAIL) hears of it, once per f
   --queue-url URL      the SQS queue S3 notifies (required)
   --region R           the queue's region (default: the spec's primary region)
   --source-bucket B    the bucket whose events count (default: the primary raw bucket)
+  --source-region R    its region, for event records that do not give one (awsRegion; default: the primary)
   --landing-prefix P   batches are the folders right under P (default landing/)
   --quiet SECONDS      start a batch once it has been quiet this long (default 30)
   --until-idle         stop once the queue is empty and no batch waits (default: run until SIGINT/SIGTERM)
@@ -36,6 +37,7 @@ const options = {
   'queue-url': { type: 'string' },
   region: { type: 'string' },
   'source-bucket': { type: 'string' },
+  'source-region': { type: 'string' },
   'landing-prefix': { type: 'string' },
   quiet: { type: 'string' },
   'until-idle': { type: 'boolean', default: false },
@@ -73,6 +75,7 @@ export async function s3EventsCommand(args: string[], io: CommandIo): Promise<nu
         taskQueue: taskQueue(),
         spec,
         ...(values['source-bucket'] ? { sourceBucket: values['source-bucket'] } : {}),
+        ...(values['source-region'] ? { sourceRegion: values['source-region'] } : {}),
         landingPrefix,
         quietMs: quiet * 1000,
         stopWhenIdle: values['until-idle'],

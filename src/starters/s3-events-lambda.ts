@@ -6,7 +6,8 @@
  * Configure ReportBatchItemFailures: only the records of batches that failed to start come back.
  *
  * Environment: GLUELINE_SPEC_FILE (bundled with the function), GLUELINE_LANDING_PREFIX (default landing/),
- * GLUELINE_SOURCE_BUCKET (default the primary raw bucket), GLUELINE_TASK_QUEUE, and Temporal's
+ * GLUELINE_SOURCE_BUCKET (default the primary raw bucket), GLUELINE_SOURCE_REGION (its region when the
+ * event records give none; default the primary), GLUELINE_TASK_QUEUE, and Temporal's
  * TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY (from a secret, never from the event).
  */
 import type { Client } from '@temporalio/client';
@@ -75,21 +76,29 @@ export async function handleSqsEvent(
 
 let ready: Promise<{ client: Client; spec: PipelineSpec }> | undefined;
 
-/** The Lambda entry point: connects once per container, then handles each invocation. */
+/**
+ * The Lambda entry point: connects once per container, then handles each invocation. A failed start (Temporal
+ * unreachable during a cold start, a bad setting) is not kept: the next invocation tries again, instead of every
+ * later invocation of the container failing with the first one's error.
+ */
 export async function handler(event: SqsEvent): Promise<SqsBatchResponse> {
-  ready ??= (async () => {
+  const starting = (ready ??= (async () => {
     const file = process.env.GLUELINE_SPEC_FILE;
     if (!file) throw new Error('GLUELINE_SPEC_FILE is not set: bundle the spec with the function and name it there');
     const spec = loadSpecFile(file);
     const { client } = await connectClient();
     return { client, spec };
-  })();
-  const { client, spec } = await ready;
+  })());
+  const { client, spec } = await starting.catch((err: unknown) => {
+    if (ready === starting) ready = undefined;
+    throw err;
+  });
   return handleSqsEvent(event, {
     client,
     spec,
     taskQueue: taskQueue(),
     landingPrefix: process.env.GLUELINE_LANDING_PREFIX || 'landing/',
     ...(process.env.GLUELINE_SOURCE_BUCKET ? { sourceBucket: process.env.GLUELINE_SOURCE_BUCKET } : {}),
+    ...(process.env.GLUELINE_SOURCE_REGION ? { sourceRegion: process.env.GLUELINE_SOURCE_REGION } : {}),
   });
 }

@@ -25,10 +25,13 @@ export interface S3ObjectCreated {
   bucket: string;
   key: string;
   size?: number;
+  /** The bucket's region, as the event gives it (awsRegion; EventBridge's region). @default - not given */
+  region?: string;
 }
 
 interface S3Record {
   eventSource?: string;
+  awsRegion?: string;
   eventName?: string;
   s3?: { bucket?: { name?: string }; object?: { key?: string; size?: number } };
 }
@@ -49,6 +52,7 @@ export function parseS3Events(body: string): S3ObjectCreated[] {
     Message?: string;
     Records?: S3Record[];
     source?: string;
+    region?: string;
     'detail-type'?: string;
     detail?: { bucket?: { name?: string }; object?: { key?: string; size?: number } };
   };
@@ -56,7 +60,7 @@ export function parseS3Events(body: string): S3ObjectCreated[] {
   if (v.source === 'aws.s3' && v['detail-type'] === 'Object Created') {
     const bucket = v.detail?.bucket?.name;
     const key = v.detail?.object?.key;
-    return bucket && key ? [{ bucket, key, size: v.detail?.object?.size }] : [];
+    return bucket && key ? [{ bucket, key, size: v.detail?.object?.size, ...regionOf(v.region) }] : [];
   }
   return (v.Records ?? []).flatMap((r) => {
     if (r.eventSource !== 'aws:s3' || !r.eventName?.startsWith('ObjectCreated:')) return [];
@@ -64,15 +68,23 @@ export function parseS3Events(body: string): S3ObjectCreated[] {
     const rawKey = r.s3?.object?.key;
     if (!bucket || !rawKey) return [];
     // Notification keys are URL-encoded, with '+' for spaces.
-    return [{ bucket, key: decodeURIComponent(rawKey.replace(/\+/g, ' ')), size: r.s3?.object?.size }];
+    const key = decodeURIComponent(rawKey.replace(/\+/g, ' '));
+    return [{ bucket, key, size: r.s3?.object?.size, ...regionOf(r.awsRegion) }];
   });
 }
+
+const regionOf = (region: unknown) => (typeof region === 'string' && region ? { region } : {});
 
 /** Where the trigger looks for batches. */
 export interface S3TriggerOptions {
   spec: PipelineSpec;
   /** @default - the spec's primary raw bucket */
   sourceBucket?: string;
+  /**
+   * The source bucket's region, for events that do not give one: a landing bucket outside the primary region is
+   * read through its own region (S3 answers 301 PermanentRedirect otherwise). @default - the primary region
+   */
+  sourceRegion?: string;
   /** Batches are the folders right under this prefix. @default 'landing/' */
   landingPrefix?: string;
 }
@@ -98,7 +110,9 @@ export function batchOf(
   const name = rest.slice(rest.lastIndexOf('/') + 1);
   if (name === '' || name.startsWith('_') || name.startsWith('.'))
     return { ignored: `${object.key} is a folder marker or a hidden file` };
-  const folder = { id: rest.slice(0, slash), source: { bucket, prefix: `${landing}${rest.slice(0, slash)}/` } };
+  const region = object.region ?? options.sourceRegion;
+  const prefix = `${landing}${rest.slice(0, slash)}/`;
+  const folder = { id: rest.slice(0, slash), source: { bucket, ...(region ? { region } : {}), prefix } };
   const parsed = Batch.safeParse(folder);
   if (!parsed.success) return { refused: folder, reason: `${folder.id} is not a usable batch id` };
   return { batch: parsed.data };

@@ -30,6 +30,7 @@ needs the Glue manifest) finds it from that step's earlier run. Bad input exits 
   --region R         required for crawl-curated and redshift-refresh (they run per region); not allowed otherwise
   --prefix P | --key K...   the batch's source objects, as for run (default bucket: the primary raw bucket)
   --source-bucket B  where the batch's objects are
+  --source-region R  the source bucket's region, when it is not the primary region
   --wait             follow the run live; exit 0 if the step succeeded, 1 if not
   --json             print one JSON document on stdout instead (the other lines go to stderr): {outcome,
                      batchId, step, workflowId, runId, url} and, with --wait, {status, result, failure,
@@ -53,6 +54,7 @@ const options = {
   prefix: { type: 'string' },
   key: { type: 'string', multiple: true },
   'source-bucket': { type: 'string' },
+  'source-region': { type: 'string' },
   wait: { type: 'boolean', default: false },
   ...jsonOption,
 } as const;

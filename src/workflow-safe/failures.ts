@@ -74,8 +74,8 @@ export const NON_RETRYABLE_AWS_ERRORS = [
   'InvalidAccessKeyId',
   'SignatureDoesNotMatch',
   'UnrecognizedClientException',
-  'ExpiredToken',
-  'ExpiredTokenException',
+  // A bucket in another region than the client's: every retry gets the same redirect (the message names the region).
+  'PermanentRedirect',
 ] as const;
 
 /** A terminal failure of `type` with one typed details object. */

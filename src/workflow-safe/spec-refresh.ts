@@ -141,23 +141,36 @@ export function generatedRefresh(table: string, batchColumn: string, transform: 
   ];
 }
 
-const strings = (list: StatementList | undefined) => (list ?? []).filter((s): s is string => typeof s === 'string');
+/** A refresh statement with `${name}` variables, at its path under `redshift` (the generated ones at `table`). */
+export interface LabelledStatement {
+  path: (string | number)[];
+  sql: string;
+}
 
 /**
- * Every refresh statement, in order, with its `${name}` variables: `sql` as written, or `before`, the generated
- * refresh of `table`, then `after`. `{ sqlFile }` items are read by the commands that load the spec; one still
- * here is refused by validation, and left out.
+ * Every statement of the refresh's transaction, in order, with its `${name}` variables and where the spec holds
+ * it: `sql` as written, or `before`, the generated refresh of `table`, then `after`. `{ sqlFile }` items are read
+ * by the commands that load the spec; one still here is refused by validation, and left out.
  */
-export function refreshStatements(spec: { transform: TransformLike; redshift?: RefreshSection }): string[] {
+export function labelledRefreshStatements(spec: {
+  transform: TransformLike;
+  redshift?: RefreshSection;
+}): LabelledStatement[] {
   const r = spec.redshift;
   if (!r) return [];
-  if (!r.table) return strings(r.sql);
+  const listed = (field: string, list: StatementList | undefined) =>
+    (list ?? []).flatMap((sql, i) => (typeof sql === 'string' ? [{ path: [field, i], sql }] : []));
+  if (!r.table) return listed('sql', r.sql);
   return [
-    ...strings(r.before),
-    ...generatedRefresh(r.table, r.batchColumn ?? 'batch_id', spec.transform),
-    ...strings(r.after),
+    ...listed('before', r.before),
+    ...generatedRefresh(r.table, r.batchColumn ?? 'batch_id', spec.transform).map((sql) => ({ path: ['table'], sql })),
+    ...listed('after', r.after),
   ];
 }
+
+/** Every statement of the refresh's transaction, in order, with its `${name}` variables. */
+export const refreshStatements = (spec: { transform: TransformLike; redshift?: RefreshSection }): string[] =>
+  labelledRefreshStatements(spec).map((s) => s.sql);
 
 /** Cross-field checks of the refresh fields; `issue` adds a problem at a path under `redshift`. */
 export function checkRefresh(

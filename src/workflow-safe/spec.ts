@@ -12,12 +12,18 @@ import { Reconcile, Thresholds } from './spec-guards';
 import {
   checkRefresh,
   refreshFields,
-  refreshStatements,
+  labelledRefreshStatements,
   SQL_VARIABLES,
   SQL_VARIABLE_ERROR,
   statementList,
   usesOnlySqlVariables,
 } from './spec-refresh';
+import {
+  AUTO_COMMIT_SQL_DESCRIPTION,
+  AUTO_COMMIT_SQL_EXAMPLES,
+  copyRegionProblems,
+  refreshGroupProblems,
+} from './refresh-rules';
 import { glueName, identifier, PollPolicy, DEFAULT_POLLING, Column, RegionSpec, s3Prefix } from './spec-parts';
 export { SQL_VARIABLES } from './spec-refresh';
 import { checkUserTransform, userTransformFields } from './user-transform';
@@ -130,6 +136,10 @@ export const PipelineSpec = z
               'Left out: `table` generates the refresh.',
           ),
         ...refreshFields,
+        autoCommitSql: z
+          .array(z.string().min(1).refine(usesOnlySqlVariables, SQL_VARIABLE_ERROR))
+          .optional()
+          .meta({ description: AUTO_COMMIT_SQL_DESCRIPTION, examples: AUTO_COMMIT_SQL_EXAMPLES }),
         reconcile: Reconcile.refine((r) => !r || !('sql' in r) || usesOnlySqlVariables(r.sql), {
           ...SQL_VARIABLE_ERROR,
           path: ['sql'],
@@ -295,36 +305,34 @@ export const PipelineSpec = z
         ctx.addIssue({ code: 'custom', path: ['redshift', ...path], message }),
       );
     }
-    const sqls = refreshStatements(spec);
-    if (sqls.length > DATA_API_LIMITS.statements) {
+    const transaction = labelledRefreshStatements(spec);
+    if (transaction.length > DATA_API_LIMITS.statements) {
       ctx.addIssue({
         code: 'custom',
         path: ['redshift', 'sql'],
         message:
-          `has ${sqls.length} statements; the Redshift Data API's BatchExecuteStatement takes at most ` +
+          `has ${transaction.length} statements; the Redshift Data API's BatchExecuteStatement takes at most ` +
           `${DATA_API_LIMITS.statements}: combine statements, or move them into a stored procedure`,
       });
     }
     const targets = spec.regions.filter((r) => r.redshift);
-    sqls.forEach((sql, i) => {
-      // Reported once per statement, for the region where it comes out longest.
-      const sizes = targets.map((region) => {
-        const vars = longestSqlVariables(spec, region);
-        const filled = sql.replace(/\$\{(\w+)\}/g, (text, name: string) => vars[name as keyof typeof vars] ?? text);
-        return { region: region.region, bytes: new TextEncoder().encode(filled).length };
-      });
-      const longest = sizes.sort((a, b) => b.bytes - a.bytes)[0];
-      if (longest && longest.bytes > DATA_API_LIMITS.statementBytes) {
-        ctx.addIssue({
-          code: 'custom',
-          path: spec.redshift?.table ? ['redshift'] : ['redshift', 'sql', i],
-          message:
-            `is ${longest.bytes} bytes in ${longest.region} with its variables filled in (a batch id of 63 ` +
-            `characters); the Redshift Data API takes at most ${DATA_API_LIMITS.statementBytes} bytes (100 KB) ` +
-            `per statement: split it, or move it into a stored procedure`,
-        });
-      }
-    });
+    // Reported once per statement, for the region where it comes out longest.
+    const longestOf = (sql: string) =>
+      targets
+        .map((region) => {
+          const vars = longestSqlVariables(spec, region);
+          const filled = sql.replace(/\$\{(\w+)\}/g, (text, name: string) => vars[name as keyof typeof vars] ?? text);
+          return { region: region.region, bytes: new TextEncoder().encode(filled).length };
+        })
+        .sort((a, b) => b.bytes - a.bytes)[0];
+    const autoCommitSql = spec.redshift?.autoCommitSql;
+    const refreshProblems = [
+      ...refreshGroupProblems(transaction, autoCommitSql, longestOf, DATA_API_LIMITS.statementBytes),
+      ...copyRegionProblems(spec, transaction, autoCommitSql),
+    ];
+    for (const { path, message } of refreshProblems) {
+      ctx.addIssue({ code: 'custom', path, message });
+    }
     if (spec.redshift && !spec.regions.some((r) => r.redshift)) {
       ctx.addIssue({
         code: 'custom',

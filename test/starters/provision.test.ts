@@ -61,7 +61,9 @@ describe('npm run glueline -- provision (npm run provision)', () => {
     const [primary, replica] = spec.regions as [PipelineSpec['regions'][0], PipelineSpec['regions'][0]];
     const s3 = new S3Client(awsClientConfig(primary.region));
 
-    const encryption = await s3.send(new GetBucketEncryptionCommand({ Bucket: replica.curatedBucket }));
+    // Through the replica's own region: S3 answers 301 for a bucket in another region.
+    const replicaS3 = new S3Client(awsClientConfig(replica.region));
+    const encryption = await replicaS3.send(new GetBucketEncryptionCommand({ Bucket: replica.curatedBucket }));
     const versioning = await s3.send(new GetBucketVersioningCommand({ Bucket: primary.rawBucket }));
     const database = await glue(replica.region).send(new GetDatabaseCommand({ Name: replica.glueDatabase }));
     const rawCrawler = await glue(primary.region).send(new GetCrawlerCommand({ Name: spec.raw.crawler }));

@@ -105,7 +105,8 @@ describe('S3 event trigger', () => {
 
   test('parses S3 notifications, SNS-wrapped ones and EventBridge events; ignores test events and removals', () => {
     assert.deepEqual(parseS3Events(s3Event('b', 'landing/x/my file+1.csv')), [
-      { bucket: 'b', key: 'landing/x/my file+1.csv', size: 10 },
+      // The record's awsRegion comes along: the batch's source is read through it.
+      { bucket: 'b', key: 'landing/x/my file+1.csv', size: 10, region: 'us-east-1' },
     ]);
     assert.deepEqual(
       parseS3Events(JSON.stringify({ Type: 'Notification', Message: s3Event('b', 'k/a.csv') }))[0]?.key,
@@ -158,7 +159,7 @@ describe('S3 event trigger', () => {
     const input = JSON.parse(
       Buffer.from(history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!.data!).toString(),
     ) as PipelineInput;
-    assert.deepEqual(input.batch, { id: 'b1', source: { bucket, prefix: 'landing/b1/' } });
+    assert.deepEqual(input.batch, { id: 'b1', source: { bucket, region: 'us-east-1', prefix: 'landing/b1/' } });
     await queueIsEmpty(queueUrl);
   });
 
