@@ -178,6 +178,23 @@ function describeLines(d: ScheduleDescription): string[] {
   return lines;
 }
 
+/**
+ * Sends a schedule's timing; the server's refusal of it (which the client throws as a TypeError: "Minute is not in
+ * range [0-59]") becomes a usage error naming the flag it came from, so it exits 2 like every other bad flag.
+ */
+async function sendingTiming(values: Values, send: () => Promise<unknown>): Promise<void> {
+  try {
+    await send();
+  } catch (err) {
+    if (!(err instanceof TypeError) || (values.cron === undefined && values.every === undefined)) throw err;
+    const [flag, fix] =
+      values.cron !== undefined
+        ? [`--cron ${JSON.stringify(values.cron)}`, 'use five fields within their ranges, e.g. "0 2 * * *"']
+        : [`--every ${values.every}`, 'e.g. 30s, 15m, 6h or 1d'];
+    throw new UsageError(`${flag} is refused by the Temporal server (${err.message}): ${fix}`);
+  }
+}
+
 async function run(client: Client, io: CommandIo, verb: (typeof ACTIONS)[number], scheduleId: string, values: Values) {
   const handle = client.schedule.getHandle(scheduleId);
   const overlap = overlapOf(values.overlap);
@@ -187,33 +204,39 @@ async function run(client: Client, io: CommandIo, verb: (typeof ACTIONS)[number]
       const when = timing(values);
       if (!when) throw new UsageError('name when it runs: --cron "<expr>" or --every <duration>');
       const input = scheduledInput(scheduleId, spec, values);
-      await client.schedule.create({
-        scheduleId,
-        spec: when,
-        action: action(scheduleId, input),
-        policies: { overlap: overlap ?? 'SKIP' },
-        state: { paused: values.paused, ...(values.note ? { note: values.note } : {}) },
-        memo: { pipeline: spec.name },
-      });
+      await sendingTiming(values, () =>
+        client.schedule.create({
+          scheduleId,
+          spec: when,
+          action: action(scheduleId, input),
+          policies: { overlap: overlap ?? 'SKIP' },
+          state: { paused: values.paused, ...(values.note ? { note: values.note } : {}) },
+          memo: { pipeline: spec.name },
+        }),
+      );
       io.out(`created schedule ${scheduleId}`);
       break;
     }
     case 'update': {
       const spec = values.spec ? loadSpec(values.spec) : undefined;
       const when = timing(values);
-      await handle.update((previous) => {
-        const prev =
-          previous.action.type === 'startWorkflow' ? (previous.action.args?.[0] as ScheduledPipelineInput) : undefined;
-        const nextSpec = spec ?? (prev?.spec as PipelineSpec | undefined);
-        if (!nextSpec) throw new UsageError(`schedule ${scheduleId} does not run a pipeline: give --spec`);
-        const input = scheduledInput(scheduleId, nextSpec, values, prev);
-        return {
-          spec: when ?? previous.spec,
-          action: action(scheduleId, input),
-          policies: { ...previous.policies, ...(overlap ? { overlap } : {}) },
-          state: { ...previous.state, ...(values.note ? { note: values.note } : {}) },
-        };
-      });
+      await sendingTiming(values, () =>
+        handle.update((previous) => {
+          const prev =
+            previous.action.type === 'startWorkflow'
+              ? (previous.action.args?.[0] as ScheduledPipelineInput)
+              : undefined;
+          const nextSpec = spec ?? (prev?.spec as PipelineSpec | undefined);
+          if (!nextSpec) throw new UsageError(`schedule ${scheduleId} does not run a pipeline: give --spec`);
+          const input = scheduledInput(scheduleId, nextSpec, values, prev);
+          return {
+            spec: when ?? previous.spec,
+            action: action(scheduleId, input),
+            policies: { ...previous.policies, ...(overlap ? { overlap } : {}) },
+            state: { ...previous.state, ...(values.note ? { note: values.note } : {}) },
+          };
+        }),
+      );
       io.out(`updated schedule ${scheduleId}`);
       break;
     }

@@ -84,6 +84,13 @@ describe('npm run glueline -- schedule', () => {
       /--every often is not a duration: use a number and a unit, e\.g\. 30s/,
     );
     assert.match((await create('--cron', '0 2')).stderr, /--cron "0 2" is not a cron expression/);
+    // Five fields, one out of range: refused by the server, still a bad flag (exit 2) named as such.
+    const outOfRange = await create('--cron', '61 2 * * *');
+    assert.equal(outOfRange.code, 2, outOfRange.stderr);
+    assert.match(
+      outOfRange.stderr,
+      /--cron "61 2 \* \* \*" is refused by the Temporal server \(Minute is not in range/,
+    );
     assert.match(
       (await create('--every', '1h', '--overlap', 'SOMETIMES')).stderr,
       /--overlap SOMETIMES is not a policy: use one of SKIP, BUFFER_ONE/,
