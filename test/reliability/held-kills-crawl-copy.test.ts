@@ -26,6 +26,7 @@ import {
   replicaRegions,
   type GlueManifest,
 } from '../../src/workflow-safe/layout';
+import type { ObjectSet } from '../../src/workflow-safe/activity-types';
 import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
 import type { Batch } from '../../src/workflow-safe/run-input';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
@@ -195,9 +196,11 @@ describe(`held-response kills (${mode}): SIGKILL while StartCrawler's and the co
 
   test('the copies that took effect were verified in place, not copied again', async () => {
     const counts = await gateway.counts(replica.curatedBucket);
-    const data = (await completedActivities(client, workflowId, 'copyObjects')).find((c) =>
-      ((c.input.source as { keys: string[] }).keys ?? []).includes(multipartKey),
-    );
+    // The replica's copy names the Glue manifest's files by the manifest (before that patch: lists their keys).
+    const data = (await completedActivities(client, workflowId, 'copyObjects')).find((c) => {
+      const source = c.input.source as ObjectSet;
+      return source.manifestFiles !== undefined || (source.keys ?? []).includes(multipartKey);
+    });
     assert.ok(data, 'the data copy completed');
     // The small file's CopyObject took effect under the first kill: the only CopyObjects are it and the manifest's.
     const copyObjects = counts['s3:CopyObject']?.count ?? 0;
