@@ -173,15 +173,16 @@ describe('csvPipeline, a failing step', () => {
     const deletes = called('deleteObjects').map((c) => c.input as DeleteObjectsInput);
     const spec = PipelineSpec.parse(input.spec);
     const batch = input.batch as { id: string } as never;
-    // The replica's earlier manifests go before the copy; the clean-up of the failed copy comes last.
-    assert.equal(deletes.length, 2);
-    const cleanup = deletes[1]!;
-    assert.equal(cleanup.bucket, 'sales-curated-euw1');
-    assert.deepEqual(cleanup.keys, [
-      manifestKey(spec, batch),
-      copyManifestKey(spec, batch),
-      ...MANIFEST.outputFiles.map((f) => f.key),
-    ]);
+    // The replica's earlier manifests go before the copy; the clean-up of the failed copy comes last: its
+    // manifests first, then the Parquet files the Glue manifest names (named by the manifest, not listed).
+    assert.equal(deletes.length, 3);
+    const [, manifests, data] = deletes;
+    assert.equal(manifests!.bucket, 'sales-curated-euw1');
+    assert.deepEqual(manifests!.keys, [manifestKey(spec, batch), copyManifestKey(spec, batch)]);
+    assert.equal(data!.bucket, 'sales-curated-euw1');
+    assert.equal(data!.keys, undefined);
+    assert.equal(data!.manifestFiles?.key, manifestKey(spec, batch));
+    assert.equal(data!.manifestFiles?.count, MANIFEST.outputFiles.length);
   });
 
   test('a Glue job that wrote nothing fails replicate-curated with NoSourceObjects and copies nothing', async () => {
