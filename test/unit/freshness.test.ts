@@ -11,20 +11,12 @@ import { formatFreshness, formatHealth, type BatchHealth } from '../../src/start
 import type { FailureNotice } from '../../src/workflow-safe/activity-types';
 import { nextDeadline, recheckMs, windowStart, type FreshnessState } from '../../src/workflow-safe/freshness';
 import { Freshness } from '../../src/workflow-safe/spec-freshness';
-import { SpecValidationError, parseOrExplain } from '../../src/workflow-safe/validation';
+import { validationProblems } from '../../devstack/testkit/spec-problems';
 
 const at = (s: string) => Date.parse(s);
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function problemsOf(value: unknown): string[] {
-  try {
-    parseOrExplain(Freshness, value, 'freshness');
-  } catch (err) {
-    assert.ok(err instanceof SpecValidationError);
-    return err.problems;
-  }
-  return [];
-}
+const problemsOf = (value: unknown) => validationProblems(value, Freshness, 'freshness');
 
 describe('the freshness section', () => {
   test('takes every or by (with a time zone), and says what is wrong with anything else', () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { judgeFiles, judgeRows, reconcileSql, refreshTarget } from '../../src/workflow-safe/guards';
 import { PipelineSpec, type PipelineSpecInput } from '../../src/workflow-safe/spec';
-import { SpecValidationError, parseOrExplain } from '../../src/workflow-safe/validation';
+import { validationProblems } from '../../devstack/testkit/spec-problems';
 
 const base: PipelineSpecInput = {
   name: 'sales',
@@ -31,15 +31,7 @@ const base: PipelineSpecInput = {
 
 const parse = (overrides: Partial<PipelineSpecInput>) => PipelineSpec.parse({ ...base, ...overrides });
 
-function problemsOf(spec: unknown): string[] {
-  try {
-    parseOrExplain(PipelineSpec, spec, 'spec');
-  } catch (err) {
-    assert.ok(err instanceof SpecValidationError);
-    return err.problems;
-  }
-  return [];
-}
+const problemsOf = (spec: unknown) => validationProblems(spec);
 
 const batch = { id: 'b-1', source: { bucket: 'landing', prefix: 'in/' } };
 

@@ -9,6 +9,7 @@ import { renderAutoCommitSql } from '../../src/workflow-safe/layout';
 import { PipelineSpec, type PipelineSpecInput } from '../../src/workflow-safe/spec';
 import { nonTransactionalStatement } from '../../src/workflow-safe/refresh-rules';
 import { parseOrExplain, SpecValidationError } from '../../src/workflow-safe/validation';
+import { validationProblems } from '../../devstack/testkit/spec-problems';
 
 const base: PipelineSpecInput = {
   name: 'orders',
@@ -28,15 +29,7 @@ const base: PipelineSpecInput = {
   notify: { email: { to: ['team@example.com'], from: 'glueline@example.com' } },
 };
 
-function problemsOf(redshift: unknown): string[] {
-  try {
-    parseOrExplain(PipelineSpec, { ...base, redshift }, 'spec');
-  } catch (err) {
-    assert.ok(err instanceof SpecValidationError);
-    return err.problems;
-  }
-  return [];
-}
+const problemsOf = (redshift: unknown) => validationProblems({ ...base, redshift });
 
 /** The refresh the example spec had before: Redshift refuses its first statement inside the transaction. */
 const ADD_PARTITION =

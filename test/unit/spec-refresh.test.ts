@@ -10,9 +10,10 @@ import { describe, test } from 'node:test';
 import { reconcileSql } from '../../src/workflow-safe/guards';
 import { renderSql } from '../../src/workflow-safe/layout';
 import { PipelineSpec, type PipelineSpecInput } from '../../src/workflow-safe/spec';
-import { SpecValidationError, parseOrExplain } from '../../src/workflow-safe/validation';
+import { parseOrExplain, type SpecValidationError } from '../../src/workflow-safe/validation';
 import { loadSpecFile } from '../../src/starters/spec-file';
 import { splitSqlStatements } from '../../src/starters/sql-file';
+import { validationProblems } from '../../devstack/testkit/spec-problems';
 
 const base = {
   name: 'orders',
@@ -44,15 +45,7 @@ const base = {
 } satisfies PipelineSpecInput;
 const batch = { id: 'b1', source: { bucket: 'land', prefix: 'in/' } };
 
-function problemsOf(spec: unknown): string[] {
-  try {
-    parseOrExplain(PipelineSpec, spec, 'spec');
-  } catch (err) {
-    assert.ok(err instanceof SpecValidationError);
-    return err.problems;
-  }
-  return [];
-}
+const problemsOf = (spec: unknown) => validationProblems(spec);
 const withRedshift = (redshift: Record<string, unknown>, transform: Record<string, unknown> = {}) => ({
   ...base,
   transform: { ...base.transform, ...transform },

@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import { commonDirectory, glueJobArguments, renderSql } from '../../src/workflow-safe/layout';
 import { PipelineSpec, type PipelineSpecInput } from '../../src/workflow-safe/spec';
 import { PipelineInput } from '../../src/workflow-safe/run-input';
-import { SpecValidationError, parseOrExplain } from '../../src/workflow-safe/validation';
+import { parseOrExplain } from '../../src/workflow-safe/validation';
+import { validationProblems } from '../../devstack/testkit/spec-problems';
 
 const base: PipelineSpecInput = {
   name: 'sales',
@@ -29,15 +30,7 @@ const base: PipelineSpecInput = {
   notify: { email: { to: ['team@example.com'], from: 'glueline@example.com' } },
 };
 
-function problemsOf(spec: unknown): string[] {
-  try {
-    parseOrExplain(PipelineSpec, spec, 'spec');
-  } catch (err) {
-    assert.ok(err instanceof SpecValidationError);
-    return err.problems;
-  }
-  return [];
-}
+const problemsOf = (spec: unknown) => validationProblems(spec);
 
 describe('the pipeline spec', () => {
   test('a valid spec gets its defaults', () => {
