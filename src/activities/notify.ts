@@ -15,14 +15,19 @@ import { earlierAcceptance, markerOf, messageIdHeader, notificationId, recordAcc
 const WEBHOOK_TIMEOUT_MS = 10_000;
 const REDACTED = '[redacted]';
 
-/** Removes `secrets`, URL credentials and bearer tokens from `text`. */
-export function redact(text: string, secrets: readonly string[]): string {
+/** Replaces each of `secrets` (the configured values only) in `text`. */
+export function redactSecretValues(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) {
     // Very short values would redact ordinary words; nobody's secret is three characters long.
     if (secret.length >= 4) out = out.split(secret).join(REDACTED);
   }
-  return out
+  return out;
+}
+
+/** Removes `secrets`, URL credentials and bearer tokens from `text`. */
+export function redact(text: string, secrets: readonly string[]): string {
+  return redactSecretValues(text, secrets)
     .replace(/(\/\/)[^/\s:@]+:[^/\s@]+@/g, `$1${REDACTED}@`)
     .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`)
     .replace(/\b(AKIA|ASIA)[A-Z0-9]{16}\b/g, REDACTED);

@@ -7,18 +7,12 @@
 import { format } from 'node:util';
 import type { ActivityInboundCallsInterceptor, LogEntry, WorkerInterceptors } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
-import { redact } from '../activities/notify';
+import { redact, redactSecretValues } from '../activities/notify';
 import { jsonLogLine } from './json-log';
-
-const REDACTED = '[redacted]';
 
 /** Only the configured values, in every string of `value` (a result's data is left as it is otherwise). */
 function redactValues<T>(value: T, secrets: readonly string[]): T {
-  if (typeof value === 'string') {
-    let out: string = value;
-    for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join(REDACTED);
-    return out as T;
-  }
+  if (typeof value === 'string') return redactSecretValues(value, secrets) as T;
   if (Array.isArray(value)) return value.map((v: unknown) => redactValues(v, secrets)) as T;
   if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactValues(v, secrets)])) as T;
@@ -28,7 +22,7 @@ function redactValues<T>(value: T, secrets: readonly string[]): T {
 
 const holdsSecret = (value: unknown, secrets: readonly string[]) => {
   const text = typeof value === 'string' ? value : JSON.stringify(value ?? null);
-  return secrets.some((s) => s.length >= 4 && text.includes(s));
+  return redactSecretValues(text, secrets) !== text;
 };
 
 /** Redacts an error in place (message, stack, ApplicationFailure details) and its causes; returns it. */
