@@ -24,7 +24,8 @@ export const SQL_VARIABLE_ERROR = {
   error: `uses a \${name} that is not a variable: use ${SQL_VARIABLES.map((v) => `\${${v}}`).join(', ')}`,
 };
 
-const statement = z.string().min(1).refine(usesOnlySqlVariables, SQL_VARIABLE_ERROR);
+/** One refresh statement: not empty, and its `${name}` variables are all known. */
+export const sqlStatement = z.string().min(1).refine(usesOnlySqlVariables, SQL_VARIABLE_ERROR);
 
 /**
  * `{ sqlFile: path }` in a list of statements: the statements of a file, relative to the spec file, split at each
@@ -42,7 +43,7 @@ export const SqlFileItem = z.strictObject({
 export type SqlFileItem = z.output<typeof SqlFileItem>;
 
 /** A list of statements, each a string or the statements of a `{ sqlFile }`. */
-export const statementList = z.array(z.union([statement, SqlFileItem])).min(1);
+export const statementList = z.array(z.union([sqlStatement, SqlFileItem])).min(1);
 type StatementList = z.output<typeof statementList>;
 
 /** A Redshift table name, optionally schema-qualified: `sales`, `analytics.sales`. */

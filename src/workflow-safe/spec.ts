@@ -15,6 +15,7 @@ import {
   labelledRefreshStatements,
   SQL_VARIABLES,
   SQL_VARIABLE_ERROR,
+  sqlStatement,
   statementList,
   usesOnlySqlVariables,
 } from './spec-refresh';
@@ -137,7 +138,7 @@ export const PipelineSpec = z
           ),
         ...refreshFields,
         autoCommitSql: z
-          .array(z.string().min(1).refine(usesOnlySqlVariables, SQL_VARIABLE_ERROR))
+          .array(sqlStatement)
           .optional()
           .meta({ description: AUTO_COMMIT_SQL_DESCRIPTION, examples: AUTO_COMMIT_SQL_EXAMPLES }),
         reconcile: Reconcile.refine((r) => !r || !('sql' in r) || usesOnlySqlVariables(r.sql), {
