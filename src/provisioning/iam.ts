@@ -114,6 +114,9 @@ function operatorPolicy(spec: PipelineSpec, options: IamOptions, a: ReturnType<t
       ['s3:PutObject', 's3:AbortMultipartUpload'],
       sources.map((b) => a.objects(b, RUN_FILES_PREFIX)),
     ),
+    // Without ListBucket, GET of a batch's missing manifest answers 403, not 404 (NoSuchKey), and rejects cannot
+    // say "no manifest yet".
+    statement('ListCuratedForRejects', ['s3:ListBucket'], [a.bucket(primary.curatedBucket)]),
     statement(
       'ReadRejects',
       ['s3:GetObject'],

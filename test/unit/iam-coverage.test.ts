@@ -341,6 +341,8 @@ describe("the operator's CLI policy", () => {
     const batch = { id: '2026-11-30', source: { bucket: 'b', prefix: 'p/' } };
     const curated = `arn:aws:s3:::${spec.regions[0]!.curatedBucket}`;
     assert.ok(allowed('s3:GetObject', `${curated}/${manifestKey(spec, batch)}`));
+    // A missing manifest must answer 404 (NoSuchKey) for rejects to say "no manifest yet", not 403.
+    assert.ok(allowed('s3:ListBucket', curated));
     assert.ok(allowed('s3:GetObject', `${curated}/${quarantineBatchPrefix(spec, batch)}part-0.json`));
     assert.ok(!allowed('s3:GetObject', `${curated}/${spec.transform.curatedPrefix}batch_id=1/part-0.parquet`));
     assert.ok(!operator.some((s) => s.Action.some((a) => /Delete|^glue:|CancelStatement/.test(a))));
