@@ -5,7 +5,7 @@
  *
  * One thread holds every database: each PGlite runtime costs a few hundred MB, and a thread per
  * database would load the runtime once per thread. The main thread (redshift-databases.ts) sends
- * submissions; each runs in one transaction, after those before it on the same database, and every
+ * submissions; each runs as its CommitMode says, after those before it on the same database, and every
  * sub-statement's start and end is reported back. A database unused for a while is closed, to give
  * its memory back; the next statement opens it again. A database submitted to with `keepOpen` (the stack's own
  * targets, warmed at its start: opening one takes seconds) stays open until the gateway stops.
@@ -47,9 +47,10 @@ export interface BoundSql {
 }
 
 /**
- * How a submission's statements commit: `single` is ExecuteStatement's one statement; `transaction`
- * is BatchExecuteStatement's default, every statement in one transaction block (BEGIN ... END);
- * `auto-commit` is its ExecutionMode AUTO_COMMIT, each statement committed on its own.
+ * How a submission's statements commit: `single` is ExecuteStatement's one statement, committed on its own;
+ * `transaction` is BatchExecuteStatement's default, every statement in one transaction block (BEGIN ... END),
+ * which a TRUNCATE commits as on Redshift; `auto-commit` is its ExecutionMode AUTO_COMMIT, each statement
+ * committed on its own. Outside a transaction block (`single`, `auto-commit`) VACUUM and the like run.
  */
 export type CommitMode = 'single' | 'transaction' | 'auto-commit';
 
