@@ -26,6 +26,7 @@ import type { FailureNotice, GluelineActivities } from '../workflow-safe/activit
 import {
   describeRule,
   FRESHNESS_CONFIGURE_SIGNAL,
+  FRESHNESS_FIRST_WINDOW_PATCH,
   FRESHNESS_MEMO,
   FRESHNESS_MEMO_PATCH,
   FRESHNESS_QUERY,
@@ -111,6 +112,14 @@ async function judge(input: FreshnessWatchInput, carry: FreshnessCarry, deadline
     if (carry.missed.length) await dataBack(input, carry, found.completed);
     return;
   }
+  if (unwatchedFirstWindow(carry, found) && patched(FRESHNESS_FIRST_WINDOW_PATCH)) {
+    log.info(
+      `freshness: the first window (${iso(start)} to ${iso(deadline)}) is not judged: the watch started inside it ` +
+        'and the pipeline has no run yet (no completed batch ever, none failed or going in it)',
+      { pipeline: input.pipeline },
+    );
+    return;
+  }
   const missed = missedWindow(input, carry, start, deadline, found);
   carry.missed.push(missed);
   log.warn(`freshness: ${missed.detail}`, { pipeline: input.pipeline, deadline: missed.end });
@@ -123,6 +132,16 @@ async function judge(input: FreshnessWatchInput, carry: FreshnessCarry, deadline
     failedAt: missed.end,
   });
 }
+
+/**
+ * Whether the window is the first the watch judges (it started inside it, so it could not have watched all of it)
+ * and nothing in visibility says data is late: the pipeline never completed a batch, and no run of it failed or
+ * is going in the window. A watch set up with a new pipeline (at 06:50 for `by: 07:00`) then waits for a window
+ * it watched whole. A pipeline that has delivered before is judged in full: its runs are in visibility whenever
+ * the watch started, so a window without a completed batch is late data (a missed window, notified).
+ */
+const unwatchedFirstWindow = (carry: FreshnessCarry, found: FreshnessFindings): boolean =>
+  carry.lastDeadline === undefined && !carry.lastGood && !found.failed && !found.running;
 
 /** The missed window, and in words what the check found in it. */
 function missedWindow(
