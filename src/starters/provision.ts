@@ -149,7 +149,7 @@ export async function provisionWatch(
   }
   try {
     const { action, lines } = await setUpFreshnessWatch(connected.client, connected.namespace, spec);
-    if (action !== 'none') for (const line of lines) log(`provision: ${line}`);
+    if (action !== 'none') for (const line of lines) log(`provision: ${line.trimStart()}`);
   } finally {
     await connected.connection.close();
   }

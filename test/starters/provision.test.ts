@@ -356,7 +356,7 @@ describe('npm run glueline -- provision (npm run provision)', () => {
         const lines = started.stdout.split('\n');
         assert.ok(lines.includes('provision: done, 11 changes applied.'), started.stdout);
         assert.equal(lines.at(-2), `provision: started the freshness watch ${watchId}: a batch every 6h`);
-        assert.match(lines.at(-1)!, new RegExp(`^provision: {2}in the Temporal UI: http\\S+/workflows/${watchId}/`));
+        assert.match(lines.at(-1)!, new RegExp(`^provision: in the Temporal UI: http\\S+/workflows/${watchId}/`));
         const described = await cli.client.workflow.getHandle(watchId).describe();
         assert.equal(described.type, FRESHNESS_WORKFLOW);
         assert.equal(described.status.name, 'RUNNING');
