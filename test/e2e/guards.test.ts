@@ -31,6 +31,7 @@ import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import type { SinkMessage } from '../../devstack/mail-sink';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import type { BatchHealth } from '../../src/starters/health';
+import { formatProgressLines, formatSummary } from '../../src/starters/progress-view';
 import { glueline, useCliEnv } from '../../devstack/testkit/cli';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { landBatch } from '../../devstack/testkit/scripted-pipeline';
@@ -93,7 +94,9 @@ async function runToEnd(
     (error: unknown) => ({ result: undefined, error }),
   );
   const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY);
-  return { ...ended, progress };
+  // The "current details" line the Temporal UI shows.
+  const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  return { ...ended, progress, details: metadata.currentDetails ?? '' };
 }
 
 const failureOf = (error: unknown): ApplicationFailure => {
@@ -160,7 +163,7 @@ describe('guards end to end: reconciliation and thresholds on the test stack (is
         action: { type: 'hold' },
         count: 1,
       });
-      const { error, progress } = await runToEnd(client, taskQueue, spec, batch, async () => {
+      const { error, progress, details } = await runToEnd(client, taskQueue, spec, batch, async () => {
         const held = await gateway.waitForHold(
           (h) => h.operation === 'BatchExecuteStatement' && h.region === replica && h.resource === workgroup,
           300_000,
@@ -186,6 +189,12 @@ describe('guards end to end: reconciliation and thresholds on the test stack (is
       assert.deepEqual(reconciliation, { expectedRows: 2, actualRows: 1, matched: false, sql });
       assert.match(statementId, /\S/);
       assert.equal(steps[`redshift-refresh@${primary.region}`]!.reconciliation?.actualRows, 2);
+      // Shown in the progress lines (live view) and in the UI's details line.
+      const lines = formatProgressLines(progress);
+      const lineOf = (step: string) => lines.find((l) => l.trimStart().startsWith(step)) ?? lines.join('\n');
+      assert.match(lineOf(`redshift-refresh@${primary.region}`), /reconciled 2 of 2 rows/);
+      assert.match(lineOf(`redshift-refresh@${replica}`), /MISMATCH: 1 rows in the target, rowsOut 2/);
+      assert.ok(details.includes(`Reconciled: ${primary.region} 2 rows, ${replica} **MISMATCH** 1 of 2.`), details);
       const emails = await emailsOf(batch);
       assert.deepEqual(
         emails.map((m) => m.subject),
@@ -244,6 +253,13 @@ describe('guards end to end: reconciliation and thresholds on the test stack (is
           [[`[glueline] warning: ${spec.name} batch ${batch.id} crossed a limit at transform`, 'warning']],
         );
         assert.match(emails[0]!.text, /maxRejectedRatio: 0\.3 of the batch's rows were rejected/);
+        // The closing summary names each region's count.
+        const summary = formatSummary(result!);
+        for (const r of spec.regions)
+          assert.ok(
+            summary.some((l) => l.startsWith(`reconciled: ${r.region}: reconciled 7 of 7 rows (select count(*) from `)),
+            summary.join('\n'),
+          );
         assert.deepEqual(
           result!.steps
             .filter((s) => s.name === 'redshift-refresh')

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type {
   CheckFreshnessInput,
   FreshnessFindings,
@@ -18,6 +19,7 @@ import {
   FRESHNESS_CONFIGURE_SIGNAL,
   FRESHNESS_FIRST_WINDOW_PATCH,
   FRESHNESS_MEMO,
+  FRESHNESS_MEMO_PATCH,
   FRESHNESS_QUERY,
   freshnessWatchInput,
   nextDeadline,
@@ -239,13 +241,10 @@ describe('freshness watch', () => {
       const history = await bed.env.client.workflow.getHandle(handle.workflowId, firstRun).fetchHistory();
       const patchIds = (history.events ?? []).flatMap((e) =>
         Object.values(e.markerRecordedEventAttributes?.details ?? {}).flatMap((d) =>
-          (d.payloads ?? []).map((p) => Buffer.from(p.data ?? []).toString()),
+          (d.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload<{ id: string }>(p).id),
         ),
       );
-      assert.ok(
-        patchIds.includes(JSON.stringify(FRESHNESS_FIRST_WINDOW_PATCH)),
-        `the first run records the patch: ${patchIds.join(', ')}`,
-      );
+      assert.deepEqual(patchIds, [FRESHNESS_MEMO_PATCH, FRESHNESS_FIRST_WINDOW_PATCH]);
       // The second window, watched whole, holds no run either: missed, one notice.
       await skipTo(d1 + HOUR + 1000);
       const [missed] = await noticesWhen(calls, 1);
