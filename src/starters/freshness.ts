@@ -15,7 +15,8 @@ Sets up the pipeline's freshness watch from the spec's freshness section: a work
 (workflow id freshness-watch-<pipeline>, type ${FRESHNESS_WORKFLOW}) that notifies once per window with no batch
 completed (no run started, a run failed, or a run still going) and once when data is back. Starts the watch,
 gives a running one the spec's new settings, or stops it when the spec has no freshness section. Its state:
-glueline health --pipeline <name>. The worker must be running for the watch to run.
+glueline health --pipeline <name>. The worker must be running for the watch to run. provision does the same
+after AWS when Temporal is reachable.
 
 the same with the temporal CLI:
   temporal workflow start --type ${FRESHNESS_WORKFLOW} --task-queue glueline --workflow-id freshness-watch-<name> \\

@@ -6,8 +6,9 @@
  * last good batch), a run failed (and at which step), or a run still going. While windows are missed it looks
  * again every quarter window (at most 15 minutes) and sends one `freshness-back` notice when a batch has
  * completed. Each deadline ends the run with continue-as-new, carrying the state, so the history stays short and
- * the watch survives worker restarts like any workflow. `glueline freshness` starts it and signals new settings
- * (`configure`), or `null` to stop it.
+ * the watch survives worker restarts like any workflow. `glueline provision` and `glueline freshness` start it and
+ * signal new settings (`configure`), or `null` to stop it. The first window of a pipeline with no run yet is not
+ * judged (patch `freshness-first-window-partial`): the watch started inside it.
  */
 import {
   CancellationScope,
