@@ -193,7 +193,13 @@ describe('guards end to end: reconciliation and thresholds on the test stack (is
       const lines = formatProgressLines(progress);
       const lineOf = (step: string) => lines.find((l) => l.trimStart().startsWith(step)) ?? lines.join('\n');
       assert.match(lineOf(`redshift-refresh@${primary.region}`), /reconciled 2 of 2 rows/);
-      assert.match(lineOf(`redshift-refresh@${replica}`), /MISMATCH: 1 rows in the target, rowsOut 2/);
+      // A failed step's line is its error, which holds both counts.
+      assert.match(
+        lineOf(`redshift-refresh@${replica}`),
+        new RegExp(
+          `failed .* ReconciliationMismatch: after the refresh, redshift in ${replica} holds 1 row\\(s\\) .* rowsOut 2`,
+        ),
+      );
       assert.ok(details.includes(`Reconciled: ${primary.region} 2 rows, ${replica} **MISMATCH** 1 of 2.`), details);
       const emails = await emailsOf(batch);
       assert.deepEqual(
