@@ -8,6 +8,7 @@ import type { GlueManifest } from './layout';
 import type { ManifestFiles } from './manifest-files';
 import type { CrawlJoin } from './pipeline';
 import type { PollPolicy, RedshiftTarget } from './spec';
+import type { StepRerun } from './step-command';
 
 /** Objects in one bucket: given keys, or every object under a prefix. */
 export interface ObjectSet {
@@ -284,6 +285,11 @@ export interface FailureNotice {
    * an S3 event, so nobody watched it start. @default - a step failed
    */
   refused?: { trigger: RunTrigger };
+  /**
+   * A step run alone (pipelineStep): what the `glueline step` command that runs it again needs.
+   * @default - not a step run, or a notice from before this field (the email shows placeholders)
+   */
+  stepRerun?: StepRerun;
 }
 
 /** What a notice tells. */

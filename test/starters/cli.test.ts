@@ -9,14 +9,23 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { repoRoot } from '../../devstack/paths';
 import { primaryRegion } from '../../src/workflow-safe/layout';
-import { pipelineWorkflowId, type PipelineResult } from '../../src/workflow-safe/pipeline';
+import {
+  pipelineWorkflowId,
+  stepWorkflowId,
+  type PipelineResult,
+  type PipelineStepInput,
+} from '../../src/workflow-safe/pipeline';
+import { shellWord } from '../../src/temporal/run-links';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import type { ListedRun } from '../../src/starters/list';
 import type { StartDocument } from '../../src/starters/start-and-follow';
 import type { RunStatus } from '../../src/starters/status';
-import { glueline, gluelineProcess, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
+import { glueline, gluelineInBash, gluelineProcess, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
+import { MailSinkControl } from '../../devstack/testkit/mail-sink';
+import { waitForItem } from '../../devstack/testkit/poll';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { provisionedSpecFile } from '../../devstack/testkit/spec';
 import { awsClientConfig, stack, stackDir, unique } from '../../devstack/testkit/stack';
@@ -539,6 +548,61 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
       assert.equal(d.runId, (await client.workflow.getHandle(d.workflowId).describe()).runId);
       assert.equal(d.status, 'COMPLETED');
       assert.match(stderr, /^started workflow pipeline-step-\S+-step-1-stage-raw run /m);
+    });
+  });
+
+  describe("a failed step's email", () => {
+    const inBash = (script: string) => gluelineInBash(script, env);
+    const startInput = async (workflowId: string, runId: string) => {
+      const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+      const payload = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+      return defaultPayloadConverter.fromPayload<PipelineStepInput>(payload);
+    };
+
+    test('names the command the step was started with (spec path as given, batch flags); run as written, it starts the step again', async () => {
+      await new GatewayControl().scriptCrawls(spec.raw.crawler, [
+        { status: 'FAILED', errorMessage: 'glueline test: step crawl fails' },
+      ]);
+      // Started from the spec's folder with a relative path, as a person would.
+      const relative = path.basename(specFile);
+      const failed = await inBash(
+        `cd ${shellWord(workDir)} && glueline step --spec ${relative} --batch-id step-mail-1 --prefix landing/base/ ` +
+          '--step crawl-raw --wait',
+      );
+      assert.equal(failed.code, 1, failed.stdout + failed.stderr);
+      const workflowId = stepWorkflowId(spec, { id: 'step-mail-1' }, 'crawl-raw');
+      const firstRun = (await client.workflow.getHandle(workflowId).describe()).runId;
+      const subject = `[glueline] ${spec.name} batch step-mail-1 failed at crawl-raw`;
+      const message = await waitForItem(
+        () => new MailSinkControl().messages(),
+        (m) => m.subject === subject && m.headers['x-glueline-workflow-id'] === workflowId,
+        60_000,
+      );
+      const line = message.text
+        .split('\n')
+        .find((l) => /^ {2}(cd .* && )?glueline step /.test(l))
+        ?.trim();
+      assert.equal(
+        line,
+        `cd ${shellWord(workDir)} && glueline step --spec ${relative} --batch-id step-mail-1 --step crawl-raw ` +
+          '--prefix landing/base/',
+        message.text,
+      );
+      // redrive refuses a step run, and names the same command.
+      const refused = await glueline('redrive', workflowId, '--from', 'crawl-raw');
+      assert.equal(refused.code, 2);
+      assert.ok(refused.stderr.endsWith(line), refused.stderr);
+
+      const again = await inBash(line);
+      assert.equal(again.code, 0, again.stdout + again.stderr);
+      assert.match(again.stdout, new RegExp(`^started workflow ${workflowId} run `, 'm'));
+      const secondRun = (await client.workflow.getHandle(workflowId).describe()).runId;
+      assert.notEqual(secondRun, firstRun);
+      const [first, second] = [await startInput(workflowId, firstRun), await startInput(workflowId, secondRun)];
+      assert.deepEqual(second.batch, first.batch);
+      assert.equal(second.step, first.step);
+      assert.equal(second.spec.name, first.spec.name);
+      assert.equal((await result(workflowId)).status, 'succeeded');
     });
   });
 
