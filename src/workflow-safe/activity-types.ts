@@ -35,6 +35,12 @@ export interface CopyObjectsInput {
   lastKeys?: string[];
   /** Fail non-retryably (NoSourceObjects) when the source holds nothing. @default true */
   requireObjects?: boolean;
+  /**
+   * Whose objects the source holds, for the NoSourceObjects message: `batch`, the batch's own data (stage-raw: an
+   * empty source is a prefix that names nothing, or an upload that did not finish); `earlier-step`, an earlier
+   * step's output. @default 'earlier-step'
+   */
+  sourceIs?: 'batch' | 'earlier-step';
   /** Objects copied at once. @default 8 */
   concurrency?: number;
 }

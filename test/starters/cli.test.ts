@@ -265,6 +265,37 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
       assert.match(stdout, /^✖ crawl-raw\s+failed .*glueline test: crawl fails/m);
     });
 
+    test('an empty batch prefix is blamed on the prefix; the steps after the failure show as not run, not pending', async () => {
+      const { code, stdout } = await run('empty-1', '--prefix', 'landing/nothing-here/', '--wait');
+      assert.equal(code, 1, stdout);
+      const blame =
+        /no objects in the batch's source s3:\/\/\S+\/landing\/nothing-here\/ \(us-east-1\): the batch's prefix is empty, so there is nothing to stage\. Check that the prefix .*--prefix/;
+      assert.match(stdout, blame);
+      assert.doesNotMatch(stdout, /previous|earlier step/);
+      assert.match(
+        stdout,
+        /^- crawl-raw\s+not-run\s+\(not run: stage-raw failed first\)$/m,
+        'the live view ends without pending',
+      );
+      const workflowId = pipelineWorkflowId(spec, { id: 'empty-1' });
+      const text = await glueline('status', workflowId);
+      assert.equal(text.code, 1);
+      assert.match(text.stdout, /^✖ stage-raw\s+failed /m);
+      assert.match(text.stdout, blame);
+      for (const later of ['crawl-raw', 'transform', 'replicate-curated', 'crawl-curated@eu-west-1'])
+        assert.match(text.stdout, new RegExp(`^- ${later}\\s+not-run\\s+\\(not run: stage-raw failed first\\)$`, 'm'));
+      assert.doesNotMatch(text.stdout, /pending/);
+      const json = await glueline('status', workflowId, '--json');
+      assert.equal(json.code, 1);
+      const steps = (JSON.parse(json.stdout) as RunStatus).progress!.steps;
+      assert.equal(steps[0]!.status, 'failed');
+      assert.ok(steps.length > 2);
+      for (const s of steps.slice(1)) {
+        assert.equal(s.status, 'not-run', s.step);
+        assert.equal(s.skipReason, 'not run: stage-raw failed first');
+      }
+    });
+
     test('status or follow of an unknown workflow exits 2', async () => {
       const { code, stderr } = await glueline('status', 'csv-pipeline-nope-nope');
       assert.equal(code, 2);
