@@ -14,7 +14,9 @@ import { repoRoot } from '../../devstack/paths';
 import { primaryRegion } from '../../src/workflow-safe/layout';
 import {
   pipelineWorkflowId,
+  PROGRESS_QUERY,
   stepWorkflowId,
+  type PipelineProgress,
   type PipelineResult,
   type PipelineStepInput,
 } from '../../src/workflow-safe/pipeline';
@@ -25,7 +27,8 @@ import type { StartDocument } from '../../src/starters/start-and-follow';
 import type { RunStatus } from '../../src/starters/status';
 import { glueline, gluelineInBash, gluelineProcess, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
 import { MailSinkControl } from '../../devstack/testkit/mail-sink';
-import { waitForItem } from '../../devstack/testkit/poll';
+import { pollUntil, waitForItem } from '../../devstack/testkit/poll';
+import { formatDuration } from '../../src/starters/progress-view';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { provisionedSpecFile } from '../../devstack/testkit/spec';
 import { awsClientConfig, stack, stackDir, unique } from '../../devstack/testkit/stack';
@@ -395,6 +398,29 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
       assert.equal((await glueline('list', '--pipeline', "x' OR 1=1")).code, 2);
     });
 
+    test("list's table shows a failed run's failed step and a completed run's duration, as in --json", async () => {
+      const [table, json] = [
+        await glueline('list', '--spec', specFile, '--limit', '50'),
+        await glueline('list', '--spec', specFile, '--limit', '50', '--json'),
+      ];
+      assert.equal(table.code, 0);
+      const { runs } = JSON.parse(json.stdout) as { runs: ListedRun[] };
+      const rows = table.stdout.split('\n').map((l) => l.split(' | ').map((c) => c.trim()));
+      const row = (r: ListedRun) => rows.find((cells) => cells[6] === r.workflowId && cells[2] === r.status)!;
+      const failed = runs.find((r) => r.batchId === 'fail-1' && r.status === 'FAILED')!;
+      assert.deepEqual(row(failed).slice(1, 6), [
+        'fail-1',
+        'FAILED',
+        formatDuration(failed.durationMs),
+        '',
+        'crawl-raw',
+      ]);
+      const files = runs.find((r) => r.batchId === 'files-1')!;
+      assert.deepEqual(row(files).slice(1, 6), ['files-1', 'COMPLETED', formatDuration(files.durationMs), '', '']);
+      assert.match(row(files)[3]!, /^\d+(\.\d)?s$|^\d+m\d\ds$/);
+      assert.equal(row(files)[0], files.startTime.replace('T', ' ').replace(/\.\d+Z$/, 'Z'));
+    });
+
     test('query --json holds typed values and nulls', async () => {
       const { code, stdout } = await query('eu-west-1', "select 1 as one, 'two' as label union all select 3, null");
       assert.equal(code, 0);
@@ -522,6 +548,46 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
         table.stdout,
         new RegExp(`^\\d+ run\\(s\\) without rows or failed step: .*task queue ${idleQueue} `, 'm'),
       );
+    });
+
+    test("list asks a worker's replay for a run that ended without its figures (terminated mid-step)", async () => {
+      const gateway = new GatewayControl();
+      await gateway.scriptCrawls(spec.raw.crawler, [{ status: 'RUNNING' }]);
+      const started = await run('replay-1', '--prefix', 'landing/base/', '--stop-after', 'crawl-raw');
+      assert.equal(started.code, 0, started.stderr);
+      const workflowId = pipelineWorkflowId(spec, { id: 'replay-1' });
+      const handle = client.workflow.getHandle(workflowId);
+      // Waiting for the crawl: StartCrawler has answered, so the scripted crawl is RUNNING.
+      await pollUntil(
+        async () => (await handle.describe()).raw.pendingActivities ?? [],
+        (pending) => pending.some((a) => a.activityType?.name === 'waitForCrawler'),
+        { timeoutMs: 120_000, intervalMs: 500 },
+      );
+      // Terminated while its crawl runs: the run records no outcome memo, as runs from before the memo did not.
+      await handle.terminate('glueline test: ends without its outcome');
+      // The scripted crawl stays RUNNING until ended: free the crawler for the tests after this one.
+      assert.equal(await gateway.endCrawl(spec.raw.crawler, { status: 'SUCCEEDED' }), true);
+      assert.equal((await handle.describe()).memo?.outcome, undefined);
+
+      const { code, stdout } = await glueline('list', '--spec', specFile, '--json', '--limit', '50');
+      assert.equal(code, 0);
+      const listed = (JSON.parse(stdout) as { runs: ListedRun[] }).runs.find((r) => r.workflowId === workflowId)!;
+      assert.equal(listed.status, 'TERMINATED');
+      // The worker polls this run's queue: list asked the progress query, which the worker answers by replaying the
+      // closed run's history. The replay shows no rows (transform never ran) and no failed step (none failed).
+      assert.equal(listed.figuresFrom, 'progress');
+      assert.equal(listed.figuresNote, null);
+      assert.equal(listed.rowsIn, null);
+      assert.equal(listed.failedStep, null);
+      const replayed = await handle.query<PipelineProgress>(PROGRESS_QUERY);
+      assert.equal(replayed.steps.find((s) => s.step === 'stage-raw')!.status, 'succeeded');
+      assert.ok(listed.closeTime && listed.durationMs > 0);
+      const table = await glueline('list', '--spec', specFile, '--limit', '50');
+      assert.match(
+        table.stdout,
+        new RegExp(`\\| replay-1 +\\| TERMINATED +\\| \\S+ +\\| +\\| +\\| ${workflowId}$`, 'm'),
+      );
+      assert.doesNotMatch(table.stdout, new RegExp(`without rows or failed step: .*task queue ${taskQueue} `));
     });
 
     test('--json prints one document naming the run redriven, and how the new run ended', async () => {
