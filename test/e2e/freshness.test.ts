@@ -14,15 +14,7 @@ import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
 import { freshnessWorkflowId, type FreshnessState } from '../../src/workflow-safe/freshness';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import type { Client } from '@temporalio/client';
-import { cliEnv, glueline, useCliEnv } from '../../devstack/testkit/cli';
-import { connectClient } from '../../src/temporal/connection';
-import {
-  startWorker,
-  stackWorkerEnv,
-  stopWorker,
-  waitForOutput,
-  type WorkerProcess,
-} from '../../devstack/testkit/worker-process';
+import { glueline, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { MailSinkControl, type SinkMessage } from '../../devstack/testkit/mail-sink';
 import { pollUntil } from '../../devstack/testkit/poll';
@@ -39,10 +31,8 @@ describe('freshness watch end to end (issue 18)', () => {
   const taskQueue = unique('fresh');
   let spec: PipelineSpec;
   let specFile: string;
-  let worker: WorkerProcess;
+  let cli: CliWorker | undefined;
   let client: Client;
-  let closeClient = async () => {};
-  let restoreEnv = () => {};
 
   /** Runs one batch to completion (the Glue job scripted to succeed). */
   async function completeBatch(id: string): Promise<void> {
@@ -72,22 +62,16 @@ describe('freshness watch end to end (issue 18)', () => {
       await provisionQuietly(spec);
       specFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-fresh-')), 'spec.json');
       fs.writeFileSync(specFile, JSON.stringify(spec));
-      restoreEnv = useCliEnv(taskQueue);
-      worker = startWorker(stackWorkerEnv(taskQueue));
       // Bundling the workflows alone takes half a minute when the machine is busy.
-      await waitForOutput(worker, 'glueline worker started', WAIT_MS);
-      const connected = await connectClient(cliEnv(taskQueue));
-      client = connected.client;
-      closeClient = () => connected.connection.close();
+      cli = await startCliWorker(taskQueue, {}, { startTimeoutMs: WAIT_MS });
+      client = cli.client;
       await completeBatch('good');
     },
     { timeout: WAIT_MS },
   );
 
   after(async () => {
-    restoreEnv();
-    if (worker) await stopWorker(worker);
-    await closeClient();
+    await cli?.stop();
   });
 
   test('a missed window: one no-data email naming the last good batch; a late batch: one data-back email', async () => {
