@@ -18,6 +18,17 @@ export async function glueline(...argv: string[]): Promise<CliResult> {
   return { code, stdout: out.join('\n'), stderr: err.join('\n') };
 }
 
+/**
+ * The rows of the table `glueline query` printed (a header line, a rule, a line a row, then the row count), each
+ * split into its cells without the padding.
+ */
+export function queryRows(stdout: string): string[][] {
+  return stdout
+    .split('\n')
+    .slice(2, -1)
+    .map((line) => line.split('|').map((cell) => cell.trim()));
+}
+
 /** Runs `src/starters/cli.ts` as its own process (stdout is a pipe, not a terminal), with `env` added. */
 export function gluelineProcess(argv: string[], env: Record<string, string>): Promise<CliResult> {
   return new Promise((resolve) => {

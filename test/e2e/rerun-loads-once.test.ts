@@ -19,7 +19,7 @@ import {
 import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
 import type { Batch } from '../../src/workflow-safe/run-input';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
-import { glueline, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
+import { glueline, queryRows, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { provisionedSpecFile, putSampleCsvs } from '../../devstack/testkit/spec';
 import { awsClientConfig, unique } from '../../devstack/testkit/stack';
@@ -86,7 +86,7 @@ describe('a re-run or redrive of a batch loads exactly the manifest in every reg
         `select count(*) as n from sales where batch_id = '${batch.id}'`,
       );
       assert.equal(counted.code, 0, counted.stderr);
-      actual[`${region.region} rows`] = Number(counted.stdout.split('\n')[2]);
+      actual[`${region.region} rows`] = Number(queryRows(counted.stdout)[0]?.[0]);
       expected[`${region.region} rows`] = manifest.rowsOut;
     }
     for (const replica of replicaRegions(spec)) {
