@@ -3,7 +3,8 @@
  * its reusable V8 context (`bundlerOptions.preloadModules`, src/worker/workflow-bundle.ts). Without it each cached
  * run re-evaluates every module it imports, and the spec's zod schemas alone are about 1.2 MiB of heap a run.
  *
- * Every module here must hold no per-run state: each is pure functions, constants and zod schemas. The SDK deep-freezes
+ * Every module here must hold no per-run state: each is pure functions, constants and zod schemas; and a parsed spec is
+ * never mutated (zod's defaults are shallow copies, so their nested objects are shared by every run). The SDK deep-freezes
  * what preloaded modules export; zod 4 schemas memoize on first use (a frozen schema throws "object is not
  * extensible" when parsed), so each module's exports object is frozen here first, shallowly: the SDK's freeze stops
  * at an object that is already frozen, and the schemas stay usable. A new file in src/workflow-safe/ is listed here
