@@ -44,8 +44,9 @@ options:
 
 IAM (prints, reads and changes nothing):
   --print-iam          print the least-privilege IAM policy of every principal as JSON: the worker, the
-                       provisioning identity, the Glue job and crawler roles, the Redshift COPY role, the S3
-                       event consumer and Lambda (docs/operations-on-aws.md#iam)
+                       operator's CLI (run --files, rejects, query), the provisioning identity, the Glue job
+                       and crawler roles, the Redshift COPY role, the S3 event consumer and Lambda; "notes"
+                       say what the spec left open and how to narrow it (docs/operations-on-aws.md#iam)
   --account ID         the AWS account in the ARNs (default: that of spec.provision.roleArn, else *)
   --landing-bucket B   a bucket batches are read from (run --source-bucket), besides the raw buckets; repeatable
   --queue-arn ARN      the SQS queue S3 notifies (default: any queue of the primary region)
@@ -258,6 +259,7 @@ export function printableIam(
             }
           : {}),
         policy: p.policy,
+        ...(p.notes ? { notes: p.notes } : {}),
       },
     ]),
   );
