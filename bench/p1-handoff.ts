@@ -20,6 +20,7 @@ import {
   type BenchResult,
 } from './support';
 import { stackClient } from '../devstack/testkit/stack';
+import { WORKFLOW_PRELOAD_MODULES } from '../src/worker/workflow-bundle';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const T = {
@@ -187,6 +188,7 @@ export async function p1HandOff(ctx: BenchContext): Promise<BenchResult> {
   const runs = ctx.quick ? 5 : 20;
   const bundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('./workflows'),
+    preloadModules: WORKFLOW_PRELOAD_MODULES,
     logger: new DefaultLogger('WARN'),
   });
   const measured = await measure(ctx, bundle, runs, true);

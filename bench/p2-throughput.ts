@@ -24,6 +24,7 @@ import {
 import { tuningOptions } from '../src/worker';
 import { barChart, fmt, median, medianCell, medianFigure, type BenchContext, type BenchResult } from './support';
 import { stackClient } from '../devstack/testkit/stack';
+import { WORKFLOW_PRELOAD_MODULES } from '../src/worker/workflow-bundle';
 
 interface Config {
   label: string;
@@ -166,6 +167,7 @@ export async function p2Throughput(ctx: BenchContext): Promise<BenchResult> {
   const reps = ctx.quick ? 3 : 5;
   const bundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('./workflows'),
+    preloadModules: WORKFLOW_PRELOAD_MODULES,
     logger: new DefaultLogger('WARN'),
   });
   const samples: Sample[] = [];

@@ -13,6 +13,7 @@ import { loadDotEnv } from './env-file';
 import { TemporalConnectError } from './temporal/connection';
 import { ConfigError, loadConfig, type WorkerConfig } from './worker/config';
 import { redactingInterceptors, redactingLogFunction } from './worker/redaction';
+import { WORKFLOW_PRELOAD_MODULES } from './worker/workflow-bundle';
 
 type TunedOptions =
   | 'maxCachedWorkflows'
@@ -80,6 +81,8 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       namespace,
       taskQueue: config.taskQueue,
       workflowsPath: require.resolve('./workflows'),
+      // The spec's schemas once per worker, not once per cached run (src/workflow-safe/preload.ts).
+      bundlerOptions: { preloadModules: WORKFLOW_PRELOAD_MODULES },
       activities,
       shutdownGraceTime: config.shutdownGraceMs,
       // Failures and results go into histories: redacted of the worker's secrets first.

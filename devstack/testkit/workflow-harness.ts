@@ -19,6 +19,7 @@ import {
 import type { WorkflowHandle } from '@temporalio/client';
 import type { PipelineSpecInput } from '../../src/workflow-safe/spec';
 import type { PipelineInputRaw } from '../../src/workflow-safe/run-input';
+import { WORKFLOW_PRELOAD_MODULES } from '../../src/worker/workflow-bundle';
 import { timeSkippingServer, unique } from './stack';
 
 /** temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD (the proto package is not a direct dependency). */
@@ -260,7 +261,11 @@ export class WorkflowTestBed {
   static async start(): Promise<WorkflowTestBed> {
     const [env, bundle] = await Promise.all([
       TestWorkflowEnvironment.createTimeSkipping({ server: timeSkippingServer }),
-      bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietLogger }),
+      bundleWorkflowCode({
+        workflowsPath: require.resolve('../../src/workflows'),
+        preloadModules: WORKFLOW_PRELOAD_MODULES,
+        logger: quietLogger,
+      }),
     ]);
     // The dev server registers these at start (devstack/stack.ts); the test server needs telling.
     await env.connection.operatorService.addSearchAttributes({

@@ -17,6 +17,7 @@ import {
 } from '@temporalio/worker';
 import { historyFromJSON, type History } from '@temporalio/common/lib/proto-utils';
 import { DeterminismViolationError } from '@temporalio/workflow';
+import { WORKFLOW_PRELOAD_MODULES } from '../../src/worker/workflow-bundle';
 
 // Each replay starts and stops a worker: its state lines would bury the test output.
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -63,7 +64,7 @@ function readHistory(file: string): History {
 const quietLogger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 function bundle(workflowsPath: string): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  return bundleWorkflowCode({ workflowsPath, preloadModules: WORKFLOW_PRELOAD_MODULES, logger: quietLogger });
 }
 
 describe("recorded histories replay on today's workflow code", () => {
