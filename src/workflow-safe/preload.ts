@@ -26,6 +26,7 @@ import * as specGuards from './spec-guards';
 import * as specParts from './spec-parts';
 import * as specRefresh from './spec-refresh';
 import * as spec from './spec';
+import * as stepCommand from './step-command';
 import * as suggest from './suggest';
 import * as userTransform from './user-transform';
 import * as validation from './validation';
@@ -49,6 +50,7 @@ export const PRELOADED: Readonly<Record<string, object>> = Object.freeze({
   'spec-parts': specParts,
   'spec-refresh': specRefresh,
   spec,
+  'step-command': stepCommand,
   suggest,
   'user-transform': userTransform,
   validation,
