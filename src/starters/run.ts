@@ -19,6 +19,8 @@ the batch (exactly one of):
   --key K               an object key; repeat it, or list more keys after it
   --files PATH...       local CSV files: uploaded first to s3://<source bucket>/landing/<batch id>/<file name>
                         (each file read once), then used as the batch's keys
+  (more than 1000 keys: they are written to s3://<raw bucket>/_glueline/key-lists/<spec>/<batch id>-<checksum>.json
+  and the run's input names that object instead of every key)
 
 options:
   --spec FILE           the pipeline spec, JSON or YAML (required)
