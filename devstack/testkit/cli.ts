@@ -1,9 +1,11 @@
 /** The `glueline` CLI in tests: in this process (fast) or as its own process (exit codes, races). */
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { repoRoot } from '../paths';
 import { main } from '../../src/starters/cli';
 import { connectClient } from '../../src/temporal/connection';
+import { shellWord } from '../../src/temporal/run-links';
 import { stackWorkerEnv, startWorker, stopWorker, waitForOutput, type WorkerProcess } from './worker-process';
 
 export interface CliResult {
@@ -22,8 +24,23 @@ export async function glueline(...argv: string[]): Promise<CliResult> {
 
 /** Runs `src/starters/cli.ts` as its own process (stdout is a pipe, not a terminal), with `env` added. */
 export function gluelineProcess(argv: string[], env: Record<string, string>): Promise<CliResult> {
+  return outputOf(process.execPath, ['--import', 'tsx', 'src/starters/cli.ts', ...argv], env);
+}
+
+/**
+ * Runs `script` in a real bash, from `/` (not the checkout), where `glueline` is this checkout's CLI (a shell
+ * function): a command line printed for a person, run as written. `env` is added to the environment.
+ */
+export function gluelineInBash(script: string, env: Record<string, string>): Promise<CliResult> {
+  // tsx's loader by path: `--import tsx` resolves only inside the checkout.
+  const loader = path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs');
+  const cli = [process.execPath, '--import', loader, path.join(repoRoot, 'src', 'starters', 'cli.ts')];
+  return outputOf('bash', ['-c', `glueline() { ${cli.map(shellWord).join(' ')} "$@"; }\ncd /\n${script}`], env);
+}
+
+function outputOf(command: string, args: string[], env: Record<string, string>): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/starters/cli.ts', ...argv], {
+    const child = spawn(command, args, {
       cwd: repoRoot,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,6 +9,7 @@ import type { ManifestFiles } from './manifest-files';
 import type { KeyListRef } from './run-input';
 import type { CrawlJoin } from './pipeline';
 import type { PollPolicy, RedshiftTarget } from './spec';
+import type { StepRerun } from './step-command';
 
 /** Objects in one bucket: given keys, or every object under a prefix. */
 export interface ObjectSet {
@@ -37,6 +38,12 @@ export interface CopyObjectsInput {
   lastKeys?: string[];
   /** Fail non-retryably (NoSourceObjects) when the source holds nothing. @default true */
   requireObjects?: boolean;
+  /**
+   * Whose objects the source holds, for the NoSourceObjects message: `batch`, the batch's own data (stage-raw: an
+   * empty source is a prefix that names nothing, or an upload that did not finish); `earlier-step`, an earlier
+   * step's output. @default 'earlier-step'
+   */
+  sourceIs?: 'batch' | 'earlier-step';
   /** Objects copied at once. @default 8 */
   concurrency?: number;
 }
@@ -287,6 +294,11 @@ export interface FailureNotice {
    * an S3 event, so nobody watched it start. @default - a step failed
    */
   refused?: { trigger: RunTrigger };
+  /**
+   * A step run alone (pipelineStep): what the `glueline step` command that runs it again needs.
+   * @default - not a step run, or a notice from before this field (the email shows placeholders)
+   */
+  stepRerun?: StepRerun;
 }
 
 /** What a notice tells. */

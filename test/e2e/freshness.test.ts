@@ -2,7 +2,8 @@
  * Freshness deadlines (issue 18) on the local stack: a worker process, the Temporal dev server and the SMTP sink.
  * A pipeline with one good batch gets a watch with a 20-second window (`glueline freshness`); a window with no
  * batch sends one no-data email naming the good batch, a late batch sends one data-is-back email, `glueline health`
- * shows the watch's state in text and JSON, and a spec without the section stops the watch. Every wait is for a
+ * shows the watch's state and each batch's figures in text and JSON (and, with the worker stopped, the state from
+ * the watch's memo), and a spec without the section stops the watch. Every wait is for a
  * condition (an email in the sink, a run's end), never for a time.
  */
 import assert from 'node:assert/strict';
@@ -11,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
-import { freshnessWorkflowId, type FreshnessState } from '../../src/workflow-safe/freshness';
+import { FRESHNESS_MEMO, freshnessWorkflowId, type FreshnessState } from '../../src/workflow-safe/freshness';
+import type { BatchHealth } from '../../src/starters/health';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import type { Client } from '@temporalio/client';
 import { cliEnv, glueline, useCliEnv } from '../../devstack/testkit/cli';
@@ -68,6 +70,15 @@ describe('freshness watch end to end (issue 18)', () => {
         name: unique('fresh'),
         transform: { ...base.transform, jobName: `${base.transform.jobName}-fresh` },
         freshness: { every: '20s', timeZone: 'UTC' },
+        // A refresh that replaces the batch's 2 rows: the default reconciliation counts them, for health's figures.
+        redshift: {
+          ...base.redshift!,
+          sql: [
+            'create table if not exists fresh_rows (batch_id varchar(63), n int)',
+            "delete from fresh_rows where batch_id = '${batch_id}'",
+            "insert into fresh_rows values ('${batch_id}', 1), ('${batch_id}', 2)",
+          ],
+        },
       };
       await provisionQuietly(spec);
       specFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-fresh-')), 'spec.json');
@@ -136,14 +147,36 @@ describe('freshness watch end to end (issue 18)', () => {
   test('health shows the watch: the rule, the last good batch and the next deadline, in text and JSON', async () => {
     const json = await glueline('health', '--pipeline', spec.name, '--json');
     assert.equal(json.code, 0, json.stderr);
-    const doc = JSON.parse(json.stdout) as { freshness: FreshnessState; batches: { batchId: string }[] };
+    const doc = JSON.parse(json.stdout) as { pipeline: string; freshness: FreshnessState; batches: BatchHealth[] };
+    assert.equal(doc.pipeline, spec.name);
     assert.equal(doc.freshness.rule, 'every 20s');
     assert.equal(doc.freshness.lastGood?.batchId, 'late');
     assert.ok(Date.parse(doc.freshness.nextDeadline) % 20_000 === 0, doc.freshness.nextDeadline);
+    assert.equal(doc.freshness.fromMemo, undefined);
+    // Each batch with its figures: 2 rows in and out, none rejected, both regions reconciled, and its duration.
+    const regions = spec.regions.map((r) => r.region);
     assert.deepEqual(
-      doc.batches.map((b) => b.batchId),
-      ['late', 'good'],
+      doc.batches.map((b) => ({
+        batchId: b.batchId,
+        status: b.status,
+        rows: [b.rowsIn, b.rowsOut, b.rowsRejected, b.rejectedRatio],
+        reconciliation: b.reconciliation.map((r) => [r.region, r.actualRows, r.expectedRows, r.matched]),
+        warnings: b.warnings,
+        failedStep: b.failedStep,
+      })),
+      ['late', 'good'].map((batchId) => ({
+        batchId,
+        status: 'succeeded',
+        rows: [2, 2, 0, 0],
+        reconciliation: regions.map((r) => [r, 2, 2, true]),
+        warnings: [],
+        failedStep: undefined,
+      })),
     );
+    for (const b of doc.batches) {
+      const run = await client.workflow.getHandle(b.workflowId, b.runId).describe();
+      assert.equal(b.durationMs, run.closeTime!.getTime() - run.startTime.getTime());
+    }
     const text = await glueline('health', '--pipeline', spec.name);
     assert.equal(text.code, 0, text.stderr);
     const lines = text.stdout.split('\n');
@@ -153,6 +186,38 @@ describe('freshness watch end to end (issue 18)', () => {
     );
     assert.match(text.stdout, new RegExp(`pipeline ${spec.name}: the 2 most recent batch run\\(s\\), newest first`));
     assert.match(text.stdout, /\nlate {2}succeeded {2}.*rows 2 in, 2 out, 0 rejected \(0\.0%\)/);
+  });
+
+  test('with no worker running, health shows the state the watch last wrote to its memo, and says so', async () => {
+    await stopWorker(worker);
+    try {
+      const json = await glueline('health', '--pipeline', spec.name, '--json');
+      assert.equal(json.code, 0, json.stderr);
+      const doc = JSON.parse(json.stdout) as { freshness: FreshnessState; batches: BatchHealth[] };
+      const { fromMemo, ...state } = doc.freshness;
+      assert.equal(fromMemo, true);
+      const described = await client.workflow.getHandle(freshnessWorkflowId(spec.name)).describe();
+      assert.equal(described.status.name, 'RUNNING');
+      assert.deepEqual(state, described.memo?.[FRESHNESS_MEMO]);
+      assert.equal(state.rule, 'every 20s');
+      assert.equal(state.lastGood?.batchId, 'late');
+      assert.equal(state.back?.batchId, 'late');
+      // The batches still come from visibility and the completed runs' results.
+      assert.deepEqual(
+        doc.batches.map((b) => [b.batchId, b.status, b.rowsOut]),
+        [
+          ['late', 'succeeded', 2],
+          ['good', 'succeeded', 2],
+        ],
+      );
+      const text = await glueline('health', '--pipeline', spec.name);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /^freshness: a batch every 20s: .*; last good batch late /);
+      assert.match(text.stdout, /\n {2}\(from the watch's memo: no worker answered its query/);
+    } finally {
+      worker = startWorker(stackWorkerEnv(taskQueue));
+      await waitForOutput(worker, 'glueline worker started', WAIT_MS);
+    }
   });
 
   test('a spec without the section stops the watch', async () => {
