@@ -10,12 +10,15 @@ import type { KeyListRef } from './run-input';
 /** The most keys a workflow input lists itself (about 100 KB of keys at most); a longer list goes to a key-list object. */
 export const KEY_LIST_BOUND = 1000;
 
+/** The prefix of the key-list objects in the primary raw bucket (the operator's CLI may write there). */
+export const KEY_LISTS_PREFIX = '_glueline/key-lists/';
+
 /**
  * Where the key list of a batch goes: in the primary raw bucket, outside the raw prefix the crawler reads, named by
  * its checksum so that two starts of the batch with other keys never overwrite the list a running run reads.
  */
 export const keyListKey = (specName: string, batchId: string, checksum: string) =>
-  `_glueline/key-lists/${specName}/${batchId}-${checksum}.json`;
+  `${KEY_LISTS_PREFIX}${specName}/${batchId}-${checksum}.json`;
 
 /** The reference to a key-list object of `keys` at `where` (in the input), and the object's text (to write). */
 export function keyListOf(
