@@ -16,21 +16,20 @@ import { FRESHNESS_MEMO, freshnessWorkflowId, type FreshnessState } from '../../
 import type { BatchHealth } from '../../src/starters/health';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import type { Client } from '@temporalio/client';
-import { cliEnv, glueline, useCliEnv } from '../../devstack/testkit/cli';
-import { connectClient } from '../../src/temporal/connection';
-import {
-  startWorker,
-  stackWorkerEnv,
-  stopWorker,
-  waitForOutput,
-  type WorkerProcess,
-} from '../../devstack/testkit/worker-process';
+import { glueline, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { MailSinkControl, type SinkMessage } from '../../devstack/testkit/mail-sink';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { landBatch, reliabilitySpec } from '../../devstack/testkit/scripted-pipeline';
 import { provisionQuietly } from '../../devstack/testkit/spec';
 import { unique } from '../../devstack/testkit/stack';
+import {
+  stackWorkerEnv,
+  startWorker,
+  stopWorker,
+  waitForOutput,
+  type WorkerProcess,
+} from '../../devstack/testkit/worker-process';
 
 /** Generous: windows pass every 20 s, but a loaded 2-core machine may take minutes to run a batch. */
 const WAIT_MS = 300_000;
@@ -41,10 +40,10 @@ describe('freshness watch end to end (issue 18)', () => {
   const taskQueue = unique('fresh');
   let spec: PipelineSpec;
   let specFile: string;
-  let worker: WorkerProcess;
+  let cli: CliWorker | undefined;
+  /** The worker started again after the memo test stopped the first one. */
+  let restarted: WorkerProcess | undefined;
   let client: Client;
-  let closeClient = async () => {};
-  let restoreEnv = () => {};
 
   /** Runs one batch to completion (the Glue job scripted to succeed). */
   async function completeBatch(id: string): Promise<void> {
@@ -83,22 +82,17 @@ describe('freshness watch end to end (issue 18)', () => {
       await provisionQuietly(spec);
       specFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-fresh-')), 'spec.json');
       fs.writeFileSync(specFile, JSON.stringify(spec));
-      restoreEnv = useCliEnv(taskQueue);
-      worker = startWorker(stackWorkerEnv(taskQueue));
       // Bundling the workflows alone takes half a minute when the machine is busy.
-      await waitForOutput(worker, 'glueline worker started', WAIT_MS);
-      const connected = await connectClient(cliEnv(taskQueue));
-      client = connected.client;
-      closeClient = () => connected.connection.close();
+      cli = await startCliWorker(taskQueue, {}, { startTimeoutMs: WAIT_MS });
+      client = cli.client;
       await completeBatch('good');
     },
     { timeout: WAIT_MS },
   );
 
   after(async () => {
-    restoreEnv();
-    if (worker) await stopWorker(worker);
-    await closeClient();
+    if (restarted) await stopWorker(restarted);
+    await cli?.stop();
   });
 
   test('a missed window: one no-data email naming the last good batch; a late batch: one data-back email', async () => {
@@ -189,7 +183,7 @@ describe('freshness watch end to end (issue 18)', () => {
   });
 
   test('with no worker running, health shows the state the watch last wrote to its memo, and says so', async () => {
-    await stopWorker(worker);
+    await stopWorker(cli!.worker);
     try {
       const json = await glueline('health', '--pipeline', spec.name, '--json');
       assert.equal(json.code, 0, json.stderr);
@@ -215,8 +209,8 @@ describe('freshness watch end to end (issue 18)', () => {
       assert.match(text.stdout, /^freshness: a batch every 20s: .*; last good batch late /);
       assert.match(text.stdout, /\n {2}\(from the watch's memo: no worker answered its query/);
     } finally {
-      worker = startWorker(stackWorkerEnv(taskQueue));
-      await waitForOutput(worker, 'glueline worker started', WAIT_MS);
+      restarted = startWorker(stackWorkerEnv(taskQueue));
+      await waitForOutput(restarted, 'glueline worker started', WAIT_MS);
     }
   });
 

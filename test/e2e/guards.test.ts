@@ -19,7 +19,7 @@ import {
   type DescribeStatementCommandOutput,
 } from '@aws-sdk/client-redshift-data';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { runStatement } from '../../src/aws/redshift-data';
 import { FailureType } from '../../src/workflow-safe/failures';
@@ -37,13 +37,7 @@ import { pollUntil } from '../../devstack/testkit/poll';
 import { landBatch } from '../../devstack/testkit/scripted-pipeline';
 import { provisionQuietly, uniqueSalesSpec } from '../../devstack/testkit/spec';
 import { awsClientConfig, stack, unique } from '../../devstack/testkit/stack';
-import {
-  startWorker,
-  stackWorkerEnv,
-  stopWorker,
-  waitForOutput,
-  type WorkerProcess,
-} from '../../devstack/testkit/worker-process';
+import { startStackWorker, type StackWorker } from '../../devstack/testkit/worker-process';
 
 /** One Spark run; Spark's start-up alone takes tens of seconds on a busy 2-core machine. */
 const RUN_TIMEOUT_MS = 600_000;
@@ -108,8 +102,7 @@ const failureOf = (error: unknown): ApplicationFailure => {
 describe('guards end to end: reconciliation and thresholds on the test stack (issue 18)', () => {
   const taskQueue = unique('guards');
   let base: PipelineSpec;
-  let worker: WorkerProcess;
-  let connection: Connection;
+  let stackWorker: StackWorker | undefined;
   let client: Client;
   /** Each test's batch, by what it tested, for the health command's test. */
   const batches: Record<string, string> = {};
@@ -118,18 +111,15 @@ describe('guards end to end: reconciliation and thresholds on the test stack (is
     async () => {
       base = uniqueSalesSpec();
       await provisionQuietly(base);
-      worker = startWorker(stackWorkerEnv(taskQueue));
-      await waitForOutput(worker, 'glueline worker started');
-      connection = await Connection.connect({ address: stack().temporal.address });
-      client = new Client({ connection, namespace: stack().temporal.namespace });
+      stackWorker = await startStackWorker(taskQueue);
+      client = stackWorker.client;
     },
     { timeout: 120_000 },
   );
 
   after(async () => {
     await new GatewayControl().releaseAll();
-    if (worker) await stopWorker(worker);
-    await connection?.close();
+    await stackWorker?.stop();
   });
 
   test(

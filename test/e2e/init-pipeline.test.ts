@@ -15,7 +15,7 @@ import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import type { ListedRun } from '../../src/starters/list';
 import { formatDuration } from '../../src/starters/progress-view';
 import { createSpecRedshiftTargets } from '../../devstack/redshift-targets';
-import { glueline, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
+import { glueline, queryRows, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
 import { stack, unique } from '../../devstack/testkit/stack';
 
 /** One Spark run; Spark's start-up alone takes tens of seconds on a busy 2-core machine. */
@@ -120,10 +120,7 @@ describe('glueline init: from a CSV to rows in Redshift with a transform of your
         `select shipment_id, carrier, tonne_km from ${table} where batch_id = '${batchId}' order by shipment_id`,
       );
       assert.equal(query.code, 0, query.stderr);
-      const rows = query.stdout
-        .split('\n')
-        .slice(2, -1)
-        .map((line) => line.split('|').map((cell) => cell.trim()));
+      const rows = queryRows(query.stdout);
       assert.deepEqual(rows, [
         ['901', 'Ferry & Co', '0.5000'],
         ['903', 'Air', '2.6000'],

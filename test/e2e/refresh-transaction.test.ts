@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { runStatement } from '../../src/aws/redshift-data';
 import { FailureType } from '../../src/workflow-safe/failures';
@@ -20,13 +20,7 @@ import { GatewayControl } from '../../devstack/testkit/gateway';
 import { landBatch } from '../../devstack/testkit/scripted-pipeline';
 import { provisionQuietly, uniqueSalesSpec } from '../../devstack/testkit/spec';
 import { awsClientConfig, stack, unique } from '../../devstack/testkit/stack';
-import {
-  startWorker,
-  stackWorkerEnv,
-  stopWorker,
-  waitForOutput,
-  type WorkerProcess,
-} from '../../devstack/testkit/worker-process';
+import { startStackWorker, type StackWorker } from '../../devstack/testkit/worker-process';
 
 /** Runs `sql` on a region's target and returns its rows as text (glueline's own runStatement). */
 async function query(spec: PipelineSpec, region: string, sql: string): Promise<(string | undefined)[][]> {
@@ -43,26 +37,22 @@ async function query(spec: PipelineSpec, region: string, sql: string): Promise<(
 describe('the refresh transaction end to end (issue 14)', () => {
   const taskQueue = unique('refresh-tx');
   let base: PipelineSpec;
-  let worker: WorkerProcess;
-  let connection: Connection;
+  let stackWorker: StackWorker | undefined;
   let client: Client;
 
   before(
     async () => {
       base = uniqueSalesSpec();
       await provisionQuietly(base);
-      worker = startWorker(stackWorkerEnv(taskQueue));
       // Bundling the workflows takes minutes on a loaded machine.
-      await waitForOutput(worker, 'glueline worker started', 300_000);
-      connection = await Connection.connect({ address: stack().temporal.address });
-      client = new Client({ connection, namespace: stack().temporal.namespace });
+      stackWorker = await startStackWorker(taskQueue, { startTimeoutMs: 300_000 });
+      client = stackWorker.client;
     },
     { timeout: 400_000 },
   );
 
   after(async () => {
-    if (worker) await stopWorker(worker);
-    await connection?.close();
+    await stackWorker?.stop();
   });
 
   test(

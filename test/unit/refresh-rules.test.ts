@@ -8,26 +8,10 @@ import { describe, test } from 'node:test';
 import { renderAutoCommitSql } from '../../src/workflow-safe/layout';
 import { PipelineSpec, type PipelineSpecInput } from '../../src/workflow-safe/spec';
 import { nonTransactionalStatement } from '../../src/workflow-safe/refresh-rules';
-import { parseOrExplain, SpecValidationError } from '../../src/workflow-safe/validation';
 import { validationProblems } from '../../devstack/testkit/spec-problems';
+import { regionInput, specInput } from '../../devstack/testkit/spec-fixture';
 
-const base: PipelineSpecInput = {
-  name: 'orders',
-  regions: [
-    {
-      region: 'us-east-1',
-      rawBucket: 'raw-a',
-      curatedBucket: 'cur-a',
-      glueDatabase: 'db',
-      curatedCrawler: 'cur-a',
-      redshift: { workgroupName: 'wg', database: 'dev' },
-    },
-  ],
-  raw: { crawler: 'raw' },
-  transform: { jobName: 'to-parquet', curatedPrefix: 'orders/' },
-  redshift: { sql: ["delete from orders where batch_id = '${batch_id}'"] },
-  notify: { email: { to: ['team@example.com'], from: 'glueline@example.com' } },
-};
+const base = specInput({ name: 'orders' });
 
 const problemsOf = (redshift: unknown) => validationProblems({ ...base, redshift });
 
@@ -122,29 +106,8 @@ describe('the refresh groups: transactional sql, autoCommitSql and autoCommitAft
   });
 
   test("a COPY from another region's bucket is refused with the region and the fix; the region's own copy is not", () => {
-    const twoRegions: PipelineSpecInput = {
-      ...base,
-      regions: [
-        ...base.regions,
-        {
-          region: 'eu-west-1',
-          rawBucket: 'raw-b',
-          curatedBucket: 'cur-b',
-          glueDatabase: 'db',
-          curatedCrawler: 'cur-b',
-          redshift: { workgroupName: 'wg', database: 'dev' },
-        },
-      ],
-    };
-    const problemsIn = (sql: string[]) => {
-      try {
-        parseOrExplain(PipelineSpec, { ...twoRegions, redshift: { sql } }, 'spec');
-      } catch (err) {
-        assert.ok(err instanceof SpecValidationError);
-        return err.problems;
-      }
-      return [];
-    };
+    const twoRegions: PipelineSpecInput = { ...base, regions: [...base.regions, regionInput('eu-west-1', 'b')] };
+    const problemsIn = (sql: string[]) => validationProblems({ ...twoRegions, redshift: { sql } });
     const parquet = problemsIn([
       'delete from t',
       "copy t from 's3://cur-a/orders/batch_id=${batch_id}/' iam_role default format as parquet",
