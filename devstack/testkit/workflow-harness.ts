@@ -135,7 +135,8 @@ export function fakeActivities(options: FakeOptions = {}): GluelineActivities & 
   const sleep = (ms: number) => (ms > 0 ? Context.current().sleep(ms) : Promise.resolve());
   const activities: GluelineActivities = {
     copyObjects: wrap('copyObjects', async (input) => {
-      const given = (input.source.keys?.length ?? 0) + (input.source.manifestFiles?.count ?? 0);
+      const { keys, manifestFiles, keyList } = input.source;
+      const given = (keys?.length ?? 0) + (manifestFiles?.count ?? 0) + (keyList?.count ?? 0);
       const n = given || 3;
       return {
         objects: n,

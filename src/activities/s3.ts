@@ -17,6 +17,7 @@ import {
 import { redshiftCopyManifest, s3Uri as uri } from '../workflow-safe/layout';
 import { planChecksum, progressDetails, resumedItems } from './copy-progress';
 import { manifestOutputFiles, readManifest } from './glue-manifest';
+import { keyListKeys } from './key-list';
 import { cancellable, s3Calls } from './s3-calls';
 import type {
   CopyObjectsInput,
@@ -36,6 +37,7 @@ const PROGRESS_HEARTBEAT_MS = 1_000;
 function describeSet(set: ObjectSet): string {
   if (set.manifestFiles)
     return `the ${set.manifestFiles.count} output files of ${uri(set.bucket, set.manifestFiles.key)}`;
+  if (set.keyList) return `the ${set.keyList.count} keys of key list ${uri(set.keyList.bucket, set.keyList.key)}`;
   return set.keys ? `${set.keys.length} given keys in s3://${set.bucket}/` : uri(set.bucket, set.prefix ?? '');
 }
 
@@ -46,6 +48,7 @@ async function keysOf(deps: ActivityDeps, set: ObjectSet): Promise<string[]> {
     return [...new Set([...(set.keys ?? []), ...listed])];
   }
   if (set.keys) return [...new Set(set.keys)];
+  if (set.keyList) return [...new Set(await keyListKeys(deps, set.keyList))];
   const prefix = set.prefix;
   if (prefix === undefined) {
     throw invalidInput(`object set in s3://${set.bucket} names neither keys nor a prefix: give one of them`);

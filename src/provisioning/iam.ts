@@ -6,6 +6,7 @@
  */
 import { primaryRegion } from '../workflow-safe/layout';
 import type { PipelineSpec } from '../workflow-safe/spec';
+import { KEY_LISTS_PREFIX } from '../workflow-safe/key-list';
 import type { IamPolicy } from './iam-actions';
 import {
   arns,
@@ -101,7 +102,7 @@ function workerPolicy(spec: PipelineSpec, options: IamOptions, a: ReturnType<typ
 }
 
 /**
- * The operator's CLI: `run --files` uploads (the Temporal calls of run, step, redrive, status and list need no
+ * The operator's CLI: `run --files` uploads, `run`/`step` key lists (the Temporal calls of run, step, redrive, status and list need no
  * AWS permission), `rejects` reads the manifest and quarantine files, `query` runs SQL through the Data API.
  */
 function operatorPolicy(spec: PipelineSpec, options: IamOptions, a: ReturnType<typeof arns>): IamPolicy {
@@ -114,6 +115,8 @@ function operatorPolicy(spec: PipelineSpec, options: IamOptions, a: ReturnType<t
       ['s3:PutObject', 's3:AbortMultipartUpload'],
       sources.map((b) => a.objects(b, RUN_FILES_PREFIX)),
     ),
+    // run/step with more keys than KEY_LIST_BOUND write the list there (the worker reads it with its raw-bucket read).
+    statement('WriteKeyLists', ['s3:PutObject'], [a.objects(primary.rawBucket, KEY_LISTS_PREFIX)]),
     // Without ListBucket, GET of a batch's missing manifest answers 403, not 404 (NoSuchKey), and rejects cannot
     // say "no manifest yet".
     statement('ListCuratedForRejects', ['s3:ListBucket'], [a.bucket(primary.curatedBucket)]),

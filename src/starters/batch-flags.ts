@@ -3,11 +3,23 @@
  * (--start-at, --stop-after, --skip), validated into the spec's own types. Shared by run, step and schedule.
  */
 import path from 'node:path';
+import { uploadFiles } from '../aws/upload';
+import { putObjectText } from '../aws/s3-objects';
+import { KEY_LIST_BOUND, keyListOf } from '../workflow-safe/key-list';
 import { primaryRegion } from '../workflow-safe/layout';
 import { type PipelineSpec } from '../workflow-safe/spec';
 import { Batch, RunOptions } from '../workflow-safe/run-input';
 import { parseOrExplain } from '../workflow-safe/validation';
-import { asUsageError, UsageError } from './common';
+import { asUsageError, awsClients, UsageError, type CommandIo } from './common';
+
+/** What batchFromFlags found: the batch, and what must be written to S3 before a run of it starts. */
+export interface BatchFromFlags {
+  batch: Batch;
+  /** Local files to upload, to the source bucket. */
+  uploads: { path: string; key: string }[];
+  /** The key-list object the batch names (more keys than KEY_LIST_BOUND), to write. */
+  keyList?: { region: string; bucket: string; key: string; text: string };
+}
 
 /** The batch the flags name, validated; local files are returned for upload. */
 export function batchFromFlags(
@@ -21,7 +33,7 @@ export function batchFromFlags(
     'source-region'?: string;
   },
   positionals: string[],
-): { batch: Batch; uploads: { path: string; key: string }[] } {
+): BatchFromFlags {
   if (!values['batch-id']) throw new UsageError('--batch-id is required: name the batch, e.g. --batch-id 2026-11-26');
   const chosen = (['prefix', 'key', 'files'] as const).filter((f) => values[f] !== undefined);
   if (chosen.length !== 1)
@@ -52,7 +64,37 @@ export function batchFromFlags(
   } catch (err) {
     asUsageError(err);
   }
-  return { batch, uploads };
+  const keys = batch.source.keys;
+  if (!keys || keys.length <= KEY_LIST_BOUND) return { batch, uploads };
+  // Checked above key by key; the input names the list instead, so it stays small however long the list is.
+  const primary = primaryRegion(spec);
+  const { ref, text } = keyListOf(
+    { region: primary.region, bucket: primary.rawBucket, specName: spec.name, batchId: batch.id },
+    keys,
+  );
+  const { bucket: sourceBucket, region: sourceRegion } = batch.source;
+  const listed = { bucket: sourceBucket, ...(sourceRegion ? { region: sourceRegion } : {}), keyList: ref };
+  return { batch: { ...batch, source: listed }, uploads, keyList: { ...ref, text } };
+}
+
+/** Uploads the batch's local files and writes its key-list object, before the run that reads them starts. */
+export async function writeBatchObjects(spec: PipelineSpec, found: BatchFromFlags, io: CommandIo): Promise<void> {
+  const { batch, uploads, keyList } = found;
+  if (!uploads.length && !keyList) return;
+  const aws = awsClients();
+  const region = primaryRegion(spec).region;
+  if (uploads.length) {
+    io.out(`uploading ${uploads.length} file(s) to s3://${batch.source.bucket}/landing/${batch.id}/`);
+    const results = await uploadFiles(aws, uploads, [{ region, bucket: batch.source.bucket }]);
+    io.out(`  uploaded ${results.reduce((n, r) => n + r.bytes, 0)} bytes`);
+  }
+  if (keyList) {
+    const { text, ...where } = keyList;
+    await putObjectText(aws.s3(where.region), where, text, 'application/json');
+    io.out(
+      `wrote the batch's ${batch.source.keyList!.count} keys to s3://${where.bucket}/${where.key} (the run reads them there)`,
+    );
+  }
 }
 
 /** --start-at, --stop-after and --skip, validated. */

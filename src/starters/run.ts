@@ -2,11 +2,9 @@
  * `glueline run`: starts csvPipeline for a spec and a batch (S3 keys, a prefix, or local files
  * uploaded first), with the business-key workflow id and the id policies of src/starters/start-options.ts.
  */
-import { uploadFiles } from '../aws/upload';
-import { primaryRegion } from '../workflow-safe/layout';
 import { STEPS } from '../workflow-safe/run-input';
-import { batchFromFlags, runOptionsFromFlags } from './batch-flags';
-import { awsClients, humanIo, jsonOption, parseCommandArgs, withClient, type CommandIo } from './common';
+import { batchFromFlags, runOptionsFromFlags, writeBatchObjects } from './batch-flags';
+import { humanIo, jsonOption, parseCommandArgs, withClient, type CommandIo } from './common';
 import { loadSpec } from './spec-arg';
 import { startPipeline } from './start-and-follow';
 
@@ -21,6 +19,8 @@ the batch (exactly one of):
   --key K               an object key; repeat it, or list more keys after it
   --files PATH...       local CSV files: uploaded first to s3://<source bucket>/landing/<batch id>/<file name>
                         (each file read once), then used as the batch's keys
+  (more than 1000 keys: they are written to s3://<raw bucket>/_glueline/key-lists/<spec>/<batch id>-<checksum>.json
+  and the run's input names that object instead of every key)
 
 options:
   --spec FILE           the pipeline spec, JSON or YAML (required)
@@ -77,15 +77,10 @@ export async function runCommand(args: string[], stdio: CommandIo): Promise<numb
   }
   const io = humanIo(stdio, values.json);
   const spec = loadSpec(values.spec);
-  const { batch, uploads } = batchFromFlags(spec, values, positionals);
+  const found = batchFromFlags(spec, values, positionals);
+  const { batch } = found;
   const runOptions = runOptionsFromFlags(values);
-  if (uploads.length) {
-    const region = primaryRegion(spec).region;
-    io.out(`uploading ${uploads.length} file(s) to s3://${batch.source.bucket}/landing/${batch.id}/`);
-    const aws = awsClients();
-    const results = await uploadFiles(aws, uploads, [{ region, bucket: batch.source.bucket }]);
-    io.out(`  uploaded ${results.reduce((n, r) => n + r.bytes, 0)} bytes`);
-  }
+  await writeBatchObjects(spec, found, io);
   return withClient((client, namespace) =>
     startPipeline(client, namespace, stdio, { spec, batch, ...(runOptions ? { options: runOptions } : {}) }, values),
   );

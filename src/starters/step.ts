@@ -17,7 +17,7 @@ import {
 } from './common';
 import { reportStart } from './start-and-follow';
 import { noWorkerMessage, workerPolls } from './worker-check';
-import { batchFromFlags } from './batch-flags';
+import { batchFromFlags, writeBatchObjects } from './batch-flags';
 import { loadSpec } from './spec-arg';
 
 export const stepUsage = `usage: glueline step --spec <file> --batch-id <id> --step <step> [--region R] (--prefix <p> | --key <k>...) [--wait] [--json]
@@ -81,7 +81,8 @@ export async function stepCommand(args: string[], stdio: CommandIo): Promise<num
   const io = humanIo(stdio, values.json);
   const spec = loadSpec(values.spec);
   if (!values.step) throw new UsageError(`--step is required: name the step to run, one of ${STEPS.join(', ')}`);
-  const { batch } = batchFromFlags(spec, values, positionals);
+  const found = batchFromFlags(spec, values, positionals);
+  const { batch } = found;
   const input = {
     spec,
     batch,
@@ -93,6 +94,7 @@ export async function stepCommand(args: string[], stdio: CommandIo): Promise<num
   } catch (err) {
     asUsageError(err, { 'input.step': '--step', 'input.region': '--region' });
   }
+  await writeBatchObjects(spec, found, io);
   return withClient(async (client, namespace) => {
     if (values.wait && !(await workerPolls(client, namespace, taskQueue()))) {
       io.err(`${noWorkerMessage(taskQueue(), namespace)}; nothing was started`);

@@ -6,6 +6,7 @@
 import type { CheckFreshnessInput, FreshnessFindings } from './freshness';
 import type { GlueManifest } from './layout';
 import type { ManifestFiles } from './manifest-files';
+import type { KeyListRef } from './run-input';
 import type { CrawlJoin } from './pipeline';
 import type { PollPolicy, RedshiftTarget } from './spec';
 import type { StepRerun } from './step-command';
@@ -21,6 +22,8 @@ export interface ObjectSet {
    * size does not grow with the files. The activity refuses a manifest that no longer matches count and checksum.
    */
   manifestFiles?: ManifestFiles;
+  /** Or the keys a batch's key-list object lists (checked against its count and checksum). */
+  keyList?: KeyListRef;
 }
 
 export interface CopyObjectsInput {

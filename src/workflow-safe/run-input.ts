@@ -5,6 +5,33 @@
 import { z } from 'zod';
 import { awsRegion, bucketName, PipelineSpec, s3Prefix } from './spec';
 
+/** An S3 object key a batch may name. */
+const objectKey = z
+  .string()
+  .min(1)
+  .max(1024)
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
+  .regex(/^(?!\/)(?!(.*\/)?\.\.(\/|$))[^\u0000-\u001f]*[^/]$/, {
+    error: "is not a usable object key: no leading '/', no '..' segment, no control characters, no trailing '/'",
+  });
+
+/** The keys of a key-list object: a JSON array of keys, as many as `count`, with the checksum of keysChecksum. */
+export const KeyListKeys = z.array(objectKey).min(1);
+
+/**
+ * A key-list object: where it is, how many keys it lists and their checksum (manifest-files.ts keysChecksum), and
+ * the directory every key shares (what stage-raw strips from each key).
+ */
+export const KeyListRef = z.strictObject({
+  region: awsRegion,
+  bucket: bucketName,
+  key: objectKey,
+  count: z.number().int().positive(),
+  checksum: z.string().regex(/^[0-9a-f]{16}$/, { error: 'is not a key-list checksum: 16 hex digits' }),
+  directory: z.string().max(1024),
+});
+export type KeyListRef = z.infer<typeof KeyListRef>;
+
 /** The data one run processes. */
 export const Batch = z.strictObject({
   /** Names the batch in the workflow id and the S3 layout. */
@@ -18,25 +45,17 @@ export const Batch = z.strictObject({
       region: awsRegion.optional(),
       bucket: bucketName,
       /** The CSV objects, by key. */
-      keys: z
-        .array(
-          z
-            .string()
-            .min(1)
-            .max(1024)
-            // eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
-            .regex(/^(?!\/)(?!(.*\/)?\.\.(\/|$))[^\u0000-\u001f]*[^/]$/, {
-              error:
-                "is not a usable object key: no leading '/', no '..' segment, no control characters, no trailing '/'",
-            }),
-        )
-        .min(1)
-        .optional(),
+      keys: z.array(objectKey).min(1).optional(),
+      /**
+       * Or the keys listed in a key-list object (what `glueline run` writes for a list longer than
+       * KEY_LIST_BOUND), so the input stays small however many keys the batch has.
+       */
+      keyList: KeyListRef.optional(),
       /** Or every object under this prefix. */
       prefix: s3Prefix.optional(),
     })
-    .refine((s) => (s.keys === undefined) !== (s.prefix === undefined), {
-      error: 'needs exactly one of keys or prefix',
+    .refine((s) => [s.keys, s.prefix, s.keyList].filter((v) => v !== undefined).length === 1, {
+      error: 'needs exactly one of keys, keyList or prefix',
     }),
 });
 export type Batch = z.infer<typeof Batch>;

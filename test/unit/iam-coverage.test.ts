@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { iamPolicies, RUN_FILES_PREFIX, type PrincipalName } from '../../src/provisioning/iam';
+import { KEY_LIST_BOUND } from '../../src/workflow-safe/key-list';
 import { actionsOf, ACTIONS_OF_OPERATION, missingActions, type IamPolicy } from '../../src/provisioning/iam-actions';
 import { IAM_REFERENCE, referenceProblems, resourceFits } from '../../src/provisioning/iam-reference';
 import { batchFromFlags } from '../../src/starters/batch-flags';
@@ -36,6 +37,8 @@ const ENTRIES: { principal: PrincipalName; entry: string; extra?: string[] }[] =
     extra: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
   },
   { principal: 'operator', entry: 'starters/run.ts' },
+  { principal: 'operator', entry: 'starters/step.ts' },
+  { principal: 'operator', entry: 'starters/batch-flags.ts' },
   { principal: 'operator', entry: 'starters/rejects.ts' },
   { principal: 'operator', entry: 'starters/query.ts' },
 ];
@@ -80,7 +83,7 @@ describe('IAM coverage: each principal may send every operation its code sends',
       .filter((entry) => operationsReachableFrom(entry).length > 0);
     assert.deepEqual(unassigned, [], 'give these commands a principal in ENTRIES (and a policy in iam.ts)');
     // The Temporal-only commands send nothing to AWS: the operator needs no permission for them.
-    for (const command of ['step', 'redrive', 'status', 'list', 'schedule', 'health', 'freshness']) {
+    for (const command of ['redrive', 'status', 'list', 'schedule', 'health', 'freshness']) {
       assert.deepEqual(operationsReachableFrom(`starters/${command}.ts`), [], command);
     }
   });
@@ -326,6 +329,14 @@ describe("the operator's CLI policy", () => {
   const operator = policies.operator.policy.Statement;
   const allowed = (action: string, arn: string) =>
     operator.some((s) => s.Action.includes(action) && s.Resource.some((r) => matches(r, arn)));
+
+  test('run --key over the bound may write its key-list object where batch-flags puts it', () => {
+    const keys = Array.from({ length: KEY_LIST_BOUND + 1 }, (_, i) => `in/${i}.csv`);
+    const { keyList } = batchFromFlags(spec, { 'batch-id': '2026-11-30', key: keys }, []);
+    assert.ok(keyList);
+    assert.ok(allowed('s3:PutObject', `arn:aws:s3:::${keyList.bucket}/${keyList.key}`));
+    assert.ok(!allowed('s3:PutObject', `arn:aws:s3:::${keyList.bucket}/_glueline/manifests/x.json`));
+  });
 
   test('run --files may upload to where batch-flags puts the files, and nowhere else in the bucket', () => {
     const { batch, uploads } = batchFromFlags(spec, { 'batch-id': '2026-11-30', files: ['/tmp/orders.csv'] }, []);
