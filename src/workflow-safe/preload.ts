@@ -15,6 +15,7 @@ import * as awsRegions from './aws-regions';
 import * as failures from './failures';
 import * as freshness from './freshness';
 import * as guards from './guards';
+import * as keyList from './key-list';
 import * as layout from './layout';
 import * as manifestFiles from './manifest-files';
 import * as pipeline from './pipeline';
@@ -39,6 +40,7 @@ export const PRELOADED: Readonly<Record<string, object>> = Object.freeze({
   failures,
   freshness,
   guards,
+  'key-list': keyList,
   layout,
   'manifest-files': manifestFiles,
   pipeline,
