@@ -13,7 +13,10 @@ import {
   GetStatementResultCommand,
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
+import { manifestKey, primaryRegion, type GlueManifest } from '../../src/workflow-safe/layout';
+import type { Batch } from '../../src/workflow-safe/run-input';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import { devtool, repoRoot } from '../../devstack/paths';
 import { freePort, type StackEndpoints } from '../../devstack/stack';
@@ -131,6 +134,63 @@ export async function refreshExecutions(spec: PipelineSpec, region: string): Pro
   const { Records } = await redshift.send(new GetStatementResultCommand({ Id }));
   redshift.destroy();
   return new Map((Records ?? []).map((row) => [row[0]!.stringValue!, Number(row[1]!.longValue)]));
+}
+
+/** The first column of every row `sql` returns from a region's Redshift (a number or a string). */
+export async function redshiftColumn(
+  region: PipelineSpec['regions'][number],
+  sql: string,
+): Promise<(number | string | undefined)[]> {
+  const redshift = new RedshiftDataClient(awsClientConfig(region.region));
+  try {
+    const { Id } = await redshift.send(
+      new ExecuteStatementCommand({
+        WorkgroupName: region.redshift!.workgroupName,
+        Database: region.redshift!.database,
+        Sql: sql,
+      }),
+    );
+    const done = await pollUntil(
+      () => redshift.send(new DescribeStatementCommand({ Id })),
+      (d) => !['SUBMITTED', 'PICKED', 'STARTED'].includes(d.Status!),
+      { timeoutMs: 120_000, intervalMs: 200 },
+    );
+    if (done.Status !== 'FINISHED') throw new Error(`${sql} in ${region.region}: ${done.Status} ${done.Error}`);
+    const { Records } = await redshift.send(new GetStatementResultCommand({ Id }));
+    return (Records ?? []).map((r) => r[0]?.longValue ?? r[0]?.stringValue);
+  } finally {
+    redshift.destroy();
+  }
+}
+
+/** One quarantined row, as the Glue job writes it (a JSON line of a quarantine file). */
+export interface QuarantinedRow {
+  source_file: string;
+  line: number;
+  reason: string;
+  record: string;
+}
+
+/** A batch's Glue manifest in the primary curated bucket, and every row its quarantine files hold. */
+export async function jobOutcome(
+  spec: PipelineSpec,
+  batch: Batch,
+): Promise<{ manifest: GlueManifest; quarantine: QuarantinedRow[] }> {
+  const primary = primaryRegion(spec);
+  const s3 = new S3Client(awsClientConfig(primary.region));
+  try {
+    const read = async (Key: string) =>
+      (await s3.send(new GetObjectCommand({ Bucket: primary.curatedBucket, Key }))).Body!.transformToString();
+    const manifest = JSON.parse(await read(manifestKey(spec, batch))) as GlueManifest;
+    const quarantine: QuarantinedRow[] = [];
+    for (const file of manifest.quarantineFiles) {
+      for (const line of (await read(file.key)).split('\n').filter(Boolean))
+        quarantine.push(JSON.parse(line) as QuarantinedRow);
+    }
+    return { manifest, quarantine };
+  } finally {
+    s3.destroy();
+  }
 }
 
 export interface SinkMessage {
@@ -378,6 +438,11 @@ export function scanScenario(scenario: string, places: ScanPlace[], canary: stri
     }
   }
   const found = scanForSecrets(places);
-  recordFigure('secrets-scan', { scenario, places: places.length, found: found.length, canaryFound: control.length });
+  recordFigure('secrets-scan', {
+    of: scenario,
+    places: places.length,
+    found: found.length,
+    canaryFound: control.length,
+  });
   return found;
 }
