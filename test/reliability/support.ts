@@ -202,8 +202,15 @@ export interface SinkMessage {
 
 /** Every message an SMTP sink holds. @param inboxUrl @default - the test stack's sink */
 export async function sinkMessages(inboxUrl = stack().smtp.inboxUrl): Promise<SinkMessage[]> {
-  const res = await fetch(inboxUrl);
-  return (await res.json()) as SinkMessage[];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(inboxUrl);
+      return (await res.json()) as SinkMessage[];
+    } catch (err) {
+      // A kept-alive connection the sink has just closed fails the GET ("other side closed"): ask again.
+      if (attempt >= 3) throw err;
+    }
+  }
 }
 
 /** An SMTP sink of its own (`devstack/mail-sink.ts`) on `smtpPort`, started once it answers. */
