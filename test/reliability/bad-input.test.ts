@@ -30,6 +30,7 @@ import { uniqueSalesSpec } from '../../devstack/testkit/spec';
 import { awsClientConfig, unique } from '../../devstack/testkit/stack';
 import {
   KillableWorker,
+  ScenarioRules,
   activityAttempts,
   jobOutcome,
   landBatch,
@@ -57,11 +58,9 @@ interface Case {
 }
 
 const gateway = new GatewayControl();
-/** The ids of the fault rules the cases add, removed after the file so no rule outlives it. */
-const addedFaults: string[] = [];
-async function deny(rule: { target: string; resource: string }): Promise<void> {
-  addedFaults.push((await gateway.addFault({ ...rule, action: { type: 'deny' } })).id);
-}
+/** The deny rules the cases add, removed after the file so no rule outlives it. */
+const rules = new ScenarioRules(gateway);
+const deny = (rule: { target: string; resource: string }) => rules.add({ ...rule, action: { type: 'deny' } });
 const spec0 = (s: PipelineSpec) => s as unknown as Record<string, unknown>;
 const mapRegion0 = (s: PipelineSpec, change: Record<string, unknown>) => ({
   ...s,
@@ -392,8 +391,8 @@ describe(`bad input: ${CASES.length + SPARK_CASES.length} cases`, () => {
   );
 
   after(async () => {
-    // The faults the cases added are scoped to names of their own; removed all the same, so nothing is left behind.
-    for (const id of addedFaults) await gateway.deleteFault(id);
+    // The rules the cases added are scoped to names of their own; removed all the same, so nothing is left behind.
+    await rules.removeAll();
     await worker?.stop();
     await connection?.close();
   });

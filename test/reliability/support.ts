@@ -20,7 +20,7 @@ import type { Batch } from '../../src/workflow-safe/run-input';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import { devtool, repoRoot } from '../../devstack/paths';
 import { freePort, type StackEndpoints } from '../../devstack/stack';
-import type { GatewayControl, HeldResponse } from '../../devstack/testkit/gateway';
+import type { FaultRule, FaultRuleInput, GatewayControl, HeldResponse } from '../../devstack/testkit/gateway';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { awsClientConfig, stack, stackDir } from '../../devstack/testkit/stack';
 import { secrets } from '../../devstack/testkit/scripted-pipeline';
@@ -104,6 +104,26 @@ export class KillableWorker {
     await w.exited;
     this.saveLog();
     this.worker = undefined;
+  }
+}
+
+/**
+ * The fault and hold rules one scenario adds, each removed by {@link removeAll} (call it in `after`), fired or
+ * not: a rule that never fired (the scenario failed first) would otherwise act on the next scenario's requests.
+ */
+export class ScenarioRules {
+  private readonly ids: string[] = [];
+
+  constructor(private readonly gateway: GatewayControl) {}
+
+  async add(rule: FaultRuleInput): Promise<FaultRule> {
+    const added = await this.gateway.addFault(rule);
+    this.ids.push(added.id);
+    return added;
+  }
+
+  async removeAll(): Promise<void> {
+    for (const id of this.ids.splice(0)) await this.gateway.deleteFault(id);
   }
 }
 
