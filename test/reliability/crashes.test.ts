@@ -10,11 +10,12 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import type { Client, Connection } from '@temporalio/client';
-import { replicaRegions } from '../../src/workflow-safe/layout';
+import { primaryRegion, replicaRegions } from '../../src/workflow-safe/layout';
 import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import type { Batch } from '../../src/workflow-safe/run-input';
 import { GatewayControl } from '../../devstack/testkit/gateway';
+import { pollUntil } from '../../devstack/testkit/poll';
 import { unique } from '../../devstack/testkit/stack';
 import {
   KillableWorker,
@@ -37,8 +38,8 @@ import {
 const RUNS = mode === 'full' ? 10 : 3;
 const RANDOM_KILLS = mode === 'full' ? 14 : 1;
 /**
- * Scripted Glue run length: in full mode the runs are spread out, so runs are still open for all 20 kills
- * (a kill also delays every open run by the timeout of its activity).
+ * Scripted Glue run length: in full mode the runs are spread out, so the kills land in different steps of
+ * different runs (the held curated crawl, not these lengths, keeps runs open until the last kill).
  */
 const GLUE_SECONDS = mode === 'full' ? 30 : 6;
 const GLUE_STAGGER_SECONDS = mode === 'full' ? 20 : 2;
@@ -71,6 +72,10 @@ describe(`worker crashes (${mode}): SIGKILL at random points, restart each time`
       webhook = await startWebhookReceiver();
       base = reliabilitySpec(webhook.url);
       await provisionQuietly(base);
+      // The primary's curated crawl (shared by every run) stays RUNNING until the kills are done: the runs that
+      // get that far wait there, so runs are still open for every planned kill however fast the machine is.
+      const primary = primaryRegion(base);
+      await gateway.scriptCrawls(primary.curatedCrawler, [{ status: 'RUNNING' }], primary.region);
       mailsBefore = (await sinkMessages()).length;
       for (let i = 0; i < RUNS; i++) {
         const spec = withOwnJob(base, `r${i}`);
@@ -140,6 +145,13 @@ describe(`worker crashes (${mode}): SIGKILL at random points, restart each time`
         const delayMs = 1_000 + Math.floor(Math.random() * RANDOM_DELAY_MS);
         await killWhen(`random, ${delayMs} ms after the last restart`, () => sleep(delayMs).then(() => true));
       }
+      // The kills are done: the held crawl may end, once a run has started it (ending it sooner would leave the
+      // scripted RUNNING crawl for later, and no one to end it).
+      await pollUntil(
+        () => gateway.endCrawl(primary.curatedCrawler, { status: 'SUCCEEDED' }, primary.region),
+        (ended) => ended,
+        { timeoutMs: TIMEOUT_MS, intervalMs: 1_000 },
+      );
       await results;
     },
     { timeout: TIMEOUT_MS },
