@@ -6,7 +6,7 @@
  * signal with `null` stopped. Every wait is for a condition (a webhook post, a run's end), never for a time.
  */
 import type { Client } from '@temporalio/client';
-import { applyFreshness } from '../src/starters/freshness';
+import { applyFreshness } from '../src/starters/freshness-setup';
 import { freshnessWorkflowId } from '../src/workflow-safe/freshness';
 import { csvPipelineStartOptions } from '../src/starters/start-options';
 import type { PipelineSpec } from '../src/workflow-safe/spec';

@@ -21,6 +21,42 @@ function loadable(key: string, size: number): boolean {
   return size > 0 && name !== '' && !name.startsWith('_') && !name.startsWith('.') && !name.endsWith('.json');
 }
 
+/**
+ * Where a COPY reads from: S3 in one region (the database's, or the COPY's REGION), and the buckets' own regions.
+ * Redshift reaches a bucket only in the region it reads from; another region's bucket answers 301.
+ */
+export interface CopyReader {
+  s3: S3Client;
+  /** The region the COPY reads from: its REGION, or the database's. */
+  region: string;
+  /** A bucket's region, or undefined when there is no such bucket (S3 then answers for itself). */
+  regionOf(bucket: string): Promise<string | undefined>;
+}
+
+/** S3's answer to a request for a bucket in another region, as Redshift reports it in a COPY's error. */
+const PERMANENT_REDIRECT =
+  'S3ServiceException:The bucket you are attempting to access must be addressed using the specified endpoint. ' +
+  'Please send all future requests to this endpoint.,Status 301,Error PermanentRedirect';
+
+/**
+ * Fails as Redshift does when `bucket` is in another region than the COPY reads from: without REGION, the
+ * database's region; with REGION, that one (Parquet takes no REGION, so it reads only its own region's buckets).
+ */
+async function checkBucketRegion(reader: CopyReader, command: CopyCommand, bucket: string, what: string) {
+  const home = await reader.regionOf(bucket);
+  if (!home || home === reader.region) return;
+  const fix = command.region
+    ? `its REGION '${command.region}' is not the bucket's: write REGION '${home}'`
+    : command.format === 'PARQUET'
+      ? `Redshift reads Parquet only from a bucket in its own region (REGION is refused for columnar formats): ` +
+        `load a copy in a bucket in ${reader.region}`
+      : `add REGION '${home}' to read another region's bucket, or load a copy in a bucket in ${reader.region}`;
+  throw new Error(
+    `${what === 'manifest' ? 'Problem reading manifest file - ' : ''}${PERMANENT_REDIRECT} ` +
+      `(s3://${bucket} is in ${home}; the COPY reads from ${reader.region}: ${fix})`,
+  );
+}
+
 /** One object a COPY loads. */
 interface CopySource {
   bucket: string;
@@ -55,8 +91,10 @@ const COLUMNAR = new Set<CopyCommand['format']>(['PARQUET']);
  * Redshift would fail the read instead); a missing mandatory file fails the COPY, a missing optional one
  * is skipped. The first sentence of each error is Redshift's own.
  */
-async function manifestEntries(s3: S3Client, command: CopyCommand): Promise<CopySource[]> {
+async function manifestEntries(reader: CopyReader, command: CopyCommand): Promise<CopySource[]> {
+  const { s3 } = reader;
   const manifestUri = `s3://${command.bucket}/${command.prefix}`;
+  await checkBucketRegion(reader, command, command.bucket, 'manifest');
   let text: string;
   try {
     text = Buffer.from(await getObject(s3, command.bucket, command.prefix)).toString('utf8');
@@ -93,6 +131,7 @@ async function manifestEntries(s3: S3Client, command: CopyCommand): Promise<Copy
         throw new Error(`File entry does not have 'meta.content_length' key. (${url}, in ${manifestUri})`);
       }
     }
+    await checkBucketRegion(reader, command, bucket, 'file');
     let size: number;
     try {
       size = (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ContentLength ?? 0;
@@ -174,9 +213,11 @@ async function parquetAsCsv(tx: Transaction, command: CopyCommand, file: Uint8Ar
 }
 
 /** Runs a parsed COPY inside the statement's transaction; returns the number of rows loaded. */
-export async function runCopy(tx: Transaction, command: CopyCommand, s3: S3Client): Promise<number> {
+export async function runCopy(tx: Transaction, command: CopyCommand, reader: CopyReader): Promise<number> {
+  const { s3 } = reader;
+  if (!command.manifest) await checkBucketRegion(reader, command, command.bucket, 'prefix');
   const sources = command.manifest
-    ? await manifestEntries(s3, command)
+    ? await manifestEntries(reader, command)
     : await listKeys(s3, command.bucket, command.prefix);
   if (sources.length === 0) {
     throw new Error(`The specified S3 prefix '${command.prefix}' does not exist in bucket ${command.bucket}`);

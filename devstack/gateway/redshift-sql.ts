@@ -63,12 +63,38 @@ const EXTERNAL_ALTER_CLAUSE =
  * other SQL. An ALTER TABLE is told apart by its clauses, which only external tables have.
  */
 export function externalTableDdl(sql: string): string | undefined {
-  const text = sql.replace(/^(?:\s*(?:--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, '');
+  const text = withoutLeadingComments(sql);
   const explicit = /^(create|alter|drop)\s+external\s+table\b/i.exec(text);
   if (explicit) return `${explicit[1]!.toUpperCase()} EXTERNAL TABLE`;
   if (EXTERNAL_ALTER_CLAUSE.test(text)) return 'ALTER EXTERNAL TABLE';
   return undefined;
 }
+
+/** `sql` without the comments and blank space before its first word. */
+const withoutLeadingComments = (sql: string) => sql.replace(/^(?:\s*(?:--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/))*\s*/, '');
+
+/**
+ * Redshift's name for a statement it refuses inside a transaction block (`ERROR: VACUUM cannot run inside a
+ * transaction block`), so in a BatchExecuteStatement's transaction: external-table DDL, VACUUM, CREATE and DROP
+ * DATABASE, ALTER TABLE APPEND (the Redshift Database Developer Guide's pages for each). Undefined for any other
+ * SQL. ExecuteStatement and an AUTO_COMMIT batch run these outside a transaction block, as Redshift does.
+ */
+export function refusedInTransactionBlock(sql: string): string | undefined {
+  const external = externalTableDdl(sql);
+  if (external) return external;
+  const text = withoutLeadingComments(sql);
+  const named = /^(vacuum|create\s+database|drop\s+database)\b/i.exec(text);
+  if (named) return named[1]!.replace(/\s+/g, ' ').toUpperCase();
+  if (/^alter\s+table\s+(?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))?\s+append\b/i.test(text))
+    return 'ALTER TABLE APPEND';
+  return undefined;
+}
+
+/**
+ * True for a TRUNCATE, which on Redshift commits the transaction it runs in ("TRUNCATE commits the transaction in
+ * which it is run"): in a batch, the statements before it and the TRUNCATE stay committed whatever comes after.
+ */
+export const commitsTransaction = (sql: string) => /^truncate\b/i.test(withoutLeadingComments(sql));
 
 /** Postgres type OIDs the gateway maps, with the name the Data API reports as ColumnMetadata.typeName. */
 const PG_TYPES: Record<number, string> = {

@@ -5,7 +5,7 @@
  *
  * One thread holds every database: each PGlite runtime costs a few hundred MB, and a thread per
  * database would load the runtime once per thread. The main thread (redshift-databases.ts) sends
- * submissions; each runs in one transaction, after those before it on the same database, and every
+ * submissions; each runs as its CommitMode says, after those before it on the same database, and every
  * sub-statement's start and end is reported back. A database unused for a while is closed, to give
  * its memory back; the next statement opens it again. A database submitted to with `keepOpen` (the stack's own
  * targets, warmed at its start: opening one takes seconds) stays open until the gateway stops.
@@ -13,8 +13,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { Moto } from './moto';
-import { parseCopy, runCopy } from './redshift-copy';
-import { externalTableDdl, RAW_TEXT_PARSERS, toStatementResult, type StatementResult } from './redshift-sql';
+import { parseCopy, runCopy, type CopyReader } from './redshift-copy';
+import {
+  commitsTransaction,
+  RAW_TEXT_PARSERS,
+  refusedInTransactionBlock,
+  toStatementResult,
+  type StatementResult,
+} from './redshift-sql';
+import { bucketRegion } from './s3-regions';
 
 /** What the worker is started with. */
 export interface WorkerInit {
@@ -40,9 +47,10 @@ export interface BoundSql {
 }
 
 /**
- * How a submission's statements commit: `single` is ExecuteStatement's one statement; `transaction`
- * is BatchExecuteStatement's default, every statement in one transaction block (BEGIN ... END);
- * `auto-commit` is its ExecutionMode AUTO_COMMIT, each statement committed on its own.
+ * How a submission's statements commit: `single` is ExecuteStatement's one statement, committed on its own;
+ * `transaction` is BatchExecuteStatement's default, every statement in one transaction block (BEGIN ... END),
+ * which a TRUNCATE commits as on Redshift; `auto-commit` is its ExecutionMode AUTO_COMMIT, each statement
+ * committed on its own. Outside a transaction block (`single`, `auto-commit`) VACUUM and the like run.
  */
 export type CommitMode = 'single' | 'transaction' | 'auto-commit';
 
@@ -122,9 +130,20 @@ function startWorker(init: WorkerInit) {
     if (cancelled.has(runId)) throw new StatementAborted();
   }
 
-  async function runOne(tx: Transaction, statement: BoundSql, region: string) {
+  /** Where a COPY reads: its REGION or the database's region, each bucket's region looked up once per COPY. */
+  function copyReader(readRegion: string): CopyReader {
+    const regions = new Map<string, Promise<string | undefined>>();
+    const regionOf = (bucket: string) => {
+      if (!regions.has(bucket)) regions.set(bucket, bucketRegion(moto, bucket));
+      return regions.get(bucket)!;
+    };
+    return { s3: moto.s3(readRegion), region: readRegion, regionOf };
+  }
+
+  /** Runs one statement in `tx`, or with no transaction block on `db` (only what Redshift runs outside one). */
+  async function runOne(tx: Transaction | PGlite, statement: BoundSql, region: string) {
     const copy = parseCopy(statement.sql);
-    if (copy) return { resultRows: await runCopy(tx, copy, moto.s3(copy.region ?? region)) };
+    if (copy) return { resultRows: await runCopy(tx as Transaction, copy, copyReader(copy.region ?? region)) };
     const result = await tx.query<unknown[]>(statement.text, statement.values, {
       rowMode: 'array',
       parsers: RAW_TEXT_PARSERS,
@@ -139,9 +158,60 @@ function startWorker(init: WorkerInit) {
   /** Runs statement `i` in `tx`, reporting its start and end; refuses what Redshift refuses in a transaction block. */
   async function step(runId: number, tx: Transaction, i: number, statement: BoundSql, region: string, block: boolean) {
     post({ type: 'started', runId, index: i });
-    const ddl = block ? externalTableDdl(statement.sql) : undefined;
-    if (ddl) throw new Error(`${ddl} cannot run inside a transaction block`);
+    const refused = block ? refusedInTransactionBlock(statement.sql) : undefined;
+    if (refused) throw new Error(`${refused} cannot run inside a transaction block`);
     post({ type: 'finished', runId, index: i, ...(await runOne(tx, statement, region)) });
+  }
+
+  /**
+   * One statement committed on its own (ExecuteStatement, or a statement of an AUTO_COMMIT batch): in a
+   * transaction, except what Postgres, like Redshift, runs only outside a transaction block (VACUUM and the like).
+   * With `rollBackOnCancel`, a cancel that came while the statement ran rolls it back.
+   */
+  async function runAlone(
+    runId: number,
+    db: PGlite,
+    i: number,
+    statement: BoundSql,
+    region: string,
+    rollBackOnCancel = false,
+  ) {
+    if (!refusedInTransactionBlock(statement.sql)) {
+      await db.transaction(async (tx) => {
+        await step(runId, tx, i, statement, region, false);
+        if (rollBackOnCancel) await checkCancelled(runId);
+      });
+      return;
+    }
+    post({ type: 'started', runId, index: i });
+    post({ type: 'finished', runId, index: i, ...(await runOne(db, statement, region)) });
+  }
+
+  /**
+   * A batch's transaction block. A TRUNCATE commits it, as on Redshift: the statements before it and the
+   * TRUNCATE stay committed, and the statements after it run in a new transaction, rolled back alone if one fails.
+   */
+  async function runTransaction(
+    runId: number,
+    db: PGlite,
+    region: string,
+    statements: BoundSql[],
+    at: { index?: number },
+  ) {
+    let next = 0;
+    while (next < statements.length) {
+      await db.transaction(async (tx) => {
+        for (const [i, statement] of statements.entries()) {
+          if (i < next) continue;
+          await checkCancelled(runId);
+          at.index = i;
+          await step(runId, tx, i, statement, region, true);
+          next = i + 1;
+          if (commitsTransaction(statement.sql)) return;
+        }
+        await checkCancelled(runId);
+      });
+    }
   }
 
   /** AUTO_COMMIT: each statement in a transaction of its own; a failed one does not stop or undo the others. */
@@ -150,7 +220,7 @@ function startWorker(init: WorkerInit) {
     for (const [i, statement] of statements.entries()) {
       await checkCancelled(runId);
       try {
-        await db.transaction((tx) => step(runId, tx, i, statement, region, false));
+        await runAlone(runId, db, i, statement, region);
       } catch (err) {
         const error = errorText(err);
         post({ type: 'failed', runId, index: i, error });
@@ -167,24 +237,23 @@ function startWorker(init: WorkerInit) {
     statements: BoundSql[],
     mode: CommitMode,
   ): Promise<RunOutcome> {
-    let index: number | undefined;
+    const at: { index?: number } = {};
     try {
       if (mode === 'auto-commit') {
         const failure = await runAutoCommit(runId, db, region, statements);
         return failure ? { status: 'FAILED', ...failure } : { status: 'FINISHED' };
       }
-      await db.transaction(async (tx) => {
-        for (const [i, statement] of statements.entries()) {
-          await checkCancelled(runId);
-          index = i;
-          await step(runId, tx, i, statement, region, mode === 'transaction');
-        }
+      if (mode === 'single') {
         await checkCancelled(runId);
-      });
+        at.index = 0;
+        await runAlone(runId, db, 0, statements[0]!, region, true);
+      } else {
+        await runTransaction(runId, db, region, statements, at);
+      }
       return { status: 'FINISHED' };
     } catch (err) {
       if (err instanceof StatementAborted) return { status: 'ABORTED' };
-      return { status: 'FAILED', error: errorText(err), failedIndex: index };
+      return { status: 'FAILED', error: errorText(err), failedIndex: at.index };
     } finally {
       cancelled.delete(runId);
       // Without a SessionId every Data API call is a session of its own on Redshift, so its temporary

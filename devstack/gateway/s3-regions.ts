@@ -37,14 +37,21 @@ export class S3BucketRegions {
   private async regionOf(bucket: string): Promise<string | undefined> {
     const known = this.regions.get(bucket);
     if (known) return known;
-    try {
-      const out = await this.moto.s3('us-east-1').send(new GetBucketLocationCommand({ Bucket: bucket }));
-      const region = out.LocationConstraint || 'us-east-1';
-      this.regions.set(bucket, region);
-      return region;
-    } catch {
-      // No such bucket (or moto could not say): moto answers the request itself.
-      return undefined;
-    }
+    const region = await bucketRegion(this.moto, bucket);
+    if (region) this.regions.set(bucket, region);
+    return region;
+  }
+}
+
+/**
+ * A bucket's region, as moto's GetBucketLocation gives it (no LocationConstraint is us-east-1); undefined when
+ * there is no such bucket (or moto could not say), so the caller lets moto answer the request itself.
+ */
+export async function bucketRegion(moto: Moto, bucket: string): Promise<string | undefined> {
+  try {
+    const out = await moto.s3('us-east-1').send(new GetBucketLocationCommand({ Bucket: bucket }));
+    return out.LocationConstraint || 'us-east-1';
+  } catch {
+    return undefined;
   }
 }

@@ -1,10 +1,10 @@
 /** The `glueline` CLI in tests: in this process (fast) or as its own process (exit codes, races). */
 import { spawn } from 'node:child_process';
-import type { Client } from '@temporalio/client';
+import path from 'node:path';
 import { repoRoot } from '../paths';
 import { main } from '../../src/starters/cli';
-import { connectClient } from '../../src/temporal/connection';
-import { stackWorkerEnv, startWorker, stopWorker, waitForOutput, type WorkerProcess } from './worker-process';
+import { shellWord } from '../../src/temporal/run-links';
+import { stackWorkerEnv, startStackWorker, type StackWorker, type StackWorkerOptions } from './worker-process';
 
 export interface CliResult {
   code: number;
@@ -20,10 +20,36 @@ export async function glueline(...argv: string[]): Promise<CliResult> {
   return { code, stdout: out.join('\n'), stderr: err.join('\n') };
 }
 
+/**
+ * The rows of the table `glueline query` printed (a header line, a rule, a line a row, then the row count), each
+ * split into its cells without the padding.
+ */
+export function queryRows(stdout: string): string[][] {
+  return stdout
+    .split('\n')
+    .slice(2, -1)
+    .map((line) => line.split('|').map((cell) => cell.trim()));
+}
+
 /** Runs `src/starters/cli.ts` as its own process (stdout is a pipe, not a terminal), with `env` added. */
 export function gluelineProcess(argv: string[], env: Record<string, string>): Promise<CliResult> {
+  return outputOf(process.execPath, ['--import', 'tsx', 'src/starters/cli.ts', ...argv], env);
+}
+
+/**
+ * Runs `script` in a real bash, from `/` (not the checkout), where `glueline` is this checkout's CLI (a shell
+ * function): a command line printed for a person, run as written. `env` is added to the environment.
+ */
+export function gluelineInBash(script: string, env: Record<string, string>): Promise<CliResult> {
+  // tsx's loader by path: `--import tsx` resolves only inside the checkout.
+  const loader = path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs');
+  const cli = [process.execPath, '--import', loader, path.join(repoRoot, 'src', 'starters', 'cli.ts')];
+  return outputOf('bash', ['-c', `glueline() { ${cli.map(shellWord).join(' ')} "$@"; }\ncd /\n${script}`], env);
+}
+
+function outputOf(command: string, args: string[], env: Record<string, string>): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/starters/cli.ts', ...argv], {
+    const child = spawn(command, args, {
       cwd: repoRoot,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,34 +80,32 @@ export function useCliEnv(taskQueue: string): () => void {
 }
 
 /** A worker process for a CLI test file, the CLI's environment in process.env, and a client of the same Temporal. */
-export interface CliWorker {
-  worker: WorkerProcess;
-  client: Client;
+export interface CliWorker extends StackWorker {
   /** {@link cliEnv}: for command lines run as their own processes. */
   env: Record<string, string>;
-  /** Stops the worker, closes the client and puts process.env back. */
+  /** Puts process.env back, stops the worker and closes the client. */
   stop: () => Promise<void>;
 }
 
 /**
- * Starts a worker on `taskQueue` of the test stack (with `workerEnv` added to its environment), waits until it
- * polls, puts {@link cliEnv} into process.env (for in-process command lines) and connects a client as the CLI does.
+ * {@link startStackWorker} (with `workerEnv` added to the worker's environment, and `startTimeoutMs`), with
+ * {@link cliEnv} in process.env (for in-process command lines) until `stop`.
  */
-export async function startCliWorker(taskQueue: string, workerEnv: Record<string, string> = {}): Promise<CliWorker> {
-  const env = cliEnv(taskQueue);
+export async function startCliWorker(
+  taskQueue: string,
+  workerEnv: Record<string, string> = {},
+  { startTimeoutMs }: Pick<StackWorkerOptions, 'startTimeoutMs'> = {},
+): Promise<CliWorker> {
   const restoreEnv = useCliEnv(taskQueue);
-  const worker = startWorker(stackWorkerEnv(taskQueue, workerEnv));
-  const stopAll = async (close = async () => {}) => {
-    restoreEnv();
-    await stopWorker(worker);
-    await close();
-  };
   try {
-    await waitForOutput(worker, 'glueline worker started');
-    const { client, connection } = await connectClient(env);
-    return { worker, client, env, stop: () => stopAll(() => connection.close()) };
+    const started = await startStackWorker(taskQueue, { env: workerEnv, startTimeoutMs });
+    const stop = async () => {
+      restoreEnv();
+      await started.stop();
+    };
+    return { ...started, env: cliEnv(taskQueue), stop };
   } catch (err) {
-    await stopAll();
+    restoreEnv();
     throw err;
   }
 }

@@ -4,7 +4,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Client } from '@temporalio/client';
 import { devtool, repoRoot } from '../paths';
+import { connectClient } from '../../src/temporal/connection';
 import type { StackEndpoints } from '../stack';
 import { stack } from './stack';
 
@@ -65,6 +67,47 @@ export async function waitForOutput(worker: WorkerProcess, text: string, timeout
 export async function stopWorker(worker: WorkerProcess): Promise<number | null> {
   if (worker.child.exitCode === null) worker.child.kill('SIGTERM');
   return worker.exited;
+}
+
+/** Options of {@link startStackWorker}. */
+export interface StackWorkerOptions {
+  /** Added to {@link stackWorkerEnv}'s: a codec key here also gives the client the codec. @default - none */
+  env?: Record<string, string>;
+  /** How long the worker may take to poll (it bundles the workflows first). @default 60_000 */
+  startTimeoutMs?: number;
+}
+
+/** A worker process on the test stack and a client of the same Temporal, for a test file's before and after. */
+export interface StackWorker {
+  worker: WorkerProcess;
+  client: Client;
+  /** The worker's environment; the client connected with the Temporal settings and codec in it. */
+  env: Record<string, string>;
+  /** Stops the worker (SIGTERM, waits for it to exit) and closes the client; a second call does nothing more. */
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts a worker on `taskQueue` of the test stack, waits until it polls and connects a client as glueline's
+ * processes do. If either fails, the worker is stopped before the error is thrown, so no process outlives the file.
+ */
+export async function startStackWorker(taskQueue: string, options: StackWorkerOptions = {}): Promise<StackWorker> {
+  const env = stackWorkerEnv(taskQueue, options.env);
+  const worker = startWorker(env);
+  let stopped: Promise<void> | undefined;
+  const stopAll = (close: () => Promise<void>) =>
+    (stopped ??= (async () => {
+      await stopWorker(worker);
+      await close();
+    })());
+  try {
+    await waitForOutput(worker, 'glueline worker started', options.startTimeoutMs);
+    const { client, connection } = await connectClient(env);
+    return { worker, client, env, stop: () => stopAll(() => connection.close()) };
+  } catch (err) {
+    await stopAll(async () => {});
+    throw err;
+  }
 }
 
 /**

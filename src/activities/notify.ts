@@ -6,7 +6,7 @@ import { Context } from '@temporalio/activity';
 import { emailFailed, invalidInput, webhookFailed } from '../workflow-safe/failures';
 import type { FailureNotice, GluelineActivities, SentEmail } from '../workflow-safe/activity-types';
 import type { ActivityDeps } from './deps';
-import { runUrl, shellWord } from '../temporal/run-links';
+import { runUrl, shellWord, stepCommandLine } from '../temporal/run-links';
 import { emailHtml, escapeHtml, freshnessEmail, freshnessSubject, isFreshnessNotice } from './notify-freshness';
 import { WorkflowType } from '../workflow-safe/pipeline';
 import { earlierAcceptance, markerOf, messageIdHeader, notificationId, recordAcceptance } from './notify-record';
@@ -77,21 +77,38 @@ export function redriveCommands(
   const temporal =
     `temporal workflow start --namespace ${shellWord(deps.namespace)} --task-queue ${shellWord(deps.taskQueue)} ` +
     `--type ${shellWord(notice.workflowType)} --workflow-id ${id} --input-file redrive-input.json`;
-  if (notice.workflowType === WorkflowType.step)
+  if (notice.workflowType === WorkflowType.step) {
+    const rerun = notice.stepRerun;
+    const { line, exact } = stepCommandLine({
+      batchId: notice.batchId,
+      step,
+      ...(notice.region ? { region: notice.region } : {}),
+      ...(rerun?.startedWith ? { startedWith: rerun.startedWith } : {}),
+      ...(rerun ? { batchFlags: rerun.batchFlags, ...(rerun.keyCount ? { keyCount: rerun.keyCount } : {}) } : {}),
+    });
     return {
-      heading: 'Run the step again (with its spec file, and the batch given as when the step was started):',
-      glueline:
-        `glueline step --spec <spec file> --batch-id ${shellWord(notice.batchId)} --step ${step}` +
-        `${notice.region ? ` --region ${shellWord(notice.region)}` : ''} (--prefix <prefix> | --key <key>...)`,
+      heading: stepRerunHeading(rerun, exact),
+      glueline: line,
       temporal,
       temporalInput: `redrive-input.json is this run's input, unchanged (${shown})`,
     };
+  }
   return {
     heading: 'Re-run from the failed step:',
     glueline: `glueline redrive ${id} --from ${step}`,
     temporal,
     temporalInput: `redrive-input.json is this run's input (${shown}) with "options": {"startAt": "${step}"}`,
   };
+}
+
+/** What the step command's heading says the reader fills in, if anything. */
+function stepRerunHeading(rerun: FailureNotice['stepRerun'], exact: boolean): string {
+  if (exact) return 'Run the step again (the command it was started with):';
+  // A notice from a worker before stepRerun: neither the spec file nor the batch's flags are known.
+  if (!rerun) return 'Run the step again (with its spec file, and the batch given as when the step was started):';
+  if (!rerun.startedWith)
+    return 'Run the step again (with its spec file: only glueline step records it, and this run was started otherwise):';
+  return "Run the step again (with each of the batch's keys as a --key, as in the run's input):";
 }
 
 /** What a refused run's email says to do instead of a redrive: nothing ran, so there is no step to re-run from. */

@@ -73,10 +73,14 @@ function copyPlan(input: CopyObjectsInput, listed: string[]): { mainKeys: string
   const lastKeys = [...new Set(input.lastKeys ?? [])];
   const mainKeys = listed.filter((key) => !lastKeys.includes(key));
   if ((input.requireObjects ?? true) && mainKeys.length === 0) {
+    const where = `${describeSet(source)} (${source.region})${lastKeys.length ? ` besides ${lastKeys.join(', ')}` : ''}`;
     throw noSourceObjects(
-      `no objects to copy in ${describeSet(source)} (${source.region})` +
-        `${lastKeys.length ? ` besides ${lastKeys.join(', ')}` : ''}: ` +
-        `the step expects the previous one to have written them; check it did, and the bucket and prefix`,
+      input.sourceIs === 'batch'
+        ? `no objects in the batch's source ${where}: the batch's prefix is empty, so there is nothing to stage. ` +
+            `Check that the prefix the batch was started with (--prefix of glueline run or schedule, or the S3 ` +
+            `event's folder) names the folder its CSVs are in, and that their upload finished; then start the batch again`
+        : `no objects to copy in ${where}: the step expects an earlier step to have written them; ` +
+            `check it did, and the bucket and prefix`,
       { region: source.region, bucket: source.bucket, prefix: source.prefix, keys: source.keys },
     );
   }

@@ -41,7 +41,10 @@ export const ACTIONS_OF_OPERATION: Readonly<Record<string, readonly string[]>> =
     ...KMS_WRITE,
   ],
   's3:GetObjectTagging': ['s3:GetObjectTagging'],
-  's3:CreateMultipartUpload': ['s3:PutObject', 's3:PutObjectTagging', ...KMS_WRITE],
+  's3:CreateMultipartUpload': ['s3:PutObject', ...KMS_WRITE],
+  // With a Tagging parameter (the multipart copy passes the source's tags on), S3 also asks for PutObjectTagging.
+  's3:CreateMultipartUpload+Tagging': ['s3:PutObject', 's3:PutObjectTagging', ...KMS_WRITE],
+  's3:PutObject+Tagging': ['s3:PutObject', 's3:PutObjectTagging', ...KMS_WRITE],
   's3:UploadPart': ['s3:PutObject', ...KMS_WRITE],
   's3:UploadPartCopy': ['s3:GetObject', 's3:PutObject', ...KMS_READ, ...KMS_WRITE],
   's3:CompleteMultipartUpload': ['s3:PutObject', ...KMS_READ],
@@ -82,7 +85,15 @@ export const ACTIONS_OF_OPERATION: Readonly<Record<string, readonly string[]>> =
   'sqs:ReceiveMessage': ['sqs:ReceiveMessage'],
   'sqs:DeleteMessage': ['sqs:DeleteMessage'],
   'sqs:ChangeMessageVisibility': ['sqs:ChangeMessageVisibility'],
+  // Sent by a Lambda event source mapping as the function's role, not by glueline's code.
+  'sqs:GetQueueAttributes': ['sqs:GetQueueAttributes'],
 };
+
+/**
+ * The operations whose IAM actions depend on a Tagging parameter: the scan names them `<operation>+Tagging` when
+ * the command's input has (or may have) one.
+ */
+export const TAGGING_OPERATIONS: ReadonlySet<string> = new Set(['s3:CreateMultipartUpload', 's3:PutObject']);
 
 /** The IAM service prefix of each AWS SDK client package glueline uses. */
 export const SERVICE_OF_PACKAGE: Readonly<Record<string, string>> = {

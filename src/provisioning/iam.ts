@@ -4,21 +4,30 @@
  * roles, the Redshift COPY role, the S3 event consumer and its Lambda form. `glueline provision --print-iam`
  * prints them; the IAM coverage test checks the worker's against every operation its code sends.
  */
-import { partitionOf } from '../workflow-safe/aws-regions';
 import { primaryRegion } from '../workflow-safe/layout';
 import type { PipelineSpec } from '../workflow-safe/spec';
-import type { IamPolicy, IamStatement } from './iam-actions';
+import type { IamPolicy } from './iam-actions';
+import {
+  arns,
+  catalogStatements,
+  DATA_API_STATEMENT_ACTIONS,
+  document,
+  kmsViaS3,
+  redshiftNotes,
+  redshiftStatements,
+  statement,
+  unique,
+  type IamOptions,
+} from './iam-parts';
 import { SCRIPTS_PREFIX } from './job-script';
 
-/** What the spec does not say: the account, the landing buckets and the S3 event queue. */
-export interface IamOptions {
-  /** The AWS account id. @default - the account of spec.provision.roleArn, else `*` */
-  account?: string;
-  /** Buckets batches are read from besides the primary raw bucket (`run --source-bucket`). @default [] */
-  landingBuckets?: string[];
-  /** The SQS queue S3 notifies (the S3 event consumer and Lambda). @default - any queue of the primary region */
-  queueArn?: string;
-}
+export type { IamOptions } from './iam-parts';
+
+/**
+ * Where `run --files` puts local files in the source bucket: landing/<batch id>/<file name>
+ * (src/starters/batch-flags.ts; the IAM test checks the key it makes against this policy).
+ */
+export const RUN_FILES_PREFIX = 'landing/';
 
 /** One principal: who assumes it (a service role) and its policy. */
 export interface PrincipalPolicy {
@@ -27,73 +36,12 @@ export interface PrincipalPolicy {
   /** The service principals its trust policy names; absent for identities of your own (the worker's). */
   trustedServices?: string[];
   policy: IamPolicy;
+  /** What the policy could not narrow from the spec, and how to narrow it (printed beside the policy). */
+  notes?: string[];
 }
 
 export type PrincipalName =
-  'worker' | 'provisioner' | 'glueJob' | 'crawler' | 'redshiftCopy' | 's3EventConsumer' | 's3EventLambda';
-
-/** The Redshift Data API actions whose resource is a statement id, not an ARN ("*" in the reference). */
-export const DATA_API_STATEMENT_ACTIONS = [
-  'redshift-data:DescribeStatement',
-  'redshift-data:GetStatementResult',
-  'redshift-data:CancelStatement',
-];
-
-/** Glue catalog actions a crawler (and Spectrum's ADD PARTITION) needs on its database's tables. */
-const CATALOG_WRITE = [
-  'glue:GetDatabase',
-  'glue:GetTable',
-  'glue:GetTables',
-  'glue:CreateTable',
-  'glue:UpdateTable',
-  'glue:GetPartition',
-  'glue:GetPartitions',
-  'glue:BatchGetPartition',
-  'glue:CreatePartition',
-  'glue:BatchCreatePartition',
-  'glue:UpdatePartition',
-  'glue:BatchUpdatePartition',
-];
-
-const statement = (
-  Sid: string,
-  Action: string[],
-  Resource: string[],
-  Condition?: IamStatement['Condition'],
-): IamStatement => ({ Sid, Effect: 'Allow', Action, Resource, ...(Condition ? { Condition } : {}) });
-
-const document = (...statements: IamStatement[]): IamPolicy => ({ Version: '2012-10-17', Statement: statements });
-
-const unique = (values: string[]) => [...new Set(values)];
-
-/** ARN builders for one spec: its partition and account. */
-function arns(spec: PipelineSpec, options: IamOptions) {
-  const partition = partitionOf(primaryRegion(spec).region) ?? 'aws';
-  const account = options.account ?? spec.provision.roleArn?.split(':')[4] ?? '*';
-  const arn = (service: string, region: string, resource: string) =>
-    `arn:${partition}:${service}:${region}:${account}:${resource}`;
-  return {
-    partition,
-    account,
-    bucket: (name: string) => `arn:${partition}:s3:::${name}`,
-    objects: (name: string, prefix = '') => `arn:${partition}:s3:::${name}/${prefix}*`,
-    glue: (region: string, resource: string) => arn('glue', region, resource),
-    logs: (region: string, group: string) => arn('logs', region, `log-group:${group}:*`),
-    kmsKeys: (region: string) => arn('kms', region, 'key/*'),
-    arn,
-  };
-}
-
-/**
- * KMS for SSE-KMS buckets in every region: any key of the account, but only through S3 in those regions
- * (kms:ViaService), so the statement grants nothing outside S3's use of the bucket keys.
- */
-function kmsViaS3(spec: PipelineSpec, a: ReturnType<typeof arns>, actions: string[], regions?: string[]): IamStatement {
-  const inRegions = regions ?? spec.regions.map((r) => r.region);
-  return statement('KmsForSseKmsBuckets', actions, inRegions.map(a.kmsKeys), {
-    StringEquals: { 'kms:ViaService': inRegions.map((r) => `s3.${r}.amazonaws.com`) },
-  });
-}
+  'worker' | 'operator' | 'provisioner' | 'glueJob' | 'crawler' | 'redshiftCopy' | 's3EventConsumer' | 's3EventLambda';
 
 /** The worker: copies, crawls, job runs, the Data API and the notification records. */
 function workerPolicy(spec: PipelineSpec, options: IamOptions, a: ReturnType<typeof arns>): IamPolicy {
@@ -147,52 +95,41 @@ function workerPolicy(spec: PipelineSpec, options: IamOptions, a: ReturnType<typ
     ),
     // GetCrawlerMetrics takes no resource type in the Service Authorization Reference.
     statement('GlueCrawlerMetrics', ['glue:GetCrawlerMetrics'], ['*']),
-    ...redshiftStatements(spec, a),
+    ...redshiftStatements(spec, a, DATA_API_STATEMENT_ACTIONS),
   ];
   return document(...statements.filter((s) => s.Resource.length > 0));
 }
 
-/** The Data API on each region's target, and the credentials it takes for it. */
-function redshiftStatements(spec: PipelineSpec, a: ReturnType<typeof arns>): IamStatement[] {
-  const targets = spec.regions.flatMap((r) => (r.redshift ? [{ region: r.region, target: r.redshift }] : []));
-  if (targets.length === 0) return [];
-  // A workgroup's ARN carries its id, not its name, which the spec does not know: any workgroup of the region.
-  const where = targets.map(({ region, target }) =>
-    target.workgroupName
-      ? a.arn('redshift-serverless', region, 'workgroup/*')
-      : a.arn('redshift', region, `cluster:${target.clusterIdentifier}`),
+/**
+ * The operator's CLI: `run --files` uploads (the Temporal calls of run, step, redrive, status and list need no
+ * AWS permission), `rejects` reads the manifest and quarantine files, `query` runs SQL through the Data API.
+ */
+function operatorPolicy(spec: PipelineSpec, options: IamOptions, a: ReturnType<typeof arns>): IamPolicy {
+  const primary = primaryRegion(spec);
+  const sources = unique([primary.rawBucket, ...(options.landingBuckets ?? [])]);
+  return document(
+    // PutObject covers CreateMultipartUpload, UploadPart and CompleteMultipartUpload.
+    statement(
+      'UploadRunFiles',
+      ['s3:PutObject', 's3:AbortMultipartUpload'],
+      sources.map((b) => a.objects(b, RUN_FILES_PREFIX)),
+    ),
+    // Without ListBucket, GET of a batch's missing manifest answers 403, not 404 (NoSuchKey), and rejects cannot
+    // say "no manifest yet".
+    statement('ListCuratedForRejects', ['s3:ListBucket'], [a.bucket(primary.curatedBucket)]),
+    statement(
+      'ReadRejects',
+      ['s3:GetObject'],
+      [
+        a.objects(primary.curatedBucket, '_glueline/manifests/'),
+        a.objects(primary.curatedBucket, spec.transform.quarantinePrefix),
+      ],
+    ),
+    // Uploads to an SSE-KMS bucket need GenerateDataKey, and Decrypt to complete a multipart upload.
+    kmsViaS3(spec, a, ['kms:Decrypt', 'kms:GenerateDataKey']),
+    // No CancelStatement: query waits for its statement and never cancels it.
+    ...redshiftStatements(spec, a, ['redshift-data:DescribeStatement', 'redshift-data:GetStatementResult']),
   );
-  const statements = [
-    statement('DataApiRun', ['redshift-data:ExecuteStatement', 'redshift-data:BatchExecuteStatement'], unique(where)),
-    // No statement-owner condition: another worker's role session must describe and cancel a run's statement.
-    statement('DataApiStatements', DATA_API_STATEMENT_ACTIONS, ['*']),
-  ];
-  const serverless = targets.filter((t) => t.target.workgroupName && !t.target.secretArn);
-  if (serverless.length) {
-    statements.push(
-      statement(
-        'ServerlessCredentials',
-        ['redshift-serverless:GetCredentials'],
-        unique(serverless.map((t) => a.arn('redshift-serverless', t.region, 'workgroup/*'))),
-      ),
-    );
-  }
-  const dbUsers = targets.filter((t) => t.target.clusterIdentifier && t.target.dbUser && !t.target.secretArn);
-  if (dbUsers.length) {
-    statements.push(
-      statement(
-        'ClusterCredentials',
-        ['redshift:GetClusterCredentials'],
-        dbUsers.flatMap(({ region, target }) => [
-          a.arn('redshift', region, `dbuser:${target.clusterIdentifier}/${target.dbUser}`),
-          a.arn('redshift', region, `dbname:${target.clusterIdentifier}/${target.database}`),
-        ]),
-      ),
-    );
-  }
-  const secrets = unique(targets.flatMap((t) => (t.target.secretArn ? [t.target.secretArn] : [])));
-  if (secrets.length) statements.push(statement('DatabaseSecrets', ['secretsmanager:GetSecretValue'], secrets));
-  return statements;
 }
 
 /** Who runs `provision --aws --yes`: bucket settings, the job script, Glue definitions, passing the role. */
@@ -293,17 +230,7 @@ function crawlerPolicy(spec: PipelineSpec, a: ReturnType<typeof arns>): IamPolic
     statement('ListCrawledBuckets', ['s3:ListBucket'], unique(crawled.map((c) => a.bucket(c.bucket)))),
     statement('ReadCrawledObjects', ['s3:GetObject'], unique(crawled.map((c) => a.objects(c.bucket, c.prefix)))),
     kmsViaS3(spec, a, ['kms:Decrypt']),
-    statement(
-      'CatalogTables',
-      CATALOG_WRITE,
-      unique(
-        crawled.flatMap((c) => [
-          a.glue(c.region, 'catalog'),
-          a.glue(c.region, `database/${c.database}`),
-          a.glue(c.region, `table/${c.database}/*`),
-        ]),
-      ),
-    ),
+    ...catalogStatements('Catalog', a, crawled),
     statement(
       'CrawlerLogs',
       ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -335,16 +262,10 @@ function redshiftCopyPolicy(spec: PipelineSpec, a: ReturnType<typeof arns>): Iam
       ['kms:Decrypt'],
       regions.map((r) => r.region),
     ),
-    statement(
-      'SpectrumCatalog',
-      CATALOG_WRITE,
-      unique(
-        regions.flatMap((r) => [
-          a.glue(r.region, 'catalog'),
-          a.glue(r.region, `database/${r.glueDatabase}`),
-          a.glue(r.region, `table/${r.glueDatabase}/*`),
-        ]),
-      ),
+    ...catalogStatements(
+      'Spectrum',
+      a,
+      regions.map((r) => ({ region: r.region, database: r.glueDatabase })),
     ),
   );
 }
@@ -357,7 +278,16 @@ export function iamPolicies(spec: PipelineSpec, options: IamOptions = {}): Recor
   const lambdaLogs = a.logs(primaryRegion(spec).region, '/aws/lambda/*');
   const glueTrust = ['glue.amazonaws.com'];
   return {
-    worker: { description: 'the glueline worker (npm run worker)', policy: workerPolicy(spec, options, a) },
+    worker: {
+      description: 'the glueline worker (npm run worker)',
+      policy: workerPolicy(spec, options, a),
+      ...redshiftNotes(spec),
+    },
+    operator: {
+      description: 'who runs the CLI: run --files (uploads), rejects, query',
+      policy: operatorPolicy(spec, options, a),
+      ...redshiftNotes(spec),
+    },
     provisioner: { description: 'whoever runs provision --aws --yes', policy: provisionerPolicy(spec, a) },
     glueJob: {
       description: `the Glue job ${spec.transform.jobName} (spec.provision.roleArn)`,
@@ -382,8 +312,8 @@ export function iamPolicies(spec: PipelineSpec, options: IamOptions = {}): Recor
       description: "the S3 event Lambda's execution role (SQS event source)",
       trustedServices: ['lambda.amazonaws.com'],
       policy: document(
-        // The event source mapping polls as the function's role: it needs GetQueueAttributes too.
-        statement('SqsEventSource', [...consumer, 'sqs:GetQueueAttributes'], [queue]),
+        // The event source mapping polls and deletes as the function's role (the code itself sends nothing).
+        statement('SqsEventSource', ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], [queue]),
         statement('LambdaLogs', ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], [lambdaLogs]),
       ),
     },

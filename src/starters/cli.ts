@@ -10,6 +10,7 @@ import { didYouMean } from '../workflow-safe/suggest';
 import { packageVersion } from '../package-root';
 import type { CommandIo } from './common';
 import { parseCommandArgs, processIo, UsageError } from './common';
+import { completionCommand } from './completion';
 import { devstackCommand } from './devstack';
 import { freshnessCommand } from './freshness';
 import { listCommand } from './list';
@@ -43,6 +44,8 @@ const COMMANDS: Record<string, (args: string[], io: CommandIo) => Promise<number
   worker: workerCommand,
   devstack: devstackCommand,
 };
+// Completion reads the table it completes: every command above, and itself.
+COMMANDS.completion = completionCommand(COMMANDS);
 
 const workerUsage = `usage: glueline worker     (npm run worker in a checkout)
 
@@ -81,6 +84,7 @@ export const usage = `usage: glueline <command> [options]     (glueline <command
   freshness start, update or stop the pipeline's freshness watch (spec freshness): glueline freshness --spec <file>
   worker    run the worker that executes the runs (npm run worker in a checkout)
   devstack  the local stack: up, down, status (in a checkout), env (its settings as export lines)
+  completion  a shell completion script for commands and flags: source <(glueline completion bash)   (or zsh)
 
 Temporal from the environment, as the worker: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE,
 TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE; GLUELINE_TASK_QUEUE (default glueline);

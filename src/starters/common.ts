@@ -58,12 +58,40 @@ export const humanIo = (io: CommandIo, json: boolean | undefined): CommandIo =>
 /** Prints a command's `--json` document: one JSON document on stdout. */
 export const printJson = (io: CommandIo, document: unknown): void => io.out(JSON.stringify(document, null, 2));
 
+/** The one argument that asks a command for its flags instead of running it ({@link commandFlags}). */
+const FLAGS_PROBE = '\u0000glueline-flags';
+
+/** What a command probed with {@link FLAGS_PROBE} throws: its flags, as its parser takes them. */
+class FlagTable {
+  constructor(readonly flags: string[]) {}
+}
+
+/** A command's flags as typed (`--batch-id`), from the options its parser is given, `--help` included. */
+const flagsOf = (options: NonNullable<ParseArgsConfig['options']>): string[] =>
+  [...Object.keys(options), 'help'].map((name) => `--${name}`);
+
+/**
+ * The flags `command` parses: the same table its did-you-mean suggestions come from (shell completion uses it).
+ * The command is called with a probe that its parser answers before the command does anything; a command without
+ * a parser of its own at the front (devstack's sub-commands) gives just `--help`.
+ */
+export async function commandFlags(command: (args: string[], io: CommandIo) => Promise<number>): Promise<string[]> {
+  const silent: CommandIo = { out: () => {}, err: () => {}, isTTY: false };
+  try {
+    await command([FLAGS_PROBE], silent);
+  } catch (err) {
+    if (err instanceof FlagTable) return err.flags;
+  }
+  return ['--help'];
+}
+
 /** node's parseArgs, with its errors turned into UsageErrors that name the command's help. */
 export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(
   command: string,
   args: string[],
   options: T,
 ) {
+  if (args.length === 1 && args[0] === FLAGS_PROBE) throw new FlagTable(flagsOf(options));
   try {
     return parseArgs({
       args,
@@ -81,8 +109,7 @@ function unknownFlag(err: unknown, options: NonNullable<ParseArgsConfig['options
   if ((err as { code?: string }).code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return undefined;
   const flag = /Unknown option '(-{1,2}[^'=]+)/.exec((err as Error).message)?.[1];
   if (!flag) return undefined;
-  const flags = [...Object.keys(options), 'help'].map((name) => `--${name}`);
-  return `unknown flag ${flag}${didYouMean(flag, flags)}`;
+  return `unknown flag ${flag}${didYouMean(flag, flagsOf(options))}`;
 }
 
 /**

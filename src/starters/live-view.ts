@@ -5,7 +5,7 @@
  */
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { PROGRESS_QUERY, type PipelineProgress, type PipelineResult } from '../workflow-safe/pipeline';
-import { formatProgressLines, formatSummary } from './progress-view';
+import { asClosed, formatProgressLines, formatSummary } from './progress-view';
 import type { CommandIo } from './common';
 import { TerminalFrame } from './terminal-frame';
 
@@ -49,13 +49,16 @@ export function followProgress(handle: WorkflowHandle, io: CommandIo, options: F
         setTimeout(resolve, interval);
       });
     }
-    // One last look, so the final state is on screen.
+    // One last look, so the final state is on screen: a closed run's steps that never ran say so.
     const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined);
-    if (progress) draw(progress);
+    if (progress) draw(closedAs ? asClosed(progress, closedAs) : progress);
   };
+  let closedAs: string | undefined;
   const polling = poll();
   return {
-    async stop() {
+    /** @param status how the run closed (Temporal's status), when it has */
+    async stop(status?: string) {
+      closedAs = status;
       stopped = true;
       wake?.();
       await polling;
@@ -76,8 +79,11 @@ export async function watchRun(handle: WorkflowHandle, io: CommandIo, options: F
     for (const line of formatSummary(result)) io.out(`${options.indent ?? ''}${line}`);
     return 0;
   } catch (err) {
-    await follow.stop();
-    if (!(err instanceof WorkflowFailedError)) throw err;
+    if (!(err instanceof WorkflowFailedError)) {
+      await follow.stop();
+      throw err;
+    }
+    await follow.stop((await handle.describe().catch(() => undefined))?.status.name ?? 'FAILED');
     io.out('');
     io.out(`${options.indent ?? ''}${handle.workflowId} failed: ${rootCause(err)}`);
     return 1;
@@ -102,8 +108,9 @@ export async function awaitOutcome(handle: WorkflowHandle): Promise<RunOutcome> 
     return { status: 'COMPLETED', result, failure: null, progress: null };
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
-    const progress = (await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined)) ?? null;
+    const answer = await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined);
     const { status } = await handle.describe();
+    const progress = answer ? asClosed(answer, status.name) : null;
     return { status: status.name, result: null, failure: rootCause(err), progress };
   }
 }

@@ -17,6 +17,7 @@ const MARK: Record<StepStatus, string> = {
   failed: '✖',
   skipped: '-',
   cancelled: '⊘',
+  'not-run': '-',
 };
 
 /** `1.5 kB`, `12 B`, `3.2 MB`. */
@@ -56,7 +57,7 @@ const crawlNote = ({ crawl }: StepProgress) =>
   crawl ? ` (${crawl.how} crawl${crawl.crawlId ? ` ${crawl.crawlId.slice(0, 8)}` : ''})` : '';
 
 function detail(step: StepProgress): string {
-  if (step.status === 'skipped') return step.skipReason ? `(${step.skipReason})` : '';
+  if (step.status === 'skipped' || step.status === 'not-run') return step.skipReason ? `(${step.skipReason})` : '';
   if (step.error) return `${step.error.type}: ${step.error.message}`;
   const { awsIds: ids, counts: c } = step;
   const parts: string[] = [];
@@ -69,6 +70,23 @@ function detail(step: StepProgress): string {
   if (ids.statementIds?.length) parts.push(`statement ${ids.statementIds[0]}`);
   if (step.reconciliation) parts.push(reconciled(step.reconciliation));
   return parts.join('; ');
+}
+
+/**
+ * A closed run's progress as it ended: a step still `pending` never ran (an earlier step failed, or the run was
+ * cancelled or terminated first), so it shows as `not-run` with the reason, not as waiting its turn. A running
+ * run (`temporalStatus` RUNNING) is left as it is.
+ */
+export function asClosed(progress: PipelineProgress, temporalStatus: string): PipelineProgress {
+  if (temporalStatus === 'RUNNING' || !progress.steps.some((s) => s.status === 'pending')) return progress;
+  const failed = progress.steps.find((s) => s.status === 'failed');
+  const reason = failed
+    ? `not run: ${failed.step} failed first`
+    : `not run: the run ended ${temporalStatus.toLowerCase().replace(/_/g, ' ')} before it`;
+  return {
+    ...progress,
+    steps: progress.steps.map((s) => (s.status === 'pending' ? { ...s, status: 'not-run', skipReason: reason } : s)),
+  };
 }
 
 /** One line per step instance; a running step's time counts up to `nowMs`. */

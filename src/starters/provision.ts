@@ -2,7 +2,7 @@
  * `glueline provision` (alias `npm run provision`): creates or updates what a pipeline spec
  * needs (buckets, Glue databases, crawlers, the job script and the job definition) in every region. Reads
  * first and prints the plan; a second run plans nothing. Against the local stack it applies the plan at
- * once; against AWS only with --yes.
+ * once; against AWS only with --yes. Then it sets up the spec's freshness watch in Temporal, when reachable.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,7 +12,9 @@ import { applyChanges, describePlan, planProvisioning, type ProvisionClients } f
 import { describeRule } from '../workflow-safe/freshness';
 import { PipelineSpec } from '../workflow-safe/spec';
 import { parseOrExplain } from '../workflow-safe/validation';
+import { connectClient, TemporalConnectError, type ConnectedClient } from '../temporal/connection';
 import { asUsageError, parseCommandArgs, UsageError, type CommandIo } from './common';
+import { setUpFreshnessWatch } from './freshness-setup';
 import { loadSpec } from './spec-arg';
 import { DEFAULT_STACK_DIR, readEndpoints } from './stack-endpoints';
 
@@ -25,8 +27,9 @@ the raw and curated crawlers, the job script (and spec.transform.module, relativ
 and the Glue job. Prints the plan first: each
 resource to create, and each field of an existing one to update, old -> new. Exit 2 on a bad spec or
 flag (nothing read or changed), 1 when AWS refuses or a change fails (the message says which and why).
-A spec with a freshness section: its watch is a Temporal workflow, which provision does not touch; provision
-ends with the line to run, glueline freshness --spec <file>.
+Then the freshness watch, a Temporal workflow (TEMPORAL_ADDRESS, as every command): when it applies, provision
+starts or updates the watch of a spec with a freshness section (and stops one whose section is gone), and
+says so. With Temporal out of reach it says why and names glueline freshness --spec <file>; AWS stays done.
 
 where (at most one):
   (default)            the local stack of .devstack/endpoints.json when it exists, else AWS
@@ -44,8 +47,9 @@ options:
 
 IAM (prints, reads and changes nothing):
   --print-iam          print the least-privilege IAM policy of every principal as JSON: the worker, the
-                       provisioning identity, the Glue job and crawler roles, the Redshift COPY role, the S3
-                       event consumer and Lambda (docs/operations-on-aws.md#iam)
+                       operator's CLI (run --files, rejects, query), the provisioning identity, the Glue job
+                       and crawler roles, the Redshift COPY role, the S3 event consumer and Lambda; "notes"
+                       say what the spec left open and how to narrow it (docs/operations-on-aws.md#iam)
   --account ID         the AWS account in the ARNs (default: that of spec.provision.roleArn, else *)
   --landing-bucket B   a bucket batches are read from (run --source-bucket), besides the raw buckets; repeatable
   --queue-arn ARN      the SQS queue S3 notifies (default: any queue of the primary region)
@@ -97,8 +101,6 @@ export interface ProvisionRun {
   numberOfWorkers?: number;
   /** The spec file's folder, which spec.transform.module is relative to. @default - the current directory */
   specDir?: string;
-  /** The spec file as the user named it, for the freshness hint's command line. @default - `<spec file>` */
-  specFile?: string;
   /** @default - console.log */
   log?: (line: string) => void;
   /** @default - clients for the target ({@link clientsFor}) */
@@ -113,26 +115,45 @@ export interface ProvisionOutcome {
 
 const changesText = (n: number) => `${n} change${n === 1 ? '' : 's'}`;
 
-/**
- * The line that tells how to set up the spec's freshness watch, or undefined when the spec has no `freshness`
- * section. Provision changes AWS only (plan first, `--yes` against AWS); the watch is a Temporal workflow that
- * `glueline freshness` starts, updates or stops, so provision names that command instead of reaching Temporal.
- */
-export function freshnessHint(spec: PipelineSpec, specFile = '<spec file>'): string | undefined {
-  if (!spec.freshness) return undefined;
-  return (
-    `provision: the spec has a freshness section (a batch ${describeRule(spec.freshness)}); its watch runs in ` +
-    `Temporal, not AWS: start or update it with \`glueline freshness --spec ${specFile}\`.`
-  );
+/** Plans, prints the plan, and applies it when the target allows (AWS only: the CLI command also sets up the watch). */
+export async function provision(run: ProvisionRun): Promise<ProvisionOutcome> {
+  return provisionAws(run, run.log ?? ((line: string) => console.log(line)));
 }
 
-/** Plans, prints the plan, and applies it when the target allows; then the freshness hint, if any. */
-export async function provision(run: ProvisionRun): Promise<ProvisionOutcome> {
-  const log = run.log ?? ((line: string) => console.log(line));
-  const outcome = await provisionAws(run, log);
-  const hint = freshnessHint(run.spec, run.specFile);
-  if (hint) log(hint);
-  return outcome;
+/**
+ * After AWS, the spec's freshness watch, which runs in Temporal: when provision applies (the local stack, or
+ * `--yes`) and Temporal is reachable (the environment's TEMPORAL_ADDRESS, as every command), starts, updates or
+ * stops it and says so. Temporal out of reach fails nothing: AWS is provisioned, and the line says why the watch
+ * was not set up and which command sets it up later. A spec without the section only stops a watch left running.
+ */
+export async function provisionWatch(
+  spec: PipelineSpec,
+  specFile: string,
+  applying: boolean,
+  log: (line: string) => void,
+): Promise<void> {
+  const later = `\`glueline freshness --spec ${specFile}\``;
+  const rule = spec.freshness ? `a batch ${describeRule(spec.freshness)}` : '';
+  if (!applying) {
+    if (spec.freshness)
+      log(`provision: the freshness watch (${rule}) was not set up either: run again with --yes, or run ${later}.`);
+    return;
+  }
+  let connected: ConnectedClient;
+  try {
+    connected = await connectClient();
+  } catch (err) {
+    if (!(err instanceof TemporalConnectError)) throw err;
+    if (spec.freshness)
+      log(`provision: the freshness watch (${rule}) was not set up: ${err.message}. Then run ${later}.`);
+    return;
+  }
+  try {
+    const { action, lines } = await setUpFreshnessWatch(connected.client, connected.namespace, spec);
+    if (action !== 'none') for (const line of lines) log(`provision: ${line.trimStart()}`);
+  } finally {
+    await connected.connection.close();
+  }
 }
 
 async function provisionAws(run: ProvisionRun, log: (line: string) => void): Promise<ProvisionOutcome> {
@@ -225,9 +246,9 @@ export async function provisionCommand(args: string[], io: CommandIo): Promise<n
     workerType: overrides.workerType,
     numberOfWorkers: overrides.numberOfWorkers,
     specDir: path.dirname(path.resolve(values.spec!)),
-    specFile: values.spec,
     log: io.out,
   });
+  await provisionWatch(spec, values.spec!, target.endpoint !== undefined || values.yes, io.out);
   return 0;
 }
 
@@ -258,6 +279,7 @@ export function printableIam(
             }
           : {}),
         policy: p.policy,
+        ...(p.notes ? { notes: p.notes } : {}),
       },
     ]),
   );

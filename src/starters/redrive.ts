@@ -2,9 +2,11 @@
  * `glueline redrive <workflowId> --from <step>`: re-runs a failed batch from a step, under a
  * new run of the same business id, with the failed run's own input (read from its first history event).
  */
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { WorkflowType } from '../workflow-safe/pipeline';
+import { WorkflowType, type PipelineStepInput } from '../workflow-safe/pipeline';
+import { batchFlags, startedWithOf } from '../workflow-safe/step-command';
+import { stepCommandLine } from '../temporal/run-links';
 import { STEPS, type PipelineInputRaw } from '../workflow-safe/run-input';
 import { didYouMean } from '../workflow-safe/suggest';
 import { humanIo, jsonOption, parseCommandArgs, UsageError, withClient, type CommandIo } from './common';
@@ -56,11 +58,13 @@ export async function redriveCommand(args: string[], io: CommandIo): Promise<num
       if (err instanceof WorkflowNotFoundError) throw new UsageError(`no workflow ${workflowId} in this namespace`);
       throw err;
     }
-    if (d.type !== WorkflowType.pipeline)
+    if (d.type === WorkflowType.step)
       throw new UsageError(
-        `${workflowId} is a ${d.type} run; redrive re-runs csvPipeline runs. Run one step again with: ` +
-          `glueline step --spec <spec file> --batch-id <batch id> --step <step> (see glueline step --help)`,
+        `${workflowId} is a ${d.type} run; redrive re-runs csvPipeline runs. Run the step again with: ` +
+          (await stepCommandOf(client, workflowId, d.runId, d.memo)),
       );
+    if (d.type !== WorkflowType.pipeline)
+      throw new UsageError(`${workflowId} is a ${d.type} run; redrive re-runs csvPipeline runs`);
     if (d.status.name === 'RUNNING')
       throw new UsageError(
         `${workflowId} is still running (run ${d.runId}): nothing to redrive. Follow it: glueline follow ${workflowId}`,
@@ -69,10 +73,7 @@ export async function redriveCommand(args: string[], io: CommandIo): Promise<num
       throw new UsageError(
         `${workflowId} succeeded (run ${d.runId}): nothing to redrive. To process the batch again: glueline run ... --rerun`,
       );
-    const history = await client.workflow.getHandle(workflowId, d.runId).fetchHistory();
-    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-    if (!payload) throw new Error(`the first event of ${workflowId} run ${d.runId} holds no input`);
-    const input = defaultPayloadConverter.fromPayload<PipelineInputRaw>(payload);
+    const input = await firstInput<PipelineInputRaw>(client, workflowId, d.runId);
     humanIo(io, values.json).out(`redriving ${workflowId} (run ${d.runId}, ${d.status.name}) from ${from}`);
     return startPipeline(
       client,
@@ -82,4 +83,30 @@ export async function redriveCommand(args: string[], io: CommandIo): Promise<num
       { rerun: false, wait: values.wait, json: values.json, redrive: { runId: d.runId, status: d.status.name, from } },
     );
   });
+}
+
+/** A run's input, from its first history event. */
+async function firstInput<T>(client: Client, workflowId: string, runId: string): Promise<T> {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!payload) throw new Error(`the first event of ${workflowId} run ${runId} holds no input`);
+  return defaultPayloadConverter.fromPayload<T>(payload);
+}
+
+/** The `glueline step` command that runs a step run again: its input's batch, its memo's spec file. */
+async function stepCommandOf(
+  client: Client,
+  workflowId: string,
+  runId: string,
+  memo: Record<string, unknown> | undefined,
+): Promise<string> {
+  const input = await firstInput<PipelineStepInput>(client, workflowId, runId);
+  const startedWith = startedWithOf(memo);
+  return stepCommandLine({
+    batchId: input.batch.id,
+    step: input.step,
+    ...(input.region ? { region: input.region } : {}),
+    ...(startedWith ? { startedWith } : {}),
+    ...batchFlags(input.spec, input.batch),
+  }).line;
 }

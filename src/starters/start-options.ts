@@ -21,6 +21,7 @@ import { PipelineInput, type Batch, type PipelineInputRaw } from '../workflow-sa
 import { parseOrExplain } from '../workflow-safe/validation';
 import type { RunTrigger } from '../workflow-safe/activity-types';
 import { TRIGGER_MEMO } from '../workflow-safe/pipeline';
+import { STARTED_WITH_MEMO, type StepStartedWith } from '../workflow-safe/step-command';
 
 export interface StartRunOptions {
   /** @default 'glueline' */
@@ -71,12 +72,19 @@ export function csvPipelineStartOptions(
   };
 }
 
-/** Start options for pipelineStep: one step instance, its own workflow id, always allowed to run again. */
+/**
+ * Start options for pipelineStep: one step instance, its own workflow id, always allowed to run again. `startedWith`
+ * (the spec file as given) goes into the memo, where the failure notice finds it to name the exact command.
+ */
 export function pipelineStepStartOptions(
   input: PipelineStepInputRaw,
-  { taskQueue = DEFAULT_TASK_QUEUE }: Omit<StartRunOptions, 'redo'> = {},
+  {
+    taskQueue = DEFAULT_TASK_QUEUE,
+    startedWith,
+  }: Omit<StartRunOptions, 'redo' | 'trigger'> & { startedWith?: StepStartedWith } = {},
 ): WorkflowStartOptions<PipelineStepWorkflow> {
   const parsed = parseOrExplain(PipelineStepInput, input, 'input');
+  const shown = visibility(parsed.spec, parsed.batch);
   return {
     workflowId: stepWorkflowId(parsed.spec, parsed.batch, parsed.step, parsed.region),
     taskQueue,
@@ -84,7 +92,8 @@ export function pipelineStepStartOptions(
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     staticSummary: `${parsed.spec.name}: ${stepInstance(parsed.step, parsed.region)} of batch ${parsed.batch.id}`,
-    ...visibility(parsed.spec, parsed.batch),
+    ...shown,
+    memo: { ...shown.memo, ...(startedWith ? { [STARTED_WITH_MEMO]: startedWith } : {}) },
   };
 }
 
@@ -115,7 +124,7 @@ export async function startOrAttach(
 export function startOrAttachStep(
   client: Client,
   input: PipelineStepInputRaw,
-  options: { taskQueue: string },
+  options: { taskQueue: string; startedWith?: StepStartedWith },
 ): Promise<{ outcome: 'started' | 'attached'; workflowId: string; runId: string }> {
   return startOrFind(client, WorkflowType.step, pipelineStepStartOptions(input, options));
 }

@@ -1,7 +1,7 @@
 /** `status <workflowId>` (one look at the progress query) and `follow <workflowId>` (live until it closes). */
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { PROGRESS_QUERY, type PipelineProgress, type PipelineResult } from '../workflow-safe/pipeline';
-import { formatProgressLines, formatSummary } from './progress-view';
+import { asClosed, formatProgressLines, formatSummary } from './progress-view';
 import { jsonOption, parseCommandArgs, printJson, runLink, UsageError, withClient, type CommandIo } from './common';
 import { watchRun } from './live-view';
 
@@ -14,6 +14,9 @@ is running, 1 when it failed, was cancelled or terminated.
 
   --json   print one JSON document instead: {workflowId, runId, type, status, url, progress, result}
            (progress: the progress query's answer or null; result: a completed run's result or null)
+
+A closed run's steps that never ran (an earlier step failed, or the run was cancelled or terminated first) show
+as not-run, with the reason, in the text and in --json (progress.steps[].status "not-run", skipReason).
 
 the same with the temporal CLI:
   temporal workflow query --workflow-id <workflowId> --name progress
@@ -84,7 +87,8 @@ export interface RunStatus {
 async function readStatus(client: Client, namespace: string, workflowId: string, runId?: string): Promise<RunStatus> {
   const handle = client.workflow.getHandle(workflowId, runId);
   const d = await describeOrExplain(handle);
-  const progress = (await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined)) ?? null;
+  const answer = await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined);
+  const progress = answer ? asClosed(answer, d.status.name) : null;
   const result =
     !progress && d.status.name === 'COMPLETED'
       ? ((await client.workflow.getHandle(workflowId, d.runId).result()) as PipelineResult)

@@ -1,5 +1,7 @@
 /** `glueline step`: runs one step instance alone through the pipelineStep workflow. */
+import path from 'node:path';
 import { stepInstance } from '../workflow-safe/pipeline';
+import type { StepStartedWith } from '../workflow-safe/step-command';
 import { STEPS } from '../workflow-safe/run-input';
 import { pipelineStepStartOptions, startOrAttachStep } from './start-options';
 import {
@@ -37,6 +39,8 @@ needs the Glue manifest) finds it from that step's earlier run. Bad input exits 
                      progress} once the run closed (no live view)
 
 The workflow id is pipeline-step-<spec name>-<batch id>-<step>[@<region>]; a step already running is attached to.
+The run's memo keeps --spec as given (and the directory, for a relative path): a failed step's email then names
+this same command, runnable as written.
 
 the same with the temporal CLI (input.json: {"spec": ..., "batch": ..., "step": "<step>", "region": "<region>"}):
   temporal workflow start --type pipelineStep --task-queue glueline \\
@@ -58,6 +62,14 @@ const options = {
   wait: { type: 'boolean', default: false },
   ...jsonOption,
 } as const;
+
+/**
+ * The spec file as given, and the directory a relative one is relative to: what the failure notice's command needs
+ * to run the step again as it was started (the memo holds it; paths are not secrets).
+ */
+function startedWith(specFile: string): StepStartedWith {
+  return path.isAbsolute(specFile) ? { specFile } : { specFile, directory: process.cwd() };
+}
 
 /** The `step` command. @returns the exit code. */
 export async function stepCommand(args: string[], stdio: CommandIo): Promise<number> {
@@ -86,7 +98,10 @@ export async function stepCommand(args: string[], stdio: CommandIo): Promise<num
       io.err(`${noWorkerMessage(taskQueue(), namespace)}; nothing was started`);
       return 1;
     }
-    const started = await startOrAttachStep(client, input, { taskQueue: taskQueue() });
+    const started = await startOrAttachStep(client, input, {
+      taskQueue: taskQueue(),
+      startedWith: startedWith(values.spec!),
+    });
     const document = {
       outcome: started.outcome,
       batchId: batch.id,

@@ -8,6 +8,7 @@ import type { GlueManifest } from './layout';
 import type { ManifestFiles } from './manifest-files';
 import type { CrawlJoin } from './pipeline';
 import type { PollPolicy, RedshiftTarget } from './spec';
+import type { StepRerun } from './step-command';
 
 /** Objects in one bucket: given keys, or every object under a prefix. */
 export interface ObjectSet {
@@ -34,6 +35,12 @@ export interface CopyObjectsInput {
   lastKeys?: string[];
   /** Fail non-retryably (NoSourceObjects) when the source holds nothing. @default true */
   requireObjects?: boolean;
+  /**
+   * Whose objects the source holds, for the NoSourceObjects message: `batch`, the batch's own data (stage-raw: an
+   * empty source is a prefix that names nothing, or an upload that did not finish); `earlier-step`, an earlier
+   * step's output. @default 'earlier-step'
+   */
+  sourceIs?: 'batch' | 'earlier-step';
   /** Objects copied at once. @default 8 */
   concurrency?: number;
 }
@@ -284,6 +291,11 @@ export interface FailureNotice {
    * an S3 event, so nobody watched it start. @default - a step failed
    */
   refused?: { trigger: RunTrigger };
+  /**
+   * A step run alone (pipelineStep): what the `glueline step` command that runs it again needs.
+   * @default - not a step run, or a notice from before this field (the email shows placeholders)
+   */
+  stepRerun?: StepRerun;
 }
 
 /** What a notice tells. */

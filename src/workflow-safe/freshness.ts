@@ -14,6 +14,11 @@ export const FRESHNESS_QUERY = 'freshness';
 export const FRESHNESS_MEMO = 'freshness';
 /** The patch id behind which the watch writes that memo (runs recorded before it wrote none). */
 export const FRESHNESS_MEMO_PATCH = 'freshness-state-memo';
+/**
+ * The patch id behind which the watch leaves the first window unjudged when it started inside it and visibility
+ * shows no run of the pipeline at all: no completed batch ever, no failed run and none going in the window.
+ */
+export const FRESHNESS_FIRST_WINDOW_PATCH = 'freshness-first-window-partial';
 /** The signal that gives the watch new settings (a {@link FreshnessWatchInput}), or `null` to stop it. */
 export const FRESHNESS_CONFIGURE_SIGNAL = 'configure';
 

@@ -104,9 +104,17 @@ export function renderSql(spec: PipelineSpec, batch: Batch, region: string): str
   return refreshStatements(spec).map((sql) => fillSqlVariables(spec, batch, region, sql));
 }
 
-/** The refresh's autoCommitSql for one region (each run on its own before the transaction), with the run's values. */
-export function renderAutoCommitSql(spec: PipelineSpec, batch: Batch, region: string): string[] {
-  return (spec.redshift?.autoCommitSql ?? []).map((sql) => fillSqlVariables(spec, batch, region, sql));
+/**
+ * The refresh's autoCommitSql (each run on its own before the transaction), or with `group` its
+ * autoCommitAfterSql (each run on its own after it), for one region, with the run's values.
+ */
+export function renderAutoCommitSql(
+  spec: PipelineSpec,
+  batch: Batch,
+  region: string,
+  group: 'autoCommitSql' | 'autoCommitAfterSql' = 'autoCommitSql',
+): string[] {
+  return (spec.redshift?.[group] ?? []).map((sql) => fillSqlVariables(spec, batch, region, sql));
 }
 
 /** `sql` with the run's values in one region in place of its `${name}` variables (the spec allows no others). */

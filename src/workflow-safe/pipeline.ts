@@ -102,8 +102,11 @@ export const PipelineStepInput = z
 export type PipelineStepInputRaw = z.input<typeof PipelineStepInput>;
 export type PipelineStepInput = z.output<typeof PipelineStepInput>;
 
-/** Where a step instance stands. */
-export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+/**
+ * Where a step instance stands. `not-run` is never set by a workflow: the CLI shows a closed run's `pending` steps
+ * so (an earlier step failed, or the run was cancelled or terminated before them), with the reason in skipReason.
+ */
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'not-run';
 
 /** AWS ids a step instance used, so an operator can find them in the AWS console. */
 export interface StepAwsIds {
@@ -170,7 +173,7 @@ export interface StepProgress {
   name: StepName;
   region?: string;
   status: StepStatus;
-  /** Why a step did not run (options, or nothing to do in this region). */
+  /** Why a step did not run (options, or nothing to do in this region; for `not-run`, what ended the run first). */
   skipReason?: string;
   /** The failed activity's attempt count, where known. */
   attempt?: number;

@@ -1,9 +1,10 @@
 /**
- * The refresh's two groups of statements and Redshift's transaction rules for them. `redshift.sql` runs in
+ * The refresh's three groups of statements and Redshift's transaction rules for them. `redshift.sql` runs in
  * one transaction (BatchExecuteStatement, or ExecuteStatement for a single statement); `redshift.autoCommitSql`
  * runs first, each statement by an ExecuteStatement of its own, committed as it ends: the place for what
  * Redshift refuses inside a transaction block (external-table DDL such as `ALTER TABLE ... ADD PARTITION`,
- * `VACUUM`) or what would end the transaction early (`TRUNCATE`, a `CALL` to a procedure that commits).
+ * `VACUUM`) or what would end the transaction early (`TRUNCATE`, a `CALL` to a procedure that commits);
+ * `redshift.autoCommitAfterSql` runs the same way after the transaction committed (`VACUUM`, `ANALYZE`).
  * Kept beside spec.ts, which declares the field and calls the checks, and spec-refresh.ts, which says which
  * statements the transaction holds (`sql`, or `before`, the generated refresh of `table` and `after`); pure and
  * deterministic.
@@ -18,6 +19,16 @@ export const AUTO_COMMIT_SQL_DESCRIPTION =
   '`CREATE EXTERNAL TABLE`), `INSERT` into an external table, `VACUUM`, `TRUNCATE`, a `CALL` to a procedure ' +
   'that COMMITs or TRUNCATEs. Same `${name}` variables as `sql`. Left out: none.';
 
+/** The description of `redshift.autoCommitAfterSql`, for the schema and the generated reference. */
+export const AUTO_COMMIT_AFTER_SQL_DESCRIPTION =
+  'Statements run after `sql` has committed, in every region that has a Redshift target, each by an ' +
+  'ExecuteStatement call of its own and committed as it ends, outside a transaction block: table maintenance ' +
+  'after the load (`VACUUM`, `ANALYZE`). A failed one stops the refresh (the load and those before it stay ' +
+  'committed); none runs when the transaction fails. Same `${name}` variables as `sql`. Left out: none.';
+
+/** Examples of `redshift.autoCommitAfterSql`, for the generated reference. */
+export const AUTO_COMMIT_AFTER_SQL_EXAMPLES = [['vacuum delete only orders_mart.orders', 'analyze orders_mart.orders']];
+
 /** Examples of `redshift.autoCommitSql`, for the generated reference. */
 export const AUTO_COMMIT_SQL_EXAMPLES = [
   ["call orders_mart.prepare_batch('${batch_id}')"],
@@ -29,7 +40,7 @@ const EXTERNAL_ALTER =
   /^alter\s+table\s+(?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))?\s+(?:add\s+(?:if\s+not\s+exists\s+)?partition\b|drop\s+partition\b|partition\s*\(|set\s+(?:location|file\s+format|table\s+properties)\b)/i;
 
 /** Statements Redshift will not run, or not roll back, inside a transaction block, with why (Redshift's docs). */
-const RULES: { pattern: RegExp; name: (m: RegExpExecArray) => string; why: string }[] = [
+const RULES: { pattern: RegExp; name: (m: RegExpExecArray) => string; why: string; fix?: string }[] = [
   {
     pattern: /^(create|alter|drop)\s+external\s+table\b/i,
     name: (m) => `${m[1]!.toUpperCase()} EXTERNAL TABLE`,
@@ -46,7 +57,13 @@ const RULES: { pattern: RegExp; name: (m: RegExpExecArray) => string; why: strin
     why: 'Redshift refuses ALTER TABLE APPEND inside a transaction block',
   },
   {
-    pattern: /^(vacuum|create\s+database|drop\s+database)\b/i,
+    pattern: /^(vacuum)\b/i,
+    name: () => 'VACUUM',
+    why: 'Redshift refuses it inside a transaction block',
+    fix: 'redshift.autoCommitAfterSql, which runs each statement on its own after the transaction commits',
+  },
+  {
+    pattern: /^(create\s+database|drop\s+database)\b/i,
     name: (m) => m[1]!.replace(/\s+/g, ' ').toUpperCase(),
     why: 'Redshift refuses it inside a transaction block',
   },
@@ -65,14 +82,17 @@ const statementText = (sql: string) => sql.replace(/^(?:\s*(?:--[^\n]*(?:\n|$)|\
  * that can be told from its text does. A `CALL` cannot be judged by its text: a procedure that COMMITs or
  * TRUNCATEs fails inside the transaction, and belongs in autoCommitSql.
  */
-export function nonTransactionalStatement(sql: string): { name: string; why: string } | undefined {
+export function nonTransactionalStatement(sql: string): { name: string; why: string; fix: string } | undefined {
   const text = statementText(sql);
   for (const rule of RULES) {
     const m = rule.pattern.exec(text);
-    if (m) return { name: rule.name(m), why: rule.why };
+    if (m) return { name: rule.name(m), why: rule.why, fix: rule.fix ?? BEFORE_FIX };
   }
   return undefined;
 }
+
+/** Where a statement the transaction cannot hold goes, unless its rule says otherwise. */
+const BEFORE_FIX = 'redshift.autoCommitSql, which runs each statement on its own before the transaction';
 
 /** A problem with the refresh's statements, at its path under the spec. */
 export interface RefreshProblem {
@@ -80,9 +100,17 @@ export interface RefreshProblem {
   message: string;
 }
 
-/** The statements of both groups, each at its path under `redshift`. */
-function bothGroups(transaction: LabelledStatement[], autoCommitSql: string[] | undefined): LabelledStatement[] {
-  return transaction.concat((autoCommitSql ?? []).map((sql, i) => ({ path: ['autoCommitSql', i], sql })));
+/** The auto-commit groups, run one statement at a time outside the transaction (before it, and after it). */
+export interface AutoCommitGroups {
+  autoCommitSql?: string[];
+  autoCommitAfterSql?: string[];
+}
+
+/** The statements of every group, each at its path under `redshift`. */
+function allGroups(transaction: LabelledStatement[], groups: AutoCommitGroups): LabelledStatement[] {
+  const listed = (field: keyof AutoCommitGroups) =>
+    (groups[field] ?? []).map((sql, i): LabelledStatement => ({ path: [field, i], sql }));
+  return [...transaction, ...listed('autoCommitSql'), ...listed('autoCommitAfterSql')];
 }
 
 /**
@@ -93,7 +121,7 @@ function bothGroups(transaction: LabelledStatement[], autoCommitSql: string[] | 
  */
 export function refreshGroupProblems(
   transaction: LabelledStatement[],
-  autoCommitSql: string[] | undefined,
+  groups: AutoCommitGroups,
   longest: (sql: string) => { region: string; bytes: number } | undefined,
   maxBytes: number,
 ): RefreshProblem[] {
@@ -105,12 +133,11 @@ export function refreshGroupProblems(
       path: ['redshift', ...path],
       message:
         `is ${found.name} (${statementText(sql).slice(0, 80)}), which cannot run in the refresh's transaction: ` +
-        `${found.why}. Move it to redshift.autoCommitSql, which runs each statement on its own before the ` +
-        'transaction',
+        `${found.why}. Move it to ${found.fix}`,
     });
   }
   const reported = new Set<string>();
-  for (const { path, sql } of bothGroups(transaction, autoCommitSql)) {
+  for (const { path, sql } of allGroups(transaction, groups)) {
     const size = longest(sql);
     // The generated refresh's statements share one path (`table`): reported once, for the longest.
     if (!size || size.bytes <= maxBytes || reported.has(path.join('.'))) continue;
@@ -143,13 +170,13 @@ function copySource(sql: string): { bucket: string; columnar: boolean; region?: 
 export function copyRegionProblems(
   spec: { regions: { region: string; rawBucket: string; curatedBucket: string; redshift?: unknown }[] },
   transaction: LabelledStatement[],
-  autoCommitSql: string[] | undefined,
+  groups: AutoCommitGroups,
 ): RefreshProblem[] {
   const bucketRegion = new Map(
     spec.regions.flatMap((r) => [[r.rawBucket, r.region] as const, [r.curatedBucket, r.region] as const]),
   );
   const problems: RefreshProblem[] = [];
-  for (const { path, sql } of bothGroups(transaction, autoCommitSql)) {
+  for (const { path, sql } of allGroups(transaction, groups)) {
     const copy = copySource(sql);
     const home = copy && bucketRegion.get(copy.bucket);
     if (!copy || !home) continue;

@@ -60,6 +60,20 @@ export const RedshiftTarget = z
   .strictObject({
     clusterIdentifier: z.string().min(1).optional().describe('A provisioned cluster (with dbUser or secretArn).'),
     workgroupName: z.string().min(1).optional().describe('A Redshift Serverless workgroup.'),
+    workgroupArn: z
+      .string()
+      .regex(
+        /^arn:aws[\w-]*:redshift-serverless:[a-z0-9-]+:\d{12}:workgroup\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+        { error: 'is not a workgroup ARN (arn:aws:redshift-serverless:<region>:<account>:workgroup/<workgroup id>)' },
+      )
+      .optional()
+      .meta({
+        description:
+          "The workgroup's ARN, for IAM only: provision --print-iam names it instead of every workgroup of the " +
+          'account (the ARN carries the workgroup id, not its name). From: aws redshift-serverless get-workgroup ' +
+          '--workgroup-name <name> --query workgroup.workgroupArn.',
+        examples: ['arn:aws:redshift-serverless:us-east-1:123456789012:workgroup/0b5c1e2a-7d3f-4a9b-8c6e-1f2a3b4c5d6e'],
+      }),
     database: z.string().min(1).describe('The database the refresh SQL runs in.'),
     dbUser: z
       .string()
@@ -79,6 +93,9 @@ export const RedshiftTarget = z
         message: 'needs exactly one of clusterIdentifier (provisioned) or workgroupName (serverless)',
       });
     }
+    if (t.workgroupArn !== undefined && t.workgroupName === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['workgroupArn'], message: 'goes with workgroupName (serverless)' });
+    }
     if (t.clusterIdentifier !== undefined && t.dbUser === undefined && t.secretArn === undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -90,19 +107,30 @@ export const RedshiftTarget = z
 export type RedshiftTarget = z.infer<typeof RedshiftTarget>;
 
 /** One region the pipeline serves. The first region in `regions` is the primary. */
-export const RegionSpec = z.strictObject({
-  region: awsRegion.describe("The AWS region code; all of a pipeline's regions are in one partition."),
-  rawBucket: bucketName.describe(
-    "Holds the batch's CSVs (always in the primary; in the others when raw.stageToAllRegions).",
-  ),
-  curatedBucket: bucketName.describe(
-    'Holds the Parquet output: written by the Glue job in the primary, copied and verified in the others.',
-  ),
-  glueDatabase: glueName.describe("The Glue catalog database the region's crawlers write to."),
-  curatedCrawler: glueName.describe('Crawls the curated Parquet in this region.'),
-  redshift: RedshiftTarget.optional().describe(
-    'Where the refresh SQL runs in this region: a provisioned cluster (clusterIdentifier with dbUser or ' +
-      'secretArn) or a serverless workgroup (workgroupName). Left out: no Redshift refresh in this region.',
-  ),
-});
+export const RegionSpec = z
+  .strictObject({
+    region: awsRegion.describe("The AWS region code; all of a pipeline's regions are in one partition."),
+    rawBucket: bucketName.describe(
+      "Holds the batch's CSVs (always in the primary; in the others when raw.stageToAllRegions).",
+    ),
+    curatedBucket: bucketName.describe(
+      'Holds the Parquet output: written by the Glue job in the primary, copied and verified in the others.',
+    ),
+    glueDatabase: glueName.describe("The Glue catalog database the region's crawlers write to."),
+    curatedCrawler: glueName.describe('Crawls the curated Parquet in this region.'),
+    redshift: RedshiftTarget.optional().describe(
+      'Where the refresh SQL runs in this region: a provisioned cluster (clusterIdentifier with dbUser or ' +
+        'secretArn) or a serverless workgroup (workgroupName). Left out: no Redshift refresh in this region.',
+    ),
+  })
+  .superRefine((r, ctx) => {
+    const arnRegion = r.redshift?.workgroupArn?.split(':')[3];
+    if (arnRegion !== undefined && arnRegion !== r.region) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redshift', 'workgroupArn'],
+        message: `names region ${arnRegion}, not ${r.region}: give the ARN of the workgroup in ${r.region}`,
+      });
+    }
+  });
 export type RegionSpec = z.infer<typeof RegionSpec>;

@@ -20,6 +20,8 @@ import {
   usesOnlySqlVariables,
 } from './spec-refresh';
 import {
+  AUTO_COMMIT_AFTER_SQL_DESCRIPTION,
+  AUTO_COMMIT_AFTER_SQL_EXAMPLES,
   AUTO_COMMIT_SQL_DESCRIPTION,
   AUTO_COMMIT_SQL_EXAMPLES,
   copyRegionProblems,
@@ -141,6 +143,10 @@ export const PipelineSpec = z
           .array(sqlStatement)
           .optional()
           .meta({ description: AUTO_COMMIT_SQL_DESCRIPTION, examples: AUTO_COMMIT_SQL_EXAMPLES }),
+        autoCommitAfterSql: z
+          .array(sqlStatement)
+          .optional()
+          .meta({ description: AUTO_COMMIT_AFTER_SQL_DESCRIPTION, examples: AUTO_COMMIT_AFTER_SQL_EXAMPLES }),
         reconcile: Reconcile.refine((r) => !r || !('sql' in r) || usesOnlySqlVariables(r.sql), {
           ...SQL_VARIABLE_ERROR,
           path: ['sql'],
@@ -326,10 +332,13 @@ export const PipelineSpec = z
           return { region: region.region, bytes: new TextEncoder().encode(filled).length };
         })
         .sort((a, b) => b.bytes - a.bytes)[0];
-    const autoCommitSql = spec.redshift?.autoCommitSql;
+    const groups = {
+      autoCommitSql: spec.redshift?.autoCommitSql,
+      autoCommitAfterSql: spec.redshift?.autoCommitAfterSql,
+    };
     const refreshProblems = [
-      ...refreshGroupProblems(transaction, autoCommitSql, longestOf, DATA_API_LIMITS.statementBytes),
-      ...copyRegionProblems(spec, transaction, autoCommitSql),
+      ...refreshGroupProblems(transaction, groups, longestOf, DATA_API_LIMITS.statementBytes),
+      ...copyRegionProblems(spec, transaction, groups),
     ];
     for (const { path, message } of refreshProblems) {
       ctx.addIssue({ code: 'custom', path, message });

@@ -6,8 +6,9 @@
  * last good batch), a run failed (and at which step), or a run still going. While windows are missed it looks
  * again every quarter window (at most 15 minutes) and sends one `freshness-back` notice when a batch has
  * completed. Each deadline ends the run with continue-as-new, carrying the state, so the history stays short and
- * the watch survives worker restarts like any workflow. `glueline freshness` starts it and signals new settings
- * (`configure`), or `null` to stop it.
+ * the watch survives worker restarts like any workflow. `glueline provision` and `glueline freshness` start it and
+ * signal new settings (`configure`), or `null` to stop it. The first window of a pipeline with no run yet is not
+ * judged (patch `freshness-first-window-partial`): the watch started inside it.
  */
 import {
   CancellationScope,
@@ -26,6 +27,7 @@ import type { FailureNotice, GluelineActivities } from '../workflow-safe/activit
 import {
   describeRule,
   FRESHNESS_CONFIGURE_SIGNAL,
+  FRESHNESS_FIRST_WINDOW_PATCH,
   FRESHNESS_MEMO,
   FRESHNESS_MEMO_PATCH,
   FRESHNESS_QUERY,
@@ -111,6 +113,14 @@ async function judge(input: FreshnessWatchInput, carry: FreshnessCarry, deadline
     if (carry.missed.length) await dataBack(input, carry, found.completed);
     return;
   }
+  if (unwatchedFirstWindow(carry, found) && patched(FRESHNESS_FIRST_WINDOW_PATCH)) {
+    log.info(
+      `freshness: the first window (${iso(start)} to ${iso(deadline)}) is not judged: the watch started inside it ` +
+        'and the pipeline has no run yet (no completed batch ever, none failed or going in it)',
+      { pipeline: input.pipeline },
+    );
+    return;
+  }
   const missed = missedWindow(input, carry, start, deadline, found);
   carry.missed.push(missed);
   log.warn(`freshness: ${missed.detail}`, { pipeline: input.pipeline, deadline: missed.end });
@@ -123,6 +133,16 @@ async function judge(input: FreshnessWatchInput, carry: FreshnessCarry, deadline
     failedAt: missed.end,
   });
 }
+
+/**
+ * Whether the window is the first the watch judges (it started inside it, so it could not have watched all of it)
+ * and nothing in visibility says data is late: the pipeline never completed a batch, and no run of it failed or
+ * is going in the window. A watch set up with a new pipeline (at 06:50 for `by: 07:00`) then waits for a window
+ * it watched whole. A pipeline that has delivered before is judged in full: its runs are in visibility whenever
+ * the watch started, so a window without a completed batch is late data (a missed window, notified).
+ */
+const unwatchedFirstWindow = (carry: FreshnessCarry, found: FreshnessFindings): boolean =>
+  carry.lastDeadline === undefined && !carry.lastGood && !found.failed && !found.running;
 
 /** The missed window, and in words what the check found in it. */
 function missedWindow(

@@ -9,12 +9,14 @@ import {
   CancelledFailure,
   log,
   TimeoutFailure,
+  workflowInfo,
   type TemporalFailure,
 } from '@temporalio/workflow';
 import { RetryState } from '@temporalio/common';
 import type { FailureNotice } from '../workflow-safe/activity-types';
 import type { LimitBreach } from '../workflow-safe/guards';
-import type { NotificationOutcome, StepProgress } from '../workflow-safe/pipeline';
+import { WorkflowType, type NotificationOutcome, type StepProgress } from '../workflow-safe/pipeline';
+import { batchFlags, startedWithOf, type StepRerun } from '../workflow-safe/step-command';
 import { primaryRegion, quarantineUri } from '../workflow-safe/layout';
 import { maximumAttemptsOf } from './activity-options';
 import type { PipelineRun } from './run-state';
@@ -116,7 +118,18 @@ export function buildNotice(
     ...(run.spec.notify.email ? { email: run.spec.notify.email } : {}),
     ...(run.spec.notify.webhook ? { webhook: run.spec.notify.webhook } : {}),
     sentRecord: { region: primary.region, bucket: primary.curatedBucket },
+    ...(run.progress.workflowType === WorkflowType.step ? { stepRerun: stepRerunOf(run) } : {}),
   };
+}
+
+/**
+ * What the `glueline step` command that runs a step run again needs: the spec file as `glueline step` recorded it
+ * in the memo (unknown for a run started otherwise) and the batch's flags from the input. Only data in the notice
+ * (the activity's input): no command, so replaying a run from before this field issues the same commands.
+ */
+function stepRerunOf(run: PipelineRun): StepRerun {
+  const startedWith = startedWithOf(workflowInfo().memo);
+  return { ...(startedWith ? { startedWith } : {}), ...batchFlags(run.spec, run.batch) };
 }
 
 /** The type, message and cause the team reads, from the failure that reached the workflow. */

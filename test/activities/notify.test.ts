@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import nodemailer from 'nodemailer';
 import type { SinkMessage } from '../../devstack/mail-sink';
 import { createNotifyActivities } from '../../src/activities/notify';
+import { escapeHtml } from '../../src/activities/notify-freshness';
 import type { FailureNotice } from '../../src/workflow-safe/activity-types';
 import type { ActivityDeps } from '../../src/activities/deps';
 import { freePort } from '../../devstack/stack';
@@ -114,31 +115,82 @@ describe('sendFailureEmail', () => {
     assert.ok(message.html.includes('&lt;b&gt;boom&lt;/b&gt;'), 'HTML was not escaped');
   });
 
-  test('for a step run alone (pipelineStep), names the step command that runs it again, not redrive', async () => {
-    const mailer = sinkMailer();
-    const n = notice({
+  /** A failed pipelineStep run's notice, with `stepRerun` as given (absent: a notice from before that field). */
+  const stepNotice = (stepRerun?: FailureNotice['stepRerun']) =>
+    notice({
       step: 'crawl-curated@eu-west-1',
       region: 'eu-west-1',
       workflowType: 'pipelineStep',
       workflowId: `pipeline-step-sales-${unique('b')}-crawl-curated@eu-west-1`,
+      ...(stepRerun ? { stepRerun } : {}),
     });
+
+  /** The step command line of a step run's email, from its text body (the HTML body holds it escaped). */
+  async function stepCommandOf(n: FailureNotice): Promise<{ line: string; heading: string }> {
+    const mailer = sinkMailer();
     await run(activityEnv(), createNotifyActivities(deps(mailer)).sendFailureEmail, n);
     mailer.close();
     const message = await inboxMessage(`[glueline] sales batch ${n.batchId} failed at crawl-curated@eu-west-1`);
+    const lines = message.text.split('\n');
+    const at = lines.findIndex((l) => /^ {2}(cd .* && )?glueline step /.test(l));
+    assert.ok(at > 0, `the step command is missing:\n${message.text}`);
     for (const body of [message.text, message.html]) {
-      assert.ok(
-        body.includes(
-          `glueline step --spec &lt;spec file&gt; --batch-id ${n.batchId} --step crawl-curated --region eu-west-1`,
-        ) ||
-          body.includes(
-            `glueline step --spec <spec file> --batch-id ${n.batchId} --step crawl-curated --region eu-west-1`,
-          ),
-        `the step command is missing:\n${body}`,
-      );
       assert.ok(!body.includes('redrive '), 'redrive refuses pipelineStep runs: the email must not offer it');
       assert.ok(body.includes('--type pipelineStep'), 'the temporal CLI command is missing');
       assert.match(body, /this run(&#39;|')s input, unchanged/);
     }
+    assert.ok(message.html.includes(escapeHtml(lines[at]!.trim())), 'the HTML body holds another command');
+    return { line: lines[at]!.trim(), heading: lines[at - 1]! };
+  }
+
+  test('for a step run alone (pipelineStep), names the exact step command it was started with, not redrive', async () => {
+    const n = stepNotice({
+      startedWith: { specFile: "specs/o'brien sales.yaml", directory: '/home/data eng/pipelines' },
+      batchFlags: ['--prefix', 'landing/2026 11/', '--source-bucket', 'landing-bucket', '--source-region', 'eu-west-1'],
+    });
+    const { line, heading } = await stepCommandOf(n);
+    assert.equal(
+      line,
+      `cd '/home/data eng/pipelines' && glueline step --spec 'specs/o'\\''brien sales.yaml' --batch-id ${n.batchId} ` +
+        `--step crawl-curated --region eu-west-1 --prefix 'landing/2026 11/' --source-bucket landing-bucket ` +
+        `--source-region eu-west-1`,
+    );
+    assert.match(heading, /the command it was started with/);
+    assert.doesNotMatch(line, /<|\(--prefix/, 'a placeholder is left');
+  });
+
+  test('a step run with an absolute spec path and keys: no cd, one --key per key', async () => {
+    const n = stepNotice({
+      startedWith: { specFile: '/srv/specs/sales.yaml' },
+      batchFlags: ['--key', 'a/1.csv', '--key', 'a/2.csv'],
+    });
+    const { line } = await stepCommandOf(n);
+    assert.equal(
+      line,
+      `glueline step --spec /srv/specs/sales.yaml --batch-id ${n.batchId} --step crawl-curated --region eu-west-1 ` +
+        '--key a/1.csv --key a/2.csv',
+    );
+  });
+
+  test('falls back to placeholders for what the notice does not know, and says what to fill in', async () => {
+    const noSpec = await stepCommandOf(stepNotice({ batchFlags: ['--prefix', 'landing/b/'] }));
+    assert.match(
+      noSpec.line,
+      /^glueline step --spec <spec file> --batch-id \S+ --step crawl-curated --region eu-west-1 --prefix landing\/b\/$/,
+    );
+    assert.match(noSpec.heading, /with its spec file: only glueline step records it/);
+    const manyKeys = await stepCommandOf(
+      stepNotice({ startedWith: { specFile: '/s.yaml' }, batchFlags: [], keyCount: 400 }),
+    );
+    assert.match(manyKeys.line, /--region eu-west-1 --key <each of the batch's 400 keys>$/);
+    assert.match(manyKeys.heading, /each of the batch's keys as a --key/);
+    // A notice from a worker before stepRerun (a replayed or long-running old run): the old placeholders.
+    const old = await stepCommandOf(stepNotice());
+    assert.match(
+      old.line,
+      /^glueline step --spec <spec file> --batch-id \S+ --step crawl-curated --region eu-west-1 \(--prefix <prefix> \| --key <key>\.\.\.\)$/,
+    );
+    assert.match(old.heading, /the batch given as when the step was started/);
   });
 
   test('never puts a configured secret in the email', async () => {

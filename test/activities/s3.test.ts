@@ -214,6 +214,27 @@ describe('copyObjects', () => {
     assert.equal(err.type, 'NoSourceObjects');
     assert.equal(err.nonRetryable, true);
     assert.match(err.message, new RegExp(`s3://${source}/out/batch_id=7/`));
+    assert.match(err.message, /expects an earlier step to have written them/);
+  });
+
+  test("an empty batch source (stage-raw) is blamed on the batch's prefix, not on an earlier step", async () => {
+    const { source, destReplica, s3 } = await setup({});
+    const err = await rejection(
+      run(activityEnv(), s3.copyObjects, {
+        source: { region: primary, bucket: source, prefix: 'landing/2026-11-30/' },
+        destinations: [{ region: replica, bucket: destReplica }],
+        sourceIs: 'batch',
+      }),
+    );
+    assert.equal(err.type, 'NoSourceObjects');
+    assert.match(
+      err.message,
+      new RegExp(
+        `^no objects in the batch's source s3://${source}/landing/2026-11-30/ \\(${primary}\\): the batch's prefix is empty`,
+      ),
+    );
+    assert.match(err.message, /--prefix .*names the folder its CSVs are in, and that their upload finished/);
+    assert.doesNotMatch(err.message, /previous|earlier step/);
   });
 
   test('copies nothing and succeeds on an empty source when objects are not required', async () => {

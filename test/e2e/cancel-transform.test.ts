@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { GetJobRunCommand, GlueClient, type JobRun } from '@aws-sdk/client-glue';
-import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ActivityFailure, CancelledFailure } from '@temporalio/common';
 import type { SinkMessage } from '../../devstack/mail-sink';
 import { primaryRegion } from '../../src/workflow-safe/layout';
@@ -18,14 +18,7 @@ import { GatewayControl, type RequestCounts } from '../../devstack/testkit/gatew
 import { pollUntil } from '../../devstack/testkit/poll';
 import { provisionQuietly, putSampleCsvs, uniqueSalesSpec } from '../../devstack/testkit/spec';
 import { awsClientConfig, stack, unique } from '../../devstack/testkit/stack';
-import {
-  startWorker,
-  stackWorkerEnv,
-  stopWorker,
-  temporalWorkflowStart,
-  waitForOutput,
-  type WorkerProcess,
-} from '../../devstack/testkit/worker-process';
+import { startStackWorker, temporalWorkflowStart, type StackWorker } from '../../devstack/testkit/worker-process';
 
 const STEP_TIMEOUT_MS = 120_000;
 
@@ -33,8 +26,7 @@ describe('cancelling csvPipeline during transform, end to end', () => {
   const gateway = new GatewayControl();
   let spec: PipelineSpec;
   let batch: Batch;
-  let worker: WorkerProcess;
-  let connection: Connection;
+  let stackWorker: StackWorker | undefined;
   let handle: WorkflowHandle;
   let jobRunId: string;
   let error: unknown;
@@ -53,14 +45,11 @@ describe('cancelling csvPipeline during transform, end to end', () => {
       await putSampleCsvs(spec, 'landing/cancel/', 1);
 
       const taskQueue = unique('e2e-cancel');
-      worker = startWorker(stackWorkerEnv(taskQueue));
-      await waitForOutput(worker, 'glueline worker started');
+      stackWorker = await startStackWorker(taskQueue);
       const workflowId = pipelineWorkflowId(spec, batch);
       temporalWorkflowStart({ type: 'csvPipeline', taskQueue, workflowId, input: { spec, batch } });
 
-      connection = await Connection.connect({ address: stack().temporal.address });
-      const client = new Client({ connection, namespace: stack().temporal.namespace });
-      handle = client.workflow.getHandle(workflowId);
+      handle = stackWorker.client.workflow.getHandle(workflowId);
       const running = await pollUntil(
         () => handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined),
         (p) => p?.steps.some((s) => s.step === 'transform' && s.status === 'running' && !!s.awsIds.jobRunId) ?? false,
@@ -91,8 +80,7 @@ describe('cancelling csvPipeline during transform, end to end', () => {
   );
 
   after(async () => {
-    if (worker) await stopWorker(worker);
-    await connection?.close();
+    await stackWorker?.stop();
   });
 
   test('the cancellation reached Glue: one BatchStopJobRun, and the job run is STOPPED', () => {

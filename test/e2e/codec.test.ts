@@ -6,31 +6,30 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { codecFromEnv } from '../../src/temporal/codec';
 import { freePort } from '../../devstack/stack';
 import { FailureType } from '../../src/workflow-safe/failures';
 import { historyText } from '../reliability/support';
 import { stack, unique } from '../../devstack/testkit/stack';
 import {
+  startStackWorker,
   startWorker,
-  stackWorkerEnv,
   stopWorker,
   waitForOutput,
+  type StackWorker,
   type WorkerProcess,
 } from '../../devstack/testkit/worker-process';
 
 describe('payloads encrypted with GLUELINE_CODEC_KEY', () => {
   const key = randomBytes(32).toString('base64');
-  const codec = codecFromEnv({ GLUELINE_CODEC_KEY: key, GLUELINE_CODEC_KEY_ID: 'test-key' })!;
   const taskQueue = unique('e2e-codec');
   const marker = unique('codec-marker');
   const workflowId = unique('e2e-codec');
   let codecServer: WorkerProcess;
   let codecEndpoint: string;
+  let stackWorker: StackWorker | undefined;
   let worker: WorkerProcess;
-  let connection: Connection;
   let error: unknown;
 
   before(async () => {
@@ -46,20 +45,12 @@ describe('payloads encrypted with GLUELINE_CODEC_KEY', () => {
       'src/temporal/codec-server.ts',
     );
     await waitForOutput(codecServer, 'codec server on');
-    worker = startWorker(
-      stackWorkerEnv(taskQueue, {
-        GLUELINE_CODEC_KEY: key,
-        GLUELINE_CODEC_KEY_ID: 'test-key',
-        GLUELINE_LOG_LEVEL: 'DEBUG',
-      }),
-    );
-    await waitForOutput(worker, 'glueline worker started');
-    connection = await Connection.connect({ address: stack().temporal.address });
-    const client = new Client({
-      connection,
-      namespace: stack().temporal.namespace,
-      dataConverter: { payloadCodecs: [codec] },
+    // The client connects from the worker's environment, so it has the same codec, as the CLI would.
+    stackWorker = await startStackWorker(taskQueue, {
+      env: { GLUELINE_CODEC_KEY: key, GLUELINE_CODEC_KEY_ID: 'test-key', GLUELINE_LOG_LEVEL: 'DEBUG' },
     });
+    worker = stackWorker.worker;
+    const { client } = stackWorker;
     // A spec the workflow refuses: the worker must decrypt the input to name the missing fields.
     const input = { spec: { name: marker }, batch: { id: 'b1', source: { bucket: 'landing', prefix: 'in/' } } };
     const handle = await client.workflow.start('csvPipeline', { taskQueue, workflowId, args: [input] });
@@ -70,8 +61,7 @@ describe('payloads encrypted with GLUELINE_CODEC_KEY', () => {
   });
 
   after(async () => {
-    if (worker) await stopWorker(worker);
-    await connection?.close();
+    await stackWorker?.stop();
     if (codecServer) await stopWorker(codecServer);
   });
 

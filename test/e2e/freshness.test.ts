@@ -2,7 +2,8 @@
  * Freshness deadlines (issue 18) on the local stack: a worker process, the Temporal dev server and the SMTP sink.
  * A pipeline with one good batch gets a watch with a 20-second window (`glueline freshness`); a window with no
  * batch sends one no-data email naming the good batch, a late batch sends one data-is-back email, `glueline health`
- * shows the watch's state in text and JSON, and a spec without the section stops the watch. Every wait is for a
+ * shows the watch's state and each batch's figures in text and JSON (and, with the worker stopped, the state from
+ * the watch's memo), and a spec without the section stops the watch. Every wait is for a
  * condition (an email in the sink, a run's end), never for a time.
  */
 import assert from 'node:assert/strict';
@@ -11,24 +12,24 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
-import { freshnessWorkflowId, type FreshnessState } from '../../src/workflow-safe/freshness';
+import { FRESHNESS_MEMO, freshnessWorkflowId, type FreshnessState } from '../../src/workflow-safe/freshness';
+import type { BatchHealth } from '../../src/starters/health';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import type { Client } from '@temporalio/client';
-import { cliEnv, glueline, useCliEnv } from '../../devstack/testkit/cli';
-import { connectClient } from '../../src/temporal/connection';
-import {
-  startWorker,
-  stackWorkerEnv,
-  stopWorker,
-  waitForOutput,
-  type WorkerProcess,
-} from '../../devstack/testkit/worker-process';
+import { glueline, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { MailSinkControl, type SinkMessage } from '../../devstack/testkit/mail-sink';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { landBatch, reliabilitySpec } from '../../devstack/testkit/scripted-pipeline';
 import { provisionQuietly } from '../../devstack/testkit/spec';
 import { unique } from '../../devstack/testkit/stack';
+import {
+  stackWorkerEnv,
+  startWorker,
+  stopWorker,
+  waitForOutput,
+  type WorkerProcess,
+} from '../../devstack/testkit/worker-process';
 
 /** Generous: windows pass every 20 s, but a loaded 2-core machine may take minutes to run a batch. */
 const WAIT_MS = 300_000;
@@ -39,10 +40,10 @@ describe('freshness watch end to end (issue 18)', () => {
   const taskQueue = unique('fresh');
   let spec: PipelineSpec;
   let specFile: string;
-  let worker: WorkerProcess;
+  let cli: CliWorker | undefined;
+  /** The worker started again after the memo test stopped the first one. */
+  let restarted: WorkerProcess | undefined;
   let client: Client;
-  let closeClient = async () => {};
-  let restoreEnv = () => {};
 
   /** Runs one batch to completion (the Glue job scripted to succeed). */
   async function completeBatch(id: string): Promise<void> {
@@ -68,26 +69,30 @@ describe('freshness watch end to end (issue 18)', () => {
         name: unique('fresh'),
         transform: { ...base.transform, jobName: `${base.transform.jobName}-fresh` },
         freshness: { every: '20s', timeZone: 'UTC' },
+        // A refresh that replaces the batch's 2 rows: the default reconciliation counts them, for health's figures.
+        redshift: {
+          ...base.redshift!,
+          sql: [
+            'create table if not exists fresh_rows (batch_id varchar(63), n int)',
+            "delete from fresh_rows where batch_id = '${batch_id}'",
+            "insert into fresh_rows values ('${batch_id}', 1), ('${batch_id}', 2)",
+          ],
+        },
       };
       await provisionQuietly(spec);
       specFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-fresh-')), 'spec.json');
       fs.writeFileSync(specFile, JSON.stringify(spec));
-      restoreEnv = useCliEnv(taskQueue);
-      worker = startWorker(stackWorkerEnv(taskQueue));
       // Bundling the workflows alone takes half a minute when the machine is busy.
-      await waitForOutput(worker, 'glueline worker started', WAIT_MS);
-      const connected = await connectClient(cliEnv(taskQueue));
-      client = connected.client;
-      closeClient = () => connected.connection.close();
+      cli = await startCliWorker(taskQueue, {}, { startTimeoutMs: WAIT_MS });
+      client = cli.client;
       await completeBatch('good');
     },
     { timeout: WAIT_MS },
   );
 
   after(async () => {
-    restoreEnv();
-    if (worker) await stopWorker(worker);
-    await closeClient();
+    if (restarted) await stopWorker(restarted);
+    await cli?.stop();
   });
 
   test('a missed window: one no-data email naming the last good batch; a late batch: one data-back email', async () => {
@@ -136,14 +141,36 @@ describe('freshness watch end to end (issue 18)', () => {
   test('health shows the watch: the rule, the last good batch and the next deadline, in text and JSON', async () => {
     const json = await glueline('health', '--pipeline', spec.name, '--json');
     assert.equal(json.code, 0, json.stderr);
-    const doc = JSON.parse(json.stdout) as { freshness: FreshnessState; batches: { batchId: string }[] };
+    const doc = JSON.parse(json.stdout) as { pipeline: string; freshness: FreshnessState; batches: BatchHealth[] };
+    assert.equal(doc.pipeline, spec.name);
     assert.equal(doc.freshness.rule, 'every 20s');
     assert.equal(doc.freshness.lastGood?.batchId, 'late');
     assert.ok(Date.parse(doc.freshness.nextDeadline) % 20_000 === 0, doc.freshness.nextDeadline);
+    assert.equal(doc.freshness.fromMemo, undefined);
+    // Each batch with its figures: 2 rows in and out, none rejected, both regions reconciled, and its duration.
+    const regions = spec.regions.map((r) => r.region);
     assert.deepEqual(
-      doc.batches.map((b) => b.batchId),
-      ['late', 'good'],
+      doc.batches.map((b) => ({
+        batchId: b.batchId,
+        status: b.status,
+        rows: [b.rowsIn, b.rowsOut, b.rowsRejected, b.rejectedRatio],
+        reconciliation: b.reconciliation.map((r) => [r.region, r.actualRows, r.expectedRows, r.matched]),
+        warnings: b.warnings,
+        failedStep: b.failedStep,
+      })),
+      ['late', 'good'].map((batchId) => ({
+        batchId,
+        status: 'succeeded',
+        rows: [2, 2, 0, 0],
+        reconciliation: regions.map((r) => [r, 2, 2, true]),
+        warnings: [],
+        failedStep: undefined,
+      })),
     );
+    for (const b of doc.batches) {
+      const run = await client.workflow.getHandle(b.workflowId, b.runId).describe();
+      assert.equal(b.durationMs, run.closeTime!.getTime() - run.startTime.getTime());
+    }
     const text = await glueline('health', '--pipeline', spec.name);
     assert.equal(text.code, 0, text.stderr);
     const lines = text.stdout.split('\n');
@@ -153,6 +180,38 @@ describe('freshness watch end to end (issue 18)', () => {
     );
     assert.match(text.stdout, new RegExp(`pipeline ${spec.name}: the 2 most recent batch run\\(s\\), newest first`));
     assert.match(text.stdout, /\nlate {2}succeeded {2}.*rows 2 in, 2 out, 0 rejected \(0\.0%\)/);
+  });
+
+  test('with no worker running, health shows the state the watch last wrote to its memo, and says so', async () => {
+    await stopWorker(cli!.worker);
+    try {
+      const json = await glueline('health', '--pipeline', spec.name, '--json');
+      assert.equal(json.code, 0, json.stderr);
+      const doc = JSON.parse(json.stdout) as { freshness: FreshnessState; batches: BatchHealth[] };
+      const { fromMemo, ...state } = doc.freshness;
+      assert.equal(fromMemo, true);
+      const described = await client.workflow.getHandle(freshnessWorkflowId(spec.name)).describe();
+      assert.equal(described.status.name, 'RUNNING');
+      assert.deepEqual(state, described.memo?.[FRESHNESS_MEMO]);
+      assert.equal(state.rule, 'every 20s');
+      assert.equal(state.lastGood?.batchId, 'late');
+      assert.equal(state.back?.batchId, 'late');
+      // The batches still come from visibility and the completed runs' results.
+      assert.deepEqual(
+        doc.batches.map((b) => [b.batchId, b.status, b.rowsOut]),
+        [
+          ['late', 'succeeded', 2],
+          ['good', 'succeeded', 2],
+        ],
+      );
+      const text = await glueline('health', '--pipeline', spec.name);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /^freshness: a batch every 20s: .*; last good batch late /);
+      assert.match(text.stdout, /\n {2}\(from the watch's memo: no worker answered its query/);
+    } finally {
+      restarted = startWorker(stackWorkerEnv(taskQueue));
+      await waitForOutput(restarted, 'glueline worker started', WAIT_MS);
+    }
   });
 
   test('a spec without the section stops the watch', async () => {

@@ -5,9 +5,13 @@
  *   the test deletes a row);
  * - thresholds: a batch with 30% bad rows (real Spark rejects them) against `maxRejectedRatio: 0.1` fails at
  *   transform under `fail`, and under `warn` completes, with one warning email, and the default reconciliation
- *   (from the sample spec's batch delete) finds the good rows in both regions.
+ *   (from the sample spec's batch delete) finds the good rows in both regions;
+ * - health: `health --json` lists the three batches with their figures, beside a freshness watch's state.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   DescribeStatementCommand,
@@ -15,29 +19,25 @@ import {
   type DescribeStatementCommandOutput,
 } from '@aws-sdk/client-redshift-data';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { runStatement } from '../../src/aws/redshift-data';
 import { FailureType } from '../../src/workflow-safe/failures';
 import { primaryRegion, replicaRegions } from '../../src/workflow-safe/layout';
 import { PROGRESS_QUERY, type PipelineProgress, type PipelineResult } from '../../src/workflow-safe/pipeline';
+import type { FreshnessState } from '../../src/workflow-safe/freshness';
 import type { Batch } from '../../src/workflow-safe/run-input';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import type { SinkMessage } from '../../devstack/mail-sink';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import type { BatchHealth } from '../../src/starters/health';
+import { formatProgressLines, formatSummary } from '../../src/starters/progress-view';
 import { glueline, useCliEnv } from '../../devstack/testkit/cli';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { landBatch } from '../../devstack/testkit/scripted-pipeline';
 import { provisionQuietly, uniqueSalesSpec } from '../../devstack/testkit/spec';
 import { awsClientConfig, stack, unique } from '../../devstack/testkit/stack';
-import {
-  startWorker,
-  stackWorkerEnv,
-  stopWorker,
-  waitForOutput,
-  type WorkerProcess,
-} from '../../devstack/testkit/worker-process';
+import { startStackWorker, type StackWorker } from '../../devstack/testkit/worker-process';
 
 /** One Spark run; Spark's start-up alone takes tens of seconds on a busy 2-core machine. */
 const RUN_TIMEOUT_MS = 600_000;
@@ -88,7 +88,9 @@ async function runToEnd(
     (error: unknown) => ({ result: undefined, error }),
   );
   const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY);
-  return { ...ended, progress };
+  // The "current details" line the Temporal UI shows.
+  const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  return { ...ended, progress, details: metadata.currentDetails ?? '' };
 }
 
 const failureOf = (error: unknown): ApplicationFailure => {
@@ -100,8 +102,7 @@ const failureOf = (error: unknown): ApplicationFailure => {
 describe('guards end to end: reconciliation and thresholds on the test stack (issue 18)', () => {
   const taskQueue = unique('guards');
   let base: PipelineSpec;
-  let worker: WorkerProcess;
-  let connection: Connection;
+  let stackWorker: StackWorker | undefined;
   let client: Client;
   /** Each test's batch, by what it tested, for the health command's test. */
   const batches: Record<string, string> = {};
@@ -110,18 +111,15 @@ describe('guards end to end: reconciliation and thresholds on the test stack (is
     async () => {
       base = uniqueSalesSpec();
       await provisionQuietly(base);
-      worker = startWorker(stackWorkerEnv(taskQueue));
-      await waitForOutput(worker, 'glueline worker started');
-      connection = await Connection.connect({ address: stack().temporal.address });
-      client = new Client({ connection, namespace: stack().temporal.namespace });
+      stackWorker = await startStackWorker(taskQueue);
+      client = stackWorker.client;
     },
     { timeout: 120_000 },
   );
 
   after(async () => {
     await new GatewayControl().releaseAll();
-    if (worker) await stopWorker(worker);
-    await connection?.close();
+    await stackWorker?.stop();
   });
 
   test(
@@ -155,7 +153,7 @@ describe('guards end to end: reconciliation and thresholds on the test stack (is
         action: { type: 'hold' },
         count: 1,
       });
-      const { error, progress } = await runToEnd(client, taskQueue, spec, batch, async () => {
+      const { error, progress, details } = await runToEnd(client, taskQueue, spec, batch, async () => {
         const held = await gateway.waitForHold(
           (h) => h.operation === 'BatchExecuteStatement' && h.region === replica && h.resource === workgroup,
           300_000,
@@ -181,6 +179,18 @@ describe('guards end to end: reconciliation and thresholds on the test stack (is
       assert.deepEqual(reconciliation, { expectedRows: 2, actualRows: 1, matched: false, sql });
       assert.match(statementId, /\S/);
       assert.equal(steps[`redshift-refresh@${primary.region}`]!.reconciliation?.actualRows, 2);
+      // Shown in the progress lines (live view) and in the UI's details line.
+      const lines = formatProgressLines(progress);
+      const lineOf = (step: string) => lines.find((l) => l.trimStart().startsWith(step)) ?? lines.join('\n');
+      assert.match(lineOf(`redshift-refresh@${primary.region}`), /reconciled 2 of 2 rows/);
+      // A failed step's line is its error, which holds both counts.
+      assert.match(
+        lineOf(`redshift-refresh@${replica}`),
+        new RegExp(
+          `failed .* ReconciliationMismatch: after the refresh, redshift in ${replica} holds 1 row\\(s\\) .* rowsOut 2`,
+        ),
+      );
+      assert.ok(details.includes(`Reconciled: ${primary.region} 2 rows, ${replica} **MISMATCH** 1 of 2.`), details);
       const emails = await emailsOf(batch);
       assert.deepEqual(
         emails.map((m) => m.subject),
@@ -239,6 +249,13 @@ describe('guards end to end: reconciliation and thresholds on the test stack (is
           [[`[glueline] warning: ${spec.name} batch ${batch.id} crossed a limit at transform`, 'warning']],
         );
         assert.match(emails[0]!.text, /maxRejectedRatio: 0\.3 of the batch's rows were rejected/);
+        // The closing summary names each region's count.
+        const summary = formatSummary(result!);
+        for (const r of spec.regions)
+          assert.ok(
+            summary.some((l) => l.startsWith(`reconciled: ${r.region}: reconciled 7 of 7 rows (select count(*) from `)),
+            summary.join('\n'),
+          );
         assert.deepEqual(
           result!.steps
             .filter((s) => s.name === 'redshift-refresh')
@@ -249,25 +266,54 @@ describe('guards end to end: reconciliation and thresholds on the test stack (is
     );
   });
 
-  test("the health command's JSON lists the three batches with their figures", { timeout: 120_000 }, async () => {
-    await assertHealth(base.name, taskQueue, batches);
-  });
+  test(
+    "the health command's JSON lists the three batches with their figures, and the freshness watch's state",
+    { timeout: 300_000 },
+    async () => {
+      await assertHealth(client, base, taskQueue, batches);
+    },
+  );
 });
 
-/** The three batches in the health command's JSON. */
-async function assertHealth(pipeline: string, taskQueue: string, batches: Record<string, string>): Promise<void> {
+/**
+ * The three batches in the health command's JSON, with their figures, beside the state of a freshness watch of the
+ * pipeline (a 10-second window, set up with `glueline freshness` and stopped again), once it judged a window.
+ */
+async function assertHealth(
+  client: Client,
+  spec: PipelineSpec,
+  taskQueue: string,
+  batches: Record<string, string>,
+): Promise<void> {
   const restoreEnv = useCliEnv(taskQueue);
+  const specFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-guards-')), 'spec.json');
   try {
+    fs.writeFileSync(specFile, JSON.stringify({ ...spec, freshness: { every: '10s' } }));
+    const watch = await glueline('freshness', '--spec', specFile);
+    assert.equal(watch.code, 0, watch.stderr);
     // Visibility is eventually consistent: the last run may take a moment to be listed.
-    const listed = await pollUntil(
+    const doc = await pollUntil(
       async () => {
-        const health = await glueline('health', '--pipeline', pipeline, '--limit', '200', '--json');
+        const health = await glueline('health', '--pipeline', spec.name, '--limit', '200', '--json');
         assert.notEqual(health.code, 2, health.stderr);
-        return (JSON.parse(health.stdout) as { batches: BatchHealth[] }).batches;
+        return JSON.parse(health.stdout) as { pipeline: string; freshness: FreshnessState; batches: BatchHealth[] };
       },
-      (all) => Object.values(batches).every((id) => all.some((b) => b.batchId === id)),
-      { timeoutMs: 60_000, intervalMs: 500 },
+      (d) =>
+        d.freshness?.lastDeadline !== undefined &&
+        Object.values(batches).every((id) => d.batches.some((b) => b.batchId === id)),
+      { timeoutMs: 240_000, intervalMs: 500 },
     );
+    assert.equal(doc.pipeline, spec.name);
+    // The newest completed batch is the warned one: the other two failed.
+    assert.equal(doc.freshness.rule, 'every 10s');
+    assert.equal(doc.freshness.lastGood?.batchId, batches.warn);
+    const listed = doc.batches;
+    // Each batch's duration is its run's, from start to close.
+    for (const id of Object.values(batches)) {
+      const b = listed.find((x) => x.batchId === id)!;
+      const run = await client.workflow.getHandle(b.workflowId, b.runId).describe();
+      assert.equal(b.durationMs, run.closeTime!.getTime() - run.startTime.getTime(), id);
+    }
     const figures = (id: string) => {
       const b = listed.find((x) => x.batchId === id)!;
       return {
@@ -309,7 +355,11 @@ async function assertHealth(pipeline: string, taskQueue: string, batches: Record
       },
     });
   } finally {
+    fs.writeFileSync(specFile, JSON.stringify(spec));
+    const stopped = await glueline('freshness', '--spec', specFile);
     restoreEnv();
+    fs.rmSync(path.dirname(specFile), { recursive: true, force: true });
+    assert.match(stopped.stdout, /stopped the freshness watch/, stopped.stderr);
   }
 }
 

@@ -12,8 +12,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadSpecFile } from '../../src/starters/spec-file';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
+import type { ListedRun } from '../../src/starters/list';
+import { formatDuration } from '../../src/starters/progress-view';
 import { createSpecRedshiftTargets } from '../../devstack/redshift-targets';
-import { glueline, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
+import { glueline, queryRows, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
 import { stack, unique } from '../../devstack/testkit/stack';
 
 /** One Spark run; Spark's start-up alone takes tens of seconds on a busy 2-core machine. */
@@ -77,7 +79,7 @@ describe('glueline init: from a CSV to rows in Redshift with a transform of your
   });
 
   test(
-    'with a derived column and a rule, provision and a batch: query shows the column, rejects the rows, the counts add up',
+    'with a derived column and a rule, provision and a batch: query shows the column, rejects the rows, the counts add up, list the run',
     { timeout: RUN_TIMEOUT_MS + 180_000 },
     async () => {
       // 'heavy' made weight_kg a string: type it as the numbers it should be, so that row is rejected by typing.
@@ -118,10 +120,7 @@ describe('glueline init: from a CSV to rows in Redshift with a transform of your
         `select shipment_id, carrier, tonne_km from ${table} where batch_id = '${batchId}' order by shipment_id`,
       );
       assert.equal(query.code, 0, query.stderr);
-      const rows = query.stdout
-        .split('\n')
-        .slice(2, -1)
-        .map((line) => line.split('|').map((cell) => cell.trim()));
+      const rows = queryRows(query.stdout);
       assert.deepEqual(rows, [
         ['901', 'Ferry & Co', '0.5000'],
         ['903', 'Air', '2.6000'],
@@ -146,6 +145,23 @@ describe('glueline init: from a CSV to rows in Redshift with a transform of your
       // 6 in = 3 in Redshift + 3 rejected.
       assert.equal(document.rowsIn, 6);
       assert.equal(document.rowsIn, rows.length + document.rowsRejected);
+
+      // list shows the completed run's rows (from its outcome memo) and duration, in --json and in the table.
+      const listed = await glueline('list', '--spec', 'ship.yaml', '--json');
+      assert.equal(listed.code, 0, listed.stderr);
+      const run1 = (JSON.parse(listed.stdout) as { runs: ListedRun[] }).runs.find((r) => r.batchId === batchId)!;
+      assert.equal(run1.status, 'COMPLETED');
+      assert.deepEqual([run1.rowsIn, run1.rowsOut, run1.rowsRejected, run1.failedStep], [6, 3, 3, null]);
+      assert.equal(run1.figuresFrom, 'memo');
+      assert.ok(run1.durationMs > 0 && run1.closeTime);
+      const listTable = await glueline('list', '--spec', 'ship.yaml');
+      assert.match(
+        listTable.stdout,
+        new RegExp(
+          `\\| ${batchId} +\\| COMPLETED +\\| ${formatDuration(run1.durationMs)} +\\| 6/3/3 +\\| +\\| ${run1.workflowId}$`,
+          'm',
+        ),
+      );
     },
   );
 });

@@ -15,7 +15,6 @@ import {
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Client, Connection } from '@temporalio/client';
 import { repoRoot } from '../../devstack/paths';
 import { manifestKey, primaryRegion, type GlueManifest } from '../../src/workflow-safe/layout';
 import { DEFAULT_TASK_QUEUE, pipelineWorkflowId, type PipelineResult } from '../../src/workflow-safe/pipeline';
@@ -23,15 +22,8 @@ import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import type { Batch } from '../../src/workflow-safe/run-input';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { provisionQuietly, putSampleCsvs, uniqueSalesSpec } from '../../devstack/testkit/spec';
-import { awsClientConfig, stack } from '../../devstack/testkit/stack';
-import {
-  startWorker,
-  stackWorkerEnv,
-  stopWorker,
-  temporalWorkflowStart,
-  waitForOutput,
-  type WorkerProcess,
-} from '../../devstack/testkit/worker-process';
+import { awsClientConfig } from '../../devstack/testkit/stack';
+import { startStackWorker, temporalWorkflowStart, type StackWorker } from '../../devstack/testkit/worker-process';
 
 const samples = path.join(repoRoot, 'samples', 'sales');
 /** Spark's start-up alone takes tens of seconds on a busy 2-core machine. */
@@ -40,8 +32,7 @@ const RUN_TIMEOUT_MS = 600_000;
 describe('csvPipeline end to end: worker process, temporal CLI, real activities on the test stack', () => {
   let spec: PipelineSpec;
   let batch: Batch;
-  let worker: WorkerProcess;
-  let connection: Connection;
+  let stackWorker: StackWorker | undefined;
   let result: PipelineResult;
   let manifest: GlueManifest;
 
@@ -53,15 +44,12 @@ describe('csvPipeline end to end: worker process, temporal CLI, real activities 
       batch = { id: 'e2e-1', source: { bucket: primary.rawBucket, prefix: 'landing/e2e-1/' } };
       await putSampleCsvs(spec, 'landing/e2e-1/');
 
-      worker = startWorker(stackWorkerEnv(DEFAULT_TASK_QUEUE));
-      await waitForOutput(worker, 'glueline worker started');
+      stackWorker = await startStackWorker(DEFAULT_TASK_QUEUE);
 
       const workflowId = pipelineWorkflowId(spec, batch);
       temporalWorkflowStart({ type: 'csvPipeline', taskQueue: DEFAULT_TASK_QUEUE, workflowId, input: { spec, batch } });
 
-      connection = await Connection.connect({ address: stack().temporal.address });
-      const client = new Client({ connection, namespace: stack().temporal.namespace });
-      result = (await client.workflow.getHandle(workflowId).result()) as PipelineResult;
+      result = (await stackWorker.client.workflow.getHandle(workflowId).result()) as PipelineResult;
 
       const s3Primary = new S3Client(awsClientConfig(primary.region));
       const object = await s3Primary.send(
@@ -74,8 +62,7 @@ describe('csvPipeline end to end: worker process, temporal CLI, real activities 
   );
 
   after(async () => {
-    if (worker) await stopWorker(worker);
-    await connection?.close();
+    await stackWorker?.stop();
   });
 
   test('the run succeeds with every step succeeded', () => {

@@ -19,17 +19,10 @@ import {
 import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
 import type { Batch } from '../../src/workflow-safe/run-input';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
-import { glueline, useCliEnv } from '../../devstack/testkit/cli';
+import { glueline, queryRows, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { provisionedSpecFile, putSampleCsvs } from '../../devstack/testkit/spec';
 import { awsClientConfig, unique } from '../../devstack/testkit/stack';
-import {
-  startWorker,
-  stackWorkerEnv,
-  stopWorker,
-  waitForOutput,
-  type WorkerProcess,
-} from '../../devstack/testkit/worker-process';
 
 /** One Spark run; Spark's start-up alone takes tens of seconds on a busy 2-core machine. */
 const RUN_TIMEOUT_MS = 600_000;
@@ -67,8 +60,7 @@ describe('a re-run or redrive of a batch loads exactly the manifest in every reg
   let spec: PipelineSpec;
   let specFile: string;
   let workDir: string;
-  let worker: WorkerProcess;
-  let restoreEnv = () => {};
+  let cli: CliWorker | undefined;
   const taskQueue = unique('rerun');
   let batch: Batch;
   const landing = 'landing/rerun-1/';
@@ -94,7 +86,7 @@ describe('a re-run or redrive of a batch loads exactly the manifest in every reg
         `select count(*) as n from sales where batch_id = '${batch.id}'`,
       );
       assert.equal(counted.code, 0, counted.stderr);
-      actual[`${region.region} rows`] = Number(counted.stdout.split('\n')[2]);
+      actual[`${region.region} rows`] = Number(queryRows(counted.stdout)[0]?.[0]);
       expected[`${region.region} rows`] = manifest.rowsOut;
     }
     for (const replica of replicaRegions(spec)) {
@@ -110,16 +102,13 @@ describe('a re-run or redrive of a batch loads exactly the manifest in every reg
       ({ spec, workDir, specFile } = await provisionedSpecFile('rerun'));
       batch = { id: 'rerun-1', source: { bucket: primaryRegion(spec).rawBucket, prefix: landing } };
       await putSampleCsvs(spec, landing);
-      restoreEnv = useCliEnv(taskQueue);
-      worker = startWorker(stackWorkerEnv(taskQueue));
-      await waitForOutput(worker, 'glueline worker started');
+      cli = await startCliWorker(taskQueue);
     },
     { timeout: 120_000 },
   );
 
   after(async () => {
-    restoreEnv();
-    if (worker) await stopWorker(worker);
+    await cli?.stop();
     if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
   });
 

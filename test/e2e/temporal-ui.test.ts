@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { Browser, Page } from 'playwright-core';
 import { csvPipelineStartOptions } from '../../src/starters/start-options';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
@@ -16,13 +16,7 @@ import { landBatch, provisionQuietly, reliabilitySpec, withOwnJob } from '../rel
 import { launchChromium, screenshotPath } from '../../devstack/testkit/browser';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { stack, unique } from '../../devstack/testkit/stack';
-import {
-  startWorker,
-  stackWorkerEnv,
-  stopWorker,
-  waitForOutput,
-  type WorkerProcess,
-} from '../../devstack/testkit/worker-process';
+import { startStackWorker, type StackWorker } from '../../devstack/testkit/worker-process';
 
 /** The UI is a single-page app fed by the dev server; on a busy 2-core machine a page can take a while. */
 const UI_TIMEOUT_MS = 60_000;
@@ -84,8 +78,7 @@ function activityRow(page: Page, step: string, activityType: string) {
 }
 
 describe('the Temporal UI shows a completed and a failed run step by step (headless Chromium)', () => {
-  let worker: WorkerProcess;
-  let connection: Connection;
+  let stackWorker: StackWorker | undefined;
   let browser: Browser | undefined;
   let completed: WorkflowHandle;
   let failed: WorkflowHandle;
@@ -104,10 +97,8 @@ describe('the Temporal UI shows a completed and a failed run step by step (headl
       const failedBatch = await landBatch(failing, unique('ui-fail'));
 
       const taskQueue = unique('e2e-ui');
-      worker = startWorker(stackWorkerEnv(taskQueue));
-      await waitForOutput(worker, 'glueline worker started');
-      connection = await Connection.connect({ address: stack().temporal.address });
-      const client = new Client({ connection, namespace: stack().temporal.namespace });
+      stackWorker = await startStackWorker(taskQueue);
+      const { client } = stackWorker;
       // Started as `npm run glueline -- run` starts them: business-key ids, a static summary, search attributes.
       completed = await client.workflow.start(
         'csvPipeline',
@@ -126,8 +117,7 @@ describe('the Temporal UI shows a completed and a failed run step by step (headl
 
   after(async () => {
     await browser?.close();
-    if (worker) await stopWorker(worker);
-    await connection?.close();
+    await stackWorker?.stop();
   });
 
   /** Runs `check` on a new page of `height` pixels, then saves a screenshot as `<stack dir>/ui/<name>`. */

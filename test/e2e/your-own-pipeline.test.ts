@@ -19,7 +19,7 @@ import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import { loadSpecFile } from '../../src/starters/spec-file';
 import { repoRoot } from '../../devstack/paths';
 import { createSpecRedshiftTargets } from '../../devstack/redshift-targets';
-import { glueline, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
+import { glueline, queryRows, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { uniqueSpec } from '../../devstack/testkit/spec';
 import { awsClientConfig, stack, unique } from '../../devstack/testkit/stack';
@@ -83,10 +83,7 @@ describe('your own pipeline: a transform of yours from a CSV to rows in Redshift
         `select order_id, quantity, total from orders where batch_id = '${batchId}' order by order_id`,
       );
       assert.equal(query.code, 0, query.stderr);
-      const rows = query.stdout
-        .split('\n')
-        .slice(2, -1)
-        .map((line) => line.split('|').map((cell) => cell.trim()));
+      const rows = queryRows(query.stdout);
       assert.deepEqual(rows, [
         ['5001', '2', '39.80'],
         ['5002', '1', '250.00'],

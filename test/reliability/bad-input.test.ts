@@ -192,7 +192,7 @@ const CASES: Case[] = [
     input: (s, b) => ({ spec: s, batch: { ...b, source: { bucket: b.source.bucket, prefix: `empty/${b.id}/` } } }),
     expect: {
       type: 'NoSourceObjects',
-      message: /no objects to copy in s3:\/\/.*check it did, and the bucket and prefix/,
+      message: /no objects in the batch's source s3:\/\/.*the batch's prefix is empty.*upload finished/,
       emails: 1,
     },
   },

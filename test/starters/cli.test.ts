@@ -9,14 +9,26 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { repoRoot } from '../../devstack/paths';
 import { primaryRegion } from '../../src/workflow-safe/layout';
-import { pipelineWorkflowId, type PipelineResult } from '../../src/workflow-safe/pipeline';
+import {
+  pipelineWorkflowId,
+  PROGRESS_QUERY,
+  stepWorkflowId,
+  type PipelineProgress,
+  type PipelineResult,
+  type PipelineStepInput,
+} from '../../src/workflow-safe/pipeline';
+import { shellWord } from '../../src/temporal/run-links';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import type { ListedRun } from '../../src/starters/list';
 import type { StartDocument } from '../../src/starters/start-and-follow';
 import type { RunStatus } from '../../src/starters/status';
-import { glueline, gluelineProcess, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
+import { glueline, gluelineInBash, gluelineProcess, startCliWorker, type CliWorker } from '../../devstack/testkit/cli';
+import { MailSinkControl } from '../../devstack/testkit/mail-sink';
+import { pollUntil, waitForItem } from '../../devstack/testkit/poll';
+import { formatDuration } from '../../src/starters/progress-view';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { provisionedSpecFile } from '../../devstack/testkit/spec';
 import { awsClientConfig, stack, stackDir, unique } from '../../devstack/testkit/stack';
@@ -256,6 +268,37 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
       assert.match(stdout, /^✖ crawl-raw\s+failed .*glueline test: crawl fails/m);
     });
 
+    test('an empty batch prefix is blamed on the prefix; the steps after the failure show as not run, not pending', async () => {
+      const { code, stdout } = await run('empty-1', '--prefix', 'landing/nothing-here/', '--wait');
+      assert.equal(code, 1, stdout);
+      const blame =
+        /no objects in the batch's source s3:\/\/\S+\/landing\/nothing-here\/ \(us-east-1\): the batch's prefix is empty, so there is nothing to stage\. Check that the prefix .*--prefix/;
+      assert.match(stdout, blame);
+      assert.doesNotMatch(stdout, /previous|earlier step/);
+      assert.match(
+        stdout,
+        /^- crawl-raw\s+not-run\s+\(not run: stage-raw failed first\)$/m,
+        'the live view ends without pending',
+      );
+      const workflowId = pipelineWorkflowId(spec, { id: 'empty-1' });
+      const text = await glueline('status', workflowId);
+      assert.equal(text.code, 1);
+      assert.match(text.stdout, /^✖ stage-raw\s+failed /m);
+      assert.match(text.stdout, blame);
+      for (const later of ['crawl-raw', 'transform', 'replicate-curated', 'crawl-curated@eu-west-1'])
+        assert.match(text.stdout, new RegExp(`^- ${later}\\s+not-run\\s+\\(not run: stage-raw failed first\\)$`, 'm'));
+      assert.doesNotMatch(text.stdout, /pending/);
+      const json = await glueline('status', workflowId, '--json');
+      assert.equal(json.code, 1);
+      const steps = (JSON.parse(json.stdout) as RunStatus).progress!.steps;
+      assert.equal(steps[0]!.status, 'failed');
+      assert.ok(steps.length > 2);
+      for (const s of steps.slice(1)) {
+        assert.equal(s.status, 'not-run', s.step);
+        assert.equal(s.skipReason, 'not run: stage-raw failed first');
+      }
+    });
+
     test('status or follow of an unknown workflow exits 2', async () => {
       const { code, stderr } = await glueline('status', 'csv-pipeline-nope-nope');
       assert.equal(code, 2);
@@ -353,6 +396,29 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
       assert.equal(none.code, 0);
       assert.match(none.stdout, /^no runs of pipeline no-such-pipeline/);
       assert.equal((await glueline('list', '--pipeline', "x' OR 1=1")).code, 2);
+    });
+
+    test("list's table shows a failed run's failed step and a completed run's duration, as in --json", async () => {
+      const [table, json] = [
+        await glueline('list', '--spec', specFile, '--limit', '50'),
+        await glueline('list', '--spec', specFile, '--limit', '50', '--json'),
+      ];
+      assert.equal(table.code, 0);
+      const { runs } = JSON.parse(json.stdout) as { runs: ListedRun[] };
+      const rows = table.stdout.split('\n').map((l) => l.split(' | ').map((c) => c.trim()));
+      const row = (r: ListedRun) => rows.find((cells) => cells[6] === r.workflowId && cells[2] === r.status)!;
+      const failed = runs.find((r) => r.batchId === 'fail-1' && r.status === 'FAILED')!;
+      assert.deepEqual(row(failed).slice(1, 6), [
+        'fail-1',
+        'FAILED',
+        formatDuration(failed.durationMs),
+        '',
+        'crawl-raw',
+      ]);
+      const files = runs.find((r) => r.batchId === 'files-1')!;
+      assert.deepEqual(row(files).slice(1, 6), ['files-1', 'COMPLETED', formatDuration(files.durationMs), '', '']);
+      assert.match(row(files)[3]!, /^\d+(\.\d)?s$|^\d+m\d\ds$/);
+      assert.equal(row(files)[0], files.startTime.replace('T', ' ').replace(/\.\d+Z$/, 'Z'));
     });
 
     test('query --json holds typed values and nulls', async () => {
@@ -484,6 +550,46 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
       );
     });
 
+    test("list asks a worker's replay for a run that ended without its figures (terminated mid-step)", async () => {
+      const gateway = new GatewayControl();
+      await gateway.scriptCrawls(spec.raw.crawler, [{ status: 'RUNNING' }]);
+      const started = await run('replay-1', '--prefix', 'landing/base/', '--stop-after', 'crawl-raw');
+      assert.equal(started.code, 0, started.stderr);
+      const workflowId = pipelineWorkflowId(spec, { id: 'replay-1' });
+      const handle = client.workflow.getHandle(workflowId);
+      // Waiting for the crawl: StartCrawler has answered, so the scripted crawl is RUNNING.
+      await pollUntil(
+        async () => (await handle.describe()).raw.pendingActivities ?? [],
+        (pending) => pending.some((a) => a.activityType?.name === 'waitForCrawler'),
+        { timeoutMs: 120_000, intervalMs: 500 },
+      );
+      // Terminated while its crawl runs: the run records no outcome memo, as runs from before the memo did not.
+      await handle.terminate('glueline test: ends without its outcome');
+      // The scripted crawl stays RUNNING until ended: free the crawler for the tests after this one.
+      assert.equal(await gateway.endCrawl(spec.raw.crawler, { status: 'SUCCEEDED' }), true);
+      assert.equal((await handle.describe()).memo?.outcome, undefined);
+
+      const { code, stdout } = await glueline('list', '--spec', specFile, '--json', '--limit', '50');
+      assert.equal(code, 0);
+      const listed = (JSON.parse(stdout) as { runs: ListedRun[] }).runs.find((r) => r.workflowId === workflowId)!;
+      assert.equal(listed.status, 'TERMINATED');
+      // The worker polls this run's queue: list asked the progress query, which the worker answers by replaying the
+      // closed run's history. The replay shows no rows (transform never ran) and no failed step (none failed).
+      assert.equal(listed.figuresFrom, 'progress');
+      assert.equal(listed.figuresNote, null);
+      assert.equal(listed.rowsIn, null);
+      assert.equal(listed.failedStep, null);
+      const replayed = await handle.query<PipelineProgress>(PROGRESS_QUERY);
+      assert.equal(replayed.steps.find((s) => s.step === 'stage-raw')!.status, 'succeeded');
+      assert.ok(listed.closeTime && listed.durationMs > 0);
+      const table = await glueline('list', '--spec', specFile, '--limit', '50');
+      assert.match(
+        table.stdout,
+        new RegExp(`\\| replay-1 +\\| TERMINATED +\\| \\S+ +\\| +\\| +\\| ${workflowId}$`, 'm'),
+      );
+      assert.doesNotMatch(table.stdout, new RegExp(`without rows or failed step: .*task queue ${taskQueue} `));
+    });
+
     test('--json prints one document naming the run redriven, and how the new run ended', async () => {
       await new GatewayControl().scriptCrawls(spec.raw.crawler, [
         { status: 'FAILED', errorMessage: 'glueline test: crawl fails' },
@@ -539,6 +645,61 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
       assert.equal(d.runId, (await client.workflow.getHandle(d.workflowId).describe()).runId);
       assert.equal(d.status, 'COMPLETED');
       assert.match(stderr, /^started workflow pipeline-step-\S+-step-1-stage-raw run /m);
+    });
+  });
+
+  describe("a failed step's email", () => {
+    const inBash = (script: string) => gluelineInBash(script, env);
+    const startInput = async (workflowId: string, runId: string) => {
+      const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+      const payload = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+      return defaultPayloadConverter.fromPayload<PipelineStepInput>(payload);
+    };
+
+    test('names the command the step was started with (spec path as given, batch flags); run as written, it starts the step again', async () => {
+      await new GatewayControl().scriptCrawls(spec.raw.crawler, [
+        { status: 'FAILED', errorMessage: 'glueline test: step crawl fails' },
+      ]);
+      // Started from the spec's folder with a relative path, as a person would.
+      const relative = path.basename(specFile);
+      const failed = await inBash(
+        `cd ${shellWord(workDir)} && glueline step --spec ${relative} --batch-id step-mail-1 --prefix landing/base/ ` +
+          '--step crawl-raw --wait',
+      );
+      assert.equal(failed.code, 1, failed.stdout + failed.stderr);
+      const workflowId = stepWorkflowId(spec, { id: 'step-mail-1' }, 'crawl-raw');
+      const firstRun = (await client.workflow.getHandle(workflowId).describe()).runId;
+      const subject = `[glueline] ${spec.name} batch step-mail-1 failed at crawl-raw`;
+      const message = await waitForItem(
+        () => new MailSinkControl().messages(),
+        (m) => m.subject === subject && m.headers['x-glueline-workflow-id'] === workflowId,
+        60_000,
+      );
+      const line = message.text
+        .split('\n')
+        .find((l) => /^ {2}(cd .* && )?glueline step /.test(l))
+        ?.trim();
+      assert.equal(
+        line,
+        `cd ${shellWord(workDir)} && glueline step --spec ${relative} --batch-id step-mail-1 --step crawl-raw ` +
+          '--prefix landing/base/',
+        message.text,
+      );
+      // redrive refuses a step run, and names the same command.
+      const refused = await glueline('redrive', workflowId, '--from', 'crawl-raw');
+      assert.equal(refused.code, 2);
+      assert.ok(refused.stderr.endsWith(line), refused.stderr);
+
+      const again = await inBash(line);
+      assert.equal(again.code, 0, again.stdout + again.stderr);
+      assert.match(again.stdout, new RegExp(`^started workflow ${workflowId} run `, 'm'));
+      const secondRun = (await client.workflow.getHandle(workflowId).describe()).runId;
+      assert.notEqual(secondRun, firstRun);
+      const [first, second] = [await startInput(workflowId, firstRun), await startInput(workflowId, secondRun)];
+      assert.deepEqual(second.batch, first.batch);
+      assert.equal(second.step, first.step);
+      assert.equal(second.spec.name, first.spec.name);
+      assert.equal((await result(workflowId)).status, 'succeeded');
     });
   });
 

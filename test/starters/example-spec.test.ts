@@ -89,13 +89,15 @@ describe('specs/example-aws.yaml', () => {
         assert.equal(nonTransactionalStatement(sql), undefined, sql);
         assert.ok(Buffer.byteLength(sql) <= DATA_API_LIMITS.statementBytes);
       }
-      for (const sql of renderAutoCommitSql(spec, batch, r.region)) {
-        assert.ok(Buffer.byteLength(sql) <= DATA_API_LIMITS.statementBytes);
-      }
+      const autoCommit = [
+        ...renderAutoCommitSql(spec, batch, r.region),
+        ...renderAutoCommitSql(spec, batch, r.region, 'autoCommitAfterSql'),
+      ];
+      for (const sql of autoCommit) assert.ok(Buffer.byteLength(sql) <= DATA_API_LIMITS.statementBytes);
     }
   });
 
-  test('its refresh runs as one transaction in both regions, replaces the batch, and its count finds it', async () => {
+  test('its refresh runs as one transaction in both regions, then its maintenance; it replaces the batch, and its count finds it', async () => {
     await createSpecRedshiftTargets(stack().aws.endpoint, spec);
     const batch = { id: unique('b'), source: { bucket: 'landing' } };
     for (const r of spec.regions) {
@@ -111,6 +113,10 @@ describe('specs/example-aws.yaml', () => {
         const { statementId } = await run(r.region, sqls);
         assert.match(statementId, /\S/);
       }
+      // Then its table maintenance, each statement on its own, as redshift-refresh runs autoCommitAfterSql.
+      const maintenance = renderAutoCommitSql(spec, batch, r.region, 'autoCommitAfterSql');
+      assert.ok(maintenance.length > 0, 'the example shows autoCommitAfterSql');
+      for (const sql of maintenance) await run(r.region, [sql]);
       const counted = await run(r.region, [reconcileSql(spec, batch, r.region)!]);
       assert.equal(Number(counted.records[0]![0]!.longValue), 2, r.region);
       const dates = await run(r.region, [

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { glueline } from '../../devstack/testkit/cli';
+import { glueline, gluelineProcess } from '../../devstack/testkit/cli';
 
 const spec = 'specs/local-sales.yaml';
 
@@ -89,6 +89,19 @@ describe('exit codes: 0 done, 1 failed or an error, 2 bad input', () => {
       assert.match(argv.length ? stderr : stdout.split('\n')[0]!, argv.length ? message : /^usage: glueline/);
       assert.doesNotMatch(stderr, /cannot connect/, `glueline ${argv.join(' ')} connected before checking its input`);
     }
+  });
+
+  test('the worker that cannot reach Temporal exits 1 with one line naming the address and the fix, no stack', async () => {
+    const { code, stdout, stderr } = await gluelineProcess(['worker'], {
+      TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+      SMTP_URL: 'smtp://127.0.0.1:2525',
+      GLUELINE_ENV_FILE: 'none',
+    });
+    assert.equal(code, 1, stderr);
+    const lines = `${stdout}${stderr}`.split('\n').filter((l) => l.trim() !== '');
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0]!, new RegExp(`^worker: cannot connect to Temporal at 127\\.0\\.0\\.1:${port} `));
+    assert.match(lines[0]!, /Start a server there .*or point TEMPORAL_ADDRESS .* at yours/);
   });
 
   test('a command that cannot reach Temporal exits 1 naming the address', async () => {

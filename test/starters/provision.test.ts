@@ -12,13 +12,21 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { repoRoot } from '../../devstack/paths';
-import { glueline, gluelineProcess } from '../../devstack/testkit/cli';
+import { cliEnv, glueline, gluelineProcess, startCliWorker } from '../../devstack/testkit/cli';
+import { pollUntil } from '../../devstack/testkit/poll';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { ProvisionError, planProvisioning } from '../../src/provisioning';
 import { clientsFor, provision, type ProvisionTarget } from '../../src/starters/provision';
+import {
+  FRESHNESS_QUERY,
+  FRESHNESS_WORKFLOW,
+  freshnessWorkflowId,
+  type FreshnessState,
+} from '../../src/workflow-safe/freshness';
+import { SearchAttributeKeys } from '../../src/workflow-safe/pipeline';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import { uniqueSalesSpec } from '../../devstack/testkit/spec';
-import { awsClientConfig, stack } from '../../devstack/testkit/stack';
+import { awsClientConfig, stack, unique } from '../../devstack/testkit/stack';
 
 describe('npm run glueline -- provision (npm run provision)', () => {
   let target: ProvisionTarget;
@@ -293,7 +301,9 @@ describe('npm run glueline -- provision (npm run provision)', () => {
 
     test('provisions a spec file on the stack, then plans nothing', async () => {
       const specFile = specFileOf(uniqueSalesSpec());
-      const provisionOn = () => glueline('provision', '--spec', specFile, '--endpoint', stack().aws.endpoint);
+      // The stack's Temporal: provision asks it whether a watch of the pipeline is left to stop (none is).
+      const provisionOn = () =>
+        gluelineProcess(['provision', '--spec', specFile, '--endpoint', stack().aws.endpoint], cliEnv('provision'));
 
       const first = await provisionOn();
       const second = await provisionOn();
@@ -305,22 +315,90 @@ describe('npm run glueline -- provision (npm run provision)', () => {
       assert.doesNotMatch(first.stdout + second.stdout, /freshness/);
     });
 
-    test('names the freshness command for a spec with a freshness section, whether it changed anything or not', async () => {
+    test('with Temporal out of reach, provisions AWS and says the freshness watch was not set up, naming the command', async () => {
       const specFile = specFileOf({ ...uniqueSalesSpec(), freshness: { every: '6h' } });
-      const provisionOn = () => glueline('provision', '--spec', specFile, '--endpoint', stack().aws.endpoint);
-      const hint = (file: string) =>
-        `provision: the spec has a freshness section (a batch every 6h); its watch runs in Temporal, not AWS: ` +
-        `start or update it with \`glueline freshness --spec ${file}\`.`;
+      // A closed port: nothing answers there.
+      const env = { TEMPORAL_ADDRESS: '127.0.0.1:1', GLUELINE_ENV_FILE: 'none' };
+      const provisionOn = () =>
+        gluelineProcess(['provision', '--spec', specFile, '--endpoint', stack().aws.endpoint], env);
 
       const first = await provisionOn();
       const second = await provisionOn();
 
-      assert.equal(first.code, 0, first.stderr);
-      assert.match(first.stdout, /provision: done, 11 changes applied\./);
-      assert.equal(first.stdout.trimEnd().split('\n').at(-1), hint(specFile));
-      assert.equal(second.code, 0, second.stderr);
-      assert.match(second.stdout, /no changes/);
-      assert.equal(second.stdout.trimEnd().split('\n').at(-1), hint(specFile));
+      for (const [run, aws] of [
+        [first, /provision: done, 11 changes applied\./],
+        [second, /provision: no changes/],
+      ] as const) {
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stdout, aws);
+        const last = run.stdout.trimEnd().split('\n').at(-1)!;
+        assert.ok(
+          last.startsWith(
+            'provision: the freshness watch (a batch every 6h) was not set up: cannot connect to Temporal at 127.0.0.1:1 ',
+          ),
+          last,
+        );
+        assert.ok(last.endsWith(`. Then run \`glueline freshness --spec ${specFile}\`.`), last);
+      }
+    });
+
+    test('starts the watch of a spec with a freshness section, updates it when the section changes, stops it when it is gone', async () => {
+      const cli = await startCliWorker(unique('prov'));
+      try {
+        const spec: PipelineSpec = { ...uniqueSalesSpec(), name: unique('prov').toLowerCase() };
+        const specFile = specFileOf({ ...spec, freshness: { every: '6h' } });
+        const watchId = freshnessWorkflowId(spec.name);
+        const provisionOn = () => glueline('provision', '--spec', specFile, '--endpoint', stack().aws.endpoint);
+        const stateOf = () => cli.client.workflow.getHandle(watchId).query<FreshnessState>(FRESHNESS_QUERY);
+
+        const started = await provisionOn();
+        assert.equal(started.code, 0, started.stderr);
+        const lines = started.stdout.split('\n');
+        assert.ok(lines.includes('provision: done, 11 changes applied.'), started.stdout);
+        assert.equal(lines.at(-2), `provision: started the freshness watch ${watchId}: a batch every 6h`);
+        assert.match(lines.at(-1)!, new RegExp(`^provision: in the Temporal UI: http\\S+/workflows/${watchId}/`));
+        const described = await cli.client.workflow.getHandle(watchId).describe();
+        assert.equal(described.type, FRESHNESS_WORKFLOW);
+        assert.equal(described.status.name, 'RUNNING');
+        assert.equal(described.typedSearchAttributes.get(SearchAttributeKeys.pipeline), spec.name);
+        const first = await pollUntil(
+          () => stateOf().catch(() => undefined),
+          (s) => s !== undefined,
+          { timeoutMs: 60_000, intervalMs: 250 },
+        );
+        assert.equal(first!.rule, 'every 6h');
+
+        fs.writeFileSync(specFile, JSON.stringify({ ...spec, freshness: { by: '07:00', timeZone: 'Europe/Berlin' } }));
+        const updated = await provisionOn();
+        assert.equal(updated.code, 0, updated.stderr);
+        assert.match(updated.stdout, /provision: no changes/);
+        assert.ok(
+          updated.stdout.includes(`provision: updated the freshness watch ${watchId}: a batch by 07:00 Europe/Berlin`),
+          updated.stdout,
+        );
+        // The running watch took the new settings (a continue-as-new with them).
+        await pollUntil(
+          () => stateOf().catch(() => undefined),
+          (s) => s?.rule === 'by 07:00 Europe/Berlin',
+          { timeoutMs: 60_000, intervalMs: 250 },
+        );
+
+        fs.writeFileSync(specFile, JSON.stringify(spec));
+        const stopped = await provisionOn();
+        assert.equal(stopped.code, 0, stopped.stderr);
+        assert.equal(
+          stopped.stdout.trimEnd().split('\n').at(-1),
+          `provision: stopped the freshness watch ${watchId}: the spec has no freshness section`,
+        );
+        const state = (await cli.client.workflow.getHandle(watchId).result()) as FreshnessState;
+        assert.equal(state.rule, 'by 07:00 Europe/Berlin');
+        // Nothing to stop any more: provision says nothing of freshness.
+        const again = await provisionOn();
+        assert.equal(again.code, 0, again.stderr);
+        assert.doesNotMatch(again.stdout, /freshness/);
+      } finally {
+        await cli.stop();
+      }
     });
 
     test('exits 2 on a bad spec, a bad flag or two targets, naming the fix; 0 on --help', async () => {

@@ -4,21 +4,9 @@ import { describe, test } from 'node:test';
 import { judgeFiles, judgeRows, reconcileSql, refreshTarget } from '../../src/workflow-safe/guards';
 import { PipelineSpec, type PipelineSpecInput } from '../../src/workflow-safe/spec';
 import { validationProblems } from '../../devstack/testkit/spec-problems';
+import { specInput } from '../../devstack/testkit/spec-fixture';
 
-const base: PipelineSpecInput = {
-  name: 'sales',
-  regions: [
-    {
-      region: 'us-east-1',
-      rawBucket: 'raw-a',
-      curatedBucket: 'cur-a',
-      glueDatabase: 'db',
-      curatedCrawler: 'cur-a',
-      redshift: { workgroupName: 'wg', database: 'dev' },
-    },
-  ],
-  raw: { crawler: 'raw' },
-  transform: { jobName: 'to-parquet', curatedPrefix: 'sales/' },
+const base = specInput({
   redshift: {
     sql: [
       'create temp table sales_batch (like sales)',
@@ -26,8 +14,7 @@ const base: PipelineSpecInput = {
       'insert into analytics.sales select * from sales_batch',
     ],
   },
-  notify: { email: { to: ['team@example.com'], from: 'glueline@example.com' } },
-};
+});
 
 const parse = (overrides: Partial<PipelineSpecInput>) => PipelineSpec.parse({ ...base, ...overrides });
 

@@ -1,33 +1,17 @@
 /**
  * The refresh's groups (#14 finding 4): what Redshift cannot run inside BatchExecuteStatement's transaction is
- * refused in `redshift.sql`, naming the field, the statement and the fix (`redshift.autoCommitSql`), and that
- * group takes such statements, with the same variables and size limit.
+ * refused in `redshift.sql`, naming the field, the statement and the fix (`redshift.autoCommitSql`, or for VACUUM
+ * `redshift.autoCommitAfterSql`), and those groups take such statements, with the same variables and size limit.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { renderAutoCommitSql } from '../../src/workflow-safe/layout';
 import { PipelineSpec, type PipelineSpecInput } from '../../src/workflow-safe/spec';
 import { nonTransactionalStatement } from '../../src/workflow-safe/refresh-rules';
-import { parseOrExplain, SpecValidationError } from '../../src/workflow-safe/validation';
 import { validationProblems } from '../../devstack/testkit/spec-problems';
+import { regionInput, specInput } from '../../devstack/testkit/spec-fixture';
 
-const base: PipelineSpecInput = {
-  name: 'orders',
-  regions: [
-    {
-      region: 'us-east-1',
-      rawBucket: 'raw-a',
-      curatedBucket: 'cur-a',
-      glueDatabase: 'db',
-      curatedCrawler: 'cur-a',
-      redshift: { workgroupName: 'wg', database: 'dev' },
-    },
-  ],
-  raw: { crawler: 'raw' },
-  transform: { jobName: 'to-parquet', curatedPrefix: 'orders/' },
-  redshift: { sql: ["delete from orders where batch_id = '${batch_id}'"] },
-  notify: { email: { to: ['team@example.com'], from: 'glueline@example.com' } },
-};
+const base = specInput({ name: 'orders' });
 
 const problemsOf = (redshift: unknown) => validationProblems({ ...base, redshift });
 
@@ -35,7 +19,7 @@ const problemsOf = (redshift: unknown) => validationProblems({ ...base, redshift
 const ADD_PARTITION =
   "alter table spectrum.orders add if not exists partition (batch_id='${batch_id}') location '${copy_manifest_uri}'";
 
-describe('the refresh groups: transactional sql and autoCommitSql', () => {
+describe('the refresh groups: transactional sql, autoCommitSql and autoCommitAfterSql', () => {
   test('ALTER TABLE ... ADD PARTITION in redshift.sql is refused, naming the statement and autoCommitSql', () => {
     const problems = problemsOf({ sql: [ADD_PARTITION, 'insert into t select * from spectrum.orders'] });
     assert.equal(problems.length, 1, problems.join('\n'));
@@ -73,44 +57,57 @@ describe('the refresh groups: transactional sql and autoCommitSql', () => {
     assert.match(truncate[0]!, /redshift\.sql\[0\]: .*TRUNCATE .*Redshift commits the transaction a TRUNCATE runs in/);
   });
 
-  test('autoCommitSql takes the same variables and limits as sql, and is filled in per region', () => {
-    const unknown = problemsOf({ sql: ['select 1'], autoCommitSql: ["call p('${batch}')"] });
-    assert.match(unknown[0]!, /^spec\.redshift\.autoCommitSql\[0\]: .*uses a \$\{name\} that is not a variable/);
-    const big = `select '${'x'.repeat(100 * 1024)}'`;
-    const tooBig = problemsOf({ sql: ['select 1'], autoCommitSql: ['vacuum', big] });
-    assert.equal(tooBig.length, 1);
-    assert.match(tooBig[0]!, /^spec\.redshift\.autoCommitSql\[1\]: .* is 102409 bytes in us-east-1 .*at most 102400/);
-    const spec = PipelineSpec.parse({ ...base, redshift: { sql: ['select 1'], autoCommitSql: [ADD_PARTITION] } });
-    assert.deepEqual(renderAutoCommitSql(spec, { id: 'b-1', source: { bucket: 'landing' } }, 'us-east-1'), [
+  for (const group of ['autoCommitSql', 'autoCommitAfterSql'] as const) {
+    test(`${group} takes the same variables and limits as sql`, () => {
+      const unknown = problemsOf({ sql: ['select 1'], [group]: ["call p('${batch}')"] });
+      assert.match(
+        unknown[0]!,
+        new RegExp(`^spec\\.redshift\\.${group}\\[0\\]: .*uses a \\$\\{name\\} that is not a variable`),
+      );
+      const big = `select '${'x'.repeat(100 * 1024)}'`;
+      const tooBig = problemsOf({ sql: ['select 1'], [group]: ['vacuum', big] });
+      assert.equal(tooBig.length, 1);
+      assert.match(
+        tooBig[0]!,
+        new RegExp(`^spec\\.redshift\\.${group}\\[1\\]: .* is 102409 bytes in us-east-1 .*at most 102400`),
+      );
+    });
+  }
+
+  test('autoCommitSql and autoCommitAfterSql are filled in per region, each on its own', () => {
+    const spec = PipelineSpec.parse({
+      ...base,
+      redshift: { sql: ['select 1'], autoCommitSql: [ADD_PARTITION], autoCommitAfterSql: ['analyze t -- ${batch_id}'] },
+    });
+    const batch = { id: 'b-1', source: { bucket: 'landing' } };
+    assert.deepEqual(renderAutoCommitSql(spec, batch, 'us-east-1'), [
       "alter table spectrum.orders add if not exists partition (batch_id='b-1') location " +
         "'s3://cur-a/_glueline/copy-manifests/orders/b-1.manifest'",
     ]);
+    assert.deepEqual(renderAutoCommitSql(spec, batch, 'us-east-1', 'autoCommitAfterSql'), ['analyze t -- b-1']);
+  });
+
+  test('VACUUM in redshift.sql is refused, naming autoCommitAfterSql; it is taken there and in autoCommitSql', () => {
+    const inTransaction = problemsOf({ sql: ["delete from t where batch_id = '${batch_id}'", 'vacuum t'] });
+    assert.equal(inTransaction.length, 1, inTransaction.join('\n'));
+    assert.match(
+      inTransaction[0]!,
+      /^spec\.redshift\.sql\[1\]: .*is VACUUM \(vacuum t\), which cannot run in the refresh's transaction: Redshift refuses it inside a transaction block\. Move it to redshift\.autoCommitAfterSql, which runs each statement on its own after the transaction commits/,
+    );
+    const generated = problemsOf({ table: 'orders', after: ['vacuum orders'] });
+    assert.match(
+      generated.find((p) => p.includes('after[0]'))!,
+      /is VACUUM .*Move it to redshift\.autoCommitAfterSql/,
+    );
+    assert.deepEqual(
+      problemsOf({ sql: ['select 1'], autoCommitSql: ['vacuum t'], autoCommitAfterSql: ['vacuum t', 'analyze t'] }),
+      [],
+    );
   });
 
   test("a COPY from another region's bucket is refused with the region and the fix; the region's own copy is not", () => {
-    const twoRegions: PipelineSpecInput = {
-      ...base,
-      regions: [
-        ...base.regions,
-        {
-          region: 'eu-west-1',
-          rawBucket: 'raw-b',
-          curatedBucket: 'cur-b',
-          glueDatabase: 'db',
-          curatedCrawler: 'cur-b',
-          redshift: { workgroupName: 'wg', database: 'dev' },
-        },
-      ],
-    };
-    const problemsIn = (sql: string[]) => {
-      try {
-        parseOrExplain(PipelineSpec, { ...twoRegions, redshift: { sql } }, 'spec');
-      } catch (err) {
-        assert.ok(err instanceof SpecValidationError);
-        return err.problems;
-      }
-      return [];
-    };
+    const twoRegions: PipelineSpecInput = { ...base, regions: [...base.regions, regionInput('eu-west-1', 'b')] };
+    const problemsIn = (sql: string[]) => validationProblems({ ...twoRegions, redshift: { sql } });
     const parquet = problemsIn([
       'delete from t',
       "copy t from 's3://cur-a/orders/batch_id=${batch_id}/' iam_role default format as parquet",

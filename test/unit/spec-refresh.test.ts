@@ -9,25 +9,15 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { reconcileSql } from '../../src/workflow-safe/guards';
 import { renderSql } from '../../src/workflow-safe/layout';
-import { PipelineSpec, type PipelineSpecInput } from '../../src/workflow-safe/spec';
+import { PipelineSpec } from '../../src/workflow-safe/spec';
 import { parseOrExplain, type SpecValidationError } from '../../src/workflow-safe/validation';
 import { loadSpecFile } from '../../src/starters/spec-file';
 import { splitSqlStatements } from '../../src/starters/sql-file';
 import { validationProblems } from '../../devstack/testkit/spec-problems';
+import { specInput } from '../../devstack/testkit/spec-fixture';
 
-const base = {
+const base = specInput({
   name: 'orders',
-  regions: [
-    {
-      region: 'us-east-1',
-      rawBucket: 'raw-a',
-      curatedBucket: 'cur-a',
-      glueDatabase: 'db',
-      curatedCrawler: 'cur-a',
-      redshift: { workgroupName: 'wg', database: 'dev' },
-    },
-  ],
-  raw: { crawler: 'raw' },
   transform: {
     jobName: 'to-parquet',
     curatedPrefix: 'orders/',
@@ -41,8 +31,7 @@ const base = {
     addedColumns: [{ name: 'total', type: 'decimal(12,2)' }],
   },
   redshift: { table: 'analytics.orders' },
-  notify: { email: { to: ['team@example.com'], from: 'glueline@example.com' } },
-} satisfies PipelineSpecInput;
+});
 const batch = { id: 'b1', source: { bucket: 'land', prefix: 'in/' } };
 
 const problemsOf = (spec: unknown) => validationProblems(spec);

@@ -1,34 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { commonDirectory, glueJobArguments, renderSql } from '../../src/workflow-safe/layout';
-import { PipelineSpec, type PipelineSpecInput } from '../../src/workflow-safe/spec';
+import { PipelineSpec } from '../../src/workflow-safe/spec';
 import { PipelineInput } from '../../src/workflow-safe/run-input';
 import { parseOrExplain } from '../../src/workflow-safe/validation';
 import { validationProblems } from '../../devstack/testkit/spec-problems';
+import { regionInput, specInput } from '../../devstack/testkit/spec-fixture';
 
-const base: PipelineSpecInput = {
-  name: 'sales',
-  regions: [
-    { region: 'us-east-1', rawBucket: 'raw-a', curatedBucket: 'cur-a', glueDatabase: 'db', curatedCrawler: 'cur-a' },
-    {
-      region: 'eu-west-1',
-      rawBucket: 'raw-b',
-      curatedBucket: 'cur-b',
-      glueDatabase: 'db',
-      curatedCrawler: 'cur-b',
-      redshift: { workgroupName: 'wg', database: 'dev' },
-    },
-  ],
-  raw: { crawler: 'raw' },
-  transform: { jobName: 'to-parquet', curatedPrefix: 'sales/' },
+const base = specInput({
+  regions: [regionInput('us-east-1', 'a', { redshift: false }), regionInput('eu-west-1', 'b')],
   redshift: {
     sql: [
       "delete from sales where batch_id = '${batch_id}'",
       "copy sales from '${copy_manifest_uri}' iam_role default format as parquet manifest",
     ],
   },
-  notify: { email: { to: ['team@example.com'], from: 'glueline@example.com' } },
-};
+});
 
 const problemsOf = (spec: unknown) => validationProblems(spec);
 

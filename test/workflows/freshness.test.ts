@@ -2,11 +2,13 @@
  * The freshness watch (issue 18) on the time-skipping test server, with a fake checkFreshness that plays the
  * pipeline's runs: a missed window sends one `freshness-missed` notice naming the last good batch, the rechecks
  * while it is missed send nothing more, a late batch sends one `freshness-back` notice, and the next window is
- * fresh. A failed run and a run still going are named in the notice. The real stack's test: test/e2e/freshness.test.ts.
+ * fresh. A failed run and a run still going are named in the notice. A watch that starts inside a window of a
+ * pipeline with no run yet leaves that window unjudged, and judges the next, which it watched whole. The real stack's test: test/e2e/freshness.test.ts.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type {
   CheckFreshnessInput,
   FreshnessFindings,
@@ -15,7 +17,9 @@ import type {
 } from '../../src/workflow-safe/freshness';
 import {
   FRESHNESS_CONFIGURE_SIGNAL,
+  FRESHNESS_FIRST_WINDOW_PATCH,
   FRESHNESS_MEMO,
+  FRESHNESS_MEMO_PATCH,
   FRESHNESS_QUERY,
   freshnessWatchInput,
   nextDeadline,
@@ -215,6 +219,42 @@ describe('freshness watch', () => {
       assert.equal(going!.step, `freshness@${iso(d1 + HOUR)}`);
       assert.match(going!.error.message, /a run is still going, batch b-slow/);
       assert.equal((await stateOf(handle)).missed.length, 2);
+    });
+  });
+
+  test('the first window of a pipeline with no run yet is not judged (the watch started inside it); the next one is', async () => {
+    const runs: PlayedRuns = { completed: [], failed: [], running: [] };
+    await withWatch(runs, async (handle, calls, d1) => {
+      const firstRun = (await handle.describe()).runId;
+      await skipTo(d1 + 1000);
+      // The first deadline passed and was checked: the watch moved on to the next, and told nobody.
+      const after1 = await pollUntil(
+        () => stateOf(handle),
+        (s) => s.lastDeadline === iso(d1),
+        { timeoutMs: 30_000, intervalMs: 50 },
+      );
+      assert.equal(after1.status, 'waiting');
+      assert.deepEqual(after1.missed, []);
+      assert.equal(after1.nextDeadline, iso(d1 + HOUR));
+      assert.equal(calls.filter((c) => c.name === 'checkFreshness').length, 1);
+      assert.deepEqual(notices(calls), []);
+      const history = await bed.env.client.workflow.getHandle(handle.workflowId, firstRun).fetchHistory();
+      const patchIds = (history.events ?? []).flatMap((e) =>
+        Object.values(e.markerRecordedEventAttributes?.details ?? {}).flatMap((d) =>
+          (d.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload<{ id: string }>(p).id),
+        ),
+      );
+      assert.deepEqual(patchIds, [FRESHNESS_MEMO_PATCH, FRESHNESS_FIRST_WINDOW_PATCH]);
+      // The second window, watched whole, holds no run either: missed, one notice.
+      await skipTo(d1 + HOUR + 1000);
+      const [missed] = await noticesWhen(calls, 1);
+      assert.equal(missed!.step, `freshness@${iso(d1 + HOUR)}`);
+      assert.equal(missed!.error.type, 'NoBatchStarted');
+      assert.match(missed!.error.message, /no run started; the pipeline has no completed batch yet/);
+      assert.deepEqual(
+        (await stateOf(handle)).missed.map((m) => [m.start, m.end]),
+        [[iso(d1), iso(d1 + HOUR)]],
+      );
     });
   });
 });

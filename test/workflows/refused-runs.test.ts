@@ -7,18 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { MailSinkControl, type SinkMessage } from '../../devstack/testkit/mail-sink';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { uniqueSalesSpec } from '../../devstack/testkit/spec';
-import { stack, unique } from '../../devstack/testkit/stack';
-import {
-  startWorker,
-  stackWorkerEnv,
-  stopWorker,
-  waitForOutput,
-  type WorkerProcess,
-} from '../../devstack/testkit/worker-process';
+import { unique } from '../../devstack/testkit/stack';
+import { startStackWorker, type StackWorker } from '../../devstack/testkit/worker-process';
 import { handleSqsEvent } from '../../src/starters/s3-events-lambda';
 import { primaryRegion } from '../../src/workflow-safe/layout';
 import { WorkflowType, type ScheduledPipelineInput } from '../../src/workflow-safe/pipeline';
@@ -41,8 +35,7 @@ const s3Event = (bucket: string, key: string) =>
 describe('refused runs nobody watched start are notified', () => {
   const taskQueue = unique('refused');
   const mail = new MailSinkControl();
-  let worker: WorkerProcess;
-  let connection: Connection;
+  let stackWorker: StackWorker | undefined;
   let client: Client;
   let spec: PipelineSpec;
   /** A spec refused by validation whose notify section is fine. */
@@ -52,10 +45,8 @@ describe('refused runs nobody watched start are notified', () => {
   before(async () => {
     spec = uniqueSalesSpec();
     badSpec = { ...spec, surprise: 'an unknown key' };
-    worker = startWorker(stackWorkerEnv(taskQueue, { GLUELINE_FALLBACK_NOTIFY_EMAIL: FALLBACK }));
-    await waitForOutput(worker, 'glueline worker started');
-    connection = await Connection.connect({ address: stack().temporal.address });
-    client = new Client({ connection, namespace: stack().temporal.namespace });
+    stackWorker = await startStackWorker(taskQueue, { env: { GLUELINE_FALLBACK_NOTIFY_EMAIL: FALLBACK } });
+    client = stackWorker.client;
   });
 
   after(async () => {
@@ -64,8 +55,7 @@ describe('refused runs nobody watched start are notified', () => {
         .getHandle(id)
         .delete()
         .catch(() => undefined);
-    await connection?.close();
-    if (worker) await stopWorker(worker);
+    await stackWorker?.stop();
   });
 
   /** The messages whose subject includes `text`, once there is at least one. */

@@ -13,12 +13,15 @@ import { readManifest } from './transform';
 
 /** Marks histories whose refresh runs the spec's redshift.autoCommitSql, each statement on its own, first. */
 export const AUTO_COMMIT_SQL_PATCH = 'refresh-auto-commit-sql-first';
+/** Marks histories whose refresh runs the spec's redshift.autoCommitAfterSql, each on its own, after the transaction. */
+export const AUTO_COMMIT_AFTER_SQL_PATCH = 'refresh-auto-commit-after-sql';
 
 /**
  * redshift-refresh@R: runs the spec's autoCommitSql, each statement by an ExecuteStatement of its own (what
- * Redshift cannot run in a transaction block), then the refresh SQL in one transaction, each with an
- * idempotency key of this run and step, waiting for each. A failure stops the step: the transaction is rolled
- * back whole, the auto-commit statements before it stay committed.
+ * Redshift cannot run in a transaction block), then the refresh SQL in one transaction, then the spec's
+ * autoCommitAfterSql the same way as autoCommitSql (VACUUM, ANALYZE after the load), each with an idempotency
+ * key of this run and step, waiting for each. A failure stops the step: the transaction is rolled back whole,
+ * the auto-commit statements before it (and a committed transaction) stay committed.
  */
 export async function redshiftRefresh(p: StepProgress, run: PipelineRun): Promise<void> {
   const { spec, batch } = run;
@@ -34,6 +37,12 @@ export async function redshiftRefresh(p: StepProgress, run: PipelineRun): Promis
   }
   const result = await runAndWait(p, run, target, renderSql(spec, batch, region));
   p.counts.polls = result.polls;
+  const autoCommitAfter = renderAutoCommitSql(spec, batch, region, 'autoCommitAfterSql');
+  if (autoCommitAfter.length > 0 && patched(AUTO_COMMIT_AFTER_SQL_PATCH)) {
+    for (const [i, sql] of autoCommitAfter.entries()) {
+      await runAndWait(p, run, target, [sql], `auto-commit-after-${i + 1}`);
+    }
+  }
   await reconcile(p, run, target, () => readManifest(p, run));
 }
 

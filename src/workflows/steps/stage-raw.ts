@@ -31,6 +31,7 @@ export async function stageRaw(p: StepProgress, run: PipelineRun): Promise<void>
           addPrefix: rawBatchPrefix(spec, batch),
         },
         requireObjects: true,
+        sourceIs: 'batch',
         concurrency: spec.copy.concurrency,
       },
     ],
