@@ -57,14 +57,14 @@ function report(lines: Figures[], mode: string, minutes: number, code: number): 
     `  measured fault rate       ${show(faults.faultRate)}, one rule mixing throttle, 500, 503, drop, stall, after-serve 500 and drop`,
     `  operations faulted        ${show(faults.operationsFaulted)} of ${show(faults.operations)} the pipeline uses (${show(faults.faultedRuns)} faulted runs, ${show(faults.cleanRuns)} clean)`,
     `  call-count ratio, faults  ${show(faults.callRatio)} (${show(faults.faultedCalls)} vs ${show(faults.cleanCalls)} calls a run)`,
-    `  bad-input cases passed    ${show(bad.passed)} of ${show(bad.cases)}`,
+    `  bad-input cases passed    ${show(bad.passed)} of ${show(bad.cases)} (${show(bad.sparkCases)} completing through local Spark: ${show(bad.rowsAccounted)} of ${show(bad.sparkRowsIn)} rows loaded in every region or quarantined with a reason)`,
     `  nasty files accounted for ${show(nasty.filesAccounted)} of ${show(nasty.files)} (${show(nasty.rowsIn)} rows in: ${show(nasty.rowsOut)} loaded in every region, ${show(nasty.rowsRejected)} quarantined with a reason)`,
     `  server restarts survived  ${show(restart.serverRestarts)} (${show(restart.serverSigkills)} by SIGKILL; ${show(restart.downSeconds)} s down each; ${show(restart.restartCompleted)} of ${show(restart.restartRuns)} runs completed, ${show(restart.restartDuplicates)} duplicate job runs or statements)`,
     `  SMTP outage               ${show(notify.emailsAfterOutage)} email after it (attempt ${show(notify.emailAttempts)}), ${show(notify.webhooksDuringOutage)} webhook during it`,
     `  SIGTERM handoffs          ${show(sigterm.sigterms)} (wait attempts ${show(sigterm.sigtermWaitAttempts)}, StartJobRun ${show(sigterm.sigtermStarts)})`,
     `  secrets found             ${show(secrets.secretsFound)} (in ${show(secrets.scanned)} histories, logs and messages of the crash runs)`,
     `  planted secrets           ${show(secrets.plantedFound)} found unredacted (${show(secrets.planted)}; redacted in ${show(secrets.redactedPlaces)} places)`,
-    `  scenario scans            ${scanFound} secrets in ${scanned} histories and worker, gateway and server logs of ${scans.length} scenarios (positive control found its canary in each)`,
+    `  scenario scans            ${scanFound} secrets in ${scanned} histories, emails and worker, gateway and server logs of ${scans.length} scenarios (places/found: ${scans.map((l) => `${l.of} ${l.places}/${l.found}`).join(', ') || 'none'}; positive control found its canary in each)`,
     `  result                    ${code === 0 ? 'every scenario passed' : 'FAILED (see above)'}`,
   ].join('\n');
 }

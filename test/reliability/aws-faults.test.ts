@@ -118,22 +118,28 @@ describe(`AWS faults (${mode}): one ${FAULT_RATE * 100}% rule mixing every kind 
             action: { type: 'mix', actions: MIX },
           })
         : undefined;
-    await Promise.all(
-      mine.map(async ({ spec, batch }) => {
-        const handle = await client.workflow.start('csvPipeline', {
-          taskQueue,
-          workflowId: pipelineWorkflowId(spec, batch),
-          args: [{ spec, batch }],
-        });
-        await handle
-          .result()
-          .catch((err: Error) => failed[phase].push(`${batch.id}: ${err.message} ${String(err.cause)}`));
-      }),
-    );
-    const roundCounts = await scopeCounts();
-    if (rule) {
-      faultsFired += (await gateway.faults()).find((r) => r.id === rule.id)?.fired ?? 0;
-      await gateway.deleteFault(rule.id);
+    let roundCounts: RequestCounts;
+    try {
+      await Promise.all(
+        mine.map(async ({ spec, batch }) => {
+          const handle = await client.workflow.start('csvPipeline', {
+            taskQueue,
+            workflowId: pipelineWorkflowId(spec, batch),
+            args: [{ spec, batch }],
+          });
+          await handle
+            .result()
+            .catch((err: Error) => failed[phase].push(`${batch.id}: ${err.message} ${String(err.cause)}`));
+        }),
+      );
+      roundCounts = await scopeCounts();
+    } finally {
+      // Removed even when the round throws: the rule also matches resource-less operations in these regions,
+      // so left behind it would fault the next scenario's calls.
+      if (rule) {
+        faultsFired += (await gateway.faults()).find((r) => r.id === rule.id)?.fired ?? 0;
+        await gateway.deleteFault(rule.id);
+      }
     }
     runs[phase].push(...mine);
     counts[phase] = sumCounts([counts[phase], roundCounts]);

@@ -50,6 +50,7 @@ import {
   temporalClient,
   withOwnJob,
   type HeldKill,
+  ScenarioRules,
 } from './support';
 
 const TIMEOUT_MS = 900_000;
@@ -90,6 +91,8 @@ async function addMultipartOutput(spec: PipelineSpec, batch: Batch): Promise<str
 
 describe(`held-response kills (${mode}): SIGKILL while StartCrawler's and the copies' responses are held`, () => {
   const gateway = new GatewayControl();
+  /** Removed after the file, fired or not. */
+  const rules = new ScenarioRules(gateway);
   const taskQueue = unique('rel-heldcc');
   const kills: HeldKill[] = [];
   let worker: KillableWorker;
@@ -121,7 +124,7 @@ describe(`held-response kills (${mode}): SIGKILL while StartCrawler's and the co
       crawler = primary.curatedCrawler;
       await gateway.scriptCrawls(crawler, [{ status: 'RUNNING' }], primary.region);
       const hold = (target: string, resource: string, region: string) =>
-        gateway.addFault({ target, resource, region, action: { type: 'hold' }, count: 1 });
+        rules.add({ target, resource, region, action: { type: 'hold' }, count: 1 });
       await hold('glue:StartCrawler', crawler, primary.region);
       await hold('s3:CopyObject', replica.curatedBucket, replica.region);
       await hold('s3:UploadPartCopy', replica.curatedBucket, replica.region);
@@ -165,6 +168,7 @@ describe(`held-response kills (${mode}): SIGKILL while StartCrawler's and the co
   );
 
   after(async () => {
+    await rules.removeAll();
     await gateway.releaseAll();
     await worker?.stop();
     await connection?.close();

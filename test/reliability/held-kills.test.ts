@@ -33,6 +33,7 @@ import {
   secretWorkerEnv,
   temporalClient,
   withOwnJob,
+  ScenarioRules,
 } from './support';
 
 /** Long enough for a kill's heartbeat or start-to-close timeout (30 s in the reliability spec), twice over. */
@@ -40,6 +41,8 @@ const TIMEOUT_MS = 600_000;
 
 describe(`held-response kills (${mode}): SIGKILL while StartJobRun's and the refresh's responses are held`, () => {
   const gateway = new GatewayControl();
+  /** Removed after the file, fired or not. */
+  const rules = new ScenarioRules(gateway);
   const taskQueue = unique('rel-held');
   const interrupted: HeldKill[] = [];
   let worker: KillableWorker;
@@ -65,13 +68,13 @@ describe(`held-response kills (${mode}): SIGKILL while StartJobRun's and the ref
       // Both regions' workgroups have one name: the hold names the region too.
       const workgroup = redshift!.workgroupName!;
       // One hold each: the retry's own requests are answered as usual.
-      await gateway.addFault({
+      await rules.add({
         target: 'glue:StartJobRun',
         resource: spec.transform.jobName,
         action: { type: 'hold' },
         count: 1,
       });
-      await gateway.addFault({
+      await rules.add({
         target: 'redshift-data:BatchExecuteStatement',
         resource: workgroup,
         region,
@@ -109,6 +112,7 @@ describe(`held-response kills (${mode}): SIGKILL while StartJobRun's and the ref
   );
 
   after(async () => {
+    await rules.removeAll();
     await gateway.releaseAll();
     await worker?.stop();
     await connection?.close();

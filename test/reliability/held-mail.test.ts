@@ -37,6 +37,7 @@ import {
   secretWorkerEnv,
   startMailSink,
   temporalClient,
+  ScenarioRules,
 } from './support';
 
 /** The killed attempt's start-to-close (1 minute) must pass before the retry: a few of them. */
@@ -80,6 +81,8 @@ async function sentEmails(client: Client, workflowId: string): Promise<(SentEmai
 
 describe(`held mail kills (${mode}): SIGKILL in the SMTP DATA window and after the sent record`, () => {
   const gateway = new GatewayControl();
+  /** Removed after the file, fired or not. */
+  const rules = new ScenarioRules(gateway);
   const taskQueue = unique('rel-mail');
   const kills: Kill[] = [];
   let sink: Awaited<ReturnType<typeof startMailSink>>;
@@ -159,7 +162,7 @@ describe(`held mail kills (${mode}): SIGKILL in the SMTP DATA window and after t
       });
 
       const { curatedBucket } = primaryRegion(spec);
-      await gateway.addFault({ target: 's3:PutObject', resource: curatedBucket, action: { type: 'hold' }, count: 1 });
+      await rules.add({ target: 's3:PutObject', resource: curatedBucket, action: { type: 'hold' }, count: 1 });
       await killDuring('marker', unique('mail-marker'), async () => {
         const put = await gateway.waitForHold(
           (h) => h.operation === 'PutObject' && h.resource === curatedBucket,
@@ -176,6 +179,7 @@ describe(`held mail kills (${mode}): SIGKILL in the SMTP DATA window and after t
 
   after(async () => {
     await mail?.releaseAll().catch(() => undefined);
+    await rules.removeAll();
     await gateway.releaseAll();
     await worker?.stop();
     await sink?.stop();

@@ -10,13 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import {
-  DescribeStatementCommand,
-  ExecuteStatementCommand,
-  GetStatementResultCommand,
-  RedshiftDataClient,
-} from '@aws-sdk/client-redshift-data';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError, type Client, type Connection } from '@temporalio/client';
 import { manifestKey, primaryRegion, type GlueManifest } from '../../src/workflow-safe/layout';
@@ -24,12 +18,22 @@ import { pipelineWorkflowId, type PipelineResult } from '../../src/workflow-safe
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import type { Batch } from '../../src/workflow-safe/run-input';
 import { GatewayControl } from '../../devstack/testkit/gateway';
-import { pollUntil } from '../../devstack/testkit/poll';
 import { uniqueSalesSpec } from '../../devstack/testkit/spec';
 import { awsClientConfig, unique } from '../../devstack/testkit/stack';
-import { startWorker, stackWorkerEnv, stopWorker, waitForOutput } from '../../devstack/testkit/worker-process';
-import type { WorkerProcess } from '../../devstack/testkit/worker-process';
-import { provisionQuietly, recordFigure, sinkMessages, temporalClient, withOwnJob } from './support';
+import {
+  KillableWorker,
+  jobOutcome,
+  provisionQuietly,
+  recordFigure,
+  redshiftColumn,
+  scanScenario,
+  scenarioPlaces,
+  secretWorkerEnv,
+  sinkMessages,
+  temporalClient,
+  withOwnJob,
+  type QuarantinedRow,
+} from './support';
 
 const HEADER = 'sale_id,sale_date,store,product,quantity,unit_price,discount,is_online,sold_at';
 const row = (id: number, product = `p${id}`, discount = '0.1') =>
@@ -128,41 +132,18 @@ const ROWS_IN = 17; // the data rows of FILES, counted by hand: 2+2+2+2+2+0+2+1+
 const gateway = new GatewayControl();
 const RUN_TIMEOUT_MS = 900_000;
 
-async function query(region: PipelineSpec['regions'][number], sql: string) {
-  const redshift = new RedshiftDataClient(awsClientConfig(region.region));
-  try {
-    const { Id } = await redshift.send(
-      new ExecuteStatementCommand({
-        WorkgroupName: region.redshift!.workgroupName,
-        Database: region.redshift!.database,
-        Sql: sql,
-      }),
-    );
-    const done = await pollUntil(
-      () => redshift.send(new DescribeStatementCommand({ Id })),
-      (d) => !['SUBMITTED', 'PICKED', 'STARTED'].includes(d.Status!),
-      { timeoutMs: 120_000, intervalMs: 200 },
-    );
-    assert.equal(done.Status, 'FINISHED', done.Error);
-    const { Records } = await redshift.send(new GetStatementResultCommand({ Id }));
-    return (Records ?? []).map((r) => r[0]?.longValue ?? r[0]?.stringValue);
-  } finally {
-    redshift.destroy();
-  }
-}
-
 describe('nasty batches through the real transform on local Spark', () => {
   const taskQueue = unique('rel-nasty');
   let spec: PipelineSpec;
   let scripted: PipelineSpec;
-  let worker: WorkerProcess;
+  let worker: KillableWorker;
   let client: Client;
   let connection: Connection;
   let mailsBefore: number;
   const nasty = { batch: undefined as unknown as Batch, workflowId: '', result: undefined as unknown };
   const corrupt = { batch: undefined as unknown as Batch, workflowId: '', error: undefined as unknown };
   let manifest: GlueManifest;
-  let quarantine: { source_file: string; line: number; reason: string; record: string }[] = [];
+  let quarantine: QuarantinedRow[] = [];
 
   before(
     async () => {
@@ -171,8 +152,9 @@ describe('nasty batches through the real transform on local Spark', () => {
       await provisionQuietly(spec);
       await provisionQuietly(scripted);
       ({ client, connection } = await temporalClient());
-      worker = startWorker(stackWorkerEnv(taskQueue));
-      await waitForOutput(worker, 'glueline worker started');
+      // A worker holding every secret: the scan at the end looks for them where this run's errors went.
+      worker = new KillableWorker(secretWorkerEnv(taskQueue), taskQueue);
+      await worker.start();
       mailsBefore = (await sinkMessages()).length;
       const primary = primaryRegion(spec);
       const s3 = new S3Client(awsClientConfig(primary.region));
@@ -219,24 +201,14 @@ describe('nasty batches through the real transform on local Spark', () => {
         (err: unknown) => err,
       );
 
-      const object = await s3.send(
-        new GetObjectCommand({ Bucket: primary.curatedBucket, Key: manifestKey(spec, nasty.batch) }),
-      );
-      manifest = JSON.parse(await object.Body!.transformToString()) as GlueManifest;
-      quarantine = [];
-      for (const file of manifest.quarantineFiles) {
-        const body = await s3.send(new GetObjectCommand({ Bucket: primary.curatedBucket, Key: file.key }));
-        for (const line of (await body.Body!.transformToString()).split('\n').filter(Boolean)) {
-          quarantine.push(JSON.parse(line) as (typeof quarantine)[number]);
-        }
-      }
+      ({ manifest, quarantine } = await jobOutcome(spec, nasty.batch));
       s3.destroy();
     },
     { timeout: RUN_TIMEOUT_MS },
   );
 
   after(async () => {
-    if (worker) await stopWorker(worker);
+    await worker?.stop();
     await connection?.close();
   });
 
@@ -259,7 +231,7 @@ describe('nasty batches through the real transform on local Spark', () => {
         if (file.reason) assert.match(q.reason, file.reason);
       }
       for (const region of spec.regions) {
-        const ids = await query(
+        const ids = await redshiftColumn(
           region,
           `select sale_id from sales where batch_id = '${nasty.batch.id}' and sale_id between ${file.base} and ${file.base + 99} order by sale_id`,
         );
@@ -271,7 +243,7 @@ describe('nasty batches through the real transform on local Spark', () => {
 
   test('a quoted newline and a doubled quote reach Redshift as they were in the file', async () => {
     for (const region of spec.regions) {
-      const products = await query(
+      const products = await redshiftColumn(
         region,
         `select product from sales where batch_id = '${nasty.batch.id}' and sale_id in (301, 302) order by sale_id`,
       );
@@ -297,5 +269,12 @@ describe('nasty batches through the real transform on local Spark', () => {
       rowsOut: manifest.rowsOut,
       rowsRejected: manifest.rowsRejected,
     });
+  });
+
+  test('no secret in the histories or the worker, gateway and server logs', async () => {
+    await worker.stop();
+    const places = scenarioPlaces([nasty.workflowId, corrupt.workflowId], worker.logFile);
+    for (const m of (await sinkMessages()).slice(mailsBefore)) places.push([`email '${m.subject}'`, JSON.stringify(m)]);
+    assert.deepEqual(scanScenario('nasty-batches', places, nasty.workflowId), []);
   });
 });

@@ -32,6 +32,7 @@ import {
   reliabilitySpec,
   temporalClient,
   withOwnJob,
+  ScenarioRules,
 } from './support';
 
 const RESTARTS = mode === 'full' ? 3 : 1;
@@ -49,6 +50,8 @@ interface Run {
 
 describe(`Temporal server restart (${mode}): runs in flight, the worker rides it out`, () => {
   const gateway = new GatewayControl();
+  /** Removed after the file, fired or not. */
+  const rules = new ScenarioRules(gateway);
   const taskQueue = unique('rel-restart');
   const runs: Run[] = [];
   const outcomes = new Map<string, string>();
@@ -77,7 +80,7 @@ describe(`Temporal server restart (${mode}): runs in flight, the worker rides it
         runs.push({ spec, batch, workflowId: unique(pipelineWorkflowId(spec, batch)) });
       }
       const replicaBucket = replicaRegions(base)[0]!.curatedBucket;
-      await gateway.addFault({
+      await rules.add({
         target: 's3:CopyObject',
         resource: replicaBucket,
         action: { type: 'latency', ms: COPY_LATENCY_MS },
@@ -139,6 +142,7 @@ describe(`Temporal server restart (${mode}): runs in flight, the worker rides it
   );
 
   after(async () => {
+    await rules.removeAll();
     await worker?.stop();
     await connection?.close();
     await server?.stop();

@@ -13,11 +13,14 @@ import {
   GetStatementResultCommand,
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
+import { manifestKey, primaryRegion, type GlueManifest } from '../../src/workflow-safe/layout';
+import type { Batch } from '../../src/workflow-safe/run-input';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import { devtool, repoRoot } from '../../devstack/paths';
 import { freePort, type StackEndpoints } from '../../devstack/stack';
-import type { GatewayControl, HeldResponse } from '../../devstack/testkit/gateway';
+import type { FaultRule, FaultRuleInput, GatewayControl, HeldResponse } from '../../devstack/testkit/gateway';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { awsClientConfig, stack, stackDir } from '../../devstack/testkit/stack';
 import { secrets } from '../../devstack/testkit/scripted-pipeline';
@@ -104,6 +107,26 @@ export class KillableWorker {
   }
 }
 
+/**
+ * The fault and hold rules one scenario adds, each removed by {@link removeAll} (call it in `after`), fired or
+ * not: a rule that never fired (the scenario failed first) would otherwise act on the next scenario's requests.
+ */
+export class ScenarioRules {
+  private readonly ids: string[] = [];
+
+  constructor(private readonly gateway: GatewayControl) {}
+
+  async add(rule: FaultRuleInput): Promise<FaultRule> {
+    const added = await this.gateway.addFault(rule);
+    this.ids.push(added.id);
+    return added;
+  }
+
+  async removeAll(): Promise<void> {
+    for (const id of this.ids.splice(0)) await this.gateway.deleteFault(id);
+  }
+}
+
 /** The same spec with a Glue job of its own, so gateway counts scoped to the job name are one pipeline run's. */
 export function withOwnJob(spec: PipelineSpec, suffix: string): PipelineSpec {
   return { ...spec, transform: { ...spec.transform, jobName: `${spec.transform.jobName}-${suffix}` } };
@@ -133,6 +156,63 @@ export async function refreshExecutions(spec: PipelineSpec, region: string): Pro
   return new Map((Records ?? []).map((row) => [row[0]!.stringValue!, Number(row[1]!.longValue)]));
 }
 
+/** The first column of every row `sql` returns from a region's Redshift (a number or a string). */
+export async function redshiftColumn(
+  region: PipelineSpec['regions'][number],
+  sql: string,
+): Promise<(number | string | undefined)[]> {
+  const redshift = new RedshiftDataClient(awsClientConfig(region.region));
+  try {
+    const { Id } = await redshift.send(
+      new ExecuteStatementCommand({
+        WorkgroupName: region.redshift!.workgroupName,
+        Database: region.redshift!.database,
+        Sql: sql,
+      }),
+    );
+    const done = await pollUntil(
+      () => redshift.send(new DescribeStatementCommand({ Id })),
+      (d) => !['SUBMITTED', 'PICKED', 'STARTED'].includes(d.Status!),
+      { timeoutMs: 120_000, intervalMs: 200 },
+    );
+    if (done.Status !== 'FINISHED') throw new Error(`${sql} in ${region.region}: ${done.Status} ${done.Error}`);
+    const { Records } = await redshift.send(new GetStatementResultCommand({ Id }));
+    return (Records ?? []).map((r) => r[0]?.longValue ?? r[0]?.stringValue);
+  } finally {
+    redshift.destroy();
+  }
+}
+
+/** One quarantined row, as the Glue job writes it (a JSON line of a quarantine file). */
+export interface QuarantinedRow {
+  source_file: string;
+  line: number;
+  reason: string;
+  record: string;
+}
+
+/** A batch's Glue manifest in the primary curated bucket, and every row its quarantine files hold. */
+export async function jobOutcome(
+  spec: PipelineSpec,
+  batch: Batch,
+): Promise<{ manifest: GlueManifest; quarantine: QuarantinedRow[] }> {
+  const primary = primaryRegion(spec);
+  const s3 = new S3Client(awsClientConfig(primary.region));
+  try {
+    const read = async (Key: string) =>
+      (await s3.send(new GetObjectCommand({ Bucket: primary.curatedBucket, Key }))).Body!.transformToString();
+    const manifest = JSON.parse(await read(manifestKey(spec, batch))) as GlueManifest;
+    const quarantine: QuarantinedRow[] = [];
+    for (const file of manifest.quarantineFiles) {
+      for (const line of (await read(file.key)).split('\n').filter(Boolean))
+        quarantine.push(JSON.parse(line) as QuarantinedRow);
+    }
+    return { manifest, quarantine };
+  } finally {
+    s3.destroy();
+  }
+}
+
 export interface SinkMessage {
   subject: string;
   text: string;
@@ -142,8 +222,15 @@ export interface SinkMessage {
 
 /** Every message an SMTP sink holds. @param inboxUrl @default - the test stack's sink */
 export async function sinkMessages(inboxUrl = stack().smtp.inboxUrl): Promise<SinkMessage[]> {
-  const res = await fetch(inboxUrl);
-  return (await res.json()) as SinkMessage[];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(inboxUrl);
+      return (await res.json()) as SinkMessage[];
+    } catch (err) {
+      // A kept-alive connection the sink has just closed fails the GET ("other side closed"): ask again.
+      if (attempt >= 3) throw err;
+    }
+  }
 }
 
 /** An SMTP sink of its own (`devstack/mail-sink.ts`) on `smtpPort`, started once it answers. */
@@ -378,6 +465,11 @@ export function scanScenario(scenario: string, places: ScanPlace[], canary: stri
     }
   }
   const found = scanForSecrets(places);
-  recordFigure('secrets-scan', { scenario, places: places.length, found: found.length, canaryFound: control.length });
+  recordFigure('secrets-scan', {
+    of: scenario,
+    places: places.length,
+    found: found.length,
+    canaryFound: control.length,
+  });
   return found;
 }
