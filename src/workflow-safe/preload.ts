@@ -57,6 +57,6 @@ export const PRELOADED: Readonly<Record<string, object>> = Object.freeze({
   'user-transform': userTransform,
   validation,
 });
-for (const exports of Object.values(PRELOADED)) Object.freeze(exports);
+for (const moduleExports of Object.values(PRELOADED)) Object.freeze(moduleExports);
 // zod's own string formats: a check sets a pattern's lastIndex before it tests, which a frozen RegExp refuses.
 Object.freeze(z.regexes);
