@@ -15,6 +15,7 @@ import {
   noSourceObjects,
 } from '../workflow-safe/failures';
 import { redshiftCopyManifest, s3Uri as uri } from '../workflow-safe/layout';
+import { objectKey } from '../workflow-safe/run-input';
 import { planChecksum, progressDetails, resumedItems } from './copy-progress';
 import { manifestOutputFiles, readManifest } from './glue-manifest';
 import { keyListKeys } from './key-list';
@@ -70,6 +71,25 @@ function destinationKey(input: CopyObjectsInput, key: string): string {
   return addPrefix + key.slice(stripPrefix.length);
 }
 
+/**
+ * A batch's keys the job could not read as they are: a key listed under the batch's prefix gets the same check as
+ * a key the run names. Hadoop resolves a `..` segment (`x/../y.csv` is read as `y.csv`, another object or none), so
+ * such a key would load the wrong rows; refused before anything is copied.
+ */
+function refuseUnusableKeys(bucket: string, keys: string[]): void {
+  for (const key of keys) {
+    const parsed = objectKey.safeParse(key);
+    if (!parsed.success) {
+      throw invalidInput(
+        `object ${uri(bucket, key)} in the batch's source ${parsed.error.issues[0]?.message ?? 'is not usable'}: ` +
+          `the Glue job would not read it as it is. Rename it, or move it out of the batch's prefix, then start ` +
+          `the batch again`,
+        { bucket, key },
+      );
+    }
+  }
+}
+
 /** The keys to copy, the last keys after the others; refuses an empty set (when required) and key collisions. */
 function copyPlan(input: CopyObjectsInput, listed: string[]): { mainKeys: string[]; lastKeys: string[] } {
   const { source } = input;
@@ -87,6 +107,7 @@ function copyPlan(input: CopyObjectsInput, listed: string[]): { mainKeys: string
       { region: source.region, bucket: source.bucket, prefix: source.prefix, keys: source.keys },
     );
   }
+  if (input.sourceIs === 'batch') refuseUnusableKeys(source.bucket, mainKeys);
   // Two source keys on one destination key would make the copy depend on timing: refuse.
   const sourceFor = new Map<string, string>();
   for (const key of [...mainKeys, ...lastKeys]) {

@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import { awsRegion, bucketName, PipelineSpec, s3Prefix } from './spec';
 
-/** An S3 object key a batch may name. */
-const objectKey = z
+/** An S3 object key a batch may name (and stage-raw may find under a batch's prefix). */
+export const objectKey = z
   .string()
   .min(1)
   .max(1024)

@@ -237,6 +237,31 @@ describe('copyObjects', () => {
     assert.doesNotMatch(err.message, /previous|earlier step/);
   });
 
+  test("a key under the batch's prefix with a '..' segment is refused, naming it, before anything is copied", async () => {
+    const { source, destPrimary, destReplica, s3, log } = await setup({
+      'landing/b1/good.csv': 'a\n1\n',
+      'landing/b1/x/../y.csv': 'a\n2\n',
+    });
+    const err = await rejection(
+      run(activityEnv(), s3.copyObjects, {
+        source: { region: primary, bucket: source, prefix: 'landing/b1/' },
+        destinations: [
+          { region: primary, bucket: destPrimary },
+          { region: replica, bucket: destReplica },
+        ],
+        sourceIs: 'batch',
+      }),
+    );
+    assert.equal(err.type, 'InvalidInput');
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, new RegExp(`^object s3://${source}/landing/b1/x/\\.\\./y\\.csv in the batch's source`));
+    assert.match(err.message, /no '\.\.' segment.*Rename it, or move it out of the batch's prefix/);
+    assert.deepEqual(
+      log.calls.filter((c) => /Copy|Put|Upload/.test(c.command)),
+      [],
+    );
+  });
+
   test('copies nothing and succeeds on an empty source when objects are not required', async () => {
     const { source, destReplica, s3 } = await setup({});
     const result = await run(activityEnv(), s3.copyObjects, {
