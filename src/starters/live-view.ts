@@ -20,8 +20,8 @@ export interface FollowOptions {
  * Draws successive progress answers: on a terminal, the step lines redrawn in place, each cut to the terminal's
  * width; otherwise (a pipe, a file) a step's line each time its status changes.
  */
-export function progressView(io: CommandIo, indent = '', nowMs: () => number = Date.now) {
-  const frame = io.isTTY ? new TerminalFrame(io.terminal ?? process.stdout) : undefined;
+export async function progressView(io: CommandIo, indent = '', nowMs: () => number = Date.now) {
+  const frame = io.isTTY ? await TerminalFrame.open(io.terminal ?? process.stdout) : undefined;
   const printed = new Map<string, string>();
   return (progress: PipelineProgress): void => {
     const lines = formatProgressLines(progress, nowMs()).map((l) => `${indent}${l}`);
@@ -39,8 +39,9 @@ export function followProgress(handle: WorkflowHandle, io: CommandIo, options: F
   const interval = options.pollIntervalMs ?? 500;
   let stopped = false;
   let wake: (() => void) | undefined;
-  const draw = progressView(io, options.indent);
+  const view = progressView(io, options.indent);
   const poll = async () => {
+    const draw = await view;
     while (!stopped) {
       const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined);
       if (progress) draw(progress);

@@ -1,11 +1,11 @@
 /**
- * A block of lines redrawn in place on a terminal, for the live view. Each line is cut to the terminal's width, so
+ * A block of lines redrawn in place on a terminal, for the live view. Each line is cut to fit the terminal's width, so
  * it takes exactly one row and the next redraw moves up over exactly what the last one drew: no line wraps, no
- * stale line is left behind. (log-update does the same, but is ESM-only and this package is CommonJS.)
+ * stale line is left behind. log-update does the redraw.
  */
+import type { createLogUpdate } from 'log-update' with { 'resolution-mode': 'import' };
 import type { Terminal } from './common';
 
-const ESC = '\x1b';
 /** Double-width cells: East Asian wide and full-width forms, and emoji. */
 const WIDE =
   /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}]/u;
@@ -37,25 +37,49 @@ export function fitLine(line: string, columns: number): string {
   return `${out}…`;
 }
 
-/** Redraws a block of lines in place on `terminal`; the cursor stays on the line after the block. */
+/**
+ * Redraws a block of lines in place on `terminal` with log-update; the cursor stays on the line after the block.
+ * Open one with {@link TerminalFrame.open}.
+ */
 export class TerminalFrame {
-  /** The widths of the lines drawn last, to know how many rows they take now. */
-  private drawn: number[] = [];
+  private constructor(
+    private readonly terminal: Terminal,
+    private readonly render: ReturnType<typeof createLogUpdate>,
+  ) {}
 
-  constructor(private readonly terminal: Terminal) {}
-
-  /** Replaces the lines drawn last with `lines`, each cut to the terminal's width. */
-  draw(lines: string[]): void {
-    const columns = Math.max(this.terminal.columns || 80, 2);
-    const shown = this.fitRows(lines).map((l) => fitLine(l, columns));
-    // A terminal narrowed since the last draw may have re-wrapped those lines into more rows.
-    const rows = this.drawn.reduce((n, w) => n + Math.max(1, Math.ceil(w / columns)), 0);
-    const up = rows > 0 ? `${ESC}[${rows}A` : '';
-    this.terminal.write(`${up}\r${ESC}[0J${shown.map((l) => `${l}\n`).join('')}`);
-    this.drawn = shown.map(displayWidth);
+  /**
+   * A frame on `terminal`. log-update is ESM-only and this package is CommonJS: tsc keeps this `import()` as it is
+   * (module node16), so Node loads the ESM module both from dist/ and under tsx.
+   */
+  static async open(terminal: Terminal): Promise<TerminalFrame> {
+    const { createLogUpdate } = await import('log-update');
+    // log-update reads only `columns`, `rows`, `isTTY` and `write` of its stream, which a Terminal has. showCursor:
+    // log-update would hide the cursor on process.stderr, not on `terminal`.
+    return new TerminalFrame(
+      terminal,
+      createLogUpdate(terminal as unknown as NodeJS.WriteStream, { showCursor: true }),
+    );
   }
 
-  /** At most the terminal's height less one: rows scrolled out of sight cannot be redrawn. */
+  /**
+   * Replaces the lines drawn last with `lines`. Each is cut to the terminal's width first: log-update would wrap a
+   * long line over several rows, and a wrapped line pushes the view off a short terminal.
+   */
+  draw(lines: string[]): void {
+    // One column less than the width: log-update ends a redraw with erase-to-end-of-line, which on a full row (the
+    // cursor waiting on the last column to wrap) erases that row's last character.
+    const columns = Math.max((this.terminal.columns || 80) - 1, 2);
+    this.render(
+      this.fitRows(lines)
+        .map((l) => fitLine(l, columns))
+        .join('\n'),
+    );
+  }
+
+  /**
+   * At most the terminal's height less one (log-update adds a last empty row), with a line that says what is cut:
+   * log-update itself would drop the first rows silently.
+   */
   private fitRows(lines: string[]): string[] {
     const height = this.terminal.rows;
     if (!height || lines.length < height) return lines;

@@ -30,6 +30,7 @@ async function closedPort(): Promise<number> {
 describe('the installed glueline CLI (npm pack, npm install --prefix)', () => {
   let tmp: string;
   let bin: string;
+  let prefix: string;
   /** Where the commands run: neither the checkout nor the install prefix. */
   let workDir: string;
   let specFile: string;
@@ -43,7 +44,7 @@ describe('the installed glueline CLI (npm pack, npm install --prefix)', () => {
     async () => {
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'glueline-install-'));
       const tarball = await packProject(tmp);
-      const prefix = path.join(tmp, 'prefix');
+      prefix = path.join(tmp, 'prefix');
       const install = await exec(
         'npm',
         ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball],
@@ -89,6 +90,16 @@ describe('the installed glueline CLI (npm pack, npm install --prefix)', () => {
     const { code, stderr } = await glueline(['nope']);
     assert.equal(code, 2);
     assert.match(stderr, /unknown command nope: use one of .*\bworker\b/);
+  });
+
+  test('the live view loads log-update (ESM-only) from the installed CommonJS build and cuts lines to fit', async () => {
+    const frame = path.join(prefix, 'node_modules', 'glueline', 'dist', 'starters', 'terminal-frame.js');
+    const script = `const { TerminalFrame } = require(${JSON.stringify(frame)});
+      const terminal = { columns: 20, rows: 10, write: (chunk) => process.stdout.write(chunk) };
+      TerminalFrame.open(terminal).then((f) => f.draw(['x'.repeat(40), 'done']));`;
+    const { code, stdout, stderr } = await exec(process.execPath, ['-e', script], tmp, cleanEnv());
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout, `${'x'.repeat(18)}…\ndone\n`);
   });
 
   test('a wrong Temporal address in .env is loaded, and the error names it and the fix', async () => {

@@ -1,7 +1,8 @@
 /**
  * The live view on an 80-column terminal: the ANSI output of successive redraws, recorded from a fake TTY and
  * replayed into a screen buffer that wraps and moves the cursor as a terminal does, shows exactly the last frame:
- * no row wider than 80, no line wrapped, no stale line from an earlier frame. And on a pipe, one line per change.
+ * no row wider than 79 (the last column stays free), no line wrapped, no stale line from an earlier frame. And on a
+ * pipe, one line per change.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -12,8 +13,9 @@ import { displayWidth, fitLine } from '../../src/starters/terminal-frame';
 import type { PipelineProgress, StepProgress } from '../../src/workflow-safe/pipeline';
 
 /**
- * A VT100-like screen: autowrap with the deferred wrap of xterm, CR, LF (as CR LF: the tty's onlcr), cursor up
- * (CSI n A), erase below (CSI J, CSI 0J) and scrolling at the bottom. One cell per code point (the test's text has
+ * A VT100-like screen: autowrap with the deferred wrap of xterm, CR, LF (as CR LF: the tty's onlcr), cursor up and
+ * down (CSI n A, CSI n B), cursor to column 1 (CSI G), erase below (CSI J, CSI 0J), erase to the end of the line and
+ * the whole line (CSI K, CSI 2K) and scrolling at the bottom. One cell per code point (the test's text has
  * no wide characters). Anything else in the stream fails the test: the view must not send what this cannot show.
  */
 class Screen {
@@ -63,6 +65,15 @@ class Screen {
     if (op === 'A') {
       this.row = Math.max(0, this.row - Math.max(n, 1));
       this.pendingWrap = false;
+    } else if (op === 'B') {
+      this.row = Math.min(this.rows - 1, this.row + Math.max(n, 1));
+      this.pendingWrap = false;
+    } else if (op === 'G' && n <= 1) {
+      this.carriageReturn();
+    } else if (op === 'K' && n === 0) {
+      this.grid[this.row]!.length = Math.min(this.grid[this.row]!.length, this.col);
+    } else if (op === 'K' && n === 2) {
+      this.grid[this.row] = [];
     } else if (op === 'J' && n === 0) {
       this.grid[this.row]!.length = this.col;
       for (let r = this.row + 1; r < this.rows; r++) this.grid[r] = [];
@@ -136,7 +147,7 @@ function progressAt(i: number): PipelineProgress {
 const now = () => Date.parse('2026-11-30T10:00:30.000Z');
 
 describe('the live view', () => {
-  test('at 80 columns every line fits, nothing wraps and each redraw leaves no stale line', () => {
+  test('at 80 columns every line fits, nothing wraps and each redraw leaves no stale line', async () => {
     const screen = new Screen(80, 24);
     const written: string[] = [];
     const terminal: Terminal = {
@@ -151,11 +162,11 @@ describe('the live view', () => {
     const io: CommandIo = { out, err: out, isTTY: true, terminal };
     const header = ['started workflow csv-pipeline-sales-2026-11-30 run 0193a1b2', '  http://127.0.0.1:8233/'];
     for (const line of header) io.out(line);
-    const draw = progressView(io, '   ', now);
+    const draw = await progressView(io, '   ', now);
     for (let i = 0; i <= 4; i++) {
       const progress = progressAt(i);
       draw(progress);
-      const expected = formatProgressLines(progress, now()).map((l) => fitLine(`   ${l}`, 80).trimEnd());
+      const expected = formatProgressLines(progress, now()).map((l) => fitLine(`   ${l}`, 79).trimEnd());
       assert.ok(
         expected.some((l) => l.endsWith('…')),
         'the test needs lines longer than 80 columns',
@@ -169,10 +180,10 @@ describe('the live view', () => {
         assert.ok(displayWidth(row) <= 80, `a line of ${displayWidth(row)} columns: ${row}`);
   });
 
-  test('a terminal too short for the view gets a cut view that still redraws cleanly', () => {
+  test('a terminal too short for the view gets a cut view that still redraws cleanly', async () => {
     const screen = new Screen(80, 6);
     const terminal: Terminal = { columns: 80, rows: 6, write: (chunk) => screen.feed(chunk) };
-    const draw = progressView({ out: () => {}, err: () => {}, isTTY: true, terminal }, '', now);
+    const draw = await progressView({ out: () => {}, err: () => {}, isTTY: true, terminal }, '', now);
     for (let i = 0; i <= 4; i++) draw(progressAt(i));
     const rows = screen.text();
     assert.equal(rows.length, 5);
@@ -180,9 +191,9 @@ describe('the live view', () => {
     assert.equal(screen.wraps, 0);
   });
 
-  test('on a pipe, a line per step each time its status changes, uncut', () => {
+  test('on a pipe, a line per step each time its status changes, uncut', async () => {
     const lines: string[] = [];
-    const draw = progressView({ out: (l) => lines.push(l), err: () => {}, isTTY: false }, '', now);
+    const draw = await progressView({ out: (l) => lines.push(l), err: () => {}, isTTY: false }, '', now);
     for (let i = 0; i <= 4; i++) draw(progressAt(i));
     const transform = lines.filter((l) => /^\S+ transform /.test(l));
     assert.deepEqual(
