@@ -112,10 +112,10 @@ describe('the pipeline spec', () => {
     assert.match(problems[0]!, /GLUELINE_WEBHOOK_TOKEN/);
   });
 
-  test('a batch needs exactly one of keys or prefix', () => {
+  test('a batch needs exactly one of keys, keyList or prefix', () => {
     assert.throws(
       () => parseOrExplain(PipelineInput, { spec: base, batch: { id: 'b1', source: { bucket: 'land-a' } } }, 'input'),
-      /input\.batch\.source: .* needs exactly one of keys or prefix/,
+      /input\.batch\.source: .* needs exactly one of keys, keyList or prefix/,
     );
   });
 
