@@ -171,7 +171,9 @@ function provisionerPolicy(spec: PipelineSpec, a: ReturnType<typeof arns>): IamP
       ['glue:GetJob', 'glue:CreateJob', 'glue:UpdateJob'],
       [a.glue(primary.region, `job/${spec.transform.jobName}`)],
     ),
-    statement('GlueCrawlers', ['glue:GetCrawler', 'glue:CreateCrawler', 'glue:UpdateCrawler'], crawlers),
+    statement('GlueCrawlers', ['glue:GetCrawler', 'glue:UpdateCrawler'], crawlers),
+    // CreateCrawler takes no resource type (the Service Authorization Reference): on a crawler ARN it is denied.
+    statement('CreateGlueCrawlers', ['glue:CreateCrawler'], ['*']),
     statement('PassTheGlueRole', ['iam:PassRole'], [role], {
       StringEquals: { 'iam:PassedToService': 'glue.amazonaws.com' },
     }),
