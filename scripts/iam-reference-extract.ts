@@ -31,6 +31,8 @@ export interface ExtractAction {
   /** The action's condition keys that iam-reference.ts names for its service (not all of them). */
   conditionKeys: string[];
   dependentActions: string[];
+  /** The API operation whose page the action's name links to (the link's last word). */
+  operation: string;
 }
 
 /** The extract file's shape. */
@@ -47,6 +49,8 @@ interface Cell {
   text: string;
   /** The text of each <p> of the cell: the items of a list cell. */
   items: string[];
+  /** The cell's first link. */
+  href?: string;
 }
 
 const ENTITIES: Record<string, string> = { lt: '<', gt: '>', quot: '"', '#39': "'", amp: '&' };
@@ -67,6 +71,7 @@ function tablesOf(html: string): { headers: string[]; rows: Cell[][] }[] {
         rowspan: Number(/rowspan="(\d+)"/.exec(attributes!)?.[1] ?? 1),
         text: textOf(inner!),
         items: [...inner!.matchAll(/<p[^>]*>([\s\S]*?)<\/p>/g)].map((p) => textOf(p[1]!)),
+        href: /<a [^>]*href="([^"]*)"/.exec(inner!)?.[1],
       }));
       if (cells.length === 0) return [];
       const full: Cell[] = [];
@@ -91,7 +96,7 @@ function tablesOf(html: string): { headers: string[]; rows: Cell[][] }[] {
 /** Everything one page says of its actions and resource types. */
 export function readPage(html: string, file: string) {
   const prefix = /service prefix:\s*<code[^>]*>\s*([a-z0-9-]+)\s*<\/code>/.exec(html)?.[1];
-  const actions: Record<string, { resourceTypes: string[]; conditionKeys: string[]; dependentActions: string[] }> = {};
+  const actions: Record<string, ExtractAction> = {};
   const resourceTypes: Record<string, string> = {};
   for (const { headers, rows } of tablesOf(html)) {
     for (const [first, second, , types, keys, dependent] of rows) {
@@ -101,6 +106,8 @@ export function readPage(html: string, file: string) {
           resourceTypes: [],
           conditionKeys: [],
           dependentActions: [],
+          // API_<Operation>.html, or an anchor ending -<Operation> (Glue's pages).
+          operation: /(?:API_|-)(\w+)(?:\.html)?$/.exec(first!.href ?? '')?.[1] ?? '',
         });
         entry.resourceTypes.push(...types!.items);
         entry.conditionKeys.push(...keys!.items.filter((k) => !entry.conditionKeys.includes(k)));

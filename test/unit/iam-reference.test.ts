@@ -12,6 +12,7 @@ import { describe, test } from 'node:test';
 import { repoRoot } from '../../devstack/paths';
 import { EXTRACT_FILE, readPage, type IamReferenceExtract } from '../../scripts/iam-reference-extract';
 import { iamPolicies } from '../../src/provisioning/iam';
+import { ACTIONS_OF_OPERATION } from '../../src/provisioning/iam-actions';
 import { IAM_REFERENCE, typesOf } from '../../src/provisioning/iam-reference';
 import { loadSpecFile } from '../../src/starters/spec-file';
 
@@ -66,6 +67,26 @@ function differences(reference: Reference, data: IamReferenceExtract): string[] 
   for (const [prefix, page] of Object.entries(data.services)) {
     for (const action of Object.keys(page.actions)) {
       if (!reference[prefix]?.actions[action]) out.push(`${prefix}:${action} is in the extract only ${stale}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * The actions whose reference entry links to the API page of an operation glueline sends (ListBucket links to
+ * ListObjectsV2) that the operation's mapping lacks. Operations no action links to (HeadObject, the multipart
+ * upload steps, DeleteObjects, HeadBucket) cannot be checked here.
+ */
+function operationMismatches(mapping: Readonly<Record<string, readonly string[]>>): string[] {
+  const out: string[] = [];
+  for (const [prefix, page] of Object.entries(extract.services)) {
+    for (const [action, { operation }] of Object.entries(page.actions)) {
+      for (const op of [`${prefix}:${operation}`, `${prefix}:${operation}+Tagging`]) {
+        const mapped = mapping[op];
+        if (mapped && !mapped.includes(`${prefix}:${action}`)) {
+          out.push(`${prefix}:${action} links to the API page of ${operation}, which maps to ${mapped.join(', ')}`);
+        }
+      }
     }
   }
   return out;
@@ -140,6 +161,15 @@ describe('iam-reference.ts against the Service Authorization Reference (iam-refe
       assert.match(differences(reference, extract).join('\n'), problem, what);
   });
 
+  test('each operation glueline sends maps to the actions whose reference entry links to its API page', () => {
+    assert.deepEqual(operationMismatches(ACTIONS_OF_OPERATION), []);
+    // Positive control: the API operation's name where the action's differs.
+    const wrong = { ...ACTIONS_OF_OPERATION, 's3:GetBucketEncryption': ['s3:GetBucketEncryption'] };
+    assert.deepEqual(operationMismatches(wrong), [
+      's3:GetEncryptionConfiguration links to the API page of GetBucketEncryption, which maps to s3:GetBucketEncryption',
+    ]);
+  });
+
   test("every principal's policy also allows the dependent actions the reference lists for its actions", () => {
     const spec = loadSpecFile(path.join(repoRoot, 'specs/example-aws.yaml'));
     for (const [name, p] of Object.entries(iamPolicies(spec, { account: '123456789012' }))) {
@@ -162,7 +192,7 @@ describe('scripts/iam-reference-extract.ts reads a reference page', () => {
   const page = `<p>(service prefix: <code class="code">demo</code>)</p>
     <table><thead><tr><th>Actions</th><th>Description</th><th>Access level</th><th>Resource types (*required)</th>
     <th>Condition keys</th><th>Dependent actions</th></tr></thead>
-    <tr><td rowspan="3"><a href="#">GetThing</a></td><td rowspan="3">Grants</td><td rowspan="3">Read</td>
+    <tr><td rowspan="3"><a href="https://docs.aws.amazon.com/demo/API_GetThing.html">GetThing</a></td><td rowspan="3">Grants</td><td rowspan="3">Read</td>
       <td>${items('thing*')}</td><td>${items('demo:Color')}</td><td>${items('demo:Peek')}</td></tr>
     ${row(items('other'), '', '')}
     ${row('', items('demo:Size', 'aws:TagKeys'), '')}
@@ -180,8 +210,9 @@ describe('scripts/iam-reference-extract.ts reads a reference page', () => {
         resourceTypes: ['thing*', 'other'],
         conditionKeys: ['demo:Color', 'demo:Size', 'aws:TagKeys'],
         dependentActions: ['demo:Peek'],
+        operation: 'GetThing',
       },
-      ListThings: { resourceTypes: [], conditionKeys: [], dependentActions: [] },
+      ListThings: { resourceTypes: [], conditionKeys: [], dependentActions: [], operation: '' },
     });
     assert.deepEqual(read.resourceTypes, { thing: 'arn:${Partition}:demo:::thing/${Name}' });
   });
