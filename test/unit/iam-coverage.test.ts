@@ -182,6 +182,20 @@ describe("the generated policies name the spec's resources and what the issue li
     );
     assert.ok(allows('provisioner', 'iam:PassRole', 'arn:aws:iam::123456789012:role/glueline-glue'));
     assert.ok(allows('s3EventLambda', 'sqs:GetQueueAttributes'));
+    // CreateLogGroup matches the group's ARN with and without CloudWatch Logs' `:*`; the streams' actions a stream.
+    const logs = 'arn:aws:logs:us-east-1:123456789012:log-group:';
+    const allowedOn = (p: PrincipalName, action: string, arn: string) =>
+      statements(p).some((s) => s.Action.includes(action) && s.Resource.some((r) => matches(r, arn)));
+    for (const [p, group] of [
+      ['glueJob', '/aws-glue/jobs/output'],
+      ['crawler', '/aws-glue/crawlers'],
+      ['s3EventLambda', '/aws/lambda/glueline-s3-events'],
+    ] as const) {
+      assert.ok(allowedOn(p, 'logs:CreateLogGroup', `${logs}${group}`), `${p} ${group}`);
+      assert.ok(allowedOn(p, 'logs:CreateLogGroup', `${logs}${group}:*`), `${p} ${group}:*`);
+      assert.ok(allowedOn(p, 'logs:PutLogEvents', `${logs}${group}:log-stream:run-1`), `${p} ${group} stream`);
+      assert.ok(!allowedOn(p, 'logs:PutLogEvents', `${logs}/other:log-stream:run-1`), `${p} /other`);
+    }
     const queue = 'arn:aws:sqs:us-east-1:123456789012:orders-landing';
     assert.ok(iamPolicies(spec, { queueArn: queue }).s3EventConsumer.policy.Statement[0]!.Resource.includes(queue));
   });
