@@ -262,6 +262,20 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
       assert.match(stdout, /\/namespaces\/default\/workflows\/csv-pipeline-/);
     });
 
+    test('status of a run whose queue no worker polls asks no worker and names the queue and how to start one', async () => {
+      // dup-1 runs on the idle queue: a progress query there would wait half a minute for a worker, then say nothing.
+      const { code, stdout } = await glueline('status', pipelineWorkflowId(spec, { id: 'dup-1' }));
+      assert.equal(code, 0);
+      assert.match(stdout, /^csvPipeline csv-pipeline-\S+-dup-1 run \S+: RUNNING/m);
+      assert.match(
+        stdout,
+        new RegExp(
+          `^\\(no progress: no worker polls task queue ${idleQueue} in namespace default: start one with \`glueline worker\``,
+          'm',
+        ),
+      );
+    });
+
     test('status of a failed run exits 1 and shows the error', async () => {
       const { code, stdout } = await glueline('status', pipelineWorkflowId(spec, { id: 'fail-1' }));
       assert.equal(code, 1);
