@@ -28,8 +28,8 @@ the same with the temporal CLI:
 export const followUsage = `usage: glueline follow <workflowId> [--run-id R]
 
 Follows a run live, one line per step instance updated as it moves (on a terminal, redrawn in place;
-otherwise a line each time a step's status changes), until the run closes; then prints the summary.
-Exit 0 when the run succeeded, 1 otherwise.
+otherwise a line each time a step's status changes), until the run closes; then prints the summary. With no worker polling the run's task queue, it says so on stderr
+first. Exit 0 when the run succeeded, 1 otherwise.
 
 the same with the temporal CLI:
   temporal workflow query --workflow-id <workflowId> --name progress   (repeat it)
@@ -137,6 +137,9 @@ export async function followCommand(args: string[], io: CommandIo): Promise<numb
     const d = await describeOrExplain(handle);
     io.out(`following ${d.type} ${workflowId} run ${d.runId}`);
     io.out(`  ${runLink(namespace, workflowId, d.runId)}`);
+    // The progress comes from a worker: say so before waiting for one.
+    if (!(await workerPolls(client, namespace, d.taskQueue, 0)))
+      io.err(`warning: ${noWorkerMessage(d.taskQueue, namespace)}; its progress shows once one does`);
     return watchRun(client.workflow.getHandle(workflowId, d.runId), io);
   });
 }
