@@ -47,10 +47,16 @@ export function gluelineInBash(script: string, env: Record<string, string>): Pro
   return outputOf('bash', ['-c', `glueline() { ${cli.map(shellWord).join(' ')} "$@"; }\ncd /\n${script}`], env);
 }
 
-function outputOf(command: string, args: string[], env: Record<string, string>): Promise<CliResult> {
+/** Runs `command` to its end in `cwd` (the checkout by default), with `env` added, its output captured. */
+export function outputOf(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd: string = repoRoot,
+): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(command, args, {
-      cwd: repoRoot,
+      cwd,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

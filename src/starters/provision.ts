@@ -32,7 +32,8 @@ starts or updates the watch of a spec with a freshness section (and stops one wh
 says so. With Temporal out of reach it says why and names glueline freshness --spec <file>; AWS stays done.
 
 where (at most one):
-  (default)            the local stack of .devstack/endpoints.json when it exists, else AWS
+  (default)            GLUELINE_AWS_ENDPOINT when set (as every command reads it: glueline devstack env prints
+                       it for a stack), else the local stack of .devstack/endpoints.json when it exists, else AWS
   --endpoint URL       one AWS endpoint for every service (a local stack's gateway)
   --stack-dir DIR      the local stack whose endpoints.json is in DIR
   --aws                AWS itself, with the SDK's credential chain
@@ -181,8 +182,14 @@ async function provisionAws(run: ProvisionRun, log: (line: string) => void): Pro
   return { planned: changes.length, applied: true };
 }
 
-/** The target the flags name; more than one is a usage error. */
-export function targetFrom(values: { endpoint?: string; 'stack-dir'?: string; aws?: boolean }): ProvisionTarget {
+/**
+ * The target the flags name (more than one is a usage error); without one, GLUELINE_AWS_ENDPOINT as every other
+ * command reads it, then the default local stack, then AWS.
+ */
+export function targetFrom(
+  values: { endpoint?: string; 'stack-dir'?: string; aws?: boolean },
+  env: NodeJS.ProcessEnv = process.env,
+): ProvisionTarget {
   const chosen = (['endpoint', 'stack-dir', 'aws'] as const).filter(
     (f) => values[f] !== undefined && values[f] !== false,
   );
@@ -192,6 +199,9 @@ export function targetFrom(values: { endpoint?: string; 'stack-dir'?: string; aw
     );
   if (values.endpoint) return { endpoint: values.endpoint, description: `endpoint ${values.endpoint}` };
   if (values.aws) return { description: 'AWS (credential chain)' };
+  const fromEnv = env.GLUELINE_AWS_ENDPOINT;
+  if (fromEnv && values['stack-dir'] === undefined)
+    return { endpoint: fromEnv, description: `endpoint ${fromEnv} (GLUELINE_AWS_ENDPOINT)` };
   const dir = path.resolve(values['stack-dir'] ?? DEFAULT_STACK_DIR);
   if (values['stack-dir'] !== undefined || fs.existsSync(path.join(dir, 'endpoints.json'))) {
     let endpoint: string;

@@ -4,12 +4,14 @@ import { PROGRESS_QUERY, type PipelineProgress, type PipelineResult } from '../w
 import { asClosed, formatProgressLines, formatSummary } from './progress-view';
 import { jsonOption, parseCommandArgs, printJson, runLink, UsageError, withClient, type CommandIo } from './common';
 import { watchRun } from './live-view';
+import { noWorkerMessage, workerPolls } from './worker-check';
 
 export const statusUsage = `usage: glueline status <workflowId> [--run-id R] [--json]
 
 Prints the run's status and one line per step instance (status, time, AWS ids, counts, error), from
 the run's progress query. Works on closed runs too (a worker answers the query by replaying the history;
-with no worker running, a completed run's result is shown instead). Exit 0 when the run succeeded or
+with no worker polling the run's task queue, no worker is asked: a completed run's result is shown instead, else
+which queue has no worker). Exit 0 when the run succeeded or
 is running, 1 when it failed, was cancelled or terminated.
 
   --json   print one JSON document instead: {workflowId, runId, type, status, url, progress, result}
@@ -26,8 +28,8 @@ the same with the temporal CLI:
 export const followUsage = `usage: glueline follow <workflowId> [--run-id R]
 
 Follows a run live, one line per step instance updated as it moves (on a terminal, redrawn in place;
-otherwise a line each time a step's status changes), until the run closes; then prints the summary.
-Exit 0 when the run succeeded, 1 otherwise.
+otherwise a line each time a step's status changes), until the run closes; then prints the summary. With no worker polling the run's task queue, it says so on stderr
+first. Exit 0 when the run succeeded, 1 otherwise.
 
 the same with the temporal CLI:
   temporal workflow query --workflow-id <workflowId> --name progress   (repeat it)
@@ -61,9 +63,9 @@ export async function statusCommand(args: string[], io: CommandIo): Promise<numb
   }
   const workflowId = target('status', positionals);
   return withClient(async (client, namespace) => {
-    const s = await readStatus(client, namespace, workflowId, values['run-id']);
+    const { idleQueue, ...s } = await readStatus(client, namespace, workflowId, values['run-id']);
     if (values.json) printJson(io, s);
-    else showStatus(io, s);
+    else showStatus(io, s, idleQueue && noWorkerMessage(idleQueue, namespace));
     return ['RUNNING', 'COMPLETED', 'CONTINUED_AS_NEW'].includes(s.status) ? 0 : 1;
   });
 }
@@ -84,10 +86,18 @@ export interface RunStatus {
   result: PipelineResult | null;
 }
 
-async function readStatus(client: Client, namespace: string, workflowId: string, runId?: string): Promise<RunStatus> {
+/** The run's status; `idleQueue`: its task queue, when no worker polls it (so no worker was asked). */
+async function readStatus(
+  client: Client,
+  namespace: string,
+  workflowId: string,
+  runId?: string,
+): Promise<RunStatus & { idleQueue?: string }> {
   const handle = client.workflow.getHandle(workflowId, runId);
   const d = await describeOrExplain(handle);
-  const answer = await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined);
+  // Asked only when a worker polls the run's queue: with none, the server holds the query half a minute, silently.
+  const polled = await workerPolls(client, namespace, d.taskQueue, 0);
+  const answer = polled ? await handle.query<PipelineProgress>(PROGRESS_QUERY).catch(() => undefined) : undefined;
   const progress = answer ? asClosed(answer, d.status.name) : null;
   const result =
     !progress && d.status.name === 'COMPLETED'
@@ -101,14 +111,16 @@ async function readStatus(client: Client, namespace: string, workflowId: string,
     url: runLink(namespace, workflowId, d.runId),
     progress,
     result,
+    ...(polled ? {} : { idleQueue: d.taskQueue }),
   };
 }
 
-function showStatus(io: CommandIo, s: RunStatus): void {
+function showStatus(io: CommandIo, s: RunStatus, noWorker?: string): void {
   io.out(`${s.type} ${s.workflowId} run ${s.runId}: ${s.status}`);
   io.out(`  ${s.url}`);
   if (s.progress) for (const line of formatProgressLines(s.progress)) io.out(line);
   else if (s.result) for (const line of formatSummary(s.result)) io.out(line);
+  else if (noWorker) io.out(`(no progress: ${noWorker})`);
   else io.out('(no progress: no worker answered the progress query; start one with glueline worker)');
 }
 
@@ -125,6 +137,9 @@ export async function followCommand(args: string[], io: CommandIo): Promise<numb
     const d = await describeOrExplain(handle);
     io.out(`following ${d.type} ${workflowId} run ${d.runId}`);
     io.out(`  ${runLink(namespace, workflowId, d.runId)}`);
+    // The progress comes from a worker: say so before waiting for one.
+    if (!(await workerPolls(client, namespace, d.taskQueue, 0)))
+      io.err(`warning: ${noWorkerMessage(d.taskQueue, namespace)}; its progress shows once one does`);
     return watchRun(client.workflow.getHandle(workflowId, d.runId), io);
   });
 }

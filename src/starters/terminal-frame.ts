@@ -1,7 +1,7 @@
 /**
  * A block of lines redrawn in place on a terminal, for the live view. Each line is cut to fit the terminal's width, so
  * it takes exactly one row and the next redraw moves up over exactly what the last one drew: no line wraps, no
- * stale line is left behind. log-update does the redraw.
+ * stale line is left behind, also when the terminal got narrower in between. log-update does the redraw.
  */
 import type { createLogUpdate } from 'log-update' with { 'resolution-mode': 'import' };
 import type { Terminal } from './common';
@@ -42,6 +42,9 @@ export function fitLine(line: string, columns: number): string {
  * Open one with {@link TerminalFrame.open}.
  */
 export class TerminalFrame {
+  /** The lines drawn last, as written (cut to the width of then), to know how many rows they take now. */
+  private drawn: string[] = [];
+
   private constructor(
     private readonly terminal: Terminal,
     private readonly render: ReturnType<typeof createLogUpdate>,
@@ -69,11 +72,26 @@ export class TerminalFrame {
     // One column less than the width: log-update ends a redraw with erase-to-end-of-line, which on a full row (the
     // cursor waiting on the last column to wrap) erases that row's last character.
     const columns = Math.max((this.terminal.columns || 80) - 1, 2);
-    this.render(
-      this.fitRows(lines)
-        .map((l) => fitLine(l, columns))
-        .join('\n'),
-    );
+    const fitted = this.fitRows(lines).map((l) => fitLine(l, columns));
+    this.eraseRewrapped();
+    this.render(fitted.join('\n'));
+    this.drawn = fitted;
+  }
+
+  /**
+   * After the terminal got narrower than lines drawn last, erases the rows they take now, and starts log-update
+   * afresh. log-update erases as many rows as it wrote; but a terminal that reflows on a resize (xterm.js, VTE,
+   * iTerm2, Terminal.app, Windows Terminal, kitty, tmux) wraps each longer line over more rows, and those left over
+   * would stay on screen, one stale copy per narrowing. A terminal that cuts lines instead (xterm, the Linux
+   * console) loses as many rows above the view as the reflow would have added.
+   */
+  private eraseRewrapped(): void {
+    const columns = this.terminal.columns || 80;
+    const rows = this.drawn.reduce((n, l) => n + Math.max(Math.ceil(displayWidth(l) / columns), 1), 0);
+    if (rows <= this.drawn.length) return;
+    // The cursor is on the row below the view: erase it and each row above that the view takes now.
+    this.terminal.write(`${'\u001b[2K\u001b[1A'.repeat(rows)}\u001b[2K\u001b[G`);
+    this.render.done();
   }
 
   /**

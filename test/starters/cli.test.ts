@@ -4,6 +4,7 @@
  * run in this process; the duplicate start and the exit codes go through real processes.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -260,6 +261,48 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
       assert.match(stdout, /^✔ stage-raw\s+succeeded/m);
       assert.match(stdout, /^- transform\s+skipped .*after options\.stopAfter/m);
       assert.match(stdout, /\/namespaces\/default\/workflows\/csv-pipeline-/);
+    });
+
+    test('status of a run whose queue no worker polls asks no worker and names the queue and how to start one', async () => {
+      // dup-1 runs on the idle queue: a progress query there would wait half a minute for a worker, then say nothing.
+      const { code, stdout } = await glueline('status', pipelineWorkflowId(spec, { id: 'dup-1' }));
+      assert.equal(code, 0);
+      assert.match(stdout, /^csvPipeline csv-pipeline-\S+-dup-1 run \S+: RUNNING/m);
+      assert.match(
+        stdout,
+        new RegExp(
+          `^\\(no progress: no worker polls task queue ${idleQueue} in namespace default: start one with \`glueline worker\``,
+          'm',
+        ),
+      );
+    });
+
+    test('follow of a run whose queue no worker polls says so on stderr before it waits', async () => {
+      const follow = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'src/starters/cli.ts', 'follow', pipelineWorkflowId(spec, { id: 'dup-1' })],
+        { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stderr = '';
+      follow.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const exited = new Promise((resolve) => follow.once('exit', resolve));
+      try {
+        // dup-1 runs on the idle queue, so follow waits for ever: what it says before waiting is the test.
+        await pollUntil(
+          async () => stderr,
+          (text) => text.includes('its progress shows once one does'),
+        );
+      } finally {
+        follow.kill('SIGTERM');
+        await exited;
+      }
+      assert.match(
+        stderr,
+        new RegExp(
+          `^warning: no worker polls task queue ${idleQueue} in namespace default: start one with .*its progress shows once one does$`,
+          'm',
+        ),
+      );
     });
 
     test('status of a failed run exits 1 and shows the error', async () => {

@@ -1,8 +1,9 @@
 /**
  * The live view on an 80-column terminal: the ANSI output of successive redraws, recorded from a fake TTY and
  * replayed into a screen buffer that wraps and moves the cursor as a terminal does, shows exactly the last frame:
- * no row wider than 79 (the last column stays free), no line wrapped, no stale line from an earlier frame. And on a
- * pipe, one line per change.
+ * no row wider than 79 (the last column stays free), no line wrapped, no stale line from an earlier frame. The same
+ * when the terminal gets narrower between redraws, whether it reflows its rows or cuts them. And on a pipe, one line
+ * per change.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -17,19 +18,63 @@ import type { PipelineProgress, StepProgress } from '../../src/workflow-safe/pip
  * down (CSI n A, CSI n B), cursor to column 1 (CSI G), erase below (CSI J, CSI 0J), erase to the end of the line and
  * the whole line (CSI K, CSI 2K) and scrolling at the bottom. One cell per code point (the test's text has
  * no wide characters). Anything else in the stream fails the test: the view must not send what this cannot show.
+ * {@link Screen.resize} narrows or widens it as a terminal does: reflowing (xterm.js, VTE, iTerm2, tmux: a row
+ * longer than the new width wraps onto more rows, the cursor staying with its text) or cutting (xterm).
  */
 class Screen {
-  readonly grid: string[][];
+  grid: string[][];
+  /** Whether a row continues the one above (the text wrapped there), as a reflowing terminal keeps it. */
+  private continued: boolean[];
   row = 0;
   col = 0;
   private pendingWrap = false;
   wraps = 0;
 
   constructor(
-    readonly columns: number,
+    public columns: number,
     readonly rows: number,
   ) {
     this.grid = Array.from({ length: rows }, () => []);
+    this.continued = Array.from({ length: rows }, () => false);
+  }
+
+  /** The terminal's new width: `reflow` re-wraps each line of text at it, `cut` keeps the rows and shows less. */
+  resize(columns: number, mode: 'reflow' | 'cut'): void {
+    this.pendingWrap = false;
+    if (mode === 'cut') {
+      this.columns = columns;
+      this.col = Math.min(this.col, columns - 1);
+      return;
+    }
+    // The lines of text down to the cursor's row (the blank rows below it are not text), and where the cursor is.
+    const last = Math.max(this.row, this.text().length - 1);
+    const lines: string[][] = [];
+    let cursor = { line: 0, offset: 0 };
+    for (let r = 0; r <= last; r++) {
+      const cells = Array.from({ length: this.grid[r]!.length }, (_, i) => this.grid[r]![i] ?? ' ');
+      if (r > 0 && this.continued[r]) lines[lines.length - 1]!.push(...cells);
+      else lines.push(cells);
+      if (r === this.row) cursor = { line: lines.length - 1, offset: lines.at(-1)!.length - cells.length + this.col };
+    }
+    const grid: string[][] = [];
+    const continued: boolean[] = [];
+    lines.forEach((cells, i) => {
+      const first = grid.length;
+      for (let at = 0; at === 0 || at < cells.length; at += columns) {
+        grid.push(cells.slice(at, at + columns));
+        continued.push(at > 0);
+      }
+      if (i === cursor.line) {
+        this.row = first + Math.floor(cursor.offset / columns);
+        this.col = cursor.offset % columns;
+      }
+    });
+    // Rows that no longer fit go into the scrollback, above the screen.
+    const over = Math.max(grid.length - this.rows, 0);
+    this.grid = [...grid.slice(over), ...Array.from({ length: this.rows - grid.length + over }, () => [])];
+    this.continued = [...continued.slice(over), ...Array.from({ length: this.rows - grid.length + over }, () => false)];
+    this.row -= over;
+    this.columns = columns;
   }
 
   feed(data: string): void {
@@ -50,10 +95,10 @@ class Screen {
     }
   }
 
-  /** The screen's rows, trailing spaces trimmed, trailing empty rows dropped. */
+  /** The screen's rows as shown (a cut terminal shows no more than its width), trailing spaces trimmed and empty rows dropped. */
   text(): string[] {
     const lines = this.grid.map((r) =>
-      Array.from({ length: r.length }, (_, i) => r[i] ?? ' ')
+      Array.from({ length: Math.min(r.length, this.columns) }, (_, i) => r[i] ?? ' ')
         .join('')
         .trimEnd(),
     );
@@ -74,9 +119,10 @@ class Screen {
       this.grid[this.row]!.length = Math.min(this.grid[this.row]!.length, this.col);
     } else if (op === 'K' && n === 2) {
       this.grid[this.row] = [];
+      this.continued[this.row] = false;
     } else if (op === 'J' && n === 0) {
       this.grid[this.row]!.length = this.col;
-      for (let r = this.row + 1; r < this.rows; r++) this.grid[r] = [];
+      for (let r = this.row + 1; r < this.rows; r++) [this.grid[r], this.continued[r]] = [[], false];
     } else assert.fail(`unexpected escape sequence CSI ${n} ${op}`);
   }
 
@@ -90,13 +136,17 @@ class Screen {
     if (this.row === this.rows - 1) {
       this.grid.shift();
       this.grid.push([]);
+      this.continued.shift();
+      this.continued.push(false);
     } else this.row++;
+    this.continued[this.row] = false;
   }
 
   private print(ch: string): void {
     if (this.pendingWrap) {
       this.wraps++;
       this.lineFeed();
+      this.continued[this.row] = true;
     }
     this.grid[this.row]![this.col] = ch;
     if (this.col === this.columns - 1) this.pendingWrap = true;
@@ -178,6 +228,70 @@ describe('the live view', () => {
       // eslint-disable-next-line no-control-regex -- what is left after the escape sequences
       for (const row of chunk.replace(/\x1b\[\d*[A-Za-z]/g, '').split(/[\r\n]/))
         assert.ok(displayWidth(row) <= 80, `a line of ${displayWidth(row)} columns: ${row}`);
+  });
+
+  /** A terminal of `columns` × 40 that feeds `screen`, with two header lines above the view, and the view on it. */
+  async function narrowing(mode: 'reflow' | 'cut') {
+    const screen = new Screen(100, 40);
+    const written: string[] = [];
+    const terminal: Terminal = {
+      columns: 100,
+      rows: 40,
+      write: (chunk) => {
+        written.push(chunk);
+        screen.feed(chunk);
+      },
+    };
+    const header = ['started workflow csv-pipeline-sales-2026-11-30 run 0193a1b2', '  http://127.0.0.1:8233/'];
+    for (const line of header) terminal.write(`${line}\n`);
+    const draw = await progressView({ out: () => {}, err: () => {}, isTTY: true, terminal }, '   ', now);
+    for (let i = 0; i <= 2; i++) draw(progressAt(i));
+    const frame = (i: number, columns: number) =>
+      formatProgressLines(progressAt(i), now()).map((l) => fitLine(`   ${l}`, columns - 1).trimEnd());
+    assert.deepEqual(screen.text(), [...header, ...frame(2, 100)], 'at 100 columns');
+    assert.ok(
+      frame(2, 100).some((l) => l.length > 60),
+      'the test needs lines wider than 60 columns',
+    );
+    screen.resize(60, mode);
+    terminal.columns = 60;
+    written.length = 0;
+    return { screen, written, header, draw, frame };
+  }
+
+  /** Every row written, escape sequences left out, is at most `columns` wide. */
+  function assertRowsFit(written: string[], columns: number) {
+    for (const chunk of written)
+      // eslint-disable-next-line no-control-regex -- what is left after the escape sequences
+      for (const row of chunk.replace(/\x1b\[\d*[A-Za-z]/g, '').split(/[\r\n]/))
+        assert.ok(displayWidth(row) <= columns, `a line of ${displayWidth(row)} columns: ${row}`);
+  }
+
+  test('narrowed from 100 to 60 columns between redraws, on a terminal that reflows: the view at 60, no stale row', async () => {
+    const { screen, written, header, draw, frame } = await narrowing('reflow');
+    const reflowed = screen.text().length;
+    assert.ok(reflowed > header.length + frame(2, 100).length, 'the narrowing wrapped rows of the view');
+    for (let i = 3; i <= 4; i++) {
+      draw(progressAt(i));
+      assert.deepEqual(screen.text(), [...header, ...frame(i, 60)], `after frame ${i}`);
+      assert.equal(screen.wraps, 0, 'a line wrapped');
+    }
+    assertRowsFit(written, 60);
+  });
+
+  test('narrowed from 100 to 60 columns between redraws, on a terminal that cuts rows: the view at 60, no stale row', async () => {
+    const { screen, written, header, draw, frame } = await narrowing('cut');
+    for (let i = 3; i <= 4; i++) {
+      draw(progressAt(i));
+      const rows = screen.text();
+      const view = frame(i, 60);
+      assert.deepEqual(rows.slice(-view.length), view, `after frame ${i}`);
+      // Above the view, only what was there before it (the erase for a reflow may have taken some of it).
+      const above = rows.slice(0, -view.length);
+      assert.deepEqual(above, header.slice(0, above.length), `above the view after frame ${i}`);
+      assert.equal(screen.wraps, 0, 'a line wrapped');
+    }
+    assertRowsFit(written, 60);
   });
 
   test('a terminal too short for the view gets a cut view that still redraws cleanly', async () => {

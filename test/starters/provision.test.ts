@@ -12,7 +12,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { repoRoot } from '../../devstack/paths';
-import { cliEnv, glueline, gluelineProcess, startCliWorker } from '../../devstack/testkit/cli';
+import { cliEnv, glueline, gluelineInBash, gluelineProcess, startCliWorker } from '../../devstack/testkit/cli';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { ProvisionError, planProvisioning } from '../../src/provisioning';
@@ -26,7 +26,8 @@ import {
 import { SearchAttributeKeys } from '../../src/workflow-safe/pipeline';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import { uniqueSalesSpec } from '../../devstack/testkit/spec';
-import { awsClientConfig, stack, unique } from '../../devstack/testkit/stack';
+import { awsClientConfig, stack, stackDir, unique } from '../../devstack/testkit/stack';
+import { shellWord } from '../../src/temporal/run-links';
 
 describe('npm run glueline -- provision (npm run provision)', () => {
   let target: ProvisionTarget;
@@ -313,6 +314,21 @@ describe('npm run glueline -- provision (npm run provision)', () => {
       assert.equal(second.code, 0, second.stderr);
       assert.match(second.stdout, /no changes: everything the spec needs is already in place/);
       assert.doesNotMatch(first.stdout + second.stdout, /freshness/);
+    });
+
+    test("with no target flag, provisions the stack GLUELINE_AWS_ENDPOINT names (glueline devstack env's settings)", async () => {
+      const specFile = specFileOf(uniqueSalesSpec());
+      // From / (no .devstack there): without the variable the default would be AWS itself.
+      const { code, stdout, stderr } = await gluelineInBash(
+        `eval "$(glueline devstack env --dir ${shellWord(stackDir)})"\nglueline provision --spec ${shellWord(specFile)}`,
+        {},
+      );
+      assert.equal(code, 0, stdout + stderr);
+      assert.match(
+        stdout,
+        new RegExp(`^provision: spec \\S+, endpoint ${stack().aws.endpoint} \\(GLUELINE_AWS_ENDPOINT\\)$`, 'm'),
+      );
+      assert.match(stdout, /provision: done, 11 changes applied\./);
     });
 
     test('with Temporal out of reach, provisions AWS and says the freshness watch was not set up, naming the command', async () => {
