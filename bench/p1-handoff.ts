@@ -20,6 +20,7 @@ import {
   type BenchResult,
 } from './support';
 import { stackClient } from '../devstack/testkit/stack';
+import { TRANSFER_QUEUE_READS_PER_SECOND } from '../devstack/stack';
 import { WORKFLOW_PRELOAD_MODULES } from '../src/worker/workflow-bundle';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -105,6 +106,8 @@ export function handOffs(events: HistoryEvent[]): HandOff[] {
 }
 
 const WAL = ['journal_mode=wal', 'synchronous=1'];
+/** The Temporal server's default `history.transferProcessorMaxPollRPS` (the stack sets a higher one). */
+const SERVER_DEFAULT_READS = 20;
 
 type Kind = 'baseline' | 'pipeline' | 'fresh';
 
@@ -196,6 +199,10 @@ export async function p1HandOff(ctx: BenchContext): Promise<BenchResult> {
   ctx.log(`p1: again with the dev server's SQLite at ${WAL.join(', ')}`);
   await ctx.restartStack({ sqlitePragmas: WAL });
   const wal = await measure(ctx, bundle, runs);
+  // Before issue 19's fix: the dev server's own limit on its one history shard's transfer-queue reads.
+  ctx.log(`p1: again with the dev server's default of ${SERVER_DEFAULT_READS} transfer-queue reads a second`);
+  await ctx.restartStack({ transferQueueReadsPerSecond: SERVER_DEFAULT_READS });
+  const throttled = await measure(ctx, bundle, runs);
   await ctx.restartStack({});
 
   const p = (xs: HandOff[], f: (h: HandOff) => number, q: number) => percentile(xs.map(f).filter(Number.isFinite), q);
@@ -226,6 +233,20 @@ export async function p1HandOff(ctx: BenchContext): Promise<BenchResult> {
       baselineName: 'two-activity workflow p50, same pragmas',
       baseline: p(wal.baseline, toScheduled, 50),
       goal: '≤ 30 ms',
+    }),
+    figure({
+      name: `P1 csvPipeline hand-off p50 (Completed → next Scheduled), the server's default ${SERVER_DEFAULT_READS} transfer-queue reads/s`,
+      value: p(throttled.pipeline, toScheduled, 50),
+      unit: 'ms',
+      baselineName: 'two-activity workflow p50, same setting',
+      baseline: p(throttled.baseline, toScheduled, 50),
+    }),
+    medianFigure({
+      name: `P1 csvPipeline orchestration, the server's default ${SERVER_DEFAULT_READS} transfer-queue reads/s`,
+      values: throttled.historyMs.pipeline,
+      unit: 'ms',
+      baselineName: 'two-activity workflow, same setting',
+      baselines: throttled.historyMs.baseline,
     }),
     figure({
       name: 'P1 csvPipeline hand-off p50 (Completed → next Scheduled), a new worker for each run',
@@ -266,12 +287,15 @@ export async function p1HandOff(ctx: BenchContext): Promise<BenchResult> {
   const row = (label: string, hs: HandOff[]) =>
     `| ${label} | ${hs.length} | ${fmt(p(hs, toScheduled, 50))} | ${fmt(p(hs, toScheduled, 95))} | ${fmt(p(hs, toStarted, 50))} | ${fmt(p(hs, toStarted, 95))} |`;
   const walLabel = `SQLite ${WAL.join(', ')}`;
+  const readsLabel = `the server's default ${SERVER_DEFAULT_READS} transfer-queue reads/s`;
   const markdown = [
     `csvPipeline (two regions, Redshift in both) on an in-process worker whose activities answer at once (the workflow`,
     `tests' fakes, bench/instant-activities.ts), against the stack's dev server; ${runs} runs one at a time after one`,
     'warm-up, and as many runs of a two-activity baseline workflow on the same worker. Times from history event timestamps.',
     'In the pipeline a completion may be followed by two activities scheduled in the same workflow task (parallel regions):',
     'each counts as a hand-off.',
+    `The stack's dev server may read its one history shard's transfer queue ${TRANSFER_QUEUE_READS_PER_SECOND} times a second; with the`,
+    `server's default of ${SERVER_DEFAULT_READS}, each workflow task a completed activity schedules waits for the next read (50 ms apart).`,
     '',
     '| hand-off | n | → Scheduled p50 (ms) | p95 | → Started p50 (ms) | p95 |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
@@ -279,6 +303,8 @@ export async function p1HandOff(ctx: BenchContext): Promise<BenchResult> {
     row('**baseline (two activities)**', baseline),
     row(`**all csvPipeline, ${walLabel}**`, wal.pipeline),
     row(`**baseline, ${walLabel}**`, wal.baseline),
+    row(`**all csvPipeline, ${readsLabel}**`, throttled.pipeline),
+    row(`**baseline, ${readsLabel}**`, throttled.baseline),
     row('**csvPipeline, a new worker for each run**', fresh),
     ...[...byPair].map(([key, hs]) => row(key, hs)),
     '',
@@ -291,11 +317,15 @@ export async function p1HandOff(ctx: BenchContext): Promise<BenchResult> {
     split('csvPipeline', pipeline),
     split('baseline (two activities)', baseline),
     split('csvPipeline, a new worker for each run', fresh),
+    split(`csvPipeline, ${readsLabel}`, throttled.pipeline),
+    split(`baseline, ${readsLabel}`, throttled.baseline),
     '',
     `Hand-off p50 of each measured run, in order (ms): csvPipeline ${runsOf(pipeline)}; a new worker for each run`,
     `${runsOf(fresh)}; baseline ${runsOf(baseline)}. Orchestration (history, WorkflowExecutionStarted → Completed):`,
     `csvPipeline ${medianCell(historyMs.pipeline, 'ms')}, on a new worker ${medianCell(historyMs.fresh, 'ms')},`,
-    `baseline ${medianCell(historyMs.baseline, 'ms')}.`,
+    `baseline ${medianCell(historyMs.baseline, 'ms')}. With the server's default ${SERVER_DEFAULT_READS} transfer-queue reads/s: hand-off p50`,
+    `of each run ${runsOf(throttled.pipeline)}, orchestration ${medianCell(throttled.historyMs.pipeline, 'ms')} (baseline`,
+    `${medianCell(throttled.historyMs.baseline, 'ms')}).`,
     '',
     'Hand-off p50, Completed → Started (ms); published anchors: Temporal Cloud ~50 ms per activity, a vendor benchmark 40 ms (Temporal) vs 1,260 ms (Airflow):',
     '',
@@ -311,9 +341,9 @@ export async function p1HandOff(ctx: BenchContext): Promise<BenchResult> {
   return {
     id: 'p1',
     title: 'P1: step hand-off latency (instant activities)',
-    setup: `${runs} pipeline runs + ${runs} baseline runs + ${runs} pipeline runs on a new worker each, interleaved, sequential, with the dev server's SQLite defaults and again with ${WAL.join(', ')}`,
+    setup: `${runs} pipeline runs + ${runs} baseline runs + ${runs} pipeline runs on a new worker each, interleaved, sequential, with the dev server's SQLite defaults, again with ${WAL.join(', ')}, and again with the server's default ${SERVER_DEFAULT_READS} transfer-queue reads a second (the stack allows ${TRANSFER_QUEUE_READS_PER_SECOND})`,
     figures,
     markdown,
-    raw: { runs, runMs, historyMs, pipeline, baseline, fresh, wal },
+    raw: { runs, runMs, historyMs, pipeline, baseline, fresh, wal, throttled },
   };
 }

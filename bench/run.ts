@@ -53,7 +53,10 @@ async function main(): Promise<void> {
   const dir = path.join(repoRoot, 'bench', 'results', '.stack');
   const databases: string[] = [];
   /** Every stack start gets a fresh dev-server database: a pragma one configuration set (WAL) stays in the file. */
-  const freshStack = async (options: Pick<StackOptions, 'sqlitePragmas'>, why: string) => {
+  const freshStack = async (
+    options: Pick<StackOptions, 'sqlitePragmas' | 'transferQueueReadsPerSecond'>,
+    why: string,
+  ) => {
     for (const f of ['temporal.db', 'temporal.db-wal', 'temporal.db-shm'])
       fs.rmSync(path.join(dir, f), { force: true });
     const s = await up({ dir, freePorts: true, log, ...options });
@@ -74,7 +77,9 @@ async function main(): Promise<void> {
       restartStack: async (options) => {
         await down({ dir, log });
         const pragmas = options.sqlitePragmas?.length ? options.sqlitePragmas.join(', ') : 'SQLite defaults';
-        ctx.stack = await freshStack(options, `restart (${pragmas})`);
+        const reads = options.transferQueueReadsPerSecond;
+        const why = `restart (${pragmas}${reads === undefined ? '' : `, ${reads} transfer-queue reads/s`})`;
+        ctx.stack = await freshStack(options, why);
         ctx.gateway = newGateway(ctx.stack);
         return ctx.stack;
       },

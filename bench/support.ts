@@ -19,7 +19,9 @@ export interface BenchContext {
   /** The stack's folder (pids.json, logs). */
   stackDir: string;
   /** Stops the stack and starts it again with these options; returns the new endpoints. */
-  restartStack: (options: Pick<StackOptions, 'sqlitePragmas'>) => Promise<StackEndpoints>;
+  restartStack: (
+    options: Pick<StackOptions, 'sqlitePragmas' | 'transferQueueReadsPerSecond'>,
+  ) => Promise<StackEndpoints>;
   quick: boolean;
   gateway: GatewayControl;
   log: (line: string) => void;

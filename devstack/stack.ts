@@ -46,6 +46,11 @@ export interface StackOptions {
    * `journal_mode=wal` or `synchronous=1`. @default - the dev server's own
    */
   sqlitePragmas?: string[];
+  /**
+   * How often the dev server's one history shard may read its transfer queue: a step hand-off waits for such a read
+   * (see temporalCommand). @default TRANSFER_QUEUE_READS_PER_SECOND; the server's own default is 20
+   */
+  transferQueueReadsPerSecond?: number;
   /** Print progress lines. @default true */
   log?: (line: string) => void;
 }
@@ -250,7 +255,7 @@ export async function up(options: StackOptions = {}): Promise<StackEndpoints> {
   };
   const logOf = (name: string) => path.join(files(dir).logs, `${name}.log`);
   try {
-    record(startProcess(dir, 'temporal', await temporalCommand(dir, ports, options.sqlitePragmas)));
+    record(startProcess(dir, 'temporal', await temporalCommand(dir, ports, options)));
     record(startProcess(dir, 'moto', [devtool('moto_server'), '-H', HOST, '-p', String(ports.moto)]));
     record(
       startProcess(dir, 'gateway', [process.execPath, ...tsxArgs(), path.join(__dirname, 'gateway', 'main.ts')], {
@@ -287,11 +292,17 @@ export async function up(options: StackOptions = {}): Promise<StackEndpoints> {
   return endpoints;
 }
 
+/** How often the dev server's one history shard may read its transfer queue (the server's default is 20). */
+export const TRANSFER_QUEUE_READS_PER_SECOND = 1000;
+
 /** The Temporal dev server on `ports`, its history in `<dir>/temporal.db` (so a restart finds every run again). */
 async function temporalCommand(
   dir: string,
   ports: Pick<StackPorts, 'temporal' | 'temporalUi'>,
-  sqlitePragmas: string[] = [],
+  {
+    sqlitePragmas = [],
+    transferQueueReadsPerSecond = TRANSFER_QUEUE_READS_PER_SECOND,
+  }: Pick<StackOptions, 'sqlitePragmas' | 'transferQueueReadsPerSecond'> = {},
 ): Promise<string[]> {
   return [
     devtool('temporal'),
@@ -321,6 +332,13 @@ async function temporalCommand(
     // here so the stack does not depend on that default (a self-hosted server needs the same setting).
     '--dynamic-config-value',
     'system.enableActivityEagerExecution=true',
+    // The dev server has one history shard, and a shard reads its transfer queue at most
+    // history.transferProcessorMaxPollRPS times a second (20 by default). Every workflow task a completed activity
+    // schedules waits for such a read, so once the limiter's burst was spent, one run's steps handed off at most once
+    // per 50 ms whatever the worker did (issue 19: csvPipeline's 16 workflow tasks took 16 × 50 ≈ 800 ms; with 5 a
+    // second, 16 × 200 ms). A server with many shards spreads its runs over as many limiters.
+    '--dynamic-config-value',
+    `history.transferProcessorMaxPollRPS=${transferQueueReadsPerSecond}`,
     ...sqlitePragmas.flatMap((p) => ['--sqlite-pragma', p]),
   ];
 }
