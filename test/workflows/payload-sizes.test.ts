@@ -3,7 +3,7 @@
  * 20,000 keys named with `glueline run --key` makes a run input, and activity inputs and results, of a few KB.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { temporal } from '@temporalio/proto';
 import { batchFromFlags } from '../../src/starters/batch-flags';
 import type { CopyObjectsInput } from '../../src/workflow-safe/activity-types';
@@ -12,15 +12,9 @@ import { keysChecksum } from '../../src/workflow-safe/manifest-files';
 import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
 import { PipelineSpec } from '../../src/workflow-safe/spec';
 import { KEY_LIST_PATCH } from '../../src/workflows/steps/stage-raw';
-import { testInput, testSpec, WorkflowTestBed } from '../../devstack/testkit/workflow-harness';
+import { testInput, testSpec, useWorkflowTestBed } from '../../devstack/testkit/workflow-harness';
 
-let bed: WorkflowTestBed;
-before(async () => {
-  bed = await WorkflowTestBed.start();
-});
-after(async () => {
-  await bed?.teardown();
-});
+const bed = useWorkflowTestBed();
 
 const keysOf = (n: number) =>
   Array.from({ length: n }, (_, i) => `landing/2026/11/30/orders-${String(i).padStart(5, '0')}-eu-west-1-export.csv`);
