@@ -307,6 +307,28 @@ describe('copyObjects', () => {
     assert.equal((await gateway.counts(landing))['s3:ListObjectsV2']?.count, 1, 'a 301 is not sent again');
   });
 
+  test("S3's RequestTimeout and expired credentials fail an attempt retryably, named as such; the next one copies", async () => {
+    const { source, destReplica, s3 } = await setup();
+    const input = {
+      source: { region: primary, bucket: source, prefix: 'out/' },
+      destinations: [{ region: replica, bucket: destReplica }],
+    };
+    for (const [type, pattern] of [
+      ['requestTimeout', /ListObjectsV2 on bucket .* failed: RequestTimeout \(HTTP 400\)/],
+      ['expiredToken', /the worker's AWS credentials expired \(ExpiredToken: .*Tried again with renewed credentials/],
+    ] as const) {
+      // More firings than the SDK's own attempts, so the activity sees the error.
+      const err = await gateway.withFault(
+        { target: 's3:ListObjectsV2', action: { type }, resource: source, count: 10 },
+        () => rejection(run(activityEnv(), s3.copyObjects, input)),
+      );
+      assert.equal(err.nonRetryable, false, `${type}: Temporal tries the activity again`);
+      assert.match(err.message, pattern);
+      assert.doesNotMatch(err.message, /denied/);
+    }
+    assert.equal((await run(activityEnv(), s3.copyObjects, input)).copied, 3);
+  });
+
   test('fails non-retryably naming the key when a given source key does not exist', async () => {
     const { source, destReplica, s3 } = await setup();
     const err = await rejection(
