@@ -15,6 +15,10 @@ export type FaultAction =
   | { type: 'error'; status: 500 | 503 }
   /** Refuses the request as IAM would: S3 `AccessDenied` 403, JSON services `AccessDeniedException` 400. */
   | { type: 'deny' }
+  /** S3's `RequestTimeout` 400 (the request body came too slowly); other services `RequestTimeoutException` 400. */
+  | { type: 'requestTimeout' }
+  /** Temporary credentials that expired: S3 and query `ExpiredToken` 400, JSON services `ExpiredTokenException` 400. */
+  | { type: 'expiredToken' }
   /** Delays the request, which then goes on as usual (other rules may still fire on it). */
   | { type: 'latency'; ms: number }
   /** Destroys the connection without a response. */
@@ -102,7 +106,26 @@ function targetMatches(target: string, subject: FaultSubject): boolean {
 const spec = (status: number, code: string, message: string) => ({ status, code, message });
 
 /** What each protocol answers a throttled request, a 500 and a 503 with: AWS's own codes and statuses. */
-const FAULT_ERRORS: Record<'throttle' | 'deny' | 500 | 503, Record<AwsProtocol, AwsErrorSpec>> = {
+type RefusalType = 'throttle' | 'deny' | 'requestTimeout' | 'expiredToken';
+
+const FAULT_ERRORS: Record<RefusalType | 500 | 503, Record<AwsProtocol, AwsErrorSpec>> = {
+  requestTimeout: {
+    json: spec(400, 'RequestTimeoutException', 'Request timed out (gateway fault rule)'),
+    other: spec(400, 'RequestTimeoutException', 'Request timed out (gateway fault rule)'),
+    query: spec(400, 'RequestTimeout', 'Request timed out (gateway fault rule)'),
+    s3: spec(
+      400,
+      'RequestTimeout',
+      'Your socket connection to the server was not read from or written to within the timeout period. ' +
+        'Idle connections will be closed.',
+    ),
+  },
+  expiredToken: {
+    json: spec(400, 'ExpiredTokenException', 'The security token included in the request is expired'),
+    other: spec(400, 'ExpiredTokenException', 'The security token included in the request is expired'),
+    query: spec(400, 'ExpiredToken', 'The security token included in the request is expired'),
+    s3: spec(400, 'ExpiredToken', 'The provided token has expired.'),
+  },
   deny: {
     json: spec(400, 'AccessDeniedException', 'User is not authorized to perform this action (gateway fault rule)'),
     other: spec(403, 'AccessDeniedException', 'User is not authorized to perform this action (gateway fault rule)'),
@@ -135,17 +158,24 @@ const JSON_INTERNAL_ERROR_CODE: Record<string, string> = {
   'redshift-data': 'InternalServerException',
 };
 
-function faultError(
-  action: FaultAction & { type: 'throttle' | 'deny' | 'error' },
-  protocol: AwsProtocol,
-  service: string,
-) {
+function faultError(action: FaultAction & { type: RefusalType | 'error' }, protocol: AwsProtocol, service: string) {
   const error = FAULT_ERRORS[action.type === 'error' ? action.status : action.type][protocol];
   const ownCode = JSON_INTERNAL_ERROR_CODE[service];
   return error.status === 500 && protocol === 'json' && ownCode ? { ...error, code: ownCode } : error;
 }
 
-const ACTION_TYPES = ['throttle', 'deny', 'error', 'latency', 'drop', 'after', 'hold', 'mix'];
+const ACTION_TYPES = [
+  'throttle',
+  'deny',
+  'requestTimeout',
+  'expiredToken',
+  'error',
+  'latency',
+  'drop',
+  'after',
+  'hold',
+  'mix',
+];
 
 /** Throws, naming the field and what it must be, when an action (or one inside a mix) is malformed. */
 function checkAction(action: FaultAction, mixAllowed: boolean): void {

@@ -49,6 +49,12 @@ const NOT_FOUND_ERRORS = new Set([
 
 const ACCESS_DENIED_ERRORS = new Set(['AccessDenied', 'AccessDeniedException', 'Forbidden', 'UnauthorizedOperation']);
 
+/**
+ * The Data API's answer for a workgroup or cluster that does not exist in the call's region: a ValidationException,
+ * not a not-found error, so its message gets the target's not-found fix by this text.
+ */
+const MISSING_REDSHIFT_ENDPOINT = "Redshift endpoint doesn't exist in this region";
+
 const NON_RETRYABLE = new Set<string>(NON_RETRYABLE_AWS_ERRORS);
 
 /** What an AWS SDK v3 exception carries that we use. */
@@ -179,7 +185,10 @@ export function describeAwsError(err: unknown, target: AwsTarget): AwsErrorDescr
     message =
       `bucket ${target.bucket} does not exist in ${target.region} (${target.operation} on ${target.resource}: ${awsMessage}): ` +
       'create the bucket (npm run provision) or fix the bucket name in the spec';
-  } else if (NOT_FOUND_ERRORS.has(name)) {
+  } else if (
+    NOT_FOUND_ERRORS.has(name) ||
+    (name === 'ValidationException' && awsMessage.includes(MISSING_REDSHIFT_ENDPOINT))
+  ) {
     message = `${target.resource} does not exist in ${target.region} (${target.operation}: ${name}: ${awsMessage})`;
     if (target.notFoundFix) message += `: ${target.notFoundFix}`;
   } else if (name === 'PermanentRedirect' || status === 301) {
@@ -224,11 +233,12 @@ export function bucketRegionOf(err: unknown): string | undefined {
 }
 
 function wrongRegionMessage(err: unknown, target: AwsTarget): string {
-  const bucket = target.bucket ?? target.resource;
+  // A target that names no bucket of its own names it in its resource (`bucket b`, `object s3://b/k`).
+  const bucket = target.bucket !== undefined ? `bucket ${target.bucket}` : target.resource;
   const region = bucketRegionOf(err);
   const inRegion = region ? `is in ${region}` : 'is in another region';
   return (
-    `bucket ${bucket} ${inRegion}, not ${target.region}: S3 answered ${target.operation} with 301 PermanentRedirect. ` +
+    `${bucket} ${inRegion}, not ${target.region}: S3 answered ${target.operation} with 301 PermanentRedirect. ` +
     `Name the bucket's region${region ? ` (${region})` : ''}: --source-region for a batch's landing bucket, the ` +
     "event record's awsRegion for S3 events, or the region of the bucket in the spec"
   );

@@ -118,7 +118,9 @@ export async function executeStatement(client: RedshiftDataClient, options: Exec
     operation: sqls.length === 1 ? 'ExecuteStatement' : 'BatchExecuteStatement',
     resource: `redshift ${describeTarget(options.target)} database ${options.target.database}`,
     region: options.region,
-    notFoundFix: 'fix the redshift target in the spec, or create it',
+    notFoundFix:
+      'fix regions[].redshift in the spec (the workgroupName or clusterIdentifier, in its region), or create it: ' +
+      'glueline does not provision Redshift',
   };
   const named = parameters && Object.keys(parameters).length > 0 ? parameters : undefined;
   const out = await awsCall(target, () =>

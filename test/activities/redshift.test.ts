@@ -157,6 +157,28 @@ describe('executeStatements', () => {
     assert.deepEqual(await gateway.counts(clusterId), { 'redshift-data:ExecuteStatement': { count: 1, faulted: 0 } });
   });
 
+  test('a workgroup or cluster that does not exist in its region fails non-retryably, naming it and the fix', async () => {
+    const missing: [string, ExecuteStatementsInput['target']][] = [
+      [region, { workgroupName: unique('act-no-wg'), database: 'dev' }],
+      [region, { clusterIdentifier: unique('act-no-rs'), database: 'dev', dbUser: 'glueline' }],
+      // The file's own workgroup, asked for in another region: a workgroup is its region's alone.
+      [stack().aws.regions[1]!, serverless],
+    ];
+    for (const [where, target] of missing) {
+      const err = await rejection(
+        run(activityEnv(), redshift.executeStatements, execInput({ region: where, target, sqls: ['select 1'] })),
+      );
+      assert.equal(err.type, 'ValidationException');
+      assert.equal(err.nonRetryable, true);
+      const name = target.workgroupName ?? target.clusterIdentifier!;
+      assert.match(err.message, new RegExp(`^redshift \\w+ ${name} database dev does not exist in ${where} `));
+      assert.match(
+        err.message,
+        /Redshift endpoint doesn't exist in this region.*fix regions\[\]\.redshift in the spec/,
+      );
+    }
+  });
+
   test('fails retryably when too many statements are active', async () => {
     // Fake: the gateway runs any number of statements.
     const { aws: fake } = fakeClients(() => {

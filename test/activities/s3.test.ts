@@ -283,6 +283,52 @@ describe('copyObjects', () => {
     assert.match(err.message, /bucket glueline-no-such-bucket does not exist in us-east-1.*npm run provision/);
   });
 
+  test("reads a landing bucket in another region through its region; named with the primary's, fails at once naming it", async () => {
+    const { aws, buckets, destPrimary, s3 } = await setup({});
+    // A landing bucket in the replica's region, copied into the primary's raw bucket, as stage-raw does.
+    const landing = await newBucket(aws, replica, `${buckets}-landing`);
+    await putObjects(aws, replica, landing, { 'in/a.csv': 'a\n1\n' });
+    const copied = await run(activityEnv(), s3.copyObjects, {
+      source: { region: replica, bucket: landing, prefix: 'in/' },
+      destinations: [{ region: primary, bucket: destPrimary }],
+    });
+    assert.equal(copied.copied, 1);
+    assert.equal(await body(aws, primary, destPrimary, 'in/a.csv'), 'a\n1\n');
+    await gateway.resetCounts(landing);
+    // Without the batch's source region the copy asks the primary's endpoint: S3 answers 301, every time.
+    const err = await rejection(
+      run(activityEnv(), s3.copyObjects, {
+        source: { region: primary, bucket: landing, prefix: 'in/' },
+        destinations: [{ region: primary, bucket: destPrimary }],
+      }),
+    );
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, new RegExp(`^bucket ${landing} is in ${replica}, not ${primary}: .*--source-region`));
+    assert.equal((await gateway.counts(landing))['s3:ListObjectsV2']?.count, 1, 'a 301 is not sent again');
+  });
+
+  test("S3's RequestTimeout and expired credentials fail an attempt retryably, named as such; the next one copies", async () => {
+    const { source, destReplica, s3 } = await setup();
+    const input = {
+      source: { region: primary, bucket: source, prefix: 'out/' },
+      destinations: [{ region: replica, bucket: destReplica }],
+    };
+    for (const [type, pattern] of [
+      ['requestTimeout', /ListObjectsV2 on bucket .* failed: RequestTimeout \(HTTP 400\)/],
+      ['expiredToken', /the worker's AWS credentials expired \(ExpiredToken: .*Tried again with renewed credentials/],
+    ] as const) {
+      // More firings than the SDK's own attempts, so the activity sees the error.
+      const err = await gateway.withFault(
+        { target: 's3:ListObjectsV2', action: { type }, resource: source, count: 10 },
+        () => rejection(run(activityEnv(), s3.copyObjects, input)),
+      );
+      assert.equal(err.nonRetryable, false, `${type}: Temporal tries the activity again`);
+      assert.match(err.message, pattern);
+      assert.doesNotMatch(err.message, /denied/);
+    }
+    assert.equal((await run(activityEnv(), s3.copyObjects, input)).copied, 3);
+  });
+
   test('fails non-retryably naming the key when a given source key does not exist', async () => {
     const { source, destReplica, s3 } = await setup();
     const err = await rejection(
@@ -623,6 +669,43 @@ describe('copyObjects between SSE-KMS buckets (ETags that are no digests)', () =
     assert.notEqual(to.ETag, from.ETag, "S3's KMS ETags differ between copies of the same bytes");
     assert.equal(to.ChecksumCRC32, from.ChecksumCRC32);
     assert.equal(to.ChecksumType, 'FULL_OBJECT');
+  });
+
+  test('a CopyObject copy (one part) is verified by its checksum, though its KMS ETag is not the source one', async () => {
+    const { aws, source, destPrimary, destReplica, s3 } = await kmsSetup();
+    await putObjects(aws, primary, source, { 'out/a.parquet': 'aaa', 'out/b.parquet': 'bbbb' });
+    await aws.s3(primary).send(
+      new PutBucketEncryptionCommand({
+        Bucket: destPrimary,
+        ServerSideEncryptionConfiguration: {
+          Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms' } }],
+        },
+      }),
+    );
+    const input = {
+      source: { region: primary, bucket: source, prefix: 'out/' },
+      destinations: [
+        { region: primary, bucket: destPrimary },
+        { region: replica, bucket: destReplica },
+      ],
+    };
+    const result = await run(activityEnv(), s3.copyObjects, input);
+    assert.deepEqual([result.copied, result.verifiedKeys], [4, 4]);
+    const head = (region: string, Bucket: string) =>
+      aws.s3(region).send(new HeadObjectCommand({ Bucket, Key: 'out/b.parquet', ChecksumMode: 'ENABLED' }));
+    const from = await head(primary, source);
+    for (const [region, bucket] of [
+      [primary, destPrimary],
+      [replica, destReplica],
+    ] as const) {
+      const to = await head(region, bucket);
+      assert.equal(to.ServerSideEncryption, 'aws:kms');
+      assert.notEqual(to.ETag, from.ETag, `${bucket}: S3's KMS ETags differ between copies of the same bytes`);
+      assert.equal(to.ChecksumCRC32 ?? to.ChecksumCRC64NVME, from.ChecksumCRC32 ?? from.ChecksumCRC64NVME);
+    }
+    // A second run finds every copy identical by the same comparison and copies nothing.
+    const again = await run(activityEnv(), s3.copyObjects, input);
+    assert.deepEqual([again.copied, again.skipped], [0, 4]);
   });
 
   test('a copy with no checksum to compare fails CopyVerificationFailed saying so, not naming differing ETags', async () => {

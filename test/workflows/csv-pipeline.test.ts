@@ -371,6 +371,19 @@ describe('csvPipeline, options', () => {
       { region: REPLICA, bucket: 'sales-raw-euw1' },
     ]);
   });
+
+  test("a landing bucket with a region of its own (--source-region, an event's awsRegion) is read through it", async () => {
+    const source = { bucket: 'landing-euw2', region: 'eu-west-2', prefix: 'drop/b-1/' };
+    const { result, called } = await runPipeline(testInput({ batch: { id: 'b-region-1', source } }));
+    assert.ok(result);
+    const copy = called('copyObjects')[0]!.input as CopyObjectsInput;
+    assert.deepEqual(copy.source, { region: 'eu-west-2', bucket: 'landing-euw2', prefix: 'drop/b-1/' });
+    // Without one, the landing bucket is taken to be in the primary region.
+    const { called: plain } = await runPipeline(
+      testInput({ batch: { id: 'b-region-2', source: { bucket: 'landing', prefix: 'drop/b-2/' } } }),
+    );
+    assert.equal((plain('copyObjects')[0]!.input as CopyObjectsInput).source.region, PRIMARY);
+  });
 });
 
 describe('csvPipeline, bad input', () => {
