@@ -83,7 +83,7 @@ describe('csvPipeline, happy path', () => {
       'waitForCrawler',
       'startGlueJobRun',
       'waitForGlueJobRun',
-      'readManifest',
+      'readManifestSummary',
       // replicate-curated: see the next test
       'deleteObjects',
       'copyObjects',
@@ -244,7 +244,7 @@ describe('csvPipeline, timeouts', () => {
     }
     for (const name of ['copyObjects', 'startCrawler', 'waitForGlueJobRun', 'waitForStatement'])
       assert.equal(scheduled.get(name)?.heartbeat, 15, name);
-    for (const name of ['readManifest', 'executeStatements', 'cancelStatement'])
+    for (const name of ['readManifestSummary', 'executeStatements', 'cancelStatement'])
       assert.equal(scheduled.get(name)?.startToClose, 20, name);
     for (const name of ['sendFailureEmail', 'postFailureWebhook'])
       assert.equal(scheduled.get(name)?.scheduleToClose, 30 * 60, name);
@@ -318,7 +318,7 @@ describe('csvPipeline, options', () => {
       ['skipped', 'skipped', 'skipped'],
     );
     assert.equal(called('startGlueJobRun').length, 0);
-    assert.equal(called('readManifest').length, 1);
+    assert.equal(called('readManifestSummary').length, 1);
     const copy = called('copyObjects')[0]!.input as CopyObjectsInput;
     assert.deepEqual(copy.destinations, [{ region: REPLICA, bucket: 'sales-curated-euw1' }]);
     assert.equal(statuses(result)[`redshift-refresh@${REPLICA}`], 'succeeded');
