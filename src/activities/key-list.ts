@@ -14,7 +14,7 @@ export async function keyListKeys(deps: ActivityDeps, ref: KeyListRef): Promise<
   const fail = (problem: ObjectProblem) =>
     invalidInput(
       `key list ${s3Uri(ref.bucket, ref.key)} (${ref.region}) ${problemText(problem, words)}` +
-        `${problem.kind === 'other-keys' ? ': it was changed since' : ''}; ` +
+        `${problem.kind === 'other-keys' || problem.kind === 'rewritten' ? ': it was changed since' : ''}; ` +
         'start the batch again with glueline run, which writes the key list before it starts the run',
       { keyList: ref },
     );

@@ -37,8 +37,8 @@ export function problemText(problem: ObjectProblem, words: { shape: string; item
       return 'does not exist';
     case 'rewritten':
       return (
-        `was rewritten since ${words.expected} (ETag ${problem.etag}` +
-        `${problem.versionId ? `, version ${problem.versionId}` : ''} then)`
+        `is no longer the one ${words.expected} (ETag ${problem.etag}` +
+        `${problem.versionId ? `, version ${problem.versionId}` : ''})`
       );
     case 'not-json':
       return `is not JSON (${problem.error})`;
