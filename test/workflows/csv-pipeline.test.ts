@@ -144,13 +144,14 @@ describe('csvPipeline, replicate-curated', () => {
     const replicaBucket = 'sales-curated-euw1';
     const manifestKey = `_glueline/manifests/sales/${batchId}.json`;
     const copyManifestKey = `_glueline/copy-manifests/sales/${batchId}.manifest`;
-    // The manifest's files by the manifest: where it is, how many and the checksum of their keys.
+    // The manifest's files by the manifest: where it is, the ETag read, how many and the checksum of their keys.
     const files = {
       region: PRIMARY,
       bucket: 'sales-curated-use1',
       key: manifestKey,
       count: 2,
       checksum: keysChecksum(MANIFEST.outputFiles.map((f) => f.key)),
+      etag: '"fake-manifest-etag"',
     };
     // In order: the earlier manifests, the data, earlier runs' files, the COPY manifests, the Glue manifest last.
     assert.deepEqual(
