@@ -1,7 +1,8 @@
 /**
- * The Glue manifest's output files named by the manifest instead of key by key, so an activity input stays the
- * same size however many files the job wrote (10,000 keys are about 1 MB of a 2 MB payload limit). Workflow-safe:
- * the workflow computes the checksum of what it read, and the activity checks the manifest it reads against it.
+ * The Glue manifest's output files named by the manifest instead of key by key, so an activity input or result
+ * stays the same size however many files the job wrote (10,000 keys are about 1 MB of a 2 MB payload limit), and
+ * the summary of the manifest the workflow keeps. Workflow-safe: readManifestSummary and a workflow replaying a
+ * history that read the manifest whole summarize it alike; the activities check the manifest they read against it.
  */
 import type { GlueManifest } from './layout';
 
