@@ -3,7 +3,14 @@
  * send, buckets with unique names, and a MockActivityEnvironment that records heartbeats.
  */
 import assert from 'node:assert/strict';
-import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import type { Info } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -88,6 +95,31 @@ export async function putObjects(aws: AwsClients, region: string, bucket: string
   for (const [Key, Body] of Object.entries(objects)) {
     await aws.s3(region).send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
   }
+}
+
+/**
+ * Uploads an object in parts of the given sizes (part N's bytes all N) with a FULL_OBJECT CRC32, as S3 keeps a
+ * full-object CRC of objects written today. Every part but the last must be 5 MiB or more, as S3 requires.
+ */
+export async function putMultipartObject(s3: S3Client, Bucket: string, Key: string, partSizes: number[]) {
+  const { UploadId } = await s3.send(
+    new CreateMultipartUploadCommand({ Bucket, Key, ChecksumAlgorithm: 'CRC32', ChecksumType: 'FULL_OBJECT' }),
+  );
+  const Parts = [];
+  for (const [i, size] of partSizes.entries()) {
+    const part = await s3.send(
+      new UploadPartCommand({
+        Bucket,
+        Key,
+        UploadId,
+        PartNumber: i + 1,
+        Body: Buffer.alloc(size, i + 1),
+        ChecksumAlgorithm: 'CRC32',
+      }),
+    );
+    Parts.push({ PartNumber: i + 1, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32 });
+  }
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts } }));
 }
 
 /** A MockActivityEnvironment that keeps every heartbeat it sees. */

@@ -3,6 +3,7 @@
  * a two-region spec, and fake activities (plain functions implementing GluelineActivities) that record
  * every call and fail where a test asks.
  */
+import { after, before } from 'node:test';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -357,6 +358,32 @@ export class WorkflowTestBed {
   async teardown(): Promise<void> {
     await this.env.teardown();
   }
+}
+
+/**
+ * The test file's WorkflowTestBed: started in a node:test `before` hook and torn down in an `after` hook of the
+ * suite it is called in (call it at the top of a test file). What it returns stands for the bed once `before` has
+ * run; touching it earlier (at module load, in a `describe` body) throws, naming what was read.
+ */
+export function useWorkflowTestBed(): WorkflowTestBed {
+  let started: WorkflowTestBed | undefined;
+  before(async () => {
+    started = await WorkflowTestBed.start();
+  });
+  after(async () => {
+    await started?.teardown();
+  });
+  return new Proxy({} as WorkflowTestBed, {
+    get(_, key) {
+      if (!started)
+        throw new Error(
+          `WorkflowTestBed.${String(key)} was read before the bed started: use the bed inside a test or hook, ` +
+            'after the before hook that useWorkflowTestBed() registered',
+        );
+      const value: unknown = Reflect.get(started, key, started);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(started) : value;
+    },
+  });
 }
 
 const quietLogger = {

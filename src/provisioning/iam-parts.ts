@@ -68,7 +68,6 @@ export function arns(spec: PipelineSpec, options: IamOptions) {
     bucket: (name: string) => `arn:${partition}:s3:::${name}`,
     objects: (name: string, prefix = '') => `arn:${partition}:s3:::${name}/${prefix}*`,
     glue: (region: string, resource: string) => arn('glue', region, resource),
-    logs: (region: string, group: string) => arn('logs', region, `log-group:${group}:*`),
     kmsKeys: (region: string) => arn('kms', region, 'key/*'),
     arn,
   };
@@ -88,6 +87,29 @@ export function kmsViaS3(
   return statement('KmsForSseKmsBuckets', actions, inRegions.map(a.kmsKeys), {
     StringEquals: { 'kms:ViaService': inRegions.map((r) => `s3.${r}.amazonaws.com`) },
   });
+}
+
+/**
+ * CloudWatch Logs for some log groups (a name may end in `*`). CreateLogGroup names the group twice: as the
+ * Service Authorization Reference's log-group template has it (`log-group:<name>`) and in the `:*` form the
+ * CloudWatch Logs API reference says policies use, so IAM matches whichever the service authorizes against
+ * (AWSGlueServiceRole's `...:/aws-glue/*` matches both too). The streams' actions take the reference's
+ * log-stream (`log-group:<name>:log-stream:<stream>`), which `<name>:*` covers.
+ */
+export function logsStatements(
+  sid: string,
+  a: ReturnType<typeof arns>,
+  groups: { region: string; group: string }[],
+): IamStatement[] {
+  const group = (g: { region: string; group: string }) => a.arn('logs', g.region, `log-group:${g.group}`);
+  return [
+    statement(`${sid}Groups`, ['logs:CreateLogGroup'], unique(groups.flatMap((g) => [group(g), `${group(g)}:*`]))),
+    statement(
+      `${sid}Streams`,
+      ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      unique(groups.map((g) => `${group(g)}:*`)),
+    ),
+  ];
 }
 
 /** The Glue catalog statements for some regions' databases: GetDatabase, then the tables' actions. */

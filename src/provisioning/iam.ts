@@ -14,6 +14,7 @@ import {
   DATA_API_STATEMENT_ACTIONS,
   document,
   kmsViaS3,
+  logsStatements,
   redshiftNotes,
   redshiftStatements,
   statement,
@@ -171,7 +172,9 @@ function provisionerPolicy(spec: PipelineSpec, a: ReturnType<typeof arns>): IamP
       ['glue:GetJob', 'glue:CreateJob', 'glue:UpdateJob'],
       [a.glue(primary.region, `job/${spec.transform.jobName}`)],
     ),
-    statement('GlueCrawlers', ['glue:GetCrawler', 'glue:CreateCrawler', 'glue:UpdateCrawler'], crawlers),
+    statement('GlueCrawlers', ['glue:GetCrawler', 'glue:UpdateCrawler'], crawlers),
+    // CreateCrawler takes no resource type (the Service Authorization Reference): on a crawler ARN it is denied.
+    statement('CreateGlueCrawlers', ['glue:CreateCrawler'], ['*']),
     statement('PassTheGlueRole', ['iam:PassRole'], [role], {
       StringEquals: { 'iam:PassedToService': 'glue.amazonaws.com' },
     }),
@@ -206,11 +209,7 @@ function glueJobPolicy(spec: PipelineSpec, a: ReturnType<typeof arns>): IamPolic
     kmsViaS3(spec, a, ['kms:Decrypt', 'kms:GenerateDataKey'], [p.region]),
     // The job asks Glue for its own runs before it touches output, so a second live run of a batch stops.
     statement('OwnJobRuns', ['glue:GetJobRuns'], [a.glue(p.region, `job/${spec.transform.jobName}`)]),
-    statement(
-      'JobLogs',
-      ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
-      [a.logs(p.region, '/aws-glue/*')],
-    ),
+    ...logsStatements('JobLog', a, [{ region: p.region, group: '/aws-glue/*' }]),
     statement('JobMetrics', ['cloudwatch:PutMetricData'], ['*'], {
       StringEquals: { 'cloudwatch:namespace': 'Glue' },
     }),
@@ -234,10 +233,10 @@ function crawlerPolicy(spec: PipelineSpec, a: ReturnType<typeof arns>): IamPolic
     statement('ReadCrawledObjects', ['s3:GetObject'], unique(crawled.map((c) => a.objects(c.bucket, c.prefix)))),
     kmsViaS3(spec, a, ['kms:Decrypt']),
     ...catalogStatements('Catalog', a, crawled),
-    statement(
-      'CrawlerLogs',
-      ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
-      unique(crawled.map((c) => a.logs(c.region, '/aws-glue/crawlers'))),
+    ...logsStatements(
+      'CrawlerLog',
+      a,
+      crawled.map((c) => ({ region: c.region, group: '/aws-glue/crawlers' })),
     ),
   );
 }
@@ -278,7 +277,6 @@ export function iamPolicies(spec: PipelineSpec, options: IamOptions = {}): Recor
   const a = arns(spec, options);
   const queue = options.queueArn ?? a.arn('sqs', primaryRegion(spec).region, '*');
   const consumer = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'];
-  const lambdaLogs = a.logs(primaryRegion(spec).region, '/aws/lambda/*');
   const glueTrust = ['glue.amazonaws.com'];
   return {
     worker: {
@@ -317,7 +315,7 @@ export function iamPolicies(spec: PipelineSpec, options: IamOptions = {}): Recor
       policy: document(
         // The event source mapping polls and deletes as the function's role (the code itself sends nothing).
         statement('SqsEventSource', ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], [queue]),
-        statement('LambdaLogs', ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], [lambdaLogs]),
+        ...logsStatements('LambdaLog', a, [{ region: primaryRegion(spec).region, group: '/aws/lambda/*' }]),
       ),
     },
   };

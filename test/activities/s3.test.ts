@@ -4,8 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import {
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
@@ -14,7 +12,6 @@ import {
   PutObjectCommand,
   PutObjectTaggingCommand,
   S3Client,
-  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { CancelledFailure } from '@temporalio/common';
 import { planChecksum, progressDetails } from '../../src/activities/copy-progress';
@@ -28,6 +25,7 @@ import {
   countingClients,
   fakeClients,
   newBucket,
+  putMultipartObject,
   putObjects,
   rejection,
   run,
@@ -611,33 +609,8 @@ describe('copyObjects between SSE-KMS buckets (ETags that are no digests)', () =
   test('a multipart copy gets a full-object checksum and is verified by it, not by the ETags', async () => {
     const { aws, source, destReplica, s3 } = await kmsSetup();
     // Uploaded in 5 MiB parts with a FULL_OBJECT CRC32, as S3 keeps a full-object CRC of objects written today.
-    const client = aws.s3(primary);
     const Key = 'out/big.bin';
-    const { UploadId } = await client.send(
-      new CreateMultipartUploadCommand({
-        Bucket: source,
-        Key,
-        ChecksumAlgorithm: 'CRC32',
-        ChecksumType: 'FULL_OBJECT',
-      }),
-    );
-    const Parts = [];
-    for (const [i, size] of [5 * MiB, 5 * MiB, 1 * MiB].entries()) {
-      const part = await client.send(
-        new UploadPartCommand({
-          Bucket: source,
-          Key,
-          UploadId,
-          PartNumber: i + 1,
-          Body: Buffer.alloc(size, i + 1),
-          ChecksumAlgorithm: 'CRC32',
-        }),
-      );
-      Parts.push({ PartNumber: i + 1, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32 });
-    }
-    await client.send(
-      new CompleteMultipartUploadCommand({ Bucket: source, Key, UploadId, MultipartUpload: { Parts } }),
-    );
+    await putMultipartObject(aws.s3(primary), source, Key, [5 * MiB, 5 * MiB, 1 * MiB]);
     const result = await run(activityEnv(), s3.copyObjects, {
       source: { region: primary, bucket: source, keys: [Key] },
       destinations: [{ region: replica, bucket: destReplica }],

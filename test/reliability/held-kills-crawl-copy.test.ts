@@ -9,15 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { GetJobRunsCommand, GlueClient } from '@aws-sdk/client-glue';
-import {
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Client, Connection } from '@temporalio/client';
 import {
   curatedBatchPrefix,
@@ -30,6 +22,7 @@ import type { ObjectSet } from '../../src/workflow-safe/activity-types';
 import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
 import type { Batch } from '../../src/workflow-safe/run-input';
 import type { PipelineSpec } from '../../src/workflow-safe/spec';
+import { putMultipartObject } from '../../devstack/testkit/aws';
 import { GatewayControl } from '../../devstack/testkit/gateway';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { awsClientConfig, unique } from '../../devstack/testkit/stack';
@@ -62,24 +55,7 @@ async function addMultipartOutput(spec: PipelineSpec, batch: Batch): Promise<str
   const s3 = new S3Client(awsClientConfig(primary.region));
   const Bucket = primary.curatedBucket;
   const Key = `${curatedBatchPrefix(spec, batch)}part-00001.snappy.parquet`;
-  const { UploadId } = await s3.send(
-    new CreateMultipartUploadCommand({ Bucket, Key, ChecksumAlgorithm: 'CRC32', ChecksumType: 'FULL_OBJECT' }),
-  );
-  const Parts = [];
-  for (const [i, size] of [5 * MiB, 1 * MiB].entries()) {
-    const part = await s3.send(
-      new UploadPartCommand({
-        Bucket,
-        Key,
-        UploadId,
-        PartNumber: i + 1,
-        Body: Buffer.alloc(size, i + 1),
-        ChecksumAlgorithm: 'CRC32',
-      }),
-    );
-    Parts.push({ PartNumber: i + 1, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32 });
-  }
-  await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts } }));
+  await putMultipartObject(s3, Bucket, Key, [5 * MiB, 1 * MiB]);
   const mKey = manifestKey(spec, batch);
   const got = await s3.send(new GetObjectCommand({ Bucket, Key: mKey }));
   const manifest = JSON.parse(await got.Body!.transformToString()) as GlueManifest;

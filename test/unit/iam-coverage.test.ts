@@ -182,6 +182,20 @@ describe("the generated policies name the spec's resources and what the issue li
     );
     assert.ok(allows('provisioner', 'iam:PassRole', 'arn:aws:iam::123456789012:role/glueline-glue'));
     assert.ok(allows('s3EventLambda', 'sqs:GetQueueAttributes'));
+    // CreateLogGroup matches the group's ARN with and without CloudWatch Logs' `:*`; the streams' actions a stream.
+    const logs = 'arn:aws:logs:us-east-1:123456789012:log-group:';
+    const allowedOn = (p: PrincipalName, action: string, arn: string) =>
+      statements(p).some((s) => s.Action.includes(action) && s.Resource.some((r) => matches(r, arn)));
+    for (const [p, group] of [
+      ['glueJob', '/aws-glue/jobs/output'],
+      ['crawler', '/aws-glue/crawlers'],
+      ['s3EventLambda', '/aws/lambda/glueline-s3-events'],
+    ] as const) {
+      assert.ok(allowedOn(p, 'logs:CreateLogGroup', `${logs}${group}`), `${p} ${group}`);
+      assert.ok(allowedOn(p, 'logs:CreateLogGroup', `${logs}${group}:*`), `${p} ${group}:*`);
+      assert.ok(allowedOn(p, 'logs:PutLogEvents', `${logs}${group}:log-stream:run-1`), `${p} ${group} stream`);
+      assert.ok(!allowedOn(p, 'logs:PutLogEvents', `${logs}/other:log-stream:run-1`), `${p} /other`);
+    }
     const queue = 'arn:aws:sqs:us-east-1:123456789012:orders-landing';
     assert.ok(iamPolicies(spec, { queueArn: queue }).s3EventConsumer.policy.Statement[0]!.Resource.includes(queue));
   });
@@ -292,7 +306,32 @@ describe('the policies against the Service Authorization Reference (src/provisio
     );
     assert.match(
       check(['glue:GetDatabase'], ['arn:aws:glue:us-east-1:123456789012:table/orders/*']).join(),
-      /takes catalog .* or database/,
+      /takes database .* or rootcatalog/,
+    );
+    // A type the reference marks required must be named by some statement allowing the action.
+    const tables = 'arn:aws:glue:us-east-1:123456789012:table/orders/*';
+    const database = 'arn:aws:glue:us-east-1:123456789012:database/orders';
+    assert.match(
+      check(['glue:GetTable'], [database, tables]).join(),
+      /glue:GetTable needs a resource of type rootcatalog \(arn:\$\{Partition\}:glue:\$\{Region\}:\$\{Account\}:catalog\)/,
+    );
+    assert.deepEqual(check(['glue:GetTable'], [database, tables, 'arn:aws:glue:us-east-1:123456789012:catalog']), []);
+    assert.match(
+      check(['glue:CreateCrawler'], ['arn:aws:glue:us-east-1:123456789012:crawler/raw']).join(),
+      /glue:CreateCrawler on .*crawler\/raw: the action takes "\*" only/,
+    );
+    // A condition key an action does not take: the statement would never match.
+    const viaS3 = { StringEquals: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' } };
+    const key = 'arn:aws:kms:us-east-1:123456789012:key/*';
+    const withCondition = (Action: string[], Resource: string[]) =>
+      referenceProblems('p', {
+        Version: '2012-10-17',
+        Statement: [{ Sid: 'S', Effect: 'Allow', Action, Resource, Condition: viaS3 }],
+      });
+    assert.deepEqual(withCondition(['kms:Decrypt', 'kms:GenerateDataKey'], [key]), []);
+    assert.match(
+      withCondition(['s3:GetObject'], [objects]).join(),
+      /s3:GetObject does not take the condition key kms:ViaService/,
     );
     assert.match(
       check(['redshift-serverless:GetCredentials'], ['arn:aws:redshift:us-east-1:123456789012:cluster:a']).join(),

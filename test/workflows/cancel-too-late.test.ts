@@ -5,20 +5,14 @@
  * came after redshift-refresh had finished in each region, rather than completing as if nothing was asked.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { PipelineProgress, PipelineResult } from '../../src/workflow-safe/pipeline';
 import { PROGRESS_QUERY } from '../../src/workflow-safe/pipeline';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { unique } from '../../devstack/testkit/stack';
-import { fakeActivities, gatedActivity, testInput, WorkflowTestBed } from '../../devstack/testkit/workflow-harness';
+import { fakeActivities, gatedActivity, testInput, useWorkflowTestBed } from '../../devstack/testkit/workflow-harness';
 
-let bed: WorkflowTestBed;
-before(async () => {
-  bed = await WorkflowTestBed.start();
-});
-after(async () => {
-  await bed?.teardown();
-});
+const bed = useWorkflowTestBed();
 
 describe('csvPipeline, a cancel that comes after the AWS work ended', () => {
   test('both refreshes finished: the run completes and says the cancel came after redshift-refresh had finished', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CopyObjectsInput } from '../../src/workflow-safe/activity-types';
@@ -23,18 +23,12 @@ import {
   REPLICA,
   testInput,
   testSpec,
-  WorkflowTestBed,
+  useWorkflowTestBed,
   type Call,
   type FakeOptions,
 } from '../../devstack/testkit/workflow-harness';
 
-let bed: WorkflowTestBed;
-before(async () => {
-  bed = await WorkflowTestBed.start();
-});
-after(async () => {
-  await bed?.teardown();
-});
+const bed = useWorkflowTestBed();
 
 const stepOf = (progress: PipelineProgress, step: string) => {
   const found = progress.steps.find((s) => s.step === step);

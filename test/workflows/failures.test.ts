@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
@@ -14,18 +14,12 @@ import {
   REPLICA,
   testInput,
   testSpec,
-  WorkflowTestBed,
+  useWorkflowTestBed,
   type ActivityName,
   type FakeOptions,
 } from '../../devstack/testkit/workflow-harness';
 
-let bed: WorkflowTestBed;
-before(async () => {
-  bed = await WorkflowTestBed.start();
-});
-after(async () => {
-  await bed?.teardown();
-});
+const bed = useWorkflowTestBed();
 
 type Input = { region?: string; crawlerName?: string; source?: { bucket: string } };
 

@@ -6,7 +6,7 @@
  * pipeline with no run yet leaves that window unjudged, and judges the next, which it watched whole. The real stack's test: test/e2e/freshness.test.ts.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type {
@@ -26,17 +26,11 @@ import {
 } from '../../src/workflow-safe/freshness';
 import type { FailureNotice } from '../../src/workflow-safe/activity-types';
 import { PipelineSpec } from '../../src/workflow-safe/spec';
-import { fakeActivities, testSpec, WorkflowTestBed, type Call } from '../../devstack/testkit/workflow-harness';
+import { fakeActivities, testSpec, useWorkflowTestBed, type Call } from '../../devstack/testkit/workflow-harness';
 import { pollUntil } from '../../devstack/testkit/poll';
 import { unique } from '../../devstack/testkit/stack';
 
-let bed: WorkflowTestBed;
-before(async () => {
-  bed = await WorkflowTestBed.start();
-});
-after(async () => {
-  await bed?.teardown();
-});
+const bed = useWorkflowTestBed();
 
 const HOUR = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();

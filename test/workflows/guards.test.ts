@@ -4,7 +4,7 @@
  * local stack are in test/e2e/guards.test.ts.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { FailureNotice, StatementResult, WaitForStatementInput } from '../../src/workflow-safe/activity-types';
@@ -16,16 +16,10 @@ import {
   REPLICA,
   testInput,
   testSpec,
-  WorkflowTestBed,
+  useWorkflowTestBed,
 } from '../../devstack/testkit/workflow-harness';
 
-let bed: WorkflowTestBed;
-before(async () => {
-  bed = await WorkflowTestBed.start();
-});
-after(async () => {
-  await bed?.teardown();
-});
+const bed = useWorkflowTestBed();
 
 /** A waitForStatement whose reconciliation counts (fetchResults) are `counts[region]`. */
 function countingWait(counts: Record<string, number>) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
 import { ActivityFailure, CancelledFailure } from '@temporalio/common';
@@ -17,16 +17,10 @@ import {
   PRIMARY,
   testInput,
   testSpec,
-  WorkflowTestBed,
+  useWorkflowTestBed,
 } from '../../devstack/testkit/workflow-harness';
 
-let bed: WorkflowTestBed;
-before(async () => {
-  bed = await WorkflowTestBed.start();
-});
-after(async () => {
-  await bed?.teardown();
-});
+const bed = useWorkflowTestBed();
 
 const HOUR_MS = 3_600_000;
 const POLL_MS = 60_000;

@@ -4,7 +4,7 @@
  * activity inputs and results, of a few KB.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { temporal } from '@temporalio/proto';
 import { batchFromFlags } from '../../src/starters/batch-flags';
 import type { CopyObjectsInput, WriteCopyManifestInput } from '../../src/workflow-safe/activity-types';
@@ -15,15 +15,9 @@ import { pipelineWorkflowId } from '../../src/workflow-safe/pipeline';
 import { PipelineSpec } from '../../src/workflow-safe/spec';
 import { KEY_LIST_PATCH } from '../../src/workflows/steps/stage-raw';
 import { MANIFEST_SUMMARY_PATCH } from '../../src/workflows/steps/transform';
-import { MANIFEST, testInput, testSpec, WorkflowTestBed } from '../../devstack/testkit/workflow-harness';
+import { MANIFEST, testInput, testSpec, useWorkflowTestBed } from '../../devstack/testkit/workflow-harness';
 
-let bed: WorkflowTestBed;
-before(async () => {
-  bed = await WorkflowTestBed.start();
-});
-after(async () => {
-  await bed?.teardown();
-});
+const bed = useWorkflowTestBed();
 
 const keysOf = (n: number) =>
   Array.from({ length: n }, (_, i) => `landing/2026/11/30/orders-${String(i).padStart(5, '0')}-eu-west-1-export.csv`);

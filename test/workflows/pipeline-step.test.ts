@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { FailureNotice } from '../../src/workflow-safe/activity-types';
 import { FailureType } from '../../src/workflow-safe/failures';
 import { stepWorkflowId, type PipelineStepInputRaw } from '../../src/workflow-safe/pipeline';
-import { nonRetryable, REPLICA, testInput, WorkflowTestBed } from '../../devstack/testkit/workflow-harness';
+import { nonRetryable, REPLICA, testInput, useWorkflowTestBed } from '../../devstack/testkit/workflow-harness';
 
-let bed: WorkflowTestBed;
-before(async () => {
-  bed = await WorkflowTestBed.start();
-});
-after(async () => {
-  await bed?.teardown();
-});
+const bed = useWorkflowTestBed();
 
 function stepInput(step: PipelineStepInputRaw['step'], region?: string): PipelineStepInputRaw {
   const { spec, batch } = testInput();

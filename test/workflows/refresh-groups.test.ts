@@ -4,7 +4,7 @@
  * of its own, waited on, and cancelled when its wait fails without it having ended.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { ExecuteStatementsInput, WaitForStatementInput } from '../../src/workflow-safe/activity-types';
 import { FailureType } from '../../src/workflow-safe/failures';
 import type { StepProgress } from '../../src/workflow-safe/pipeline';
@@ -14,17 +14,11 @@ import {
   REPLICA,
   testInput,
   testSpec,
-  WorkflowTestBed,
+  useWorkflowTestBed,
   type Call,
 } from '../../devstack/testkit/workflow-harness';
 
-let bed: WorkflowTestBed;
-before(async () => {
-  bed = await WorkflowTestBed.start();
-});
-after(async () => {
-  await bed?.teardown();
-});
+const bed = useWorkflowTestBed();
 
 const spec = testSpec({
   redshift: {
