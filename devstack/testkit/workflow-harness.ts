@@ -11,6 +11,7 @@ import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@t
 import { reportingAttempts } from '../../src/activities/errors';
 import type { GluelineActivities, StoppedOnCancel } from '../../src/workflow-safe/activity-types';
 import type { GlueManifest } from '../../src/workflow-safe/layout';
+import { summarizeManifest } from '../../src/workflow-safe/manifest-files';
 import {
   PROGRESS_QUERY,
   SearchAttributeKeys,
@@ -152,6 +153,10 @@ export function fakeActivities(options: FakeOptions = {}): GluelineActivities & 
       entries: input.files?.length ?? input.manifestFiles?.count ?? 0,
     })),
     readManifest: wrap('readManifest', async () => options.manifest ?? MANIFEST),
+    // As the real one: the summary of the manifest, with the ETag S3 gives it.
+    readManifestSummary: wrap('readManifestSummary', async (input) =>
+      summarizeManifest({ ...input, etag: '"fake-manifest-etag"' }, options.manifest ?? MANIFEST),
+    ),
     startGlueJobRun: wrap('startGlueJobRun', async () => ({ jobRunId: 'jr_test_1', reused: false })),
     waitForGlueJobRun: wrap(
       'waitForGlueJobRun',

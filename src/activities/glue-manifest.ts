@@ -1,74 +1,76 @@
 /**
- * The Glue job's manifest, read by the activities: whole (readManifest), or the output files it lists, checked
- * against the count and checksum the workflow read (an input that names the manifest instead of every key).
+ * The Glue job's manifest, read by the activities: as a summary for the workflow (readManifestSummary: counts, and
+ * the output files named by the manifest, its ETag and a checksum of their keys), whole for runs whose history read
+ * it whole (readManifest), or the output files it lists for the activities that copy, keep or list them, checked
+ * against the summary the workflow holds (ETag, count and checksum).
  */
 import { z } from 'zod';
-import { awsErrorName } from '../aws/errors';
-import { getObjectText } from '../aws/s3-objects';
 import { manifestInvalid } from '../workflow-safe/failures';
 import type { GlueManifest } from '../workflow-safe/layout';
-import { keysChecksum, type ManifestFiles } from '../workflow-safe/manifest-files';
+import {
+  summarizeManifest,
+  type ManifestFiles,
+  type ManifestLocation,
+  type ManifestSummary,
+} from '../workflow-safe/manifest-files';
 import type { ActivityDeps } from './deps';
-import { cancellable, s3Calls } from './s3-calls';
+import { checkListed, problemText, readJsonObject, type ObjectProblem } from './listed-object';
 
-/** Reads and checks the Glue job's manifest. */
-export async function readManifest(
-  deps: ActivityDeps,
-  input: { region: string; bucket: string; key: string },
-): Promise<GlueManifest> {
-  const { aws } = deps;
-  const text = await s3Calls(async () => {
-    try {
-      return await getObjectText(aws.s3(input.region), input, cancellable());
-    } catch (err) {
-      if (awsErrorName(err) !== 'NoSuchKey') throw err;
-      throw manifestInvalid(
-        input,
-        'does not exist: the job writes it last when it succeeds, so it did not finish; see its logs in CloudWatch',
-      );
-    }
-  });
-  return parseManifest(input, text);
+/** Reads and checks the Glue job's manifest, whole (kept for runs whose history read it so). */
+export async function readManifest(deps: ActivityDeps, input: ManifestLocation): Promise<GlueManifest> {
+  return (await readJsonObject(deps, input, GlueManifestSchema, manifestProblem(input))).value;
+}
+
+/** Reads and checks the Glue job's manifest, and returns what the workflow keeps of it, with the ETag it read. */
+export async function readManifestSummary(deps: ActivityDeps, input: ManifestLocation): Promise<ManifestSummary> {
+  const where = { region: input.region, bucket: input.bucket, key: input.key };
+  const read = await readJsonObject(deps, where, GlueManifestSchema, manifestProblem(where));
+  return summarizeManifest({ ...where, ...etagOf(read) }, read.value);
 }
 
 /**
- * The output files of the manifest `ref` names, when they are still the ones the workflow read (count and checksum
- * of their keys); a manifest rewritten since (another run of the batch) is ManifestInvalid.
+ * The output files of the manifest `ref` names, when it is still the one the workflow read (its ETag, when the
+ * workflow has it, and the count and checksum of the keys); a manifest rewritten since (another run of the batch)
+ * is ManifestInvalid naming it and the redrive that fixes it.
  */
 export async function manifestOutputFiles(
   deps: ActivityDeps,
   ref: ManifestFiles,
 ): Promise<{ key: string; bytes: number }[]> {
-  const files = (await readManifest(deps, ref)).outputFiles;
-  const checksum = keysChecksum(files.map((f) => f.key));
-  if (files.length !== ref.count || checksum !== ref.checksum) {
-    throw manifestInvalid(
-      ref,
-      `lists ${files.length} output files (checksum ${checksum}), not the ${ref.count} (checksum ${ref.checksum}) ` +
-        'this run read: another run of the batch rewrote it. Run the batch again from transform ' +
-        '(npm run glueline -- redrive <workflowId> --from transform)',
-    );
-  }
+  const fail = manifestProblem(ref);
+  const files = (await readJsonObject(deps, ref, GlueManifestSchema, fail)).value.outputFiles;
+  checkListed(
+    files.map((f) => f.key),
+    ref,
+    fail,
+  );
   return files;
 }
 
-/** The manifest's text as a GlueManifest, or ManifestInvalid naming what is wrong with it. */
-function parseManifest(where: { region: string; bucket: string; key: string }, text: string): GlueManifest {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw manifestInvalid(where, `is not JSON (${(err as Error).message}): the job's manifest writer is broken`);
-  }
-  const parsed = GlueManifestSchema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues
-      .slice(0, 5)
-      .map((i) => `${i.path.length ? i.path.join('.') : '(root)'} ${i.message}`)
-      .join('; ');
-    throw manifestInvalid(where, `does not have the expected shape: ${problems}`);
-  }
-  return parsed.data;
+const etagOf = (read: { etag?: string; versionId?: string }) => ({
+  ...(read.etag ? { etag: read.etag } : {}),
+  ...(read.versionId ? { versionId: read.versionId } : {}),
+});
+
+/** The ManifestInvalid failure of each problem, with its fix. */
+function manifestProblem(where: ManifestLocation) {
+  const details = { region: where.region, bucket: where.bucket, key: where.key };
+  const words = { shape: 'of the expected shape', items: 'output files', expected: 'this run read' };
+  const fixes: Record<ObjectProblem['kind'], string> = {
+    missing: 'the job writes it last when it succeeds, so it did not finish; see its logs in CloudWatch',
+    'not-json': "the job's manifest writer is broken",
+    shape: "the job's manifest writer is broken (glue/README.md gives the manifest's fields)",
+    rewritten: 'another run of the batch rewrote it',
+    'other-keys': 'another run of the batch rewrote it',
+  };
+  const redrive = 'Run the batch again from transform (npm run glueline -- redrive <workflowId> --from transform)';
+  return (problem: ObjectProblem) => {
+    const rewritten = problem.kind === 'rewritten' || problem.kind === 'other-keys';
+    return manifestInvalid(
+      details,
+      `${problemText(problem, words)}: ${fixes[problem.kind]}${rewritten ? `. ${redrive}` : ''}`,
+    );
+  };
 }
 
 const fileEntry = z.object({ key: z.string().min(1), bytes: z.number().int().nonnegative() });

@@ -17,7 +17,7 @@ import {
 import { redshiftCopyManifest, s3Uri as uri } from '../workflow-safe/layout';
 import { objectKey } from '../workflow-safe/run-input';
 import { planChecksum, progressDetails, resumedItems } from './copy-progress';
-import { manifestOutputFiles, readManifest } from './glue-manifest';
+import { manifestOutputFiles, readManifest, readManifestSummary } from './glue-manifest';
 import { keyListKeys } from './key-list';
 import { cancellable, s3Calls } from './s3-calls';
 import type {
@@ -294,11 +294,15 @@ async function writeCopyManifest(deps: ActivityDeps, input: WriteCopyManifestInp
 /** The S3 activities, over the clients and settings in `deps`. */
 export function createS3Activities(
   deps: ActivityDeps,
-): Pick<GluelineActivities, 'copyObjects' | 'deleteObjects' | 'readManifest' | 'writeCopyManifest'> {
+): Pick<
+  GluelineActivities,
+  'copyObjects' | 'deleteObjects' | 'readManifest' | 'readManifestSummary' | 'writeCopyManifest'
+> {
   return {
     copyObjects: (input) => copyObjects(deps, input),
     deleteObjects: (input) => deleteObjects(deps, input),
     readManifest: (input) => readManifest(deps, input),
+    readManifestSummary: (input) => readManifestSummary(deps, input),
     writeCopyManifest: (input) => writeCopyManifest(deps, input),
   };
 }

@@ -119,16 +119,32 @@ export async function deleteKeys(
 }
 
 /** The object's body as UTF-8 text. */
-export async function getObjectText(s3: S3Client, object: ObjectRef, { abortSignal }: CallOptions = {}) {
+export async function getObjectText(s3: S3Client, object: ObjectRef, options: CallOptions = {}): Promise<string> {
+  return (await getObjectRead(s3, object, options)).text;
+}
+
+/**
+ * The object's body as UTF-8 text, with the ETag and VersionId of what was read. With `ifMatch`, S3 answers it only
+ * while the object's ETag is that one, else PreconditionFailed (412): the object was rewritten since.
+ */
+export async function getObjectRead(
+  s3: S3Client,
+  object: ObjectRef,
+  { abortSignal, ifMatch }: CallOptions & { ifMatch?: string } = {},
+): Promise<{ text: string; etag?: string; versionId?: string }> {
   const target = {
     operation: 'GetObject',
     resource: `object ${uri(object.bucket, object.key)}`,
     region: object.region,
   };
   const out = await awsCall(target, () =>
-    s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key }), { abortSignal }),
+    s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key, IfMatch: ifMatch }), { abortSignal }),
   );
-  return (await out.Body?.transformToString('utf-8')) ?? '';
+  return {
+    text: (await out.Body?.transformToString('utf-8')) ?? '',
+    ...(out.ETag ? { etag: out.ETag } : {}),
+    ...(out.VersionId && out.VersionId !== 'null' ? { versionId: out.VersionId } : {}),
+  };
 }
 
 /** Writes `text` (UTF-8) as the object, with its content type. */

@@ -5,7 +5,7 @@
  */
 import type { CheckFreshnessInput, FreshnessFindings } from './freshness';
 import type { GlueManifest } from './layout';
-import type { ManifestFiles } from './manifest-files';
+import type { ManifestFiles, ManifestLocation, ManifestSummary } from './manifest-files';
 import type { KeyListRef } from './run-input';
 import type { CrawlJoin } from './pipeline';
 import type { PollPolicy, RedshiftTarget } from './spec';
@@ -327,8 +327,13 @@ export interface GluelineActivities {
    * checking with HEAD that each is there with the size the Glue manifest gives.
    */
   writeCopyManifest(input: WriteCopyManifestInput): Promise<{ entries: number }>;
-  /** Reads and checks the Glue job's manifest. */
-  readManifest(input: { region: string; bucket: string; key: string }): Promise<GlueManifest>;
+  /**
+   * Reads and checks the Glue job's manifest, and returns its counts and its output files named by the manifest (its
+   * ETag, their count and a checksum): a few hundred bytes however many files the job wrote.
+   */
+  readManifestSummary(input: ManifestLocation): Promise<ManifestSummary>;
+  /** The whole manifest, output files listed: only for runs whose history read it so (before the summary). */
+  readManifest(input: ManifestLocation): Promise<GlueManifest>;
 
   startGlueJobRun(input: StartGlueJobRunInput): Promise<StartGlueJobRunResult>;
   waitForGlueJobRun(input: WaitForGlueJobRunInput): Promise<GlueJobRunResult>;

@@ -79,6 +79,7 @@ type ActivityName = keyof GluelineActivities;
 /** Activities run as short AWS API calls. */
 const AWS_CALL_ACTIVITIES = [
   'readManifest',
+  'readManifestSummary',
   'executeStatements',
   'cancelStatement',
   'deleteObjects',

@@ -6,7 +6,7 @@
 import { patched } from '@temporalio/workflow';
 import { reconciliationMismatch, thresholdExceeded, invalidInput } from '../workflow-safe/failures';
 import { reconcileSql, type LimitBreach } from '../workflow-safe/guards';
-import type { GlueManifest } from '../workflow-safe/layout';
+import type { ManifestSummary } from '../workflow-safe/manifest-files';
 import type { RedshiftTarget } from '../workflow-safe/spec';
 import type { StepProgress } from '../workflow-safe/pipeline';
 import { showDetails } from './details';
@@ -26,7 +26,7 @@ export async function reconcile(
   p: StepProgress,
   run: PipelineRun,
   target: RedshiftTarget,
-  loadManifest: () => Promise<GlueManifest>,
+  loadManifest: () => Promise<ManifestSummary>,
 ): Promise<void> {
   const { spec, batch } = run;
   const region = p.region!;

@@ -5,6 +5,7 @@
 import { workflowInfo, type TemporalFailure } from '@temporalio/workflow';
 import type { LimitBreach } from '../workflow-safe/guards';
 import { quarantineUri, type GlueManifest } from '../workflow-safe/layout';
+import type { ManifestSummary } from '../workflow-safe/manifest-files';
 import {
   stepInstance,
   isPerRegionStep,
@@ -34,8 +35,13 @@ export function allStepInstances(spec: PipelineSpec): { name: StepName; region?:
 export class PipelineRun {
   readonly progress: PipelineProgress;
   private readonly steps = new Map<string, StepProgress>();
-  /** The Glue job's manifest, once transform or a later step has read it. */
-  manifest?: GlueManifest;
+  /** What the run keeps of the Glue job's manifest, once transform or a later step has read it. */
+  manifest?: ManifestSummary;
+  /**
+   * The whole manifest, files listed: only in a history from before the summary (transform.ts
+   * MANIFEST_SUMMARY_PATCH), where replicate-curated's older paths list its keys.
+   */
+  wholeManifest?: GlueManifest;
   /** The activities, with the spec's timeouts. */
   readonly activities: ReturnType<typeof activityProxies>;
   /** The first step that failed (or was cancelled), and why. */
@@ -118,8 +124,8 @@ export class PipelineRun {
         ...(stage?.status === 'succeeded' ? { rawObjects: stage.counts.objects, rawBytes: stage.counts.bytes } : {}),
         ...(m
           ? {
-              curatedObjects: m.outputFiles.length,
-              curatedBytes: m.outputFiles.reduce((n, f) => n + f.bytes, 0),
+              curatedObjects: m.files.count,
+              curatedBytes: m.outputBytes,
               rowsIn: m.rowsIn,
               rowsOut: m.rowsOut,
               rowsRejected: m.rowsRejected,

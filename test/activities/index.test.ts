@@ -12,6 +12,7 @@ describe('createActivities', () => {
       copyObjects: true,
       deleteObjects: true,
       readManifest: true,
+      readManifestSummary: true,
       writeCopyManifest: true,
       startGlueJobRun: true,
       waitForGlueJobRun: true,

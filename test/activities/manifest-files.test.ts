@@ -1,13 +1,20 @@
 /**
  * Activity inputs that name the Glue manifest's output files by the manifest (ManifestFiles) instead of listing
- * every key (issue #14 finding 7: the input stays small however many files the job wrote): copyObjects,
- * deleteObjects' except and writeCopyManifest read the manifest, and refuse one rewritten since the workflow read it.
+ * every key (issue #14 finding 7: the input stays small however many files the job wrote): readManifestSummary gives
+ * the workflow counts, ETag and checksum; copyObjects, deleteObjects' except and writeCopyManifest read the manifest,
+ * and refuse one rewritten since the workflow read it.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { createS3Activities } from '../../src/activities/s3';
-import { manifestFiles } from '../../src/workflow-safe/manifest-files';
+import { keysChecksum, manifestFiles } from '../../src/workflow-safe/manifest-files';
 import {
   activityEnv,
   awsDeps,
@@ -26,11 +33,16 @@ const outputFiles = [
   { key: 'curated/batch_id=b1/part-1.parquet', bytes: 4 },
 ];
 
-async function setup() {
+async function setup({ versioned = false } = {}) {
   const { aws, log } = countingClients();
   const name = unique('mf').toLowerCase();
   const source = await newBucket(aws, primary, `${name}-src`);
   const dest = await newBucket(aws, replica, `${name}-dst`);
+  if (versioned) {
+    await aws
+      .s3(primary)
+      .send(new PutBucketVersioningCommand({ Bucket: source, VersioningConfiguration: { Status: 'Enabled' } }));
+  }
   await putObjects(aws, primary, source, {
     'curated/batch_id=b1/part-0.parquet': 'aaa',
     'curated/batch_id=b1/part-1.parquet': 'bbbb',
@@ -124,5 +136,105 @@ describe('inputs that name the manifest instead of its keys', () => {
     );
     assert.equal(del.type, 'ManifestInvalid');
     assert.equal(log.count('CopyObject') + log.count('DeleteObjects'), 0);
+  });
+});
+
+describe('readManifestSummary, and the activities that read the manifest it names', () => {
+  test('gives the counts, and names the output files by the manifest: location, ETag, count and checksum', async () => {
+    const { aws, source, s3 } = await setup();
+    const where = { region: primary, bucket: source, key: MANIFEST_KEY };
+    const head = await aws.s3(primary).send(new HeadObjectCommand({ Bucket: source, Key: MANIFEST_KEY }));
+    assert.deepEqual(await run(activityEnv(), s3.readManifestSummary, where), {
+      batchId: 'b1',
+      rowsIn: 3,
+      rowsOut: 3,
+      rowsRejected: 0,
+      inputFiles: 1,
+      quarantineFiles: 0,
+      files: { ...where, count: 2, checksum: keysChecksum(outputFiles.map((f) => f.key)), etag: head.ETag },
+      outputBytes: 7,
+    });
+  });
+
+  test('a manifest missing or of another shape is ManifestInvalid naming it', async () => {
+    const { aws, source, s3 } = await setup();
+    const missing = await rejection(
+      run(activityEnv(), s3.readManifestSummary, { region: primary, bucket: source, key: 'nothing.json' }),
+    );
+    assert.equal(missing.type, 'ManifestInvalid');
+    assert.equal(missing.nonRetryable, true);
+    assert.match(missing.message, new RegExp(`s3://${source}/nothing.json \\(${primary}\\) does not exist`));
+    await aws.s3(primary).send(new PutObjectCommand({ Bucket: source, Key: 'bad.json', Body: '{"rowsIn": -1}' }));
+    const bad = await rejection(
+      run(activityEnv(), s3.readManifestSummary, { region: primary, bucket: source, key: 'bad.json' }),
+    );
+    assert.equal(bad.type, 'ManifestInvalid');
+    assert.match(bad.message, /bad\.json .*is not of the expected shape: batchId .*; rowsIn /);
+  });
+
+  test('a manifest rewritten between the summary and the copy, even listing the same files, fails naming it', async () => {
+    const { aws, log, source, dest, s3 } = await setup({ versioned: true });
+    const summary = await run(activityEnv(), s3.readManifestSummary, {
+      region: primary,
+      bucket: source,
+      key: MANIFEST_KEY,
+    });
+    assert.ok(summary.files.etag);
+    assert.ok(summary.files.versionId, 'a versioned bucket gives the version read');
+    // Another run of the batch: the same files (so count and checksum alone would not tell), other counts.
+    await aws.s3(primary).send(
+      new PutObjectCommand({
+        Bucket: source,
+        Key: MANIFEST_KEY,
+        Body: JSON.stringify({
+          batchId: 'b1',
+          inputFiles: [],
+          rowsIn: 9,
+          rowsOut: 9,
+          rowsRejected: 0,
+          outputFiles,
+          quarantineFiles: [],
+        }),
+      }),
+    );
+    log.calls.length = 0;
+    const failures = [
+      await rejection(
+        run(activityEnv(), s3.copyObjects, {
+          source: { region: primary, bucket: source, manifestFiles: summary.files },
+          destinations: [{ region: replica, bucket: dest }],
+        }),
+      ),
+      await rejection(
+        run(activityEnv(), s3.deleteObjects, {
+          region: primary,
+          bucket: source,
+          prefix: 'curated/',
+          exceptManifestFiles: summary.files,
+        }),
+      ),
+      await rejection(
+        run(activityEnv(), s3.writeCopyManifest, {
+          region: primary,
+          bucket: source,
+          key: 'm/b1.manifest',
+          manifestFiles: summary.files,
+        }),
+      ),
+    ];
+    for (const failure of failures) {
+      assert.equal(failure.type, 'ManifestInvalid');
+      assert.equal(failure.nonRetryable, true);
+      assert.ok(failure.message.includes(`s3://${source}/${MANIFEST_KEY} (${primary})`), failure.message);
+      assert.ok(
+        failure.message.includes(
+          `is no longer the one this run read (ETag ${summary.files.etag}, version ${summary.files.versionId}): another run of the batch rewrote it`,
+        ),
+        failure.message,
+      );
+      assert.match(failure.message, /redrive <workflowId> --from transform/);
+    }
+    assert.equal(log.count('CopyObject') + log.count('DeleteObjects') + log.count('PutObject'), 0);
+    assert.deepEqual(await keysIn(aws, replica, dest), []);
   });
 });

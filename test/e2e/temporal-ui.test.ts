@@ -29,7 +29,7 @@ const COMPLETED_ACTIVITIES: [step: string, activityType: string][] = [
   ['crawl-raw', 'waitForCrawler'],
   ['transform', 'startGlueJobRun'],
   ['transform', 'waitForGlueJobRun'],
-  ['transform', 'readManifest'],
+  ['transform', 'readManifestSummary'],
   // The replica's old manifests go, the data is copied, earlier runs' files go, each region's COPY manifest is
   // written, and the Glue manifest is copied last.
   ['replicate-curated', 'deleteObjects'],

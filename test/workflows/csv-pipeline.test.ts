@@ -77,7 +77,7 @@ describe('csvPipeline, happy path', () => {
       'waitForCrawler',
       'startGlueJobRun',
       'waitForGlueJobRun',
-      'readManifest',
+      'readManifestSummary',
       // replicate-curated: see the next test
       'deleteObjects',
       'copyObjects',
@@ -138,13 +138,14 @@ describe('csvPipeline, replicate-curated', () => {
     const replicaBucket = 'sales-curated-euw1';
     const manifestKey = `_glueline/manifests/sales/${batchId}.json`;
     const copyManifestKey = `_glueline/copy-manifests/sales/${batchId}.manifest`;
-    // The manifest's files by the manifest: where it is, how many and the checksum of their keys.
+    // The manifest's files by the manifest: where it is, the ETag read, how many and the checksum of their keys.
     const files = {
       region: PRIMARY,
       bucket: 'sales-curated-use1',
       key: manifestKey,
       count: 2,
       checksum: keysChecksum(MANIFEST.outputFiles.map((f) => f.key)),
+      etag: '"fake-manifest-etag"',
     };
     // In order: the earlier manifests, the data, earlier runs' files, the COPY manifests, the Glue manifest last.
     assert.deepEqual(
@@ -238,7 +239,7 @@ describe('csvPipeline, timeouts', () => {
     }
     for (const name of ['copyObjects', 'startCrawler', 'waitForGlueJobRun', 'waitForStatement'])
       assert.equal(scheduled.get(name)?.heartbeat, 15, name);
-    for (const name of ['readManifest', 'executeStatements', 'cancelStatement'])
+    for (const name of ['readManifestSummary', 'executeStatements', 'cancelStatement'])
       assert.equal(scheduled.get(name)?.startToClose, 20, name);
     for (const name of ['sendFailureEmail', 'postFailureWebhook'])
       assert.equal(scheduled.get(name)?.scheduleToClose, 30 * 60, name);
@@ -312,7 +313,7 @@ describe('csvPipeline, options', () => {
       ['skipped', 'skipped', 'skipped'],
     );
     assert.equal(called('startGlueJobRun').length, 0);
-    assert.equal(called('readManifest').length, 1);
+    assert.equal(called('readManifestSummary').length, 1);
     const copy = called('copyObjects')[0]!.input as CopyObjectsInput;
     assert.deepEqual(copy.destinations, [{ region: REPLICA, bucket: 'sales-curated-euw1' }]);
     assert.equal(statuses(result)[`redshift-refresh@${REPLICA}`], 'succeeded');

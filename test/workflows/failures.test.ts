@@ -115,11 +115,11 @@ describe('csvPipeline, a failing step', () => {
       'csvPipeline',
       testInput({ options: { startAt: 'replicate-curated' } }),
       {
-        fail: { readManifest: () => ApplicationFailure.retryable('slow down', 'ThrottlingException') },
+        fail: { readManifestSummary: () => ApplicationFailure.retryable('slow down', 'ThrottlingException') },
       },
     );
     assert.equal(activityCause(error).type, 'ThrottlingException');
-    assert.equal(called('readManifest').length, 10);
+    assert.equal(called('readManifestSummary').length, 10);
     const notice = called('sendFailureEmail')[0]!.input as FailureNotice;
     assert.equal(notice.attempt, 10);
     assert.match(notice.step, /^replicate-curated$/);
@@ -146,7 +146,7 @@ describe('csvPipeline, a failing step', () => {
       testInput({ options: { startAt: 'replicate-curated' } }),
       {
         replace: {
-          readManifest: async () => {
+          readManifestSummary: async () => {
             // Throttled twice, then a failure no retry fixes: the run fails on attempt 3 of 10.
             if (Context.current().info.attempt < 3)
               throw ApplicationFailure.retryable('slow down', 'ThrottlingException');
@@ -157,7 +157,7 @@ describe('csvPipeline, a failing step', () => {
     );
     assert.equal(activityCause(error).type, FailureType.ManifestInvalid);
     assert.deepEqual(activityCause(error).details, [{ activityAttempt: 3 }]);
-    assert.equal(called('readManifest').length, 3);
+    assert.equal(called('readManifestSummary').length, 3);
     assert.equal((called('sendFailureEmail')[0]!.input as FailureNotice).attempt, 3);
   });
 

@@ -75,7 +75,7 @@ describe('pipelineStep', () => {
     const start = called('startGlueJobRun')[0]!.input as { runTag: string; arguments: Record<string, string> };
     assert.equal(start.runTag, `${handle.workflowId}/${result.runId}`);
     assert.match(start.arguments['--input_path']!, /^s3:\/\/sales-raw-use1\/raw\/batch_id=/);
-    assert.equal(called('readManifest').length, 1);
+    assert.equal(called('readManifestSummary').length, 1);
     assert.equal(result.totals.rowsOut, 97);
   });
 

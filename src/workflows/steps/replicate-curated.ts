@@ -11,13 +11,12 @@ import {
   rawBatchPrefix,
   replicaRegions,
   s3Uri,
-  type GlueManifest,
 } from '../../workflow-safe/layout';
-import { manifestFiles, type ManifestFiles } from '../../workflow-safe/manifest-files';
+import type { ManifestFiles, ManifestSummary } from '../../workflow-safe/manifest-files';
 import type { StepProgress } from '../../workflow-safe/pipeline';
 import type { PipelineRun } from '../run-state';
 import { copyCounts } from './copy-counts';
-import { readManifest } from './transform';
+import { MANIFEST_SUMMARY_PATCH, readManifest } from './transform';
 
 /**
  * Marks histories whose replicate-curated leaves each replica's batch prefix holding exactly the manifest's
@@ -45,7 +44,7 @@ export async function replicateCurated(p: StepProgress, run: PipelineRun): Promi
   const primary = primaryRegion(spec);
   // After startAt=replicate-curated the manifest was not read in this run: read it here.
   const manifest = run.manifest ?? (await readManifest(p, run));
-  if (manifest.outputFiles.length === 0) {
+  if (manifest.files.count === 0) {
     throw noSourceObjects(
       `glue job ${spec.transform.jobName} wrote no Parquet for batch ${batch.id} ` +
         `(manifest ${s3Uri(primary.curatedBucket, manifestKey(spec, batch))}: ${manifest.rowsIn} rows in, ` +
@@ -61,21 +60,21 @@ export async function replicateCurated(p: StepProgress, run: PipelineRun): Promi
   }
   const exact = patched(EXACT_CURATED_PATCH);
   const byManifest = exact && patched(MANIFEST_FILES_PATCH);
-  const files = byManifest
-    ? manifestFiles({ region: primary.region, bucket: primary.curatedBucket, key: manifestKey(spec, batch) }, manifest)
-    : undefined;
+  const files = byManifest ? manifest.files : undefined;
+  // The paths before MANIFEST_FILES_PATCH list the keys: their histories read the manifest whole.
+  const listed = byManifest ? [] : wholeManifestFiles(run);
   const replicas = replicaRegions(spec);
   if (replicas.length === 0) {
-    if (exact) await writeCopyManifests(p, run, manifest, [primary.region], files);
+    if (exact) await writeCopyManifests(p, run, listed, [primary.region], files);
     return;
   }
   const mKey = manifestKey(spec, batch);
   const cKey = copyManifestKey(spec, batch);
-  const dataKeys = manifest.outputFiles.map((f) => f.key);
+  const dataKeys = listed.map((f) => f.key);
   const destinations = replicas.map((r) => ({ region: r.region, bucket: r.curatedBucket }));
   p.awsIds.buckets = destinations.map((d) => d.bucket);
   try {
-    if (exact) await replicateExactly(p, run, manifest, destinations, files);
+    if (exact) await replicateExactly(p, run, { manifest, listed, files }, destinations);
     else {
       const result = await run.activities.awsWaits.copyObjects.executeWithOptions(
         {
@@ -125,15 +124,14 @@ export async function replicateCurated(p: StepProgress, run: PipelineRun): Promi
 async function replicateExactly(
   p: StepProgress,
   run: PipelineRun,
-  manifest: GlueManifest,
+  { manifest, listed, files }: { manifest: ManifestSummary; listed: ListedFiles; files: ManifestFiles | undefined },
   destinations: { region: string; bucket: string }[],
-  files: ManifestFiles | undefined,
 ): Promise<void> {
   const { spec, batch } = run;
   const primary = primaryRegion(spec);
   const mKey = manifestKey(spec, batch);
   const prefix = curatedBatchPrefix(spec, batch);
-  const dataKeys = manifest.outputFiles.map((f) => f.key);
+  const dataKeys = listed.map((f) => f.key);
   const regions = destinations.map((d) => d.region).join(', ');
   const eachReplica = <T>(call: (d: { region: string; bucket: string }) => Promise<T>) =>
     Promise.all(destinations.map(call));
@@ -156,7 +154,7 @@ async function replicateExactly(
     ]);
   const data = await copy(
     files ? { manifestFiles: files } : { keys: dataKeys },
-    `replicate-curated: copy ${dataKeys.length} Parquet file(s) of ${prefix} to ${regions}`,
+    `replicate-curated: copy ${manifest.files.count} Parquet file(s) of ${prefix} to ${regions}`,
   );
   // Spark names its files anew each run: what else is under the prefix is an earlier run's, and a COPY, a
   // crawler or Spectrum reading the prefix would take it for this batch's.
@@ -173,7 +171,7 @@ async function replicateExactly(
       ],
     ),
   );
-  await writeCopyManifests(p, run, manifest, [primary.region, ...destinations.map((d) => d.region)], files);
+  await writeCopyManifests(p, run, listed, [primary.region, ...destinations.map((d) => d.region)], files);
   const last = await copy(
     { keys: [mKey] },
     `replicate-curated: copy the Glue job's manifest of batch ${batch.id} to ${regions}, last`,
@@ -190,7 +188,7 @@ async function replicateExactly(
 async function writeCopyManifests(
   p: StepProgress,
   run: PipelineRun,
-  manifest: GlueManifest,
+  listed: ListedFiles,
   regions: string[],
   files: ManifestFiles | undefined,
 ): Promise<void> {
@@ -206,7 +204,7 @@ async function writeCopyManifests(
             region: r.region,
             bucket: r.curatedBucket,
             key: copyManifestKey(spec, batch),
-            ...(files ? { manifestFiles: files } : { files: manifest.outputFiles }),
+            ...(files ? { manifestFiles: files } : { files: listed }),
           },
         ],
       ),
@@ -223,4 +221,22 @@ function sumCopies(a: CopyObjectsResult, b: CopyObjectsResult): CopyObjectsResul
     skipped: a.skipped + b.skipped,
     verifiedKeys: a.verifiedKeys + b.verifiedKeys,
   };
+}
+
+/** The output files, listed: what the paths before {@link MANIFEST_FILES_PATCH} put in their inputs. */
+type ListedFiles = { key: string; bytes: number }[];
+
+/**
+ * The whole manifest's output files, for a history from before {@link MANIFEST_FILES_PATCH}: such a history is also
+ * from before {@link MANIFEST_SUMMARY_PATCH}, so it read the manifest whole.
+ */
+function wholeManifestFiles(run: PipelineRun): ListedFiles {
+  if (!run.wholeManifest) {
+    throw new Error(
+      `this history has replicate-curated without the ${MANIFEST_FILES_PATCH} marker but read the manifest as a ` +
+        `summary (${MANIFEST_SUMMARY_PATCH}): it was made by workers of other versions; replay it with the version ` +
+        'that made it',
+    );
+  }
+  return run.wholeManifest.outputFiles;
 }

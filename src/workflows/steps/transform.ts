@@ -10,14 +10,21 @@ import {
   quarantineBatchPrefix,
   s3Uri,
   quarantineUri,
-  type GlueManifest,
 } from '../../workflow-safe/layout';
+import { summarizeManifest, type ManifestSummary } from '../../workflow-safe/manifest-files';
 import type { StepProgress } from '../../workflow-safe/pipeline';
 import { glueWaitOptions } from '../activity-options';
 import { showDetails } from '../details';
 import { applyLimits } from '../guards';
 import { mayStillRun, startMayHaveRun, stopLeftover, STOP_BY_RUN_TAG_PATCH } from '../leftovers';
 import type { PipelineRun } from '../run-state';
+
+/**
+ * Marks histories whose manifest reads return a summary (readManifestSummary: counts, and the output files named by
+ * the manifest's location, ETag, count and checksum) instead of the whole manifest, whose file lists pass
+ * Temporal's payload limits for a job of some 20,000 files. Older runs replay readManifest, summarized here.
+ */
+export const MANIFEST_SUMMARY_PATCH = 'transform-manifest-summary';
 
 /**
  * transform: starts the Glue job run (tagged with this run, so a retry finds it instead of starting a
@@ -77,22 +84,31 @@ export async function transform(p: StepProgress, run: PipelineRun): Promise<void
   applyLimits(p, run, judgeRows(spec.thresholds, manifest, rejectsAt));
 }
 
-/** Reads the job's manifest from the primary curated bucket and records its counts on the step. */
-export async function readManifest(p: StepProgress, run: PipelineRun): Promise<GlueManifest> {
+/**
+ * Reads the job's manifest from the primary curated bucket and records its counts on the step: its summary, or (in a
+ * history from before {@link MANIFEST_SUMMARY_PATCH}) the whole manifest, kept for replicate-curated's older paths.
+ */
+export async function readManifest(p: StepProgress, run: PipelineRun): Promise<ManifestSummary> {
   const { spec, batch } = run;
   const primary = primaryRegion(spec);
-  const manifest = await run.activities.awsCalls.readManifest.executeWithOptions(
-    { summary: `${p.step}: read the Glue job's manifest for batch ${batch.id}` },
-    [{ region: primary.region, bucket: primary.curatedBucket, key: manifestKey(spec, batch) }],
-  );
+  const where = { region: primary.region, bucket: primary.curatedBucket, key: manifestKey(spec, batch) };
+  const options = { summary: `${p.step}: read the Glue job's manifest for batch ${batch.id}` };
+  let manifest: ManifestSummary;
+  if (patched(MANIFEST_SUMMARY_PATCH)) {
+    manifest = await run.activities.awsCalls.readManifestSummary.executeWithOptions(options, [where]);
+  } else {
+    const whole = await run.activities.awsCalls.readManifest.executeWithOptions(options, [where]);
+    run.wholeManifest = whole;
+    manifest = summarizeManifest(where, whole);
+  }
   run.manifest = manifest;
   Object.assign(p.counts, {
     rowsIn: manifest.rowsIn,
     rowsOut: manifest.rowsOut,
     rowsRejected: manifest.rowsRejected,
     ...(manifest.rowsDropped !== undefined ? { rowsDropped: manifest.rowsDropped } : {}),
-    outputFiles: manifest.outputFiles.length,
-    outputBytes: manifest.outputFiles.reduce((n, f) => n + f.bytes, 0),
+    outputFiles: manifest.files.count,
+    outputBytes: manifest.outputBytes,
   });
   return manifest;
 }
