@@ -29,6 +29,7 @@ export interface SinkMessage {
   subject: string;
   text: string;
   html: string;
+  /** Each header's value by its lowercase name, as sent but unfolded. */
   headers: Record<string, string>;
   /** The Message-ID header, angle brackets kept (empty when the message had none). */
   messageId: string;
@@ -131,7 +132,17 @@ const smtp = new SMTPServer({
           subject: mail.subject ?? '',
           text: mail.text ?? '',
           html: typeof mail.html === 'string' ? mail.html : '',
-          headers: Object.fromEntries(mail.headerLines.map((h) => [h.key, h.line.slice(h.key.length + 1).trim()])),
+          // Unfolded (RFC 5322 2.2.3: a line break before white space is removed): a long value, such as a workflow
+          // id with a space, arrives folded over two lines.
+          headers: Object.fromEntries(
+            mail.headerLines.map((h) => [
+              h.key,
+              h.line
+                .slice(h.key.length + 1)
+                .replace(/\r?\n(?=[ \t])/g, '')
+                .trim(),
+            ]),
+          ),
           messageId: mail.messageId ?? '',
         };
         messages.push(message);

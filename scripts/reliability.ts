@@ -59,6 +59,7 @@ function report(lines: Figures[], mode: string, minutes: number, code: number): 
     `  call-count ratio, faults  ${show(faults.callRatio)} (${show(faults.faultedCalls)} vs ${show(faults.cleanCalls)} calls a run)`,
     `  bad-input cases passed    ${show(bad.passed)} of ${show(bad.cases)} (${show(bad.sparkCases)} completing through local Spark: ${show(bad.rowsAccounted)} of ${show(bad.sparkRowsIn)} rows loaded in every region or quarantined with a reason)`,
     `  nasty files accounted for ${show(nasty.filesAccounted)} of ${show(nasty.files)} (${show(nasty.rowsIn)} rows in: ${show(nasty.rowsOut)} loaded in every region, ${show(nasty.rowsRejected)} quarantined with a reason)`,
+    `  corrupt manifest batch    ${show(nasty.corruptManifest)} (its Glue job SUCCEEDED, its manifest is not JSON)`,
     `  server restarts survived  ${show(restart.serverRestarts)} (${show(restart.serverSigkills)} by SIGKILL; ${show(restart.downSeconds)} s down each; ${show(restart.restartCompleted)} of ${show(restart.restartRuns)} runs completed, ${show(restart.restartDuplicates)} duplicate job runs or statements)`,
     `  SMTP outage               ${show(notify.emailsAfterOutage)} email after it (attempt ${show(notify.emailAttempts)}), ${show(notify.webhooksDuringOutage)} webhook during it`,
     `  SIGTERM handoffs          ${show(sigterm.sigterms)} (wait attempts ${show(sigterm.sigtermWaitAttempts)}, StartJobRun ${show(sigterm.sigtermStarts)})`,

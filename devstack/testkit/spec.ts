@@ -11,17 +11,22 @@ import type { PipelineSpec } from '../../src/workflow-safe/spec';
 import { createSpecRedshiftTargets } from '../redshift-targets';
 import { awsClientConfig, stack, unique } from './stack';
 
-/** specs/local-sales.yaml with buckets, database, crawlers, job and Redshift workgroup no other test uses. */
+/** specs/local-sales.yaml with a pipeline name, buckets, database, crawlers, job and Redshift workgroup no other test uses. */
 export function uniqueSalesSpec(options: { versioning?: boolean } = {}): PipelineSpec {
   const base = uniqueSpec(loadSpecFile(path.join(repoRoot, 'specs', 'local-sales.yaml')), 'p');
   return { ...base, provision: { ...base.provision, bucketVersioning: options.versioning ?? false } };
 }
 
-/** `base` with buckets, database, crawlers, job and Redshift workgroup no other test uses (named `<tag>-...`). */
+/**
+ * `base` with a pipeline name, buckets, database, crawlers, job and Redshift workgroup no other test uses (named
+ * `<tag>-...`): the pipeline name is in every workflow id and manifest key, so two test files that run batch `b1` on
+ * the shared stack start two workflows, and `list --spec` shows one file's runs only.
+ */
 export function uniqueSpec(base: PipelineSpec, tag: string): PipelineSpec {
   const id = unique(tag).toLowerCase();
   return {
     ...base,
+    name: id,
     regions: base.regions.map((r, i) => ({
       ...r,
       rawBucket: `${id}-raw-${i}`,

@@ -95,6 +95,17 @@ describe('sendFailureEmail', () => {
     assert.deepEqual(message.envelope.to, ['team@example.com']);
   });
 
+  test('a workflow id longer than a header line reaches the reader whole in X-Glueline-Workflow-Id', async () => {
+    const mailer = sinkMailer();
+    const n = notice();
+    // 90 characters with the header name, and a space: the mailer folds the line there, a reader unfolds it.
+    n.workflowId = `csv-pipeline-${'p'.repeat(20)}-not a ${n.batchId}!`;
+    await run(activityEnv(), createNotifyActivities(deps(mailer)).sendFailureEmail, n);
+    mailer.close();
+    const message = await inboxMessage(`[glueline] sales batch ${n.batchId} failed at transform`);
+    assert.equal(message.headers['x-glueline-workflow-id'], n.workflowId);
+  });
+
   test('puts the error, attempt, run link and redrive commands in the text and HTML bodies', async () => {
     const mailer = sinkMailer();
     const n = notice({ step: 'crawl-curated@eu-west-1', region: 'eu-west-1' });

@@ -120,7 +120,9 @@ describe('your own pipeline: a transform of yours from a CSV to rows in Redshift
     assert.equal(missing.code, 1);
     assert.match(
       missing.stderr,
-      /batch never-ran of pipeline orders has no manifest at s3:\/\/.*: its transform has not succeeded yet/,
+      new RegExp(
+        `batch never-ran of pipeline ${spec.name} has no manifest at s3://.*: its transform has not succeeded yet`,
+      ),
     );
   });
 

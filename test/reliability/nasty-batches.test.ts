@@ -268,6 +268,7 @@ describe('nasty batches through the real transform on local Spark', () => {
       rowsIn: manifest.rowsIn,
       rowsOut: manifest.rowsOut,
       rowsRejected: manifest.rowsRejected,
+      corruptManifest: `${cause.type}, ${mails.length} email`,
     });
   });
 

@@ -138,7 +138,10 @@ describe('refused runs nobody watched start are notified', () => {
     await assertRefused(message!);
     // The same event again (SQS redelivers): the refused run is found, nothing new starts, no second email.
     assert.deepEqual(await handleSqsEvent(event, deps), { batchItemFailures: [] });
-    assert.match(log.join('\n'), /already refused as csv-pipeline-sales-not a batch-\S+; not started again/);
+    assert.match(
+      log.join('\n'),
+      new RegExp(`already refused as csv-pipeline-${spec.name}-not a batch-\\S+; not started again`),
+    );
     assert.equal((await mail.messages()).filter((m) => m.subject.includes(`batch ${folder} refused`)).length, 1);
   });
 
