@@ -66,9 +66,12 @@ export async function statusCommand(args: string[], io: CommandIo): Promise<numb
     const { idleQueue, ...s } = await readStatus(client, namespace, workflowId, values['run-id']);
     if (values.json) printJson(io, s);
     else showStatus(io, s, idleQueue && noWorkerMessage(idleQueue, namespace));
-    return ['RUNNING', 'COMPLETED', 'CONTINUED_AS_NEW'].includes(s.status) ? 0 : 1;
+    return statusExitCode(s.status);
   });
 }
+
+const statusExitCode = (status: string): number =>
+  ['RUNNING', 'COMPLETED', 'CONTINUED_AS_NEW'].includes(status) ? 0 : 1;
 
 /** What `status` shows of a run, and its `--json` document. */
 export interface RunStatus {
@@ -135,11 +138,17 @@ export async function followCommand(args: string[], io: CommandIo): Promise<numb
   return withClient(async (client, namespace) => {
     const handle = client.workflow.getHandle(workflowId, values['run-id']);
     const d = await describeOrExplain(handle);
+    const polled = await workerPolls(client, namespace, d.taskQueue, 0);
+    if (!polled && d.status.name !== 'RUNNING') {
+      // A closed run has nothing left to follow, and no worker would answer its progress query: show it as status does.
+      const { idleQueue, ...s } = await readStatus(client, namespace, workflowId, d.runId);
+      showStatus(io, s, idleQueue && noWorkerMessage(idleQueue, namespace));
+      return statusExitCode(s.status);
+    }
     io.out(`following ${d.type} ${workflowId} run ${d.runId}`);
     io.out(`  ${runLink(namespace, workflowId, d.runId)}`);
     // The progress comes from a worker: say so before waiting for one.
-    if (!(await workerPolls(client, namespace, d.taskQueue, 0)))
-      io.err(`warning: ${noWorkerMessage(d.taskQueue, namespace)}; its progress shows once one does`);
+    if (!polled) io.err(`warning: ${noWorkerMessage(d.taskQueue, namespace)}; its progress shows once one does`);
     return watchRun(client.workflow.getHandle(workflowId, d.runId), io);
   });
 }

@@ -593,6 +593,17 @@ describe('npm run glueline: run, step, status, follow, redrive, query', () => {
       );
     });
 
+    test('follow of a run that ended on a queue no worker polls shows it as status does, asking no worker', async () => {
+      // dup-1 was terminated above, on the idle queue: a progress query there would wait half a minute for nothing.
+      const { code, stdout } = await glueline('follow', pipelineWorkflowId(spec, { id: 'dup-1' }));
+      assert.equal(code, 1);
+      assert.match(stdout, /^csvPipeline csv-pipeline-\S+-dup-1 run \S+: TERMINATED/m);
+      assert.match(
+        stdout,
+        new RegExp(`^\\(no progress: no worker polls task queue ${idleQueue} in namespace default`, 'm'),
+      );
+    });
+
     test("list asks a worker's replay for a run that ended without its figures (terminated mid-step)", async () => {
       const gateway = new GatewayControl();
       await gateway.scriptCrawls(spec.raw.crawler, [{ status: 'RUNNING' }]);
