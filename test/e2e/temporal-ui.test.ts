@@ -83,11 +83,13 @@ describe('the Temporal UI shows a completed and a failed run step by step (headl
   let completed: WorkflowHandle;
   let failed: WorkflowHandle;
   let completedBatch: Batch;
+  let pipeline: string;
 
   before(
     async () => {
       const gateway = new GatewayControl();
       const spec: PipelineSpec = reliabilitySpec();
+      pipeline = spec.name;
       const failing = withOwnJob(spec, 'fail');
       await provisionQuietly(spec);
       await provisionQuietly(failing);
@@ -161,7 +163,7 @@ describe('the Temporal UI shows a completed and a failed run step by step (headl
       await page.goto(await runUrl(completed, 'user-metadata'));
       // The UI renders both as Markdown, each in an iframe of its own.
       const summary = page.frameLocator('#user-metadata-summary');
-      await seen(page, 'the static summary', summary.getByText(`sales: batch ${completedBatch.id}`));
+      await seen(page, 'the static summary', summary.getByText(`${pipeline}: batch ${completedBatch.id}`));
       const details = page.frameLocator('#user-metadata-current-details');
       await seen(page, 'the current details', details.getByText('8 of 8 steps done'));
     }));
