@@ -154,7 +154,12 @@ describe(`secrets (${mode}): planted in a Glue ErrorMessage and an S3 key, found
     // Where the values were, the redaction mark is: they were carried, and redacted, not lost on the way.
     for (const run of runs) {
       const history = places.find(([where]) => where === `history of ${run.workflowId}`)![1];
-      assert.ok(history.includes('[redacted]'), `no redacted value in the history of ${run.name}`);
+      if (run.name === 'S3 key') {
+        // Since patch transform-manifest-summary the manifest's file lists stay in S3 (the workflow keeps counts and
+        // a checksum), so the planted key is in no history in any form, not even redacted.
+        assert.ok(history.includes('readManifestSummary'), `the history of ${run.name} read the manifest's summary`);
+        assert.ok(!history.includes('sales-[redacted]'), `the planted key in the history of ${run.name}`);
+      } else assert.ok(history.includes('[redacted]'), `no redacted value in the history of ${run.name}`);
     }
     const mails = places.filter(([where]) => where.startsWith('email'));
     assert.ok(
