@@ -24,8 +24,8 @@ export async function readManifest(deps: ActivityDeps, input: ManifestLocation):
 /** Reads and checks the Glue job's manifest, and returns what the workflow keeps of it, with the ETag it read. */
 export async function readManifestSummary(deps: ActivityDeps, input: ManifestLocation): Promise<ManifestSummary> {
   const where = { region: input.region, bucket: input.bucket, key: input.key };
-  const read = await readJsonObject(deps, where, GlueManifestSchema, manifestProblem(where));
-  return summarizeManifest({ ...where, ...etagOf(read) }, read.value);
+  const { value, ...readAt } = await readJsonObject(deps, where, GlueManifestSchema, manifestProblem(where));
+  return summarizeManifest({ ...where, ...readAt }, value);
 }
 
 /**
@@ -46,11 +46,6 @@ export async function manifestOutputFiles(
   );
   return files;
 }
-
-const etagOf = (read: { etag?: string; versionId?: string }) => ({
-  ...(read.etag ? { etag: read.etag } : {}),
-  ...(read.versionId ? { versionId: read.versionId } : {}),
-});
 
 /** The ManifestInvalid failure of each problem, with its fix. */
 function manifestProblem(where: ManifestLocation) {

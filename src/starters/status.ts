@@ -28,8 +28,9 @@ the same with the temporal CLI:
 export const followUsage = `usage: glueline follow <workflowId> [--run-id R]
 
 Follows a run live, one line per step instance updated as it moves (on a terminal, redrawn in place;
-otherwise a line each time a step's status changes), until the run closes; then prints the summary. With no worker polling the run's task queue, it says so on stderr
-first. Exit 0 when the run succeeded, 1 otherwise.
+otherwise a line each time a step's status changes), until the run closes; then prints the summary.
+With no worker polling the run's task queue, it says so on stderr first, and shows a closed run as
+status does. Exit 0 when the run succeeded, 1 otherwise.
 
 the same with the temporal CLI:
   temporal workflow query --workflow-id <workflowId> --name progress   (repeat it)
