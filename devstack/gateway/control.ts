@@ -120,7 +120,11 @@ function routes(deps: ControlDeps): Route[] {
         return { offsetMs: timeScale.offsetMs, now: timeScale.now() };
       },
     },
-    { method: 'GET', path: /^counts$/, handle: ({ query }) => counter.read(resource(query)) },
+    {
+      method: 'GET',
+      path: /^counts$/,
+      handle: ({ query }) => counter.read(resource(query), query.get('region') ?? undefined),
+    },
     { method: 'DELETE', path: /^counts$/, handle: ({ query }) => (counter.reset(resource(query)), { ok: true }) },
     { method: 'GET', path: /^faults$/, handle: () => faults.list() },
     {

@@ -28,32 +28,43 @@ interface CountKey {
 /** Where a request without a resource is counted: `@<region>`, or '' when the region is unknown too. */
 export const regionKey = (region: string | undefined): string => (region ? `@${region}` : '');
 
+/** The counts of one resource (`where`) in one region. */
+interface CountCell {
+  where: string;
+  region: string;
+  entry: OperationCount;
+}
+
 export class RequestCounter {
-  /** `service:operation` → resource ('' for none) → count. */
-  private readonly counts = new Map<string, Map<string, OperationCount>>();
+  /** `service:operation` → cells by resource ('' for none) and region. */
+  private readonly counts = new Map<string, Map<string, CountCell>>();
 
   /** Counts one request; `stalled` when a latency rule delayed it. */
   record(key: CountKey, faulted: boolean, stalled = false): void {
     const name = `${key.service}:${key.operation}`;
-    let byResource = this.counts.get(name);
-    if (!byResource) this.counts.set(name, (byResource = new Map()));
+    let cells = this.counts.get(name);
+    if (!cells) this.counts.set(name, (cells = new Map()));
     const where = key.resource ?? regionKey(key.region);
-    const entry = byResource.get(where) ?? { count: 0, faulted: 0 };
-    entry.count += 1;
-    if (faulted) entry.faulted += 1;
-    if (stalled) entry.stalled = (entry.stalled ?? 0) + 1;
-    byResource.set(where, entry);
+    const region = key.region ?? '';
+    const id = `${where}\n${region}`;
+    const cell = cells.get(id) ?? { where, region, entry: { count: 0, faulted: 0 } };
+    cell.entry.count += 1;
+    if (faulted) cell.entry.faulted += 1;
+    if (stalled) cell.entry.stalled = (cell.entry.stalled ?? 0) + 1;
+    cells.set(id, cell);
   }
 
   /**
-   * The counts, summed over resources.
+   * The counts, summed over resources (and regions).
    * @param resourcePrefix only requests about a resource whose name starts with this
+   * @param region only requests signed for this region (resources of one name in two regions, say)
    */
-  read(resourcePrefix?: string): RequestCounts {
+  read(resourcePrefix?: string, region?: string): RequestCounts {
     const result: RequestCounts = {};
-    for (const [name, byResource] of [...this.counts].sort(([a], [b]) => a.localeCompare(b))) {
-      for (const [resource, entry] of byResource) {
-        if (resourcePrefix !== undefined && !(resource && resource.startsWith(resourcePrefix))) continue;
+    for (const [name, cells] of [...this.counts].sort(([a], [b]) => a.localeCompare(b))) {
+      for (const { where, region: signedFor, entry } of cells.values()) {
+        if (resourcePrefix !== undefined && !(where && where.startsWith(resourcePrefix))) continue;
+        if (region !== undefined && signedFor !== region) continue;
         const sum = (result[name] ??= { count: 0, faulted: 0 });
         sum.count += entry.count;
         sum.faulted += entry.faulted;
@@ -66,8 +77,8 @@ export class RequestCounter {
   /** Forgets counts: all of them, or only those about resources whose name starts with the prefix. */
   reset(resourcePrefix?: string): void {
     if (resourcePrefix === undefined) return this.counts.clear();
-    for (const byResource of this.counts.values()) {
-      for (const resource of byResource.keys()) if (resource.startsWith(resourcePrefix)) byResource.delete(resource);
+    for (const cells of this.counts.values()) {
+      for (const [id, { where }] of cells) if (where.startsWith(resourcePrefix)) cells.delete(id);
     }
   }
 }

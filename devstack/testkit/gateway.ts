@@ -136,9 +136,14 @@ export class GatewayControl {
   /**
    * Request counts by `service:operation`.
    * @param resource only requests about buckets, jobs, crawlers or clusters whose name starts with this
+   * @param region only requests signed for this region
    */
-  counts(resource?: string): Promise<RequestCounts> {
-    return this.call('GET', `counts${resource === undefined ? '' : `?resource=${encodeURIComponent(resource)}`}`);
+  counts(resource?: string, region?: string): Promise<RequestCounts> {
+    const query = new URLSearchParams({
+      ...(resource === undefined ? {} : { resource }),
+      ...(region === undefined ? {} : { region }),
+    }).toString();
+    return this.call('GET', `counts${query ? `?${query}` : ''}`);
   }
 
   /** Forgets counts: all, or those about resources whose name starts with `resource`. */

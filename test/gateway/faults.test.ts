@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { GetJobRunCommand, GetJobRunsCommand, GlueClient, StartJobRunCommand } from '@aws-sdk/client-glue';
+import {
+  GetJobCommand,
+  GetJobRunCommand,
+  GetJobRunsCommand,
+  GlueClient,
+  StartJobRunCommand,
+} from '@aws-sdk/client-glue';
 import { ExecuteStatementCommand, ListStatementsCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import {
   CreateBucketCommand,
@@ -141,6 +147,20 @@ describe('fault injection', () => {
     await gateway.resetCounts(a);
     assert.deepEqual(await gateway.counts(a), {});
     assert.deepEqual((await gateway.counts(b))['s3:CreateBucket'], { count: 1, faulted: 0 });
+  });
+
+  test('counts of a resource name two regions share read apart by region', async () => {
+    const JobName = unique('gw-two-regions');
+    const [east, west] = ['us-east-1', 'us-west-2'].map(
+      (r) => new GlueClient({ ...awsClientConfig(r), maxAttempts: 1 }),
+    );
+    after(() => [east, west].forEach((c) => c!.destroy()));
+    for (const glue of [east!, west!]) await createGlueJob(glue, { Name: JobName });
+    await east!.send(new GetJobCommand({ JobName }));
+    for (let i = 0; i < 2; i += 1) await west!.send(new GetJobCommand({ JobName }));
+    assert.deepEqual((await gateway.counts(JobName))['glue:GetJob'], { count: 3, faulted: 0 });
+    assert.deepEqual((await gateway.counts(JobName, 'us-east-1'))['glue:GetJob'], { count: 1, faulted: 0 });
+    assert.deepEqual((await gateway.counts(JobName, 'us-west-2'))['glue:GetJob'], { count: 2, faulted: 0 });
   });
 
   test('a 500 after serving StartJobRun still started the run: GetJobRuns shows it', async () => {
