@@ -24,6 +24,7 @@ import {
 import { tuningOptions } from '../src/worker';
 import { barChart, fmt, median, medianCell, medianFigure, type BenchContext, type BenchResult } from './support';
 import { stackClient } from '../devstack/testkit/stack';
+import { STACK_SQLITE_PRAGMAS } from '../devstack/stack';
 import { WORKFLOW_PRELOAD_MODULES } from '../src/worker/workflow-bundle';
 
 interface Config {
@@ -176,7 +177,8 @@ export async function p2Throughput(ctx: BenchContext): Promise<BenchResult> {
     const key = (c.sqlitePragmas ?? []).join(',');
     groups.set(key, [...(groups.get(key) ?? []), c]);
   }
-  let pragmas = '';
+  // The stack starts with its own pragmas: the first group restarts it unless it wants those.
+  let pragmas = STACK_SQLITE_PRAGMAS.join(',');
   for (const [wanted, configs] of groups) {
     if (wanted !== pragmas) {
       ctx.log(`p2: restarting the stack with SQLite pragmas ${wanted || '(defaults)'}`);

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { devtool, repoRoot } from '../devstack/paths';
-import { down, up, type StackOptions } from '../devstack/stack';
+import { down, STACK_SQLITE_PRAGMAS, up, type StackOptions } from '../devstack/stack';
 import { p1HandOff } from './p1-handoff';
 import { p2Throughput } from './p2-throughput';
 import { p3Polling } from './p3-polling';
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
       log,
       restartStack: async (options) => {
         await down({ dir, log });
-        const pragmas = options.sqlitePragmas?.length ? options.sqlitePragmas.join(', ') : 'SQLite defaults';
+        const pragmas = (options.sqlitePragmas ?? STACK_SQLITE_PRAGMAS).join(', ') || 'SQLite defaults';
         const reads = options.transferQueueReadsPerSecond;
         const why = `restart (${pragmas}${reads === undefined ? '' : `, ${reads} transfer-queue reads/s`})`;
         ctx.stack = await freshStack(options, why);

@@ -43,7 +43,7 @@ export interface StackOptions {
   freePorts?: boolean;
   /**
    * SQLite pragmas for the Temporal dev server's database, `name=value` each (`--sqlite-pragma`), such as
-   * `journal_mode=wal` or `synchronous=1`. @default - the dev server's own
+   * `journal_mode=wal` or `synchronous=1`; `[]` for SQLite's own defaults. @default STACK_SQLITE_PRAGMAS
    */
   sqlitePragmas?: string[];
   /**
@@ -295,12 +295,20 @@ export async function up(options: StackOptions = {}): Promise<StackEndpoints> {
 /** How often the dev server's one history shard may read its transfer queue (the server's default is 20). */
 export const TRANSFER_QUEUE_READS_PER_SECOND = 1000;
 
+/**
+ * The dev server's SQLite in write-ahead-log mode, synced at checkpoints: a step hand-off's two commits append to
+ * the log instead of each rewriting and syncing a rollback journal (P1: hand-off p50 9 ms against 12 ms, and 9-10 ms
+ * against 44-64 ms on a busy machine). A killed server loses nothing it committed (the log is replayed on open);
+ * only a crash of the machine itself may lose the last commits, which a local stack can afford.
+ */
+export const STACK_SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=1'];
+
 /** The Temporal dev server on `ports`, its history in `<dir>/temporal.db` (so a restart finds every run again). */
 async function temporalCommand(
   dir: string,
   ports: Pick<StackPorts, 'temporal' | 'temporalUi'>,
   {
-    sqlitePragmas = [],
+    sqlitePragmas = STACK_SQLITE_PRAGMAS,
     transferQueueReadsPerSecond = TRANSFER_QUEUE_READS_PER_SECOND,
   }: Pick<StackOptions, 'sqlitePragmas' | 'transferQueueReadsPerSecond'> = {},
 ): Promise<string[]> {
