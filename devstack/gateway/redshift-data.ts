@@ -7,7 +7,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { StatusString } from '@aws-sdk/client-redshift-data';
 import { AwsError, epochSeconds } from './aws-protocol';
 import type { DatabaseTarget, RedshiftDatabases } from './redshift-databases';
-import type { RedshiftTargets } from './redshift-targets';
+import { checkDataApiWorkgroupName, type RedshiftTargets } from './redshift-targets';
 import { bindParameters, type SqlParameter, type StatementResult } from './redshift-sql';
 import type { BoundSql, CommitMode } from './redshift-worker';
 import type { AwsJsonCall, JsonService } from './router';
@@ -166,6 +166,7 @@ export class RedshiftData implements JsonService {
         'Either ClusterIdentifier (a provisioned cluster) or WorkgroupName (Redshift Serverless) is required, not both.',
       );
     }
+    if (workgroupName) checkDataApiWorkgroupName(workgroupName);
     if (sqls.length === 0 || sqls.some((sql) => typeof sql !== 'string' || sql.trim() === '')) {
       throw new AwsError('ValidationException', `${isBatch ? 'Sqls' : 'Sql'} must hold SQL text.`);
     }

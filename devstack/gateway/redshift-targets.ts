@@ -35,6 +35,41 @@ interface RegionState {
 
 const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
+/** Namespace and workgroup names, as the Redshift Serverless API reference constrains them: 3-64, `^[a-z0-9-]+$`. */
+const SERVERLESS_NAME = /^[a-z0-9-]{3,64}$/;
+/** The Data API's WorkgroupName: a workgroup name or its ARN (3-128 characters). */
+const WORKGROUP_NAME_OR_ARN =
+  /^(([a-z0-9-]+)|(arn:(aws(-[a-z]+)*):redshift-serverless:[a-z]{2}(-gov)?-[a-z]+-\d{1}:\d{12}:workgroup\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}))$/;
+
+/** The ValidationException an AWS service answers for a member that breaks its model's constraints. */
+function constraintError(field: string, value: string, constraint: string): AwsError {
+  return new AwsError(
+    'ValidationException',
+    `1 validation error detected: Value '${value}' at '${field}' failed to satisfy constraint: ${constraint}`,
+  );
+}
+
+/** Refuses a namespace or workgroup name the Redshift Serverless API would. */
+function checkServerlessName(field: string, value: string): string {
+  if (value.length < 3 || value.length > 64)
+    throw constraintError(field, value, 'Member must have length between 3 and 64');
+  if (!SERVERLESS_NAME.test(value))
+    throw constraintError(field, value, 'Member must satisfy regular expression pattern: ^[a-z0-9-]+$');
+  return value;
+}
+
+/** Refuses a Data API WorkgroupName the Data API would (before it looks for the workgroup). */
+export function checkDataApiWorkgroupName(value: string): void {
+  if (value.length < 3 || value.length > 128)
+    throw constraintError('workgroupName', value, 'Member must have length between 3 and 128');
+  if (!WORKGROUP_NAME_OR_ARN.test(value))
+    throw constraintError(
+      'workgroupName',
+      value,
+      `Member must satisfy regular expression pattern: ${WORKGROUP_NAME_OR_ARN.source}`,
+    );
+}
+
 export interface RedshiftTargetsOptions {
   /** The JSON file workgroups and namespaces are kept in. */
   file: string;
@@ -190,5 +225,5 @@ function existing<T>(items: Record<string, T>, kind: 'Namespace' | 'Workgroup', 
 function required(input: Record<string, unknown>, field: string): string {
   const value = str(input[field]);
   if (!value) throw new AwsError('ValidationException', `${field} is required.`);
-  return value;
+  return field === 'namespaceName' || field === 'workgroupName' ? checkServerlessName(field, value) : value;
 }

@@ -9,7 +9,7 @@ export type RegionInput = PipelineSpecInput['regions'][number];
 
 /**
  * A region named after `letter`: raw-`letter`, cur-`letter` (bucket and crawler), database db and, unless
- * `redshift` is false, Redshift workgroup wg with database dev.
+ * `redshift` is false, Redshift workgroup sales-wg with database dev.
  */
 export function regionInput(region: string, letter: string, { redshift = true } = {}): RegionInput {
   return {
@@ -18,7 +18,7 @@ export function regionInput(region: string, letter: string, { redshift = true } 
     curatedBucket: `cur-${letter}`,
     glueDatabase: 'db',
     curatedCrawler: `cur-${letter}`,
-    ...(redshift && { redshift: { workgroupName: 'wg', database: 'dev' } }),
+    ...(redshift && { redshift: { workgroupName: 'sales-wg', database: 'dev' } }),
   };
 }
 

@@ -59,7 +59,15 @@ export type Column = z.infer<typeof Column>;
 export const RedshiftTarget = z
   .strictObject({
     clusterIdentifier: z.string().min(1).optional().describe('A provisioned cluster (with dbUser or secretArn).'),
-    workgroupName: z.string().min(1).optional().describe('A Redshift Serverless workgroup.'),
+    workgroupName: z
+      .string()
+      .regex(/^[a-z0-9-]{3,64}$/, {
+        error:
+          'is not a Redshift Serverless workgroup name: use 3-64 lowercase letters, digits and hyphens, as the ' +
+          'workgroup is named in AWS (its ARN goes in workgroupArn)',
+      })
+      .optional()
+      .describe('A Redshift Serverless workgroup, by name.'),
     workgroupArn: z
       .string()
       .regex(

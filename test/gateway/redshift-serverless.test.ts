@@ -81,4 +81,25 @@ describe('Redshift Serverless namespaces and workgroups (gateway)', () => {
       message: "Redshift endpoint doesn't exist in this region.",
     });
   });
+
+  test('names AWS refuses are refused: 3-64 of a-z, 0-9 and -, by the Serverless API and the Data API alike', async () => {
+    for (const bad of ['Sales_WG', 'wg', 'x'.repeat(65)]) {
+      for (const [operation, input] of [
+        ['CreateNamespace', { namespaceName: bad }],
+        ['CreateWorkgroup', { workgroupName: bad, namespaceName: 'ns-any' }],
+        ['GetWorkgroup', { workgroupName: bad }],
+      ] as const) {
+        assert.deepEqual(await serverless(operation, input), { error: 'ValidationException', status: 400 }, operation);
+      }
+      // The Data API checks the name before it looks for the workgroup (its ARN form is tested above); it allows
+      // 3-128 characters, so a 65-character name is not found rather than refused.
+      if (bad.length > 64) continue;
+      await assert.rejects(
+        redshift.send(new ExecuteStatementCommand({ WorkgroupName: bad, Database: 'dev', Sql: 'select 1' })),
+        (err: Error) =>
+          err.name === 'ValidationException' &&
+          err.message.includes(`Value '${bad}' at 'workgroupName' failed to satisfy`),
+      );
+    }
+  });
 });

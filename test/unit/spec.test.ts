@@ -61,6 +61,22 @@ describe('the pipeline spec', () => {
     assert.match(problems[0]!, /^spec\.regions\[0\]\.rawBucket: "Raw_Bucket" is not a valid S3 bucket name: use 3-63/);
   });
 
+  test('a workgroup name AWS would refuse is reported before any run, with its value and the rule', () => {
+    for (const workgroupName of ['Sales_WG', 'wg', 'x'.repeat(65)]) {
+      const problems = problemsOf({
+        ...base,
+        regions: [{ ...base.regions[0]!, redshift: { workgroupName, database: 'dev' } }, base.regions[1]!],
+      });
+      assert.equal(problems.length, 1, JSON.stringify(problems));
+      assert.match(
+        problems[0]!,
+        new RegExp(
+          `^spec\\.regions\\[0\\]\\.redshift\\.workgroupName: "${workgroupName}" is not a Redshift Serverless workgroup name: use 3-64 lowercase`,
+        ),
+      );
+    }
+  });
+
   test('a misspelt field is named', () => {
     const problems = problemsOf({ ...base, notfiy: {} });
     assert.deepEqual(problems, ['spec.notfiy: unknown field "notfiy"; did you mean "notify"?']);
