@@ -27,9 +27,13 @@ const historiesDir = path.join(__dirname, '..', 'histories');
 /** What each recorded run was; a history not listed here still replays, under its file name. */
 const RECORDED: Record<string, string> = {
   'success.json': 'a csvPipeline run that succeeded end to end in both regions',
+  'success-before-transform-manifest-summary.json':
+    'a csvPipeline run that succeeded end to end, recorded before the transform-manifest-summary patch',
   'failure-notified.json': 'a csvPipeline run whose Glue job run failed, and that sent the failure email and webhook',
   'cancel-during-transform.json': 'a csvPipeline run cancelled while its Glue job run was running',
   'redrive-start-at.json': 'a csvPipeline run redriven with options.startAt = replicate-curated',
+  'redrive-start-at-before-transform-manifest-summary.json':
+    'a csvPipeline run redriven from replicate-curated, recorded before the transform-manifest-summary patch',
   'pipeline-step.json': 'a pipelineStep run of redshift-refresh in one region',
   'refused-notified.json': 'a csvPipeline run a schedule started that its input refused, with the refusal notice sent',
   'freshness-missed.json':
