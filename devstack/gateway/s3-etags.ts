@@ -10,6 +10,9 @@
  *
  * The same answers carry LastModified, which the gateway puts on AWS's clock (the {@link TimeScale}'s offset):
  * S3 and Glue share one clock on AWS, so an object's LastModified and a crawl's StartTime compare as they do there.
+ *
+ * And an object written through the gateway with a customer-provided key (SSE-C) can be read (HEAD, GET) or copied
+ * only with that key's headers, as on S3 ("the correct parameters must be provided"); moto serves it without.
  */
 import { createHash } from 'node:crypto';
 import type http from 'node:http';
@@ -25,6 +28,10 @@ const KMS = new Set(['aws:kms', 'aws:kms:dsse']);
 const ETAG_HEADER_OPERATIONS = new Set(['PutObject', 'HeadObject', 'GetObject']);
 /** The operations whose XML answer carries ETags. */
 const ETAG_BODY_OPERATIONS = new Set(['CopyObject', 'ListObjects', 'ListObjectsV2', 'ListObjectVersions']);
+
+/** The header that names a customer-provided key's algorithm: on a write or a read, and for a copy's source. */
+const SSE_C = 'x-amz-server-side-encryption-customer-algorithm';
+const COPY_SOURCE_SSE_C = 'x-amz-copy-source-server-side-encryption-customer-algorithm';
 
 /** Conditional request headers on the object itself, which moto evaluates against its MD5 ETag. */
 const CONDITION_HEADERS = ['if-match', 'if-none-match'] as const;
@@ -47,6 +54,8 @@ export function kmsEtag(motoEtag: string, bucket: string, key: string): string {
 export class S3Etags {
   /** `bucket/key` of objects last written through the gateway with a KMS header. */
   private readonly kmsWrites = new Set<string>();
+  /** `bucket/key` of objects last written through the gateway with a customer-provided key (SSE-C). */
+  private readonly sseCWrites = new Set<string>();
   /**
    * Upload ids of multipart uploads completed through the gateway: S3 answers a second CompleteMultipartUpload of
    * one NoSuchUpload (the upload is gone once completed), where moto 5.2.5 answers 200 again.
@@ -92,6 +101,8 @@ export class S3Etags {
    * KMS ETag in If-Match or If-None-Match becomes moto's. Answers the error S3 would, or undefined.
    */
   async checkConditions(req: http.IncomingMessage, operation: string): Promise<AwsErrorSpec | undefined> {
+    const sseC = this.sseCRefusal(req, operation);
+    if (sseC) return sseC;
     if (operation === 'CompleteMultipartUpload' && this.completedUploads.has(uploadIdOf(req))) {
       return {
         status: 404,
@@ -163,7 +174,7 @@ export class S3Etags {
       if (status < 400 && typeof headers.etag === 'string' && kms && bucket && key) {
         headers.etag = kmsEtag(headers.etag, bucket, key);
       }
-      if (operation === 'PutObject' && status < 300 && bucket && key) this.remember(bucket, key, kms);
+      if (operation === 'PutObject' && status < 300 && bucket && key) this.remember(req, bucket, key, kms);
       if (typeof headers['last-modified'] === 'string') {
         headers['last-modified'] = this.shifted(headers['last-modified'], (d) => d.toUTCString());
       }
@@ -175,7 +186,7 @@ export class S3Etags {
     for await (const chunk of upstream) chunks.push(chunk as Buffer);
     let body = Buffer.concat(chunks).toString('utf8');
     if (operation === 'CopyObject') {
-      if (bucket && key) this.remember(bucket, key, kms);
+      if (status < 300 && bucket && key) this.remember(req, bucket, key, kms);
       if (kms && bucket && key)
         body = body.replace(
           /<ETag>([^<]*)<\/ETag>/,
@@ -193,9 +204,27 @@ export class S3Etags {
     res.writeHead(status, headers).end(body);
   }
 
-  private remember(bucket: string, key: string, kms: boolean): void {
-    if (kms) this.kmsWrites.add(`${bucket}/${key}`);
-    else this.kmsWrites.delete(`${bucket}/${key}`);
+  private remember(req: http.IncomingMessage, bucket: string, key: string, kms: boolean): void {
+    const where = `${bucket}/${key}`;
+    if (kms) this.kmsWrites.add(where);
+    else this.kmsWrites.delete(where);
+    if (req.headers[SSE_C]) this.sseCWrites.add(where);
+    else this.sseCWrites.delete(where);
+  }
+
+  /** S3's answer to a read or copy of an SSE-C object that does not give the key, or undefined. */
+  private sseCRefusal(req: http.IncomingMessage, operation: string): AwsErrorSpec | undefined {
+    const read = operation === 'HeadObject' || operation === 'GetObject';
+    const copy = operation === 'CopyObject' || operation === 'UploadPartCopy';
+    const object = read ? s3Location(req) : copy ? copySource(req) : undefined;
+    if (!object?.bucket || !object.key || !this.sseCWrites.has(`${object.bucket}/${object.key}`)) return undefined;
+    if (req.headers[read ? SSE_C : COPY_SOURCE_SSE_C]) return undefined;
+    return {
+      status: 400,
+      code: 'InvalidRequest',
+      message:
+        'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.',
+    };
   }
 
   /**

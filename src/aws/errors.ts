@@ -193,6 +193,12 @@ export function describeAwsError(err: unknown, target: AwsTarget): AwsErrorDescr
     if (target.notFoundFix) message += `: ${target.notFoundFix}`;
   } else if (name === 'PermanentRedirect' || status === 301) {
     message = wrongRegionMessage(err, target);
+  } else if (isSseCRefusal(target.operation, status, name, awsMessage)) {
+    message =
+      `${target.operation} on ${where} was refused (HTTP 400${awsMessage === 'UnknownError' ? '' : `: ${awsMessage}`}): ` +
+      'S3 answers so for an object encrypted with a customer-provided key (SSE-C), which every read and copy must ' +
+      "give; glueline does not take customer keys. Store the batch's objects with SSE-S3 or SSE-KMS (the bucket's " +
+      'default encryption) and land the batch again';
   } else if (EXPIRED_CREDENTIALS.has(name)) {
     message =
       `${target.operation} on ${where} was refused: the worker's AWS credentials expired (${name}: ${awsMessage}). ` +
@@ -219,6 +225,19 @@ export function describeAwsError(err: unknown, target: AwsTarget): AwsErrorDescr
       requestId: isAwsError(err) ? err.$metadata?.requestId : undefined,
     },
   };
+}
+
+/** S3 reads and copies of an object, which S3 refuses with 400 when the object is SSE-C and the key is not given. */
+const OBJECT_READS = new Set(['HeadObject', 'GetObject', 'CopyObject', 'UploadPartCopy']);
+
+/**
+ * S3's refusal to read or copy an SSE-C object without its key: 400 InvalidRequest "...stored using a form of
+ * Server Side Encryption...", or for HeadObject a bare 400 (a HEAD's answer has no body to say more).
+ */
+function isSseCRefusal(operation: string, status: number | undefined, name: string, message: string): boolean {
+  if (status !== 400 || !OBJECT_READS.has(operation)) return false;
+  if (name === 'InvalidRequest') return message.includes('Server Side Encryption');
+  return operation === 'HeadObject' && (name === 'Unknown' || name === 'BadRequest' || name === '400');
 }
 
 /** The region S3 says a bucket is in: the 301's x-amz-bucket-region header, else the region in its Endpoint. */

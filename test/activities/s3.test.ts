@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -233,6 +234,36 @@ describe('copyObjects', () => {
     );
     assert.match(err.message, /--prefix .*names the folder its CSVs are in, and that their upload finished/);
     assert.doesNotMatch(err.message, /previous|earlier step/);
+  });
+
+  test('an SSE-C source object fails non-retryably, naming the object and the fix, and nothing is copied', async () => {
+    const { aws, source, destPrimary, destReplica, s3, log } = await setup({ 'landing/b2/plain.csv': 'a\n1\n' });
+    await aws.s3(primary).send(
+      new PutObjectCommand({
+        Bucket: source,
+        Key: 'landing/b2/secret.csv',
+        Body: 'a\n2\n',
+        SSECustomerAlgorithm: 'AES256',
+        SSECustomerKey: randomBytes(32).toString('base64'),
+      }),
+    );
+    const err = await rejection(
+      run(activityEnv(), s3.copyObjects, {
+        source: { region: primary, bucket: source, prefix: 'landing/b2/' },
+        destinations: [
+          { region: primary, bucket: destPrimary },
+          { region: replica, bucket: destReplica },
+        ],
+        sourceIs: 'batch',
+      }),
+    );
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, new RegExp(`s3://${source}/landing/b2/secret\\.csv`));
+    assert.match(err.message, /customer-provided key \(SSE-C\).*Store the batch's objects with SSE-S3 or SSE-KMS/);
+    const written = log.calls.filter(
+      (c) => /Copy|Put|Upload/.test(c.command) && [destPrimary, destReplica].includes(c.input.Bucket as string),
+    );
+    assert.deepEqual(written, [], 'no copy of the batch was made');
   });
 
   test("a key under the batch's prefix with a '..' segment is refused, naming it, before anything is copied", async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
   CompleteMultipartUploadCommand,
@@ -151,6 +151,30 @@ describe('S3 ETags of encrypted objects', () => {
     await assert.rejects(copy(ETag!), { name: 'PreconditionFailed' });
     const now = await s3.send(new HeadObjectCommand({ Bucket, Key: 'changing.csv' }));
     assert.ok((await copy(now.ETag!)).CopyObjectResult?.ETag);
+  });
+});
+
+describe('S3 objects encrypted with a customer-provided key (SSE-C)', () => {
+  test('are read and copied only with the key, as on S3; an object written again without it is plain', async () => {
+    const Bucket = unique('gw-ssec');
+    await s3.send(new CreateBucketCommand({ Bucket }));
+    const key = { SSECustomerAlgorithm: 'AES256', SSECustomerKey: randomBytes(32).toString('base64') };
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'a.csv', Body: 'id\n1\n', ...key }));
+    const status = (err: unknown) => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const refused = (err: Error) => err.name === 'InvalidRequest' && status(err) === 400;
+    // A HEAD's answer has no body: the SDK knows the 400 only.
+    await assert.rejects(s3.send(new HeadObjectCommand({ Bucket, Key: 'a.csv' })), (err) => status(err) === 400);
+    await assert.rejects(s3.send(new GetObjectCommand({ Bucket, Key: 'a.csv' })), refused);
+    const copy = (input: object = {}) =>
+      s3.send(new CopyObjectCommand({ Bucket, Key: 'b.csv', CopySource: `${Bucket}/a.csv`, ...input }));
+    await assert.rejects(copy(), refused);
+    await s3.send(new HeadObjectCommand({ Bucket, Key: 'a.csv', ...key }));
+    await copy({
+      CopySourceSSECustomerAlgorithm: key.SSECustomerAlgorithm,
+      CopySourceSSECustomerKey: key.SSECustomerKey,
+    });
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'a.csv', Body: 'id\n2\n' }));
+    await s3.send(new HeadObjectCommand({ Bucket, Key: 'a.csv' }));
   });
 });
 
