@@ -19,9 +19,10 @@ import { DEFAULT_MAX_CACHED_WORKFLOWS, DEFAULT_MAX_CONCURRENT_ACTIVITIES } from 
 import {
   barChart,
   benchAws,
-  figure,
   fmt,
   median,
+  medianCell,
+  medianFigure,
   provisionedBenchSpec,
   type BenchContext,
   type BenchResult,
@@ -31,6 +32,8 @@ const MiB = 2 ** 20;
 
 interface Measured {
   label: string;
+  /** Which repetition (1-based): every configuration runs once per repetition, in turn. */
+  rep: number;
   env: Record<string, string>;
   /** RSS of the worker process (bytes) after one warm-up run. */
   idle: number;
@@ -99,9 +102,9 @@ async function measureConfig(
   client: Client,
   config: { label: string; env: Record<string, string> },
   n: number,
-  c: number,
+  rep: number,
 ): Promise<Measured> {
-  const suffix = `${Date.now().toString(36)}-${c}`;
+  const suffix = `${Date.now().toString(36)}-${rep}`;
   const spec = await benchSpec(ctx, n, `bench-p5-${suffix}`);
   const region = spec.regions[0]!.region;
   // The warm-up run's job run ends at once; every other stays RUNNING.
@@ -120,7 +123,7 @@ async function measureConfig(
     await client.workflow.execute('csvPipeline', start);
     await sleep(3_000);
     const idle = rssOf(worker);
-    ctx.log(`p5: ${config.label}: parking ${n} csvPipeline runs in their Glue wait`);
+    ctx.log(`p5: rep ${rep}: ${config.label}: parking ${n} csvPipeline runs in their Glue wait`);
     const t0 = performance.now();
     handles = await startRuns(ctx, client, spec, taskQueue, n);
     let waiting = handles;
@@ -133,8 +136,8 @@ async function measureConfig(
     const parkSeconds = (performance.now() - t0) / 1000;
     const samples: number[] = [];
     for (let s = 0; s < (ctx.quick ? 10 : 20); s++, await sleep(1_000)) samples.push(rssOf(worker));
-    const measured = { ...config, idle, parked: median(samples), parkSeconds };
-    ctx.log(`p5: ${config.label}: ${fmt((measured.parked - idle) / MiB)} MiB for ${n} runs`);
+    const measured = { ...config, rep, idle, parked: median(samples), parkSeconds };
+    ctx.log(`p5: rep ${rep}: ${config.label}: ${fmt((measured.parked - idle) / MiB)} MiB for ${n} runs`);
     return measured;
   } finally {
     for (let i = 0; i < handles.length; i += 100)
@@ -146,6 +149,7 @@ async function measureConfig(
 
 export async function p5Memory(ctx: BenchContext): Promise<BenchResult> {
   const n = ctx.quick ? 150 : 1000;
+  const reps = 3;
   const configs: { label: string; env: Record<string, string> }[] = [
     {
       label: `cache holds every run (${n + 20})`,
@@ -161,67 +165,85 @@ export async function p5Memory(ctx: BenchContext): Promise<BenchResult> {
   const { client, connection } = await stackClient(ctx.stack);
   const measured: Measured[] = [];
   try {
-    for (const [c, config] of configs.entries()) measured.push(await measureConfig(ctx, client, config, n, c));
+    for (let rep = 1; rep <= reps; rep++)
+      for (const config of configs) measured.push(await measureConfig(ctx, client, config, n, rep));
   } finally {
     await connection.close();
   }
-  return report(measured, n, ctx.quick ? 10 : 20);
+  return report(
+    configs.map((c) => c.label),
+    measured,
+    { n, reps, samples: ctx.quick ? 10 : 20 },
+  );
 }
 
-function report(measured: Measured[], n: number, samples: number): BenchResult {
+function report(
+  labels: string[],
+  measured: Measured[],
+  { n, reps, samples }: { n: number; reps: number; samples: number },
+): BenchResult {
   const perRunKiB = (m: Measured) => (m.parked - m.idle) / 1024 / n;
-  const [all, tuned, uncached] = measured as [Measured, Measured, Measured];
-  const cachedKiB = (all.parked - uncached.parked) / 1024 / n;
+  /** The repetitions of the configuration `labels[c]`, by repetition. */
+  const of = (c: number) => measured.filter((m) => m.label === labels[c]);
+  const [all, tuned, uncached] = [of(0), of(1), of(2)];
+  // A cached run's cost in each repetition: the cache holding every run against no cache, both of that repetition.
+  const cachedKiB = all.map((a) => (a.parked - uncached.find((u) => u.rep === a.rep)!.parked) / 1024 / n);
   const figures = [
-    figure({
+    medianFigure({
       name: `P5 worker RSS per open csvPipeline run in its Glue wait, glueline defaults (${n} runs)`,
-      value: perRunKiB(tuned),
+      values: tuned.map(perRunKiB),
       unit: 'KiB',
       baselineName: 'cache holding every run',
-      baseline: perRunKiB(all),
+      baselines: all.map(perRunKiB),
       goal: '≤ 1024 KiB',
     }),
-    figure({
+    medianFigure({
       name: 'P5 worker RSS per cached run (cache holding every run minus no cache, per run)',
-      value: cachedKiB,
+      values: cachedKiB,
       unit: 'KiB',
       baselineName: 'per open run without a workflow cache',
-      baseline: perRunKiB(uncached),
+      baselines: uncached.map(perRunKiB),
       goal: '≤ 1024 KiB',
     }),
-    figure({
+    medianFigure({
       name: `P5 worker RSS with ${n} runs parked, glueline defaults`,
-      value: tuned.parked / MiB,
+      values: tuned.map((m) => m.parked / MiB),
       unit: 'MiB',
       baselineName: 'the same worker idle',
-      baseline: tuned.idle / MiB,
+      baselines: tuned.map((m) => m.idle / MiB),
     }),
   ];
   const markdown = [
     `${n} csvPipeline runs parked at once in their Glue wait on the production worker process (\`src/worker.ts\`, its`,
     'own activities): each run stages a batch, crawls, starts its Glue job run (after the run-tag scan) and waits for it',
-    '(heartbeats, GetJobRun on the default schedule against job runs the gateway keeps RUNNING). Once per configuration,',
-    `each in a fresh process on its own task queue and Glue job. Idle: after one warm-up run; parked: the median of`,
-    `${samples} samples (one a second, /proc VmRSS) once every run was in its wait.`,
+    `(heartbeats, GetJobRun on the default schedule against job runs the gateway keeps RUNNING). ${reps} repetitions, in`,
+    'each every configuration in turn, each in a fresh process on its own task queue and Glue job. Idle: after one',
+    `warm-up run; parked: the median of ${samples} samples (one a second, /proc VmRSS) once every run was in its wait.`,
+    'Medians of the repetitions, with min–max and n.',
     '',
     '| configuration | idle RSS (MiB) | parked RSS (MiB) | KiB RSS per run | seconds to park all |',
     '| --- | ---: | ---: | ---: | ---: |',
-    ...measured.map(
-      (m) =>
-        `| ${m.label} | ${fmt(m.idle / MiB)} | ${fmt(m.parked / MiB)} | ${fmt(perRunKiB(m))} | ${fmt(m.parkSeconds)} |`,
+    ...labels.map((label, c) => {
+      const ms = of(c);
+      return `| ${label} | ${medianCell(ms.map((m) => m.idle / MiB))} | ${medianCell(ms.map((m) => m.parked / MiB))} | ${medianCell(ms.map(perRunKiB))} | ${medianCell(ms.map((m) => m.parkSeconds))} |`;
+    }),
+    '',
+    `A cached run costs about ${fmt(median(cachedKiB))} KiB more than an evicted one (cache holding every run against no`,
+    'cache, in the same repetition); an evicted run parked in its wait costs only its heartbeating activity.',
+    '',
+    'KiB of worker RSS per open run (median):',
+    '',
+    barChart(
+      labels.map((label, c) => {
+        const kib = median(of(c).map(perRunKiB));
+        return { label, value: Math.max(0, kib), note: fmt(kib) };
+      }),
     ),
-    '',
-    `A cached run costs about ${fmt(cachedKiB)} KiB more than an evicted one (cache holding every run against no`,
-    'cache); an evicted run parked in its wait costs only its heartbeating activity.',
-    '',
-    'KiB of worker RSS per open run:',
-    '',
-    barChart(measured.map((m) => ({ label: m.label, value: Math.max(0, perRunKiB(m)), note: fmt(perRunKiB(m)) }))),
   ].join('\n');
   return {
     id: 'p5',
     title: 'P5: memory per open run (production worker)',
-    setup: `${n} runs parked at once, per configuration`,
+    setup: `${n} runs parked at once, per configuration; ${reps} interleaved repetitions`,
     figures,
     markdown,
     raw: { n, measured },

@@ -120,7 +120,7 @@ export function spreadOf(values: number[]): Spread {
 
 /** A figure's value for a table: `12.0 s`, or with its repetitions `12.0 s (11.2–13.1, n=3)`. */
 export function withSpread(value: number, unit: string, spread?: Spread): string {
-  const shown = `${fmt(value)} ${unit}`;
+  const shown = unit ? `${fmt(value)} ${unit}` : fmt(value);
   return spread && spread.n > 1 ? `${shown} (${fmt(spread.min)}–${fmt(spread.max)}, n=${spread.n})` : shown;
 }
 
