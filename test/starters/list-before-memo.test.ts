@@ -1,9 +1,9 @@
 /**
  * `glueline list` of a completed run that has no outcome memo: the runs completed before the `outcome-memo` patch
- * (every history in test/histories is one). Such a run is made on the test stack's Temporal by a workflow that does
- * what those workers did as far as `list` sees (test/fixtures/pre-memo-workflows.ts): the search attributes and memo
- * the recorded success.json run started and upserted, its recorded result, no outcome memo. With no worker left
- * polling, `list` can take the rows only from that result.
+ * (test/histories/success-before-transform-manifest-summary.json is one). Such a run is made on the test stack's
+ * Temporal by a workflow that does what those workers did as far as `list` sees (test/fixtures/pre-memo-workflows.ts):
+ * the search attributes and memo that recorded run started and upserted, its recorded result, no outcome memo. With
+ * no worker left polling, `list` can take the rows only from that result.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -32,7 +32,9 @@ interface HistoryEvent {
 /** A json/plain payload's value. */
 const value = (p: Payload): unknown => JSON.parse(Buffer.from(p.data, 'base64').toString('utf8'));
 
-const history = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'histories', 'success.json'), 'utf8')) as {
+const history = JSON.parse(
+  fs.readFileSync(path.join(__dirname, '..', 'histories', 'success-before-transform-manifest-summary.json'), 'utf8'),
+) as {
   events: HistoryEvent[];
 };
 
@@ -49,7 +51,7 @@ describe('list of a run completed before the outcome-memo patch', () => {
       Object.values(e.markerRecordedEventAttributes?.details ?? {}).map((d) => JSON.stringify(value(d.payloads[0]!))),
     );
     assert.ok(patches.length > 0, 'the history records its patch markers');
-    assert.ok(!patches.some((p) => p.includes('outcome-memo')), 'success.json is from before the outcome-memo patch');
+    assert.ok(!patches.some((p) => p.includes('outcome-memo')), 'the history is from before the outcome-memo patch');
     const upserted = history.events.flatMap((e) =>
       Object.entries(e.workflowPropertiesModifiedEventAttributes?.upsertedMemo.fields ?? {}),
     );
