@@ -35,39 +35,39 @@ interface RegionState {
 
 const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
-/** Namespace and workgroup names, as the Redshift Serverless API reference constrains them: 3-64, `^[a-z0-9-]+$`. */
-const SERVERLESS_NAME = /^[a-z0-9-]{3,64}$/;
-/** The Data API's WorkgroupName: a workgroup name or its ARN (3-128 characters). */
-const WORKGROUP_NAME_OR_ARN =
-  /^(([a-z0-9-]+)|(arn:(aws(-[a-z]+)*):redshift-serverless:[a-z]{2}(-gov)?-[a-z]+-\d{1}:\d{12}:workgroup\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}))$/;
+/** Namespace and workgroup names, as the Redshift Serverless API reference constrains them. */
+const SERVERLESS_NAME = { min: 3, max: 64, pattern: /^[a-z0-9-]+$/ };
+/** The Data API's WorkgroupName: a workgroup name or its ARN. */
+const WORKGROUP_NAME_OR_ARN = {
+  min: 3,
+  max: 128,
+  pattern:
+    /^(([a-z0-9-]+)|(arn:(aws(-[a-z]+)*):redshift-serverless:[a-z]{2}(-gov)?-[a-z]+-\d{1}:\d{12}:workgroup\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}))$/,
+};
 
-/** The ValidationException an AWS service answers for a member that breaks its model's constraints. */
-function constraintError(field: string, value: string, constraint: string): AwsError {
-  return new AwsError(
-    'ValidationException',
-    `1 validation error detected: Value '${value}' at '${field}' failed to satisfy constraint: ${constraint}`,
-  );
-}
-
-/** Refuses a namespace or workgroup name the Redshift Serverless API would. */
-function checkServerlessName(field: string, value: string): string {
-  if (value.length < 3 || value.length > 64)
-    throw constraintError(field, value, 'Member must have length between 3 and 64');
-  if (!SERVERLESS_NAME.test(value))
-    throw constraintError(field, value, 'Member must satisfy regular expression pattern: ^[a-z0-9-]+$');
+/**
+ * Refuses a member that breaks its model's length or pattern constraint, with the ValidationException an AWS service
+ * answers for it.
+ */
+function checkMember(field: string, value: string, { min, max, pattern }: typeof SERVERLESS_NAME): string {
+  const broken =
+    value.length < min || value.length > max
+      ? `Member must have length between ${min} and ${max}`
+      : !pattern.test(value)
+        ? `Member must satisfy regular expression pattern: ${pattern.source}`
+        : undefined;
+  if (broken) {
+    throw new AwsError(
+      'ValidationException',
+      `1 validation error detected: Value '${value}' at '${field}' failed to satisfy constraint: ${broken}`,
+    );
+  }
   return value;
 }
 
 /** Refuses a Data API WorkgroupName the Data API would (before it looks for the workgroup). */
 export function checkDataApiWorkgroupName(value: string): void {
-  if (value.length < 3 || value.length > 128)
-    throw constraintError('workgroupName', value, 'Member must have length between 3 and 128');
-  if (!WORKGROUP_NAME_OR_ARN.test(value))
-    throw constraintError(
-      'workgroupName',
-      value,
-      `Member must satisfy regular expression pattern: ${WORKGROUP_NAME_OR_ARN.source}`,
-    );
+  checkMember('workgroupName', value, WORKGROUP_NAME_OR_ARN);
 }
 
 export interface RedshiftTargetsOptions {
@@ -114,7 +114,7 @@ export class RedshiftTargets implements JsonService {
     const state = this.state(region);
     switch (operation) {
       case 'CreateNamespace': {
-        const namespaceName = required(input, 'namespaceName');
+        const namespaceName = serverlessName(input, 'namespaceName');
         if (state.namespaces[namespaceName]) {
           throw new AwsError('ConflictException', `Namespace ${namespaceName} already exists.`);
         }
@@ -131,8 +131,8 @@ export class RedshiftTargets implements JsonService {
       case 'GetNamespace':
         return { namespace: this.namespaceOut(region, existing(state.namespaces, 'Namespace', input)) };
       case 'CreateWorkgroup': {
-        const workgroupName = required(input, 'workgroupName');
-        const namespaceName = required(input, 'namespaceName');
+        const workgroupName = serverlessName(input, 'workgroupName');
+        const namespaceName = serverlessName(input, 'namespaceName');
         if (!state.namespaces[namespaceName]) {
           throw new AwsError('ResourceNotFoundException', `Namespace ${namespaceName} not found.`);
         }
@@ -216,14 +216,15 @@ export class RedshiftTargets implements JsonService {
 
 /** The namespace or workgroup the input names (`namespaceName`, `workgroupName`), or ResourceNotFoundException. */
 function existing<T>(items: Record<string, T>, kind: 'Namespace' | 'Workgroup', input: Record<string, unknown>): T {
-  const name = required(input, kind === 'Namespace' ? 'namespaceName' : 'workgroupName');
+  const name = serverlessName(input, kind === 'Namespace' ? 'namespaceName' : 'workgroupName');
   const item = items[name];
   if (!item) throw new AwsError('ResourceNotFoundException', `${kind} ${name} not found.`);
   return item;
 }
 
-function required(input: Record<string, unknown>, field: string): string {
+/** The namespace or workgroup name the input gives, refused as the Serverless API refuses a missing or bad one. */
+function serverlessName(input: Record<string, unknown>, field: 'namespaceName' | 'workgroupName'): string {
   const value = str(input[field]);
   if (!value) throw new AwsError('ValidationException', `${field} is required.`);
-  return field === 'namespaceName' || field === 'workgroupName' ? checkServerlessName(field, value) : value;
+  return checkMember(field, value, SERVERLESS_NAME);
 }
