@@ -4,13 +4,16 @@
  * Glue job run (with the run-tag scan) and waits for it with heartbeats and GetJobRun against job runs the gateway
  * keeps RUNNING. The worker process's RSS growth per open run (/proc), with glueline's default tuning, with a
  * workflow cache that holds every run, and with none. Baseline: the same worker's RSS when idle, after one warm-up
- * run, in the same run.
+ * run, in the same run. Every reading follows a full garbage collection in each of the process's isolates
+ * (`gc-probe.cjs`), so it counts what the runs hold, not garbage not yet collected.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateJobCommand } from '@aws-sdk/client-glue';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { landBatch } from '../devstack/testkit/scripted-pipeline';
+import { repoRoot } from '../devstack/paths';
 import { stackClient } from '../devstack/testkit/stack';
 import { startWorker, stackWorkerEnv, waitForOutput, type WorkerProcess } from '../devstack/testkit/worker-process';
 import { csvPipelineStartOptions } from '../src/starters/start-options';
@@ -39,6 +42,9 @@ interface Measured {
   idle: number;
   /** Median of the samples taken while every run was parked. */
   parked: number;
+  /** V8 heap in use after a full collection, all isolates together (bytes): idle and parked. */
+  idleHeap: number;
+  parkedHeap: number;
   parkSeconds: number;
 }
 
@@ -46,6 +52,21 @@ interface Measured {
 function rssOf(worker: WorkerProcess): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${worker.child.pid}/status`, 'utf8'));
   return Number(m?.[1] ?? 0) * 1024;
+}
+
+/**
+ * A full garbage collection in every isolate of the worker (its gc-probe), then the median of `count` RSS samples,
+ * one a second, and the V8 heap in use after the collection.
+ */
+async function settledMemory(worker: WorkerProcess, count: number): Promise<{ rss: number; heap: number }> {
+  const port = /gc-probe listening on (\d+)/.exec(worker.output())?.[1];
+  if (!port) throw new Error(`p5: the worker's gc-probe never listened:\n${worker.output().slice(-3000)}`);
+  const res = await fetch(`http://127.0.0.1:${port}/`);
+  if (!res.ok) throw new Error(`p5: gc-probe: ${res.status} ${await res.text()}`);
+  const heaps = (await res.json()) as { main: number; workers: number[] };
+  const samples: number[] = [];
+  for (let s = 0; s < count; s++, await sleep(1_000)) samples.push(rssOf(worker));
+  return { rss: median(samples), heap: heaps.main + heaps.workers.reduce((a, b) => a + b, 0) };
 }
 
 /** The runs among `handles` whose pending activity is the Glue wait, asked 50 at a time. */
@@ -114,7 +135,9 @@ async function measureConfig(
     region,
   );
   const taskQueue = `bench-p5-${suffix}`;
-  const worker = startWorker(stackWorkerEnv(taskQueue, config.env, ctx.stack));
+  const probe = path.join(repoRoot, 'bench/gc-probe.cjs');
+  const worker = startWorker(stackWorkerEnv(taskQueue, config.env, ctx.stack), 'src/worker.ts', ['--require', probe]);
+  const samples = ctx.quick ? 10 : 20;
   let handles: WorkflowHandle[] = [];
   try {
     await waitForOutput(worker, 'glueline worker started', 120_000);
@@ -122,7 +145,7 @@ async function measureConfig(
     const start = csvPipelineStartOptions({ spec, batch: warm, options: { stopAfter: 'transform' } }, { taskQueue });
     await client.workflow.execute('csvPipeline', start);
     await sleep(3_000);
-    const idle = rssOf(worker);
+    const idle = await settledMemory(worker, samples);
     ctx.log(`p5: rep ${rep}: ${config.label}: parking ${n} csvPipeline runs in their Glue wait`);
     const t0 = performance.now();
     handles = await startRuns(ctx, client, spec, taskQueue, n);
@@ -134,10 +157,20 @@ async function measureConfig(
       waiting = waiting.filter((h) => !parked.has(h));
     }
     const parkSeconds = (performance.now() - t0) / 1000;
-    const samples: number[] = [];
-    for (let s = 0; s < (ctx.quick ? 10 : 20); s++, await sleep(1_000)) samples.push(rssOf(worker));
-    const measured = { ...config, rep, idle, parked: median(samples), parkSeconds };
-    ctx.log(`p5: rep ${rep}: ${config.label}: ${fmt((measured.parked - idle) / MiB)} MiB for ${n} runs`);
+    const parked = await settledMemory(worker, samples);
+    const measured: Measured = {
+      ...config,
+      rep,
+      idle: idle.rss,
+      parked: parked.rss,
+      idleHeap: idle.heap,
+      parkedHeap: parked.heap,
+      parkSeconds,
+    };
+    ctx.log(
+      `p5: rep ${rep}: ${config.label}: ${fmt((parked.rss - idle.rss) / MiB)} MiB RSS, ` +
+        `${fmt((parked.heap - idle.heap) / MiB)} MiB V8 heap for ${n} runs`,
+    );
     return measured;
   } finally {
     for (let i = 0; i < handles.length; i += 100)
@@ -183,11 +216,15 @@ function report(
   { n, reps, samples }: { n: number; reps: number; samples: number },
 ): BenchResult {
   const perRunKiB = (m: Measured) => (m.parked - m.idle) / 1024 / n;
+  const heapPerRunKiB = (m: Measured) => (m.parkedHeap - m.idleHeap) / 1024 / n;
   /** The repetitions of the configuration `labels[c]`, by repetition. */
   const of = (c: number) => measured.filter((m) => m.label === labels[c]);
   const [all, tuned, uncached] = [of(0), of(1), of(2)];
-  // A cached run's cost in each repetition: the cache holding every run against no cache, both of that repetition.
-  const cachedKiB = all.map((a) => (a.parked - uncached.find((u) => u.rep === a.rep)!.parked) / 1024 / n);
+  // A cached run's cost in each repetition: the cache holding every run against no cache, both of that repetition,
+  // each measured from its own process's idle reading.
+  const cached = (perRun: (m: Measured) => number) =>
+    all.map((a) => perRun(a) - perRun(uncached.find((u) => u.rep === a.rep)!));
+  const cachedKiB = cached(perRunKiB);
   const figures = [
     medianFigure({
       name: `P5 worker RSS per open csvPipeline run in its Glue wait, glueline defaults (${n} runs)`,
@@ -206,6 +243,13 @@ function report(
       goal: '≤ 1024 KiB',
     }),
     medianFigure({
+      name: 'P5 V8 heap per cached run, all isolates after a full collection (cache holding every run minus no cache)',
+      values: cached(heapPerRunKiB),
+      unit: 'KiB',
+      baselineName: 'per open run without a workflow cache',
+      baselines: uncached.map(heapPerRunKiB),
+    }),
+    medianFigure({
       name: `P5 worker RSS with ${n} runs parked, glueline defaults`,
       values: tuned.map((m) => m.parked / MiB),
       unit: 'MiB',
@@ -218,18 +262,21 @@ function report(
     'own activities): each run stages a batch, crawls, starts its Glue job run (after the run-tag scan) and waits for it',
     `(heartbeats, GetJobRun on the default schedule against job runs the gateway keeps RUNNING). ${reps} repetitions, in`,
     'each every configuration in turn, each in a fresh process on its own task queue and Glue job. Idle: after one',
-    `warm-up run; parked: the median of ${samples} samples (one a second, /proc VmRSS) once every run was in its wait.`,
+    `warm-up run; parked: once every run was in its wait. Each reading is a full garbage collection in every isolate of`,
+    `the process (main thread and worker threads, through the inspector: \`bench/gc-probe.cjs\`), then the median of`,
+    `${samples} samples (one a second, /proc VmRSS); the V8 heap is what the isolates use after that collection.`,
     'Medians of the repetitions, with min–max and n.',
     '',
-    '| configuration | idle RSS (MiB) | parked RSS (MiB) | KiB RSS per run | seconds to park all |',
-    '| --- | ---: | ---: | ---: | ---: |',
+    '| configuration | idle RSS (MiB) | parked RSS (MiB) | KiB RSS per run | KiB V8 heap per run | seconds to park all |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
     ...labels.map((label, c) => {
       const ms = of(c);
-      return `| ${label} | ${medianCell(ms.map((m) => m.idle / MiB))} | ${medianCell(ms.map((m) => m.parked / MiB))} | ${medianCell(ms.map(perRunKiB))} | ${medianCell(ms.map((m) => m.parkSeconds))} |`;
+      return `| ${label} | ${medianCell(ms.map((m) => m.idle / MiB))} | ${medianCell(ms.map((m) => m.parked / MiB))} | ${medianCell(ms.map(perRunKiB))} | ${medianCell(ms.map(heapPerRunKiB))} | ${medianCell(ms.map((m) => m.parkSeconds))} |`;
     }),
     '',
-    `A cached run costs about ${fmt(median(cachedKiB))} KiB more than an evicted one (cache holding every run against no`,
-    'cache, in the same repetition); an evicted run parked in its wait costs only its heartbeating activity.',
+    `A cached run costs about ${fmt(median(cachedKiB))} KiB of RSS (${fmt(median(cached(heapPerRunKiB)))} KiB of V8 heap) more`,
+    'than an evicted one (cache holding every run against no cache, in the same repetition); an evicted run parked in',
+    'its wait costs only its heartbeating activity.',
     '',
     'KiB of worker RSS per open run (median):',
     '',

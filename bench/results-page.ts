@@ -32,13 +32,14 @@ export const RESULTS_JSON = 'docs/results/benchmarks.json';
 function loadLine(report: BenchReport): string {
   if (!report.load) return `Machine load was not recorded separately: ${report.machine}.`;
   const { start, end, cores } = report.load;
-  const busy = Math.max(start[0] ?? 0, end[0] ?? 0) > cores / 2;
+  // Only the load at the start tells of other work: at the end it counts the benchmarks' own stack and workers.
+  const busy = (start[0] ?? 0) > cores / 2;
   return [
     `Load average (1, 5, 15 min) at the start ${start.map((l) => fmt(l, 2)).join(', ')},`,
-    `at the end ${end.map((l) => fmt(l, 2)).join(', ')}, on ${cores} cores.`,
+    `at the end ${end.map((l) => fmt(l, 2)).join(', ')} (the benchmarks' own processes included), on ${cores} cores.`,
     busy
       ? '**The machine was shared with other work while this ran**, so absolute figures are noisy; the ratios to baselines measured in the same run are what count.'
-      : 'The machine was mostly idle; still, the ratios to baselines measured in the same run are what count.',
+      : 'The machine was otherwise idle when the run began; still, the ratios to baselines measured in the same run are what count.',
   ].join(' ');
 }
 

@@ -17,9 +17,16 @@ export interface WorkerProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `src/worker.ts` (or another worker script) with exactly `env` (plus PATH and HOME). */
-export function startWorker(env: Record<string, string>, script = 'src/worker.ts'): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+/**
+ * Starts `src/worker.ts` (or another worker script) with exactly `env` (plus PATH and HOME); `nodeArgs` go to node
+ * before the script (the benchmarks' `--require` of a probe).
+ */
+export function startWorker(
+  env: Record<string, string>,
+  script = 'src/worker.ts',
+  nodeArgs: string[] = [],
+): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, script], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
