@@ -144,4 +144,10 @@ export default tseslint.config(
     files: ['**/*.ts'],
     rules: { 'import-x/no-restricted-paths': ['error', { zones: boundaries }] },
   },
+  // Plain CommonJS for Node's `--require` (bench/gc-probe.cjs).
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', console: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );
