@@ -9,18 +9,12 @@
  */
 'use strict';
 const http = require('node:http');
-const { Session } = require('node:inspector');
+const { Session } = require('node:inspector/promises');
 const { isMainThread } = require('node:worker_threads');
 
 if (isMainThread) {
   const session = new Session();
   session.connect();
-
-  /** @type {(method: string, params?: object) => Promise<any>} */
-  const post = (method, params) =>
-    new Promise((resolve, reject) =>
-      session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))),
-    );
 
   /** Attached worker threads, by inspector session id. */
   const workers = new Set();
@@ -43,14 +37,14 @@ if (isMainThread) {
     const answer = new Promise((resolve, reject) =>
       pending.set(id, (m) => (m.error ? reject(new Error(JSON.stringify(m.error))) : resolve(m.result))),
     );
-    void post('NodeWorker.sendMessageToWorker', { sessionId, message: JSON.stringify({ id, method }) });
+    void session.post('NodeWorker.sendMessageToWorker', { sessionId, message: JSON.stringify({ id, method }) });
     return answer;
   };
 
   /** A full collection everywhere, then the heap in use per isolate (bytes). */
   const collect = async () => {
-    await post('HeapProfiler.collectGarbage');
-    const main = (await post('Runtime.getHeapUsage')).usedSize;
+    await session.post('HeapProfiler.collectGarbage');
+    const main = (await session.post('Runtime.getHeapUsage')).usedSize;
     const used = [];
     for (const sessionId of workers) {
       await toWorker(sessionId, 'HeapProfiler.collectGarbage');
@@ -59,7 +53,7 @@ if (isMainThread) {
     return { main, workers: used };
   };
 
-  void post('NodeWorker.enable', { waitForDebuggerOnStart: false });
+  void session.post('NodeWorker.enable', { waitForDebuggerOnStart: false });
   const server = http.createServer((_req, res) => {
     collect().then(
       (heaps) => res.end(JSON.stringify(heaps)),

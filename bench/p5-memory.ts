@@ -117,13 +117,15 @@ async function startRuns(ctx: BenchContext, client: Client, spec: PipelineSpec, 
   return handles;
 }
 
-/** One configuration: a fresh worker process, one warm-up run, then `n` runs parked; RSS idle and parked. */
+/**
+ * One configuration: a fresh worker process, one warm-up run, then `n` runs parked; memory idle and parked, each the
+ * median of `samples` RSS readings.
+ */
 async function measureConfig(
   ctx: BenchContext,
   client: Client,
   config: { label: string; env: Record<string, string> },
-  n: number,
-  rep: number,
+  { n, rep, samples }: { n: number; rep: number; samples: number },
 ): Promise<Measured> {
   const suffix = `${Date.now().toString(36)}-${rep}`;
   const spec = await benchSpec(ctx, n, `bench-p5-${suffix}`);
@@ -137,7 +139,6 @@ async function measureConfig(
   const taskQueue = `bench-p5-${suffix}`;
   const probe = path.join(repoRoot, 'bench/gc-probe.cjs');
   const worker = startWorker(stackWorkerEnv(taskQueue, config.env, ctx.stack), 'src/worker.ts', ['--require', probe]);
-  const samples = ctx.quick ? 10 : 20;
   let handles: WorkflowHandle[] = [];
   try {
     await waitForOutput(worker, 'glueline worker started', 120_000);
@@ -195,18 +196,19 @@ export async function p5Memory(ctx: BenchContext): Promise<BenchResult> {
     // Nothing of the run stays on the worker but its heartbeating wait: what an activity slot costs.
     { label: 'no workflow cache (0)', env: { GLUELINE_MAX_CACHED_WORKFLOWS: '0' } },
   ];
+  const samples = ctx.quick ? 10 : 20;
   const { client, connection } = await stackClient(ctx.stack);
   const measured: Measured[] = [];
   try {
     for (let rep = 1; rep <= reps; rep++)
-      for (const config of configs) measured.push(await measureConfig(ctx, client, config, n, rep));
+      for (const config of configs) measured.push(await measureConfig(ctx, client, config, { n, rep, samples }));
   } finally {
     await connection.close();
   }
   return report(
     configs.map((c) => c.label),
     measured,
-    { n, reps, samples: ctx.quick ? 10 : 20 },
+    { n, reps, samples },
   );
 }
 
